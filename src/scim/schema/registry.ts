@@ -1,0 +1,103 @@
+// Resource types and attribute-name resolution. Attribute names and schema URNs are
+// case-insensitive on input (RFC 7643 §2.1); resolution returns the canonical spelling.
+import type { AttrPath } from '../filter/ast.ts'
+import { commonAttributes } from './common.ts'
+import { ENTERPRISE_USER_SCHEMA, enterpriseUserSchema } from './enterprise-user.ts'
+import { GROUP_SCHEMA, groupSchema } from './group.ts'
+import type { AttributeDef, ResourceTypeDef, SchemaDef } from './types.ts'
+import { USER_SCHEMA, userSchema } from './user.ts'
+
+export type ResourceKind = 'User' | 'Group'
+
+export interface ResourceSchema {
+  readonly kind: ResourceKind
+  readonly core: SchemaDef
+  readonly extensions: readonly SchemaDef[]
+  readonly resourceType: ResourceTypeDef
+}
+
+export const userResource: ResourceSchema = Object.freeze<ResourceSchema>({
+  kind: 'User',
+  core: userSchema,
+  extensions: [enterpriseUserSchema],
+  resourceType: {
+    id: 'User',
+    name: 'User',
+    endpoint: '/Users',
+    description: 'User Account',
+    schema: USER_SCHEMA,
+    schemaExtensions: [{ schema: ENTERPRISE_USER_SCHEMA, required: false }],
+  },
+})
+
+export const groupResource: ResourceSchema = Object.freeze<ResourceSchema>({
+  kind: 'Group',
+  core: groupSchema,
+  extensions: [],
+  resourceType: { id: 'Group', name: 'Group', endpoint: '/Groups', description: 'Group', schema: GROUP_SCHEMA, schemaExtensions: [] },
+})
+
+export const allSchemas: readonly SchemaDef[] = [userSchema, enterpriseUserSchema, groupSchema]
+
+export function resourceSchema(kind: ResourceKind): ResourceSchema {
+  return kind === 'User' ? userResource : groupResource
+}
+
+/** A resolved attribute: the schema it lives in (null for the common id/externalId/meta), the
+ * top-level definition, and the sub-attribute when one was named. Names are canonical. */
+export interface ResolvedAttr {
+  readonly schema: string | null
+  readonly attr: AttributeDef
+  readonly sub: AttributeDef | null
+}
+
+function findIn(list: readonly AttributeDef[], name: string): AttributeDef | undefined {
+  const lower = name.toLowerCase()
+  return list.find((a) => a.name.toLowerCase() === lower)
+}
+
+/** The schema (core or extension) whose URN matches `uri`, case-insensitively. */
+export function findSchema(rs: ResourceSchema, uri: string): SchemaDef | undefined {
+  const lower = uri.toLowerCase()
+  if (rs.core.id.toLowerCase() === lower) return rs.core
+  return rs.extensions.find((s) => s.id.toLowerCase() === lower)
+}
+
+/** Finds a top-level attribute by name in the core schema or the common attributes. */
+export function findTopLevel(rs: ResourceSchema, name: string): { schema: string | null; attr: AttributeDef } | undefined {
+  const common = findIn(commonAttributes, name)
+  if (common) return { schema: null, attr: common }
+  const core = findIn(rs.core.attributes, name)
+  if (core) return { schema: rs.core.id, attr: core }
+  return undefined
+}
+
+/** Finds a sub-attribute of a complex attribute, case-insensitively. */
+export function findSub(parent: AttributeDef, name: string): AttributeDef | undefined {
+  return parent.subAttributes ? findIn(parent.subAttributes, name) : undefined
+}
+
+/**
+ * Resolves an attribute path against a resource's schemas, or returns null when any part of it
+ * is unknown. `uri` selects an extension (or the core schema, written out in full).
+ */
+export function resolveAttr(rs: ResourceSchema, path: AttrPath): ResolvedAttr | null {
+  let top: { schema: string | null; attr: AttributeDef } | undefined
+  if (path.uri !== null) {
+    const schema = findSchema(rs, path.uri)
+    if (!schema) return null
+    const a = findIn(schema.attributes, path.name)
+    top = a ? { schema: schema.id, attr: a } : schema === rs.core ? findTopLevel(rs, path.name) : undefined
+  } else {
+    top = findTopLevel(rs, path.name)
+  }
+  if (!top) return null
+  if (path.sub === null) return { ...top, sub: null }
+  const sub = findSub(top.attr, path.sub)
+  return sub ? { ...top, sub } : null
+}
+
+/** The characteristics that govern a comparison: the sub-attribute's when named, else the attribute's. */
+export function leafOf(r: ResolvedAttr): AttributeDef {
+  return r.sub ?? r.attr
+}
