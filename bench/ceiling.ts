@@ -1,0 +1,53 @@
+// Ceiling phase: N GETs with the same client and concurrency against a bare node:http server
+// (ceiling-server.ts, in its own process so it does not share the client's event loop). Its
+// ops/s is the most this client can drive on this machine; reads are reported against it.
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import type { Bench } from './context.ts'
+import { HttpClient } from './http-client.ts'
+import { round, runPool } from './pool.ts'
+
+const SERVER = fileURLToPath(new URL('./ceiling-server.ts', import.meta.url))
+const WARMUP = 2000
+const READ_PHASES = ['get', 'filter-hit', 'filter-miss', 'list']
+
+export async function runCeiling(b: Bench): Promise<string[]> {
+  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), SERVER], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  })
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      let out = ''
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString()
+        if (out.includes('\n')) resolve(Number(out.trim()))
+      })
+      child.once('exit', (code) => reject(new Error(`ceiling server exited with ${code}`)))
+      child.once('error', reject)
+    })
+    const client = new HttpClient(`http://127.0.0.1:${port}`, b.opts.token, b.opts.concurrency)
+    // Warm up (JIT, sockets) untimed; the SCIM server was warmed by the phases before.
+    await runPool(Array.from({ length: WARMUP }), b.opts.concurrency, async () => {
+      await client.request('GET', '/')
+    })
+    const requests = Array.from({ length: b.opts.users }, (_, i) => i)
+    const ceiling = await b.phase(
+      'ceiling',
+      requests,
+      async (_i, phase) => {
+        await phase.send('GET', '/', undefined, [200])
+      },
+      { client },
+    )
+    client.close()
+    const lines = [`ceiling: bare node:http server, ${ceiling.opsPerSec} ops/s at concurrency ${b.opts.concurrency} (after ${WARMUP} warm-up GETs)`]
+    for (const r of b.results.filter((r) => READ_PHASES.includes(r.name))) {
+      const fraction = ceiling.opsPerSec > 0 ? round(r.opsPerSec / ceiling.opsPerSec, 3) : 0
+      r.notes['of ceiling'] = fraction
+      lines.push(`  ${r.name.padEnd(12)} ${r.opsPerSec} ops/s = ${(fraction * 100).toFixed(1)}% of ceiling`)
+    }
+    return lines
+  } finally {
+    child.kill('SIGTERM')
+  }
+}

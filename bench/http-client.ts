@@ -1,0 +1,103 @@
+// Bench HTTP client: a promise wrapper over node:http(s) with one keep-alive agent whose
+// socket pool matches the benchmark's concurrency, so every phase reuses warm connections.
+// No dependencies on purpose: the same client drives the SCIM server and the ceiling server.
+import http from 'node:http'
+import https from 'node:https'
+import { performance } from 'node:perf_hooks'
+
+export interface HttpResponse {
+  status: number
+  body: string
+  /** Parsed JSON body, or undefined when the body is empty or not JSON. */
+  json: unknown
+  /** Time from issuing the request to the last byte of the response, in milliseconds. */
+  ms: number
+}
+
+export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
+
+const TIMEOUT_MS = 60_000
+
+export class HttpClient {
+  readonly #base: URL
+  readonly #basePath: string
+  readonly #agent: http.Agent
+  readonly #transport: typeof http | typeof https
+  readonly #headers: Record<string, string>
+
+  constructor(baseUrl: string, token: string | null, concurrency: number) {
+    this.#base = new URL(baseUrl)
+    this.#basePath = this.#base.pathname.replace(/\/+$/, '')
+    const secure = this.#base.protocol === 'https:'
+    this.#transport = secure ? https : http
+    const agentOptions = { keepAlive: true, maxSockets: concurrency, maxFreeSockets: concurrency }
+    this.#agent = secure ? new https.Agent(agentOptions) : new http.Agent(agentOptions)
+    this.#headers = { accept: 'application/scim+json, application/json' }
+    if (token !== null) this.#headers.authorization = `Bearer ${token}`
+  }
+
+  /** `path` is appended to the base URL's path, e.g. `/Users?filter=...`. */
+  request(method: Method, path: string, body?: unknown): Promise<HttpResponse> {
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body))
+    const headers: Record<string, string | number> = { ...this.#headers }
+    if (payload !== undefined) {
+      headers['content-type'] = 'application/scim+json'
+      headers['content-length'] = payload.length
+    }
+    return new Promise((resolve, reject) => {
+      const started = performance.now()
+      const req = this.#transport.request(
+        {
+          protocol: this.#base.protocol,
+          hostname: this.#base.hostname,
+          port: this.#base.port,
+          path: this.#basePath + path,
+          method,
+          headers,
+          agent: this.#agent,
+        },
+        (res) => {
+          const chunks: Buffer[] = []
+          res.on('data', (chunk: Buffer) => chunks.push(chunk))
+          res.on('error', reject)
+          res.on('end', () => {
+            const ms = performance.now() - started
+            const text = Buffer.concat(chunks).toString('utf8')
+            resolve({ status: res.statusCode ?? 0, body: text, json: parseJson(text), ms })
+          })
+        },
+      )
+      req.setTimeout(TIMEOUT_MS, () => req.destroy(new Error(`timeout after ${TIMEOUT_MS} ms`)))
+      req.on('error', reject)
+      req.end(payload)
+    })
+  }
+
+  close(): void {
+    this.#agent.destroy()
+  }
+}
+
+function parseJson(text: string): unknown {
+  if (text.length === 0) return undefined
+  try {
+    return JSON.parse(text) as unknown
+  } catch {
+    return undefined
+  }
+}
+
+// Small accessors for untyped JSON, so checks stay readable without `any`.
+export function field(value: unknown, key: string): unknown {
+  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined
+}
+
+export function str(value: unknown, key: string): string | undefined {
+  const v = field(value, key)
+  return typeof v === 'string' ? v : undefined
+}
+
+export function list(value: unknown, key: string): unknown[] {
+  const v = field(value, key)
+  return Array.isArray(v) ? (v as unknown[]) : []
+}

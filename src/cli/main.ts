@@ -1,0 +1,133 @@
+// `roster serve | migrate | org create|list | token refresh | user list | group list`.
+// Every command takes --json for scripts. Exit codes: 0 ok, 1 failure, 2 usage.
+import { randomUUID } from 'node:crypto'
+import { parseArgs } from 'node:util'
+import { ConfigError, loadConfig, type Config } from '../config.ts'
+import { serve } from '../http/server.ts'
+import { DEFAULT_LIMITS, type Deps } from '../provisioning/deps.ts'
+import { OrgError, createOrg, findOrg, refreshToken } from '../provisioning/orgs.ts'
+import { openStore } from '../store/open.ts'
+
+const USAGE = `Usage: roster <command> [options]
+
+  serve [--no-migrate]                 run the server (HOST, PORT, ROSTER_DATABASE_URL)
+  migrate                              apply database migrations and exit
+  org create NAME [--domain D ...]     create an organization; prints its SCIM tenant URL and token (once)
+  org list                             list organizations
+  token refresh ORG                    issue a new SCIM token for ORG (id or name); the old one stops working
+  user list ORG [--filter F] [--count N]
+  group list ORG [--filter F] [--count N]
+
+Every command accepts --json.`
+
+class UsageError extends Error {}
+
+function tenantUrl(config: Config): string {
+  return `${config.publicUrl ?? `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`}/scim/v2`
+}
+
+async function withDeps<T>(config: Config, fn: (deps: Deps) => Promise<T>): Promise<T> {
+  const store = await openStore(config.database, { migrate: config.migrate })
+  try {
+    return await fn({ store, now: () => new Date(), newId: randomUUID, limits: config.limits ?? DEFAULT_LIMITS })
+  } finally {
+    await store.close()
+  }
+}
+
+function out(json: boolean, value: unknown, text: string): void {
+  process.stdout.write(json ? `${JSON.stringify(value)}\n` : `${text}\n`)
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      json: { type: 'boolean', default: false },
+      domain: { type: 'string', multiple: true },
+      'no-migrate': { type: 'boolean', default: false },
+      filter: { type: 'string' },
+      count: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  })
+  const [cmd, sub, arg] = positionals
+  if (values.help || cmd === undefined || cmd === 'help') {
+    process.stdout.write(`${USAGE}\n`)
+    return cmd === undefined && !values.help ? 2 : 0
+  }
+  const base = loadConfig()
+  const config: Config = values['no-migrate'] ? { ...base, migrate: false } : base
+  const json = values.json
+
+  switch (cmd) {
+    case 'serve':
+      await serve(config)
+      return -1 // keep running
+    case 'migrate':
+      await withDeps(config, async () => undefined)
+      out(json, { migrated: true }, 'Database is up to date.')
+      return 0
+    case 'org':
+      if (sub === 'create') {
+        if (!arg) throw new UsageError('org create needs a NAME')
+        const r = await withDeps(config, (deps) => createOrg(deps, arg, values.domain ?? []))
+        const url = tenantUrl(config)
+        out(json, { orgId: r.orgId, tenantUrl: url, token: r.token },
+          `Organization: ${r.orgId}\nTenant URL:   ${url}\nSCIM token:   ${r.token}\n\nThe token is shown only now. Paste the tenant URL and token into your identity provider.`)
+        return 0
+      }
+      if (sub === 'list') {
+        const orgs = await withDeps(config, (deps) => deps.store.listOrgs())
+        out(json, orgs, orgs.map((o) => `${o.id}  ${o.name}${o.domains.length ? `  (${o.domains.join(', ')})` : ''}`).join('\n') || 'No organizations.')
+        return 0
+      }
+      throw new UsageError(`unknown command: org ${sub ?? ''}`)
+    case 'token':
+      if (sub !== 'refresh' || !arg) throw new UsageError('usage: roster token refresh ORG')
+      {
+        const r = await withDeps(config, (deps) => refreshToken(deps, arg))
+        out(json, { orgId: r.orgId, token: r.token }, `SCIM token:   ${r.token}\n\nThe previous token no longer works. This one is shown only now.`)
+      }
+      return 0
+    case 'user':
+    case 'group': {
+      if (sub !== 'list' || !arg) throw new UsageError(`usage: roster ${cmd} list ORG`)
+      const { parseListParams } = await import('../scim/list-query.ts')
+      const p = parseListParams({ filter: values.filter, count: values.count ?? '1000' }, 100_000)
+      const query = { filter: p.filter, sortBy: null, sortOrder: 'ascending' as const, startIndex: 1, count: p.count }
+      await withDeps(config, async (deps) => {
+        const org = await findOrg(deps, arg)
+        if (cmd === 'user') {
+          const r = await deps.store.listUsers(org.id, query, { withMembership: false })
+          const rows = r.rows.map((u) => ({ id: u.id, userName: u.body.userName, active: u.body.active !== false, externalId: u.body.externalId ?? null }))
+          out(json, { totalResults: r.total, users: rows }, [`${r.total} users`, ...rows.map((u) => `${u.id}  ${String(u.userName)}${u.active ? '' : '  (inactive)'}`)].join('\n'))
+        } else {
+          const r = await deps.store.listGroups(org.id, query, { withMembership: false })
+          const rows = r.rows.map((g) => ({ id: g.id, displayName: g.body.displayName, externalId: g.body.externalId ?? null }))
+          out(json, { totalResults: r.total, groups: rows }, [`${r.total} groups`, ...rows.map((g) => `${g.id}  ${String(g.displayName)}`)].join('\n'))
+        }
+      })
+      return 0
+    }
+    default:
+      throw new UsageError(`unknown command: ${cmd}`)
+  }
+}
+
+try {
+  const code = await main(process.argv.slice(2))
+  if (code >= 0) process.exitCode = code
+} catch (e) {
+  if (e instanceof UsageError) {
+    process.stderr.write(`${e.message}\n\n${USAGE}\n`)
+    process.exitCode = 2
+  } else if (e instanceof ConfigError || e instanceof OrgError) {
+    process.stderr.write(`error ${e.code}: ${e.message}\n`)
+    process.exitCode = 1
+  } else {
+    process.stderr.write(`error: ${e instanceof Error ? e.message : String(e)}\n`)
+    process.exitCode = 1
+  }
+}

@@ -1,0 +1,64 @@
+// Configuration, read once from the environment, validated and frozen. Every startup error has
+// a stable code (docs/errors.md says how to fix each).
+import { resolve } from 'node:path'
+import { DEFAULT_LIMITS, type Limits } from './provisioning/deps.ts'
+
+export class ConfigError extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message)
+    this.name = 'ConfigError'
+  }
+}
+
+export type DatabaseConfig = { readonly kind: 'sqlite'; readonly path: string } | { readonly kind: 'postgres'; readonly url: string }
+
+export interface Config {
+  readonly host: string
+  readonly port: number
+  readonly database: DatabaseConfig
+  /** Base URL identity providers reach, e.g. https://roster.example.com; derived from requests when unset. */
+  readonly publicUrl: string | null
+  readonly limits: Limits
+  /** Server-side request timeout, under identity providers' client timeouts (Entra ~60 s, Okta ≥ 30 s). */
+  readonly requestTimeoutMs: number
+  readonly logLevel: string
+  readonly migrate: boolean
+}
+
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  const n = Number(raw)
+  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`ROSTER_ERR_CONFIG_${name}`, `${name} must be an integer from ${min} to ${max}, got "${raw}"`)
+  return n
+}
+
+export function parseDatabaseUrl(raw: string | undefined): DatabaseConfig {
+  const url = raw === undefined || raw === '' ? 'sqlite:./data/roster.db' : raw
+  if (url.startsWith('sqlite:')) {
+    const path = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '')
+    if (path === '') throw new ConfigError('ROSTER_ERR_CONFIG_DB_URL', 'ROSTER_DATABASE_URL=sqlite: needs a file path, e.g. sqlite:./data/roster.db')
+    return { kind: 'sqlite', path: path === ':memory:' ? path : resolve(path) }
+  }
+  if (/^postgres(ql)?:\/\//.test(url)) return { kind: 'postgres', url }
+  throw new ConfigError('ROSTER_ERR_CONFIG_DB_URL', 'ROSTER_DATABASE_URL must start with sqlite: or postgres://')
+}
+
+/** Reads the configuration from `env`; throws ConfigError with a stable code. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const requestTimeoutMs = int(env, 'ROSTER_REQUEST_TIMEOUT_MS', 20_000, 1_000, 25_000)
+  return Object.freeze({
+    host: env.HOST && env.HOST !== '' ? env.HOST : '127.0.0.1',
+    port: int(env, 'PORT', 8080, 0, 65_535),
+    database: parseDatabaseUrl(env.ROSTER_DATABASE_URL),
+    publicUrl: env.ROSTER_PUBLIC_URL ? env.ROSTER_PUBLIC_URL.replace(/\/+$/, '') : null,
+    limits: Object.freeze({
+      ...DEFAULT_LIMITS,
+      maxBodyBytes: int(env, 'ROSTER_MAX_BODY_BYTES', DEFAULT_LIMITS.maxBodyBytes, 1024, 64 * 1024 * 1024),
+      maxResults: int(env, 'ROSTER_MAX_RESULTS', DEFAULT_LIMITS.maxResults, 1, 100_000),
+    }),
+    requestTimeoutMs,
+    logLevel: env.LOG_LEVEL ?? 'info',
+    migrate: env.ROSTER_NO_MIGRATE !== '1',
+  })
+}

@@ -1,0 +1,50 @@
+// buildApp: the Fastify instance with every surface registered, not yet listening.
+import { randomBytes } from 'node:crypto'
+import Fastify, { LogController, type FastifyInstance } from 'fastify'
+import type { Config } from '../config.ts'
+import type { Deps } from '../provisioning/deps.ts'
+import { scimPlugin } from './scim/plugin.ts'
+
+export interface AppOptions {
+  readonly deps: Deps
+  readonly config: Pick<Config, 'publicUrl' | 'requestTimeoutMs' | 'logLevel'>
+  readonly logger?: boolean
+}
+
+/** Request ids: a per-process random prefix and a counter (unique, cheap, not a secret). */
+function requestIds(): () => string {
+  const prefix = randomBytes(4).toString('hex')
+  let n = 0
+  return () => `${prefix}-${(++n).toString(36)}`
+}
+
+export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: opts.logger === false ? false : { level: opts.config.logLevel },
+    // One log line per request costs more than the request at thousands per second; errors are
+    // logged by the SCIM error renderer with their request id.
+    logController: new LogController({ disableRequestLogging: true }),
+    genReqId: requestIds(),
+    requestIdHeader: false,
+    bodyLimit: opts.deps.limits.maxBodyBytes,
+    // Identity providers give up after ~60 s (Entra) or from 30 s (Okta): answer well before
+    // (DESIGN.md, durability and availability rules).
+    requestTimeout: opts.config.requestTimeoutMs,
+    connectionTimeout: opts.config.requestTimeoutMs,
+    keepAliveTimeout: 5_000,
+    return503OnClosing: true,
+    routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, maxParamLength: 200 },
+  })
+  app.server.headersTimeout = Math.min(10_000, opts.config.requestTimeoutMs)
+
+  app.get('/healthz', async (_request, reply) => {
+    try {
+      await opts.deps.store.ping()
+      return reply.code(200).send({ status: 'ok' })
+    } catch {
+      return reply.code(503).header('retry-after', '5').send({ status: 'unavailable' })
+    }
+  })
+  await app.register(scimPlugin, { prefix: '/scim/v2', deps: opts.deps, publicUrl: opts.config.publicUrl })
+  return app
+}

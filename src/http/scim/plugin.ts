@@ -1,0 +1,76 @@
+// The SCIM surface under /scim/v2: content types, bearer auth, discovery and the resource
+// routes. Route handlers stay thin: parse, call one use case, shape the response.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { Deps } from '../../provisioning/deps.ts'
+import { ScimError } from '../../scim/errors.ts'
+import { etagMatches, etagOf } from '../../scim/etag.ts'
+import type { OrgId } from '../../store/store.ts'
+import { authenticate } from './auth.ts'
+import { resourceTypes, schemas, serviceProviderConfig } from './discovery.ts'
+import { SCIM_CONTENT_TYPE, sendScimError } from './errors.ts'
+import { registerResourceRoutes } from './resources.ts'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    orgId: OrgId | null
+  }
+}
+
+export interface ScimPluginOptions {
+  readonly deps: Deps
+  readonly publicUrl: string | null
+}
+
+export function sendJson(reply: FastifyReply, status: number, body: unknown, version?: number): FastifyReply {
+  if (version !== undefined) void reply.header('etag', etagOf(version))
+  return reply.code(status).type(SCIM_CONTENT_TYPE).send(JSON.stringify(body))
+}
+
+/** 304 when If-None-Match names the current version (RFC 7644 §3.14). */
+export function notModified(request: FastifyRequest, reply: FastifyReply, version: number): boolean {
+  const inm = request.headers['if-none-match']
+  if (typeof inm === 'string' && etagMatches(inm, version)) {
+    void reply.header('etag', etagOf(version)).code(304).send()
+    return true
+  }
+  return false
+}
+
+const PUBLIC = new Set(['/serviceproviderconfig', '/resourcetypes', '/schemas'])
+
+export async function scimPlugin(app: FastifyInstance, opts: ScimPluginOptions): Promise<void> {
+  const { deps } = opts
+  // application/scim+json is SCIM's media type (RFC 7644 §3.1); application/json is accepted too.
+  // An empty body parses as undefined so that DELETE with a Content-Type still works.
+  const parseJson = app.getDefaultJsonParser('error', 'error')
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser(['application/scim+json', 'application/json'], { parseAs: 'string', bodyLimit: deps.limits.maxBodyBytes }, (req, body, done) => {
+    if (body === '' || body === undefined) {
+      done(null, undefined)
+      return
+    }
+    void parseJson(req, body as string, done)
+  })
+
+  app.decorateRequest('orgId', null)
+  const baseUrlOf = (request: FastifyRequest): string => `${opts.publicUrl ?? `${request.protocol}://${request.host}`}/scim/v2`
+
+  app.addHook('onRequest', async (request) => {
+    const sub = request.url.slice(request.url.toLowerCase().indexOf('/scim/v2') + '/scim/v2'.length).split('?')[0] ?? ''
+    const first = `/${sub.split('/')[1] ?? ''}`.toLowerCase()
+    // Discovery describes the server, not an organization, and is readable without a token
+    // (RFC 7643 §5: authenticationSchemes SHOULD be readable unauthenticated).
+    if (request.method === 'GET' && PUBLIC.has(first)) return
+    request.orgId = await authenticate(deps.store, request)
+  })
+  app.setErrorHandler((err, request, reply) => sendScimError(err, request, reply))
+  app.setNotFoundHandler((request, reply) => sendScimError(new ScimError(404, null, `No SCIM endpoint ${request.method} ${request.url.split('?')[0]}`), request, reply))
+
+  app.get('/ServiceProviderConfig', async (request, reply) => sendJson(reply, 200, serviceProviderConfig(baseUrlOf(request), deps.limits)))
+  app.get('/ResourceTypes', async (request, reply) => sendJson(reply, 200, resourceTypes(baseUrlOf(request))))
+  app.get<{ Params: { id: string } }>('/ResourceTypes/:id', async (request, reply) => sendJson(reply, 200, resourceTypes(baseUrlOf(request), request.params.id)))
+  app.get('/Schemas', async (request, reply) => sendJson(reply, 200, schemas(baseUrlOf(request))))
+  app.get<{ Params: { id: string } }>('/Schemas/:id', async (request, reply) => sendJson(reply, 200, schemas(baseUrlOf(request), request.params.id)))
+
+  registerResourceRoutes(app, deps, baseUrlOf)
+}

@@ -1,0 +1,163 @@
+// /Users and /Groups routes (RFC 7644 §3.2–§3.6) and the root /.search (§3.4.3).
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { wantsMembership } from '../../provisioning/common.ts'
+import type { Deps } from '../../provisioning/deps.ts'
+import { createGroup, deleteGroup, getGroup, listGroups, patchGroup, replaceGroup } from '../../provisioning/groups.ts'
+import { createUser, deleteUser, getUser, listUsers, patchUser, replaceUser } from '../../provisioning/users.ts'
+import { ScimError } from '../../scim/errors.ts'
+import { restrictToResource } from '../../scim/filter/restrict.ts'
+import { parseListParams, parseSearchRequest, type ListParams } from '../../scim/list-query.ts'
+import { parseAttributeList, project } from '../../scim/projection.ts'
+import { renderResource } from '../../scim/render.ts'
+import { groupResource, userResource, type ResourceSchema } from '../../scim/schema/registry.ts'
+import type { GroupRow, ListResult, OrgId, UserRow } from '../../store/store.ts'
+import { notModified, sendJson } from './plugin.ts'
+
+const LIST_RESPONSE = 'urn:ietf:params:scim:api:messages:2.0:ListResponse'
+
+type Row = UserRow | GroupRow
+type Query = Record<string, unknown>
+
+interface Projection {
+  readonly attributes: string[] | null
+  readonly excludedAttributes: string[] | null
+}
+
+function projectionOf(query: Query): Projection {
+  const get = (name: string): string | undefined => {
+    for (const [k, v] of Object.entries(query)) if (k.toLowerCase() === name.toLowerCase() && typeof v === 'string') return v
+    return undefined
+  }
+  return { attributes: parseAttributeList(get('attributes')), excludedAttributes: parseAttributeList(get('excludedAttributes')) }
+}
+
+function render(rs: ResourceSchema, row: Row, baseUrl: string, p: Projection): Record<string, unknown> {
+  const refs = 'groups' in row ? row.groups : 'members' in row ? row.members : undefined
+  const full = renderResource(rs, row, baseUrl, refs)
+  return p.attributes || p.excludedAttributes ? project(rs, full, p) : full
+}
+
+function orgOf(request: FastifyRequest): OrgId {
+  if (request.orgId === null) throw new ScimError(401, null, 'Not authenticated')
+  return request.orgId
+}
+
+function ifMatchOf(request: FastifyRequest): string | undefined {
+  const h = request.headers['if-match']
+  return typeof h === 'string' ? h : undefined
+}
+
+function requireBody(request: FastifyRequest): unknown {
+  if (request.body === undefined || request.body === null) throw new ScimError(400, 'invalidSyntax', 'A JSON body is required')
+  return request.body
+}
+
+function listResponse(rs: ResourceSchema, result: ListResult<Row>, p: ListParams, baseUrl: string): Record<string, unknown> {
+  return {
+    schemas: [LIST_RESPONSE],
+    totalResults: result.total,
+    itemsPerPage: result.rows.length,
+    startIndex: p.startIndex,
+    Resources: result.rows.map((r) => render(rs, r, baseUrl, p)),
+  }
+}
+
+interface Ops {
+  readonly rs: ResourceSchema
+  create(deps: Deps, orgId: OrgId, body: unknown): Promise<Row>
+  get(deps: Deps, orgId: OrgId, id: string, withMembership: boolean): Promise<Row>
+  list(deps: Deps, orgId: OrgId, p: ListParams, withMembership: boolean): Promise<ListResult<Row>>
+  replace(deps: Deps, orgId: OrgId, id: string, body: unknown, ifMatch: string | undefined): Promise<Row>
+  patch(deps: Deps, orgId: OrgId, id: string, body: unknown, ifMatch: string | undefined): Promise<Row>
+  remove(deps: Deps, orgId: OrgId, id: string, ifMatch: string | undefined): Promise<void>
+  /** Answer a PATCH with 204 unless attributes were asked for (RFC 7644 §3.5.2 allows either). */
+  readonly patchNoContent: boolean
+}
+
+const USERS: Ops = { rs: userResource, create: createUser, get: getUser, list: listUsers, replace: replaceUser, patch: patchUser, remove: deleteUser, patchNoContent: false }
+// A group's answer would carry every member: a membership PATCH answers 204 so that its cost
+// stays proportional to the change, not to the group (Entra ID and Okta accept 204).
+const GROUPS: Ops = { rs: groupResource, create: createGroup, get: getGroup, list: listGroups, replace: replaceGroup, patch: patchGroup, remove: deleteGroup, patchNoContent: true }
+
+export function registerResourceRoutes(app: FastifyInstance, deps: Deps, baseUrlOf: (r: FastifyRequest) => string): void {
+  for (const ops of [USERS, GROUPS]) {
+    const { rs } = ops
+    const base = rs.resourceType.endpoint
+
+    const sendOne = async (request: FastifyRequest, reply: FastifyReply, status: number, row: Row, p: Projection) => {
+      // After a write the membership is read back only when it is shown.
+      let full = row
+      if (!('groups' in row) && !('members' in row) && wantsMembership(rs, p) && status !== 201) {
+        full = await ops.get(deps, orgOf(request), row.id, true).catch(() => row)
+      }
+      if (status === 201) void reply.header('location', `${baseUrlOf(request)}${base}/${row.id}`)
+      return sendJson(reply, status, render(rs, full, baseUrlOf(request), p), row.version)
+    }
+
+    const list = async (request: FastifyRequest, reply: FastifyReply, p: ListParams) => {
+      const result = await ops.list(deps, orgOf(request), p, wantsMembership(rs, p))
+      return sendJson(reply, 200, listResponse(rs, result, p, baseUrlOf(request)))
+    }
+
+    app.get<{ Querystring: Query }>(base, async (request, reply) => list(request, reply, parseListParams(request.query, deps.limits.maxResults)))
+    app.post(`${base}/.search`, async (request, reply) => list(request, reply, parseSearchRequest(requireBody(request), deps.limits.maxResults)))
+
+    app.post<{ Querystring: Query }>(base, async (request, reply) => {
+      const row = await ops.create(deps, orgOf(request), requireBody(request))
+      return sendOne(request, reply, 201, row, projectionOf(request.query))
+    })
+
+    app.get<{ Params: { id: string }; Querystring: Query }>(`${base}/:id`, async (request, reply) => {
+      const p = projectionOf(request.query)
+      const row = await ops.get(deps, orgOf(request), request.params.id, wantsMembership(rs, p))
+      if (notModified(request, reply, row.version)) return reply
+      return sendJson(reply, 200, render(rs, row, baseUrlOf(request), p), row.version)
+    })
+
+    app.put<{ Params: { id: string }; Querystring: Query }>(`${base}/:id`, async (request, reply) => {
+      const row = await ops.replace(deps, orgOf(request), request.params.id, requireBody(request), ifMatchOf(request))
+      return sendOne(request, reply, 200, row, projectionOf(request.query))
+    })
+
+    app.patch<{ Params: { id: string }; Querystring: Query }>(`${base}/:id`, async (request, reply) => {
+      const p = projectionOf(request.query)
+      const row = await ops.patch(deps, orgOf(request), request.params.id, requireBody(request), ifMatchOf(request))
+      if (ops.patchNoContent && !p.attributes && !p.excludedAttributes) return reply.header('etag', `W/"${row.version}"`).code(204).send()
+      return sendOne(request, reply, 200, row, p)
+    })
+
+    app.delete<{ Params: { id: string } }>(`${base}/:id`, async (request, reply) => {
+      await ops.remove(deps, orgOf(request), request.params.id, ifMatchOf(request))
+      return reply.code(204).send()
+    })
+  }
+
+  // POST /.search across both resource types (RFC 7644 §3.4.3): Users first, then Groups, each
+  // in its own sort order; comparisons on an attribute a type lacks are false for that type.
+  app.post('/.search', async (request, reply) => {
+    const orgId = orgOf(request)
+    const p = parseSearchRequest(requireBody(request), deps.limits.maxResults)
+    const parts: { ops: Ops; total: number; p: ListParams }[] = []
+    for (const ops of [USERS, GROUPS]) {
+      const own = { ...p, filter: p.filter ? restrictToResource(ops.rs, p.filter) : null }
+      const { total } = await ops.list(deps, orgId, { ...own, startIndex: 1, count: 0 }, false)
+      parts.push({ ops, total, p: own })
+    }
+    const total = parts.reduce((n, x) => n + x.total, 0)
+    const resources: Record<string, unknown>[] = []
+    let skip = p.startIndex - 1
+    let want = p.count
+    for (const { ops, total: n, p: own } of parts) {
+      if (want <= 0) break
+      if (skip >= n) {
+        skip -= n
+        continue
+      }
+      const page = await ops.list(deps, orgId, { ...own, startIndex: skip + 1, count: want }, wantsMembership(ops.rs, p))
+      resources.push(...page.rows.map((r) => render(ops.rs, r, baseUrlOf(request), p)))
+      want -= page.rows.length
+      skip = 0
+    }
+    return sendJson(reply, 200, { schemas: [LIST_RESPONSE], totalResults: total, itemsPerPage: resources.length, startIndex: p.startIndex, Resources: resources })
+  })
+}

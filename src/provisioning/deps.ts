@@ -1,0 +1,27 @@
+// What every use case is handed: the store, a clock and an id source (no module-level state).
+import type { Store } from '../store/store.ts'
+
+export interface Deps {
+  readonly store: Store
+  readonly now: () => Date
+  readonly newId: () => string
+  readonly limits: Limits
+}
+
+export interface Limits {
+  /** Most results in one list page (advertised in /ServiceProviderConfig, RFC 7644 §3.4.2.4). */
+  readonly maxResults: number
+  /** Most operations in one PATCH (RELIABILITY.md INP-7). */
+  readonly maxPatchOperations: number
+  /** Most member values one request may name. */
+  readonly maxMembersPerRequest: number
+  /** Largest request body in bytes. */
+  readonly maxBodyBytes: number
+}
+
+export const DEFAULT_LIMITS: Limits = Object.freeze({
+  maxResults: 1_000,
+  maxPatchOperations: 1_000,
+  maxMembersPerRequest: 10_000,
+  maxBodyBytes: 1024 * 1024,
+})

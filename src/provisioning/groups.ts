@@ -1,0 +1,131 @@
+// Group use cases (RFC 7644 §3.3–§3.6). Membership lives in its own rows: a PATCH turns every
+// `members` operation into a delta, so adding 100 members to a group of 50,000 reads and writes
+// about 100 rows (DESIGN.md, "hard parts").
+import type { ListParams } from '../scim/list-query.ts'
+import { ScimError, quote } from '../scim/errors.ts'
+import { applyPatch } from '../scim/patch/apply.ts'
+import { normalizePatch } from '../scim/patch/normalize.ts'
+import { validateResource, type MemberRef } from '../scim/resource.ts'
+import { groupResource } from '../scim/schema/registry.ts'
+import type { GroupRow, ListResult, MemberDelta, OrgId, StoreTx } from '../store/store.ts'
+import { UniqueViolation } from '../store/store.ts'
+import { checkIfMatch, notFound, toListQuery } from './common.ts'
+import type { Deps } from './deps.ts'
+
+async function displayNameTaken(deps: Deps, orgId: OrgId, displayName: unknown, e: unknown): Promise<never> {
+  if (e instanceof UniqueViolation && e.what === 'displayName' && typeof displayName === 'string') {
+    const id = await deps.store.findGroupIdByDisplayName(orgId, displayName)
+    throw new ScimError(409, 'uniqueness', `displayName ${quote(displayName)} is already taken${id ? ` by Group ${id}` : ''}`)
+  }
+  throw e
+}
+
+function checkMemberCount(deps: Deps, n: number): void {
+  if (n > deps.limits.maxMembersPerRequest) {
+    throw new ScimError(400, 'tooMany', `A request may name at most ${deps.limits.maxMembersPerRequest} members; send them in batches`)
+  }
+}
+
+/**
+ * Checks that every member to add exists in this organization and sets its type. A member
+ * that does not exist (or belongs to another organization: RELIABILITY.md TEN-3) is a 400
+ * invalidValue; nothing is written.
+ */
+async function resolveRefs(tx: StoreTx, orgId: OrgId, groupId: string, refs: readonly MemberRef[]): Promise<MemberRef[]> {
+  if (refs.length === 0) return []
+  const found = await tx.resolveMembers(orgId, refs.map((r) => r.value))
+  return refs.map((r) => {
+    const type = found.get(r.value)
+    if (!type) throw new ScimError(400, 'invalidValue', `Member ${quote(r.value)} is not a User or Group of this organization`)
+    if (r.value === groupId) throw new ScimError(400, 'invalidValue', 'A group cannot be a member of itself')
+    return { value: r.value, type }
+  })
+}
+
+/** POST /Groups. */
+export async function createGroup(deps: Deps, orgId: OrgId, input: unknown): Promise<GroupRow> {
+  const v = validateResource(groupResource, input, { mode: 'create' })
+  checkMemberCount(deps, v.members?.length ?? 0)
+  const id = deps.newId()
+  const now = deps.now().toISOString()
+  try {
+    await deps.store.write(async (tx) => {
+      await tx.insertGroup(orgId, { id, body: v.body, now })
+      const members = await resolveRefs(tx, orgId, id, v.members ?? [])
+      if (members.length) await tx.applyMemberDelta(orgId, id, { replaceAll: members, add: [], remove: [], removeAll: false })
+    })
+  } catch (e) {
+    return displayNameTaken(deps, orgId, v.body.displayName, e)
+  }
+  return { id, version: 1, created: now, lastModified: now, body: v.body }
+}
+
+/** GET /Groups/{id}; `withMembership` false never reads the membership rows. */
+export async function getGroup(deps: Deps, orgId: OrgId, id: string, withMembership: boolean): Promise<GroupRow> {
+  const row = await deps.store.getGroup(orgId, id, { withMembership })
+  if (!row) throw notFound('Group', id)
+  return row
+}
+
+/** GET /Groups and POST /Groups/.search. */
+export function listGroups(deps: Deps, orgId: OrgId, p: ListParams, withMembership: boolean): Promise<ListResult<GroupRow>> {
+  return deps.store.listGroups(orgId, toListQuery(p), { withMembership })
+}
+
+async function modifyGroup(
+  deps: Deps, orgId: OrgId, id: string, ifMatch: string | undefined,
+  change: (cur: GroupRow) => { body: Record<string, unknown>; changed: boolean; delta: MemberDelta | null },
+): Promise<GroupRow> {
+  const now = deps.now().toISOString()
+  let displayName: unknown
+  try {
+    return await deps.store.write(async (tx) => {
+      const cur = await tx.getGroupForUpdate(orgId, id)
+      if (!cur) throw notFound('Group', id)
+      checkIfMatch(ifMatch, cur.version)
+      const next = change(cur)
+      displayName = next.body.displayName
+      let membersChanged = false
+      if (next.delta) {
+        const d = next.delta
+        checkMemberCount(deps, (d.replaceAll?.length ?? 0) + d.add.length + d.remove.length)
+        const replaceAll = d.replaceAll ? await resolveRefs(tx, orgId, id, d.replaceAll) : null
+        const add = await resolveRefs(tx, orgId, id, d.add)
+        const r = await tx.applyMemberDelta(orgId, id, { ...d, replaceAll, add })
+        membersChanged = r.added + r.removed > 0
+      }
+      if (next.changed) await tx.updateGroup(orgId, id, next.body, cur.version, now)
+      else if (membersChanged) await tx.touchGroup(orgId, id, cur.version, now)
+      else return cur
+      return { id, version: cur.version + 1, created: cur.created, lastModified: now, body: next.body }
+    })
+  } catch (e) {
+    return displayNameTaken(deps, orgId, displayName, e)
+  }
+}
+
+/** PUT /Groups/{id}: replaces the body and the whole member list. */
+export async function replaceGroup(deps: Deps, orgId: OrgId, id: string, input: unknown, ifMatch: string | undefined): Promise<GroupRow> {
+  const v = validateResource(groupResource, input, { mode: 'replace' })
+  const delta: MemberDelta = v.members ? { replaceAll: v.members, add: [], remove: [], removeAll: false } : { replaceAll: null, add: [], remove: [], removeAll: true }
+  return modifyGroup(deps, orgId, id, ifMatch, () => ({ body: v.body, changed: true, delta }))
+}
+
+/** PATCH /Groups/{id} (RFC 7644 §3.5.2): all operations or none. */
+export async function patchGroup(deps: Deps, orgId: OrgId, id: string, input: unknown, ifMatch: string | undefined): Promise<GroupRow> {
+  const ops = normalizePatch(groupResource, input, { maxOperations: deps.limits.maxPatchOperations })
+  return modifyGroup(deps, orgId, id, ifMatch, (cur) => {
+    const r = applyPatch(groupResource, cur.body, ops)
+    return { body: r.body, changed: r.changed && JSON.stringify(r.body) !== JSON.stringify(cur.body), delta: r.members }
+  })
+}
+
+/** DELETE /Groups/{id}: removes the group and its membership rows. */
+export async function deleteGroup(deps: Deps, orgId: OrgId, id: string, ifMatch: string | undefined): Promise<void> {
+  await deps.store.write(async (tx) => {
+    const cur = await tx.getGroupForUpdate(orgId, id)
+    if (!cur) throw notFound('Group', id)
+    checkIfMatch(ifMatch, cur.version)
+    await tx.deleteGroup(orgId, id)
+  })
+}

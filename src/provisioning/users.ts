@@ -1,0 +1,117 @@
+// User use cases (RFC 7644 §3.3–§3.6): each validates through scim/, runs one store
+// transaction, and returns the row the transport renders.
+import type { ListParams } from '../scim/list-query.ts'
+import { ScimError, quote } from '../scim/errors.ts'
+import { applyPatch } from '../scim/patch/apply.ts'
+import { normalizePatch, type PatchOperation } from '../scim/patch/normalize.ts'
+import { validateResource } from '../scim/resource.ts'
+import { userResource } from '../scim/schema/registry.ts'
+import type { ListResult, OrgId, UserRow } from '../store/store.ts'
+import { UniqueViolation } from '../store/store.ts'
+import { checkIfMatch, notFound, toListQuery } from './common.ts'
+import type { Deps } from './deps.ts'
+import { hashPassword } from './password.ts'
+
+async function userNameTaken(deps: Deps, orgId: OrgId, userName: unknown, e: unknown): Promise<never> {
+  if (e instanceof UniqueViolation && e.what === 'userName' && typeof userName === 'string') {
+    // Name the holder, so an identity provider retrying a create whose answer was lost can
+    // converge (Microsoft Q&A 1151866; RELIABILITY.md DUR-4). Same-org only (TEN-2).
+    const id = await deps.store.findUserIdByUserName(orgId, userName)
+    throw new ScimError(409, 'uniqueness', `userName ${quote(userName)} is already taken${id ? ` by User ${id}` : ''}`)
+  }
+  throw e
+}
+
+/** POST /Users. */
+export async function createUser(deps: Deps, orgId: OrgId, input: unknown): Promise<UserRow> {
+  const v = validateResource(userResource, input, { mode: 'create' })
+  const passwordHash = v.password === null ? null : await hashPassword(v.password)
+  const id = deps.newId()
+  const now = deps.now().toISOString()
+  try {
+    await deps.store.write((tx) => tx.insertUser(orgId, { id, body: v.body, passwordHash, now }))
+  } catch (e) {
+    return userNameTaken(deps, orgId, v.body.userName, e)
+  }
+  return { id, version: 1, created: now, lastModified: now, body: v.body, groups: [] }
+}
+
+/** GET /Users/{id}. */
+export async function getUser(deps: Deps, orgId: OrgId, id: string, withMembership: boolean): Promise<UserRow> {
+  const row = await deps.store.getUser(orgId, id, { withMembership })
+  if (!row) throw notFound('User', id)
+  return row
+}
+
+/** GET /Users and POST /Users/.search. */
+export function listUsers(deps: Deps, orgId: OrgId, p: ListParams, withMembership: boolean): Promise<ListResult<UserRow>> {
+  return deps.store.listUsers(orgId, toListQuery(p), { withMembership })
+}
+
+/** Runs a read-modify-write of one user; returns the stored row, or the unchanged one when nothing changed. */
+async function modifyUser(
+  deps: Deps, orgId: OrgId, id: string, ifMatch: string | undefined,
+  change: (current: UserRow) => { body: Record<string, unknown>; passwordHash: string | null | undefined; changed: boolean },
+): Promise<UserRow> {
+  const now = deps.now().toISOString()
+  let userName: unknown
+  try {
+    return await deps.store.write(async (tx) => {
+      const cur = await tx.getUserForUpdate(orgId, id)
+      if (!cur) throw notFound('User', id)
+      checkIfMatch(ifMatch, cur.version)
+      const next = change(cur)
+      userName = next.body.userName
+      if (!next.changed) return cur
+      await tx.updateUser(orgId, id, next.body, next.passwordHash, cur.version, now)
+      return { id, version: cur.version + 1, created: cur.created, lastModified: now, body: next.body }
+    })
+  } catch (e) {
+    return userNameTaken(deps, orgId, userName, e)
+  }
+}
+
+/** PUT /Users/{id}: replaces the body; readOnly values are ignored, `id` cannot change (RFC 7644 §3.5.1). */
+export async function replaceUser(deps: Deps, orgId: OrgId, id: string, input: unknown, ifMatch: string | undefined): Promise<UserRow> {
+  const v = validateResource(userResource, input, { mode: 'replace' })
+  // A PUT without a password keeps the stored one: identity providers send it only to set it.
+  const passwordHash = v.password === null ? undefined : await hashPassword(v.password)
+  return modifyUser(deps, orgId, id, ifMatch, () => ({ body: v.body, passwordHash, changed: true }))
+}
+
+/** The password a PATCH sets, found before the transaction so it can be hashed outside it. */
+function passwordSetBy(ops: readonly PatchOperation[]): string | null {
+  let found: string | null = null
+  for (const op of ops) {
+    if (op.op === 'remove') continue
+    if (op.path !== null) {
+      if (op.path.path.name.toLowerCase() === 'password' && typeof op.value === 'string') found = op.value
+    } else if (typeof op.value === 'object' && op.value !== null) {
+      for (const [k, v] of Object.entries(op.value)) if (k.toLowerCase() === 'password' && typeof v === 'string') found = v
+    }
+  }
+  return found
+}
+
+/** PATCH /Users/{id} (RFC 7644 §3.5.2): all operations or none. */
+export async function patchUser(deps: Deps, orgId: OrgId, id: string, input: unknown, ifMatch: string | undefined): Promise<UserRow> {
+  const ops = normalizePatch(userResource, input, { maxOperations: deps.limits.maxPatchOperations })
+  const newPassword = passwordSetBy(ops)
+  const newHash = newPassword === null ? null : await hashPassword(newPassword)
+  return modifyUser(deps, orgId, id, ifMatch, (cur) => {
+    const r = applyPatch(userResource, cur.body, ops)
+    if (r.members) throw new ScimError(400, 'invalidPath', 'Users have no members')
+    const passwordHash = r.password === undefined ? undefined : r.password === null ? null : r.password === newPassword ? newHash : undefined
+    return { body: r.body, passwordHash, changed: r.changed }
+  })
+}
+
+/** DELETE /Users/{id}: removes the user and its memberships (RFC 7644 §3.6). */
+export async function deleteUser(deps: Deps, orgId: OrgId, id: string, ifMatch: string | undefined): Promise<void> {
+  await deps.store.write(async (tx) => {
+    const cur = await tx.getUserForUpdate(orgId, id)
+    if (!cur) throw notFound('User', id)
+    checkIfMatch(ifMatch, cur.version)
+    await tx.deleteUser(orgId, id)
+  })
+}

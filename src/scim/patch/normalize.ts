@@ -1,0 +1,75 @@
+// PATCH normalisation: checks a PatchOp message (RFC 7644 §3.5.2) and turns it into canonical
+// operations with parsed paths. Message keys and `op` names are matched case-insensitively:
+// Microsoft Entra ID sends "Add", "Replace" and "Remove" ("Develop and plan provisioning for a
+// SCIM endpoint", learn.microsoft.com/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups).
+import { ScimError, quote } from '../errors.ts'
+import type { PatchPath } from '../filter/ast.ts'
+import { parsePatchPath } from '../path.ts'
+import { getIgnoringCase, isObject } from '../resource.ts'
+import { resolveAttr, type ResourceSchema } from '../schema/registry.ts'
+
+export const PATCH_OP_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:PatchOp'
+
+export interface PatchOperation {
+  readonly op: 'add' | 'replace' | 'remove'
+  /** null when the operation has no path (add/replace of a set of attributes). */
+  readonly path: PatchPath | null
+  /** undefined when absent (only allowed for remove). */
+  readonly value: unknown
+}
+
+const OPS: Readonly<Record<string, PatchOperation['op']>> = { add: 'add', replace: 'replace', remove: 'remove' }
+
+function syntax(detail: string): ScimError {
+  return new ScimError(400, 'invalidSyntax', detail)
+}
+
+function normalizeOne(rs: ResourceSchema, raw: unknown, i: number): PatchOperation {
+  const at = `Operations[${i}]`
+  if (!isObject(raw)) throw syntax(`${at} must be an object with "op", "path" and "value"`)
+  const opName = getIgnoringCase(raw, 'op')
+  const op = typeof opName === 'string' ? OPS[opName.toLowerCase()] : undefined
+  if (!op) throw syntax(`${at}.op must be "add", "replace" or "remove", got ${quote(opName)}`)
+
+  // A null path is read as an absent one, as some clients serialise it that way.
+  const rawPath = getIgnoringCase(raw, 'path')
+  let path: PatchPath | null = null
+  if (rawPath !== undefined && rawPath !== null) {
+    if (typeof rawPath !== 'string') throw new ScimError(400, 'invalidPath', `${at}.path must be a string`)
+    path = parsePatchPath(rawPath)
+    // Unknown attributes fail here, before the caller does any work (hashing, a transaction).
+    if (!resolveAttr(rs, path.path)) throw new ScimError(400, 'invalidPath', `${at}.path ${quote(rawPath)} names no attribute of a ${rs.kind}`)
+  }
+
+  const value = getIgnoringCase(raw, 'value')
+  if (op === 'remove') {
+    // RFC 7644 §3.5.2.2: a remove without a path fails with noTarget.
+    if (path === null) throw new ScimError(400, 'noTarget', `${at}: "remove" needs a "path"`)
+  } else if (value === undefined) {
+    // RFC 7644 §3.5.2.1 and §3.5.2.3: add and replace MUST carry a value.
+    throw new ScimError(400, 'invalidValue', `${at}: "${op}" needs a "value"`)
+  } else if (path === null && !isObject(value)) {
+    // Without a path the value is the set of attributes to add or replace.
+    throw new ScimError(400, 'invalidValue', `${at}: "${op}" without a "path" needs an object of attributes as its "value"`)
+  }
+  return { op, path, value }
+}
+
+/**
+ * Checks a PatchOp message (RFC 7644 §3.5.2) and returns its operations in order, with paths
+ * parsed and checked to name an attribute of `rs`. At most `maxOperations` are accepted.
+ */
+export function normalizePatch(rs: ResourceSchema, body: unknown, opts: { maxOperations: number }): PatchOperation[] {
+  if (!isObject(body)) throw syntax('A PATCH body must be a JSON object')
+  const schemas = getIgnoringCase(body, 'schemas')
+  const lower = PATCH_OP_SCHEMA.toLowerCase()
+  if (!Array.isArray(schemas) || !schemas.some((s) => typeof s === 'string' && s.toLowerCase() === lower)) {
+    throw syntax(`"schemas" must contain "${PATCH_OP_SCHEMA}"`)
+  }
+  const ops = getIgnoringCase(body, 'Operations')
+  if (!Array.isArray(ops) || ops.length === 0) throw syntax('"Operations" must be a non-empty array')
+  if (ops.length > opts.maxOperations) {
+    throw new ScimError(400, 'tooMany', `A PATCH may carry at most ${opts.maxOperations} operations, got ${ops.length}; split it`)
+  }
+  return ops.map((raw, i) => normalizeOne(rs, raw, i))
+}

@@ -1,0 +1,35 @@
+// PostgreSQL's side of SqlDialect: jsonb operators with bound key paths, and case folding as
+// lower(normalize(x, NFKC)), the SQL spelling of src/scim/fold.ts.
+import { sql } from 'kysely'
+import type { Expr, JsonValueType, SqlDialect } from './sql-dialect.ts'
+
+function keys(path: readonly string[]): Expr {
+  return sql`${[...path]}::text[]`
+}
+
+export const postgresSql: SqlDialect = {
+  kind: 'postgres',
+  fold: (e) => sql`lower(normalize(${e}, NFKC))`,
+  jsonValue(doc: Expr, path: readonly string[], type: JsonValueType): Expr {
+    const node = sql`(${doc} #> ${keys(path)})`
+    if (type === 'boolean') return sql`(case when jsonb_typeof(${node}) = 'boolean' then (${node})::text::boolean end)`
+    if (type === 'number') return sql`(case when jsonb_typeof(${node}) = 'number' then (${node})::text::numeric end)`
+    return sql`(case when jsonb_typeof(${node}) = 'string' then ${doc} #>> ${keys(path)} end)`
+  },
+  jsonPresent(doc, path, shape) {
+    const node = sql`(${doc} #> ${keys(path)})`
+    if (shape === 'array') return sql`(jsonb_typeof(${node}) = 'array' and jsonb_array_length(${node}) > 0)`
+    if (shape === 'object') return sql`(jsonb_typeof(${node}) = 'object' and ${node} <> '{}'::jsonb)`
+    return sql`(jsonb_typeof(${node}) in ('string', 'number', 'boolean') and ${node} <> '""'::jsonb)`
+  },
+  existsElement(doc, path, cond) {
+    const node = sql`(${doc} #> ${keys(path)})`
+    return sql`(jsonb_typeof(${node}) = 'array' and exists (select 1 from jsonb_array_elements(${node}) as je(v) where ${cond(sql`je.v`)}))`
+  },
+  contains: (hay, needle) => sql`strpos(${hay}, ${needle}) > 0`,
+  startsWith: (hay, needle) => sql`left(${hay}, length(${needle})) = ${needle}`,
+  endsWith: (hay, needle) => sql`right(${hay}, length(${needle})) = ${needle}`,
+  body: (alias) => sql.ref(`${alias}.data`),
+  true: sql`true`,
+  false: sql`false`,
+}

@@ -1,0 +1,66 @@
+// The PostgreSQL store: a pg connection pool under Kysely. Commits are durable with
+// synchronous_commit=on (PostgreSQL's default); the server groups concurrent commits' WAL
+// flushes itself. Reads and writes share the pool; a write's row locks come from FOR UPDATE.
+import { Kysely, PostgresDialect } from 'kysely'
+import pg from 'pg'
+import { KyselyStore, type StoreDriver } from '../kysely/kysely-store.ts'
+import type { Database } from '../kysely/schema.ts'
+import { migrateToLatest } from '../migrations/index.ts'
+import { StoreUnavailable, UniqueViolation } from '../store.ts'
+import { postgresSql } from './postgres-sql.ts'
+
+export interface PostgresOptions {
+  readonly url: string
+  readonly poolSize?: number
+  /** Server-side statement timeout, under identity providers' client timeouts. */
+  readonly statementTimeoutMs?: number
+  readonly migrate?: boolean
+}
+
+/** SQLSTATE classes that mean "the database cannot serve now", not "the request is wrong". */
+const UNAVAILABLE = /^(08|53|57|58)|^40001$|^40P01$|^55P03$/
+
+export function mapPostgresError(e: unknown): unknown {
+  if (!(e instanceof Error)) return e
+  const code = 'code' in e && typeof e.code === 'string' ? e.code : ''
+  if (code === '23505') {
+    const c = 'constraint' in e && typeof e.constraint === 'string' ? e.constraint : ''
+    const what = c === 'users_user_name' ? 'userName' : c === 'groups_display_name' ? 'displayName' : c === 'orgs_name_folded_key' ? 'org' : 'other'
+    return new UniqueViolation(what, { cause: e })
+  }
+  if (UNAVAILABLE.test(code) || /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection terminated|timeout exceeded when trying to connect/i.test(`${code} ${e.message}`)) {
+    return new StoreUnavailable(`database unavailable (${code || e.message})`, { cause: e })
+  }
+  return e
+}
+
+export async function openPostgresStore(opts: PostgresOptions): Promise<KyselyStore> {
+  const pool = new pg.Pool({
+    connectionString: opts.url,
+    max: opts.poolSize ?? 16,
+    statement_timeout: opts.statementTimeoutMs ?? 20_000,
+    connectionTimeoutMillis: 5_000,
+    idleTimeoutMillis: 30_000,
+  })
+  // An idle client that loses its connection emits 'error' on the pool; the pool replaces it.
+  pool.on('error', () => undefined)
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+  const guard = async <T>(fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn()
+    } catch (e) {
+      throw mapPostgresError(e)
+    }
+  }
+  if (opts.migrate !== false) await guard(() => migrateToLatest(db as Kysely<unknown>, 'postgres'))
+  const driver: StoreDriver = {
+    kind: 'postgres',
+    sql: postgresSql,
+    reader: db,
+    lockRows: true,
+    transaction: (fn) => guard(() => db.transaction().execute((trx) => fn(trx))),
+    read: guard,
+    close: () => db.destroy(),
+  }
+  return new KyselyStore(driver)
+}

@@ -1,0 +1,38 @@
+// SQLite's side of SqlDialect: JSON1 functions, and roster_fold(), a deterministic function
+// registered on every connection (dialect/sqlite.ts) that runs src/scim/fold.ts.
+import { sql } from 'kysely'
+import type { Expr, JsonValueType, SqlDialect } from './sql-dialect.ts'
+
+/** A JSON path with every key quoted, so URNs with ':' and '.' are single keys; an all-digit
+ * segment is an array index (attribute names never start with a digit, RFC 7643 §2.1). */
+function jsonPath(path: readonly string[]): string {
+  return '$' + path.map((k) => (/^\d+$/.test(k) ? `[${k}]` : `.${JSON.stringify(k)}`)).join('')
+}
+
+export const sqliteSql: SqlDialect = {
+  kind: 'sqlite',
+  fold: (e) => sql`roster_fold(${e})`,
+  jsonValue(doc: Expr, path: readonly string[], type: JsonValueType): Expr {
+    const v = sql`json_extract(${doc}, ${jsonPath(path)})`
+    // json_extract returns booleans as 1/0 and numbers as numbers: a type check keeps a string
+    // "1" from equalling true.
+    if (type === 'boolean') return sql`(case when json_type(${doc}, ${jsonPath(path)}) in ('true', 'false') then ${v} end)`
+    if (type === 'number') return sql`(case when json_type(${doc}, ${jsonPath(path)}) in ('integer', 'real') then ${v} end)`
+    return sql`(case when json_type(${doc}, ${jsonPath(path)}) = 'text' then ${v} end)`
+  },
+  jsonPresent(doc, path, shape) {
+    const p = jsonPath(path)
+    if (shape === 'array') return sql`(json_type(${doc}, ${p}) = 'array' and json_array_length(${doc}, ${p}) > 0)`
+    if (shape === 'object') return sql`(json_type(${doc}, ${p}) = 'object' and json_extract(${doc}, ${p}) <> '{}')`
+    return sql`(json_type(${doc}, ${p}) not in ('null', 'array', 'object') and json_extract(${doc}, ${p}) <> '')`
+  },
+  existsElement(doc, path, cond) {
+    return sql`exists (select 1 from json_each(${doc}, ${jsonPath(path)}) as je where ${cond(sql`je.value`)})`
+  },
+  contains: (hay, needle) => sql`instr(${hay}, ${needle}) > 0`,
+  startsWith: (hay, needle) => sql`substr(${hay}, 1, length(${needle})) = ${needle}`,
+  endsWith: (hay, needle) => sql`substr(${hay}, -length(${needle})) = ${needle}`,
+  body: (alias) => sql.ref(`${alias}.data`),
+  true: sql`1`,
+  false: sql`0`,
+}

@@ -1,0 +1,169 @@
+// The embedded SQLite store: better-sqlite3 in WAL mode with synchronous=FULL (DESIGN.md,
+// durability: with NORMAL a committed transaction can be lost on power failure), one writer
+// connection and one reader connection.
+//
+// Group commit: better-sqlite3 is synchronous, so concurrent write requests queue their work;
+// the queue drains in one BEGIN IMMEDIATE … COMMIT, each request's work in its own SAVEPOINT
+// (one request's 409 rolls back only its own savepoint), and every waiting request is answered
+// only after that COMMIT returns. One fsync serves the whole batch.
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import BetterSqlite3 from 'better-sqlite3'
+import { Kysely, SqliteDialect } from 'kysely'
+import { fold } from '../../scim/fold.ts'
+import { KyselyStore, type StoreDriver } from '../kysely/kysely-store.ts'
+import type { Database } from '../kysely/schema.ts'
+import { migrateToLatest } from '../migrations/index.ts'
+import { StoreUnavailable, UniqueViolation } from '../store.ts'
+import { sqliteSql } from './sqlite-sql.ts'
+
+export interface SqliteOptions {
+  readonly path: string
+  /** How long a connection waits for another process's lock before the request gets 503. */
+  readonly busyTimeoutMs?: number
+  /** Most requests' work in one commit. */
+  readonly maxBatch?: number
+  readonly migrate?: boolean
+}
+
+type Db = BetterSqlite3.Database
+
+function openConnection(path: string, busyTimeoutMs: number): Db {
+  const db = new BetterSqlite3(path)
+  db.pragma(`busy_timeout = ${busyTimeoutMs}`)
+  db.pragma('journal_mode = WAL')
+  db.pragma('synchronous = FULL')
+  db.pragma('foreign_keys = ON')
+  db.function('roster_fold', { deterministic: true }, (v: unknown) => (typeof v === 'string' ? fold(v) : v))
+  return db
+}
+
+/** better-sqlite3 with prepared statements cached by SQL text: preparing is most of a small query's cost. */
+function cachingDatabase(db: Db) {
+  const cache = new Map<string, BetterSqlite3.Statement>()
+  return {
+    prepare(sqlText: string) {
+      let stmt = cache.get(sqlText)
+      if (!stmt) {
+        stmt = db.prepare(sqlText)
+        if (cache.size >= 2_000) cache.clear()
+        cache.set(sqlText, stmt)
+      }
+      return stmt
+    },
+    close() {
+      db.close()
+    },
+  }
+}
+
+/** Turns SQLite errors into the store's: unique violations, and lock/IO trouble as 503. */
+export function mapSqliteError(e: unknown): unknown {
+  if (!(e instanceof Error) || !('code' in e) || typeof e.code !== 'string') return e
+  if (e.code === 'SQLITE_CONSTRAINT_UNIQUE' || e.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+    const what = /user_name_folded/.test(e.message) ? 'userName' : /display_name_folded/.test(e.message) ? 'displayName' : /orgs\.name_folded/.test(e.message) ? 'org' : 'other'
+    return new UniqueViolation(what, { cause: e })
+  }
+  if (/^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|PROTOCOL)/.test(e.code)) return new StoreUnavailable(`database unavailable (${e.code})`, { cause: e })
+  return e
+}
+
+interface Job {
+  readonly fn: (db: Kysely<Database>) => Promise<unknown>
+  readonly resolve: (v: unknown) => void
+  readonly reject: (e: unknown) => void
+}
+
+class GroupCommitter {
+  readonly #raw: Db
+  readonly #db: Kysely<Database>
+  readonly #maxBatch: number
+  #queue: Job[] = []
+  #running = false
+
+  constructor(raw: Db, db: Kysely<Database>, maxBatch: number) {
+    this.#raw = raw
+    this.#db = db
+    this.#maxBatch = maxBatch
+  }
+
+  run<T>(fn: (db: Kysely<Database>) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#queue.push({ fn, resolve: resolve as (v: unknown) => void, reject })
+      if (!this.#running) {
+        this.#running = true
+        setImmediate(() => void this.#drain())
+      }
+    })
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#queue.length > 0) {
+      const batch = this.#queue.splice(0, this.#maxBatch)
+      const results: { ok: boolean; value: unknown }[] = []
+      try {
+        this.#raw.exec('BEGIN IMMEDIATE')
+      } catch (e) {
+        for (const job of batch) job.reject(mapSqliteError(e))
+        continue
+      }
+      for (const job of batch) {
+        this.#raw.exec('SAVEPOINT job')
+        try {
+          const value = await job.fn(this.#db)
+          this.#raw.exec('RELEASE job')
+          results.push({ ok: true, value })
+        } catch (e) {
+          this.#raw.exec('ROLLBACK TO job')
+          this.#raw.exec('RELEASE job')
+          results.push({ ok: false, value: mapSqliteError(e) })
+        }
+      }
+      try {
+        this.#raw.exec('COMMIT')
+      } catch (e) {
+        if (this.#raw.inTransaction) this.#raw.exec('ROLLBACK')
+        const err = mapSqliteError(e)
+        for (const job of batch) job.reject(err instanceof StoreUnavailable ? err : new StoreUnavailable('commit failed', { cause: e }))
+        continue
+      }
+      batch.forEach((job, i) => {
+        const r = results[i]
+        if (r?.ok) job.resolve(r.value)
+        else job.reject(r?.value)
+      })
+    }
+    this.#running = false
+  }
+}
+
+/** Opens (creating and migrating) the SQLite store at `path`. */
+export async function openSqliteStore(opts: SqliteOptions): Promise<KyselyStore> {
+  if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true })
+  const busy = opts.busyTimeoutMs ?? 5_000
+  const writerRaw = openConnection(opts.path, busy)
+  const readerRaw = opts.path === ':memory:' ? writerRaw : openConnection(opts.path, busy)
+  const writer = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingDatabase(writerRaw) }) })
+  const reader = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingDatabase(readerRaw) }) })
+  if (opts.migrate !== false) await migrateToLatest(writer as Kysely<unknown>, 'sqlite')
+  const committer = new GroupCommitter(writerRaw, writer, opts.maxBatch ?? 256)
+  const driver: StoreDriver = {
+    kind: 'sqlite',
+    sql: sqliteSql,
+    reader,
+    lockRows: false,
+    transaction: (fn) => committer.run(fn),
+    async read(fn) {
+      try {
+        return await fn()
+      } catch (e) {
+        throw mapSqliteError(e)
+      }
+    },
+    async close() {
+      await writer.destroy()
+      if (readerRaw !== writerRaw) await reader.destroy()
+    },
+  }
+  return new KyselyStore(driver)
+}

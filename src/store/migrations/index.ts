@@ -1,0 +1,22 @@
+// The ordered list of migrations, shared by both dialects. Kysely's Migrator records applied
+// names and takes a lock, so servers starting at once apply each migration exactly once.
+import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely'
+import { initial } from './0001-initial.ts'
+
+export type DialectKind = 'sqlite' | 'postgres'
+
+function migrations(kind: DialectKind): Record<string, Migration> {
+  return { '0001-initial': initial(kind) }
+}
+
+/** Applies every pending migration; throws with the failing migration's name. */
+export async function migrateToLatest(db: Kysely<unknown>, kind: DialectKind): Promise<string[]> {
+  const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations(kind)) }
+  const migrator = new Migrator({ db, provider })
+  const { error, results } = await migrator.migrateToLatest()
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown'
+    throw new Error(`migration ${failed} failed`, { cause: error })
+  }
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName)
+}

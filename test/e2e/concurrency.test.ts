@@ -1,0 +1,69 @@
+// Concurrent writes over real sockets: duplicate creates, interleaved member PATCHes on one
+// group (RELIABILITY.md DUR-1, DUR-2), and lost-update safety.
+import type { AddressInfo } from 'node:net'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { patchOp, startApp, user, type TestApp } from '../helpers/app.ts'
+import { storeMatrix } from '../helpers/stores.ts'
+
+describe.each(storeMatrix())('concurrency on $name', (factory) => {
+  let t: TestApp
+  let base = ''
+  beforeAll(async () => {
+    t = await startApp(factory)
+    await t.app.listen({ host: '127.0.0.1', port: 0 })
+    base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}/scim/v2`
+  })
+  afterAll(async () => t.close())
+
+  const call = async (method: string, path: string, body?: unknown) => {
+    const r = await fetch(`${base}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${t.token}`, 'content-type': 'application/scim+json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    })
+    const text = await r.text()
+    return { status: r.status, json: (text ? JSON.parse(text) : {}) as Record<string, unknown> }
+  }
+
+  it('64 concurrent creates of one userName in case variants: exactly one 201, the rest 409, no 5xx', async () => {
+    for (let round = 0; round < 5; round++) {
+      const variants = Array.from({ length: 64 }, (_, i) => (i % 2 ? `Race${round}@Example.com` : `race${round}@example.COM`))
+      const results = await Promise.all(variants.map((v) => call('POST', '/Users', user(v))))
+      const statuses = results.map((r) => r.status)
+      expect(statuses.filter((s) => s === 201)).toHaveLength(1)
+      expect(statuses.filter((s) => s === 409)).toHaveLength(63)
+      expect(results.filter((r) => r.status === 409).every((r) => r.json.scimType === 'uniqueness')).toBe(true)
+      const found = await call('GET', `/Users?filter=${encodeURIComponent(`userName eq "RACE${round}@example.com"`)}`)
+      expect(found.json.totalResults).toBe(1)
+    }
+  })
+
+  it('32 clients adding and removing members of one group concurrently lose nothing', async () => {
+    const ids: string[] = []
+    const created = await Promise.all(Array.from({ length: 320 }, (_, i) => call('POST', '/Users', user(`conc${i}@example.com`))))
+    for (const c of created) ids.push(String(c.json.id))
+    const g = await call('POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Concurrent' })
+    const gid = String(g.json.id)
+    // Each client adds its own 10 members, then removes the first 2 of them.
+    const results = await Promise.all(Array.from({ length: 32 }, async (_, c) => {
+      const mine = ids.slice(c * 10, c * 10 + 10)
+      const a = await call('PATCH', `/Groups/${gid}`, patchOp({ op: 'add', path: 'members', value: mine.map((value) => ({ value })) }))
+      const r = await call('PATCH', `/Groups/${gid}`, patchOp({ op: 'remove', path: `members[value eq "${mine[0] ?? ''}" or value eq "${mine[1] ?? ''}"]` }))
+      return [a.status, r.status]
+    }))
+    expect(results.flat().every((s) => s === 204)).toBe(true)
+    const expected = ids.filter((_, i) => i % 10 >= 2).sort()
+    const got = await call('GET', `/Groups/${gid}`)
+    expect(((got.json.members as { value: string }[]) ?? []).map((m) => m.value).sort()).toEqual(expected)
+  })
+
+  it('concurrent PATCHes of different attributes of one user both land', async () => {
+    const c = await call('POST', '/Users', user('two.writers@example.com'))
+    const id = String(c.json.id)
+    const ops = Array.from({ length: 20 }, (_, i) => call('PATCH', `/Users/${id}`, patchOp({ op: 'add', path: 'phoneNumbers', value: [{ value: `+1 555 01${String(i).padStart(2, '0')}`, type: 'work' }] })))
+    expect((await Promise.all(ops)).every((r) => r.status === 200)).toBe(true)
+    const u = await call('GET', `/Users/${id}`)
+    expect((u.json.phoneNumbers as unknown[]).length).toBe(20)
+    expect(u.json.meta).toMatchObject({ version: 'W/"21"' })
+  })
+})

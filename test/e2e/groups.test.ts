@@ -1,0 +1,137 @@
+// /Groups end to end: membership rows, member PATCH shapes, uniqueness, projection.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { patchOp, startApp, user, type TestApp } from '../helpers/app.ts'
+import { storeMatrix } from '../helpers/stores.ts'
+
+const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group'
+const q = (f: string) => encodeURIComponent(f)
+
+describe.each(storeMatrix())('/Groups on $name', (factory) => {
+  let t: TestApp
+  const users: string[] = []
+  beforeAll(async () => {
+    t = await startApp(factory)
+    for (let i = 0; i < 12; i++) {
+      const r = await t.req('POST', '/Users', user(`member${i}@example.com`, { displayName: `Member ${i}` }))
+      users.push(String(r.json.id))
+    }
+  })
+  afterAll(async () => t.close())
+
+  async function members(id: string): Promise<string[]> {
+    const r = await t.req('GET', `/Groups/${id}`)
+    expect(r.status).toBe(200)
+    return ((r.json.members as { value: string }[] | undefined) ?? []).map((m) => m.value).sort()
+  }
+  const sorted = (xs: (string | undefined)[]) => xs.map(String).sort()
+
+  it('POST with members stores them; GET renders value, $ref, display and type; the user sees its groups', async () => {
+    const r = await t.req('POST', '/Groups', { schemas: [GROUP], displayName: 'Engineering', externalId: 'eng', members: [{ value: users[0] }, { value: users[1] }] })
+    expect(r.status).toBe(201)
+    const id = String(r.json.id)
+    const g = await t.req('GET', `/Groups/${id}`)
+    const m = g.json.members as Record<string, unknown>[]
+    expect(m).toContainEqual({ value: users[0], $ref: `https://roster.test/scim/v2/Users/${users[0]}`, display: 'Member 0', type: 'User' })
+    const u = await t.req('GET', `/Users/${users[0] ?? ''}`)
+    expect(u.json.groups).toEqual([{ value: id, $ref: `https://roster.test/scim/v2/Groups/${id}`, display: 'Engineering', type: 'direct' }])
+  })
+
+  it('displayName is unique case-insensitively: 409 uniqueness', async () => {
+    expect((await t.req('POST', '/Groups', { schemas: [GROUP], displayName: 'Sales' })).status).toBe(201)
+    const dup = await t.req('POST', '/Groups', { schemas: [GROUP], displayName: 'SALES' })
+    expect(dup.status).toBe(409)
+    expect(dup.json.scimType).toBe('uniqueness')
+  })
+
+  it('PATCH add, remove by filter, remove by value list, and replace change only the named members', async () => {
+    const c = await t.req('POST', '/Groups', { schemas: [GROUP], displayName: 'Patchers' })
+    const id = String(c.json.id)
+    const add = await t.req('PATCH', `/Groups/${id}`, patchOp({ op: 'add', path: 'members', value: users.slice(0, 6).map((value) => ({ value })) }))
+    expect(add.status).toBe(204)
+    expect(await members(id)).toEqual(sorted(users.slice(0, 6)))
+    await t.req('PATCH', `/Groups/${id}`, patchOp({ op: 'remove', path: `members[value eq "${users[0] ?? ''}"]` }))
+    // Entra ID and Okta remove with a value list on the members path.
+    await t.req('PATCH', `/Groups/${id}`, patchOp({ op: 'Remove', path: 'members', value: [{ value: users[1] }, { value: users[2] }] }))
+    expect(await members(id)).toEqual(sorted(users.slice(3, 6)))
+    // Adding a member twice keeps one row.
+    await t.req('PATCH', `/Groups/${id}`, patchOp({ op: 'add', path: 'members', value: [{ value: users[3] }, { value: users[6] }] }))
+    expect(await members(id)).toEqual(sorted([...users.slice(3, 7)]))
+    const rep = await t.req('PATCH', `/Groups/${id}`, patchOp({ op: 'replace', path: 'members', value: [{ value: users[10] }] }))
+    expect(rep.status).toBe(204)
+    expect(await members(id)).toEqual([users[10]])
+    await t.req('PATCH', `/Groups/${id}`, patchOp({ op: 'remove', path: 'members' }))
+    expect(await members(id)).toEqual([])
+  })
+
+  it('a member that is not in the organization is 400 invalidValue and nothing is written', async () => {
+    const c = await t.req('POST', '/Groups', { schemas: [GROUP], displayName: 'Strict', members: [{ value: users[0] }] })
+    const id = String(c.json.id)
+    const other = await t.newOrg('foreign-members')
+    const foreign = await t.req('POST', '/Users', user('foreigner@example.com'), { token: other.token })
+    for (const bad of ['no-such-user', String(foreign.json.id)]) {
+      const r = await t.req('PATCH', `/Groups/${id}`, patchOp({ op: 'add', path: 'members', value: [{ value: users[5] }, { value: bad }] }))
+      expect(r.status).toBe(400)
+      expect(r.json.scimType).toBe('invalidValue')
+    }
+    expect(await members(id)).toEqual([users[0]])
+    const create = await t.req('POST', '/Groups', { schemas: [GROUP], displayName: 'Bad create', members: [{ value: 'nope' }] })
+    expect(create.status).toBe(400)
+    expect((await t.req('GET', `/Groups?filter=${q('displayName eq "Bad create"')}`)).json.totalResults).toBe(0)
+  })
+
+  it('rename by PATCH and PUT; PUT replaces the member list; version moves on membership change', async () => {
+    const c = await t.req('POST', '/Groups', { schemas: [GROUP], displayName: 'Old name', members: [{ value: users[0] }] })
+    const id = String(c.json.id)
+    const p = await t.req('PATCH', `/Groups/${id}`, patchOp({ op: 'replace', path: 'displayName', value: 'New name' }))
+    expect(p.status).toBe(204)
+    expect(p.headers.etag).toBe('W/"2"')
+    const add = await t.req('PATCH', `/Groups/${id}`, patchOp({ op: 'add', path: 'members', value: [{ value: users[1] }] }))
+    expect(add.headers.etag).toBe('W/"3"')
+    const put = await t.req('PUT', `/Groups/${id}`, { schemas: [GROUP], displayName: 'Put name', members: [{ value: users[7] }, { value: users[8] }] })
+    expect(put.status).toBe(200)
+    expect(put.json.displayName).toBe('Put name')
+    expect(sorted((put.json.members as { value: string }[]).map((m) => m.value))).toEqual(sorted([users[7], users[8]]))
+    const withAttrs = await t.req('PATCH', `/Groups/${id}?attributes=displayName`, patchOp({ op: 'replace', path: 'displayName', value: 'Shown' }))
+    expect(withAttrs.status).toBe(200)
+    expect(withAttrs.json.displayName).toBe('Shown')
+    expect(withAttrs.json.members).toBeUndefined()
+  })
+
+  it('excludedAttributes=members leaves members out of gets and lists; filters reach members', async () => {
+    const c = await t.req('POST', '/Groups', { schemas: [GROUP], displayName: 'Filtered', members: [{ value: users[9] }] })
+    const id = String(c.json.id)
+    const g = await t.req('GET', `/Groups/${id}?excludedAttributes=members`)
+    expect(g.json.members).toBeUndefined()
+    expect(g.json.displayName).toBe('Filtered')
+    const l = await t.req('GET', `/Groups?filter=${q('displayName eq "filtered"')}&excludedAttributes=members`)
+    expect(l.json.totalResults).toBe(1)
+    expect((l.json.Resources ?? [])[0]?.members).toBeUndefined()
+    const byMember = await t.req('GET', `/Groups?filter=${q(`members[value eq "${users[9] ?? ''}"]`)}`)
+    expect((byMember.json.Resources ?? []).map((x) => x.id)).toEqual([id])
+    const byMember2 = await t.req('GET', `/Groups?filter=${q(`members.value eq "${users[9] ?? ''}"`)}&attributes=displayName`)
+    expect(byMember2.json.totalResults).toBe(1)
+  })
+
+  it('deleting a user removes its memberships; deleting a group removes the group and its rows', async () => {
+    const u = await t.req('POST', '/Users', user('leaver@example.com'))
+    const uid = String(u.json.id)
+    const c = await t.req('POST', '/Groups', { schemas: [GROUP], displayName: 'Leavers', members: [{ value: uid }, { value: users[11] }] })
+    const id = String(c.json.id)
+    expect((await t.req('DELETE', `/Users/${uid}`)).status).toBe(204)
+    expect(await members(id)).toEqual([users[11]])
+    expect((await t.req('DELETE', `/Groups/${id}`)).status).toBe(204)
+    expect((await t.req('GET', `/Groups/${id}`)).status).toBe(404)
+    const after = await t.req('GET', `/Users/${users[11] ?? ''}`)
+    expect(((after.json.groups as { value: string }[] | undefined) ?? []).map((g) => g.value)).not.toContain(id)
+  })
+
+  it('nested groups: a group may be a member of another, never of itself', async () => {
+    const inner = await t.req('POST', '/Groups', { schemas: [GROUP], displayName: 'Inner' })
+    const outer = await t.req('POST', '/Groups', { schemas: [GROUP], displayName: 'Outer', members: [{ value: inner.json.id }] })
+    expect(outer.status).toBe(201)
+    const g = await t.req('GET', `/Groups/${String(outer.json.id)}`)
+    expect(g.json.members).toEqual([{ value: inner.json.id, $ref: `https://roster.test/scim/v2/Groups/${String(inner.json.id)}`, display: 'Inner', type: 'Group' }])
+    const self = await t.req('PATCH', `/Groups/${String(outer.json.id)}`, patchOp({ op: 'add', path: 'members', value: [{ value: outer.json.id }] }))
+    expect(self.status).toBe(400)
+  })
+})

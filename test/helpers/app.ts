@@ -1,0 +1,74 @@
+// Starts the real Fastify app on a real store for a test, with one organization and its token.
+import { randomUUID } from 'node:crypto'
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
+import { buildApp } from '../../src/http/app.ts'
+import { DEFAULT_LIMITS, type Deps, type Limits } from '../../src/provisioning/deps.ts'
+import { createOrg } from '../../src/provisioning/orgs.ts'
+import type { OrgId, Store } from '../../src/store/store.ts'
+import type { StoreFactory } from './stores.ts'
+
+export const SCIM = '/scim/v2'
+
+export interface TestApp {
+  readonly app: FastifyInstance
+  readonly store: Store
+  readonly deps: Deps
+  readonly orgId: OrgId
+  readonly token: string
+  /** Another organization of the same server, for isolation tests. */
+  newOrg(name: string): Promise<{ orgId: OrgId; token: string }>
+  /** An injected request with this org's token (pass `token: null` for none). */
+  req(method: InjectOptions['method'], path: string, body?: unknown, opts?: { token?: string | null; headers?: Record<string, string> }): Promise<Res>
+  close(): Promise<void>
+}
+
+export interface Res {
+  readonly status: number
+  readonly headers: LightMyRequestResponse['headers']
+  readonly json: Record<string, unknown> & { Resources?: Record<string, unknown>[] }
+  readonly text: string
+}
+
+export async function startApp(factory: StoreFactory, limits: Partial<Limits> = {}): Promise<TestApp> {
+  const { store, cleanup } = await factory.open()
+  const deps: Deps = { store, now: () => new Date(), newId: randomUUID, limits: { ...DEFAULT_LIMITS, ...limits } }
+  const app = await buildApp({ deps, config: { publicUrl: 'https://roster.test', requestTimeoutMs: 20_000, logLevel: 'silent' } })
+  const org = await createOrg(deps, `org-${randomUUID()}`, ['example.com'])
+  const t: TestApp = {
+    app, store, deps, orgId: org.orgId, token: org.token,
+    newOrg: (name) => createOrg(deps, name, []),
+    async req(method, path, body, opts = {}) {
+      const token = opts.token === undefined ? org.token : opts.token
+      const headers: Record<string, string> = { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(opts.headers ?? {}) }
+      if (body !== undefined && !headers['content-type']) headers['content-type'] = 'application/scim+json'
+      const r = await app.inject({ method, url: path.startsWith('/') && !path.startsWith(SCIM) && !path.startsWith('/healthz') ? `${SCIM}${path}` : path, headers, payload: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) })
+      let json: Record<string, unknown> = {}
+      try {
+        json = r.body ? (JSON.parse(r.body) as Record<string, unknown>) : {}
+      } catch {
+        json = {}
+      }
+      return { status: r.statusCode, headers: r.headers, json, text: r.body }
+    },
+    async close() {
+      await app.close()
+      await cleanup()
+    },
+  }
+  return t
+}
+
+export function user(userName: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
+    userName,
+    name: { givenName: 'Ada', familyName: 'Lovelace' },
+    emails: [{ value: userName.includes('@') ? userName : `${userName}@example.com`, type: 'work', primary: true }],
+    active: true,
+    ...extra,
+  }
+}
+
+export function patchOp(...ops: Record<string, unknown>[]): Record<string, unknown> {
+  return { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: ops }
+}

@@ -1,0 +1,65 @@
+// The store matrix for HTTP tests: every suite runs on a SQLite file, and on PostgreSQL when
+// one is reachable (TEST_DATABASE_URL, or the throwaway cluster test/global-setup.ts starts).
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import pg from 'pg'
+import { openSqliteStore } from '../../src/store/dialect/sqlite.ts'
+import type { Store } from '../../src/store/store.ts'
+
+export interface StoreFactory {
+  readonly name: 'sqlite' | 'postgres'
+  open(): Promise<{ store: Store; url: string; cleanup: () => Promise<void> }>
+}
+
+const sqlite: StoreFactory = {
+  name: 'sqlite',
+  async open() {
+    const dir = mkdtempSync(join(tmpdir(), 'roster-test-'))
+    const path = join(dir, 'roster.db')
+    const store = await openSqliteStore({ path })
+    return {
+      store,
+      url: `sqlite:${path}`,
+      cleanup: async () => {
+        await store.close()
+        rmSync(dir, { recursive: true, force: true })
+      },
+    }
+  },
+}
+
+function postgres(adminUrl: string): StoreFactory {
+  return {
+    name: 'postgres',
+    async open() {
+      const name = `roster_test_${randomBytes(6).toString('hex')}`
+      const admin = new pg.Client({ connectionString: adminUrl })
+      await admin.connect()
+      await admin.query(`create database ${name}`)
+      await admin.end()
+      const u = new URL(adminUrl)
+      u.pathname = `/${name}`
+      const { openPostgresStore } = await import('../../src/store/dialect/postgres.ts')
+      const store = await openPostgresStore({ url: u.toString(), poolSize: 8 })
+      return {
+        store,
+        url: u.toString(),
+        cleanup: async () => {
+          await store.close()
+          const a = new pg.Client({ connectionString: adminUrl })
+          await a.connect()
+          await a.query(`drop database if exists ${name} with (force)`)
+          await a.end()
+        },
+      }
+    },
+  }
+}
+
+/** The stores this run tests against. */
+export function storeMatrix(): StoreFactory[] {
+  const url = process.env.TEST_DATABASE_URL
+  return url ? [sqlite, postgres(url)] : [sqlite]
+}
