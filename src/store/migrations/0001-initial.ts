@@ -5,8 +5,6 @@ import type { DialectKind } from './index.ts'
 
 export function initial(kind: DialectKind): Migration {
   const json = kind === 'postgres' ? sql`jsonb` : sql`text`
-  // Membership and email rows are reached only through their keys: cluster them on it.
-  const clustered = kind === 'sqlite' ? sql`without rowid` : sql``
   return {
     async up(db: Kysely<unknown>) {
       await db.schema.createTable('orgs')
@@ -19,7 +17,6 @@ export function initial(kind: DialectKind): Migration {
         .addColumn('org_id', 'text', (c) => c.notNull())
         .addColumn('domain', 'text', (c) => c.notNull())
         .addPrimaryKeyConstraint('org_domains_pk', ['org_id', 'domain'])
-        .modifyEnd(clustered)
         .execute()
       await db.schema.createTable('scim_tokens')
         .addColumn('org_id', 'text', (c) => c.notNull())
@@ -58,7 +55,6 @@ export function initial(kind: DialectKind): Migration {
         .addColumn('type', 'text')
         .addColumn('is_primary', 'integer', (c) => c.notNull())
         .addPrimaryKeyConstraint('user_emails_pk', ['org_id', 'value_folded', 'user_id'])
-        .modifyEnd(clustered)
         .execute()
       await db.schema.createIndex('user_emails_user').on('user_emails').columns(['org_id', 'user_id']).execute()
 
@@ -83,7 +79,6 @@ export function initial(kind: DialectKind): Migration {
         .addColumn('member_id', 'text', (c) => c.notNull())
         .addColumn('member_type', 'text', (c) => c.notNull())
         .addPrimaryKeyConstraint('group_members_pk', ['org_id', 'group_id', 'member_id'])
-        .modifyEnd(clustered)
         .execute()
       await db.schema.createIndex('group_members_member').on('group_members').columns(['org_id', 'member_id']).execute()
     },
