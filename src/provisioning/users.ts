@@ -63,7 +63,7 @@ async function modifyUser(
       const next = change(cur)
       userName = next.body.userName
       if (!next.changed) return cur
-      await tx.updateUser(orgId, id, next.body, next.passwordHash, cur.version, now)
+      await tx.updateUser(orgId, id, next.body, cur.body, next.passwordHash, cur.version, now)
       return { id, version: cur.version + 1, created: cur.created, lastModified: now, body: next.body }
     })
   } catch (e) {

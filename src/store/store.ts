@@ -88,8 +88,8 @@ export interface MemberDelta {
 export interface StoreTx {
   insertUser(orgId: OrgId, user: NewUser): Promise<void>
   getUserForUpdate(orgId: OrgId, id: ResourceId): Promise<UserRow | null>
-  /** Writes a new body at version+1; the caller holds the row (read by getUserForUpdate). */
-  updateUser(orgId: OrgId, id: ResourceId, body: Record<string, unknown>, passwordHash: string | null | undefined, version: number, now: string): Promise<void>
+  /** Writes a new body at version+1; the caller holds the row (read by getUserForUpdate) and passes its body as `previous`. */
+  updateUser(orgId: OrgId, id: ResourceId, body: Record<string, unknown>, previous: Record<string, unknown>, passwordHash: string | null | undefined, version: number, now: string): Promise<void>
   deleteUser(orgId: OrgId, id: ResourceId): Promise<boolean>
 
   insertGroup(orgId: OrgId, group: NewGroup): Promise<void>

@@ -9,6 +9,7 @@ function keys(path: readonly string[]): Expr {
 
 export const postgresSql: SqlDialect = {
   kind: 'postgres',
+  codePointOrder: false,
   fold: (e) => sql`lower(normalize(${e}, NFKC))`,
   jsonValue(doc: Expr, path: readonly string[], type: JsonValueType): Expr {
     const node = sql`(${doc} #> ${keys(path)})`
@@ -30,6 +31,11 @@ export const postgresSql: SqlDialect = {
   startsWith: (hay, needle) => sql`left(${hay}, length(${needle})) = ${needle}`,
   endsWith: (hay, needle) => sql`right(${hay}, length(${needle})) = ${needle}`,
   body: (alias) => sql.ref(`${alias}.data`),
+  ids: (values) => [...values],
+  inIds: (expr, list) => sql`${expr} = any(${list}::text[])`,
+  records: (rows) => JSON.stringify(rows),
+  recordSource: (list, columns, alias) =>
+    sql`(select * from jsonb_to_recordset(${list}::jsonb) as x(${sql.join(columns.map(([c, t]) => sql`${sql.id(c)} ${sql.raw(t)}`))})) as ${sql.id(alias)}`,
   true: sql`true`,
   false: sql`false`,
 }

@@ -4,6 +4,7 @@
 import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
 import { KyselyStore, type StoreDriver } from '../kysely/kysely-store.ts'
+import type { Conn } from '../kysely/prepared.ts'
 import type { Database } from '../kysely/schema.ts'
 import { migrateToLatest } from '../migrations/index.ts'
 import { StoreUnavailable, UniqueViolation } from '../store.ts'
@@ -34,6 +35,41 @@ export function mapPostgresError(e: unknown): unknown {
   return e
 }
 
+function pgConn(client: pg.Pool | pg.PoolClient): Conn {
+  return {
+    async all<R>(text: string, params: readonly unknown[]) {
+      return (await client.query(text, params as unknown[])).rows as R[]
+    },
+    async run(text: string, params: readonly unknown[]) {
+      return (await client.query(text, params as unknown[])).rowCount ?? 0
+    },
+  }
+}
+
+/** Deadlocks and serialization failures are retried: the work is re-run from the start. */
+const RETRYABLE = new Set(['40P01', '40001'])
+
+async function transaction<T>(pool: pg.Pool, fn: (conn: Conn) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const client = await pool.connect()
+    let broken: Error | undefined
+    try {
+      await client.query('begin')
+      const value = await fn(pgConn(client))
+      await client.query('commit')
+      return value
+    } catch (e) {
+      await client.query('rollback').catch((err: unknown) => {
+        broken = err instanceof Error ? err : new Error(String(err))
+      })
+      const code = e instanceof Error && 'code' in e ? String(e.code) : ''
+      if (!RETRYABLE.has(code) || attempt >= 3) throw e
+    } finally {
+      client.release(broken)
+    }
+  }
+}
+
 export async function openPostgresStore(opts: PostgresOptions): Promise<KyselyStore> {
   const pool = new pg.Pool({
     connectionString: opts.url,
@@ -56,9 +92,10 @@ export async function openPostgresStore(opts: PostgresOptions): Promise<KyselySt
   const driver: StoreDriver = {
     kind: 'postgres',
     sql: postgresSql,
-    reader: db,
+    builder: db,
+    reader: pgConn(pool),
     lockRows: true,
-    transaction: (fn) => guard(() => db.transaction().execute((trx) => fn(trx))),
+    transaction: (fn) => guard(() => transaction(pool, fn)),
     read: guard,
     close: () => db.destroy(),
   }

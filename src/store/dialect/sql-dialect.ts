@@ -5,8 +5,10 @@ import type { RawBuilder } from 'kysely'
 export type Expr = RawBuilder<unknown>
 export type JsonValueType = 'string' | 'number' | 'boolean'
 
-export interface SqlDialect {
+export interface SqlDialect extends SqlLists {
   readonly kind: 'sqlite' | 'postgres'
+  /** Text compares in code-point order (SQLite's BINARY collation on UTF-8), so a prefix is an index range. */
+  readonly codePointOrder: boolean
   /** fold() of src/scim/fold.ts, computed in SQL. */
   fold(e: Expr): Expr
   /** The value at `path` inside the JSON expression `doc`, typed for comparison; NULL when absent. */
@@ -23,4 +25,18 @@ export interface SqlDialect {
   body(alias: string): Expr
   readonly true: Expr
   readonly false: Expr
+}
+
+export type RecordColumn = readonly [name: string, type: 'text' | 'integer']
+
+/** Set-valued parameters: a whole list bound as one value, so one statement text serves any length. */
+export interface SqlLists {
+  /** The bound form of a list of ids. */
+  ids(values: readonly string[]): unknown
+  /** `expr IN <the bound list>`. */
+  inIds(expr: Expr, list: Expr): Expr
+  /** The bound form of a list of records. */
+  records(rows: readonly Record<string, string | number | null>[]): unknown
+  /** A row source `(select …) as <alias>` over a bound list of records with these columns. */
+  recordSource(list: Expr, columns: readonly RecordColumn[], alias: string): Expr
 }

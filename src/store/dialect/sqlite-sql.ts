@@ -11,6 +11,7 @@ function jsonPath(path: readonly string[]): string {
 
 export const sqliteSql: SqlDialect = {
   kind: 'sqlite',
+  codePointOrder: true,
   fold: (e) => sql`roster_fold(${e})`,
   jsonValue(doc: Expr, path: readonly string[], type: JsonValueType): Expr {
     const v = sql`json_extract(${doc}, ${jsonPath(path)})`
@@ -33,6 +34,11 @@ export const sqliteSql: SqlDialect = {
   startsWith: (hay, needle) => sql`substr(${hay}, 1, length(${needle})) = ${needle}`,
   endsWith: (hay, needle) => sql`substr(${hay}, -length(${needle})) = ${needle}`,
   body: (alias) => sql.ref(`${alias}.data`),
+  ids: (values) => JSON.stringify(values),
+  inIds: (expr, list) => sql`${expr} in (select value from json_each(${list}))`,
+  records: (rows) => JSON.stringify(rows),
+  recordSource: (list, columns, alias) =>
+    sql`(select ${sql.join(columns.map(([c]) => sql`value ->> ${`$.${c}`} as ${sql.id(c)}`))} from json_each(${list})) as ${sql.id(alias)}`,
   true: sql`1`,
   false: sql`0`,
 }

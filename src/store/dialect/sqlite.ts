@@ -12,6 +12,7 @@ import BetterSqlite3 from 'better-sqlite3'
 import { Kysely, SqliteDialect } from 'kysely'
 import { fold } from '../../scim/fold.ts'
 import { KyselyStore, type StoreDriver } from '../kysely/kysely-store.ts'
+import type { Conn } from '../kysely/prepared.ts'
 import type { Database } from '../kysely/schema.ts'
 import { migrateToLatest } from '../migrations/index.ts'
 import { StoreUnavailable, UniqueViolation } from '../store.ts'
@@ -38,21 +39,31 @@ function openConnection(path: string, busyTimeoutMs: number): Db {
   return db
 }
 
-/** better-sqlite3 with prepared statements cached by SQL text: preparing is most of a small query's cost. */
-function cachingDatabase(db: Db) {
+/** Prepared statements cached by SQL text: preparing is most of a small query's cost. */
+function statementCache(db: Db): (sqlText: string) => BetterSqlite3.Statement {
   const cache = new Map<string, BetterSqlite3.Statement>()
+  return (sqlText) => {
+    let stmt = cache.get(sqlText)
+    if (!stmt) {
+      stmt = db.prepare(sqlText)
+      // Filter queries vary in shape; bound the cache rather than let it grow with them.
+      if (cache.size >= 2_000) cache.clear()
+      cache.set(sqlText, stmt)
+    }
+    return stmt
+  }
+}
+
+/** A Conn over one better-sqlite3 connection. Calls run synchronously; the promise is for the interface. */
+function sqliteConn(db: Db): Conn {
+  const prepare = statementCache(db)
   return {
-    prepare(sqlText: string) {
-      let stmt = cache.get(sqlText)
-      if (!stmt) {
-        stmt = db.prepare(sqlText)
-        if (cache.size >= 2_000) cache.clear()
-        cache.set(sqlText, stmt)
-      }
-      return stmt
+    all<R>(sqlText: string, params: readonly unknown[]) {
+      const stmt = prepare(sqlText)
+      return Promise.resolve((stmt.reader ? stmt.all(params) : (stmt.run(params), [])) as R[])
     },
-    close() {
-      db.close()
+    run(sqlText: string, params: readonly unknown[]) {
+      return Promise.resolve(prepare(sqlText).run(params).changes)
     },
   }
 }
@@ -69,25 +80,25 @@ export function mapSqliteError(e: unknown): unknown {
 }
 
 interface Job {
-  readonly fn: (db: Kysely<Database>) => Promise<unknown>
+  readonly fn: (conn: Conn) => Promise<unknown>
   readonly resolve: (v: unknown) => void
   readonly reject: (e: unknown) => void
 }
 
 class GroupCommitter {
   readonly #raw: Db
-  readonly #db: Kysely<Database>
+  readonly #conn: Conn
   readonly #maxBatch: number
   #queue: Job[] = []
   #running = false
 
-  constructor(raw: Db, db: Kysely<Database>, maxBatch: number) {
+  constructor(raw: Db, maxBatch: number) {
     this.#raw = raw
-    this.#db = db
+    this.#conn = sqliteConn(raw)
     this.#maxBatch = maxBatch
   }
 
-  run<T>(fn: (db: Kysely<Database>) => Promise<T>): Promise<T> {
+  run<T>(fn: (conn: Conn) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.#queue.push({ fn, resolve: resolve as (v: unknown) => void, reject })
       if (!this.#running) {
@@ -110,7 +121,7 @@ class GroupCommitter {
       for (const job of batch) {
         this.#raw.exec('SAVEPOINT job')
         try {
-          const value = await job.fn(this.#db)
+          const value = await job.fn(this.#conn)
           this.#raw.exec('RELEASE job')
           results.push({ ok: true, value })
         } catch (e) {
@@ -143,14 +154,15 @@ export async function openSqliteStore(opts: SqliteOptions): Promise<KyselyStore>
   const busy = opts.busyTimeoutMs ?? 5_000
   const writerRaw = openConnection(opts.path, busy)
   const readerRaw = opts.path === ':memory:' ? writerRaw : openConnection(opts.path, busy)
-  const writer = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingDatabase(writerRaw) }) })
-  const reader = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingDatabase(readerRaw) }) })
-  if (opts.migrate !== false) await migrateToLatest(writer as Kysely<unknown>, 'sqlite')
-  const committer = new GroupCommitter(writerRaw, writer, opts.maxBatch ?? 256)
+  // Kysely runs the migrations and compiles statements; queries run through sqliteConn.
+  const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: writerRaw }) })
+  if (opts.migrate !== false) await migrateToLatest(kysely as Kysely<unknown>, 'sqlite')
+  const committer = new GroupCommitter(writerRaw, opts.maxBatch ?? 256)
   const driver: StoreDriver = {
     kind: 'sqlite',
     sql: sqliteSql,
-    reader,
+    builder: kysely,
+    reader: sqliteConn(readerRaw),
     lockRows: false,
     transaction: (fn) => committer.run(fn),
     async read(fn) {
@@ -161,8 +173,8 @@ export async function openSqliteStore(opts: SqliteOptions): Promise<KyselyStore>
       }
     },
     async close() {
-      await writer.destroy()
-      if (readerRaw !== writerRaw) await reader.destroy()
+      await kysely.destroy()
+      if (readerRaw !== writerRaw) readerRaw.close()
     },
   }
   return new KyselyStore(driver)

@@ -204,6 +204,17 @@ function literal(target: Target, f: Extract<Filter, { kind: 'compare' }>, a: Att
   }
 }
 
+/** The least string greater than every string starting with `prefix`, in code-point order (null if none). */
+export function prefixUpperBound(prefix: string): string | null {
+  const cps = [...prefix].map((c) => c.codePointAt(0) ?? 0)
+  while (cps.length > 0) {
+    let last = (cps.pop() ?? 0) + 1
+    if (last >= 0xd800 && last <= 0xdfff) last = 0xe000
+    if (last <= 0x10ffff) return String.fromCodePoint(...cps, last)
+  }
+  return null
+}
+
 const SQL_OPS: Record<'eq' | 'gt' | 'ge' | 'lt' | 'le', string> = { eq: '=', gt: '>', ge: '>=', lt: '<', le: '<=' }
 
 function present(ctx: CompileContext, t: Target): Expr {
@@ -231,7 +242,14 @@ function compare(ctx: CompileContext, t: Target, f: Leaf, a: AttributeDef): Expr
     case 'ew': {
       if (value === '') return present(ctx, t)
       const fn = f.op === 'co' ? ctx.dialect.contains : f.op === 'sw' ? ctx.dialect.startsWith : ctx.dialect.endsWith
-      return guard(fn(lhs, sql`${value}`))
+      const test = fn(lhs, sql`${value}`)
+      // A prefix is also a range of an index in code-point order: bound it so the index is
+      // read from the prefix to its end, not from the prefix to the end of the organization.
+      if (f.op === 'sw' && typeof value === 'string' && ctx.dialect.codePointOrder && lhs === t.expr) {
+        const upper = prefixUpperBound(value)
+        return guard(upper === null ? sql`(${lhs} >= ${value} and ${test})` : sql`(${lhs} >= ${value} and ${lhs} < ${upper} and ${test})`)
+      }
+      return guard(test)
     }
     default:
       return guard(sql`${lhs} ${sql.raw(SQL_OPS[f.op])} ${value}`)

@@ -1,7 +1,8 @@
-// The Store over Kysely, shared by SQLite and PostgreSQL. What differs between them (how a
-// write transaction runs, SQL spellings, error codes) is handed in as a StoreDriver.
-import { sql, type Kysely } from 'kysely'
-import type { Filter } from '../../scim/filter/ast.ts'
+// The Store over Kysely, shared by SQLite and PostgreSQL. Kysely compiles the SQL for the
+// dialect; fixed statements are compiled once (statements.ts) and run through a Conn, which keeps
+// the database's prepared statement. What differs between the databases (how a write
+// transaction runs, SQL spellings, error codes) is handed in as a StoreDriver.
+import { sql, type Compilable, type Kysely } from 'kysely'
 import { parseAttrPath } from '../../scim/filter/parser.ts'
 import { fold } from '../../scim/fold.ts'
 import { groupResource, userResource, type ResourceSchema } from '../../scim/schema/registry.ts'
@@ -11,18 +12,20 @@ import type {
   ReadOptions, ResourceId, Store, StoreTx, UserRow,
 } from '../store.ts'
 import { filterToSql, sortExpr, type CompileContext } from './filter-to-sql.ts'
-import { emailRows, groupColumns, toGroupRow, toUserRow, userColumns } from './rows.ts'
+import type { Conn, Prepared } from './prepared.ts'
+import { emailRows, groupColumns, toGroupRow, toUserRow, userColumns, type ResourceRecord } from './rows.ts'
 import type { Database } from './schema.ts'
-
-type Db = Kysely<Database>
+import { statements, type Statements } from './statements.ts'
 
 export interface StoreDriver {
   readonly kind: 'sqlite' | 'postgres'
   readonly sql: SqlDialect
-  /** The handle reads go through (never sees another request's uncommitted writes). */
-  readonly reader: Db
+  /** Compiles statements for the dialect; never executes them. */
+  readonly builder: Kysely<Database>
+  /** Reads outside a transaction (never see another request's uncommitted writes). */
+  readonly reader: Conn
   /** Runs fn in one durable transaction; maps driver errors to UniqueViolation / StoreUnavailable. */
-  transaction<T>(fn: (db: Db) => Promise<T>): Promise<T>
+  transaction<T>(fn: (conn: Conn) => Promise<T>): Promise<T>
   /** Wraps a read so that driver failures become StoreUnavailable. */
   read<T>(fn: () => Promise<T>): Promise<T>
   /** Row lock for read-modify-write (PostgreSQL `FOR UPDATE`; SQLite's writer is already exclusive). */
@@ -30,8 +33,8 @@ export interface StoreDriver {
   close(): Promise<void>
 }
 
-/** Largest number of bound values in one IN list (well under SQLite's 32,766 variable limit). */
-const CHUNK = 500
+/** Most ids bound in one list parameter. */
+const CHUNK = 1_000
 
 function chunks<T>(list: readonly T[], size = CHUNK): T[][] {
   const out: T[][] = []
@@ -39,75 +42,86 @@ function chunks<T>(list: readonly T[], size = CHUNK): T[][] {
   return out
 }
 
+function all<R>(conn: Conn, p: Prepared, args: readonly unknown[]): Promise<R[]> {
+  return conn.all<R>(p.sql, p.bind(args))
+}
+
+function run(conn: Conn, p: Prepared, args: readonly unknown[]): Promise<number> {
+  return conn.run(p.sql, p.bind(args))
+}
+
+function allBuilt<R>(conn: Conn, q: Compilable): Promise<R[]> {
+  const c = q.compile()
+  return conn.all<R>(c.sql, c.parameters)
+}
+
+interface OrgRecord { id: string; name: string; created_at: string }
+interface GroupOfRecord { member_id: string; id: string; display_name: string }
+interface MemberRecord { member_id: string; member_type: string; user_display: string | null; user_name: string | null; group_display: string | null }
+
+async function groupsOf(conn: Conn, st: Statements, d: SqlDialect, orgId: OrgId, userIds: readonly string[]): Promise<Map<string, GroupRef[]>> {
+  const out = new Map<string, GroupRef[]>()
+  for (const part of chunks(userIds)) {
+    for (const r of await all<GroupOfRecord>(conn, st.groupsOf, [orgId, d.ids(part)])) {
+      const list = out.get(r.member_id) ?? []
+      list.push({ value: r.id, display: r.display_name })
+      out.set(r.member_id, list)
+    }
+  }
+  return out
+}
+
 export class KyselyStore implements Store {
   readonly kind: 'sqlite' | 'postgres'
   readonly #d: StoreDriver
+  readonly #st: Statements
 
   constructor(driver: StoreDriver) {
     this.#d = driver
     this.kind = driver.kind
+    this.#st = statements(driver.builder, driver.sql, driver.lockRows)
   }
 
   write<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
-    return this.#d.transaction((db) => fn(new KyselyTx(db, this.#d)))
+    return this.#d.transaction((conn) => fn(new KyselyTx(conn, this.#st, this.#d.sql)))
   }
 
   orgByTokenHash(hash: string): Promise<OrgId | null> {
     return this.#d.read(async () => {
-      const row = await this.#d.reader.selectFrom('scim_tokens').select('org_id')
-        .where('hash', '=', hash).where('revoked_at', 'is', null).executeTakeFirst()
+      const [row] = await all<{ org_id: string }>(this.#d.reader, this.#st.tokenOrg, [hash])
       return row ? (row.org_id as OrgId) : null
     })
   }
 
   getOrg(idOrName: string): Promise<OrgRow | null> {
     return this.#d.read(async () => {
-      const row = await this.#d.reader.selectFrom('orgs').selectAll()
-        .where((eb) => eb.or([eb('id', '=', idOrName), eb('name_folded', '=', fold(idOrName))]))
-        .executeTakeFirst()
-      return row ? this.#orgRow(row) : null
+      const [row] = (await all<OrgRecord>(this.#d.reader, this.#st.orgById, [idOrName]))
+      const found = row ?? (await all<OrgRecord>(this.#d.reader, this.#st.orgByName, [fold(idOrName)]))[0]
+      return found ? this.#orgRow(found) : null
     })
   }
 
   listOrgs(): Promise<readonly OrgRow[]> {
     return this.#d.read(async () => {
-      const rows = await this.#d.reader.selectFrom('orgs').selectAll().orderBy('name_folded').execute()
+      const rows = await all<OrgRecord>(this.#d.reader, this.#st.orgs, [])
       return Promise.all(rows.map((r) => this.#orgRow(r)))
     })
   }
 
-  async #orgRow(r: { id: string; name: string; created_at: string }): Promise<OrgRow> {
-    const domains = await this.#d.reader.selectFrom('org_domains').select('domain').where('org_id', '=', r.id).orderBy('domain').execute()
+  async #orgRow(r: OrgRecord): Promise<OrgRow> {
+    const domains = await all<{ domain: string }>(this.#d.reader, this.#st.orgDomains, [r.id])
     return { id: r.id as OrgId, name: r.name, createdAt: r.created_at, domains: domains.map((d) => d.domain) }
   }
 
   getUser(orgId: OrgId, id: ResourceId, opts: ReadOptions): Promise<UserRow | null> {
     return this.#d.read(async () => {
-      const row = await this.#d.reader.selectFrom('users').select(['id', 'version', 'created_at', 'updated_at', 'data'])
-        .where('org_id', '=', orgId).where('id', '=', id).executeTakeFirst()
+      const [row] = await all<ResourceRecord>(this.#d.reader, this.#st.user, [orgId, id])
       if (!row) return null
       const user = toUserRow(row)
       if (!opts.withMembership) return user
-      const groups = await this.#groupsOf(orgId, [id])
+      const groups = await groupsOf(this.#d.reader, this.#st, this.#d.sql, orgId, [id])
       return { ...user, groups: groups.get(id) ?? [] }
     })
-  }
-
-  async #groupsOf(orgId: OrgId, userIds: readonly string[]): Promise<Map<string, GroupRef[]>> {
-    const out = new Map<string, GroupRef[]>()
-    for (const part of chunks(userIds)) {
-      const rows = await this.#d.reader.selectFrom('group_members as m')
-        .innerJoin('groups as g', (j) => j.onRef('g.org_id', '=', 'm.org_id').onRef('g.id', '=', 'm.group_id'))
-        .select(['m.member_id', 'g.id', 'g.display_name'])
-        .where('m.org_id', '=', orgId).where('m.member_id', 'in', part)
-        .orderBy('g.display_name_folded').execute()
-      for (const r of rows) {
-        const list = out.get(r.member_id) ?? []
-        list.push({ value: r.id, display: r.display_name })
-        out.set(r.member_id, list)
-      }
-    }
-    return out
   }
 
   listUsers(orgId: OrgId, query: ListQuery, opts: ReadOptions): Promise<ListResult<UserRow>> {
@@ -115,7 +129,7 @@ export class KyselyStore implements Store {
       const { total, rows } = await this.#list(orgId, userResource, 'users', query, sql.ref('t.user_name_folded'))
       const users = rows.map(toUserRow)
       if (!opts.withMembership || users.length === 0) return { total, rows: users }
-      const groups = await this.#groupsOf(orgId, users.map((u) => u.id))
+      const groups = await groupsOf(this.#d.reader, this.#st, this.#d.sql, orgId, users.map((u) => u.id))
       return { total, rows: users.map((u) => ({ ...u, groups: groups.get(u.id) ?? [] })) }
     })
   }
@@ -134,29 +148,31 @@ export class KyselyStore implements Store {
   /** Count and page under one WHERE; ordered by the sort key, then id, so pages are stable. */
   async #list(orgId: OrgId, rs: ResourceSchema, table: 'users' | 'groups', q: ListQuery, defaultOrder: ReturnType<typeof sql.ref>) {
     const ctx: CompileContext = { rs, dialect: this.#d.sql, orgId, alias: 't' }
-    const where = q.filter ? filterToSql(ctx, q.filter as Filter) : null
+    const where = q.filter ? filterToSql(ctx, q.filter) : null
     const base = () => {
-      let b = this.#d.reader.selectFrom(`${table} as t` as 'users as t').where('t.org_id', '=', orgId)
+      let b = this.#d.builder.selectFrom(`${table} as t` as 'users as t').where('t.org_id', '=', orgId)
       if (where) b = b.where(where as never)
       return b
     }
-    const countRow = await base().select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirst()
-    const total = Number(countRow?.n ?? 0)
-    if (q.count === 0 || q.startIndex > total) return { total, rows: [] }
     const order = q.sortBy ? sortExpr(ctx, parseAttrPath(q.sortBy)) : defaultOrder
     const dir = q.sortOrder === 'descending' ? sql`desc` : sql`asc`
-    const rows = await base()
+    const count = async () => Number((await allBuilt<{ n: number | string }>(this.#d.reader, base().select((eb) => eb.fn.countAll<number | string>().as('n'))))[0]?.n ?? 0)
+    if (q.count === 0) return { total: await count(), rows: [] }
+    const rows = await allBuilt<ResourceRecord>(this.#d.reader, base()
       .select(['t.id', 't.version', 't.created_at', 't.updated_at', 't.data'])
       .orderBy(sql`${order} ${dir}`).orderBy('t.id', q.sortOrder === 'descending' ? 'desc' : 'asc')
-      .limit(q.count).offset(q.startIndex - 1)
-      .execute()
+      .limit(q.count).offset(q.startIndex - 1))
+    // A short, non-empty page ends the result, so it tells the total without counting
+    // (an identity provider's `userName eq` lookup is one query).
+    const total = rows.length > 0 && rows.length < q.count ? q.startIndex - 1 + rows.length
+      : rows.length === 0 && q.startIndex === 1 ? 0
+      : await count()
     return { total, rows }
   }
 
   getGroup(orgId: OrgId, id: ResourceId, opts: ReadOptions): Promise<GroupRow | null> {
     return this.#d.read(async () => {
-      const row = await this.#d.reader.selectFrom('groups').select(['id', 'version', 'created_at', 'updated_at', 'data'])
-        .where('org_id', '=', orgId).where('id', '=', id).executeTakeFirst()
+      const [row] = await all<ResourceRecord>(this.#d.reader, this.#st.group, [orgId, id])
       if (!row) return null
       const group = toGroupRow(row)
       return opts.withMembership ? { ...group, members: await this.#members(orgId, id) } : group
@@ -164,12 +180,7 @@ export class KyselyStore implements Store {
   }
 
   async #members(orgId: OrgId, groupId: string): Promise<MemberRow[]> {
-    const rows = await this.#d.reader.selectFrom('group_members as m')
-      .leftJoin('users as u', (j) => j.onRef('u.org_id', '=', 'm.org_id').onRef('u.id', '=', 'm.member_id'))
-      .leftJoin('groups as g', (j) => j.onRef('g.org_id', '=', 'm.org_id').onRef('g.id', '=', 'm.member_id'))
-      .select(['m.member_id', 'm.member_type', 'u.display_name as user_display', 'u.user_name', 'g.display_name as group_display'])
-      .where('m.org_id', '=', orgId).where('m.group_id', '=', groupId)
-      .orderBy('m.member_id').execute()
+    const rows = await all<MemberRecord>(this.#d.reader, this.#st.members, [orgId, groupId])
     return rows.map((r) => ({
       value: r.member_id,
       type: r.member_type === 'Group' ? 'Group' : 'User',
@@ -178,24 +189,16 @@ export class KyselyStore implements Store {
   }
 
   findUserIdByUserName(orgId: OrgId, userName: string): Promise<ResourceId | null> {
-    return this.#d.read(async () => {
-      const row = await this.#d.reader.selectFrom('users').select('id')
-        .where('org_id', '=', orgId).where('user_name_folded', '=', fold(userName)).executeTakeFirst()
-      return row?.id ?? null
-    })
+    return this.#d.read(async () => (await all<{ id: string }>(this.#d.reader, this.#st.userIdByName, [orgId, fold(userName)]))[0]?.id ?? null)
   }
 
   findGroupIdByDisplayName(orgId: OrgId, displayName: string): Promise<ResourceId | null> {
-    return this.#d.read(async () => {
-      const row = await this.#d.reader.selectFrom('groups').select('id')
-        .where('org_id', '=', orgId).where('display_name_folded', '=', fold(displayName)).executeTakeFirst()
-      return row?.id ?? null
-    })
+    return this.#d.read(async () => (await all<{ id: string }>(this.#d.reader, this.#st.groupIdByName, [orgId, fold(displayName)]))[0]?.id ?? null)
   }
 
   ping(): Promise<void> {
     return this.#d.read(async () => {
-      await sql`select 1`.execute(this.#d.reader)
+      await all(this.#d.reader, this.#st.ping, [])
     })
   }
 
@@ -204,129 +207,115 @@ export class KyselyStore implements Store {
   }
 }
 
-class KyselyTx implements StoreTx {
-  readonly #db: Db
-  readonly #d: StoreDriver
+function userArgs(body: Record<string, unknown>): unknown[] {
+  const c = userColumns(body)
+  return [c.user_name, c.user_name_folded, c.external_id, c.active, c.display_name]
+}
 
-  constructor(db: Db, driver: StoreDriver) {
-    this.#db = db
-    this.#d = driver
+function groupArgs(body: Record<string, unknown>): unknown[] {
+  const c = groupColumns(body)
+  return [c.display_name, c.display_name_folded, c.external_id]
+}
+
+class KyselyTx implements StoreTx {
+  readonly #c: Conn
+  readonly #st: Statements
+  readonly #d: SqlDialect
+
+  constructor(conn: Conn, st: Statements, d: SqlDialect) {
+    this.#c = conn
+    this.#st = st
+    this.#d = d
   }
 
   async insertUser(orgId: OrgId, u: NewUser): Promise<void> {
-    await this.#db.insertInto('users').values({
-      org_id: orgId, id: u.id, ...userColumns(u.body), password_hash: u.passwordHash,
-      version: 1, created_at: u.now, updated_at: u.now, data: JSON.stringify(u.body),
-    }).execute()
+    await run(this.#c, this.#st.insertUser, [orgId, u.id, ...userArgs(u.body), u.passwordHash, u.now, JSON.stringify(u.body)])
     await this.#insertEmails(orgId, u.id, u.body)
   }
 
   async #insertEmails(orgId: OrgId, userId: string, body: Record<string, unknown>): Promise<void> {
     const rows = emailRows(body)
     if (rows.length === 0) return
-    await this.#db.insertInto('user_emails').values(rows.map((r) => ({ org_id: orgId, user_id: userId, ...r }))).execute()
+    await run(this.#c, this.#st.insertEmails, [orgId, userId, this.#d.records(rows.map((r) => ({ v: r.value_folded, t: r.type, p: r.is_primary })))])
   }
 
   async getUserForUpdate(orgId: OrgId, id: ResourceId): Promise<UserRow | null> {
-    let q = this.#db.selectFrom('users').select(['id', 'version', 'created_at', 'updated_at', 'data'])
-      .where('org_id', '=', orgId).where('id', '=', id)
-    if (this.#d.lockRows) q = q.forUpdate()
-    const row = await q.executeTakeFirst()
+    const [row] = await all<ResourceRecord>(this.#c, this.#st.userForUpdate, [orgId, id])
     return row ? toUserRow(row) : null
   }
 
-  async updateUser(orgId: OrgId, id: ResourceId, body: Record<string, unknown>, passwordHash: string | null | undefined, version: number, now: string): Promise<void> {
-    const before = await this.#db.selectFrom('users').select('data').where('org_id', '=', orgId).where('id', '=', id).executeTakeFirst()
-    await this.#db.updateTable('users').set({
-      ...userColumns(body), ...(passwordHash !== undefined ? { password_hash: passwordHash } : {}),
-      version: version + 1, updated_at: now, data: JSON.stringify(body),
-    }).where('org_id', '=', orgId).where('id', '=', id).execute()
+  async updateUser(orgId: OrgId, id: ResourceId, body: Record<string, unknown>, previous: Record<string, unknown>, passwordHash: string | null | undefined, version: number, now: string): Promise<void> {
+    await run(this.#c, this.#st.updateUser, [orgId, id, ...userArgs(body), version + 1, now, JSON.stringify(body)])
+    if (passwordHash !== undefined) await run(this.#c, this.#st.updateUserPassword, [orgId, id, passwordHash])
     // Rewrite the email index only when the emails changed.
-    const oldEmails = before ? JSON.stringify(emailRows(typeof before.data === 'string' ? JSON.parse(before.data) : before.data as Record<string, unknown>)) : ''
-    if (oldEmails !== JSON.stringify(emailRows(body))) {
-      await this.#db.deleteFrom('user_emails').where('org_id', '=', orgId).where('user_id', '=', id).execute()
+    if (JSON.stringify(emailRows(previous)) !== JSON.stringify(emailRows(body))) {
+      await run(this.#c, this.#st.deleteEmails, [orgId, id])
       await this.#insertEmails(orgId, id, body)
     }
   }
 
   async deleteUser(orgId: OrgId, id: ResourceId): Promise<boolean> {
-    const r = await this.#db.deleteFrom('users').where('org_id', '=', orgId).where('id', '=', id).executeTakeFirst()
-    if (Number(r.numDeletedRows) === 0) return false
-    await this.#db.deleteFrom('user_emails').where('org_id', '=', orgId).where('user_id', '=', id).execute()
-    await this.#db.deleteFrom('group_members').where('org_id', '=', orgId).where('member_id', '=', id).execute()
+    if ((await run(this.#c, this.#st.deleteUser, [orgId, id])) === 0) return false
+    await run(this.#c, this.#st.deleteEmails, [orgId, id])
+    await run(this.#c, this.#st.deleteMemberships, [orgId, id])
     return true
   }
 
   async insertGroup(orgId: OrgId, g: NewGroup): Promise<void> {
-    await this.#db.insertInto('groups').values({
-      org_id: orgId, id: g.id, ...groupColumns(g.body), version: 1, created_at: g.now, updated_at: g.now, data: JSON.stringify(g.body),
-    }).execute()
+    await run(this.#c, this.#st.insertGroup, [orgId, g.id, ...groupArgs(g.body), g.now, JSON.stringify(g.body)])
   }
 
   async getGroupForUpdate(orgId: OrgId, id: ResourceId): Promise<GroupRow | null> {
-    let q = this.#db.selectFrom('groups').select(['id', 'version', 'created_at', 'updated_at', 'data'])
-      .where('org_id', '=', orgId).where('id', '=', id)
-    if (this.#d.lockRows) q = q.forUpdate()
-    const row = await q.executeTakeFirst()
+    const [row] = await all<ResourceRecord>(this.#c, this.#st.groupForUpdate, [orgId, id])
     return row ? toGroupRow(row) : null
   }
 
   async updateGroup(orgId: OrgId, id: ResourceId, body: Record<string, unknown>, version: number, now: string): Promise<void> {
-    await this.#db.updateTable('groups').set({ ...groupColumns(body), version: version + 1, updated_at: now, data: JSON.stringify(body) })
-      .where('org_id', '=', orgId).where('id', '=', id).execute()
+    await run(this.#c, this.#st.updateGroup, [orgId, id, ...groupArgs(body), version + 1, now, JSON.stringify(body)])
   }
 
   async touchGroup(orgId: OrgId, id: ResourceId, version: number, now: string): Promise<void> {
-    await this.#db.updateTable('groups').set({ version: version + 1, updated_at: now }).where('org_id', '=', orgId).where('id', '=', id).execute()
+    await run(this.#c, this.#st.touchGroup, [orgId, id, version + 1, now])
   }
 
   async deleteGroup(orgId: OrgId, id: ResourceId): Promise<boolean> {
-    const r = await this.#db.deleteFrom('groups').where('org_id', '=', orgId).where('id', '=', id).executeTakeFirst()
-    if (Number(r.numDeletedRows) === 0) return false
-    await this.#db.deleteFrom('group_members').where('org_id', '=', orgId).where('group_id', '=', id).execute()
-    await this.#db.deleteFrom('group_members').where('org_id', '=', orgId).where('member_id', '=', id).execute()
+    if ((await run(this.#c, this.#st.deleteGroup, [orgId, id])) === 0) return false
+    await run(this.#c, this.#st.deleteAllMembers, [orgId, id])
+    await run(this.#c, this.#st.deleteMemberships, [orgId, id])
     return true
   }
 
   async resolveMembers(orgId: OrgId, ids: readonly string[]): Promise<Map<string, 'User' | 'Group'>> {
     const out = new Map<string, 'User' | 'Group'>()
     for (const part of chunks([...new Set(ids)])) {
-      const users = await this.#db.selectFrom('users').select('id').where('org_id', '=', orgId).where('id', 'in', part).execute()
+      const users = await all<{ id: string }>(this.#c, this.#st.existingUsers, [orgId, this.#d.ids(part)])
       for (const u of users) out.set(u.id, 'User')
       if (users.length === part.length) continue
-      const groups = await this.#db.selectFrom('groups').select('id').where('org_id', '=', orgId).where('id', 'in', part).execute()
-      for (const g of groups) out.set(g.id, 'Group')
+      for (const g of await all<{ id: string }>(this.#c, this.#st.existingGroups, [orgId, this.#d.ids(part)])) out.set(g.id, 'Group')
     }
     return out
   }
 
   async applyMemberDelta(orgId: OrgId, groupId: ResourceId, delta: MemberDelta): Promise<{ added: number; removed: number }> {
-    let added = 0
     let removed = 0
-    const del = this.#db.deleteFrom('group_members').where('org_id', '=', orgId).where('group_id', '=', groupId)
-    if (delta.removeAll || delta.replaceAll) removed += Number((await del.executeTakeFirst()).numDeletedRows)
-    for (const part of chunks(delta.remove)) {
-      removed += Number((await del.where('member_id', 'in', part).executeTakeFirst()).numDeletedRows)
-    }
-    const toAdd = [...(delta.replaceAll ?? []), ...delta.add]
+    if (delta.removeAll || delta.replaceAll) removed += await run(this.#c, this.#st.deleteAllMembers, [orgId, groupId])
+    for (const part of chunks(delta.remove)) removed += await run(this.#c, this.#st.deleteSomeMembers, [orgId, groupId, this.#d.ids(part)])
+    let added = 0
     const seen = new Set<string>()
-    const rows = toAdd.filter((m) => !seen.has(m.value) && seen.add(m.value))
-      .map((m) => ({ org_id: orgId, group_id: groupId, member_id: m.value, member_type: m.type ?? 'User' }))
-    for (const part of chunks(rows, 200)) {
-      const r = await this.#db.insertInto('group_members').values(part).onConflict((oc) => oc.doNothing()).executeTakeFirst()
-      added += Number(r.numInsertedOrUpdatedRows ?? 0)
-    }
+    const rows = [...(delta.replaceAll ?? []), ...delta.add]
+      .filter((m) => !seen.has(m.value) && seen.add(m.value))
+      .map((m) => ({ v: m.value, t: m.type ?? 'User' }))
+    for (const part of chunks(rows)) added += await run(this.#c, this.#st.insertMembers, [orgId, groupId, this.#d.records(part)])
     return { added, removed }
   }
 
   async createOrg(org: { id: OrgId; name: string; now: string; domains: readonly string[] }): Promise<void> {
-    await this.#db.insertInto('orgs').values({ id: org.id, name: org.name, name_folded: fold(org.name), created_at: org.now }).execute()
-    const domains = [...new Set(org.domains.map((d) => d.toLowerCase()))]
-    if (domains.length) await this.#db.insertInto('org_domains').values(domains.map((domain) => ({ org_id: org.id, domain }))).execute()
+    await run(this.#c, this.#st.insertOrg, [org.id, org.name, fold(org.name), org.now])
+    for (const domain of new Set(org.domains.map((d) => d.toLowerCase()))) await run(this.#c, this.#st.insertDomain, [org.id, domain])
   }
 
   async replaceToken(orgId: OrgId, t: { id: string; hash: string; prefix: string; now: string }): Promise<void> {
-    await this.#db.updateTable('scim_tokens').set({ revoked_at: t.now }).where('org_id', '=', orgId).where('revoked_at', 'is', null).execute()
-    await this.#db.insertInto('scim_tokens').values({ org_id: orgId, id: t.id, hash: t.hash, prefix: t.prefix, created_at: t.now, revoked_at: null }).execute()
+    await run(this.#c, this.#st.revokeTokens, [orgId, t.now])
+    await run(this.#c, this.#st.insertToken, [orgId, t.id, t.hash, t.prefix, t.now])
   }
 }

@@ -2,11 +2,12 @@
 // names and takes a lock, so servers starting at once apply each migration exactly once.
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely'
 import { initial } from './0001-initial.ts'
+import { sqlitePlannerStats } from './0002-sqlite-planner-stats.ts'
 
 export type DialectKind = 'sqlite' | 'postgres'
 
 function migrations(kind: DialectKind): Record<string, Migration> {
-  return { '0001-initial': initial(kind) }
+  return { '0001-initial': initial(kind), '0002-sqlite-planner-stats': sqlitePlannerStats(kind) }
 }
 
 /** Applies every pending migration; throws with the failing migration's name. */

@@ -1,0 +1,83 @@
+// Every fixed statement of the store, compiled once per store for its dialect. Statements
+// whose shape depends on the request (filters, sorting) are built per call in kysely-store.ts.
+import { sql, type Kysely } from 'kysely'
+import type { SqlDialect } from '../dialect/sql-dialect.ts'
+import { arg, prepare, type Prepared } from './prepared.ts'
+import type { Database } from './schema.ts'
+
+const RESOURCE = ['id', 'version', 'created_at', 'updated_at', 'data'] as const
+const USER_COLUMNS = ['user_name', 'user_name_folded', 'external_id', 'active', 'display_name'] as const
+const GROUP_COLUMNS = ['display_name', 'display_name_folded', 'external_id'] as const
+
+function named<const K extends readonly string[]>(keys: K, from: number): Record<K[number], never> {
+  return Object.fromEntries(keys.map((k, i) => [k, arg(from + i)])) as Record<K[number], never>
+}
+
+export function statements(b: Kysely<Database>, d: SqlDialect, lockRows: boolean) {
+  const lock = <Q extends { forUpdate(): Q }>(q: Q): Q => (lockRows ? q.forUpdate() : q)
+  const ids = (n: number) => sql`${arg(n)}`
+  return {
+    tokenOrg: prepare(b.selectFrom('scim_tokens').select('org_id').where('hash', '=', arg(0)).where('revoked_at', 'is', null)),
+    orgById: prepare(b.selectFrom('orgs').selectAll().where('id', '=', arg(0))),
+    orgByName: prepare(b.selectFrom('orgs').selectAll().where('name_folded', '=', arg(0))),
+    orgs: prepare(b.selectFrom('orgs').selectAll().orderBy('name_folded')),
+    orgDomains: prepare(b.selectFrom('org_domains').select('domain').where('org_id', '=', arg(0)).orderBy('domain')),
+
+    user: prepare(b.selectFrom('users').select(RESOURCE).where('org_id', '=', arg(0)).where('id', '=', arg(1))),
+    userForUpdate: prepare(lock(b.selectFrom('users').select(RESOURCE).where('org_id', '=', arg(0)).where('id', '=', arg(1)))),
+    userIdByName: prepare(b.selectFrom('users').select('id').where('org_id', '=', arg(0)).where('user_name_folded', '=', arg(1))),
+    groupsOf: prepare(b.selectFrom('group_members as m')
+      .innerJoin('groups as g', (j) => j.onRef('g.org_id', '=', 'm.org_id').onRef('g.id', '=', 'm.group_id'))
+      .select(['m.member_id', 'g.id', 'g.display_name'])
+      .where('m.org_id', '=', arg(0)).where((eb) => eb.and([d.inIds(sql.ref('m.member_id'), ids(1)) as never]))
+      .orderBy('g.display_name_folded')),
+    insertUser: prepare(b.insertInto('users').values({
+      org_id: arg(0), id: arg(1), ...named(USER_COLUMNS, 2), password_hash: arg(7), version: 1, created_at: arg(8), updated_at: arg(8), data: arg(9),
+    })),
+    updateUser: prepare(b.updateTable('users').set({ ...named(USER_COLUMNS, 2), version: arg(7), updated_at: arg(8), data: arg(9) })
+      .where('org_id', '=', arg(0)).where('id', '=', arg(1))),
+    updateUserPassword: prepare(b.updateTable('users').set({ password_hash: arg(2) }).where('org_id', '=', arg(0)).where('id', '=', arg(1))),
+    deleteUser: prepare(b.deleteFrom('users').where('org_id', '=', arg(0)).where('id', '=', arg(1))),
+    insertEmails: prepare(b.insertInto('user_emails').columns(['org_id', 'user_id', 'value_folded', 'type', 'is_primary'])
+      .expression((eb) => eb.selectFrom(d.recordSource(sql`${arg(2)}`, [['v', 'text'], ['t', 'text'], ['p', 'integer']], 'r') as never)
+        .select([sql`${arg(0)}`.as('o'), sql`${arg(1)}`.as('u'), sql.ref('r.v').as('v'), sql.ref('r.t').as('t'), sql`cast(r.p as integer)`.as('p')])
+        .where(d.true as never))),
+    deleteEmails: prepare(b.deleteFrom('user_emails').where('org_id', '=', arg(0)).where('user_id', '=', arg(1))),
+    deleteMemberships: prepare(b.deleteFrom('group_members').where('org_id', '=', arg(0)).where('member_id', '=', arg(1))),
+
+    group: prepare(b.selectFrom('groups').select(RESOURCE).where('org_id', '=', arg(0)).where('id', '=', arg(1))),
+    groupForUpdate: prepare(lock(b.selectFrom('groups').select(RESOURCE).where('org_id', '=', arg(0)).where('id', '=', arg(1)))),
+    groupIdByName: prepare(b.selectFrom('groups').select('id').where('org_id', '=', arg(0)).where('display_name_folded', '=', arg(1))),
+    members: prepare(b.selectFrom('group_members as m')
+      .leftJoin('users as u', (j) => j.onRef('u.org_id', '=', 'm.org_id').onRef('u.id', '=', 'm.member_id'))
+      .leftJoin('groups as g', (j) => j.onRef('g.org_id', '=', 'm.org_id').onRef('g.id', '=', 'm.member_id'))
+      .select(['m.member_id', 'm.member_type', 'u.display_name as user_display', 'u.user_name', 'g.display_name as group_display'])
+      .where('m.org_id', '=', arg(0)).where('m.group_id', '=', arg(1))
+      .orderBy('m.member_id')),
+    insertGroup: prepare(b.insertInto('groups').values({
+      org_id: arg(0), id: arg(1), ...named(GROUP_COLUMNS, 2), version: 1, created_at: arg(5), updated_at: arg(5), data: arg(6),
+    })),
+    updateGroup: prepare(b.updateTable('groups').set({ ...named(GROUP_COLUMNS, 2), version: arg(5), updated_at: arg(6), data: arg(7) })
+      .where('org_id', '=', arg(0)).where('id', '=', arg(1))),
+    touchGroup: prepare(b.updateTable('groups').set({ version: arg(2), updated_at: arg(3) }).where('org_id', '=', arg(0)).where('id', '=', arg(1))),
+    deleteGroup: prepare(b.deleteFrom('groups').where('org_id', '=', arg(0)).where('id', '=', arg(1))),
+    deleteAllMembers: prepare(b.deleteFrom('group_members').where('org_id', '=', arg(0)).where('group_id', '=', arg(1))),
+    deleteSomeMembers: prepare(b.deleteFrom('group_members').where('org_id', '=', arg(0)).where('group_id', '=', arg(1))
+      .where((eb) => eb.and([d.inIds(sql.ref('member_id'), ids(2)) as never]))),
+    insertMembers: prepare(b.insertInto('group_members').columns(['org_id', 'group_id', 'member_id', 'member_type'])
+      .expression((eb) => eb.selectFrom(d.recordSource(sql`${arg(2)}`, [['v', 'text'], ['t', 'text']], 'r') as never)
+        .select([sql`${arg(0)}`.as('o'), sql`${arg(1)}`.as('g'), sql.ref('r.v').as('v'), sql.ref('r.t').as('t')])
+        .where(d.true as never))
+      .onConflict((oc) => oc.doNothing())),
+    existingUsers: prepare(b.selectFrom('users').select('id').where('org_id', '=', arg(0)).where((eb) => eb.and([d.inIds(sql.ref('id'), ids(1)) as never]))),
+    existingGroups: prepare(b.selectFrom('groups').select('id').where('org_id', '=', arg(0)).where((eb) => eb.and([d.inIds(sql.ref('id'), ids(1)) as never]))),
+
+    insertOrg: prepare(b.insertInto('orgs').values({ id: arg(0), name: arg(1), name_folded: arg(2), created_at: arg(3) })),
+    insertDomain: prepare(b.insertInto('org_domains').values({ org_id: arg(0), domain: arg(1) })),
+    revokeTokens: prepare(b.updateTable('scim_tokens').set({ revoked_at: arg(1) }).where('org_id', '=', arg(0)).where('revoked_at', 'is', null)),
+    insertToken: prepare(b.insertInto('scim_tokens').values({ org_id: arg(0), id: arg(1), hash: arg(2), prefix: arg(3), created_at: arg(4), revoked_at: null })),
+    ping: prepare(b.selectNoFrom(sql<number>`1`.as('one'))),
+  } satisfies Record<string, Prepared>
+}
+
+export type Statements = ReturnType<typeof statements>
