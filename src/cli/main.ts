@@ -1,6 +1,6 @@
 // `roster serve | migrate | org create|list | token refresh | user list | group list`.
 // Every command takes --json for scripts. Exit codes: 0 ok, 1 failure, 2 usage.
-import { randomUUID } from 'node:crypto'
+import { uuidV7Generator } from '../ids.ts'
 import { parseArgs } from 'node:util'
 import { ConfigError, loadConfig, type Config } from '../config.ts'
 import { serve } from '../http/server.ts'
@@ -29,7 +29,7 @@ function tenantUrl(config: Config): string {
 async function withDeps<T>(config: Config, fn: (deps: Deps) => Promise<T>): Promise<T> {
   const store = await openStore(config.database, { migrate: config.migrate })
   try {
-    return await fn({ store, now: () => new Date(), newId: randomUUID, limits: config.limits ?? DEFAULT_LIMITS })
+    return await fn({ store, now: () => new Date(), newId: uuidV7Generator(), limits: config.limits ?? DEFAULT_LIMITS })
   } finally {
     await store.close()
   }

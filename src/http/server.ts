@@ -1,5 +1,5 @@
 // Runs the server: opens the store, builds the app, listens, and closes cleanly on a signal.
-import { randomUUID } from 'node:crypto'
+import { uuidV7Generator } from '../ids.ts'
 import type { Config } from '../config.ts'
 import type { Deps } from '../provisioning/deps.ts'
 import { openStore } from '../store/open.ts'
@@ -7,7 +7,7 @@ import { buildApp } from './app.ts'
 
 export async function serve(config: Config): Promise<{ url: string; close: () => Promise<void> }> {
   const store = await openStore(config.database, { migrate: config.migrate })
-  const deps: Deps = { store, now: () => new Date(), newId: randomUUID, limits: config.limits }
+  const deps: Deps = { store, now: () => new Date(), newId: uuidV7Generator(), limits: config.limits }
   const app = await buildApp({ deps, config })
   const address = await app.listen({ host: config.host, port: config.port })
   let closing: Promise<void> | null = null

@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
 import { buildApp } from '../../src/http/app.ts'
+import { uuidV7Generator } from '../../src/ids.ts'
 import { DEFAULT_LIMITS, type Deps, type Limits } from '../../src/provisioning/deps.ts'
 import { createOrg } from '../../src/provisioning/orgs.ts'
 import type { OrgId, Store } from '../../src/store/store.ts'
@@ -31,7 +32,7 @@ export interface Res {
 
 export async function startApp(factory: StoreFactory, limits: Partial<Limits> = {}): Promise<TestApp> {
   const { store, cleanup } = await factory.open()
-  const deps: Deps = { store, now: () => new Date(), newId: randomUUID, limits: { ...DEFAULT_LIMITS, ...limits } }
+  const deps: Deps = { store, now: () => new Date(), newId: uuidV7Generator(), limits: { ...DEFAULT_LIMITS, ...limits } }
   const app = await buildApp({ deps, config: { publicUrl: 'https://roster.test', requestTimeoutMs: 20_000, logLevel: 'silent' } })
   const org = await createOrg(deps, `org-${randomUUID()}`, ['example.com'])
   const t: TestApp = {

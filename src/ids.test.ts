@@ -1,0 +1,21 @@
+import { describe, expect, it } from 'vitest'
+import { uuidV7Generator } from './ids.ts'
+
+describe('uuidV7Generator', () => {
+  it('makes RFC 9562 version-7 UUIDs carrying the millisecond timestamp', () => {
+    const id = uuidV7Generator(() => 0x0189_abcd_ef01)()
+    expect(id).toMatch(/^0189abcd-ef01-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+  })
+
+  it('is strictly increasing within one millisecond and across a clock that steps back', () => {
+    let t = 1_700_000_000_000
+    const next = uuidV7Generator(() => t)
+    const ids: string[] = []
+    for (let i = 0; i < 10_000; i++) {
+      if (i === 5_000) t -= 10
+      ids.push(next())
+    }
+    expect([...ids].sort()).toEqual(ids)
+    expect(new Set(ids).size).toBe(ids.length)
+  })
+})
