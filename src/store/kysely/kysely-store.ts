@@ -2,7 +2,7 @@
 // dialect; fixed statements are compiled once (statements.ts) and run through a Conn, which keeps
 // the database's prepared statement. What differs between the databases (how a write
 // transaction runs, SQL spellings, error codes) is handed in as a StoreDriver.
-import { sql, type Compilable, type Kysely } from 'kysely'
+import { sql, type Kysely } from 'kysely'
 import { parseAttrPath } from '../../scim/filter/parser.ts'
 import { fold } from '../../scim/fold.ts'
 import { groupResource, userResource, type ResourceSchema } from '../../scim/schema/registry.ts'
@@ -12,6 +12,7 @@ import type {
   ReadOptions, ResourceId, Store, StoreTx, UserRow,
 } from '../store.ts'
 import { filterToSql, sortExpr, type CompileContext } from './filter-to-sql.ts'
+import { ShapeCache, shapeOf } from './shape-cache.ts'
 import type { Conn, Prepared } from './prepared.ts'
 import { emailRows, groupColumns, toGroupRow, toUserRow, userColumns, type ResourceRecord } from './rows.ts'
 import type { Database } from './schema.ts'
@@ -50,11 +51,6 @@ function run(conn: Conn, p: Prepared, args: readonly unknown[]): Promise<number>
   return conn.run(p.sql, p.bind(args))
 }
 
-function allBuilt<R>(conn: Conn, q: Compilable): Promise<R[]> {
-  const c = q.compile()
-  return conn.all<R>(c.sql, c.parameters)
-}
-
 interface OrgRecord { id: string; name: string; created_at: string }
 interface GroupOfRecord { member_id: string; id: string; display_name: string }
 interface MemberRecord { member_id: string; member_type: string; user_display: string | null; user_name: string | null; group_display: string | null }
@@ -62,7 +58,8 @@ interface MemberRecord { member_id: string; member_type: string; user_display: s
 async function groupsOf(conn: Conn, st: Statements, d: SqlDialect, orgId: OrgId, userIds: readonly string[]): Promise<Map<string, GroupRef[]>> {
   const out = new Map<string, GroupRef[]>()
   for (const part of chunks(userIds)) {
-    for (const r of await all<GroupOfRecord>(conn, st.groupsOf, [orgId, d.ids(part)])) {
+    const rows = part.length === 1 ? all<GroupOfRecord>(conn, st.groupsOfOne, [orgId, part[0]]) : all<GroupOfRecord>(conn, st.groupsOf, [orgId, d.ids(part)])
+    for (const r of await rows) {
       const list = out.get(r.member_id) ?? []
       list.push({ value: r.id, display: r.display_name })
       out.set(r.member_id, list)
@@ -75,6 +72,7 @@ export class KyselyStore implements Store {
   readonly kind: 'sqlite' | 'postgres'
   readonly #d: StoreDriver
   readonly #st: Statements
+  readonly #shapes = new ShapeCache()
 
   constructor(driver: StoreDriver) {
     this.#d = driver
@@ -149,19 +147,26 @@ export class KyselyStore implements Store {
   async #list(orgId: OrgId, rs: ResourceSchema, table: 'users' | 'groups', q: ListQuery, defaultOrder: ReturnType<typeof sql.ref>) {
     const ctx: CompileContext = { rs, dialect: this.#d.sql, orgId, alias: 't' }
     const where = q.filter ? filterToSql(ctx, q.filter) : null
+    const order = q.sortBy ? sortExpr(ctx, parseAttrPath(q.sortBy)) : defaultOrder
+    const desc = q.sortOrder === 'descending'
     const base = () => {
       let b = this.#d.builder.selectFrom(`${table} as t` as 'users as t').where('t.org_id', '=', orgId)
       if (where) b = b.where(where as never)
       return b
     }
-    const order = q.sortBy ? sortExpr(ctx, parseAttrPath(q.sortBy)) : defaultOrder
-    const dir = q.sortOrder === 'descending' ? sql`desc` : sql`asc`
-    const count = async () => Number((await allBuilt<{ n: number | string }>(this.#d.reader, base().select((eb) => eb.fn.countAll<number | string>().as('n'))))[0]?.n ?? 0)
+    const whereShape = shapeOf([where])
+    const shape = shapeOf([where, order])
+    const count = async () => {
+      const c = this.#shapes.sql(`count ${table}${whereShape.key}`, [orgId, ...whereShape.values], () => base().select((eb) => eb.fn.countAll<number | string>().as('n')).compile())
+      return Number((await this.#d.reader.all<{ n: number | string }>(c.sql, c.parameters))[0]?.n ?? 0)
+    }
     if (q.count === 0) return { total: await count(), rows: [] }
-    const rows = await allBuilt<ResourceRecord>(this.#d.reader, base()
+    const page = this.#shapes.sql(`page ${table} ${desc ? 'desc' : 'asc'}${shape.key}`, [orgId, ...shape.values, q.count, q.startIndex - 1], () => base()
       .select(['t.id', 't.version', 't.created_at', 't.updated_at', 't.data'])
-      .orderBy(sql`${order} ${dir}`).orderBy('t.id', q.sortOrder === 'descending' ? 'desc' : 'asc')
-      .limit(q.count).offset(q.startIndex - 1))
+      .orderBy(sql`${order} ${desc ? sql`desc` : sql`asc`}`).orderBy('t.id', desc ? 'desc' : 'asc')
+      .limit(q.count).offset(q.startIndex - 1)
+      .compile())
+    const rows = await this.#d.reader.all<ResourceRecord>(page.sql, page.parameters)
     // A short, non-empty page ends the result, so it tells the total without counting
     // (an identity provider's `userName eq` lookup is one query).
     const total = rows.length > 0 && rows.length < q.count ? q.startIndex - 1 + rows.length

@@ -31,6 +31,11 @@ export function statements(b: Kysely<Database>, d: SqlDialect, lockRows: boolean
       .select(['m.member_id', 'g.id', 'g.display_name'])
       .where('m.org_id', '=', arg(0)).where((eb) => eb.and([d.inIds(sql.ref('m.member_id'), ids(1)) as never]))
       .orderBy('g.display_name_folded')),
+    groupsOfOne: prepare(b.selectFrom('group_members as m')
+      .innerJoin('groups as g', (j) => j.onRef('g.org_id', '=', 'm.org_id').onRef('g.id', '=', 'm.group_id'))
+      .select(['m.member_id', 'g.id', 'g.display_name'])
+      .where('m.org_id', '=', arg(0)).where('m.member_id', '=', arg(1))
+      .orderBy('g.display_name_folded')),
     insertUser: prepare(b.insertInto('users').values({
       org_id: arg(0), id: arg(1), ...named(USER_COLUMNS, 2), password_hash: arg(7), version: 1, created_at: arg(8), updated_at: arg(8), data: arg(9),
     })),
