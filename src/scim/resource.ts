@@ -57,8 +57,10 @@ function invalid(label: string, expected: string, got: unknown): ScimError {
 
 /** The value of `obj`'s key equal to `name` ignoring case (RFC 7643 §2.1), or undefined. */
 export function getIgnoringCase(obj: JsonObject, name: string): unknown {
+  // Most clients spell names as the schema does: look that up first, without allocating.
+  if (Object.hasOwn(obj, name)) return obj[name]
   const lower = name.toLowerCase()
-  for (const [k, v] of Object.entries(obj)) if (k.toLowerCase() === lower) return v
+  for (const k in obj) if (Object.hasOwn(obj, k) && k.toLowerCase() === lower) return obj[k]
   return undefined
 }
 

@@ -243,11 +243,12 @@ function compare(ctx: CompileContext, t: Target, f: Leaf, a: AttributeDef): Expr
       if (value === '') return present(ctx, t)
       const fn = f.op === 'co' ? ctx.dialect.contains : f.op === 'sw' ? ctx.dialect.startsWith : ctx.dialect.endsWith
       const test = fn(lhs, sql`${value}`)
-      // A prefix is also a range of an index in code-point order: bound it so the index is
-      // read from the prefix to its end, not from the prefix to the end of the organization.
+      // In code-point order the strings starting with p are exactly those in [p, p'), p' being
+      // p with its last code point incremented: the prefix test is an index range, with no
+      // function to evaluate per row.
       if (f.op === 'sw' && typeof value === 'string' && ctx.dialect.codePointOrder && lhs === t.expr) {
         const upper = prefixUpperBound(value)
-        return guard(upper === null ? sql`(${lhs} >= ${value} and ${test})` : sql`(${lhs} >= ${value} and ${lhs} < ${upper} and ${test})`)
+        return guard(upper === null ? sql`(${lhs} >= ${value} and ${test})` : sql`(${lhs} >= ${value} and ${lhs} < ${upper})`)
       }
       return guard(test)
     }
