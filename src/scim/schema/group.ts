@@ -14,7 +14,8 @@ export const groupSchema: SchemaDef = Object.freeze({
     attr('members', 'complex', 'A list of members of the Group.', {
       multiValued: true,
       subAttributes: [
-        attr('value', 'string', 'Identifier of the member of this Group.', { mutability: 'immutable' }),
+        // Ids are caseExact (RFC 7643 §3.1), so member references compare exactly.
+        attr('value', 'string', 'Identifier of the member of this Group.', { caseExact: true, mutability: 'immutable' }),
         attr('$ref', 'reference', 'The URI corresponding to a SCIM resource that is a member of this Group.', { mutability: 'immutable', referenceTypes: ['User', 'Group'] }),
         attr('display', 'string', 'A human-readable name for the member.', { mutability: 'immutable' }),
         attr('type', 'string', 'A label indicating the type of resource.', { mutability: 'immutable', canonicalValues: ['User', 'Group'] }),

@@ -55,7 +55,8 @@ export const userSchema: SchemaDef = Object.freeze({
       multiValued: true,
       mutability: 'readOnly',
       subAttributes: [
-        attr('value', 'string', 'The identifier of the User\'s group.', { mutability: 'readOnly' }),
+        // Ids are caseExact (RFC 7643 §3.1), so group references compare exactly.
+        attr('value', 'string', 'The identifier of the User\'s group.', { caseExact: true, mutability: 'readOnly' }),
         attr('$ref', 'reference', 'The URI of the corresponding Group resource.', { mutability: 'readOnly', referenceTypes: ['Group'] }),
         attr('display', 'string', 'A human-readable name.', { mutability: 'readOnly' }),
         attr('type', 'string', 'direct or indirect membership.', { mutability: 'readOnly', canonicalValues: ['direct', 'indirect'] }),

@@ -161,10 +161,12 @@ export class KyselyStore implements Store {
       return Number((await this.#d.reader.all<{ n: number | string }>(c.sql, c.parameters))[0]?.n ?? 0)
     }
     if (q.count === 0) return { total: await count(), rows: [] }
-    const page = this.#shapes.sql(`page ${table} ${desc ? 'desc' : 'asc'}${shape.key}`, [orgId, ...shape.values, q.count, q.startIndex - 1], () => base()
+    // LIMIT is written into the SQL (an integer no larger than maxResults, so few shapes):
+    // SQLite runs a statement with a bound LIMIT markedly slower than one with a literal.
+    const page = this.#shapes.sql(`page ${table} ${desc ? 'desc' : 'asc'} ${q.count}${shape.key}`, [orgId, ...shape.values, q.startIndex - 1], () => base()
       .select(['t.id', 't.version', 't.created_at', 't.updated_at', 't.data'])
       .orderBy(sql`${order} ${desc ? sql`desc` : sql`asc`}`).orderBy('t.id', desc ? 'desc' : 'asc')
-      .limit(q.count).offset(q.startIndex - 1)
+      .limit(sql.lit(q.count)).offset(q.startIndex - 1)
       .compile())
     const rows = await this.#d.reader.all<ResourceRecord>(page.sql, page.parameters)
     // A short, non-empty page ends the result, so it tells the total without counting
