@@ -23,6 +23,8 @@ export interface Config {
   readonly requestTimeoutMs: number
   readonly logLevel: string
   readonly migrate: boolean
+  /** SQLite: worker threads for reads that may scan. */
+  readonly sqliteReadWorkers: number
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -60,5 +62,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     requestTimeoutMs,
     logLevel: env.LOG_LEVEL ?? 'info',
     migrate: env.ROSTER_NO_MIGRATE !== '1',
+    sqliteReadWorkers: int(env, 'ROSTER_SQLITE_READ_WORKERS', 1, 0, 16),
   })
 }

@@ -27,7 +27,8 @@ function tenantUrl(config: Config): string {
 }
 
 async function withDeps<T>(config: Config, fn: (deps: Deps) => Promise<T>): Promise<T> {
-  const store = await openStore(config.database, { migrate: config.migrate })
+  // One-shot commands read on the event loop: no worker threads to start.
+  const store = await openStore(config.database, { migrate: config.migrate, sqliteReadWorkers: 0 })
   try {
     return await fn({ store, now: () => new Date(), newId: uuidV7Generator(), limits: config.limits ?? DEFAULT_LIMITS })
   } finally {

@@ -94,6 +94,7 @@ export async function openPostgresStore(opts: PostgresOptions): Promise<KyselySt
     sql: postgresSql,
     builder: db,
     reader: pgConn(pool),
+    scanner: pgConn(pool),
     lockRows: true,
     transaction: (fn) => guard(() => transaction(pool, fn)),
     read: guard,

@@ -16,6 +16,7 @@ import type { Conn } from '../kysely/prepared.ts'
 import type { Database } from '../kysely/schema.ts'
 import { migrateToLatest } from '../migrations/index.ts'
 import { StoreUnavailable, UniqueViolation } from '../store.ts'
+import { SqliteReadPool } from './sqlite-read-pool.ts'
 import { sqliteSql } from './sqlite-sql.ts'
 
 export interface SqliteOptions {
@@ -25,6 +26,10 @@ export interface SqliteOptions {
   /** Most requests' work in one commit. */
   readonly maxBatch?: number
   readonly migrate?: boolean
+  /** Worker threads for reads that may scan (0: all reads on the event loop). */
+  readonly readWorkers?: number
+  /** Longest a scanning read may run before it is stopped and answered 503. */
+  readonly statementTimeoutMs?: number
 }
 
 type Db = BetterSqlite3.Database
@@ -158,11 +163,15 @@ export async function openSqliteStore(opts: SqliteOptions): Promise<KyselyStore>
   const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: writerRaw }) })
   if (opts.migrate !== false) await migrateToLatest(kysely as Kysely<unknown>, 'sqlite')
   const committer = new GroupCommitter(writerRaw, opts.maxBatch ?? 256)
+  const reader = sqliteConn(readerRaw)
+  const workers = opts.path === ':memory:' ? 0 : opts.readWorkers ?? 1
+  const pool = workers > 0 ? await SqliteReadPool.open(opts.path, workers, busy, opts.statementTimeoutMs ?? 15_000) : null
   const driver: StoreDriver = {
     kind: 'sqlite',
     sql: sqliteSql,
     builder: kysely,
-    reader: sqliteConn(readerRaw),
+    reader,
+    scanner: pool ?? reader,
     lockRows: false,
     transaction: (fn) => committer.run(fn),
     async read(fn) {
@@ -173,6 +182,7 @@ export async function openSqliteStore(opts: SqliteOptions): Promise<KyselyStore>
       }
     },
     async close() {
+      await pool?.close()
       await kysely.destroy()
       if (readerRaw !== writerRaw) readerRaw.close()
     },

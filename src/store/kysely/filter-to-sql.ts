@@ -4,11 +4,17 @@
 // (never NULL), so `not` and `ne` agree with the reference evaluator (scim/filter/evaluate.ts).
 //
 // Where an attribute lives decides its SQL: indexed columns (userName folded, externalId, id,
-// active, meta.created/lastModified), side tables (user_emails, group_members) reached by an
+// meta.created/lastModified), side tables (user_emails, group_members) reached by an
 // uncorrelated `id IN (SELECT ...)` that the planner turns into an index lookup, and JSON paths
-// into the stored body for the rest.
+// into the stored body for the rest. test/e2e/filter-differential.test.ts holds the two to
+// agreement on random filters over adversarial data.
+//
+// Strings order by code point: SQLite's BINARY collation on UTF-8 does, and in PostgreSQL every
+// ordering comparison is made `collate "C"`, whatever the database's collation. The evaluator
+// orders by UTF-16 code unit; the two differ only where an astral character meets one in
+// U+E000..U+FFFF, which is accepted.
 import { sql } from 'kysely'
-import type { AttrPath, CompValue, Filter } from '../../scim/filter/ast.ts'
+import type { AttrPath, CompValue, CompareOp, Filter } from '../../scim/filter/ast.ts'
 import { ScimError, quote } from '../../scim/errors.ts'
 import { fold } from '../../scim/fold.ts'
 import { findSub, resolveAttr, type ResolvedAttr, type ResourceSchema } from '../../scim/schema/registry.ts'
@@ -100,24 +106,44 @@ type Leaf = Extract<Filter, { kind: 'compare' } | { kind: 'present' }>
 
 function leaf(ctx: CompileContext, f: Leaf): Expr {
   const r = resolve(ctx, f.path)
+  // `x eq null` is exactly `not (x pr)` and `x ne null` exactly `x pr`, complex and multi-valued
+  // `x` included (evaluate.ts): `emails.type eq null` is "no email has a type".
+  if (f.kind === 'compare' && f.value === null && (f.op === 'eq' || f.op === 'ne')) {
+    const p = leaf(ctx, { kind: 'present', path: f.path })
+    return f.op === 'eq' ? sql`(not ${p})` : p
+  }
   // `emails.value eq x` and `emails eq x` on a multi-valued attribute: any element matches
   // (RFC 7644 §3.4.2.2). `ne` is the negation of "some element equals".
   if (r.attr.multiValued) {
+    if (f.kind === 'present' && !r.sub) return multiValuedPresent(ctx, r)
     const sub = r.sub ?? (r.attr.subAttributes ? findSub(r.attr, 'value') ?? null : null)
     const inner: Leaf = f.kind === 'present'
       ? { kind: 'present', path: { uri: null, name: sub ? sub.name : 'value', sub: null } }
       : { ...f, op: f.op === 'ne' ? 'eq' : f.op, path: { uri: null, name: sub ? sub.name : 'value', sub: null } }
-    if (f.kind === 'present' && !r.sub) return multiValuedPresent(ctx, r)
     const any = valuePath(ctx, f.path.sub ? { ...f.path, sub: null } : f.path, inner)
     return f.kind === 'compare' && f.op === 'ne' ? sql`(not ${any})` : any
   }
   const leafAttr = r.sub ?? r.attr
   if (leafAttr.type === 'complex') {
-    if (f.kind === 'present') return ctx.dialect.jsonPresent(ctx.dialect.body(ctx.alias), jsonPathOf(ctx, r), 'object')
+    if (f.kind === 'present') return complexPresent(ctx, r)
     invalid(`Attribute ${quote(leafAttr.name)} is complex; compare one of its sub-attributes`)
   }
   const target = columnTarget(ctx, r) ?? jsonTarget(ctx, ctx.dialect.body(ctx.alias), jsonPathOf(ctx, r), leafAttr)
   return compare(ctx, target, f, leafAttr)
+}
+
+/** `pr` on a single-valued complex attribute: some sub-attribute is present (evaluate.ts isPresent). */
+function complexPresent(ctx: CompileContext, r: ResolvedAttr): Expr {
+  // meta is rendered from columns, never stored in the body, and always has its members.
+  if (r.schema === null && r.attr.name === 'meta') return ctx.dialect.true
+  return anyMemberPresent(ctx, ctx.dialect.body(ctx.alias), jsonPathOf(ctx, r), r.attr)
+}
+
+/** Some sub-attribute of the complex JSON value at `path` inside `doc` is present. */
+function anyMemberPresent(ctx: CompileContext, doc: Expr, path: readonly string[], a: AttributeDef): Expr {
+  const subs = (a.subAttributes ?? []).filter((s) => s.type !== 'complex')
+  if (subs.length === 0) return ctx.dialect.false
+  return sql`(${sql.join(subs.map((s) => present(ctx, jsonTarget(ctx, doc, [...path, s.name], s))), sql` or `)})`
 }
 
 /** The JSON key path of a resolved attribute inside the stored body. */
@@ -163,7 +189,12 @@ function columnTarget(ctx: CompileContext, r: ResolvedAttr): Target | null {
         case 'lastModified':
           return col(ctx, 'updated_at', 'dateTime')
         case 'resourceType':
-          return { ...col(ctx, 'id', 'string'), expr: sql`${ctx.rs.kind}` }
+          return { ...col(ctx, 'id', 'string'), expr: sql`cast(${ctx.rs.kind} as text)` }
+        case 'version':
+          // Rendered as etag.ts etagOf does.
+          return { ...col(ctx, 'version', 'string'), expr: sql`('W/"' || ${sql.ref(`${ctx.alias}.version`)} || '"')` }
+        case 'location':
+          return invalid('meta.location cannot be used in a filter: it depends on the URL the server is reached at')
         default:
           invalid(`meta.${r.sub?.name ?? ''} cannot be used in a filter`)
       }
@@ -173,7 +204,8 @@ function columnTarget(ctx: CompileContext, r: ResolvedAttr): Target | null {
   if (r.schema !== ctx.rs.core.id || r.sub) return null
   if (ctx.rs.kind === 'User') {
     if (name === 'userName') return col(ctx, 'user_name_folded', 'string', { folded: true })
-    if (name === 'active') return col(ctx, 'active', 'boolean')
+    // Not the `active` column: it holds 1 for an absent `active` (rows.ts), which a filter must
+    // not see as true (evaluate.ts: an absent attribute never equals anything).
     if (name === 'displayName') return col(ctx, 'display_name', 'string', { ci: true, nullable: true })
   } else if (name === 'displayName') {
     return col(ctx, 'display_name_folded', 'string', { folded: true })
@@ -181,7 +213,7 @@ function columnTarget(ctx: CompileContext, r: ResolvedAttr): Target | null {
   return null
 }
 
-function literal(target: Target, f: Extract<Filter, { kind: 'compare' }>, a: AttributeDef): CompValue {
+function literal(target: Target, f: Extract<Filter, { kind: 'compare' }>, a: AttributeDef): Exclude<CompValue, null> {
   const v = f.value
   const where = `for ${quote(a.name)}`
   switch (target.kind) {
@@ -232,28 +264,56 @@ function compare(ctx: CompileContext, t: Target, f: Leaf, a: AttributeDef): Expr
     invalid(`Operator ${f.op} cannot compare with null`)
   }
   const value = literal(t, f, a)
+  if ((f.op === 'co' || f.op === 'sw' || f.op === 'ew') && value === '') return present(ctx, t)
   const lhs = t.caseInsensitive && !t.folded ? ctx.dialect.fold(t.expr) : t.expr
   const guard = (e: Expr): Expr => (t.nullable ? sql`(${t.expr} is not null and ${e})` : e)
-  switch (f.op) {
-    case 'ne':
-      return sql`(not ${guard(sql`${lhs} = ${value}`)})`
+  const test = positive(ctx, t, lhs, f.op === 'ne' ? 'eq' : f.op, value)
+  return f.op === 'ne' ? sql`(not ${guard(test)})` : guard(test)
+}
+
+type PositiveOp = Exclude<CompareOp, 'ne'>
+
+/** `lhs <op> value` for a present `lhs`; `ne` is its negation, built by the caller. */
+function positive(ctx: CompileContext, t: Target, lhs: Expr, op: PositiveOp, value: Exclude<CompValue, null>): Expr {
+  if (typeof value === 'string') {
+    // PostgreSQL text and jsonb cannot hold U+0000 (and refuse a parameter with one), so no
+    // stored string contains it: equality and substrings are false, and an order against
+    // `p\0…` is an order against `p` (s > p\0… exactly when s > p, s < p\0… when s <= p).
+    const nul = ctx.dialect.kind === 'postgres' ? value.indexOf('\0') : -1
+    if (nul >= 0) {
+      if (op === 'gt' || op === 'ge') return positive(ctx, t, lhs, 'gt', value.slice(0, nul))
+      if (op === 'lt' || op === 'le') return positive(ctx, t, lhs, 'le', value.slice(0, nul))
+      return ctx.dialect.false
+    }
+    if (t.kind === 'dateTime' && (value.startsWith('+') || value.startsWith('-'))) {
+      // An instant outside years 0000-9999 (ISO 8601 expanded years, "+010000-…"): stored
+      // instants are written by toISOString within those years, so the order is known and
+      // text comparison would get it wrong ('+' and '-' sort before digits).
+      const after = value.startsWith('+')
+      return op === 'eq' ? ctx.dialect.false : (op === 'gt' || op === 'ge') !== after ? ctx.dialect.true : ctx.dialect.false
+    }
+  }
+  switch (op) {
     case 'co':
     case 'sw':
     case 'ew': {
-      if (value === '') return present(ctx, t)
-      const fn = f.op === 'co' ? ctx.dialect.contains : f.op === 'sw' ? ctx.dialect.startsWith : ctx.dialect.endsWith
-      const test = fn(lhs, sql`${value}`)
       // In code-point order the strings starting with p are exactly those in [p, p'), p' being
       // p with its last code point incremented: the prefix test is an index range, with no
       // function to evaluate per row.
-      if (f.op === 'sw' && typeof value === 'string' && ctx.dialect.codePointOrder && lhs === t.expr) {
+      if (op === 'sw' && typeof value === 'string' && ctx.dialect.codePointOrder && lhs === t.expr) {
         const upper = prefixUpperBound(value)
-        return guard(upper === null ? sql`(${lhs} >= ${value} and ${test})` : sql`(${lhs} >= ${value} and ${lhs} < ${upper})`)
+        return upper === null ? sql`(${lhs} >= ${value} and ${ctx.dialect.startsWith(lhs, sql`${value}`)})` : sql`(${lhs} >= ${value} and ${lhs} < ${upper})`
       }
-      return guard(test)
+      const fn = op === 'co' ? ctx.dialect.contains : op === 'sw' ? ctx.dialect.startsWith : ctx.dialect.endsWith
+      return fn(lhs, sql`${value}`)
     }
-    default:
-      return guard(sql`${lhs} ${sql.raw(SQL_OPS[f.op])} ${value}`)
+    case 'eq':
+      return sql`${lhs} = ${value}`
+    default: {
+      // Code-point order in PostgreSQL whatever the database's collation (see the header).
+      const ordered = ctx.dialect.kind === 'postgres' && t.kind !== 'number' ? sql`${lhs} collate "C"` : lhs
+      return sql`${ordered} ${sql.raw(SQL_OPS[op])} ${value}`
+    }
   }
 }
 
@@ -261,6 +321,12 @@ function compare(ctx: CompileContext, t: Target, f: Leaf, a: AttributeDef): Expr
 interface SideTable {
   readonly select: (cond: Expr) => Expr
   readonly column: (sub: string) => Target | null
+  /**
+   * Every element is a row (membership, which lives only in its table). Otherwise (emails) the
+   * rows index only the elements with a non-empty value, one row per folded value, and the
+   * body's JSON stays the authority.
+   */
+  readonly complete: boolean
 }
 
 function sideTable(ctx: CompileContext, r: ResolvedAttr): SideTable | null {
@@ -271,11 +337,8 @@ function sideTable(ctx: CompileContext, r: ResolvedAttr): SideTable | null {
   if (ctx.rs.kind === 'User' && r.schema === ctx.rs.core.id && r.attr.name === 'emails') {
     return {
       select: (cond) => sql`${id} in (select e.user_id from user_emails as e where e.org_id = ${ctx.orgId} and ${cond})`,
-      column: (sub) =>
-        sub === 'value' ? c('e.value_folded', 'string', { folded: true })
-          : sub === 'type' ? c('e.type', 'string', { folded: true, nullable: true })
-          : sub === 'primary' ? c('e.is_primary', 'boolean')
-          : null,
+      column: (sub) => (sub === 'value' ? c('e.value_folded', 'string', { folded: true }) : null),
+      complete: false,
     }
   }
   if (ctx.rs.kind === 'Group' && r.attr.name === 'members') {
@@ -283,21 +346,26 @@ function sideTable(ctx: CompileContext, r: ResolvedAttr): SideTable | null {
       select: (cond) => sql`${id} in (select m.group_id from group_members as m where m.org_id = ${ctx.orgId} and ${cond})`,
       column: (sub) =>
         sub === 'value' ? c('m.member_id', 'string') : sub === 'type' ? c('m.member_type', 'string', { caseInsensitive: true }) : null,
+      complete: true,
     }
   }
   if (ctx.rs.kind === 'User' && r.attr.name === 'groups') {
     return {
       select: (cond) => sql`${id} in (select m.member_id from group_members as m where m.org_id = ${ctx.orgId} and ${cond})`,
       column: (sub) => (sub === 'value' ? c('m.group_id', 'string') : null),
+      complete: true,
     }
   }
   return null
 }
 
+/** `pr` on a multi-valued attribute: some element has a present member (evaluate.ts isPresent). */
 function multiValuedPresent(ctx: CompileContext, r: ResolvedAttr): Expr {
   const side = sideTable(ctx, r)
-  if (side) return side.select(ctx.dialect.true)
-  return ctx.dialect.jsonPresent(ctx.dialect.body(ctx.alias), jsonPathOf(ctx, r), 'array')
+  if (side?.complete) return side.select(ctx.dialect.true)
+  // Not the email index: an email may have a type and no value.
+  return ctx.dialect.existsElement(ctx.dialect.body(ctx.alias), jsonPathOf(ctx, r), (elem) =>
+    r.attr.subAttributes ? anyMemberPresent(ctx, elem, [], r.attr) : present(ctx, jsonTarget(ctx, elem, [], r.attr)))
 }
 
 /** Sub-attribute names an element filter mentions. */
@@ -318,6 +386,28 @@ function subNames(f: Filter, out: Set<string> = new Set()): Set<string> {
   return out
 }
 
+/**
+ * Whether every element satisfying the element filter `f` (on `value` only) has a non-empty
+ * value, so that an index of the non-empty values answers it. `ne`, `lt`, `le`, `eq ""`, `ge ""`
+ * and `not` also hold for an element whose value is "" or absent.
+ */
+function needsValue(f: Filter): boolean {
+  switch (f.kind) {
+    case 'present':
+      return true
+    case 'compare':
+      if (f.value === null) return f.op === 'ne'
+      if (typeof f.value !== 'string') return true
+      return f.op === 'co' || f.op === 'sw' || f.op === 'ew' || f.op === 'gt' || ((f.op === 'eq' || f.op === 'ge') && f.value !== '')
+    case 'and':
+      return f.filters.some(needsValue)
+    case 'or':
+      return f.filters.every(needsValue)
+    default:
+      return false
+  }
+}
+
 /** `attr[filter]`: some element of the multi-valued attribute satisfies `filter`. */
 function valuePath(ctx: CompileContext, path: AttrPath, inner: Filter): Expr {
   const r = resolve(ctx, path)
@@ -328,12 +418,22 @@ function valuePath(ctx: CompileContext, path: AttrPath, inner: Filter): Expr {
     return s
   })
   const side = sideTable(ctx, r)
-  if (side && subs.every((s) => side.column(s.name) !== null)) {
-    return side.select(elementFilter(ctx, r.attr, inner, (s) => side.column(s.name) as Target))
+  const onSide = (f: Filter) => side ? side.select(elementFilter(ctx, r.attr, f, (s) => side.column(s.name) as Target)) : ctx.dialect.false
+  if (side?.complete) {
+    const other = subs.find((s) => side.column(s.name) === null)
+    if (other) invalid(`Sub-attribute ${quote(other.name)} of ${quote(r.attr.name)} cannot be used in a filter`)
+    return onSide(inner)
   }
-  if (side && r.attr.name !== 'emails') invalid(`Only ${quote('value')} can be filtered on ${quote(r.attr.name)}`)
-  return ctx.dialect.existsElement(ctx.dialect.body(ctx.alias), jsonPathOf(ctx, r), (elem) =>
+  const json = ctx.dialect.existsElement(ctx.dialect.body(ctx.alias), jsonPathOf(ctx, r), (elem) =>
     elementFilter(ctx, r.attr, inner, (s) => jsonTarget(ctx, elem, [s.name], s)))
+  if (!side) return json
+  // The email index answers the conjuncts on `value` that only an element with a value can
+  // satisfy: alone when they are the whole filter, else as a narrowing of the JSON test.
+  const conjuncts = inner.kind === 'and' ? inner.filters : [inner]
+  const indexed = conjuncts.filter((f) => [...subNames(f)].every((n) => side.column(n) !== null) && needsValue(f))
+  if (indexed.length === 0) return json
+  const pre = onSide(indexed.length === 1 && indexed[0] ? indexed[0] : { kind: 'and', filters: indexed })
+  return indexed.length === conjuncts.length ? pre : sql`(${pre} and ${json})`
 }
 
 function elementFilter(ctx: CompileContext, parent: AttributeDef, f: Filter, target: (sub: AttributeDef) => Target): Expr {
@@ -351,6 +451,7 @@ function elementFilter(ctx: CompileContext, parent: AttributeDef, f: Filter, tar
       if (f.path.uri !== null || f.path.sub !== null) invalid(`Expected a sub-attribute of ${quote(parent.name)}`)
       const sub = parent.subAttributes ? findSub(parent, f.path.name) : undefined
       if (!sub) invalid(`Unknown sub-attribute ${quote(f.path.name)} of ${quote(parent.name)}`)
+      if (sub.returned === 'never') invalid(`Attribute ${quote(sub.name)} cannot be used in a filter`)
       if (sub.type === 'complex') invalid(`Sub-attribute ${quote(sub.name)} is complex`)
       return compare(ctx, target(sub), f, sub)
     }
@@ -374,6 +475,8 @@ export function sortExpr(ctx: CompileContext, path: AttrPath): Expr {
   }
   if (leafAttr.type === 'complex') invalid(`Cannot sort by complex attribute ${quote(leafAttr.name)}`)
   if (r.attr.name === 'meta' && r.sub?.name !== 'created' && r.sub?.name !== 'lastModified') invalid(`Cannot sort by meta.${r.sub?.name ?? ''}`)
+  // The `active` column (absent read as true, rows.ts) sorts; filters read the body.
+  if (ctx.rs.kind === 'User' && r.schema === ctx.rs.core.id && r.attr.name === 'active') return sql.ref(`${ctx.alias}.active`)
   const t = columnTarget(ctx, r) ?? jsonTarget(ctx, ctx.dialect.body(ctx.alias), jsonPathOf(ctx, r), leafAttr)
   return t.caseInsensitive && !t.folded ? ctx.dialect.fold(t.expr) : t.expr
 }

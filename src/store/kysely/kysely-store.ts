@@ -25,6 +25,8 @@ export interface StoreDriver {
   readonly builder: Kysely<Database>
   /** Reads outside a transaction (never see another request's uncommitted writes). */
   readonly reader: Conn
+  /** Reads that may scan many rows (list pages and counts, a group's members); may be `reader`. */
+  readonly scanner: Conn
   /** Runs fn in one durable transaction; maps driver errors to UniqueViolation / StoreUnavailable. */
   transaction<T>(fn: (conn: Conn) => Promise<T>): Promise<T>
   /** Wraps a read so that driver failures become StoreUnavailable. */
@@ -33,6 +35,9 @@ export interface StoreDriver {
   readonly lockRows: boolean
   close(): Promise<void>
 }
+
+/** A first-page query slower than this moves to the scanner from then on. */
+const SLOW_PAGE_MS = 2
 
 /** Most ids bound in one list parameter. */
 const CHUNK = 1_000
@@ -73,6 +78,8 @@ export class KyselyStore implements Store {
   readonly #d: StoreDriver
   readonly #st: Statements
   readonly #shapes = new ShapeCache()
+  /** Page queries seen to take longer than SLOW_PAGE_MS on the event loop. */
+  readonly #slowPages = new Set<string>()
 
   constructor(driver: StoreDriver) {
     this.#d = driver
@@ -158,7 +165,7 @@ export class KyselyStore implements Store {
     const shape = shapeOf([where, order])
     const count = async () => {
       const c = this.#shapes.sql(`count ${table}${whereShape.key}`, [orgId, ...whereShape.values], () => base().select((eb) => eb.fn.countAll<number | string>().as('n')).compile())
-      return Number((await this.#d.reader.all<{ n: number | string }>(c.sql, c.parameters))[0]?.n ?? 0)
+      return Number((await this.#d.scanner.all<{ n: number | string }>(c.sql, c.parameters))[0]?.n ?? 0)
     }
     if (q.count === 0) return { total: await count(), rows: [] }
     // LIMIT is written into the SQL (an integer no larger than maxResults, so few shapes):
@@ -168,13 +175,36 @@ export class KyselyStore implements Store {
       .orderBy(sql`${order} ${desc ? sql`desc` : sql`asc`}`).orderBy('t.id', desc ? 'desc' : 'asc')
       .limit(sql.lit(q.count)).offset(q.startIndex - 1)
       .compile())
-    const rows = await this.#d.reader.all<ResourceRecord>(page.sql, page.parameters)
+    const rows = await this.#pageConn(page.sql, q.startIndex).all<ResourceRecord>(page.sql, page.parameters)
     // A short, non-empty page ends the result, so it tells the total without counting
     // (an identity provider's `userName eq` lookup is one query).
     const total = rows.length > 0 && rows.length < q.count ? q.startIndex - 1 + rows.length
       : rows.length === 0 && q.startIndex === 1 ? 0
       : await count()
     return { total, rows }
+  }
+
+  /**
+   * Where a page query runs. A first page stops at its LIMIT, so it runs on the event loop,
+   * unless its shape was once slow (an unindexed filter scanning for matches); a later page
+   * first skips startIndex - 1 rows, and counts visit every match: those go to the scanner.
+   */
+  #pageConn(pageSql: string, startIndex: number): Conn {
+    if (startIndex > 1 || this.#slowPages.has(pageSql) || this.#d.scanner === this.#d.reader) return this.#d.scanner
+    const reader = this.#d.reader
+    return {
+      all: <R>(text: string, params: readonly unknown[]) => {
+        // SQLite's reader runs the statement before returning its promise: time that call.
+        const t0 = performance.now()
+        const rows = reader.all<R>(text, params)
+        if (performance.now() - t0 > SLOW_PAGE_MS) {
+          if (this.#slowPages.size >= 1_000) this.#slowPages.clear()
+          this.#slowPages.add(text)
+        }
+        return rows
+      },
+      run: (text, params) => reader.run(text, params),
+    }
   }
 
   getGroup(orgId: OrgId, id: ResourceId, opts: ReadOptions): Promise<GroupRow | null> {
@@ -187,7 +217,7 @@ export class KyselyStore implements Store {
   }
 
   async #members(orgId: OrgId, groupId: string): Promise<MemberRow[]> {
-    const rows = await all<MemberRecord>(this.#d.reader, this.#st.members, [orgId, groupId])
+    const rows = await all<MemberRecord>(this.#d.scanner, this.#st.members, [orgId, groupId])
     return rows.map((r) => ({
       value: r.member_id,
       type: r.member_type === 'Group' ? 'Group' : 'User',
