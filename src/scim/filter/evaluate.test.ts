@@ -257,12 +257,12 @@ table('logic: and, or, not', userResource, alice, [
   ['active eq true and (userName eq "x" or externalId eq "EXT-1")', true],
 ])
 
-table('groups: members by value and type, both caseExact false', groupResource, engineering, [
+table('groups: members by value (caseExact) and type (caseExact false)', groupResource, engineering, [
   ['displayName eq "ENGINEERING"', true],
   ['members[value eq "u1"]', true],
   ['members.value eq "g2"', true],
-  // schema/group.ts leaves members.value caseExact false (RFC 7643 §8.7.1), so ids fold too.
-  ['members.value eq "U1"', true],
+  // members.value is an id, compared exactly (RFC 7643 §3.1; schema/group.ts).
+  ['members.value eq "U1"', false],
   ['members[type eq "group" and value eq "g2"]', true],
   ['members[type eq "group" and value eq "u1"]', false],
   ['members eq "u1"', true],

@@ -17,12 +17,7 @@ export const postgresSql: SqlDialect = {
     if (type === 'number') return sql`(case when jsonb_typeof(${node}) = 'number' then (${node})::text::numeric end)`
     return sql`(case when jsonb_typeof(${node}) = 'string' then ${doc} #>> ${keys(path)} end)`
   },
-  jsonPresent(doc, path, shape) {
-    const node = sql`(${doc} #> ${keys(path)})`
-    if (shape === 'array') return sql`(jsonb_typeof(${node}) = 'array' and jsonb_array_length(${node}) > 0)`
-    if (shape === 'object') return sql`(jsonb_typeof(${node}) = 'object' and ${node} <> '{}'::jsonb)`
-    return sql`(jsonb_typeof(${node}) in ('string', 'number', 'boolean') and ${node} <> '""'::jsonb)`
-  },
+
   existsElement(doc, path, cond) {
     const node = sql`(${doc} #> ${keys(path)})`
     return sql`(jsonb_typeof(${node}) = 'array' and exists (select 1 from jsonb_array_elements(${node}) as je(v) where ${cond(sql`je.v`)}))`

@@ -13,8 +13,6 @@ export interface SqlDialect extends SqlLists {
   fold(e: Expr): Expr
   /** The value at `path` inside the JSON expression `doc`, typed for comparison; NULL when absent. */
   jsonValue(doc: Expr, path: readonly string[], type: JsonValueType): Expr
-  /** True when the JSON at `path` is a non-empty array / an object with members / a non-empty scalar. */
-  jsonPresent(doc: Expr, path: readonly string[], shape: 'array' | 'object' | 'scalar'): Expr
   /** `EXISTS (SELECT 1 FROM <elements of doc.path> AS <alias> WHERE cond)`: `elem` is the element's JSON. */
   existsElement(doc: Expr, path: readonly string[], cond: (elem: Expr) => Expr): Expr
   /** Literal (not LIKE) substring tests; `needle` is already bound. */

@@ -21,12 +21,7 @@ export const sqliteSql: SqlDialect = {
     if (type === 'number') return sql`(case when json_type(${doc}, ${jsonPath(path)}) in ('integer', 'real') then ${v} end)`
     return sql`(case when json_type(${doc}, ${jsonPath(path)}) = 'text' then ${v} end)`
   },
-  jsonPresent(doc, path, shape) {
-    const p = jsonPath(path)
-    if (shape === 'array') return sql`(json_type(${doc}, ${p}) = 'array' and json_array_length(${doc}, ${p}) > 0)`
-    if (shape === 'object') return sql`(json_type(${doc}, ${p}) = 'object' and json_extract(${doc}, ${p}) <> '{}')`
-    return sql`(json_type(${doc}, ${p}) not in ('null', 'array', 'object') and json_extract(${doc}, ${p}) <> '')`
-  },
+
   existsElement(doc, path, cond) {
     return sql`exists (select 1 from json_each(${doc}, ${jsonPath(path)}) as je where ${cond(sql`je.value`)})`
   },
