@@ -62,6 +62,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     requestTimeoutMs,
     logLevel: env.LOG_LEVEL ?? 'info',
     migrate: env.ROSTER_NO_MIGRATE !== '1',
-    sqliteReadWorkers: int(env, 'ROSTER_SQLITE_READ_WORKERS', 1, 0, 16),
+    sqliteReadWorkers: int(env, 'ROSTER_SQLITE_READ_WORKERS', 0, 0, 16),
   })
 }

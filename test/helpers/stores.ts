@@ -18,7 +18,8 @@ const sqlite: StoreFactory = {
   async open() {
     const dir = mkdtempSync(join(tmpdir(), 'roster-test-'))
     const path = join(dir, 'roster.db')
-    const store = await openSqliteStore({ path })
+    // One read worker, so the suite also runs the scanning reads through the worker pool.
+    const store = await openSqliteStore({ path, readWorkers: 1 })
     return {
       store,
       url: `sqlite:${path}`,

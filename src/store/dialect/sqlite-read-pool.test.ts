@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import BetterSqlite3 from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { fold } from '../../scim/fold.ts'
 import { StoreUnavailable } from '../store.ts'
 import { SqliteReadPool } from './sqlite-read-pool.ts'
 
@@ -23,8 +24,11 @@ describe('SqliteReadPool', () => {
     rmSync(dir, { recursive: true, force: true })
   })
 
-  it('answers reads with roster_fold registered, as the main connection has it', async () => {
+  it('answers reads with roster_fold registered, folding exactly as src/scim/fold.ts does', async () => {
     expect(await pool.all('select roster_fold(x) as f from t', [])).toEqual([{ f: 'abc' }])
+    const samples = ['Ａbc', 'ÉVE', 'Straße', 'İstanbul', 'ΣΑΣ', 'ﬁ', 'Ⅻ', 'e\u0301', '%_\\', '']
+    const rows = await pool.all<{ f: string }>(`select ${samples.map(() => 'roster_fold(?) as f').join(' union all select ')}`, samples)
+    expect(rows.map((r) => r.f)).toEqual(samples.map(fold))
   })
 
   it('a statement past the timeout is a StoreUnavailable, and the next read is served by a fresh worker', async () => {

@@ -8,7 +8,11 @@
 import { Worker } from 'node:worker_threads'
 import type { Conn } from '../kysely/prepared.ts'
 import { StoreUnavailable } from '../store.ts'
-import type { ReadResponse } from './sqlite-read-worker-main.ts'
+
+/** What sqlite-read-worker.mjs answers. */
+type ReadResponse =
+  | { readonly id: number; readonly rows: unknown[] }
+  | { readonly id: number; readonly error: { readonly code: string | null; readonly message: string } }
 
 interface Pending {
   readonly resolve: (rows: unknown[]) => void

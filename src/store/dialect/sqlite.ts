@@ -164,7 +164,7 @@ export async function openSqliteStore(opts: SqliteOptions): Promise<KyselyStore>
   if (opts.migrate !== false) await migrateToLatest(kysely as Kysely<unknown>, 'sqlite')
   const committer = new GroupCommitter(writerRaw, opts.maxBatch ?? 256)
   const reader = sqliteConn(readerRaw)
-  const workers = opts.path === ':memory:' ? 0 : opts.readWorkers ?? 1
+  const workers = opts.path === ':memory:' ? 0 : opts.readWorkers ?? 0
   const pool = workers > 0 ? await SqliteReadPool.open(opts.path, workers, busy, opts.statementTimeoutMs ?? 15_000) : null
   const driver: StoreDriver = {
     kind: 'sqlite',
