@@ -27,8 +27,8 @@ function tenantUrl(config: Config): string {
 }
 
 async function withDeps<T>(config: Config, fn: (deps: Deps) => Promise<T>): Promise<T> {
-  // One-shot commands read on the event loop: no worker threads to start.
-  const store = await openStore(config.database, { migrate: config.migrate, sqliteReadWorkers: 0 })
+  // One-shot commands start no worker threads: reads and checkpoints stay on the main thread.
+  const store = await openStore(config.database, { migrate: config.migrate, sqliteReadWorkers: 0, sqliteBackgroundCheckpoint: false })
   try {
     return await fn({ store, now: () => new Date(), newId: uuidV7Generator(), limits: config.limits ?? DEFAULT_LIMITS })
   } finally {

@@ -8,6 +8,7 @@
 // only after that COMMIT returns. One fsync serves the whole batch.
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
+import { Worker } from 'node:worker_threads'
 import BetterSqlite3 from 'better-sqlite3'
 import { Kysely, SqliteDialect } from 'kysely'
 import { fold } from '../../scim/fold.ts'
@@ -30,6 +31,33 @@ export interface SqliteOptions {
   readonly readWorkers?: number
   /** Longest a scanning read may run before it is stopped and answered 503. */
   readonly statementTimeoutMs?: number
+  /** Checkpoint the WAL on a worker thread, so commits seldom wait for one. */
+  readonly backgroundCheckpoint?: boolean
+}
+
+/** Runs sqlite-checkpoint-worker.mjs; if it stops, the writer checkpoints for itself again. */
+async function startCheckpointer(path: string, writer: Db): Promise<() => Promise<void>> {
+  const worker = new Worker(new URL('./sqlite-checkpoint-worker.mjs', import.meta.url), { workerData: { path, intervalMs: 100 } })
+  worker.unref()
+  await new Promise<void>((resolve, reject) => {
+    worker.once('message', () => resolve())
+    worker.once('error', reject)
+  })
+  // The writer still checkpoints past 4,000 pages (16 MiB): under sustained writes the
+  // background checkpoint never catches the WAL's end, so the WAL is never restarted and would
+  // grow without bound. By then nearly every frame is already copied, so that checkpoint is short.
+  writer.pragma('wal_autocheckpoint = 4000')
+  let stopping = false
+  worker.on('exit', () => {
+    if (!stopping && writer.open) writer.pragma('wal_autocheckpoint = 1000')
+  })
+  return async () => {
+    stopping = true
+    const stopped = new Promise((resolve) => worker.once('message', resolve))
+    worker.postMessage('stop')
+    await stopped
+    await worker.terminate()
+  }
 }
 
 type Db = BetterSqlite3.Database
@@ -166,6 +194,7 @@ export async function openSqliteStore(opts: SqliteOptions): Promise<KyselyStore>
   const reader = sqliteConn(readerRaw)
   const workers = opts.path === ':memory:' ? 0 : opts.readWorkers ?? 0
   const pool = workers > 0 ? await SqliteReadPool.open(opts.path, workers, busy, opts.statementTimeoutMs ?? 15_000) : null
+  const stopCheckpointer = opts.path !== ':memory:' && opts.backgroundCheckpoint !== false ? await startCheckpointer(opts.path, writerRaw) : null
   const driver: StoreDriver = {
     kind: 'sqlite',
     sql: sqliteSql,
@@ -182,6 +211,7 @@ export async function openSqliteStore(opts: SqliteOptions): Promise<KyselyStore>
       }
     },
     async close() {
+      await stopCheckpointer?.()
       await pool?.close()
       await kysely.destroy()
       if (readerRaw !== writerRaw) readerRaw.close()

@@ -79,6 +79,7 @@ export function initial(kind: DialectKind): Migration {
         .addColumn('member_id', 'text', (c) => c.notNull())
         .addColumn('member_type', 'text', (c) => c.notNull())
         .addPrimaryKeyConstraint('group_members_pk', ['org_id', 'group_id', 'member_id'])
+        .$call((t) => (kind === 'sqlite' ? t.modifyEnd(sql`without rowid`) : t))
         .execute()
       // Covering (group_id included), so a user's groups are read from the index alone.
       await db.schema.createIndex('group_members_member').on('group_members').columns(['org_id', 'member_id', 'group_id']).execute()
