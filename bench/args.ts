@@ -8,6 +8,7 @@ export interface BenchOptions {
   groups: number
   members: number
   largeMembers: number
+  listPasses: number
   concurrency: number
   pid: number | null
   json: string | null
@@ -26,6 +27,8 @@ export const USAGE = `Usage:
   --groups G            groups to create (default 20)
   --members M           members per group, M <= N (default 5000)
   --large-members L     size of the large group in large-vs-small (default 50000, capped, see README)
+  --list-passes P       page through the users P times, each pass its own phase (default 3;
+                        one pass is 200 requests at 20,000 users, a fraction of a second)
   --concurrency C       requests in flight (default 32)
   --pid PID             server process id: sample /proc/PID/status for RSS
   --json FILE           also write all results as JSON
@@ -47,6 +50,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       groups: { type: 'string', default: '20' },
       members: { type: 'string', default: '5000' },
       'large-members': { type: 'string', default: '50000' },
+      'list-passes': { type: 'string', default: '3' },
       concurrency: { type: 'string', default: '32' },
       pid: { type: 'string' },
       json: { type: 'string' },
@@ -64,6 +68,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     groups: int('groups', values.groups, 0),
     members: int('members', values.members, 0),
     largeMembers: int('large-members', values['large-members'], 1),
+    listPasses: int('list-passes', values['list-passes'], 1),
     concurrency: int('concurrency', values.concurrency, 1),
     pid: values.pid === undefined ? null : int('pid', values.pid, 1),
     json: values.json ?? null,

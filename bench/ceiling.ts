@@ -10,6 +10,7 @@ import { round, runPool } from './pool.ts'
 const SERVER = fileURLToPath(new URL('./ceiling-server.ts', import.meta.url))
 const WARMUP = 2000
 const READ_PHASES = ['get', 'filter-hit', 'filter-miss', 'list']
+const isRead = (name: string) => READ_PHASES.includes(name.replace(/#\d+$/, ''))
 
 export async function runCeiling(b: Bench): Promise<string[]> {
   const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), SERVER], {
@@ -41,7 +42,7 @@ export async function runCeiling(b: Bench): Promise<string[]> {
     )
     client.close()
     const lines = [`ceiling: bare node:http server, ${ceiling.opsPerSec} ops/s at concurrency ${b.opts.concurrency} (after ${WARMUP} warm-up GETs)`]
-    for (const r of b.results.filter((r) => READ_PHASES.includes(r.name))) {
+    for (const r of b.results.filter((r) => isRead(r.name))) {
       const fraction = ceiling.opsPerSec > 0 ? round(r.opsPerSec / ceiling.opsPerSec, 3) : 0
       r.notes['of ceiling'] = fraction
       lines.push(`  ${r.name.padEnd(12)} ${r.opsPerSec} ops/s = ${(fraction * 100).toFixed(1)}% of ceiling`)

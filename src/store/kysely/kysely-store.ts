@@ -12,6 +12,7 @@ import type {
   ReadOptions, ResourceId, Store, StoreTx, UserRow,
 } from '../store.ts'
 import { filterToSql, sortExpr, type CompileContext } from './filter-to-sql.ts'
+import { Coalescer } from './coalesce.ts'
 import { ShapeCache, shapeOf } from './shape-cache.ts'
 import type { Conn, Prepared } from './prepared.ts'
 import { emailRows, groupColumns, toGroupRow, toUserRow, userColumns, type ResourceRecord } from './rows.ts'
@@ -78,6 +79,7 @@ export class KyselyStore implements Store {
   readonly #d: StoreDriver
   readonly #st: Statements
   readonly #shapes = new ShapeCache()
+  readonly #counts: Coalescer
   /** Page queries seen to take longer than SLOW_PAGE_MS on the event loop. */
   readonly #slowPages = new Set<string>()
 
@@ -85,6 +87,7 @@ export class KyselyStore implements Store {
     this.#d = driver
     this.kind = driver.kind
     this.#st = statements(driver.builder, driver.sql, driver.lockRows)
+    this.#counts = new Coalescer(driver.scanner)
   }
 
   write<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
@@ -162,10 +165,11 @@ export class KyselyStore implements Store {
       return b
     }
     const whereShape = shapeOf([where])
-    const shape = shapeOf([where, order])
+    const orderShape = shapeOf([order])
+    const shape = { key: whereShape.key + orderShape.key, values: [...whereShape.values, ...orderShape.values] }
     const count = async () => {
       const c = this.#shapes.sql(`count ${table}${whereShape.key}`, [orgId, ...whereShape.values], () => base().select((eb) => eb.fn.countAll<number | string>().as('n')).compile())
-      return Number((await this.#d.scanner.all<{ n: number | string }>(c.sql, c.parameters))[0]?.n ?? 0)
+      return Number((await this.#counts.all<{ n: number | string }>(c.sql, c.parameters))[0]?.n ?? 0)
     }
     if (q.count === 0) return { total: await count(), rows: [] }
     // LIMIT is written into the SQL (an integer no larger than maxResults, so few shapes):
