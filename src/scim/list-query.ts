@@ -17,10 +17,11 @@ export interface ListParams {
   readonly excludedAttributes: string[] | null
 }
 
-function get(src: Record<string, unknown>, name: string): unknown {
-  const lower = name.toLowerCase()
-  for (const [k, v] of Object.entries(src)) if (k.toLowerCase() === lower) return v
-  return undefined
+/** Parameter names are matched case-insensitively: one pass lower-cases them. */
+function byLowerName(src: Record<string, unknown>): (name: string) => unknown {
+  const m = new Map<string, unknown>()
+  for (const k in src) if (Object.hasOwn(src, k)) m.set(k.toLowerCase(), src[k])
+  return (name) => m.get(name.toLowerCase())
 }
 
 function integer(v: unknown, name: string): number | null {
@@ -45,20 +46,21 @@ function list(v: unknown, name: string): string[] | null {
 
 /** Parses list parameters; `count` is clamped to `maxResults` and `startIndex` below 1 reads as 1 (RFC 7644 §3.4.2.4). */
 export function parseListParams(src: Record<string, unknown>, maxResults: number): ListParams {
-  const filterText = text(get(src, 'filter'), 'filter')
-  const sortBy = text(get(src, 'sortBy'), 'sortBy')
+  const param = byLowerName(src)
+  const filterText = text(param('filter'), 'filter')
+  const sortBy = text(param('sortBy'), 'sortBy')
   if (sortBy !== null) parseAttrPath(sortBy)
-  const order = text(get(src, 'sortOrder'), 'sortOrder')
+  const order = text(param('sortOrder'), 'sortOrder')
   let sortOrder: 'ascending' | 'descending' = 'ascending'
   if (order !== null) {
     const o = order.toLowerCase()
     if (o !== 'ascending' && o !== 'descending') throw new ScimError(400, 'invalidValue', `sortOrder must be "ascending" or "descending"`)
     sortOrder = o
   }
-  const startIndex = Math.max(1, integer(get(src, 'startIndex'), 'startIndex') ?? 1)
-  const count = Math.min(maxResults, Math.max(0, integer(get(src, 'count'), 'count') ?? maxResults))
-  const attributes = list(get(src, 'attributes'), 'attributes')
-  const excludedAttributes = list(get(src, 'excludedAttributes'), 'excludedAttributes')
+  const startIndex = Math.max(1, integer(param('startIndex'), 'startIndex') ?? 1)
+  const count = Math.min(maxResults, Math.max(0, integer(param('count'), 'count') ?? maxResults))
+  const attributes = list(param('attributes'), 'attributes')
+  const excludedAttributes = list(param('excludedAttributes'), 'excludedAttributes')
   return {
     filter: filterText === null || filterText.trim() === '' ? null : parseFilter(filterText),
     sortBy, sortOrder, startIndex, count, attributes, excludedAttributes,
@@ -69,7 +71,7 @@ export function parseListParams(src: Record<string, unknown>, maxResults: number
 export function parseSearchRequest(body: unknown, maxResults: number): ListParams {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ScimError(400, 'invalidSyntax', 'A SearchRequest must be a JSON object')
   const src = body as Record<string, unknown>
-  const schemas = get(src, 'schemas')
+  const schemas = byLowerName(src)('schemas')
   if (schemas !== undefined && !(Array.isArray(schemas) && schemas.some((s) => typeof s === 'string' && s.toLowerCase() === SEARCH_REQUEST_SCHEMA.toLowerCase()))) {
     throw new ScimError(400, 'invalidSyntax', `schemas must contain ${SEARCH_REQUEST_SCHEMA}`)
   }

@@ -179,7 +179,7 @@ export class KyselyStore implements Store {
       .orderBy(sql`${order} ${desc ? sql`desc` : sql`asc`}`).orderBy('t.id', desc ? 'desc' : 'asc')
       .limit(sql.lit(q.count)).offset(q.startIndex - 1)
       .compile())
-    const rows = await this.#pageConn(page.sql, q.startIndex).all<ResourceRecord>(page.sql, page.parameters)
+    const rows = await this.#page(page.sql, page.parameters, q.startIndex)
     // A short, non-empty page ends the result, so it tells the total without counting
     // (an identity provider's `userName eq` lookup is one query).
     const total = rows.length > 0 && rows.length < q.count ? q.startIndex - 1 + rows.length
@@ -189,26 +189,21 @@ export class KyselyStore implements Store {
   }
 
   /**
-   * Where a page query runs. A first page stops at its LIMIT, so it runs on the event loop,
-   * unless its shape was once slow (an unindexed filter scanning for matches); a later page
-   * first skips startIndex - 1 rows, and counts visit every match: those go to the scanner.
+   * Runs a page query. A first page stops at its LIMIT, so it runs on the event loop, unless
+   * its shape was once slow (an unindexed filter scanning for matches); a later page first
+   * skips startIndex - 1 rows: it goes to the scanner, as counts do.
    */
-  #pageConn(pageSql: string, startIndex: number): Conn {
-    if (startIndex > 1 || this.#slowPages.has(pageSql) || this.#d.scanner === this.#d.reader) return this.#d.scanner
-    const reader = this.#d.reader
-    return {
-      all: <R>(text: string, params: readonly unknown[]) => {
-        // SQLite's reader runs the statement before returning its promise: time that call.
-        const t0 = performance.now()
-        const rows = reader.all<R>(text, params)
-        if (performance.now() - t0 > SLOW_PAGE_MS) {
-          if (this.#slowPages.size >= 1_000) this.#slowPages.clear()
-          this.#slowPages.add(text)
-        }
-        return rows
-      },
-      run: (text, params) => reader.run(text, params),
+  #page(text: string, params: readonly unknown[], startIndex: number): Promise<ResourceRecord[]> {
+    const { reader, scanner } = this.#d
+    if (startIndex > 1 || scanner === reader || this.#slowPages.has(text)) return scanner.all<ResourceRecord>(text, params)
+    // SQLite's reader runs the statement before returning its promise: time that call.
+    const t0 = performance.now()
+    const rows = reader.all<ResourceRecord>(text, params)
+    if (performance.now() - t0 > SLOW_PAGE_MS) {
+      if (this.#slowPages.size >= 1_000) this.#slowPages.clear()
+      this.#slowPages.add(text)
     }
+    return rows
   }
 
   getGroup(orgId: OrgId, id: ResourceId, opts: ReadOptions): Promise<GroupRow | null> {
