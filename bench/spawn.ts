@@ -26,7 +26,7 @@ export async function withSpawnedRoster(opts: BenchOptions, run: RunBench): Prom
   const env = { ...process.env, PORT: String(port), ROSTER_DATABASE_URL: `sqlite:${path.join(dir, 'bench.db')}` }
   const log = openSync(logPath, 'a')
   // The node flags `npm start` uses (package.json), so the benchmark measures the server as it runs.
-  const child = spawn(process.execPath, ['--max-semi-space-size=4', bin, 'serve'], { cwd: REPO_ROOT, env, stdio: ['ignore', log, log] })
+  const child = spawn(process.execPath, ['--max-semi-space-size=8', '--heap-growing-percent=30', bin, 'serve'], { cwd: REPO_ROOT, env, stdio: ['ignore', log, log] })
   const onSignal = () => {
     child.kill('SIGKILL')
     process.exit(130)
