@@ -9,6 +9,8 @@ export interface RenderableRow {
   readonly created: string
   readonly lastModified: string
   readonly body: Record<string, unknown>
+  /** The body's JSON text as stored, when at hand: renderResourceJson splices it in unparsed. */
+  readonly json?: string
 }
 
 export interface RenderedRef { readonly value: string; readonly display?: string | null; readonly type?: string }
@@ -23,20 +25,41 @@ export function schemasOf(rs: ResourceSchema, body: Record<string, unknown>): st
  * `groups`, a group's `members`), rendered with `$ref` URIs; undefined leaves it out.
  */
 export function renderResource(rs: ResourceSchema, row: RenderableRow, baseUrl: string, refs?: readonly RenderedRef[]): Record<string, unknown> {
+  return { schemas: schemasOf(rs, row.body), id: row.id, ...row.body, ...refsOf(rs, baseUrl, refs), meta: metaOf(rs, row, baseUrl) }
+}
+
+function metaOf(rs: ResourceSchema, row: RenderableRow, baseUrl: string): Record<string, unknown> {
   const location = `${baseUrl}${rs.resourceType.endpoint}/${row.id}`
-  const out: Record<string, unknown> = { schemas: schemasOf(rs, row.body), id: row.id, ...row.body }
-  if (refs && refs.length > 0) {
-    if (rs.kind === 'User') {
-      out.groups = refs.map((g) => ({ value: g.value, $ref: `${baseUrl}/Groups/${g.value}`, display: g.display, type: 'direct' }))
-    } else {
-      out.members = refs.map((m) => {
-        const type = m.type === 'Group' ? 'Group' : 'User'
-        const ref: Record<string, unknown> = { value: m.value, $ref: `${baseUrl}/${type}s/${m.value}`, type }
-        if (m.display != null) ref.display = m.display
-        return ref
-      })
-    }
+  return { resourceType: rs.resourceType.name, created: row.created, lastModified: row.lastModified, location, version: etagOf(row.version) }
+}
+
+function refsOf(rs: ResourceSchema, baseUrl: string, refs: readonly RenderedRef[] | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  if (!refs || refs.length === 0) return out
+  if (rs.kind === 'User') {
+    out.groups = refs.map((g) => ({ value: g.value, $ref: `${baseUrl}/Groups/${g.value}`, display: g.display, type: 'direct' }))
+  } else {
+    out.members = refs.map((m) => {
+      const type = m.type === 'Group' ? 'Group' : 'User'
+      const ref: Record<string, unknown> = { value: m.value, $ref: `${baseUrl}/${type}s/${m.value}`, type }
+      if (m.display != null) ref.display = m.display
+      return ref
+    })
   }
-  out.meta = { resourceType: rs.resourceType.name, created: row.created, lastModified: row.lastModified, location, version: etagOf(row.version) }
   return out
+}
+
+/**
+ * renderResource, serialized: the same JSON text as JSON.stringify(renderResource(...)), built
+ * around the stored body text without parsing it when the row carries it. The stored body is a
+ * validated object whose keys are the schema's attributes, so an extension's URN followed by
+ * a colon can only appear there as a top-level key (a quote inside a JSON string is escaped).
+ */
+export function renderResourceJson(rs: ResourceSchema, row: RenderableRow, baseUrl: string, refs?: readonly RenderedRef[]): string {
+  const text = row.json
+  if (text === undefined) return JSON.stringify(renderResource(rs, row, baseUrl, refs))
+  const schemas = [rs.core.id, ...rs.extensions.filter((e) => text.includes(`${JSON.stringify(e.id)}:`)).map((e) => e.id)]
+  const inner = text.slice(1, -1).trim()
+  const tail = JSON.stringify({ ...refsOf(rs, baseUrl, refs), meta: metaOf(rs, row, baseUrl) })
+  return `{"schemas":${JSON.stringify(schemas)},"id":${JSON.stringify(row.id)}${inner === '' ? '' : `,${inner}`},${tail.slice(1)}`
 }

@@ -32,6 +32,8 @@ export interface ResourceRow {
   readonly created: string
   readonly lastModified: string
   readonly body: Record<string, unknown>
+  /** The body as the stored JSON text, when the database returned it as text. */
+  readonly json?: string
 }
 
 export interface UserRow extends ResourceRow {

@@ -21,9 +21,10 @@ export interface ScimPluginOptions {
   readonly publicUrl: string | null
 }
 
+/** Sends a SCIM document; `body` may already be its JSON text. */
 export function sendJson(reply: FastifyReply, status: number, body: unknown, version?: number): FastifyReply {
   if (version !== undefined) void reply.header('etag', etagOf(version))
-  return reply.code(status).type(SCIM_CONTENT_TYPE).send(JSON.stringify(body))
+  return reply.code(status).type(SCIM_CONTENT_TYPE).send(typeof body === 'string' ? body : JSON.stringify(body))
 }
 
 /** 304 when If-None-Match names the current version (RFC 7644 §3.14). */

@@ -8,7 +8,7 @@ import { ScimError } from '../../scim/errors.ts'
 import { restrictToResource } from '../../scim/filter/restrict.ts'
 import { parseListParams, parseSearchRequest, type ListParams } from '../../scim/list-query.ts'
 import { parseAttributeList, project } from '../../scim/projection.ts'
-import { renderResource } from '../../scim/render.ts'
+import { renderResource, renderResourceJson } from '../../scim/render.ts'
 import { groupResource, userResource, type ResourceSchema } from '../../scim/schema/registry.ts'
 import type { GroupRow, ListResult, OrgId, UserRow } from '../../store/store.ts'
 import { notModified, sendJson } from './plugin.ts'
@@ -31,10 +31,11 @@ function projectionOf(query: Query): Projection {
   return { attributes: parseAttributeList(get('attributes')), excludedAttributes: parseAttributeList(get('excludedAttributes')) }
 }
 
-function render(rs: ResourceSchema, row: Row, baseUrl: string, p: Projection): Record<string, unknown> {
+/** The resource's JSON text, projected when asked (RFC 7644 §3.4.2.5). */
+function render(rs: ResourceSchema, row: Row, baseUrl: string, p: Projection): string {
   const refs = 'groups' in row ? row.groups : 'members' in row ? row.members : undefined
-  const full = renderResource(rs, row, baseUrl, refs)
-  return p.attributes || p.excludedAttributes ? project(rs, full, p) : full
+  if (!p.attributes && !p.excludedAttributes) return renderResourceJson(rs, row, baseUrl, refs)
+  return JSON.stringify(project(rs, renderResource(rs, row, baseUrl, refs), p))
 }
 
 function orgOf(request: FastifyRequest): OrgId {
@@ -52,14 +53,14 @@ function requireBody(request: FastifyRequest): unknown {
   return request.body
 }
 
-function listResponse(rs: ResourceSchema, result: ListResult<Row>, p: ListParams, baseUrl: string): Record<string, unknown> {
-  return {
-    schemas: [LIST_RESPONSE],
-    totalResults: result.total,
-    itemsPerPage: result.rows.length,
-    startIndex: p.startIndex,
-    Resources: result.rows.map((r) => render(rs, r, baseUrl, p)),
-  }
+/** A ListResponse (RFC 7644 §3.4.2) around resources already serialized. */
+function listJson(total: number, startIndex: number, resources: readonly string[]): string {
+  const head = JSON.stringify({ schemas: [LIST_RESPONSE], totalResults: total, itemsPerPage: resources.length, startIndex })
+  return `${head.slice(0, -1)},"Resources":[${resources.join(',')}]}`
+}
+
+function listResponse(rs: ResourceSchema, result: ListResult<Row>, p: ListParams, baseUrl: string): string {
+  return listJson(result.total, p.startIndex, result.rows.map((r) => render(rs, r, baseUrl, p)))
 }
 
 interface Ops {
@@ -144,7 +145,7 @@ export function registerResourceRoutes(app: FastifyInstance, deps: Deps, baseUrl
       parts.push({ ops, total, p: own })
     }
     const total = parts.reduce((n, x) => n + x.total, 0)
-    const resources: Record<string, unknown>[] = []
+    const resources: string[] = []
     let skip = p.startIndex - 1
     let want = p.count
     for (const { ops, total: n, p: own } of parts) {
@@ -158,6 +159,6 @@ export function registerResourceRoutes(app: FastifyInstance, deps: Deps, baseUrl
       want -= page.rows.length
       skip = 0
     }
-    return sendJson(reply, 200, { schemas: [LIST_RESPONSE], totalResults: total, itemsPerPage: resources.length, startIndex: p.startIndex, Resources: resources })
+    return sendJson(reply, 200, listJson(total, p.startIndex, resources))
   })
 }

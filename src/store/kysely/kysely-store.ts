@@ -125,30 +125,27 @@ export class KyselyStore implements Store {
     return this.#d.read(async () => {
       const [row] = await all<ResourceRecord>(this.#d.reader, this.#st.user, [orgId, id])
       if (!row) return null
-      const user = toUserRow(row)
-      if (!opts.withMembership) return user
+      if (!opts.withMembership) return toUserRow(row)
       const groups = await groupsOf(this.#d.reader, this.#st, this.#d.sql, orgId, [id])
-      return { ...user, groups: groups.get(id) ?? [] }
+      return toUserRow(row, groups.get(id) ?? [])
     })
   }
 
   listUsers(orgId: OrgId, query: ListQuery, opts: ReadOptions): Promise<ListResult<UserRow>> {
     return this.#d.read(async () => {
       const { total, rows } = await this.#list(orgId, userResource, 'users', query, sql.ref('t.user_name_folded'))
-      const users = rows.map(toUserRow)
-      if (!opts.withMembership || users.length === 0) return { total, rows: users }
-      const groups = await groupsOf(this.#d.reader, this.#st, this.#d.sql, orgId, users.map((u) => u.id))
-      return { total, rows: users.map((u) => ({ ...u, groups: groups.get(u.id) ?? [] })) }
+      if (!opts.withMembership || rows.length === 0) return { total, rows: rows.map((r) => toUserRow(r)) }
+      const groups = await groupsOf(this.#d.reader, this.#st, this.#d.sql, orgId, rows.map((u) => u.id))
+      return { total, rows: rows.map((r) => toUserRow(r, groups.get(r.id) ?? [])) }
     })
   }
 
   listGroups(orgId: OrgId, query: ListQuery, opts: ReadOptions): Promise<ListResult<GroupRow>> {
     return this.#d.read(async () => {
       const { total, rows } = await this.#list(orgId, groupResource, 'groups', query, sql.ref('t.display_name_folded'))
-      const groups = rows.map(toGroupRow)
-      if (!opts.withMembership) return { total, rows: groups }
+      if (!opts.withMembership) return { total, rows: rows.map((r) => toGroupRow(r)) }
       const out: GroupRow[] = []
-      for (const g of groups) out.push({ ...g, members: await this.#members(orgId, g.id) })
+      for (const r of rows) out.push(toGroupRow(r, await this.#members(orgId, r.id)))
       return { total, rows: out }
     })
   }
@@ -210,8 +207,7 @@ export class KyselyStore implements Store {
     return this.#d.read(async () => {
       const [row] = await all<ResourceRecord>(this.#d.reader, this.#st.group, [orgId, id])
       if (!row) return null
-      const group = toGroupRow(row)
-      return opts.withMembership ? { ...group, members: await this.#members(orgId, id) } : group
+      return opts.withMembership ? toGroupRow(row, await this.#members(orgId, id)) : toGroupRow(row)
     })
   }
 

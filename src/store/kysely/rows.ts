@@ -1,7 +1,7 @@
 // Mapping between SCIM bodies and row columns: what is copied out of the body into indexed
 // columns and side tables, and back.
 import { fold } from '../../scim/fold.ts'
-import type { GroupRow, UserRow } from '../store.ts'
+import type { GroupRef, GroupRow, MemberRow, UserRow } from '../store.ts'
 
 export function str(v: unknown): string | null {
   return typeof v === 'string' ? v : null
@@ -48,14 +48,32 @@ export function groupColumns(body: Record<string, unknown>) {
 
 export interface ResourceRecord { id: string; version: number | string; created_at: string; updated_at: string; data: unknown }
 
-function parseBody(data: unknown): Record<string, unknown> {
-  return (typeof data === 'string' ? JSON.parse(data) : data) as Record<string, unknown>
+/**
+ * A row whose body is parsed only when read: a response rendered without a projection splices
+ * the stored JSON text into its output instead (scim/render.ts), so most reads never parse it.
+ * PostgreSQL's driver returns jsonb already parsed; then there is no text to keep.
+ */
+function storedRow<X extends object>(r: ResourceRecord, extra: X) {
+  const json = typeof r.data === 'string' ? r.data : undefined
+  let body = typeof r.data === 'string' ? undefined : (r.data as Record<string, unknown>)
+  return {
+    id: r.id,
+    version: Number(r.version),
+    created: r.created_at,
+    lastModified: r.updated_at,
+    json,
+    get body(): Record<string, unknown> {
+      body ??= JSON.parse(json as string) as Record<string, unknown>
+      return body
+    },
+    ...extra,
+  }
 }
 
-export function toUserRow(r: ResourceRecord): UserRow {
-  return { id: r.id, version: Number(r.version), created: r.created_at, lastModified: r.updated_at, body: parseBody(r.data) }
+export function toUserRow(r: ResourceRecord, groups?: readonly GroupRef[]): UserRow {
+  return storedRow(r, groups ? { groups } : {})
 }
 
-export function toGroupRow(r: ResourceRecord): GroupRow {
-  return { id: r.id, version: Number(r.version), created: r.created_at, lastModified: r.updated_at, body: parseBody(r.data) }
+export function toGroupRow(r: ResourceRecord, members?: readonly MemberRow[]): GroupRow {
+  return storedRow(r, members ? { members } : {})
 }

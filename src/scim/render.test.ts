@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest'
+import { renderResource, renderResourceJson, type RenderableRow } from './render.ts'
+import { groupResource, userResource } from './schema/registry.ts'
+
+const ENT = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'
+const base = { id: '0189abcd-0000-7000-8000-000000000001', version: 3, created: '2026-01-01T00:00:00.000Z', lastModified: '2026-01-02T00:00:00.000Z' }
+
+function both(body: Record<string, unknown>): RenderableRow[] {
+  return [{ ...base, body }, { ...base, body, json: JSON.stringify(body) }]
+}
+
+describe('renderResourceJson', () => {
+  const bodies: Record<string, unknown>[] = [
+    {},
+    { userName: 'a@example.com' },
+    { userName: 'a@example.com', name: { givenName: 'A' }, [ENT]: { department: 'R&D' } },
+    { userName: 'quote"s and \\ and \u2028', title: `"${ENT}": not a key` },
+  ]
+  it.each(bodies.map((b) => [JSON.stringify(b), b]))('splices the stored text exactly as JSON.stringify(renderResource) renders %s', (_, body) => {
+    for (const row of both(body as Record<string, unknown>)) {
+      for (const refs of [undefined, [], [{ value: 'g1', display: 'G' }]]) {
+        expect(renderResourceJson(userResource, row, 'https://x/scim/v2', refs)).toBe(JSON.stringify(renderResource(userResource, row, 'https://x/scim/v2', refs)))
+      }
+    }
+  })
+
+  it('renders group members the same way', () => {
+    for (const row of both({ displayName: 'G', externalId: 'e' })) {
+      const refs = [{ value: 'u1', display: 'U', type: 'User' }, { value: 'g2', display: null, type: 'Group' }]
+      expect(renderResourceJson(groupResource, row, 'https://x/scim/v2', refs)).toBe(JSON.stringify(renderResource(groupResource, row, 'https://x/scim/v2', refs)))
+    }
+  })
+})
