@@ -25,6 +25,8 @@ export interface Config {
   readonly migrate: boolean
   /** SQLite: worker threads for reads that may scan. */
   readonly sqliteReadWorkers: number
+  /** PostgreSQL: connections per server. */
+  readonly dbPoolSize: number
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -63,5 +65,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: env.LOG_LEVEL ?? 'info',
     migrate: env.ROSTER_NO_MIGRATE !== '1',
     sqliteReadWorkers: int(env, 'ROSTER_SQLITE_READ_WORKERS', 0, 0, 16),
+    dbPoolSize: int(env, 'ROSTER_DB_POOL_SIZE', 16, 1, 1_000),
   })
 }
