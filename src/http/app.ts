@@ -9,6 +9,8 @@ export interface AppOptions {
   readonly deps: Deps
   readonly config: Pick<Config, 'publicUrl' | 'requestTimeoutMs' | 'logLevel'>
   readonly logger?: boolean
+  /** Where log lines go (standard output when absent). */
+  readonly logStream?: NodeJS.WritableStream
 }
 
 /** Request ids: a per-process random prefix and a counter (unique, cheap, not a secret). */
@@ -20,7 +22,7 @@ function requestIds(): () => string {
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: opts.logger === false ? false : { level: opts.config.logLevel },
+    logger: opts.logger === false ? false : { level: opts.config.logLevel, ...(opts.logStream ? { stream: opts.logStream } : {}) },
     // One log line per request costs more than the request at thousands per second; errors are
     // logged by the SCIM error renderer with their request id.
     logController: new LogController({ disableRequestLogging: true }),
