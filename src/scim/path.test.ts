@@ -1,21 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { ScimError } from './errors.ts'
 import { MAX_FILTER_LENGTH, type AttrPath, type Filter } from './filter/ast.ts'
 import { parsePatchPath } from './path.ts'
+import { scimErrorOf } from '../../test/helpers/scim-error.ts'
 
 const ENT = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'
 const p = (name: string, sub: string | null = null, uri: string | null = null): AttrPath => ({ uri, name, sub })
 const eq = (name: string, value: string): Filter => ({ kind: 'compare', path: p(name), op: 'eq', value })
-
-function errorOf(fn: () => unknown): ScimError {
-  try {
-    fn()
-  } catch (e) {
-    if (e instanceof ScimError) return e
-    throw e
-  }
-  throw new Error('expected a ScimError')
-}
 
 describe('parsePatchPath', () => {
   const ok: readonly [string, unknown][] = [
@@ -51,7 +41,7 @@ describe('parsePatchPath', () => {
     'emails[type eq "work"].', 'emails[type eq "work"].value.more', 'emails[type eq "work"].value extra', '"userName"', 'userName)', 'urn:x:']
   for (const source of invalidPath) {
     it(`rejects the malformed path ${JSON.stringify(source)} with 400 invalidPath`, () => {
-      const e = errorOf(() => parsePatchPath(source))
+      const e = scimErrorOf(() => parsePatchPath(source))
       expect(e.status).toBe(400)
       expect(e.scimType).toBe('invalidPath')
     })
@@ -61,26 +51,26 @@ describe('parsePatchPath', () => {
     'emails[emails.type eq "work"]', 'emails[type eq "unterminated]']
   for (const source of invalidFilter) {
     it(`rejects the malformed value filter in ${JSON.stringify(source)} with 400 invalidFilter`, () => {
-      const e = errorOf(() => parsePatchPath(source))
+      const e = scimErrorOf(() => parsePatchPath(source))
       expect(e.status).toBe(400)
       expect(e.scimType).toBe('invalidFilter')
     })
   }
 
   it('rejects a path longer than the filter length limit as invalidPath', () => {
-    const e = errorOf(() => parsePatchPath(`a${'b'.repeat(MAX_FILTER_LENGTH)}`))
+    const e = scimErrorOf(() => parsePatchPath(`a${'b'.repeat(MAX_FILTER_LENGTH)}`))
     expect(e.scimType).toBe('invalidPath')
     expect(e.message.length).toBeLessThan(200)
   })
 
   it('rejects a value filter nested 10,000 deep before recursing', () => {
-    const e = errorOf(() => parsePatchPath(`members[${'('.repeat(10_000)}`))
+    const e = scimErrorOf(() => parsePatchPath(`members[${'('.repeat(10_000)}`))
     expect(e.scimType).toBe('invalidFilter')
     expect(e.message).toMatch(/deeper than 32/)
   })
 
   it('names the position and quotes only a short piece of the path', () => {
-    const e = errorOf(() => parsePatchPath(`emails[type eq "work"]${'x'.repeat(1000)}`))
+    const e = scimErrorOf(() => parsePatchPath(`emails[type eq "work"]${'x'.repeat(1000)}`))
     expect(e.message).toContain('position 22')
     expect(e.message.length).toBeLessThan(150)
   })

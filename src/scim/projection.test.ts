@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { ScimError } from './errors.ts'
 import { parseAttributeList, project, wantsAttribute } from './projection.ts'
 import { groupResource, userResource } from './schema/registry.ts'
+import { scimErrorOf } from '../../test/helpers/scim-error.ts'
 
 const ENT = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'
 const CORE = 'urn:ietf:params:scim:schemas:core:2.0:User'
@@ -32,16 +32,6 @@ const group: Record<string, unknown> = {
   meta: { resourceType: 'Group' },
 }
 
-function errorOf(fn: () => unknown): ScimError {
-  try {
-    fn()
-  } catch (e) {
-    if (e instanceof ScimError) return e
-    throw e
-  }
-  throw new Error('expected a ScimError')
-}
-
 describe('parseAttributeList', () => {
   it('splits on commas, trims, and drops empty entries', () => {
     expect(parseAttributeList(' userName , name.givenName,,')).toEqual(['userName', 'name.givenName'])
@@ -56,7 +46,7 @@ describe('parseAttributeList', () => {
 
   it('rejects a malformed name with 400 invalidValue', () => {
     for (const bad of ['user name', 'emails[type eq "work"]', 'a.b.c', 'name.']) {
-      const e = errorOf(() => parseAttributeList(bad))
+      const e = scimErrorOf(() => parseAttributeList(bad))
       expect(e.status).toBe(400)
       expect(e.scimType).toBe('invalidValue')
     }

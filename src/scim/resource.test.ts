@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { ScimError, type ScimType } from './errors.ts'
+import type { ScimType } from './errors.ts'
 import { validateResource, type ValidatedResource } from './resource.ts'
 import { groupResource, userResource, type ResourceSchema } from './schema/registry.ts'
+import { scimErrorOf } from '../../test/helpers/scim-error.ts'
 
 const ENT = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User'
@@ -158,16 +159,6 @@ const errors: ErrCase[] = [
   { name: 'rejects a member type other than User or Group', rs: groupResource, input: { displayName: 'E', members: [{ value: 'u1', type: 'Robot' }] }, scimType: 'invalidValue' },
 ]
 
-function thrown(fn: () => unknown): ScimError {
-  try {
-    fn()
-  } catch (e) {
-    if (e instanceof ScimError) return e
-    throw e
-  }
-  throw new Error('expected a ScimError')
-}
-
 describe('validateResource', () => {
   it.each(ok)('$name', (c) => {
     const v = validateResource(c.rs ?? userResource, c.input, { mode: 'create' })
@@ -176,7 +167,7 @@ describe('validateResource', () => {
   })
 
   it.each(errors)('$name', (c) => {
-    const e = thrown(() => validateResource(c.rs ?? userResource, c.input, { mode: 'create' }))
+    const e = scimErrorOf(() => validateResource(c.rs ?? userResource, c.input, { mode: 'create' }))
     expect(e.status).toBe(400)
     expect(e.scimType).toBe(c.scimType)
     if (c.detail) expect(e.message).toMatch(c.detail)
@@ -197,7 +188,7 @@ describe('validateResource', () => {
     }
     const run = (): ValidatedResource => validateResource(rs, { userName: 'b', hired: value }, { mode: 'replace' })
     if (accepted) expect(run().body.hired).toBe(value)
-    else expect(thrown(run).scimType).toBe('invalidValue')
+    else expect(scimErrorOf(run).scimType).toBe('invalidValue')
   })
 
   it('never puts password, groups, id, meta or schemas in the body', () => {

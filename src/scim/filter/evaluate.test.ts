@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import { ScimError } from '../errors.ts'
 import { groupResource, userResource, type ResourceSchema } from '../schema/registry.ts'
 import { attr } from '../schema/types.ts'
 import { compareValueFor, compileFilter, isPresent, matchesFilter } from './evaluate.ts'
 import { parseFilter } from './parser.ts'
+import { scimErrorOf } from '../../../test/helpers/scim-error.ts'
 
 const ENT = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'
 const CORE = 'urn:ietf:params:scim:schemas:core:2.0:User'
@@ -56,16 +56,6 @@ function table(title: string, rs: ResourceSchema, resource: Record<string, unkno
       })
     }
   })
-}
-
-function errorOf(fn: () => unknown): ScimError {
-  try {
-    fn()
-  } catch (e) {
-    if (e instanceof ScimError) return e
-    throw e
-  }
-  throw new Error('expected a ScimError')
 }
 
 table('string, caseExact false (userName): folded comparison', userResource, alice, [
@@ -299,18 +289,18 @@ describe('errors are 400 invalidFilter, found before any resource is read', () =
   for (const [filter, detail] of bad) {
     it(`rejects ${filter}`, () => {
       const f = parseFilter(filter)
-      const e = errorOf(() => compileFilter(userResource, f))
+      const e = scimErrorOf(() => compileFilter(userResource, f))
       expect(e.status).toBe(400)
       expect(e.scimType).toBe('invalidFilter')
       expect(e.message).toMatch(detail)
-      expect(errorOf(() => matchesFilter(userResource, alice, f)).scimType).toBe('invalidFilter')
+      expect(scimErrorOf(() => matchesFilter(userResource, alice, f)).scimType).toBe('invalidFilter')
     })
   }
 
   it('rejects a hand-built value filter nested in a value filter', () => {
     const inner = parseFilter('emails[type eq "work"]')
     const f = { kind: 'valuePath', path: { uri: null, name: 'emails', sub: null }, filter: inner } as const
-    expect(errorOf(() => matchesFilter(userResource, alice, f)).message).toMatch(/cannot contain another value filter/)
+    expect(scimErrorOf(() => matchesFilter(userResource, alice, f)).message).toMatch(/cannot contain another value filter/)
   })
 })
 
@@ -330,8 +320,8 @@ describe('compareValueFor', () => {
   })
 
   it('rejects co, sw and ew and non-number literals on numbers', () => {
-    for (const op of ['co', 'sw', 'ew'] as const) expect(errorOf(() => compareValueFor(age, op, 1)).scimType).toBe('invalidFilter')
-    expect(errorOf(() => compareValueFor(age, 'eq', '1')).message).toMatch(/Expected a number/)
+    for (const op of ['co', 'sw', 'ew'] as const) expect(scimErrorOf(() => compareValueFor(age, op, 1)).scimType).toBe('invalidFilter')
+    expect(scimErrorOf(() => compareValueFor(age, 'eq', '1')).message).toMatch(/Expected a number/)
   })
 })
 

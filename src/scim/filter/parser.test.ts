@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { ScimError } from '../errors.ts'
 import { MAX_FILTER_DEPTH, MAX_FILTER_LENGTH, MAX_FILTER_TERMS, type Filter } from './ast.ts'
 import cases from './cases.json' with { type: 'json' }
 import { parseAttrPath, parseFilter } from './parser.ts'
+import { scimErrorOf } from '../../../test/helpers/scim-error.ts'
 
 interface Row {
   readonly source: string
@@ -10,16 +10,6 @@ interface Row {
   readonly error?: string
   /** A piece the error detail must contain (case-insensitive). */
   readonly detail?: string
-}
-
-function errorOf(fn: () => unknown): ScimError {
-  try {
-    fn()
-  } catch (e) {
-    if (e instanceof ScimError) return e
-    throw e
-  }
-  throw new Error('expected a ScimError')
 }
 
 function isDeepFrozen(v: unknown): boolean {
@@ -32,7 +22,7 @@ describe('parseFilter: cases.json', () => {
   for (const row of cases as readonly Row[]) {
     if (row.error !== undefined) {
       it(`rejects ${JSON.stringify(row.source)} with 400 ${row.error}`, () => {
-        const e = errorOf(() => parseFilter(row.source))
+        const e = scimErrorOf(() => parseFilter(row.source))
         expect(e.status).toBe(400)
         expect(e.scimType).toBe(row.error)
         if (row.detail !== undefined) expect(e.message.toLowerCase()).toContain(row.detail.toLowerCase())
@@ -54,7 +44,7 @@ describe('parseFilter: limits', () => {
   })
 
   it(`rejects nesting of ${MAX_FILTER_DEPTH + 1} parentheses`, () => {
-    const e = errorOf(() => parseFilter(`${'('.repeat(MAX_FILTER_DEPTH + 1)}userName pr${')'.repeat(MAX_FILTER_DEPTH + 1)}`))
+    const e = scimErrorOf(() => parseFilter(`${'('.repeat(MAX_FILTER_DEPTH + 1)}userName pr${')'.repeat(MAX_FILTER_DEPTH + 1)}`))
     expect(e.scimType).toBe('invalidFilter')
     expect(e.message).toContain(`position ${MAX_FILTER_DEPTH}`)
   })
@@ -62,20 +52,20 @@ describe('parseFilter: limits', () => {
   it('rejects 10,000 nested "(" before recursing', () => {
     // 20,015 characters: over the length limit as well; the unclosed run below is within it.
     const src = `${'('.repeat(10_000)}userName eq "x"${')'.repeat(10_000)}`
-    expect(errorOf(() => parseFilter(src)).scimType).toBe('invalidFilter')
+    expect(scimErrorOf(() => parseFilter(src)).scimType).toBe('invalidFilter')
   })
 
   it('rejects 10,000 nested "not (" before recursing', () => {
     const src = `${'not ('.repeat(10_000)}userName eq "x"${')'.repeat(10_000)}`
-    expect(errorOf(() => parseFilter(src)).scimType).toBe('invalidFilter')
+    expect(scimErrorOf(() => parseFilter(src)).scimType).toBe('invalidFilter')
     // Within the length limit, the linear bracket pre-scan is what rejects it.
     const short = `${'not ('.repeat(3_000)}userName eq "x"`
     expect(short.length).toBeLessThan(MAX_FILTER_LENGTH)
-    expect(errorOf(() => parseFilter(short)).message).toMatch(/deeper than 32 levels at position 164/)
+    expect(scimErrorOf(() => parseFilter(short)).message).toMatch(/deeper than 32 levels at position 164/)
   })
 
   it('rejects an unclosed run of 10,000 "(" too', () => {
-    expect(errorOf(() => parseFilter('('.repeat(10_000))).message).toMatch(/deeper than 32/)
+    expect(scimErrorOf(() => parseFilter('('.repeat(10_000))).message).toMatch(/deeper than 32/)
   })
 
   it('does not count brackets inside string literals towards the depth', () => {
@@ -86,7 +76,7 @@ describe('parseFilter: limits', () => {
   it('counts value-filter brackets towards the depth', () => {
     const inner = `${'('.repeat(MAX_FILTER_DEPTH - 1)}type eq "work"${')'.repeat(MAX_FILTER_DEPTH - 1)}`
     expect(parseFilter(`emails[${inner}]`).kind).toBe('valuePath')
-    expect(errorOf(() => parseFilter(`emails[(${inner})]`)).message).toMatch(/deeper than 32/)
+    expect(scimErrorOf(() => parseFilter(`emails[(${inner})]`)).message).toMatch(/deeper than 32/)
   })
 
   it(`accepts an "or" of ${MAX_FILTER_TERMS} terms as one shallow n-ary node`, () => {
@@ -96,7 +86,7 @@ describe('parseFilter: limits', () => {
   })
 
   it(`rejects an "or" of ${MAX_FILTER_TERMS + 1} terms`, () => {
-    const e = errorOf(() => parseFilter(Array.from({ length: MAX_FILTER_TERMS + 1 }, (_, i) => `id eq "${i}"`).join(' or ')))
+    const e = scimErrorOf(() => parseFilter(Array.from({ length: MAX_FILTER_TERMS + 1 }, (_, i) => `id eq "${i}"`).join(' or ')))
     expect(e.scimType).toBe('invalidFilter')
     expect(e.message).toContain(`more than ${MAX_FILTER_TERMS}`)
   })
@@ -104,12 +94,12 @@ describe('parseFilter: limits', () => {
   it('counts comparisons inside value filters and under not', () => {
     const half = Array.from({ length: MAX_FILTER_TERMS / 2 }, (_, i) => `value eq ${i}`).join(' or ')
     expect(parseFilter(`emails[${half}] or not (emails[${half}])`).kind).toBe('or')
-    expect(errorOf(() => parseFilter(`emails[${half}] or not (emails[${half}]) or id pr`)).scimType).toBe('invalidFilter')
+    expect(scimErrorOf(() => parseFilter(`emails[${half}] or not (emails[${half}]) or id pr`)).scimType).toBe('invalidFilter')
   })
 
   it(`rejects a filter longer than ${MAX_FILTER_LENGTH} characters before parsing it`, () => {
     const src = `title eq "${'x'.repeat(MAX_FILTER_LENGTH)}"`
-    const e = errorOf(() => parseFilter(src))
+    const e = scimErrorOf(() => parseFilter(src))
     expect(e.scimType).toBe('invalidFilter')
     expect(e.message).toContain(String(MAX_FILTER_LENGTH))
     expect(e.message.length).toBeLessThan(200)
@@ -125,17 +115,17 @@ describe('parseFilter: limits', () => {
 describe('parseFilter: error details', () => {
   it('quotes only a short piece of the input, never the whole of it', () => {
     const long = `userName eq "x" ${'garbage'.repeat(500)}`
-    const e = errorOf(() => parseFilter(long))
+    const e = scimErrorOf(() => parseFilter(long))
     expect(e.message).toContain('position 16')
     expect(e.message.length).toBeLessThan(120)
     expect(e.message).not.toContain('garbage'.repeat(5))
   })
 
   it('says what was expected and where', () => {
-    expect(errorOf(() => parseFilter('userName xx "a"')).message).toBe(
+    expect(scimErrorOf(() => parseFilter('userName xx "a"')).message).toBe(
       'Expected an operator (eq, ne, co, sw, ew, gt, ge, lt, le or pr) at position 9, found "xx \\"a\\""',
     )
-    expect(errorOf(() => parseFilter('userName eq')).message).toBe('Expected a value (a string, a number, true, false or null) at position 11, found end of input')
+    expect(scimErrorOf(() => parseFilter('userName eq')).message).toBe('Expected a value (a string, a number, true, false or null) at position 11, found end of input')
   })
 })
 
@@ -157,10 +147,10 @@ describe('parseAttrPath', () => {
 
   it('rejects malformed paths with 400 invalidValue unless told otherwise', () => {
     for (const bad of ['', ' ', 'user name', 'name.', '.name', 'a.b.c', 'emails[type eq "work"]', '"userName"', '1st', 'urn:x:']) {
-      const e = errorOf(() => parseAttrPath(bad))
+      const e = scimErrorOf(() => parseAttrPath(bad))
       expect(e.status).toBe(400)
       expect(e.scimType).toBe('invalidValue')
     }
-    expect(errorOf(() => parseAttrPath('a b', 'invalidFilter')).scimType).toBe('invalidFilter')
+    expect(scimErrorOf(() => parseAttrPath('a b', 'invalidFilter')).scimType).toBe('invalidFilter')
   })
 })

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { ScimError, type ScimType } from '../errors.ts'
+import type { ScimType } from '../errors.ts'
 import { groupResource, userResource, type ResourceSchema } from '../schema/registry.ts'
 import { attr } from '../schema/types.ts'
 import { applyPatch, type MemberDelta, type PatchResult } from './apply.ts'
 import { PATCH_OP_SCHEMA, normalizePatch } from './normalize.ts'
+import { scimErrorOf } from '../../../test/helpers/scim-error.ts'
 
 const ENT = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'
 
@@ -27,16 +28,6 @@ const immutableRs: ResourceSchema = {
 
 function run(rs: ResourceSchema, body: Body, operations: unknown[]): PatchResult {
   return applyPatch(rs, body, normalizePatch(rs, { schemas: [PATCH_OP_SCHEMA], Operations: operations }, { maxOperations: 100 }))
-}
-
-function thrown(fn: () => unknown): ScimError {
-  try {
-    fn()
-  } catch (e) {
-    if (e instanceof ScimError) return e
-    throw e
-  }
-  throw new Error('expected a ScimError')
 }
 
 interface BodyCase {
@@ -314,7 +305,7 @@ describe('applyPatch: body', () => {
 
 describe('applyPatch: errors', () => {
   it.each(errorCases)('$name', (c) => {
-    const e = thrown(() => run(c.rs ?? userResource, c.body ?? user(), c.ops))
+    const e = scimErrorOf(() => run(c.rs ?? userResource, c.body ?? user(), c.ops))
     expect(e.status).toBe(400)
     expect(e.scimType).toBe(c.scimType)
     if (c.detail) expect(e.message).toMatch(c.detail)
@@ -348,7 +339,7 @@ describe('applyPatch: all or nothing', () => {
   it('an op list whose 3rd op fails leaves the input unchanged', () => {
     const input = user()
     const before = structuredClone(input)
-    const e = thrown(() => run(userResource, input, [
+    const e = scimErrorOf(() => run(userResource, input, [
       { op: 'replace', path: 'active', value: false },
       { op: 'add', path: 'emails', value: [{ value: 'new@x', primary: true }] },
       { op: 'replace', path: 'id', value: 'stolen' },

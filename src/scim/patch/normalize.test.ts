@@ -1,19 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { ScimError, type ScimType } from '../errors.ts'
+import type { ScimType } from '../errors.ts'
 import { groupResource, userResource } from '../schema/registry.ts'
 import { PATCH_OP_SCHEMA, normalizePatch, type PatchOperation } from './normalize.ts'
+import { scimErrorOf } from '../../../test/helpers/scim-error.ts'
 
 const msg = (Operations: unknown): unknown => ({ schemas: [PATCH_OP_SCHEMA], Operations })
-
-function thrown(fn: () => unknown): ScimError {
-  try {
-    fn()
-  } catch (e) {
-    if (e instanceof ScimError) return e
-    throw e
-  }
-  throw new Error('expected a ScimError')
-}
 
 const ok: { name: string; body: unknown; expect: PatchOperation[] }[] = [
   {
@@ -77,7 +68,7 @@ describe('normalizePatch', () => {
   })
 
   it.each(errors)('$name', (c) => {
-    const e = thrown(() => normalizePatch(userResource, c.body, { maxOperations: c.max ?? 10 }))
+    const e = scimErrorOf(() => normalizePatch(userResource, c.body, { maxOperations: c.max ?? 10 }))
     expect(e.status).toBe(400)
     expect(e.scimType).toBe(c.scimType)
     if (c.detail) expect(e.message).toMatch(c.detail)
