@@ -15,7 +15,6 @@ function listOf(resources: unknown[]): Record<string, unknown> {
 export function serviceProviderConfig(baseUrl: string, limits: Limits): Record<string, unknown> {
   return {
     schemas: ['urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig'],
-    documentationUri: 'https://github.com/roster-scim/roster#readme',
     patch: { supported: true },
     bulk: { supported: false, maxOperations: 0, maxPayloadSize: 0 },
     filter: { supported: true, maxResults: limits.maxResults },
