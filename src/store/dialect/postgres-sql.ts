@@ -9,7 +9,7 @@ function keys(path: readonly string[]): Expr {
 
 export const postgresSql: SqlDialect = {
   kind: 'postgres',
-  codePointOrder: false,
+  codePoint: (e) => sql`${e} collate "C"`,
   fold: (e) => sql`lower(normalize(${e}, NFKC))`,
   jsonValue(doc: Expr, path: readonly string[], type: JsonValueType): Expr {
     const node = sql`(${doc} #> ${keys(path)})`

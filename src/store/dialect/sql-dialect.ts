@@ -7,8 +7,8 @@ export type JsonValueType = 'string' | 'number' | 'boolean'
 
 export interface SqlDialect extends SqlLists {
   readonly kind: 'sqlite' | 'postgres'
-  /** Text compares in code-point order (SQLite's BINARY collation on UTF-8), so a prefix is an index range. */
-  readonly codePointOrder: boolean
+  /** The text expression compared in code-point order (SQLite's BINARY on UTF-8; `collate "C"` in PostgreSQL). */
+  codePoint(e: Expr): Expr
   /** fold() of src/scim/fold.ts, computed in SQL. */
   fold(e: Expr): Expr
   /** The value at `path` inside the JSON expression `doc`, typed for comparison; NULL when absent. */

@@ -11,7 +11,7 @@ function jsonPath(path: readonly string[]): string {
 
 export const sqliteSql: SqlDialect = {
   kind: 'sqlite',
-  codePointOrder: true,
+  codePoint: (e) => e,
   fold: (e) => sql`roster_fold(${e})`,
   jsonValue(doc: Expr, path: readonly string[], type: JsonValueType): Expr {
     const v = sql`json_extract(${doc}, ${jsonPath(path)})`

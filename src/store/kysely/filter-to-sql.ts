@@ -300,9 +300,11 @@ function positive(ctx: CompileContext, t: Target, lhs: Expr, op: PositiveOp, val
       // In code-point order the strings starting with p are exactly those in [p, p'), p' being
       // p with its last code point incremented: the prefix test is an index range, with no
       // function to evaluate per row.
-      if (op === 'sw' && typeof value === 'string' && ctx.dialect.codePointOrder && lhs === t.expr) {
+      // Only for a column holding the compared text, which has a code-point-ordered index.
+      if (op === 'sw' && typeof value === 'string' && lhs === t.expr) {
+        const cp = ctx.dialect.codePoint(lhs)
         const upper = prefixUpperBound(value)
-        return upper === null ? sql`(${lhs} >= ${value} and ${ctx.dialect.startsWith(lhs, sql`${value}`)})` : sql`(${lhs} >= ${value} and ${lhs} < ${upper})`
+        return upper === null ? sql`(${cp} >= ${value} and ${ctx.dialect.startsWith(lhs, sql`${value}`)})` : sql`(${cp} >= ${value} and ${cp} < ${upper})`
       }
       const fn = op === 'co' ? ctx.dialect.contains : op === 'sw' ? ctx.dialect.startsWith : ctx.dialect.endsWith
       return fn(lhs, sql`${value}`)
@@ -311,7 +313,7 @@ function positive(ctx: CompileContext, t: Target, lhs: Expr, op: PositiveOp, val
       return sql`${lhs} = ${value}`
     default: {
       // Code-point order in PostgreSQL whatever the database's collation (see the header).
-      const ordered = ctx.dialect.kind === 'postgres' && t.kind !== 'number' ? sql`${lhs} collate "C"` : lhs
+      const ordered = t.kind !== 'number' ? ctx.dialect.codePoint(lhs) : lhs
       return sql`${ordered} ${sql.raw(SQL_OPS[op])} ${value}`
     }
   }

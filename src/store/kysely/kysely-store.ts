@@ -6,7 +6,7 @@ import { sql, type Kysely } from 'kysely'
 import { parseAttrPath } from '../../scim/filter/parser.ts'
 import { fold } from '../../scim/fold.ts'
 import { groupResource, userResource, type ResourceSchema } from '../../scim/schema/registry.ts'
-import type { SqlDialect } from '../dialect/sql-dialect.ts'
+import type { Expr, SqlDialect } from '../dialect/sql-dialect.ts'
 import type {
   GroupRef, GroupRow, ListQuery, ListResult, MemberDelta, MemberRow, NewGroup, NewUser, OrgId, OrgRow,
   ReadOptions, ResourceId, Store, StoreTx, UserRow,
@@ -133,7 +133,7 @@ export class KyselyStore implements Store {
 
   listUsers(orgId: OrgId, query: ListQuery, opts: ReadOptions): Promise<ListResult<UserRow>> {
     return this.#d.read(async () => {
-      const { total, rows } = await this.#list(orgId, userResource, 'users', query, sql.ref('t.user_name_folded'))
+      const { total, rows } = await this.#list(orgId, userResource, 'users', query, this.#d.sql.codePoint(sql.ref('t.user_name_folded')))
       if (!opts.withMembership || rows.length === 0) return { total, rows: rows.map((r) => toUserRow(r)) }
       const groups = await groupsOf(this.#d.reader, this.#st, this.#d.sql, orgId, rows.map((u) => u.id))
       return { total, rows: rows.map((r) => toUserRow(r, groups.get(r.id) ?? [])) }
@@ -142,7 +142,7 @@ export class KyselyStore implements Store {
 
   listGroups(orgId: OrgId, query: ListQuery, opts: ReadOptions): Promise<ListResult<GroupRow>> {
     return this.#d.read(async () => {
-      const { total, rows } = await this.#list(orgId, groupResource, 'groups', query, sql.ref('t.display_name_folded'))
+      const { total, rows } = await this.#list(orgId, groupResource, 'groups', query, this.#d.sql.codePoint(sql.ref('t.display_name_folded')))
       if (!opts.withMembership) return { total, rows: rows.map((r) => toGroupRow(r)) }
       const out: GroupRow[] = []
       for (const r of rows) out.push(toGroupRow(r, await this.#members(orgId, r.id)))
@@ -151,7 +151,7 @@ export class KyselyStore implements Store {
   }
 
   /** Count and page under one WHERE; ordered by the sort key, then id, so pages are stable. */
-  async #list(orgId: OrgId, rs: ResourceSchema, table: 'users' | 'groups', q: ListQuery, defaultOrder: ReturnType<typeof sql.ref>) {
+  async #list(orgId: OrgId, rs: ResourceSchema, table: 'users' | 'groups', q: ListQuery, defaultOrder: Expr) {
     const ctx: CompileContext = { rs, dialect: this.#d.sql, orgId, alias: 't' }
     const where = q.filter ? filterToSql(ctx, q.filter) : null
     const order = q.sortBy ? sortExpr(ctx, parseAttrPath(q.sortBy)) : defaultOrder
