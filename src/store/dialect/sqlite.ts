@@ -202,6 +202,10 @@ export async function openSqliteStore(opts: SqliteOptions): Promise<KyselyStore>
     reader,
     scanner: pool ?? reader,
     lockRows: false,
+    // data_version changes on this connection whenever another connection commits: the writer,
+    // a read worker's neighbour, or another process (SQLite documents it for exactly this use).
+    // (An in-memory database has one connection, whose own commits do not change it.)
+    ...(readerRaw === writerRaw ? {} : { dataVersion: () => readerRaw.pragma('data_version', { simple: true }) as number }),
     transaction: (fn) => committer.run(fn),
     async read(fn) {
       try {

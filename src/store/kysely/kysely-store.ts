@@ -34,6 +34,11 @@ export interface StoreDriver {
   read<T>(fn: () => Promise<T>): Promise<T>
   /** Row lock for read-modify-write (PostgreSQL `FOR UPDATE`; SQLite's writer is already exclusive). */
   readonly lockRows: boolean
+  /**
+   * A number that changes whenever any connection commits (SQLite's `PRAGMA data_version`), or
+   * undefined where the database has none: results read under one value are still exact.
+   */
+  dataVersion?(): number
   close(): Promise<void>
 }
 
@@ -80,6 +85,9 @@ export class KyselyStore implements Store {
   readonly #st: Statements
   readonly #shapes = new ShapeCache()
   readonly #counts: Coalescer
+  /** Totals counted since the commit that set #countsVersion. */
+  readonly #countsSince = new Map<string, number>()
+  #countsVersion: number | undefined
   /** Page queries seen to take longer than SLOW_PAGE_MS on the event loop. */
   readonly #slowPages = new Set<string>()
 
@@ -166,7 +174,7 @@ export class KyselyStore implements Store {
     const shape = { key: whereShape.key + orderShape.key, values: [...whereShape.values, ...orderShape.values] }
     const count = async () => {
       const c = this.#shapes.sql(`count ${table}${whereShape.key}`, [orgId, ...whereShape.values], () => base().select((eb) => eb.fn.countAll<number | string>().as('n')).compile())
-      return Number((await this.#counts.all<{ n: number | string }>(c.sql, c.parameters))[0]?.n ?? 0)
+      return this.#countOf(c.sql, c.parameters)
     }
     if (q.count === 0) return { total: await count(), rows: [] }
     // LIMIT is written into the SQL (an integer no larger than maxResults, so few shapes):
@@ -183,6 +191,26 @@ export class KyselyStore implements Store {
       : rows.length === 0 && q.startIndex === 1 ? 0
       : await count()
     return { total, rows }
+  }
+
+  /**
+   * A list's total. Where the database says when anything was committed, a total counted since
+   * the last commit is reused: it is exactly what counting again would give. An identity
+   * provider paging through a directory asks for the same total once per page.
+   */
+  async #countOf(text: string, params: readonly unknown[]): Promise<number> {
+    const version = this.#d.dataVersion?.()
+    const key = version === undefined ? null : `${text}\u0000${JSON.stringify(params)}`
+    if (version !== this.#countsVersion) {
+      this.#countsSince.clear()
+      this.#countsVersion = version
+    }
+    const known = key === null ? undefined : this.#countsSince.get(key)
+    if (known !== undefined) return known
+    const n = Number((await this.#counts.all<{ n: number | string }>(text, params))[0]?.n ?? 0)
+    // Kept only if nothing was committed while it was counted.
+    if (key !== null && this.#d.dataVersion?.() === version && this.#countsSince.size < 1_000) this.#countsSince.set(key, n)
+    return n
   }
 
   /**
