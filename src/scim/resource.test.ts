@@ -203,3 +203,13 @@ describe('validateResource', () => {
     expect(input).toStrictEqual(copy)
   })
 })
+
+describe('strings are well-formed Unicode', () => {
+  it('a lone surrogate in a string attribute is 400 invalidValue; a surrogate pair is kept', () => {
+    const e = scimErrorOf(() => validateResource(userResource, { userName: 'a\uD800b' }, { mode: 'create' }))
+    expect(e.status).toBe(400)
+    expect(e.scimType).toBe('invalidValue')
+    expect(scimErrorOf(() => validateResource(userResource, { userName: 'x', name: { givenName: '\uDC00' } }, { mode: 'create' })).scimType).toBe('invalidValue')
+    expect(validateResource(userResource, { userName: 'emoji \uD83D\uDE00' }, { mode: 'create' }).body.userName).toBe('emoji 😀')
+  })
+})

@@ -67,6 +67,8 @@ export function checkLimits(src: string, what: string, lengthType: ScimType): vo
   }
 }
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+
 function isSpace(c: number): boolean {
   return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d
 }
@@ -81,12 +83,17 @@ function readString(s: Scanner, start: number): Token {
     else i++
   }
   if (i >= src.length) throw new ScimError(400, 'invalidFilter', `Unterminated string starting at position ${start}`)
+  let value: string
   try {
     // RFC 7644 §3.4.2.2: compValue strings are JSON strings (RFC 8259 §7), escapes and all.
-    return { t: 'string', pos: start, end: i + 1, value: JSON.parse(src.slice(start, i + 1)) as string }
+    value = JSON.parse(src.slice(start, i + 1)) as string
   } catch {
     return fail(s, 'invalidFilter', 'a valid JSON string', start)
   }
+  // Stored strings are well-formed Unicode (scim/resource.ts); a lone surrogate would reach the
+  // database as U+FFFD and match what it does not say.
+  if (LONE_SURROGATE.test(value)) return fail(s, 'invalidFilter', 'a string without lone surrogates', start)
+  return { t: 'string', pos: start, end: i + 1, value }
 }
 
 /** The next token, without consuming it. */
