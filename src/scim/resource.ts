@@ -21,6 +21,7 @@
 import { ScimError } from './errors.ts'
 import { findSchema, findSub, findTopLevel, type ResourceSchema } from './schema/registry.ts'
 import type { AttributeDef, AttributeType, SchemaDef } from './schema/types.ts'
+import { hasLoneSurrogate } from './unicode.ts'
 
 /** A member of a Group as sent by the client; members live in membership rows, not in the body. */
 export interface MemberRef {
@@ -76,9 +77,6 @@ function isDateTime(value: unknown): boolean {
   return new Date(Date.UTC(y, mo - 1, d)).getUTCDate() === d
 }
 
-// A lone UTF-16 surrogate is not text: SQLite would store U+FFFD in its place and PostgreSQL's
-// jsonb refuses it, so the two stores would disagree. Strings must be well-formed Unicode.
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
 const isString = (v: unknown): boolean => typeof v === 'string'
 
 // RFC 7643 §2.3: what each simple type looks like in JSON. `binary` is base64 text and
@@ -128,7 +126,7 @@ export function checkSingle(def: AttributeDef, value: unknown, label: string): u
   if (def.type === 'complex') return checkComplex(def, value, label)
   const [expected, ok] = SIMPLE[def.type]
   if (!ok(value)) throw invalid(label, expected, value)
-  if (typeof value === 'string' && LONE_SURROGATE.test(value)) throw invalid(label, 'well-formed Unicode text (it has a lone surrogate)', value)
+  if (typeof value === 'string' && hasLoneSurrogate(value)) throw invalid(label, 'well-formed Unicode text (it has a lone surrogate)', value)
   return value
 }
 

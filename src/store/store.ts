@@ -2,7 +2,7 @@
 // organization first; an org-less query cannot be written through it (RELIABILITY.md TEN-1,
 // incident 6). Implementations: store/kysely (SQLite and PostgreSQL dialects).
 import type { Filter } from '../scim/filter/ast.ts'
-import type { MemberRef } from '../scim/resource.ts'
+import type { MemberDelta } from '../scim/patch/apply.ts'
 
 export type OrgId = string & { readonly __brand: 'OrgId' }
 export type ResourceId = string
@@ -78,13 +78,8 @@ export interface ListResult<T> {
   readonly rows: readonly T[]
 }
 
-/** Membership changes: only the named rows are touched (DESIGN.md, "hard parts"). */
-export interface MemberDelta {
-  readonly replaceAll: readonly MemberRef[] | null
-  readonly add: readonly MemberRef[]
-  readonly remove: readonly string[]
-  readonly removeAll: boolean
-}
+/** Membership changes, as scim/patch computes them: only the named rows are touched (DESIGN.md, "hard parts"). */
+export type { MemberDelta }
 
 /** The work a use case does inside one transaction. */
 export interface StoreTx {

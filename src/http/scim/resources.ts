@@ -5,6 +5,7 @@ import type { Deps } from '../../provisioning/deps.ts'
 import { createGroup, deleteGroup, getGroup, listGroups, patchGroup, replaceGroup } from '../../provisioning/groups.ts'
 import { createUser, deleteUser, getUser, listUsers, patchUser, replaceUser } from '../../provisioning/users.ts'
 import { ScimError } from '../../scim/errors.ts'
+import { etagOf } from '../../scim/etag.ts'
 import { restrictToResource } from '../../scim/filter/restrict.ts'
 import { parseListParams, parseSearchRequest, type ListParams } from '../../scim/list-query.ts'
 import { parseAttributeList, project } from '../../scim/projection.ts'
@@ -89,6 +90,8 @@ export function registerResourceRoutes(app: FastifyInstance, deps: Deps, baseUrl
       // After a write the membership is read back only when it is shown.
       let full = row
       if (!('groups' in row) && !('members' in row) && wantsMembership(rs, p) && status !== 201) {
+        // The write has committed: if reading the membership back fails, answer with the row
+        // (without it) rather than an error that would make the identity provider retry it.
         full = await ops.get(deps, orgOf(request), row.id, true).catch(() => row)
       }
       if (status === 201) void reply.header('location', `${baseUrlOf(request)}${base}/${row.id}`)
@@ -123,7 +126,7 @@ export function registerResourceRoutes(app: FastifyInstance, deps: Deps, baseUrl
     app.patch<{ Params: { id: string }; Querystring: Query }>(`${base}/:id`, async (request, reply) => {
       const p = projectionOf(request.query)
       const row = await ops.patch(deps, orgOf(request), request.params.id, requireBody(request), ifMatchOf(request))
-      if (ops.patchNoContent && !p.attributes && !p.excludedAttributes) return reply.header('etag', `W/"${row.version}"`).code(204).send()
+      if (ops.patchNoContent && !p.attributes && !p.excludedAttributes) return reply.header('etag', etagOf(row.version)).code(204).send()
       return sendOne(request, reply, 200, row, p)
     })
 

@@ -9,6 +9,7 @@
 // by loops into n-ary nodes, so a long chain is shallow. Comparisons are counted as they are read.
 import { ScimError, quote, type ScimType } from '../errors.ts'
 import { MAX_FILTER_DEPTH, MAX_FILTER_LENGTH, MAX_FILTER_TERMS, type AttrPath, type CompValue, type CompareOp, type Filter } from './ast.ts'
+import { hasLoneSurrogate } from '../unicode.ts'
 
 type Token =
   | { readonly t: '(' | ')' | '[' | ']' | 'end'; readonly pos: number; readonly end: number }
@@ -67,8 +68,6 @@ export function checkLimits(src: string, what: string, lengthType: ScimType): vo
   }
 }
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
-
 function isSpace(c: number): boolean {
   return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d
 }
@@ -92,7 +91,7 @@ function readString(s: Scanner, start: number): Token {
   }
   // Stored strings are well-formed Unicode (scim/resource.ts); a lone surrogate would reach the
   // database as U+FFFD and match what it does not say.
-  if (LONE_SURROGATE.test(value)) return fail(s, 'invalidFilter', 'a string without lone surrogates', start)
+  if (hasLoneSurrogate(value)) return fail(s, 'invalidFilter', 'a string without lone surrogates', start)
   return { t: 'string', pos: start, end: i + 1, value }
 }
 

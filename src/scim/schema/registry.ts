@@ -39,10 +39,6 @@ export const groupResource: ResourceSchema = Object.freeze<ResourceSchema>({
 
 export const allSchemas: readonly SchemaDef[] = [userSchema, enterpriseUserSchema, groupSchema]
 
-export function resourceSchema(kind: ResourceKind): ResourceSchema {
-  return kind === 'User' ? userResource : groupResource
-}
-
 /** A resolved attribute: the schema it lives in (null for the common id/externalId/meta), the
  * top-level definition, and the sub-attribute when one was named. Names are canonical. */
 export interface ResolvedAttr {
@@ -95,9 +91,4 @@ export function resolveAttr(rs: ResourceSchema, path: AttrPath): ResolvedAttr | 
   if (path.sub === null) return { ...top, sub: null }
   const sub = findSub(top.attr, path.sub)
   return sub ? { ...top, sub } : null
-}
-
-/** The characteristics that govern a comparison: the sub-attribute's when named, else the attribute's. */
-export function leafOf(r: ResolvedAttr): AttributeDef {
-  return r.sub ?? r.attr
 }
