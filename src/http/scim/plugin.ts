@@ -5,6 +5,7 @@ import type { Deps } from '../../provisioning/deps.ts'
 import { ScimError } from '../../scim/errors.ts'
 import { etagMatches, etagOf } from '../../scim/etag.ts'
 import type { OrgId } from '../../store/store.ts'
+import { detectIdentityProvider, type ScimTrace } from '../../scim/compat/detect.ts'
 import { authenticate } from './auth.ts'
 import { resourceTypes, schemas, serviceProviderConfig } from './discovery.ts'
 import { SCIM_CONTENT_TYPE, sendScimError } from './errors.ts'
@@ -13,6 +14,8 @@ import { registerResourceRoutes } from './resources.ts'
 declare module 'fastify' {
   interface FastifyRequest {
     orgId: OrgId | null
+    /** Set for every SCIM request before authentication. */
+    scimTrace: ScimTrace
   }
 }
 
@@ -54,9 +57,11 @@ export async function scimPlugin(app: FastifyInstance, opts: ScimPluginOptions):
   })
 
   app.decorateRequest('orgId', null)
+  app.decorateRequest('scimTrace', null as unknown as ScimTrace)
   const baseUrlOf = (request: FastifyRequest): string => `${opts.publicUrl ?? `${request.protocol}://${request.host}`}/scim/v2`
 
   app.addHook('onRequest', async (request) => {
+    request.scimTrace = { identityProvider: detectIdentityProvider(request.headers['user-agent'], request.url), notes: [] }
     const sub = request.url.slice(request.url.toLowerCase().indexOf('/scim/v2') + '/scim/v2'.length).split('?')[0] ?? ''
     const first = `/${sub.split('/')[1] ?? ''}`.toLowerCase()
     // Discovery describes the server, not an organization, and is readable without a token
