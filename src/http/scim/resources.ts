@@ -4,6 +4,7 @@ import { wantsMembership } from '../../provisioning/common.ts'
 import type { Deps } from '../../provisioning/deps.ts'
 import { createGroup, deleteGroup, getGroup, listGroups, patchGroup, replaceGroup } from '../../provisioning/groups.ts'
 import { createUser, deleteUser, getUser, listUsers, patchUser, replaceUser } from '../../provisioning/users.ts'
+import { rewriteListQuery, rewritePatch, rewriteResource, rewriteSearchRequest } from '../../scim/compat/rewrite.ts'
 import { ScimError } from '../../scim/errors.ts'
 import { etagOf } from '../../scim/etag.ts'
 import { restrictToResource } from '../../scim/filter/restrict.ts'
@@ -103,11 +104,13 @@ export function registerResourceRoutes(app: FastifyInstance, deps: Deps, baseUrl
       return sendJson(reply, 200, listResponse(rs, result, p, baseUrlOf(request)))
     }
 
-    app.get<{ Querystring: Query }>(base, async (request, reply) => list(request, reply, parseListParams(request.query, deps.limits.maxResults)))
-    app.post(`${base}/.search`, async (request, reply) => list(request, reply, parseSearchRequest(requireBody(request), deps.limits.maxResults)))
+    // Identity-provider dialects are read into standard SCIM (scim/compat/) before the use case
+    // validates strictly; each lenient reading is noted on request.scimTrace for the log.
+    app.get<{ Querystring: Query }>(base, async (request, reply) => list(request, reply, parseListParams(rewriteListQuery(request.query, request.scimTrace), deps.limits.maxResults)))
+    app.post(`${base}/.search`, async (request, reply) => list(request, reply, parseSearchRequest(rewriteSearchRequest(requireBody(request), request.scimTrace), deps.limits.maxResults)))
 
     app.post<{ Querystring: Query }>(base, async (request, reply) => {
-      const row = await ops.create(deps, orgOf(request), requireBody(request))
+      const row = await ops.create(deps, orgOf(request), rewriteResource(rs, requireBody(request), request.scimTrace))
       return sendOne(request, reply, 201, row, projectionOf(request.query))
     })
 
@@ -119,13 +122,13 @@ export function registerResourceRoutes(app: FastifyInstance, deps: Deps, baseUrl
     })
 
     app.put<{ Params: { id: string }; Querystring: Query }>(`${base}/:id`, async (request, reply) => {
-      const row = await ops.replace(deps, orgOf(request), request.params.id, requireBody(request), ifMatchOf(request))
+      const row = await ops.replace(deps, orgOf(request), request.params.id, rewriteResource(rs, requireBody(request), request.scimTrace), ifMatchOf(request))
       return sendOne(request, reply, 200, row, projectionOf(request.query))
     })
 
     app.patch<{ Params: { id: string }; Querystring: Query }>(`${base}/:id`, async (request, reply) => {
       const p = projectionOf(request.query)
-      const row = await ops.patch(deps, orgOf(request), request.params.id, requireBody(request), ifMatchOf(request))
+      const row = await ops.patch(deps, orgOf(request), request.params.id, rewritePatch(rs, requireBody(request), request.scimTrace), ifMatchOf(request))
       if (ops.patchNoContent && !p.attributes && !p.excludedAttributes) return reply.header('etag', etagOf(row.version)).code(204).send()
       return sendOne(request, reply, 200, row, p)
     })
@@ -140,7 +143,7 @@ export function registerResourceRoutes(app: FastifyInstance, deps: Deps, baseUrl
   // in its own sort order; comparisons on an attribute a type lacks are false for that type.
   app.post('/.search', async (request, reply) => {
     const orgId = orgOf(request)
-    const p = parseSearchRequest(requireBody(request), deps.limits.maxResults)
+    const p = parseSearchRequest(rewriteSearchRequest(requireBody(request), request.scimTrace), deps.limits.maxResults)
     const parts: { ops: Ops; total: number; p: ListParams }[] = []
     for (const ops of [USERS, GROUPS]) {
       const own = { ...p, filter: p.filter ? restrictToResource(ops.rs, p.filter) : null }

