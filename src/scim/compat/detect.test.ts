@@ -16,3 +16,19 @@ describe('detectIdentityProvider', () => {
     expect(detectIdentityProvider(undefined, '/scim/v2/Users?filter=x')).toBe('unknown')
   })
 })
+
+describe('detectIdentityProvider, documented and reported User-Agents', () => {
+  it.each([
+    // "Okta and SCIM Version 2.0", developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20
+    ['Okta SCIM Client 1.0.0', 'okta'],
+    // Not documented by Microsoft; recognised by other SCIM servers.
+    ['Microsoft Azure AD SCIM provisioning 1.0.0', 'entra'],
+    // Too generic to name anyone (reported for PingFederate's outbound SCIM).
+    ['Apache-HttpClient/4.5.13 (Java/11.0.2)', 'unknown'],
+  ])('%s -> %s', (ua, idp) => {
+    expect(detectIdentityProvider(ua, '/scim/v2/Users')).toBe(idp)
+  })
+  it('reads Entra ID\'s opt-out flag too', () => {
+    expect(detectIdentityProvider(undefined, '/scim/v2/Users?AzureAdScimPatch2017')).toBe('entra')
+  })
+})
