@@ -50,7 +50,7 @@ export function readBoolean(value: unknown, label: string, trace: ScimTrace): un
 
 /**
  * The enterprise `manager` (RFC 7643 §4.3 says complex, {"value": id}):
- * - a bare id string: [TUTORIAL]'s example schema sends "Manager": "123456", and with the
+ * - a bare id string, read as {"value": id, "$ref": null}: [TUTORIAL]'s example schema sends "Manager": "123456", and with the
  *   aadOptscim062020 flag Entra ID replaces the manager with {"op":"replace","path":
  *   "urn:...:enterprise:2.0:User:manager","value":"<id>"};
  * - an empty string: Entra ID's way of clearing a manager; read as unassigned (RFC 7643 §2.5);
@@ -65,7 +65,9 @@ export function readManager(value: unknown, label: string, trace: ScimTrace): un
       return null
     }
     addNote(trace, `${label} ${quote(value)} read as {"value":${quote(value)}} (Entra ID)`)
-    return { value }
+    // "$ref": null unassigns a reference to the previous manager, which a replace would otherwise
+    // keep (RFC 7644 §3.5.2.3 merges the sub-attributes sent): a bare id names the whole manager.
+    return { value, $ref: null }
   }
   if (Array.isArray(value) && value.length === 1) {
     addNote(trace, `${label} sent as a one-element array read as its element (Entra ID)`)
@@ -88,4 +90,20 @@ export function quoteBareFilterValue(filter: string, trace: ScimTrace): string {
   const word = m[2] ?? ''
   addNote(trace, `filter value ${word.length > 64 ? `${word.slice(0, 64)}…` : word} read as the string ${quote(word)} (Entra ID)`)
   return `${m[1] ?? ''}${JSON.stringify(word)}${m[3] ?? ''}`
+}
+
+// A value filter followed by a sub-attribute and a comparison: [TUTORIAL] "/Users" requires that
+// "a GET to /Users with a filter must allow for both userName eq "user@contoso.com" and
+// emails[type eq "work"].value eq "user@contoso.com" queries". RFC 7644 §3.4.2.2's grammar has
+// no `valuePath "." subAttr`; the same question is emails[type eq "work" and value eq "..."].
+const VALUE_PATH_SUB = /([A-Za-z][\w:.$-]*)\[([^[\]"]*(?:"(?:[^"\\]|\\.)*"[^[\]"]*)*)\]\.([A-Za-z][\w$-]*)\s+(?:(pr)\b|(eq|ne|co|sw|ew|gt|ge|lt|le)\s+("(?:[^"\\]|\\.)*"|true\b|false\b|null\b|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?))/gi
+
+/** Moves `attr[filter].sub op value` inside the brackets: `attr[(filter) and sub op value]`. */
+export function foldValuePathSubFilter(filter: string, trace: ScimTrace): string {
+  if (!filter.includes('].')) return filter
+  return filter.replace(VALUE_PATH_SUB, (whole: string, attr: string, inner: string, sub: string, pr: string | undefined, op: string | undefined, value: string | undefined) => {
+    const moved = `${attr}[(${inner}) and ${sub} ${pr ?? `${op ?? ''} ${value ?? ''}`}]`
+    addNote(trace, `filter ${quote(whole)} read as ${quote(moved)} (Entra ID)`)
+    return moved
+  })
 }

@@ -43,7 +43,7 @@ describe('rewritePatch', () => {
     {
       name: 'manager as a bare id becomes {"value": id}',
       ops: [{ op: 'replace', path: `${ENT}:manager`, value: 'm-1' }],
-      want: [{ op: 'replace', path: `${ENT}:manager`, value: { value: 'm-1' } }],
+      want: [{ op: 'replace', path: `${ENT}:manager`, value: { value: 'm-1', $ref: null } }],
       notes: [/manager "m-1" read as \{"value":"m-1"\}/],
     },
     {
@@ -61,13 +61,13 @@ describe('rewritePatch', () => {
     {
       name: 'path-less keys: bare extension names are qualified, schema-qualified manager string read',
       ops: [{ op: 'replace', value: { department: 'R&D', [`${ENT}:manager`]: 'm-3', 'name.givenName': 'Kkom' } }],
-      want: [{ op: 'replace', value: { [`${ENT}:department`]: 'R&D', [`${ENT}:manager`]: { value: 'm-3' }, 'name.givenName': 'Kkom' } }],
+      want: [{ op: 'replace', value: { [`${ENT}:department`]: 'R&D', [`${ENT}:manager`]: { value: 'm-3', $ref: null }, 'name.givenName': 'Kkom' } }],
       notes: [/path "department" read as/, /manager "m-3"/],
     },
     {
       name: 'manager inside an extension object in a path-less value',
       ops: [{ op: 'add', value: { [ENT]: { manager: 'm-4' } } }],
-      want: [{ op: 'add', value: { [ENT]: { manager: { value: 'm-4' } } } }],
+      want: [{ op: 'add', value: { [ENT]: { manager: { value: 'm-4', $ref: null } } } }],
       notes: [/manager "m-4"/],
     },
     {
@@ -123,9 +123,15 @@ describe('rewriteResource', () => {
   it('moves bare enterprise attributes under the extension and reads a bare manager', () => {
     const t = trace()
     const body = { userName: 'a', costCenter: 'CC1', organization: 'Org', department: null, manager: 'm-1', [ENT]: { division: 'D' } }
-    expect(rewriteResource(userResource, body, t)).toEqual({ userName: 'a', [ENT]: { division: 'D', costCenter: 'CC1', organization: 'Org', manager: { value: 'm-1' } } })
+    expect(rewriteResource(userResource, body, t)).toEqual({ userName: 'a', [ENT]: { division: 'D', costCenter: 'CC1', organization: 'Org', manager: { value: 'm-1', $ref: null } } })
     expect(t.notes).toEqual(expect.arrayContaining([expect.stringMatching(/top-level "costCenter" read as/), expect.stringMatching(/manager "m-1"/)]))
     expect(body.costCenter).toBe('CC1')
+  })
+
+  it('moves schema-qualified flat keys (the JumpCloud table\'s spelling) under their extension', () => {
+    const t = trace()
+    expect(rewriteResource(userResource, { userName: 'a', 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:user:department': 'R&D' }, t)).toEqual({ userName: 'a', [ENT]: { department: 'R&D' } })
+    expect(t.notes[0]).toMatch(/top-level "urn:.*:user:department" read as urn:.*:User:department/)
   })
 
   it('keeps the explicit extension value over a bare duplicate, and says so', () => {
@@ -138,7 +144,7 @@ describe('rewriteResource', () => {
     const t = trace()
     const lowerUrn = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:user'
     expect(rewriteResource(userResource, { userName: 'a', active: 'False', title: 'True', emails: [{ value: 'a@x', primary: 'True' }], [lowerUrn]: { Manager: '123456' } }, t))
-      .toEqual({ userName: 'a', active: false, title: 'True', emails: [{ value: 'a@x', primary: true }], [lowerUrn]: { Manager: { value: '123456' } } })
+      .toEqual({ userName: 'a', active: false, title: 'True', emails: [{ value: 'a@x', primary: true }], [lowerUrn]: { Manager: { value: '123456', $ref: null } } })
   })
 
   it('returns the same object for a standard body, and names Entra ID from its group schema', () => {
@@ -159,6 +165,9 @@ describe('rewriteListQuery', () => {
     ['active eq true', 'active eq true'],
     ['urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq 42', 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq 42'],
     ['userName eq a and active eq true', 'userName eq a and active eq true'],
+    ['emails[type eq "work"].value eq "a@x"', 'emails[(type eq "work") and value eq "a@x"]'],
+    ['userName eq "u" and emails[type eq "w]." and primary eq true].value pr', 'userName eq "u" and emails[(type eq "w]." and primary eq true) and value pr]'],
+    ['emails[type eq "work"].value eq a@x', 'emails[type eq "work"].value eq a@x'],
   ])('%s -> %s', (filter, want) => {
     expect(rewriteListQuery({ filter, count: '5' }, trace())).toEqual({ filter: want, count: '5' })
   })

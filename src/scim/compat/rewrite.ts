@@ -17,7 +17,7 @@ import { findSchema, findSub, findTopLevel, resolveAttr, type ResourceSchema } f
 import type { AttributeDef, SchemaDef } from '../schema/types.ts'
 import { ENTERPRISE_USER_SCHEMA } from '../schema/enterprise-user.ts'
 import { addNote, type ScimTrace } from './detect.ts'
-import { isBooleanText, quoteBareFilterValue, readBoolean, readManager, readOp } from './entra.ts'
+import { foldValuePathSubFilter, isBooleanText, quoteBareFilterValue, readBoolean, readManager, readOp } from './entra.ts'
 
 // The Group schema URN Entra ID adds to a group it creates ([TUTORIAL] "Create Group"): it names
 // no schema here, so the core ignores it (RFC 7644 §3.3); it only tells us who is calling.
@@ -76,6 +76,24 @@ function extensionOnly(rs: ResourceSchema, name: string): { ext: SchemaDef; def:
   return found.length === 1 ? found[0] ?? null : null
 }
 
+/**
+ * An extension attribute written flat with its schema URN at the top level of a resource
+ * (`urn:ietf:params:scim:schemas:extension:enterprise:2.0:user:department`): the "SCIM v2
+ * Mapping" column of the JumpCloud table names them so. RFC 7643 §3 nests them under the URN.
+ */
+function qualifiedOwner(rs: ResourceSchema, key: string): { ext: SchemaDef; def: AttributeDef } | null {
+  const lower = key.toLowerCase()
+  if (!lower.startsWith('urn:')) return null
+  for (const ext of rs.extensions) {
+    const prefix = `${ext.id.toLowerCase()}:`
+    if (!lower.startsWith(prefix)) continue
+    const name = lower.slice(prefix.length)
+    const def = ext.attributes.find((a) => a.name.toLowerCase() === name)
+    return def ? { ext, def } : null
+  }
+  return null
+}
+
 /** The key of `obj` equal to `name` ignoring case, if any. */
 function keyOf(obj: JsonObject, name: string): string | undefined {
   if (Object.hasOwn(obj, name)) return name
@@ -105,7 +123,7 @@ function readExtension(ext: SchemaDef, value: unknown, trace: ScimTrace): unknow
  * "Example 5") and the JumpCloud table maps `costCenter` and `organization` without the URN.
  */
 function moveBareExtensionKey(rs: ResourceSchema, body: JsonObject, out: JsonObject, key: string, trace: ScimTrace): boolean {
-  const hit = key.startsWith('urn:') ? null : extensionOnly(rs, key)
+  const hit = qualifiedOwner(rs, key) ?? (key.startsWith('urn:') ? null : extensionOnly(rs, key))
   if (!hit) return false
   delete out[key]
   const v = body[key]
@@ -141,7 +159,7 @@ export function rewriteResource(rs: ResourceSchema, body: unknown, trace: ScimTr
     if (top) {
       const r = readValue(top.schema, top.attr, v, top.attr.name, trace)
       if (r !== v) (out ??= { ...body })[key] = r
-    } else if (extensionOnly(rs, key)) {
+    } else if (extensionOnly(rs, key) || qualifiedOwner(rs, key)) {
       moveBareExtensionKey(rs, body, (out ??= { ...body }), key, trace)
     }
   }
@@ -267,16 +285,16 @@ export function rewritePatch(rs: ResourceSchema, body: unknown, trace: ScimTrace
   return out ? { ...body, [opsKey]: out } : body
 }
 
-/** List query parameters (RFC 7644 §3.4.2) with a bare filter value quoted. */
+/** List query parameters (RFC 7644 §3.4.2) with Entra's filter spellings read. */
 export function rewriteListQuery<Q extends Record<string, unknown>>(query: Q, trace: ScimTrace): Q {
   const k = keyOf(query, 'filter')
   const f = k === undefined ? undefined : query[k]
   if (k === undefined || typeof f !== 'string') return query
-  const q = quoteBareFilterValue(f, trace)
+  const q = quoteBareFilterValue(foldValuePathSubFilter(f, trace), trace)
   return q === f ? query : { ...query, [k]: q }
 }
 
-/** A SearchRequest body (RFC 7644 §3.4.3) with a bare filter value quoted. */
+/** A SearchRequest body (RFC 7644 §3.4.3) with Entra's filter spellings read. */
 export function rewriteSearchRequest(body: unknown, trace: ScimTrace): unknown {
   return isObject(body) ? rewriteListQuery(body, trace) : body
 }
