@@ -28,6 +28,10 @@ export const postgresSql: SqlDialect = {
   body: (alias) => sql.ref(`${alias}.data`),
   ids: (values) => [...values],
   inIds: (expr, list) => sql`${expr} = any(${list}::text[])`,
+  inIdKeys: (expr, list) => sql`${expr} = any(${list}::text[])`,
+  idKey: (e) => e,
+  idText: (e) => e,
+  compactIds: false,
   records: (rows) => JSON.stringify(rows),
   recordSource: (list, columns, alias) =>
     sql`(select * from jsonb_to_recordset(${list}::jsonb) as x(${sql.join(columns.map(([c, t]) => sql`${sql.id(c)} ${sql.raw(t)}`))})) as ${sql.id(alias)}`,

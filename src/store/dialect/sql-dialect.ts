@@ -19,6 +19,15 @@ export interface SqlDialect extends SqlLists {
   contains(hay: Expr, needle: Expr): Expr
   startsWith(hay: Expr, needle: Expr): Expr
   endsWith(hay: Expr, needle: Expr): Expr
+  /**
+   * Membership rows (group_members) hold resource ids in the dialect's compact form: `idKey` of
+   * a text id, and `idText` back. SQLite keeps 16-byte blobs (the rows and both their indexes are
+   * less than half the size of text UUIDs, and a membership PATCH writes that much less);
+   * PostgreSQL keeps the text (both are the identity there, and `compactIds` is false).
+   */
+  idKey(e: Expr): Expr
+  idText(e: Expr): Expr
+  readonly compactIds: boolean
   /** The stored JSON body column, ready for jsonValue. */
   body(alias: string): Expr
   readonly true: Expr
@@ -33,6 +42,8 @@ export interface SqlLists {
   ids(values: readonly string[]): unknown
   /** `expr IN <the bound list>`. */
   inIds(expr: Expr, list: Expr): Expr
+  /** `expr IN <idKey of each id in the bound list>`. */
+  inIdKeys(expr: Expr, list: Expr): Expr
   /** The bound form of a list of records. */
   records(rows: readonly Record<string, string | number | null>[]): unknown
   /** A row source `(select …) as <alias>` over a bound list of records with these columns. */

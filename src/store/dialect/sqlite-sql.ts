@@ -28,9 +28,14 @@ export const sqliteSql: SqlDialect = {
   contains: (hay, needle) => sql`instr(${hay}, ${needle}) > 0`,
   startsWith: (hay, needle) => sql`substr(${hay}, 1, length(${needle})) = ${needle}`,
   endsWith: (hay, needle) => sql`substr(${hay}, -length(${needle})) = ${needle}`,
+  // Ids are canonical UUIDs (src/ids.ts): 32 hex digits, read with the dashes skipped.
+  idKey: (e) => sql`unhex(${e}, '-')`,
+  idText: (e) => sql`lower(substr(hex(${e}), 1, 8) || '-' || substr(hex(${e}), 9, 4) || '-' || substr(hex(${e}), 13, 4) || '-' || substr(hex(${e}), 17, 4) || '-' || substr(hex(${e}), 21))`,
+  compactIds: true,
   body: (alias) => sql.ref(`${alias}.data`),
   ids: (values) => JSON.stringify(values),
   inIds: (expr, list) => sql`${expr} in (select value from json_each(${list}))`,
+  inIdKeys: (expr, list) => sql`${expr} in (select unhex(value, '-') from json_each(${list}))`,
   records: (rows) => JSON.stringify(rows),
   recordSource: (list, columns, alias) =>
     sql`(select ${sql.join(columns.map(([c]) => sql`value ->> ${`$.${c}`} as ${sql.id(c)}`))} from json_each(${list})) as ${sql.id(alias)}`,

@@ -42,6 +42,11 @@ interface Target {
   readonly nullable: boolean
   /** JSON values in PostgreSQL are real booleans; integer columns hold 0/1. */
   readonly nativeBoolean: boolean
+  /**
+   * A membership key column whose text is `expr` (sql-dialect.ts idKey/idText): `eq` also
+   * compares the key, so the lookup is an index search, not a conversion of every row.
+   */
+  readonly key?: Expr
 }
 
 function invalid(detail: string): never {
@@ -310,6 +315,7 @@ function positive(ctx: CompileContext, t: Target, lhs: Expr, op: PositiveOp, val
       return fn(lhs, sql`${value}`)
     }
     case 'eq':
+      if (t.key && lhs === t.expr && typeof value === 'string') return sql`(${t.key} = ${ctx.dialect.idKey(sql`${value}`)} and ${lhs} = ${value})`
       return sql`${lhs} = ${value}`
     default: {
       // Code-point order in PostgreSQL whatever the database's collation (see the header).
@@ -343,18 +349,25 @@ function sideTable(ctx: CompileContext, r: ResolvedAttr): SideTable | null {
       complete: false,
     }
   }
+  // Membership rows hold ids as keys (sql-dialect.ts idKey/idText).
+  const d = ctx.dialect
+  const orgKey = d.idKey(sql`${ctx.orgId}`)
+  const keyed = (col: string): Target => {
+    const key = sql.ref(col)
+    return d.compactIds ? { ...c(col, 'string'), expr: d.idText(key), key } : c(col, 'string')
+  }
   if (ctx.rs.kind === 'Group' && r.attr.name === 'members') {
     return {
-      select: (cond) => sql`${id} in (select m.group_id from group_members as m where m.org_id = ${ctx.orgId} and ${cond})`,
+      select: (cond) => sql`${id} in (select ${d.idText(sql.ref('m.group_id'))} from group_members as m where m.org_id = ${orgKey} and ${cond})`,
       column: (sub) =>
-        sub === 'value' ? c('m.member_id', 'string') : sub === 'type' ? c('m.member_type', 'string', { caseInsensitive: true }) : null,
+        sub === 'value' ? keyed('m.member_id') : sub === 'type' ? c('m.member_type', 'string', { caseInsensitive: true }) : null,
       complete: true,
     }
   }
   if (ctx.rs.kind === 'User' && r.attr.name === 'groups') {
     return {
-      select: (cond) => sql`${id} in (select m.member_id from group_members as m where m.org_id = ${ctx.orgId} and ${cond})`,
-      column: (sub) => (sub === 'value' ? c('m.group_id', 'string') : null),
+      select: (cond) => sql`${id} in (select ${d.idText(sql.ref('m.member_id'))} from group_members as m where m.org_id = ${orgKey} and ${cond})`,
+      column: (sub) => (sub === 'value' ? keyed('m.group_id') : null),
       complete: true,
     }
   }

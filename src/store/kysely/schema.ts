@@ -35,6 +35,7 @@ export interface GroupsTable {
   data: unknown
 }
 
+/** SQLite holds the ids as 16-byte keys, PostgreSQL as text (sql-dialect.ts idKey). */
 export interface GroupMembersTable { org_id: string; group_id: string; member_id: string; member_type: string }
 
 export interface Database {

@@ -16,6 +16,9 @@ function named<const K extends readonly string[]>(keys: K, from: number): Record
 export function statements(b: Kysely<Database>, d: SqlDialect, lockRows: boolean) {
   const lock = <Q extends { forUpdate(): Q }>(q: Q): Q => (lockRows ? q.forUpdate() : q)
   const ids = (n: number) => sql`${arg(n)}`
+  /** Argument `n`, a resource or organization id, as a membership key. */
+  const keyExpr = (n: number) => d.idKey(sql`${arg(n)}`)
+  const key = (n: number): never => keyExpr(n) as never
   return {
     tokenOrg: prepare(b.selectFrom('scim_tokens').select('org_id').where('hash', '=', arg(0)).where('revoked_at', 'is', null)),
     orgById: prepare(b.selectFrom('orgs').selectAll().where('id', '=', arg(0))),
@@ -26,15 +29,17 @@ export function statements(b: Kysely<Database>, d: SqlDialect, lockRows: boolean
     user: prepare(b.selectFrom('users').select(RESOURCE).where('org_id', '=', arg(0)).where('id', '=', arg(1))),
     userForUpdate: prepare(lock(b.selectFrom('users').select(RESOURCE).where('org_id', '=', arg(0)).where('id', '=', arg(1)))),
     userIdByName: prepare(b.selectFrom('users').select('id').where('org_id', '=', arg(0)).where('user_name_folded', '=', arg(1))),
+    // Membership keys are d.idKey of the ids (sql-dialect.ts); every join to users and groups
+    // names the organization by its argument and the resource by d.idText of the key.
     groupsOf: prepare(b.selectFrom('group_members as m')
-      .innerJoin('groups as g', (j) => j.onRef('g.org_id', '=', 'm.org_id').onRef('g.id', '=', 'm.group_id'))
-      .select(['m.member_id', 'g.id', 'g.display_name'])
-      .where('m.org_id', '=', arg(0)).where((eb) => eb.and([d.inIds(sql.ref('m.member_id'), ids(1)) as never]))
+      .innerJoin('groups as g', (j) => j.on('g.org_id', '=', arg(0)).on('g.id', '=', d.idText(sql.ref('m.group_id')) as never))
+      .select([d.idText(sql.ref('m.member_id')).as('member_id'), 'g.id', 'g.display_name'])
+      .where('m.org_id', '=', key(0)).where((eb) => eb.and([d.inIdKeys(sql.ref('m.member_id'), ids(1)) as never]))
       .orderBy('g.display_name_folded')),
     groupsOfOne: prepare(b.selectFrom('group_members as m')
-      .innerJoin('groups as g', (j) => j.onRef('g.org_id', '=', 'm.org_id').onRef('g.id', '=', 'm.group_id'))
-      .select(['m.member_id', 'g.id', 'g.display_name'])
-      .where('m.org_id', '=', arg(0)).where('m.member_id', '=', arg(1))
+      .innerJoin('groups as g', (j) => j.on('g.org_id', '=', arg(0)).on('g.id', '=', d.idText(sql.ref('m.group_id')) as never))
+      .select([d.idText(sql.ref('m.member_id')).as('member_id'), 'g.id', 'g.display_name'])
+      .where('m.org_id', '=', key(0)).where('m.member_id', '=', key(1))
       .orderBy('g.display_name_folded')),
     insertUser: prepare(b.insertInto('users').values({
       org_id: arg(0), id: arg(1), ...named(USER_COLUMNS, 2), password_hash: arg(7), version: 1, created_at: arg(8), updated_at: arg(8), data: arg(9),
@@ -48,17 +53,20 @@ export function statements(b: Kysely<Database>, d: SqlDialect, lockRows: boolean
         .select([sql`${arg(0)}`.as('o'), sql`${arg(1)}`.as('u'), sql.ref('r.v').as('v'), sql.ref('r.t').as('t'), sql`cast(r.p as integer)`.as('p')])
         .where(d.true as never))),
     deleteEmails: prepare(b.deleteFrom('user_emails').where('org_id', '=', arg(0)).where('user_id', '=', arg(1))),
-    deleteMemberships: prepare(b.deleteFrom('group_members').where('org_id', '=', arg(0)).where('member_id', '=', arg(1))),
+    deleteMemberships: prepare(b.deleteFrom('group_members').where('org_id', '=', key(0)).where('member_id', '=', key(1))),
 
     group: prepare(b.selectFrom('groups').select(RESOURCE).where('org_id', '=', arg(0)).where('id', '=', arg(1))),
     groupForUpdate: prepare(lock(b.selectFrom('groups').select(RESOURCE).where('org_id', '=', arg(0)).where('id', '=', arg(1)))),
     groupIdByName: prepare(b.selectFrom('groups').select('id').where('org_id', '=', arg(0)).where('display_name_folded', '=', arg(1))),
-    members: prepare(b.selectFrom('group_members as m')
-      .leftJoin('users as u', (j) => j.onRef('u.org_id', '=', 'm.org_id').onRef('u.id', '=', 'm.member_id'))
-      .leftJoin('groups as g', (j) => j.onRef('g.org_id', '=', 'm.org_id').onRef('g.id', '=', 'm.member_id'))
-      .select(['m.member_id', 'm.member_type', 'u.display_name as user_display', 'u.user_name', 'g.display_name as group_display'])
-      .where('m.org_id', '=', arg(0)).where('m.group_id', '=', arg(1))
-      .orderBy('m.member_id')),
+    members: prepare(b.selectFrom((eb) => eb.selectFrom('group_members as k')
+      .select([d.idText(sql.ref('k.member_id')).as('member_id'), 'k.member_type'])
+      .where('k.org_id', '=', key(0)).where('k.group_id', '=', key(1))
+      // Key order is text order: canonical ids are lower-case hex.
+      .orderBy('k.member_id')
+      .as('m'))
+      .leftJoin('users as u', (j) => j.on('u.org_id', '=', arg(0)).onRef('u.id', '=', 'm.member_id'))
+      .leftJoin('groups as g', (j) => j.on('g.org_id', '=', arg(0)).onRef('g.id', '=', 'm.member_id'))
+      .select(['m.member_id', 'm.member_type', 'u.display_name as user_display', 'u.user_name', 'g.display_name as group_display'])),
     insertGroup: prepare(b.insertInto('groups').values({
       org_id: arg(0), id: arg(1), ...named(GROUP_COLUMNS, 2), version: 1, created_at: arg(5), updated_at: arg(5), data: arg(6),
     })),
@@ -66,12 +74,12 @@ export function statements(b: Kysely<Database>, d: SqlDialect, lockRows: boolean
       .where('org_id', '=', arg(0)).where('id', '=', arg(1))),
     touchGroup: prepare(b.updateTable('groups').set({ version: arg(2), updated_at: arg(3) }).where('org_id', '=', arg(0)).where('id', '=', arg(1))),
     deleteGroup: prepare(b.deleteFrom('groups').where('org_id', '=', arg(0)).where('id', '=', arg(1))),
-    deleteAllMembers: prepare(b.deleteFrom('group_members').where('org_id', '=', arg(0)).where('group_id', '=', arg(1))),
-    deleteSomeMembers: prepare(b.deleteFrom('group_members').where('org_id', '=', arg(0)).where('group_id', '=', arg(1))
-      .where((eb) => eb.and([d.inIds(sql.ref('member_id'), ids(2)) as never]))),
+    deleteAllMembers: prepare(b.deleteFrom('group_members').where('org_id', '=', key(0)).where('group_id', '=', key(1))),
+    deleteSomeMembers: prepare(b.deleteFrom('group_members').where('org_id', '=', key(0)).where('group_id', '=', key(1))
+      .where((eb) => eb.and([d.inIdKeys(sql.ref('member_id'), ids(2)) as never]))),
     insertMembers: prepare(b.insertInto('group_members').columns(['org_id', 'group_id', 'member_id', 'member_type'])
       .expression((eb) => eb.selectFrom(d.recordSource(sql`${arg(2)}`, [['v', 'text'], ['t', 'text']], 'r') as never)
-        .select([sql`${arg(0)}`.as('o'), sql`${arg(1)}`.as('g'), sql.ref('r.v').as('v'), sql.ref('r.t').as('t')])
+        .select([keyExpr(0).as('o'), keyExpr(1).as('g'), d.idKey(sql.ref('r.v')).as('v'), sql.ref('r.t').as('t')])
         .where(d.true as never))
       .onConflict((oc) => oc.doNothing())),
     existingUsers: prepare(b.selectFrom('users').select('id').where('org_id', '=', arg(0)).where((eb) => eb.and([d.inIds(sql.ref('id'), ids(1)) as never]))),
