@@ -14,6 +14,11 @@ function migrations(kind: DialectKind): Record<string, Migration> {
   }
 }
 
+/** Every migration's name, in the order they apply. */
+export function migrationNames(): string[] {
+  return Object.keys(migrations('sqlite')).sort()
+}
+
 /** Applies every pending migration; throws with the failing migration's name. */
 export async function migrateToLatest(db: Kysely<unknown>, kind: DialectKind): Promise<string[]> {
   const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations(kind)) }
