@@ -62,6 +62,9 @@ function run(conn: Conn, p: Prepared, args: readonly unknown[]): Promise<number>
   return conn.run(p.sql, p.bind(args))
 }
 
+/** Where a served page ended, in the default order: the last row's folded name and id. */
+interface PageEnd { readonly key: string; readonly id: string }
+
 interface OrgRecord { id: string; name: string; created_at: string }
 interface GroupOfRecord { member_id: string; id: string; display_name: string }
 interface MemberRecord { member_id: string; member_type: string; user_display: string | null; user_name: string | null; group_display: string | null }
@@ -85,9 +88,11 @@ export class KyselyStore implements Store {
   readonly #st: Statements
   readonly #shapes = new ShapeCache()
   readonly #counts: Coalescer
-  /** Totals counted since the commit that set #countsVersion. */
-  readonly #countsSince = new Map<string, number>()
-  #countsVersion: number | undefined
+  // What was learned since the commit that set #seenVersion (see #version): list totals, and
+  // where served pages ended. Exactly what reading again would give, until the next commit.
+  readonly #totals = new Map<string, number>()
+  readonly #pageEnds = new Map<string, PageEnd>()
+  #seenVersion: number | undefined
   /** Page queries seen to take longer than SLOW_PAGE_MS on the event loop. */
   readonly #slowPages = new Set<string>()
 
@@ -177,14 +182,41 @@ export class KyselyStore implements Store {
       return this.#countOf(c.sql, c.parameters)
     }
     if (q.count === 0) return { total: await count(), rows: [] }
+    // In the default order (the folded name: never null, unique in the organization; then id) a
+    // page that starts where a page served since the last commit ended continues from that row's
+    // key instead of skipping startIndex - 1 rows: an identity provider paging through a large
+    // directory reads each page in about the same time (where the database reports commits).
+    const keyed = !q.sortBy && this.#d.dataVersion !== undefined
+    const version = keyed ? this.#version() : undefined
+    const endsOf = keyed ? `${table}\u0000${desc}\u0000${whereShape.key}\u0000${JSON.stringify([orgId, ...whereShape.values])}\u0000` : ''
+    const after = keyed && q.startIndex > 1 ? this.#pageEnds.get(endsOf + (q.startIndex - 1)) : undefined
+    const columns = ['t.id', 't.version', 't.created_at', 't.updated_at', 't.data'] as const
+    const select = () => keyed ? base().select([...columns, sql`${order}`.as('sort_key')]) : base().select(columns)
     // LIMIT is written into the SQL (an integer no larger than maxResults, so few shapes):
     // SQLite runs a statement with a bound LIMIT markedly slower than one with a literal.
-    const page = this.#shapes.sql(`page ${table} ${desc ? 'desc' : 'asc'} ${q.count}${shape.key}`, [orgId, ...shape.values, q.startIndex - 1], () => base()
-      .select(['t.id', 't.version', 't.created_at', 't.updated_at', 't.data'])
-      .orderBy(sql`${order} ${desc ? sql`desc` : sql`asc`}`).orderBy('t.id', desc ? 'desc' : 'asc')
-      .limit(sql.lit(q.count)).offset(q.startIndex - 1)
-      .compile())
-    const rows = await this.#page(page.sql, page.parameters, q.startIndex)
+    const order2 = (b: ReturnType<typeof select>) => b.orderBy(sql`${order} ${desc ? sql`desc` : sql`asc`}`).orderBy('t.id', desc ? 'desc' : 'asc').limit(sql.lit(q.count))
+    const skipping = () => this.#shapes.sql(`page ${table} ${desc ? 'desc' : 'asc'} ${q.count} ${keyed}${shape.key}`, [orgId, ...shape.values, q.startIndex - 1], () =>
+      order2(select()).offset(q.startIndex - 1).compile())
+    let rows: ResourceRecord[]
+    if (after) {
+      const page = this.#shapes.sql(`after ${table} ${desc ? 'desc' : 'asc'} ${q.count}${shape.key}`, [orgId, ...shape.values, after.key, after.id], () =>
+        order2(select().where(sql`(${order}, t.id) ${sql.raw(desc ? '<' : '>')} (${after.key}, ${after.id})` as never)).compile())
+      // A continued page is an index range: it runs where a first page does.
+      rows = await this.#page(page.sql, page.parameters, 1)
+      // Valid only if nothing committed before it ran (it may have waited for a worker).
+      if (this.#d.dataVersion?.() !== version) {
+        const again = skipping()
+        rows = await this.#page(again.sql, again.parameters, q.startIndex)
+      }
+    } else {
+      const page = skipping()
+      rows = await this.#page(page.sql, page.parameters, q.startIndex)
+    }
+    const last = rows[rows.length - 1] as (ResourceRecord & { sort_key?: string }) | undefined
+    if (keyed && last && typeof last.sort_key === 'string' && this.#d.dataVersion?.() === version) {
+      if (this.#pageEnds.size >= 10_000) this.#pageEnds.clear()
+      this.#pageEnds.set(endsOf + (q.startIndex - 1 + rows.length), { key: last.sort_key, id: last.id })
+    }
     // A short, non-empty page ends the result, so it tells the total without counting
     // (an identity provider's `userName eq` lookup is one query).
     const total = rows.length > 0 && rows.length < q.count ? q.startIndex - 1 + rows.length
@@ -193,23 +225,30 @@ export class KyselyStore implements Store {
     return { total, rows }
   }
 
+  /** The database's data version; what was learned under another version is forgotten. */
+  #version(): number | undefined {
+    const version = this.#d.dataVersion?.()
+    if (version !== this.#seenVersion) {
+      this.#totals.clear()
+      this.#pageEnds.clear()
+      this.#seenVersion = version
+    }
+    return version
+  }
+
   /**
    * A list's total. Where the database says when anything was committed, a total counted since
    * the last commit is reused: it is exactly what counting again would give. An identity
    * provider paging through a directory asks for the same total once per page.
    */
   async #countOf(text: string, params: readonly unknown[]): Promise<number> {
-    const version = this.#d.dataVersion?.()
+    const version = this.#version()
     const key = version === undefined ? null : `${text}\u0000${JSON.stringify(params)}`
-    if (version !== this.#countsVersion) {
-      this.#countsSince.clear()
-      this.#countsVersion = version
-    }
-    const known = key === null ? undefined : this.#countsSince.get(key)
+    const known = key === null ? undefined : this.#totals.get(key)
     if (known !== undefined) return known
     const n = Number((await this.#counts.all<{ n: number | string }>(text, params))[0]?.n ?? 0)
     // Kept only if nothing was committed while it was counted.
-    if (key !== null && this.#d.dataVersion?.() === version && this.#countsSince.size < 1_000) this.#countsSince.set(key, n)
+    if (key !== null && this.#d.dataVersion?.() === version && this.#totals.size < 1_000) this.#totals.set(key, n)
     return n
   }
 

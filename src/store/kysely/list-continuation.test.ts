@@ -1,0 +1,68 @@
+// A page that starts where a page served since the last commit ended continues from that row
+// (kysely-store.ts #list): the same rows as skipping startIndex - 1, through commits in between.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import BetterSqlite3 from 'better-sqlite3'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { parseFilter } from '../../scim/filter/parser.ts'
+import { uuidV7Generator } from '../../ids.ts'
+import { openSqliteStore } from '../dialect/sqlite.ts'
+import type { ListQuery, OrgId, Store } from '../store.ts'
+
+const newId = uuidV7Generator()
+const now = () => new Date().toISOString()
+
+describe('list pages continued from the previous page', () => {
+  let dir = ''
+  let store: Store
+  const org = newId() as OrgId
+  const prepared: string[] = []
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'roster-keyset-'))
+    const prepare = BetterSqlite3.prototype.prepare
+    vi.spyOn(BetterSqlite3.prototype, 'prepare').mockImplementation(function (this: BetterSqlite3.Database, source: string) {
+      prepared.push(source)
+      return prepare.call(this, source)
+    })
+    store = await openSqliteStore({ path: join(dir, 'r.db') })
+    await store.write((tx) => tx.createOrg({ id: org, name: 'keyset', now: now(), domains: [] }))
+    // Names in an order unlike creation order; "a" and "A" fold alike (case-insensitive).
+    for (let i = 0; i < 250; i++) {
+      const userName = `u${String((i * 7919) % 1000).padStart(4, '0')}@example.com`
+      await store.write((tx) => tx.insertUser(org, { id: newId(), body: { userName, title: i % 3 === 0 ? 'x' : 'y' }, passwordHash: null, now: now() }))
+    }
+  })
+  afterAll(async () => {
+    vi.restoreAllMocks()
+    await store.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  const q = (startIndex: number, count: number, filter?: string, sortOrder: 'ascending' | 'descending' = 'ascending'): ListQuery =>
+    ({ filter: filter ? parseFilter(filter) : null, sortBy: null, sortOrder, startIndex, count })
+  const names = async (query: ListQuery) => (await store.listUsers(org, query, { withMembership: false })).rows.map((r) => String(r.body.userName))
+
+  it.each([
+    ['ascending', undefined],
+    ['descending', undefined],
+    ['ascending', 'title eq "x"'],
+  ] as const)('pages %s with filter %s give every row once, in order, as one big page does', async (order, filter) => {
+    const all = await names(q(1, 1000, filter, order))
+    const paged: string[] = []
+    for (let s = 1; s <= all.length; s += 30) paged.push(...await names(q(s, 30, filter, order)))
+    expect(paged).toEqual(all)
+    expect(prepared.some((t) => /"t"\."id"\) [<>] \(\?, \?\)/.test(t))).toBe(true)
+  })
+
+  it('after a commit between pages, a page is what skipping startIndex - 1 rows gives', async () => {
+    const first = await names(q(1, 50))
+    // A name that sorts first: every later row moves one place.
+    await store.write((tx) => tx.insertUser(org, { id: newId(), body: { userName: 'a0@example.com' }, passwordHash: null, now: now() }))
+    const second = await names(q(51, 50))
+    const all = await names(q(1, 1000))
+    expect(second).toEqual(all.slice(50, 100))
+    expect(second[0]).toBe(first[49])
+  })
+})
