@@ -26,15 +26,47 @@ export function uuidV7Generator(now: () => number = Date.now): () => string {
       counter = 0
     }
     lastMs = ms
-    randomFillSync(rand)
-    const b = new Uint8Array(16)
-    // 48-bit big-endian milliseconds.
-    for (let i = 5, t = ms; i >= 0; i--, t = Math.floor(t / 256)) b[i] = t % 256
-    b[6] = 0x70 | (counter >> 8)
-    b[7] = counter & 0xff
-    b[8] = 0x80 | ((rand[0] ?? 0) & 0x3f)
-    for (let i = 9; i < 16; i++) b[i] = rand[i - 8] ?? 0
-    const h = Array.from(b, (x) => HEX[x] ?? '00')
-    return `${h.slice(0, 4).join('')}-${h.slice(4, 6).join('')}-${h.slice(6, 8).join('')}-${h.slice(8, 10).join('')}-${h.slice(10).join('')}`
+    return formatUuidV7(ms, counter, rand)
   }
+}
+
+/**
+ * Returns a generator of UUIDv7 strings for given instants (the provisioning log's ids carry
+ * the request's arrival). Ids of one millisecond increase in the order they are made; ids of
+ * an earlier millisecond made later are still unique (62 random bits), though not increasing.
+ */
+export function uuidV7At(): (ms: number) => string {
+  let lastMs = -1
+  let counter = 0
+  const rand = new Uint8Array(8)
+  return (ms) => {
+    if (ms === lastMs && counter < 0xfff) counter++
+    else counter = 0
+    lastMs = ms
+    return formatUuidV7(ms, counter, rand)
+  }
+}
+
+/** The lowest UUIDv7 of millisecond `ms`: every id made in `ms` or later sorts at or above it. */
+export function uuidV7Floor(ms: number): string {
+  const h = Math.max(0, Math.floor(ms)).toString(16).padStart(12, '0').slice(-12)
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-0000-0000-000000000000`
+}
+
+/** The millisecond inside a UUIDv7. */
+export function uuidV7Ms(id: string): number {
+  return parseInt(id.slice(0, 8) + id.slice(9, 13), 16)
+}
+
+function formatUuidV7(ms: number, counter: number, rand: Uint8Array): string {
+  randomFillSync(rand)
+  const b = new Uint8Array(16)
+  // 48-bit big-endian milliseconds.
+  for (let i = 5, t = ms; i >= 0; i--, t = Math.floor(t / 256)) b[i] = t % 256
+  b[6] = 0x70 | (counter >> 8)
+  b[7] = counter & 0xff
+  b[8] = 0x80 | ((rand[0] ?? 0) & 0x3f)
+  for (let i = 9; i < 16; i++) b[i] = rand[i - 8] ?? 0
+  const h = Array.from(b, (x) => HEX[x] ?? '00')
+  return `${h.slice(0, 4).join('')}-${h.slice(4, 6).join('')}-${h.slice(6, 8).join('')}-${h.slice(8, 10).join('')}-${h.slice(10).join('')}`
 }
