@@ -12,7 +12,7 @@ const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'
 export function uuidV7Generator(now: () => number = Date.now): () => string {
   let lastMs = -1
   let counter = 0
-  const rand = new Uint8Array(8)
+  const random = randomPool()
   return () => {
     let ms = now()
     if (ms <= lastMs) {
@@ -26,7 +26,7 @@ export function uuidV7Generator(now: () => number = Date.now): () => string {
       counter = 0
     }
     lastMs = ms
-    return formatUuidV7(ms, counter, rand)
+    return formatUuidV7(ms, counter, random())
   }
 }
 
@@ -38,12 +38,12 @@ export function uuidV7Generator(now: () => number = Date.now): () => string {
 export function uuidV7At(): (ms: number) => string {
   let lastMs = -1
   let counter = 0
-  const rand = new Uint8Array(8)
+  const random = randomPool()
   return (ms) => {
     if (ms === lastMs && counter < 0xfff) counter++
     else counter = 0
     lastMs = ms
-    return formatUuidV7(ms, counter, rand)
+    return formatUuidV7(ms, counter, random())
   }
 }
 
@@ -58,8 +58,21 @@ export function uuidV7Ms(id: string): number {
   return parseInt(id.slice(0, 8) + id.slice(9, 13), 16)
 }
 
+/** Random bytes drawn from the CSPRNG 2 KiB at a time: one call per id cost more than the rest of it. */
+function randomPool(): () => Uint8Array {
+  const pool = new Uint8Array(8 * 256)
+  let offset = pool.length
+  return () => {
+    if (offset >= pool.length) {
+      randomFillSync(pool)
+      offset = 0
+    }
+    offset += 8
+    return pool.subarray(offset - 8, offset)
+  }
+}
+
 function formatUuidV7(ms: number, counter: number, rand: Uint8Array): string {
-  randomFillSync(rand)
   const b = new Uint8Array(16)
   // 48-bit big-endian milliseconds.
   for (let i = 5, t = ms; i >= 0; i--, t = Math.floor(t / 256)) b[i] = t % 256
@@ -67,6 +80,11 @@ function formatUuidV7(ms: number, counter: number, rand: Uint8Array): string {
   b[7] = counter & 0xff
   b[8] = 0x80 | ((rand[0] ?? 0) & 0x3f)
   for (let i = 9; i < 16; i++) b[i] = rand[i - 8] ?? 0
-  const h = Array.from(b, (x) => HEX[x] ?? '00')
-  return `${h.slice(0, 4).join('')}-${h.slice(4, 6).join('')}-${h.slice(6, 8).join('')}-${h.slice(8, 10).join('')}-${h.slice(10).join('')}`
+  // Concatenated directly: this runs for every request (provisioning-log ids).
+  let out = ''
+  for (let i = 0; i < 16; i++) {
+    if (i === 4 || i === 6 || i === 8 || i === 10) out += '-'
+    out += HEX[b[i] ?? 0] ?? '00'
+  }
+  return out
 }
