@@ -409,8 +409,11 @@ class KyselyTx implements StoreTx {
   }
 
   async appendLog(rows: readonly { readonly orgId: OrgId; readonly row: LogRow }[]): Promise<void> {
+    // PostgreSQL: LOG_CHUNK rows per round trip. SQLite has no round trip, and there one
+    // prepared single-row insert after another measured faster than the wide statement.
+    const chunk = this.#d.kind === 'postgres' ? LOG_CHUNK : Number.POSITIVE_INFINITY
     let i = 0
-    for (; i + LOG_CHUNK <= rows.length; i += LOG_CHUNK) {
+    for (; i + chunk <= rows.length; i += chunk) {
       await run(this.#c, this.#st.insertLogChunk, rows.slice(i, i + LOG_CHUNK).flatMap((r) => logArgs(r.orgId, r.row)))
     }
     for (; i < rows.length; i++) {
