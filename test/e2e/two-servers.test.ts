@@ -74,7 +74,7 @@ describe.skipIf(!adminUrl)('two servers on one PostgreSQL', () => {
     await c.connect()
     const { rows } = await c.query<{ name: string; n: string }>('select name, count(*) as n from kysely_migration group by name order by name')
     await c.end()
-    expect(rows.map((r) => [r.name, Number(r.n)])).toEqual([['0001-initial', 1], ['0002-sqlite-planner-stats', 1], ['0003-postgres-code-point-indexes', 1]])
+    expect(rows.map((r) => [r.name, Number(r.n)])).toEqual([['0001-initial', 1], ['0002-sqlite-planner-stats', 1], ['0003-postgres-code-point-indexes', 1], ['0004-provisioning-log', 1]])
   })
 
   it('concurrent duplicate creates split across both servers: exactly one 201', async () => {
