@@ -27,6 +27,8 @@ export interface Config {
   readonly sqliteReadWorkers: number
   /** PostgreSQL: connections per server. */
   readonly dbPoolSize: number
+  /** Days a provisioning-log row is kept; older rows are pruned by the server. */
+  readonly logRetentionDays: number
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -66,5 +68,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     migrate: env.ROSTER_NO_MIGRATE !== '1',
     sqliteReadWorkers: int(env, 'ROSTER_SQLITE_READ_WORKERS', 0, 0, 16),
     dbPoolSize: int(env, 'ROSTER_DB_POOL_SIZE', 16, 1, 1_000),
+    logRetentionDays: int(env, 'ROSTER_LOG_RETENTION_DAYS', 30, 1, 3_650),
   })
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { uuidV7Generator } from './ids.ts'
+import { uuidV7At, uuidV7Floor, uuidV7Generator, uuidV7Ms } from './ids.ts'
 
 describe('uuidV7Generator', () => {
   it('makes RFC 9562 version-7 UUIDs carrying the millisecond timestamp', () => {
@@ -17,5 +17,21 @@ describe('uuidV7Generator', () => {
     }
     expect([...ids].sort()).toEqual(ids)
     expect(new Set(ids).size).toBe(ids.length)
+  })
+})
+
+describe('uuidV7At and uuidV7Floor', () => {
+  it('ids of a millisecond sort at or above its floor and below the next one', () => {
+    const at = uuidV7At()
+    const t = 1_700_000_000_123
+    const ids = Array.from({ length: 100 }, () => at(t))
+    expect([...ids].sort()).toEqual(ids)
+    expect(new Set(ids).size).toBe(100)
+    for (const id of ids) {
+      expect(id >= uuidV7Floor(t)).toBe(true)
+      expect(id < uuidV7Floor(t + 1)).toBe(true)
+      expect(uuidV7Ms(id)).toBe(t)
+    }
+    expect(at(t - 5) < uuidV7Floor(t)).toBe(true)
   })
 })

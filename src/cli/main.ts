@@ -1,12 +1,16 @@
-// `roster serve | migrate | org create|list | token refresh | user list | group list`.
+// `roster serve | migrate | org create|list | token refresh | user list | group list | log |
+// api-key create|list|revoke`.
 // Every command takes --json for scripts. Exit codes: 0 ok, 1 failure, 2 usage.
 import { uuidV7Generator } from '../ids.ts'
 import { parseArgs } from 'node:util'
 import { ConfigError, loadConfig, type Config } from '../config.ts'
 import { serve } from '../http/server.ts'
 import { DEFAULT_LIMITS, type Deps } from '../provisioning/deps.ts'
+import { ApiKeyError, createApiKey, listApiKeys, revokeApiKey } from '../provisioning/api-keys.ts'
+import { LogQueryError, parseLogQuery, readLogPage } from '../provisioning/log-query.ts'
 import { OrgError, createOrg, findOrg, refreshToken } from '../provisioning/orgs.ts'
 import { openStore } from '../store/open.ts'
+import { formatLogPage } from './commands/log.ts'
 
 const USAGE = `Usage: roster <command> [options]
 
@@ -17,6 +21,11 @@ const USAGE = `Usage: roster <command> [options]
   token refresh ORG                    issue a new SCIM token for ORG (id or name); the old one stops working
   user list ORG [--filter F] [--count N]
   group list ORG [--filter F] [--count N]
+  log ORG [--since ISO|15m|1h|7d] [--status 409|4xx] [--user ID] [--limit N] [--cursor C]
+                                       the provisioning log, newest first
+  api-key create [NAME]                create a vendor API key for /api/v1; prints it (once)
+  api-key list                         list API keys (never the secret)
+  api-key revoke ID|NAME               revoke an API key at once
 
 Every command accepts --json.`
 
@@ -50,6 +59,11 @@ async function main(argv: string[]): Promise<number> {
       'no-migrate': { type: 'boolean', default: false },
       filter: { type: 'string' },
       count: { type: 'string' },
+      since: { type: 'string' },
+      status: { type: 'string' },
+      user: { type: 'string' },
+      limit: { type: 'string' },
+      cursor: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   })
@@ -112,6 +126,34 @@ async function main(argv: string[]): Promise<number> {
       })
       return 0
     }
+    case 'log': {
+      if (!sub) throw new UsageError('usage: roster log ORG [--since ISO|1h] [--status 409|4xx] [--user ID] [--limit N]')
+      const page = await withDeps(config, async (deps) => {
+        const query = parseLogQuery({ since: values.since, status: values.status, user: values.user, cursor: values.cursor, limit: values.limit }, deps.now())
+        const org = await findOrg(deps, sub)
+        return readLogPage(deps.store, org.id, query)
+      })
+      out(json, page, formatLogPage(page))
+      return 0
+    }
+    case 'api-key':
+      if (sub === 'create') {
+        const k = await withDeps(config, (deps) => createApiKey(deps, arg))
+        out(json, k, `API key:  ${k.key}\nName:     ${k.name}\nId:       ${k.id}\n\nThe key is shown only now. Send it as "Authorization: Bearer <key>" to /api/v1.`)
+        return 0
+      }
+      if (sub === 'list') {
+        const keys = await withDeps(config, (deps) => listApiKeys(deps))
+        out(json, keys, keys.map((k) => `${k.id}  ${k.prefix}…  ${k.name}  created ${k.createdAt}${k.revokedAt ? `  revoked ${k.revokedAt}` : ''}`).join('\n') || 'No API keys.')
+        return 0
+      }
+      if (sub === 'revoke') {
+        if (!arg) throw new UsageError('usage: roster api-key revoke ID|NAME')
+        const n = await withDeps(config, (deps) => revokeApiKey(deps, arg))
+        out(json, { revoked: n }, `Revoked ${n} API key${n === 1 ? '' : 's'}.`)
+        return 0
+      }
+      throw new UsageError(`unknown command: api-key ${sub ?? ''}`)
     default:
       throw new UsageError(`unknown command: ${cmd}`)
   }
@@ -124,9 +166,12 @@ try {
   if (e instanceof UsageError) {
     process.stderr.write(`${e.message}\n\n${USAGE}\n`)
     process.exitCode = 2
-  } else if (e instanceof ConfigError || e instanceof OrgError) {
+  } else if (e instanceof ConfigError || e instanceof OrgError || e instanceof ApiKeyError) {
     process.stderr.write(`error ${e.code}: ${e.message}\n`)
     process.exitCode = 1
+  } else if (e instanceof LogQueryError) {
+    process.stderr.write(`error ROSTER_ERR_LOG_FILTER: ${e.message}\n`)
+    process.exitCode = 2
   } else {
     process.stderr.write(`error: ${e instanceof Error ? e.message : String(e)}\n`)
     process.exitCode = 1

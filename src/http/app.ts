@@ -2,12 +2,25 @@
 import { randomBytes } from 'node:crypto'
 import Fastify, { LogController, type FastifyInstance } from 'fastify'
 import type { Config } from '../config.ts'
+import { uuidV7At } from '../ids.ts'
 import type { Deps } from '../provisioning/deps.ts'
+import { LogAppender } from '../provisioning/log-appender.ts'
+import { LogRetention } from '../provisioning/log-retention.ts'
+import { apiPlugin } from './api/plugin.ts'
 import { scimPlugin } from './scim/plugin.ts'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The provisioning log's background work, for shutdown and tests. */
+    provisioningLog: { flush(): Promise<void>; prune(): Promise<number> }
+  }
+}
 
 export interface AppOptions {
   readonly deps: Deps
-  readonly config: Pick<Config, 'publicUrl' | 'requestTimeoutMs' | 'logLevel'>
+  readonly config: Pick<Config, 'publicUrl' | 'requestTimeoutMs' | 'logLevel'> & Partial<Pick<Config, 'logRetentionDays'>>
+  /** Provisioning-log timings (tests shorten them). */
+  readonly provisioningLog?: { readonly flushIntervalMs?: number; readonly pruneIntervalMs?: number }
   readonly logger?: boolean
   /** Where log lines go (standard output when absent). */
   readonly logStream?: NodeJS.WritableStream
@@ -47,6 +60,25 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       return reply.code(503).header('retry-after', '5').send({ status: 'unavailable' })
     }
   })
-  await app.register(scimPlugin, { prefix: '/scim/v2', deps: opts.deps, publicUrl: opts.config.publicUrl })
+
+  const appender = new LogAppender(opts.deps.store, {
+    flushIntervalMs: opts.provisioningLog?.flushIntervalMs,
+    onError: (err, dropped) => app.log.warn({ err, dropped }, 'provisioning log: a batch could not be written; retrying'),
+  })
+  const retention = new LogRetention(opts.deps.store, {
+    retentionDays: opts.config.logRetentionDays ?? 30,
+    now: opts.deps.now,
+    intervalMs: opts.provisioningLog?.pruneIntervalMs,
+    onError: (err) => app.log.warn({ err }, 'provisioning log: pruning failed; retrying at the next interval'),
+  })
+  app.decorate('provisioningLog', { flush: () => appender.flush(), prune: () => retention.prune() })
+  // After the last request is answered: stop pruning, write what is buffered.
+  app.addHook('onClose', async () => {
+    await retention.stop()
+    await appender.close()
+  })
+
+  await app.register(scimPlugin, { prefix: '/scim/v2', deps: opts.deps, publicUrl: opts.config.publicUrl, appender, logIdAt: uuidV7At() })
+  await app.register(apiPlugin, { prefix: '/api/v1', deps: opts.deps })
   return app
 }

@@ -11,6 +11,7 @@ import type { GroupRow, ListResult, MemberDelta, OrgId, StoreTx } from '../store
 import { UniqueViolation } from '../store/store.ts'
 import { checkIfMatch, notFound, toListQuery } from './common.ts'
 import type { Deps } from './deps.ts'
+import { memberChange, type MemberChange, type WriteLog } from './log-change.ts'
 
 async function displayNameTaken(deps: Deps, orgId: OrgId, displayName: unknown, e: unknown): Promise<never> {
   if (e instanceof UniqueViolation && e.what === 'displayName' && typeof displayName === 'string') {
@@ -43,7 +44,7 @@ async function resolveRefs(tx: StoreTx, orgId: OrgId, groupId: string, refs: rea
 }
 
 /** POST /Groups. */
-export async function createGroup(deps: Deps, orgId: OrgId, input: unknown): Promise<GroupRow> {
+export async function createGroup(deps: Deps, orgId: OrgId, input: unknown, log?: WriteLog): Promise<GroupRow> {
   const v = validateResource(groupResource, input, { mode: 'create' })
   checkMemberCount(deps, v.members?.length ?? 0)
   const id = deps.newId()
@@ -52,7 +53,12 @@ export async function createGroup(deps: Deps, orgId: OrgId, input: unknown): Pro
     await deps.store.write(async (tx) => {
       await tx.insertGroup(orgId, { id, body: v.body, now })
       const members = await resolveRefs(tx, orgId, id, v.members ?? [])
-      if (members.length) await tx.applyMemberDelta(orgId, id, { replaceAll: members, add: [], remove: [], removeAll: false })
+      let change: MemberChange | undefined
+      if (members.length) {
+        const delta: MemberDelta = { replaceAll: members, add: [], remove: [], removeAll: false }
+        change = memberChange(delta, await tx.applyMemberDelta(orgId, id, delta))
+      }
+      await log?.record(tx, orgId, { resourceType: 'Group', resourceId: id, before: null, after: v.body, members: change })
     })
   } catch (e) {
     return displayNameTaken(deps, orgId, v.body.displayName, e)
@@ -73,7 +79,7 @@ export function listGroups(deps: Deps, orgId: OrgId, p: ListParams, withMembersh
 }
 
 async function modifyGroup(
-  deps: Deps, orgId: OrgId, id: string, ifMatch: string | undefined,
+  deps: Deps, orgId: OrgId, id: string, ifMatch: string | undefined, log: WriteLog | undefined,
   change: (cur: GroupRow) => { body: Record<string, unknown>; changed: boolean; delta: MemberDelta | null },
 ): Promise<GroupRow> {
   const now = deps.now().toISOString()
@@ -86,17 +92,21 @@ async function modifyGroup(
       const next = change(cur)
       displayName = next.body.displayName
       let membersChanged = false
+      let members: MemberChange | undefined
       if (next.delta) {
         const d = next.delta
         checkMemberCount(deps, (d.replaceAll?.length ?? 0) + d.add.length + d.remove.length)
         const replaceAll = d.replaceAll ? await resolveRefs(tx, orgId, id, d.replaceAll) : null
         const add = await resolveRefs(tx, orgId, id, d.add)
-        const r = await tx.applyMemberDelta(orgId, id, { ...d, replaceAll, add })
+        const resolved = { ...d, replaceAll, add }
+        const r = await tx.applyMemberDelta(orgId, id, resolved)
         membersChanged = r.added + r.removed > 0
+        members = memberChange(resolved, r)
       }
       if (next.changed) await tx.updateGroup(orgId, id, next.body, cur.version, now)
       else if (membersChanged) await tx.touchGroup(orgId, id, cur.version, now)
-      else return cur
+      await log?.record(tx, orgId, { resourceType: 'Group', resourceId: id, before: cur.body, after: next.changed ? next.body : cur.body, members })
+      if (!next.changed && !membersChanged) return cur
       return { id, version: cur.version + 1, created: cur.created, lastModified: now, body: next.body }
     })
   } catch (e) {
@@ -105,27 +115,28 @@ async function modifyGroup(
 }
 
 /** PUT /Groups/{id}: replaces the body and the whole member list. */
-export async function replaceGroup(deps: Deps, orgId: OrgId, id: string, input: unknown, ifMatch: string | undefined): Promise<GroupRow> {
+export async function replaceGroup(deps: Deps, orgId: OrgId, id: string, input: unknown, ifMatch: string | undefined, log?: WriteLog): Promise<GroupRow> {
   const v = validateResource(groupResource, input, { mode: 'replace' })
   const delta: MemberDelta = v.members ? { replaceAll: v.members, add: [], remove: [], removeAll: false } : { replaceAll: null, add: [], remove: [], removeAll: true }
-  return modifyGroup(deps, orgId, id, ifMatch, () => ({ body: v.body, changed: true, delta }))
+  return modifyGroup(deps, orgId, id, ifMatch, log, () => ({ body: v.body, changed: true, delta }))
 }
 
 /** PATCH /Groups/{id} (RFC 7644 §3.5.2): all operations or none. */
-export async function patchGroup(deps: Deps, orgId: OrgId, id: string, input: unknown, ifMatch: string | undefined): Promise<GroupRow> {
+export async function patchGroup(deps: Deps, orgId: OrgId, id: string, input: unknown, ifMatch: string | undefined, log?: WriteLog): Promise<GroupRow> {
   const ops = normalizePatch(groupResource, input, { maxOperations: deps.limits.maxPatchOperations })
-  return modifyGroup(deps, orgId, id, ifMatch, (cur) => {
+  return modifyGroup(deps, orgId, id, ifMatch, log, (cur) => {
     const r = applyPatch(groupResource, cur.body, ops)
     return { body: r.body, changed: r.changed && JSON.stringify(r.body) !== JSON.stringify(cur.body), delta: r.members }
   })
 }
 
 /** DELETE /Groups/{id}: removes the group and its membership rows. */
-export async function deleteGroup(deps: Deps, orgId: OrgId, id: string, ifMatch: string | undefined): Promise<void> {
+export async function deleteGroup(deps: Deps, orgId: OrgId, id: string, ifMatch: string | undefined, log?: WriteLog): Promise<void> {
   await deps.store.write(async (tx) => {
     const cur = await tx.getGroupForUpdate(orgId, id)
     if (!cur) throw notFound('Group', id)
     checkIfMatch(ifMatch, cur.version)
     await tx.deleteGroup(orgId, id)
+    await log?.record(tx, orgId, { resourceType: 'Group', resourceId: id, before: cur.body, after: null })
   })
 }

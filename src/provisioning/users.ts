@@ -10,6 +10,7 @@ import type { ListResult, OrgId, UserRow } from '../store/store.ts'
 import { UniqueViolation } from '../store/store.ts'
 import { checkIfMatch, notFound, toListQuery } from './common.ts'
 import type { Deps } from './deps.ts'
+import type { WriteLog } from './log-change.ts'
 import { hashPassword } from './password.ts'
 
 async function userNameTaken(deps: Deps, orgId: OrgId, userName: unknown, e: unknown): Promise<never> {
@@ -22,14 +23,17 @@ async function userNameTaken(deps: Deps, orgId: OrgId, userName: unknown, e: unk
   throw e
 }
 
-/** POST /Users. */
-export async function createUser(deps: Deps, orgId: OrgId, input: unknown): Promise<UserRow> {
+/** POST /Users. `log` records the request's log row in the write's transaction. */
+export async function createUser(deps: Deps, orgId: OrgId, input: unknown, log?: WriteLog): Promise<UserRow> {
   const v = validateResource(userResource, input, { mode: 'create' })
   const passwordHash = v.password === null ? null : await hashPassword(v.password)
   const id = deps.newId()
   const now = deps.now().toISOString()
   try {
-    await deps.store.write((tx) => tx.insertUser(orgId, { id, body: v.body, passwordHash, now }))
+    await deps.store.write(async (tx) => {
+      await tx.insertUser(orgId, { id, body: v.body, passwordHash, now })
+      await log?.record(tx, orgId, { resourceType: 'User', resourceId: id, before: null, after: v.body, secrets: passwordHash === null ? [] : ['password'] })
+    })
   } catch (e) {
     return userNameTaken(deps, orgId, v.body.userName, e)
   }
@@ -50,7 +54,7 @@ export function listUsers(deps: Deps, orgId: OrgId, p: ListParams, withMembershi
 
 /** Runs a read-modify-write of one user; returns the stored row, or the unchanged one when nothing changed. */
 async function modifyUser(
-  deps: Deps, orgId: OrgId, id: string, ifMatch: string | undefined,
+  deps: Deps, orgId: OrgId, id: string, ifMatch: string | undefined, log: WriteLog | undefined,
   change: (current: UserRow) => { body: Record<string, unknown>; passwordHash: string | null | undefined; changed: boolean },
 ): Promise<UserRow> {
   const now = deps.now().toISOString()
@@ -62,8 +66,12 @@ async function modifyUser(
       checkIfMatch(ifMatch, cur.version)
       const next = change(cur)
       userName = next.body.userName
-      if (!next.changed) return cur
+      if (!next.changed) {
+        await log?.record(tx, orgId, { resourceType: 'User', resourceId: id, before: cur.body, after: cur.body })
+        return cur
+      }
       await tx.updateUser(orgId, id, next.body, cur.body, next.passwordHash, cur.version, now)
+      await log?.record(tx, orgId, { resourceType: 'User', resourceId: id, before: cur.body, after: next.body, secrets: next.passwordHash === undefined ? [] : ['password'] })
       return { id, version: cur.version + 1, created: cur.created, lastModified: now, body: next.body }
     })
   } catch (e) {
@@ -72,11 +80,11 @@ async function modifyUser(
 }
 
 /** PUT /Users/{id}: replaces the body; readOnly values are ignored, `id` cannot change (RFC 7644 §3.5.1). */
-export async function replaceUser(deps: Deps, orgId: OrgId, id: string, input: unknown, ifMatch: string | undefined): Promise<UserRow> {
+export async function replaceUser(deps: Deps, orgId: OrgId, id: string, input: unknown, ifMatch: string | undefined, log?: WriteLog): Promise<UserRow> {
   const v = validateResource(userResource, input, { mode: 'replace' })
   // A PUT without a password keeps the stored one: identity providers send it only to set it.
   const passwordHash = v.password === null ? undefined : await hashPassword(v.password)
-  return modifyUser(deps, orgId, id, ifMatch, () => ({ body: v.body, passwordHash, changed: true }))
+  return modifyUser(deps, orgId, id, ifMatch, log, () => ({ body: v.body, passwordHash, changed: true }))
 }
 
 /** The password a PATCH sets, found before the transaction so it can be hashed outside it. */
@@ -94,11 +102,11 @@ function passwordSetBy(ops: readonly PatchOperation[]): string | null {
 }
 
 /** PATCH /Users/{id} (RFC 7644 §3.5.2): all operations or none. */
-export async function patchUser(deps: Deps, orgId: OrgId, id: string, input: unknown, ifMatch: string | undefined): Promise<UserRow> {
+export async function patchUser(deps: Deps, orgId: OrgId, id: string, input: unknown, ifMatch: string | undefined, log?: WriteLog): Promise<UserRow> {
   const ops = normalizePatch(userResource, input, { maxOperations: deps.limits.maxPatchOperations })
   const newPassword = passwordSetBy(ops)
   const newHash = newPassword === null ? null : await hashPassword(newPassword)
-  return modifyUser(deps, orgId, id, ifMatch, (cur) => {
+  return modifyUser(deps, orgId, id, ifMatch, log, (cur) => {
     const r = applyPatch(userResource, cur.body, ops)
     if (r.members) throw new ScimError(400, 'invalidPath', 'Users have no members')
     const passwordHash = r.password === undefined ? undefined : r.password === null ? null : r.password === newPassword ? newHash : undefined
@@ -107,11 +115,12 @@ export async function patchUser(deps: Deps, orgId: OrgId, id: string, input: unk
 }
 
 /** DELETE /Users/{id}: removes the user and its memberships (RFC 7644 §3.6). */
-export async function deleteUser(deps: Deps, orgId: OrgId, id: string, ifMatch: string | undefined): Promise<void> {
+export async function deleteUser(deps: Deps, orgId: OrgId, id: string, ifMatch: string | undefined, log?: WriteLog): Promise<void> {
   await deps.store.write(async (tx) => {
     const cur = await tx.getUserForUpdate(orgId, id)
     if (!cur) throw notFound('User', id)
     checkIfMatch(ifMatch, cur.version)
     await tx.deleteUser(orgId, id)
+    await log?.record(tx, orgId, { resourceType: 'User', resourceId: id, before: cur.body, after: null })
   })
 }

@@ -81,6 +81,50 @@ export interface ListResult<T> {
 /** Membership changes, as scim/patch computes them: only the named rows are touched (DESIGN.md, "hard parts"). */
 export type { MemberDelta }
 
+/** One provisioning-log row (docs/provisioning-log.md). */
+export interface LogRow {
+  /** UUIDv7 taken at the request's arrival: newest-first order is `id` descending. */
+  readonly id: string
+  /** The request's arrival (ISO 8601), the time inside `id`. */
+  readonly at: string
+  readonly requestId: string
+  readonly identityProvider: string
+  readonly method: string
+  /** Path and query string, secrets in the query redacted. */
+  readonly path: string
+  readonly resourceType: 'User' | 'Group' | null
+  readonly resourceId: string | null
+  readonly status: number
+  readonly scimType: string | null
+  readonly detail: string | null
+  readonly durationUs: number
+  /** The redacted change record as JSON text; null when nothing changed. */
+  readonly changes: string | null
+  /** The lenient readings applied to the request, as a JSON array; null when none. */
+  readonly notes: string | null
+}
+
+/** A page of one organization's log, newest first; every filter runs in SQL on an index. */
+export interface LogQuery {
+  /** Only rows older than this id (the cursor). */
+  readonly before: string | null
+  /** Only rows with an id at or above this bound (the first id of the `since` millisecond). */
+  readonly sinceId: string | null
+  readonly status: number | null
+  /** 2 for 2xx … 5; ignored when `status` is set. */
+  readonly statusClass: number | null
+  readonly resourceId: string | null
+  readonly limit: number
+}
+
+export interface ApiKeyRow {
+  readonly id: string
+  readonly name: string
+  readonly prefix: string
+  readonly createdAt: string
+  readonly revokedAt: string | null
+}
+
 /** The work a use case does inside one transaction. */
 export interface StoreTx {
   insertUser(orgId: OrgId, user: NewUser): Promise<void>
@@ -103,6 +147,17 @@ export interface StoreTx {
   createOrg(org: { id: OrgId; name: string; now: string; domains: readonly string[] }): Promise<void>
   /** Revokes every live token of the org and stores the new one, in this transaction. */
   replaceToken(orgId: OrgId, token: { id: string; hash: string; prefix: string; now: string }): Promise<void>
+
+  /** The log row of the change this transaction makes (DESIGN.md: it commits with the change). */
+  insertLog(orgId: OrgId, row: LogRow): Promise<void>
+  /** Rows of requests that wrote nothing, several organizations at once (the batched appender). */
+  appendLog(rows: readonly { readonly orgId: OrgId; readonly row: LogRow }[]): Promise<void>
+  /** Deletes at most `limit` of the organization's oldest rows with an id below `beforeId`; returns how many. */
+  pruneLog(orgId: OrgId, beforeId: string, limit: number): Promise<number>
+
+  insertApiKey(key: { id: string; name: string; hash: string; prefix: string; now: string }): Promise<void>
+  /** Revokes the live keys with this id or name; returns how many. */
+  revokeApiKey(idOrName: string, now: string): Promise<number>
 }
 
 export interface Store {
@@ -113,6 +168,14 @@ export interface Store {
   orgByTokenHash(hash: string): Promise<OrgId | null>
   getOrg(idOrName: string): Promise<OrgRow | null>
   listOrgs(): Promise<readonly OrgRow[]>
+  orgIds(): Promise<readonly OrgId[]>
+  /** The organization of a revoked SCIM token, so that its 401 can be logged there. */
+  orgOfRevokedToken(hash: string): Promise<OrgId | null>
+
+  listLog(orgId: OrgId, query: LogQuery): Promise<readonly LogRow[]>
+  /** The live API key with this hash. */
+  apiKeyByHash(hash: string): Promise<{ id: string } | null>
+  listApiKeys(): Promise<readonly ApiKeyRow[]>
 
   getUser(orgId: OrgId, id: ResourceId, opts: ReadOptions): Promise<UserRow | null>
   listUsers(orgId: OrgId, query: ListQuery, opts: ReadOptions): Promise<ListResult<UserRow>>

@@ -68,3 +68,70 @@ describe('roster CLI and server process', () => {
     await expect(roster('frobnicate')).rejects.toMatchObject({ code: 2 })
   })
 })
+
+describe('roster log and roster api-key', () => {
+  let dir = ''
+  let env: NodeJS.ProcessEnv = {}
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'roster-cli-log-'))
+    env = { ...process.env, ROSTER_DATABASE_URL: `sqlite:${join(dir, 'r.db')}`, PORT: String(20_000 + Math.floor(Math.random() * 20_000)), HOST: '127.0.0.1', LOG_LEVEL: 'warn' }
+  })
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+  const roster = async (...args: string[]) => (await run('node', [BIN, ...args], { env })).stdout
+
+  it('shows what the server logged, one line per request, filtered; api-key create, list and revoke', async () => {
+    const org = JSON.parse(await roster('org', 'create', 'Log Corp', '--json')) as { orgId: string; token: string }
+    const server = spawn('node', [BIN, 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+    let userId = ''
+    try {
+      const base = `http://127.0.0.1:${String(env.PORT)}`
+      for (let i = 0; i < 100; i++) {
+        if (await fetch(`${base}/healthz`).then((r) => r.ok, () => false)) break
+        await new Promise((r) => setTimeout(r, 100))
+      }
+      const post = (userName: string) => fetch(`${base}/scim/v2/Users`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${org.token}`, 'content-type': 'application/scim+json', 'user-agent': 'Okta SCIM Client 1.0.0' },
+        body: JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName, password: 'cli-canary-secret' }),
+      })
+      const created = await post('log.cli@acme.test')
+      expect(created.status).toBe(201)
+      userId = String(((await created.json()) as { id: string }).id)
+      expect((await post('LOG.CLI@acme.test')).status).toBe(409)
+      expect((await fetch(`${base}/scim/v2/Users/${userId}`, { headers: { authorization: `Bearer ${org.token}` } })).status).toBe(200)
+    } finally {
+      // SIGTERM: the server writes the rows it still buffers before it exits.
+      server.kill('SIGTERM')
+      await new Promise((r) => server.once('exit', r))
+    }
+
+    const lines = (await roster('log', 'Log Corp')).trim().split('\n')
+    expect(lines).toHaveLength(3)
+    expect(lines[0]).toMatch(/^\d{4}-\d\d-\d\dT\S+Z\s+unknown\s+GET\s+200\s+[\d.]+ms\s+\/scim\/v2\/Users\//)
+    expect(lines[1]).toMatch(/okta\s+POST\s+409 .*uniqueness: userName "LOG.CLI@acme.test" is already taken/)
+    expect(lines[2]).toMatch(/okta\s+POST\s+201 .*changed userName, password/)
+    expect(lines.join('\n')).not.toContain('cli-canary')
+
+    const page = JSON.parse(await roster('log', org.orgId, '--status', '4xx', '--json')) as { items: { status: number; scimType: string }[]; nextCursor: string | null }
+    expect(page.items.map((i) => [i.status, i.scimType])).toEqual([[409, 'uniqueness']])
+    const mine = JSON.parse(await roster('log', org.orgId, '--user', userId, '--since', '1h', '--limit', '1', '--json')) as { items: { method: string }[]; nextCursor: string | null }
+    expect(mine.items.map((i) => i.method)).toEqual(['GET'])
+    expect(mine.nextCursor).not.toBeNull()
+    const older = JSON.parse(await roster('log', org.orgId, '--user', userId, '--cursor', mine.nextCursor ?? '', '--json')) as { items: { method: string }[]; nextCursor: string | null }
+    expect(older.items.map((i) => i.method)).toEqual(['POST'])
+    expect(older.nextCursor).toBeNull()
+    await expect(roster('log', 'Log Corp', '--since', 'last tuesday')).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('ROSTER_ERR_LOG_FILTER') })
+    await expect(roster('log', 'Nobody Inc')).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('ROSTER_ERR_ORG_NOT_FOUND') })
+
+    const key = JSON.parse(await roster('api-key', 'create', 'console', '--json')) as { id: string; name: string; key: string }
+    expect(key.key).toMatch(/^roster_api_[A-Za-z0-9_-]{43}$/)
+    const listed = await roster('api-key', 'list')
+    expect(listed).toContain('console')
+    expect(listed).not.toContain(key.key)
+    expect(JSON.parse(await roster('api-key', 'revoke', 'console', '--json'))).toEqual({ revoked: 1 })
+    const after = JSON.parse(await roster('api-key', 'list', '--json')) as { revokedAt: string | null }[]
+    expect(after[0]?.revokedAt).not.toBeNull()
+    await expect(roster('api-key', 'revoke', 'console')).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('ROSTER_ERR_API_KEY_NOT_FOUND') })
+  })
+})

@@ -30,10 +30,21 @@ export interface Res {
   readonly text: string
 }
 
-export async function startApp(factory: StoreFactory, limits: Partial<Limits> = {}): Promise<TestApp> {
+export interface AppTestOptions {
+  /** The clock use cases and the provisioning log see (the real one when absent). */
+  readonly now?: () => Date
+  readonly logRetentionDays?: number
+  readonly pruneIntervalMs?: number
+}
+
+export async function startApp(factory: StoreFactory, limits: Partial<Limits> = {}, opts: AppTestOptions = {}): Promise<TestApp> {
   const { store, cleanup } = await factory.open()
-  const deps: Deps = { store, now: () => new Date(), newId: uuidV7Generator(), limits: { ...DEFAULT_LIMITS, ...limits } }
-  const app = await buildApp({ deps, config: { publicUrl: 'https://roster.test', requestTimeoutMs: 20_000, logLevel: 'silent' } })
+  const deps: Deps = { store, now: opts.now ?? (() => new Date()), newId: uuidV7Generator(), limits: { ...DEFAULT_LIMITS, ...limits } }
+  const app = await buildApp({
+    deps,
+    config: { publicUrl: 'https://roster.test', requestTimeoutMs: 20_000, logLevel: 'silent', ...(opts.logRetentionDays ? { logRetentionDays: opts.logRetentionDays } : {}) },
+    ...(opts.pruneIntervalMs ? { provisioningLog: { pruneIntervalMs: opts.pruneIntervalMs } } : {}),
+  })
   const org = await createOrg(deps, `org-${randomUUID()}`, ['example.com'])
   const t: TestApp = {
     app, store, deps, orgId: org.orgId, token: org.token,

@@ -13,14 +13,22 @@ function unauthorized(detail: string, error: 'invalid_request' | 'invalid_token'
   return new ScimError(401, null, detail, { 'www-authenticate': `${CHALLENGE}, error="${error}"` })
 }
 
-export async function authenticate(store: Store, request: FastifyRequest): Promise<OrgId> {
+/** The token's organization; `onRevoked` learns the organization of a revoked token (its 401 is logged there). */
+export async function authenticate(store: Store, request: FastifyRequest, onRevoked?: (orgId: OrgId) => void): Promise<OrgId> {
   const header = request.headers.authorization
   if (header === undefined) throw new ScimError(401, null, 'Authorization header with a Bearer token is required', { 'www-authenticate': CHALLENGE })
   const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header)
   if (!m?.[1]) throw unauthorized('Authorization must be "Bearer <token>"', 'invalid_request')
   const token = m[1]
   if (!isWellFormedToken(token)) throw unauthorized('The token is not valid', 'invalid_token')
-  const orgId = await store.orgByTokenHash(hashToken(token))
-  if (orgId === null) throw unauthorized('The token is not valid', 'invalid_token')
+  const hash = hashToken(token)
+  const orgId = await store.orgByTokenHash(hash)
+  if (orgId === null) {
+    if (onRevoked) {
+      const revoked = await store.orgOfRevokedToken(hash)
+      if (revoked !== null) onRevoked(revoked)
+    }
+    throw unauthorized('The token is not valid', 'invalid_token')
+  }
   return orgId
 }

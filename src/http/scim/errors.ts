@@ -34,6 +34,8 @@ export function toScimError(err: unknown, reqId: string): { error: ScimError; bu
 
 export function sendScimError(err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const { error, bug } = toScimError(err, request.id)
+  // The provisioning log records the scimType and detail the client was given.
+  if (request.requestLog) request.requestLog.error = error
   if (bug) request.log.error({ err, reqId: request.id }, 'unexpected error')
   for (const [k, v] of Object.entries(error.headers)) void reply.header(k, v)
   return reply.code(error.status).type(SCIM_CONTENT_TYPE).send(JSON.stringify(error.toBody()))

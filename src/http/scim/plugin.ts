@@ -6,9 +6,11 @@ import { ScimError } from '../../scim/errors.ts'
 import { etagMatches, etagOf } from '../../scim/etag.ts'
 import type { OrgId } from '../../store/store.ts'
 import { detectIdentityProvider, type ScimTrace } from '../../scim/compat/detect.ts'
+import type { LogAppender } from '../../provisioning/log-appender.ts'
 import { authenticate } from './auth.ts'
 import { resourceTypes, schemas, serviceProviderConfig } from './discovery.ts'
 import { SCIM_CONTENT_TYPE, sendScimError } from './errors.ts'
+import { logResponse, startRequestLog } from './request-log.ts'
 import { registerResourceRoutes } from './resources.ts'
 
 declare module 'fastify' {
@@ -22,6 +24,10 @@ declare module 'fastify' {
 export interface ScimPluginOptions {
   readonly deps: Deps
   readonly publicUrl: string | null
+  /** Where the provisioning-log rows of requests that wrote nothing go. */
+  readonly appender: LogAppender
+  /** Provisioning-log ids for an arrival time (a UUIDv7 generator). */
+  readonly logIdAt: (ms: number) => string
 }
 
 /** Sends a SCIM document; `body` may already be its JSON text. */
@@ -58,17 +64,23 @@ export async function scimPlugin(app: FastifyInstance, opts: ScimPluginOptions):
 
   app.decorateRequest('orgId', null)
   app.decorateRequest('scimTrace', null as unknown as ScimTrace)
+  app.decorateRequest('requestLog', null)
   const baseUrlOf = (request: FastifyRequest): string => `${opts.publicUrl ?? `${request.protocol}://${request.host}`}/scim/v2`
 
   app.addHook('onRequest', async (request) => {
     request.scimTrace = { identityProvider: detectIdentityProvider(request.headers['user-agent'], request.url), notes: [] }
+    const atMs = deps.now().getTime()
+    request.requestLog = startRequestLog(opts.logIdAt(atMs), atMs)
     const sub = request.url.slice(request.url.toLowerCase().indexOf('/scim/v2') + '/scim/v2'.length).split('?')[0] ?? ''
     const first = `/${sub.split('/')[1] ?? ''}`.toLowerCase()
     // Discovery describes the server, not an organization, and is readable without a token
     // (RFC 7643 §5: authenticationSchemes SHOULD be readable unauthenticated).
     if (request.method === 'GET' && PUBLIC.has(first)) return
-    request.orgId = await authenticate(deps.store, request)
+    request.orgId = await authenticate(deps.store, request, (orgId) => {
+      if (request.requestLog) request.requestLog.revokedOrgId = orgId
+    })
   })
+  app.addHook('onResponse', logResponse(opts.appender))
   app.setErrorHandler((err, request, reply) => sendScimError(err, request, reply))
   app.setNotFoundHandler((request, reply) => sendScimError(new ScimError(404, null, `No SCIM endpoint ${request.method} ${request.url.split('?')[0]}`), request, reply))
 

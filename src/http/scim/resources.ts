@@ -2,6 +2,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { wantsMembership } from '../../provisioning/common.ts'
 import type { Deps } from '../../provisioning/deps.ts'
+import type { WriteLog } from '../../provisioning/log-change.ts'
 import { createGroup, deleteGroup, getGroup, listGroups, patchGroup, replaceGroup } from '../../provisioning/groups.ts'
 import { createUser, deleteUser, getUser, listUsers, patchUser, replaceUser } from '../../provisioning/users.ts'
 import { rewriteListQuery, rewritePatch, rewriteResource, rewriteSearchRequest } from '../../scim/compat/rewrite.ts'
@@ -14,6 +15,7 @@ import { renderResource, renderResourceJson } from '../../scim/render.ts'
 import { groupResource, userResource, type ResourceSchema } from '../../scim/schema/registry.ts'
 import type { GroupRow, ListResult, OrgId, UserRow } from '../../store/store.ts'
 import { notModified, sendJson } from './plugin.ts'
+import { writeLog } from './request-log.ts'
 
 const LIST_RESPONSE = 'urn:ietf:params:scim:api:messages:2.0:ListResponse'
 
@@ -67,12 +69,12 @@ function listResponse(rs: ResourceSchema, result: ListResult<Row>, p: ListParams
 
 interface Ops {
   readonly rs: ResourceSchema
-  create(deps: Deps, orgId: OrgId, body: unknown): Promise<Row>
+  create(deps: Deps, orgId: OrgId, body: unknown, log: WriteLog): Promise<Row>
   get(deps: Deps, orgId: OrgId, id: string, withMembership: boolean): Promise<Row>
   list(deps: Deps, orgId: OrgId, p: ListParams, withMembership: boolean): Promise<ListResult<Row>>
-  replace(deps: Deps, orgId: OrgId, id: string, body: unknown, ifMatch: string | undefined): Promise<Row>
-  patch(deps: Deps, orgId: OrgId, id: string, body: unknown, ifMatch: string | undefined): Promise<Row>
-  remove(deps: Deps, orgId: OrgId, id: string, ifMatch: string | undefined): Promise<void>
+  replace(deps: Deps, orgId: OrgId, id: string, body: unknown, ifMatch: string | undefined, log: WriteLog): Promise<Row>
+  patch(deps: Deps, orgId: OrgId, id: string, body: unknown, ifMatch: string | undefined, log: WriteLog): Promise<Row>
+  remove(deps: Deps, orgId: OrgId, id: string, ifMatch: string | undefined, log: WriteLog): Promise<void>
   /** Answer a PATCH with 204 unless attributes were asked for (RFC 7644 §3.5.2 allows either). */
   readonly patchNoContent: boolean
 }
@@ -110,7 +112,7 @@ export function registerResourceRoutes(app: FastifyInstance, deps: Deps, baseUrl
     app.post(`${base}/.search`, async (request, reply) => list(request, reply, parseSearchRequest(rewriteSearchRequest(requireBody(request), request.scimTrace), deps.limits.maxResults)))
 
     app.post<{ Querystring: Query }>(base, async (request, reply) => {
-      const row = await ops.create(deps, orgOf(request), rewriteResource(rs, requireBody(request), request.scimTrace))
+      const row = await ops.create(deps, orgOf(request), rewriteResource(rs, requireBody(request), request.scimTrace), writeLog(request, 201))
       return sendOne(request, reply, 201, row, projectionOf(request.query))
     })
 
@@ -122,19 +124,20 @@ export function registerResourceRoutes(app: FastifyInstance, deps: Deps, baseUrl
     })
 
     app.put<{ Params: { id: string }; Querystring: Query }>(`${base}/:id`, async (request, reply) => {
-      const row = await ops.replace(deps, orgOf(request), request.params.id, rewriteResource(rs, requireBody(request), request.scimTrace), ifMatchOf(request))
+      const row = await ops.replace(deps, orgOf(request), request.params.id, rewriteResource(rs, requireBody(request), request.scimTrace), ifMatchOf(request), writeLog(request, 200))
       return sendOne(request, reply, 200, row, projectionOf(request.query))
     })
 
     app.patch<{ Params: { id: string }; Querystring: Query }>(`${base}/:id`, async (request, reply) => {
       const p = projectionOf(request.query)
-      const row = await ops.patch(deps, orgOf(request), request.params.id, rewritePatch(rs, requireBody(request), request.scimTrace), ifMatchOf(request))
-      if (ops.patchNoContent && !p.attributes && !p.excludedAttributes) return reply.header('etag', etagOf(row.version)).code(204).send()
+      const noContent = ops.patchNoContent && !p.attributes && !p.excludedAttributes
+      const row = await ops.patch(deps, orgOf(request), request.params.id, rewritePatch(rs, requireBody(request), request.scimTrace), ifMatchOf(request), writeLog(request, noContent ? 204 : 200))
+      if (noContent) return reply.header('etag', etagOf(row.version)).code(204).send()
       return sendOne(request, reply, 200, row, p)
     })
 
     app.delete<{ Params: { id: string } }>(`${base}/:id`, async (request, reply) => {
-      await ops.remove(deps, orgOf(request), request.params.id, ifMatchOf(request))
+      await ops.remove(deps, orgOf(request), request.params.id, ifMatchOf(request), writeLog(request, 204))
       return reply.code(204).send()
     })
   }

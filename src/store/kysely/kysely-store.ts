@@ -8,7 +8,7 @@ import { fold } from '../../scim/fold.ts'
 import { groupResource, userResource, type ResourceSchema } from '../../scim/schema/registry.ts'
 import type { Expr, SqlDialect } from '../dialect/sql-dialect.ts'
 import type {
-  GroupRef, GroupRow, ListQuery, ListResult, MemberDelta, MemberRow, NewGroup, NewUser, OrgId, OrgRow,
+  ApiKeyRow, GroupRef, GroupRow, ListQuery, ListResult, LogQuery, LogRow, MemberDelta, MemberRow, NewGroup, NewUser, OrgId, OrgRow,
   ReadOptions, ResourceId, Store, StoreTx, UserRow,
 } from '../store.ts'
 import { filterToSql, sortExpr, type CompileContext } from './filter-to-sql.ts'
@@ -16,8 +16,9 @@ import { Coalescer } from './coalesce.ts'
 import { ShapeCache, shapeOf } from './shape-cache.ts'
 import type { Conn, Prepared } from './prepared.ts'
 import { emailRows, groupColumns, toGroupRow, toUserRow, userColumns, type ResourceRecord } from './rows.ts'
-import type { Database } from './schema.ts'
-import { statements, type Statements } from './statements.ts'
+import { logArgs, logPageQuery, toLogRow } from './log-sql.ts'
+import type { ApiKeysTable, Database, ProvisioningLogTable } from './schema.ts'
+import { LOG_CHUNK, statements, type Statements } from './statements.ts'
 
 export interface StoreDriver {
   readonly kind: 'sqlite' | 'postgres'
@@ -127,6 +128,30 @@ export class KyselyStore implements Store {
       const rows = await all<OrgRecord>(this.#d.reader, this.#st.orgs, [])
       return Promise.all(rows.map((r) => this.#orgRow(r)))
     })
+  }
+
+  orgIds(): Promise<readonly OrgId[]> {
+    return this.#d.read(async () => (await all<{ id: string }>(this.#d.reader, this.#st.orgIds, [])).map((r) => r.id as OrgId))
+  }
+
+  orgOfRevokedToken(hash: string): Promise<OrgId | null> {
+    return this.#d.read(async () => ((await all<{ org_id: string }>(this.#d.reader, this.#st.revokedTokenOrg, [hash]))[0]?.org_id ?? null) as OrgId | null)
+  }
+
+  listLog(orgId: OrgId, query: LogQuery): Promise<readonly LogRow[]> {
+    return this.#d.read(async () => {
+      const c = logPageQuery(this.#d.builder, orgId, query).compile()
+      return (await this.#d.reader.all<ProvisioningLogTable>(c.sql, c.parameters)).map(toLogRow)
+    })
+  }
+
+  apiKeyByHash(hash: string): Promise<{ id: string } | null> {
+    return this.#d.read(async () => (await all<{ id: string }>(this.#d.reader, this.#st.apiKeyByHash, [hash]))[0] ?? null)
+  }
+
+  listApiKeys(): Promise<readonly ApiKeyRow[]> {
+    return this.#d.read(async () => (await all<Omit<ApiKeysTable, 'hash'>>(this.#d.reader, this.#st.apiKeys, []))
+      .map((k) => ({ id: k.id, name: k.name, prefix: k.prefix, createdAt: k.created_at, revokedAt: k.revoked_at })))
   }
 
   async #orgRow(r: OrgRecord): Promise<OrgRow> {
@@ -416,5 +441,35 @@ class KyselyTx implements StoreTx {
   async replaceToken(orgId: OrgId, t: { id: string; hash: string; prefix: string; now: string }): Promise<void> {
     await run(this.#c, this.#st.revokeTokens, [orgId, t.now])
     await run(this.#c, this.#st.insertToken, [orgId, t.id, t.hash, t.prefix, t.now])
+  }
+
+  async insertLog(orgId: OrgId, row: LogRow): Promise<void> {
+    await run(this.#c, this.#st.insertLog, logArgs(orgId, row))
+  }
+
+  async appendLog(rows: readonly { readonly orgId: OrgId; readonly row: LogRow }[]): Promise<void> {
+    // PostgreSQL: LOG_CHUNK rows per round trip. SQLite has no round trip, and there one
+    // prepared single-row insert after another measured faster than the wide statement.
+    const chunk = this.#d.kind === 'postgres' ? LOG_CHUNK : Number.POSITIVE_INFINITY
+    let i = 0
+    for (; i + chunk <= rows.length; i += chunk) {
+      await run(this.#c, this.#st.insertLogChunk, rows.slice(i, i + LOG_CHUNK).flatMap((r) => logArgs(r.orgId, r.row)))
+    }
+    for (; i < rows.length; i++) {
+      const r = rows[i] as { orgId: OrgId; row: LogRow }
+      await run(this.#c, this.#st.insertLog, logArgs(r.orgId, r.row))
+    }
+  }
+
+  pruneLog(orgId: OrgId, beforeId: string, limit: number): Promise<number> {
+    return run(this.#c, this.#st.pruneLog, [orgId, beforeId, limit])
+  }
+
+  async insertApiKey(k: { id: string; name: string; hash: string; prefix: string; now: string }): Promise<void> {
+    await run(this.#c, this.#st.insertApiKey, [k.id, k.name, k.hash, k.prefix, k.now])
+  }
+
+  revokeApiKey(idOrName: string, now: string): Promise<number> {
+    return run(this.#c, this.#st.revokeApiKey, [idOrName, now])
   }
 }

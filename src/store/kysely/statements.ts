@@ -8,6 +8,12 @@ import type { Database } from './schema.ts'
 const RESOURCE = ['id', 'version', 'created_at', 'updated_at', 'data'] as const
 const USER_COLUMNS = ['user_name', 'user_name_folded', 'external_id', 'active', 'display_name'] as const
 const GROUP_COLUMNS = ['display_name', 'display_name_folded', 'external_id'] as const
+export const LOG_COLUMNS = [
+  'org_id', 'id', 'at', 'request_id', 'identity_provider', 'method', 'path', 'resource_type', 'resource_id',
+  'status', 'scim_type', 'detail', 'duration_us', 'changes', 'notes',
+] as const
+/** Rows per multi-row log insert (15 parameters each: well under both databases' limits). */
+export const LOG_CHUNK = 64
 
 function named<const K extends readonly string[]>(keys: K, from: number): Record<K[number], never> {
   return Object.fromEntries(keys.map((k, i) => [k, arg(from + i)])) as Record<K[number], never>
@@ -89,6 +95,19 @@ export function statements(b: Kysely<Database>, d: SqlDialect, lockRows: boolean
     insertDomain: prepare(b.insertInto('org_domains').values({ org_id: arg(0), domain: arg(1) })),
     revokeTokens: prepare(b.updateTable('scim_tokens').set({ revoked_at: arg(1) }).where('org_id', '=', arg(0)).where('revoked_at', 'is', null)),
     insertToken: prepare(b.insertInto('scim_tokens').values({ org_id: arg(0), id: arg(1), hash: arg(2), prefix: arg(3), created_at: arg(4), revoked_at: null })),
+    insertLog: prepare(b.insertInto('provisioning_log').values(named(LOG_COLUMNS, 0))),
+    insertLogChunk: prepare(b.insertInto('provisioning_log').values(Array.from({ length: LOG_CHUNK }, (_, i) => named(LOG_COLUMNS, i * LOG_COLUMNS.length)))),
+    // The oldest rows first, a bounded batch at a time (retention; docs/provisioning-log.md).
+    pruneLog: prepare(b.deleteFrom('provisioning_log').where('org_id', '=', arg(0))
+      .where('id', 'in', (eb) => eb.selectFrom('provisioning_log').select('id').where('org_id', '=', arg(0)).where('id', '<', arg(1)).orderBy('id').limit(arg(2)))),
+    orgIds: prepare(b.selectFrom('orgs').select('id').orderBy('id')),
+    revokedTokenOrg: prepare(b.selectFrom('scim_tokens').select('org_id').where('hash', '=', arg(0)).where('revoked_at', 'is not', null)),
+
+    apiKeyByHash: prepare(b.selectFrom('api_keys').select('id').where('hash', '=', arg(0)).where('revoked_at', 'is', null)),
+    apiKeys: prepare(b.selectFrom('api_keys').select(['id', 'name', 'prefix', 'created_at', 'revoked_at']).orderBy('created_at').orderBy('id')),
+    insertApiKey: prepare(b.insertInto('api_keys').values({ id: arg(0), name: arg(1), hash: arg(2), prefix: arg(3), created_at: arg(4), revoked_at: null })),
+    revokeApiKey: prepare(b.updateTable('api_keys').set({ revoked_at: arg(1) })
+      .where((eb) => eb.or([eb('id', '=', arg(0)), eb('name', '=', arg(0))])).where('revoked_at', 'is', null)),
     ping: prepare(b.selectNoFrom(sql<number>`1`.as('one'))),
   } satisfies Record<string, Prepared>
 }

@@ -4,13 +4,15 @@ import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'k
 import { initial } from './0001-initial.ts'
 import { sqlitePlannerStats } from './0002-sqlite-planner-stats.ts'
 import { postgresCodePointIndexes } from './0003-postgres-code-point-indexes.ts'
+import { provisioningLog } from './0004-provisioning-log.ts'
 import { sqliteMembershipKeys } from './0005-sqlite-membership-keys.ts'
 
 export type DialectKind = 'sqlite' | 'postgres'
 
 function migrations(kind: DialectKind): Record<string, Migration> {
-  return { '0001-initial': initial(kind), '0002-sqlite-planner-stats': sqlitePlannerStats(kind), '0003-postgres-code-point-indexes': postgresCodePointIndexes(kind),
-    '0005-sqlite-membership-keys': sqliteMembershipKeys(kind),
+  return {
+    '0001-initial': initial(kind), '0002-sqlite-planner-stats': sqlitePlannerStats(kind), '0003-postgres-code-point-indexes': postgresCodePointIndexes(kind),
+    '0004-provisioning-log': provisioningLog(kind), '0005-sqlite-membership-keys': sqliteMembershipKeys(kind),
   }
 }
 

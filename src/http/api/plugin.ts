@@ -1,0 +1,59 @@
+// The vendor API under /api/v1 (what the console will use), authenticated by a vendor API key
+// (`Authorization: Bearer roster_api_…`). A SCIM token is refused: it is an identity
+// provider's credential for one organization's directory, not a key to its logs. Errors are
+// one small JSON shape, `{ "error": code, "message": text }` (docs/errors.md); a client's bad
+// input is a 4xx, never a 500.
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { hashApiKey, isWellFormedApiKey } from '../../orgs/api-keys.ts'
+import { TOKEN_PREFIX } from '../../orgs/tokens.ts'
+import type { Deps } from '../../provisioning/deps.ts'
+import { LogQueryError } from '../../provisioning/log-query.ts'
+import { StoreUnavailable } from '../../store/store.ts'
+import { ApiError } from './errors.ts'
+import { registerLogRoutes } from './provisioning-log.ts'
+
+const CHALLENGE = 'Bearer realm="roster-api"'
+const RETRY_AFTER_SECONDS = 5
+
+function toApiError(err: unknown, reqId: string): { error: ApiError; bug: boolean } {
+  if (err instanceof ApiError) return { error: err, bug: false }
+  if (err instanceof LogQueryError) return { error: new ApiError(400, 'invalid_parameter', err.message), bug: false }
+  if (err instanceof StoreUnavailable) return { error: new ApiError(503, 'unavailable', 'The database is temporarily unavailable; retry later', { 'retry-after': String(RETRY_AFTER_SECONDS) }), bug: false }
+  const fe = err as Partial<FastifyError>
+  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+    return { error: new ApiError(fe.statusCode, 'bad_request', 'The request is not valid'), bug: false }
+  }
+  return { error: new ApiError(500, 'internal', `Internal error; request id ${reqId}`), bug: true }
+}
+
+function sendApiError(err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const { error, bug } = toApiError(err, request.id)
+  if (bug) request.log.error({ err, reqId: request.id }, 'unexpected error')
+  for (const [k, v] of Object.entries(error.headers)) void reply.header(k, v)
+  return reply.code(error.status).send({ error: error.code, message: error.message, ...(bug ? { requestId: request.id } : {}) })
+}
+
+function unauthorized(message: string): ApiError {
+  return new ApiError(401, 'unauthorized', message, { 'www-authenticate': CHALLENGE })
+}
+
+async function authenticate(deps: Deps, request: FastifyRequest): Promise<void> {
+  const header = request.headers.authorization
+  if (header === undefined) throw unauthorized('Authorization header with a Bearer API key is required')
+  const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header)
+  if (!m?.[1]) throw unauthorized('Authorization must be "Bearer <API key>"')
+  const key = m[1]
+  if (key.startsWith(TOKEN_PREFIX)) throw unauthorized('A SCIM token does not grant access to this API; use an API key (roster api-key create)')
+  if (!isWellFormedApiKey(key) || (await deps.store.apiKeyByHash(hashApiKey(key))) === null) throw unauthorized('The API key is not valid')
+}
+
+export interface ApiPluginOptions {
+  readonly deps: Deps
+}
+
+export async function apiPlugin(app: FastifyInstance, opts: ApiPluginOptions): Promise<void> {
+  app.setErrorHandler((err, request, reply) => sendApiError(err, request, reply))
+  app.setNotFoundHandler((request, reply) => sendApiError(new ApiError(404, 'not_found', `No endpoint ${request.method} ${request.url.split('?')[0]}`), request, reply))
+  app.addHook('onRequest', async (request) => authenticate(opts.deps, request))
+  registerLogRoutes(app, opts.deps)
+}

@@ -1,0 +1,107 @@
+// What a write changed, for its provisioning-log row: the top-level attributes whose values
+// differ (an extension's attributes count as top-level, named `<urn>:<attribute>`), before and
+// after, with secrets redacted and every value bounded, so that a row stays small whatever the
+// resource. A group's membership change is counts plus at most MAX_MEMBER_IDS ids each way,
+// never the member list. Passwords never reach this module's output: they are not in a
+// resource's body, and a write that sets one lists "password" under `redacted` (RFC 7643 §9.2,
+// RELIABILITY.md A7).
+import { isDeepStrictEqual } from 'node:util'
+import type { MemberDelta, OrgId, StoreTx } from '../store/store.ts'
+
+export const MAX_MEMBER_IDS = 20
+/** Longest JSON text kept for one attribute's value; a longer one is replaced by its length. */
+const MAX_VALUE_CHARS = 512
+const MAX_STRING_CHARS = 256
+/** Attribute and sub-attribute names whose values are never recorded, whatever the schema says. */
+const SECRET_NAME = /pass(word|wd|phrase)|secret|token|api[-_]?key|credential|private[-_]?key/i
+export const REDACTED = '[redacted]'
+
+export interface MemberChange {
+  /** Membership rows inserted and deleted. */
+  readonly added: number
+  readonly removed: number
+  /** The request replaced the whole member list (PUT, or PATCH replace without a filter). */
+  readonly replaced: boolean
+  /** The first MAX_MEMBER_IDS member ids the request added and removed. */
+  readonly addIds: readonly string[]
+  readonly removeIds: readonly string[]
+}
+
+export interface Change {
+  readonly resourceType: 'User' | 'Group'
+  readonly resourceId: string
+  /** The stored body before the write (null for a create). */
+  readonly before: Record<string, unknown> | null
+  /** The stored body after the write (null for a delete). */
+  readonly after: Record<string, unknown> | null
+  /** Secret attributes the write set or removed; only their names are recorded. */
+  readonly secrets?: readonly string[]
+  readonly members?: MemberChange
+}
+
+/** The log row of a write, recorded inside the write's transaction (provided by the transport). */
+export interface WriteLog {
+  record(tx: StoreTx, orgId: OrgId, change: Change): Promise<void>
+}
+
+/** The membership part of a change, from the delta as requested and the rows it changed. */
+export function memberChange(d: MemberDelta, rows: { added: number; removed: number }): MemberChange {
+  const addIds: string[] = []
+  for (const list of [d.replaceAll ?? [], d.add]) {
+    for (const m of list) {
+      if (addIds.length >= MAX_MEMBER_IDS) break
+      addIds.push(m.value)
+    }
+  }
+  return { added: rows.added, removed: rows.removed, replaced: d.replaceAll !== null || d.removeAll, addIds, removeIds: d.remove.slice(0, MAX_MEMBER_IDS) }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+/** A body's attributes with each extension's attributes lifted to `<urn>:<name>`. */
+function flatten(body: Record<string, unknown> | null): Map<string, unknown> {
+  const out = new Map<string, unknown>()
+  if (!body) return out
+  for (const [k, v] of Object.entries(body)) {
+    if (k.startsWith('urn:') && isObject(v)) for (const [sk, sv] of Object.entries(v)) out.set(`${k}:${sk}`, sv)
+    else out.set(k, v)
+  }
+  return out
+}
+
+function redactDeep(key: string, value: unknown): unknown {
+  if (key !== '' && SECRET_NAME.test(key)) return REDACTED
+  if (typeof value === 'string' && value.length > MAX_STRING_CHARS) return `${value.slice(0, MAX_STRING_CHARS)}…`
+  return value
+}
+
+/** One attribute's value as bounded, redacted JSON text. */
+function valueJson(name: string, value: unknown): string {
+  if (SECRET_NAME.test(name.slice(name.lastIndexOf(':') + 1))) return JSON.stringify(REDACTED)
+  const text = typeof value === 'string' ? JSON.stringify(redactDeep('', value)) : JSON.stringify(value, redactDeep) ?? 'null'
+  return text.length > MAX_VALUE_CHARS ? JSON.stringify({ truncated: true, jsonChars: text.length }) : text
+}
+
+/** The change record as JSON text; null when nothing changed. */
+export function changeRecord(c: Change): string | null {
+  const before = flatten(c.before)
+  const after = flatten(c.after)
+  const b: string[] = []
+  const a: string[] = []
+  for (const [k, v] of after) {
+    const old = before.get(k)
+    if (old !== undefined && isDeepStrictEqual(old, v)) continue
+    const key = JSON.stringify(k)
+    if (old !== undefined) b.push(`${key}:${valueJson(k, old)}`)
+    a.push(`${key}:${valueJson(k, v)}`)
+  }
+  for (const [k, v] of before) if (!after.has(k)) b.push(`${JSON.stringify(k)}:${valueJson(k, v)}`)
+  const parts: string[] = []
+  if (b.length) parts.push(`"before":{${b.join(',')}}`)
+  if (a.length) parts.push(`"after":{${a.join(',')}}`)
+  if (c.secrets?.length) parts.push(`"redacted":${JSON.stringify(c.secrets)}`)
+  if (c.members && (c.members.added || c.members.removed || c.members.replaced)) parts.push(`"members":${JSON.stringify(c.members)}`)
+  return parts.length ? `{${parts.join(',')}}` : null
+}

@@ -1,0 +1,79 @@
+// Retention of the provisioning log: rows older than the retention are deleted, organization
+// by organization, in batches of PRUNE_BATCH rows, each its own short transaction, yielding
+// to the event loop between batches, so that pruning never holds the SQLite writer (or a
+// PostgreSQL lock) for long. Time comes from the injected clock; ids carry their arrival time,
+// so "older than" is a range on the (org_id, id) key.
+import { setImmediate as yieldToLoop } from 'node:timers/promises'
+import { uuidV7Floor } from '../ids.ts'
+import type { Store } from '../store/store.ts'
+
+export const DAY_MS = 86_400_000
+
+export interface RetentionOptions {
+  readonly retentionDays: number
+  readonly now: () => Date
+  /** How often the server prunes. */
+  readonly intervalMs?: number
+  readonly batch?: number
+  readonly onError?: (err: unknown) => void
+}
+
+/** Deletes every row older than the retention; returns how many. */
+export async function pruneLog(store: Store, opts: Pick<RetentionOptions, 'retentionDays' | 'now' | 'batch'>): Promise<number> {
+  const before = uuidV7Floor(opts.now().getTime() - opts.retentionDays * DAY_MS)
+  const batch = opts.batch ?? 500
+  let total = 0
+  for (const orgId of await store.orgIds()) {
+    for (;;) {
+      const n = await store.write((tx) => tx.pruneLog(orgId, before, batch))
+      total += n
+      if (n < batch) break
+      await yieldToLoop()
+    }
+  }
+  return total
+}
+
+/** Prunes now and then every `intervalMs` until stopped. */
+export class LogRetention {
+  readonly #store: Store
+  readonly #opts: RetentionOptions
+  readonly #timer: NodeJS.Timeout
+  #running: Promise<number> | null = null
+  #stopped = false
+
+  /** The first pass runs one interval (at most 10 s) after start, then every interval. */
+  constructor(store: Store, opts: RetentionOptions) {
+    this.#store = store
+    this.#opts = opts
+    const interval = opts.intervalMs ?? 60_000
+    const first = setTimeout(() => void this.prune(), Math.min(interval, 10_000))
+    first.unref()
+    this.#timer = setInterval(() => void this.prune(), interval)
+    this.#timer.unref()
+    this.#first = first
+  }
+
+  readonly #first: NodeJS.Timeout
+
+  /** One pass (not overlapping another); resolves to the rows deleted, 0 after a failure. */
+  prune(): Promise<number> {
+    if (this.#stopped) return Promise.resolve(0)
+    this.#running ??= pruneLog(this.#store, this.#opts)
+      .catch((e: unknown) => {
+        this.#opts.onError?.(e)
+        return 0
+      })
+      .finally(() => {
+        this.#running = null
+      })
+    return this.#running
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true
+    clearTimeout(this.#first)
+    clearInterval(this.#timer)
+    await this.#running
+  }
+}
