@@ -49,11 +49,14 @@ describe('list pages continued from the previous page', () => {
     ['descending', undefined],
     ['ascending', 'title eq "x"'],
   ] as const)('pages %s with filter %s give every row once, in order, as one big page does', async (order, filter) => {
+    prepared.length = 0
     const all = await names(q(1, 1000, filter, order))
     const paged: string[] = []
     for (let s = 1; s <= all.length; s += 30) paged.push(...await names(q(s, 30, filter, order)))
     expect(paged).toEqual(all)
-    expect(prepared.some((t) => /"t"\."id"\) [<>] \(\?, \?\)/.test(t))).toBe(true)
+    // Continued pages ran as a key range, not an offset.
+    const range = order === 'descending' ? ', t.id) < (?, ?)' : ', t.id) > (?, ?)'
+    expect(prepared.some((t) => t.includes(range))).toBe(true)
   })
 
   it('after a commit between pages, a page is what skipping startIndex - 1 rows gives', async () => {
