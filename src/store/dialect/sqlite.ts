@@ -181,6 +181,12 @@ class GroupCommitter {
   }
 }
 
+/** PRAGMA data_version of `db`'s connection, as a prepared statement. */
+function dataVersionOf(db: Db): () => number {
+  const stmt = db.prepare('PRAGMA data_version').pluck()
+  return () => stmt.get() as number
+}
+
 /** Opens (creating and migrating) the SQLite store at `path`. */
 export async function openSqliteStore(opts: SqliteOptions): Promise<KyselyStore> {
   if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true })
@@ -205,7 +211,8 @@ export async function openSqliteStore(opts: SqliteOptions): Promise<KyselyStore>
     // data_version changes on this connection whenever another connection commits: the writer,
     // a read worker's neighbour, or another process (SQLite documents it for exactly this use).
     // (An in-memory database has one connection, whose own commits do not change it.)
-    ...(readerRaw === writerRaw ? {} : { dataVersion: () => readerRaw.pragma('data_version', { simple: true }) as number }),
+    // Prepared once: db.pragma() would compile the statement on every call.
+    ...(readerRaw === writerRaw ? {} : { dataVersion: dataVersionOf(readerRaw) }),
     transaction: (fn) => committer.run(fn),
     async read(fn) {
       try {

@@ -211,7 +211,9 @@ export class KyselyStore implements Store {
     // page that starts where a page served since the last commit ended continues from that row's
     // key instead of skipping startIndex - 1 rows: an identity provider paging through a large
     // directory reads each page in about the same time (where the database reports commits).
-    const keyed = !q.sortBy && this.#d.dataVersion !== undefined
+    // Unfiltered lists only: that is how directories are paged (Okta's import), and a filtered
+    // lookup then costs no data-version reads.
+    const keyed = !q.sortBy && !q.filter && this.#d.dataVersion !== undefined
     const version = keyed ? this.#version() : undefined
     const endsOf = keyed ? `${table}\u0000${desc}\u0000${whereShape.key}\u0000${JSON.stringify([orgId, ...whereShape.values])}\u0000` : ''
     const after = keyed && q.startIndex > 1 ? this.#pageEnds.get(endsOf + (q.startIndex - 1)) : undefined

@@ -47,7 +47,6 @@ describe('list pages continued from the previous page', () => {
   it.each([
     ['ascending', undefined],
     ['descending', undefined],
-    ['ascending', 'title eq "x"'],
   ] as const)('pages %s with filter %s give every row once, in order, as one big page does', async (order, filter) => {
     prepared.length = 0
     const all = await names(q(1, 1000, filter, order))
@@ -57,6 +56,13 @@ describe('list pages continued from the previous page', () => {
     // Continued pages ran as a key range, not an offset.
     const range = order === 'descending' ? ', t.id) < (?, ?)' : ', t.id) > (?, ?)'
     expect(prepared.some((t) => t.includes(range))).toBe(true)
+  })
+
+  it('filtered pages skip rows as before, with the same result', async () => {
+    const all = await names(q(1, 1000, 'title eq "x"'))
+    const paged: string[] = []
+    for (let s = 1; s <= all.length; s += 30) paged.push(...await names(q(s, 30, 'title eq "x"')))
+    expect(paged).toEqual(all)
   })
 
   it('after a commit between pages, a page is what skipping startIndex - 1 rows gives', async () => {
