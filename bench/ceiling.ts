@@ -31,7 +31,7 @@ export async function runCeiling(b: Bench): Promise<string[]> {
     await runPool(Array.from({ length: WARMUP }), b.opts.concurrency, async () => {
       await client.request('GET', '/')
     })
-    const requests = Array.from({ length: b.opts.users }, (_, i) => i)
+    const requests = Array.from({ length: Math.min(b.opts.users, b.opts.maxRequests ?? Infinity) }, (_, i) => i)
     const ceiling = await b.phase(
       'ceiling',
       requests,

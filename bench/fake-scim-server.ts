@@ -1,7 +1,8 @@
 // BENCH SELF-TEST FIXTURE, not Roster: a tiny in-memory SCIM server with just enough of
 // /Users and /Groups (filters `userName eq|sw`, the PATCH shapes bench/ sends) to exercise
-// the benchmark client. Run: node --import tsx bench/fake-scim-server.ts [--port 8080]
-// (or PORT=...); base URL http://127.0.0.1:<port>/scim/v2, any bearer token.
+// the benchmark client. Run: node --import tsx bench/fake-scim-server.ts [--port 8080 ...]
+// (or PORT=...); base URL http://127.0.0.1:<port>/scim/v2, any bearer token. Each bearer token
+// is its own tenant (for --orgs); every --port serves the same data (for several --base).
 import { randomUUID } from 'node:crypto'
 import http from 'node:http'
 
@@ -13,9 +14,26 @@ interface Group {
 }
 
 const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'
-const users = new Map<string, Json>()
-const byUserName = new Map<string, string>()
-const groups = new Map<string, Group>()
+
+interface Tenant {
+  users: Map<string, Json>
+  byUserName: Map<string, string>
+  groups: Map<string, Group>
+}
+const tenants = new Map<string, Tenant>()
+let users = new Map<string, Json>()
+let byUserName = new Map<string, string>()
+let groups = new Map<string, Group>()
+
+/** Points the maps at the tenant of this bearer token (requests are handled one at a time). */
+function useTenant(token: string): void {
+  let t = tenants.get(token)
+  if (t === undefined) {
+    t = { users: new Map(), byUserName: new Map(), groups: new Map() }
+    tenants.set(token, t)
+  }
+  ;({ users, byUserName, groups } = t)
+}
 
 class HttpError extends Error {
   constructor(
@@ -152,6 +170,7 @@ const server = http.createServer((req, res) => {
     try {
       const url = new URL(req.url ?? '/', 'http://fake')
       if (url.pathname !== '/healthz' && !/^Bearer \S+/.test(req.headers.authorization ?? '')) throw new HttpError(401, 'bearer token required')
+      useTenant(req.headers.authorization ?? '')
       const text = Buffer.concat(chunks).toString('utf8')
       ;[status, payload] = handle(req.method ?? 'GET', url, text === '' ? {} : (JSON.parse(text) as Json))
     } catch (err) {
@@ -164,7 +183,12 @@ const server = http.createServer((req, res) => {
   })
 })
 
-const portArg = process.argv.indexOf('--port')
-const port = Number(portArg >= 0 ? process.argv[portArg + 1] : (process.env.PORT ?? 8080))
+const ports = process.argv.flatMap((a, i) => (a === '--port' ? [Number(process.argv[i + 1])] : []))
+if (ports.length === 0) ports.push(Number(process.env.PORT ?? 8080))
 server.keepAliveTimeout = 60_000
-server.listen(port, '127.0.0.1', () => console.log(`fake SCIM server (bench fixture) at http://127.0.0.1:${port}/scim/v2`))
+server.listen(ports[0], '127.0.0.1', () => console.log(`fake SCIM server (bench fixture) at http://127.0.0.1:${ports[0]}/scim/v2`))
+for (const port of ports.slice(1)) {
+  const more = http.createServer((req, res) => server.emit('request', req, res))
+  more.keepAliveTimeout = 60_000
+  more.listen(port, '127.0.0.1', () => console.log(`fake SCIM server (bench fixture) at http://127.0.0.1:${port}/scim/v2`))
+}

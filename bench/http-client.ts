@@ -18,7 +18,7 @@ export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
 
 const TIMEOUT_MS = 60_000
 
-export class HttpClient {
+export class HttpClient implements Requester {
   readonly #base: URL
   readonly #basePath: string
   readonly #agent: http.Agent
@@ -36,10 +36,14 @@ export class HttpClient {
     if (token !== null) this.#headers.authorization = `Bearer ${token}`
   }
 
-  /** `path` is appended to the base URL's path, e.g. `/Users?filter=...`. */
-  request(method: Method, path: string, body?: unknown): Promise<HttpResponse> {
+  /**
+   * `path` is appended to the base URL's path, e.g. `/Users?filter=...`. `token` replaces the
+   * client's bearer token for this request (one organization's token among several).
+   */
+  request(method: Method, path: string, body?: unknown, token?: string): Promise<HttpResponse> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body))
     const headers: Record<string, string | number> = { ...this.#headers }
+    if (token !== undefined) headers.authorization = `Bearer ${token}`
     if (payload !== undefined) {
       headers['content-type'] = 'application/scim+json'
       headers['content-length'] = payload.length
@@ -75,6 +79,34 @@ export class HttpClient {
 
   close(): void {
     this.#agent.destroy()
+  }
+}
+
+/** Anything that sends a request: one client, or several servers taken in turn. */
+export interface Requester {
+  request(method: Method, path: string, body?: unknown, token?: string): Promise<HttpResponse>
+}
+
+/**
+ * Several servers behind one interface: each request goes to the next server in turn (round
+ * robin), as a load balancer in front of several Roster servers would spread them.
+ */
+export class Servers implements Requester {
+  readonly clients: readonly HttpClient[]
+  #next = 0
+
+  constructor(bases: readonly string[], token: string | null, concurrency: number) {
+    this.clients = bases.map((base) => new HttpClient(base, token, concurrency))
+  }
+
+  request(method: Method, path: string, body?: unknown, token?: string): Promise<HttpResponse> {
+    const client = this.clients[this.#next] as HttpClient
+    this.#next = (this.#next + 1) % this.clients.length
+    return client.request(method, path, body, token)
+  }
+
+  close(): void {
+    for (const c of this.clients) c.close()
   }
 }
 

@@ -1,5 +1,7 @@
-// User phases: create, get, filter-hit, filter-miss, list, patch-user (Entra dialect),
-// deactivate (Okta dialect) and delete. Each is timed by Bench.phase and appends checks.
+// User phases: create, get, filter-hit, filter-miss, cross-org (with several organizations),
+// list, patch-user (Entra dialect), deactivate (Okta dialect) and delete. Each is timed by
+// Bench.phase and appends checks. User i belongs to organization i % orgs, so every phase's
+// requests are spread over the organizations.
 import type { Bench, BenchUser } from './context.ts'
 import { field, list, str } from './http-client.ts'
 
@@ -26,11 +28,12 @@ function userBody(prefix: string, i: number, userName: string): unknown {
 export async function createUsers(b: Bench): Promise<void> {
   b.users = Array.from({ length: b.opts.users }, (_, i) => ({
     index: i,
+    org: i % b.orgs.length,
     userName: `${b.prefix}.bench.user.${i}@example.com`,
     id: null,
   }))
   await b.phase('create', b.users, async (u, phase) => {
-    const res = await phase.send('POST', '/Users', userBody(b.prefix, u.index, u.userName), [201])
+    const res = await phase.send('POST', '/Users', userBody(b.prefix, u.index, u.userName), [201], b.token(u.org))
     u.id = res === null ? null : (str(res.json, 'id') ?? null)
   })
   const created = b.created().length
@@ -39,19 +42,19 @@ export async function createUsers(b: Bench): Promise<void> {
 
 export async function getUsers(b: Bench): Promise<void> {
   let ok = 0
-  const users = b.created()
+  const users = b.sample()
   await b.phase('get', users, async (u, phase) => {
-    const res = await phase.send('GET', `/Users/${encodeURIComponent(u.id)}`, undefined, [200])
+    const res = await phase.send('GET', `/Users/${encodeURIComponent(u.id)}`, undefined, [200], b.token(u.org))
     if (res !== null && str(res.json, 'userName') === u.userName && str(res.json, 'id') === u.id) ok++
   })
   b.check('get: right id and userName', ok === users.length, `${ok}/${users.length}`)
 }
 
 export async function filterUsers(b: Bench): Promise<void> {
-  const users = b.created()
+  const users = b.sample()
   let hits = 0
   await b.phase('filter-hit', users, async (u, phase) => {
-    const res = await phase.send('GET', userFilter(`userName eq "${randomCase(u.userName)}"`), undefined, [200])
+    const res = await phase.send('GET', userFilter(`userName eq "${randomCase(u.userName)}"`), undefined, [200], b.token(u.org))
     const resources = list(res?.json, 'Resources')
     if (field(res?.json, 'totalResults') === 1 && resources.length === 1 && str(resources[0], 'id') === u.id) hits++
   })
@@ -60,39 +63,81 @@ export async function filterUsers(b: Bench): Promise<void> {
   let misses = 0
   await b.phase('filter-miss', users, async (u, phase) => {
     const missing = `${b.prefix}.nobody.${u.index}.${Math.random().toString(36).slice(2, 8)}@example.com`
-    const res = await phase.send('GET', userFilter(`userName eq "${missing}"`), undefined, [200])
+    const res = await phase.send('GET', userFilter(`userName eq "${missing}"`), undefined, [200], b.token(u.org))
     if (res !== null && field(res.json, 'totalResults') === 0 && list(res.json, 'Resources').length === 0) misses++
   })
   b.check('filter-miss: unknown userName gives totalResults 0', misses === users.length, `${misses}/${users.length}`)
 }
 
+/**
+ * With several organizations: each sampled user is looked up by the next organization, once
+ * by `userName eq` (must find nothing) and once by id (must be 404). userNames are unique
+ * across the run, so any hit is another organization's user.
+ */
+export async function crossOrg(b: Bench): Promise<void> {
+  if (b.orgs.length < 2) return
+  const users = b.sample()
+  let hidden = 0
+  let notFound = 0
+  await b.phase('cross-org', users, async (u, phase) => {
+    const other = b.token((u.org + 1) % b.orgs.length)
+    const res = await phase.send('GET', userFilter(`userName eq "${u.userName}"`), undefined, [200], other)
+    if (res !== null && field(res.json, 'totalResults') === 0 && list(res.json, 'Resources').length === 0) hidden++
+    if ((await phase.send('GET', `/Users/${encodeURIComponent(u.id)}`, undefined, [404], other)) !== null) notFound++
+  })
+  b.check("cross-org: another organization's userName eq finds nothing", hidden === users.length, `${hidden}/${users.length}`)
+  b.check("cross-org: another organization's user id is 404", notFound === users.length, `${notFound}/${users.length}`)
+}
+
+/**
+ * Pages through each organization's users (`userName sw "<prefix>."` finds only the
+ * organization's own). With --max-requests, whole organizations are paged, spread over them,
+ * until about that many pages.
+ */
 export async function listUsers(b: Bench): Promise<void> {
-  const users = b.created()
-  const pages = Array.from({ length: Math.max(1, Math.ceil(users.length / PAGE_SIZE)) }, (_, p) => 1 + p * PAGE_SIZE)
+  const n = b.orgs.length
+  const perOrgPages = Math.max(1, Math.ceil(b.users.length / n / PAGE_SIZE))
+  const cap = b.opts.maxRequests
+  const orgCount = cap === null ? n : Math.min(n, Math.max(1, Math.floor(cap / perOrgPages)))
+  const orgs = Array.from({ length: orgCount }, (_, k) => Math.floor((k * n) / orgCount))
+  const members = new Map(orgs.map((o) => [o, b.createdIn(o)]))
+  const pages: { org: number; startIndex: number }[] = []
+  for (let p = 0; p < perOrgPages; p++) for (const org of orgs) if (p * PAGE_SIZE < Math.max(1, members.get(org)?.length ?? 0)) pages.push({ org, startIndex: 1 + p * PAGE_SIZE })
   const filter = `userName sw "${b.prefix}."`
+  const scope = n === 1 ? '' : ` (${orgCount} of ${n} organizations)`
   // Several passes, each its own phase: one pass is short enough that the first one mostly
   // measures the server warming up; every pass is checked.
   for (let pass = 1; pass <= b.opts.listPasses; pass++) {
-    const seen: string[] = []
+    const seen = new Map<number, string[]>(orgs.map((o) => [o, []]))
     let rightTotal = 0
     const label = pass === 1 ? 'list' : `list#${pass}`
-    await b.phase(label, pages, async (startIndex, phase) => {
+    await b.phase(label, pages, async ({ org, startIndex }, phase) => {
       const path = `${userFilter(filter)}&startIndex=${startIndex}&count=${PAGE_SIZE}`
-      const res = await phase.send('GET', path, undefined, [200])
+      const res = await phase.send('GET', path, undefined, [200], b.token(org))
       if (res === null) return
-      if (field(res.json, 'totalResults') === users.length) rightTotal++
-      for (const r of list(res.json, 'Resources')) seen.push(str(r, 'id') ?? '(no id)')
+      if (field(res.json, 'totalResults') === members.get(org)?.length) rightTotal++
+      const ids = seen.get(org) as string[]
+      for (const r of list(res.json, 'Resources')) ids.push(str(r, 'id') ?? '(no id)')
     })
-    b.check(`${label}: totalResults == N on every page`, rightTotal === pages.length, `${rightTotal}/${pages.length} pages`)
-    const want = new Set(users.map((u) => u.id))
-    const got = new Set(seen)
-    const missing = [...want].filter((id) => !got.has(id)).length
-    const extra = [...got].filter((id) => !want.has(id)).length
-    const dupes = seen.length - got.size
+    const totalLabel = n === 1 ? 'totalResults == N on every page' : "totalResults == the organization's users on every page"
+    b.check(`${label}: ${totalLabel}`, rightTotal === pages.length, `${rightTotal}/${pages.length} pages${scope}`)
+    let wanted = 0
+    let found = 0
+    let extra = 0
+    let dupes = 0
+    for (const org of orgs) {
+      const want = new Set((members.get(org) ?? []).map((u) => u.id))
+      const ids = seen.get(org) ?? []
+      const got = new Set(ids)
+      wanted += want.size
+      for (const id of want) if (got.has(id)) found++
+      for (const id of got) if (!want.has(id)) extra++
+      dupes += ids.length - got.size
+    }
     b.check(
-      `${label}: union of pages == created ids`,
-      missing === 0 && extra === 0 && dupes === 0,
-      `${want.size - missing}/${want.size} found, ${extra} unexpected, ${dupes} duplicated across pages`,
+      `${label}: union of pages == created ids${n === 1 ? '' : ', per organization'}`,
+      found === wanted && extra === 0 && dupes === 0,
+      `${found}/${wanted} found, ${extra} unexpected, ${dupes} duplicated across pages${scope}`,
     )
   }
 }
@@ -107,7 +152,7 @@ function patchedValues(b: Bench, u: BenchUser) {
 }
 
 export async function patchUsers(b: Bench): Promise<void> {
-  const users = b.created()
+  const users = b.sample()
   await b.phase('patch-user', users, async (u, phase) => {
     const v = patchedValues(b, u)
     // Entra ID's dialect: capitalised ops, a value-filtered email path, the extension URN path.
@@ -120,12 +165,12 @@ export async function patchUsers(b: Bench): Promise<void> {
         { op: 'Replace', path: `${ENTERPRISE_USER}:department`, value: v.department },
       ],
     }
-    await phase.send('PATCH', `/Users/${encodeURIComponent(u.id)}`, body, [200, 204])
+    await phase.send('PATCH', `/Users/${encodeURIComponent(u.id)}`, body, [200, 204], b.token(u.org))
   })
   const sample = spread(users, SPOT_CHECKS)
   let ok = 0
   for (const u of sample) {
-    const res = await b.client.request('GET', `/Users/${encodeURIComponent(u.id)}`)
+    const res = await b.request(u.org, 'GET', `/Users/${encodeURIComponent(u.id)}`)
     const v = patchedValues(b, u)
     const work = list(res.json, 'emails').find((e) => str(e, 'type') === 'work')
     if (
@@ -141,35 +186,35 @@ export async function patchUsers(b: Bench): Promise<void> {
 }
 
 export async function deactivateUsers(b: Bench): Promise<void> {
-  const users = b.created()
+  const users = b.sample()
   // Okta's dialect: a path-less replace carrying an object.
   const body = { schemas: [PATCH_OP], Operations: [{ op: 'replace', value: { active: false } }] }
   await b.phase('deactivate', users, async (u, phase) => {
-    await phase.send('PATCH', `/Users/${encodeURIComponent(u.id)}`, body, [200, 204])
+    await phase.send('PATCH', `/Users/${encodeURIComponent(u.id)}`, body, [200, 204], b.token(u.org))
   })
   const sample = spread(users, SPOT_CHECKS)
   let ok = 0
   for (const u of sample) {
-    const res = await b.client.request('GET', `/Users/${encodeURIComponent(u.id)}`)
+    const res = await b.request(u.org, 'GET', `/Users/${encodeURIComponent(u.id)}`)
     if (field(res.json, 'active') === false) ok++
   }
   b.check('deactivate: active=false on GET (spot check)', ok === sample.length, `${ok}/${sample.length}`)
 }
 
 export async function deleteAll(b: Bench): Promise<void> {
-  const users = b.created()
+  const users = b.sample()
   await b.phase('delete-user', users, async (u, phase) => {
-    await phase.send('DELETE', `/Users/${encodeURIComponent(u.id)}`, undefined, [204])
+    await phase.send('DELETE', `/Users/${encodeURIComponent(u.id)}`, undefined, [204], b.token(u.org))
   })
-  await b.phase('delete-group', b.groupIds, async (id, phase) => {
-    await phase.send('DELETE', `/Groups/${encodeURIComponent(id)}`, undefined, [204])
+  await b.phase('delete-group', b.groupIds, async (g, phase) => {
+    await phase.send('DELETE', `/Groups/${encodeURIComponent(g.id)}`, undefined, [204], b.token(g.org))
   })
   const paths = [
-    ...spread(users, SPOT_CHECKS).map((u) => `/Users/${encodeURIComponent(u.id)}`),
-    ...spread(b.groupIds, 5).map((id) => `/Groups/${encodeURIComponent(id)}`),
+    ...spread(users, SPOT_CHECKS).map((u) => ({ org: u.org, path: `/Users/${encodeURIComponent(u.id)}` })),
+    ...spread(b.groupIds, 5).map((g) => ({ org: g.org, path: `/Groups/${encodeURIComponent(g.id)}` })),
   ]
   let gone = 0
-  for (const path of paths) if ((await b.client.request('GET', path)).status === 404) gone++
+  for (const { org, path } of paths) if ((await b.request(org, 'GET', path)).status === 404) gone++
   b.check('delete: GET after DELETE gives 404 (spot check)', gone === paths.length, `${gone}/${paths.length}`)
 }
 

@@ -2,7 +2,7 @@
 // task list; `Phase` records each request's latency and any unexpected status, and
 // `summarize` turns that into count / errors / ops/s / percentiles.
 import { performance } from 'node:perf_hooks'
-import type { HttpClient, HttpResponse, Method } from './http-client.ts'
+import type { HttpResponse, Method, Requester } from './http-client.ts'
 
 /** Runs `fn` over `items` with at most `concurrency` in flight. `worker` is the 0-based lane. */
 export async function runPool<T>(
@@ -40,8 +40,10 @@ export interface PhaseResult {
   p95: number
   p99: number
   max: number
-  /** Peak server RSS seen while the phase ran (only with --pid). */
+  /** Peak server RSS seen while the phase ran (only with --pid); the highest of several servers. */
   peakRssMiB: number | null
+  /** With several servers: each one's peak RSS during the phase, in --pid order. */
+  peakRssMiBByServer?: number[]
   /** Extra per-phase numbers, e.g. members/s or fraction of the ceiling. */
   notes: Record<string, number | string>
 }
@@ -56,11 +58,11 @@ export class Phase {
   readonly errorsByStatus: Record<string, number> = {}
   readonly errorSamples: ErrorSample[] = []
   readonly notes: Record<string, number | string> = {}
-  readonly #client: HttpClient
+  readonly #client: Requester
   #started = 0
   #finished = 0
 
-  constructor(name: string, client: HttpClient) {
+  constructor(name: string, client: Requester) {
     this.name = name
     this.#client = client
   }
@@ -81,11 +83,11 @@ export class Phase {
    * Sends one timed request. Returns the response when its status is in `expect`; otherwise
    * counts an error, keeps the first few as samples, and returns null.
    */
-  async send(method: Method, path: string, body: unknown, expect: readonly number[]): Promise<HttpResponse | null> {
+  async send(method: Method, path: string, body: unknown, expect: readonly number[], token?: string): Promise<HttpResponse | null> {
     const started = performance.now()
     let res: HttpResponse
     try {
-      res = await this.#client.request(method, path, body)
+      res = await this.#client.request(method, path, body, token)
     } catch (err) {
       this.latencies.push(performance.now() - started)
       this.#error(`${method} ${path}`, 'network', err instanceof Error ? err.message : String(err))
@@ -106,7 +108,8 @@ export class Phase {
   }
 }
 
-export function summarize(phase: Phase, concurrency: number, peakRssMiB: number | null): PhaseResult {
+export function summarize(phase: Phase, concurrency: number, rssByServer: readonly number[]): PhaseResult {
+  const peakRssMiB = rssByServer.length === 0 ? null : Math.max(...rssByServer)
   const sorted = Float64Array.from(phase.latencies).sort()
   const wallMs = phase.wallMs
   return {
@@ -123,6 +126,7 @@ export function summarize(phase: Phase, concurrency: number, peakRssMiB: number 
     p99: round(percentile(sorted, 99)),
     max: round(sorted.length > 0 ? (sorted[sorted.length - 1] ?? 0) : 0),
     peakRssMiB,
+    ...(rssByServer.length > 1 ? { peakRssMiBByServer: [...rssByServer] } : {}),
     notes: phase.notes,
   }
 }

@@ -1,7 +1,10 @@
 // --spawn: starts Roster itself (`node bin/roster.js serve`, PORT=<free port>,
-// ROSTER_DATABASE_URL=sqlite:<tmpdir>/bench.db), waits for GET /healthz to answer 200,
-// creates an organization with `node bin/roster.js org create bench --json`, runs the
+// ROSTER_DATABASE_URL=sqlite:<tmpdir>/bench.db or --database), waits for GET /healthz to answer
+// 200, creates an organization with `node bin/roster.js org create bench --json`, runs the
 // benchmark against its tenantUrl/token with --pid set to the server, and stops it after.
+// With --servers K, K servers on the one --database (started one after the other, so the
+// first applies the migrations); with --orgs O > 1, the organizations come from bench/orgs.ts
+// (the CLI's use case, in this process).
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
 import http from 'node:http'
@@ -16,42 +19,73 @@ import { field } from './http-client.ts'
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url))
 const HEALTH_TIMEOUT_MS = 30_000
 
-type RunBench = (opts: BenchOptions & { base: string; token: string }) => Promise<number>
+type RunBench = (opts: BenchOptions, tokens: readonly string[]) => Promise<number>
 
 export async function withSpawnedRoster(opts: BenchOptions, run: RunBench): Promise<number> {
   const bin = path.resolve(REPO_ROOT, opts.rosterBin)
   const dir = mkdtempSync(path.join(tmpdir(), 'roster-bench-'))
-  const logPath = path.join(dir, 'server.log')
-  const port = await freePort()
-  const env = { ...process.env, PORT: String(port), ROSTER_DATABASE_URL: `sqlite:${path.join(dir, 'bench.db')}` }
-  const log = openSync(logPath, 'a')
-  // The node flags `npm start` uses (package.json), so the benchmark measures the server as it runs.
-  const child = spawn(process.execPath, ['--max-semi-space-size=8', '--heap-growing-percent=30', bin, 'serve'], { cwd: REPO_ROOT, env, stdio: ['ignore', log, log] })
+  const databaseUrl = opts.database ?? `sqlite:${path.join(dir, 'bench.db')}`
+  const baseEnv = { ...process.env, ROSTER_DATABASE_URL: databaseUrl }
+  const children: { child: ChildProcess; port: number; logPath: string }[] = []
   const onSignal = () => {
-    child.kill('SIGKILL')
+    for (const { child } of children) child.kill('SIGKILL')
     process.exit(130)
   }
   process.once('SIGINT', onSignal)
-  console.log(`spawned ${opts.rosterBin} serve: pid ${child.pid} port ${port} dir ${dir}`)
 
   let code = 1
   try {
-    await waitHealthy(child, port, logPath)
-    const { stdout } = await promisify(execFile)(process.execPath, [bin, 'org', 'create', 'bench', '--json'], { cwd: REPO_ROOT, env })
-    const org = parseOrg(stdout)
-    const base = new URL(org.tenantUrl, `http://127.0.0.1:${port}`).href.replace(/\/+$/, '')
-    console.log(`organization ${org.orgId}: ${base}`)
-    code = await run({ ...opts, base, token: org.token, pid: child.pid ?? null })
+    // One after the other: the first applies any migration before the next starts (and
+    // bin/roster.js rewrites its bundle at each start).
+    for (let k = 0; k < opts.servers; k++) {
+      const port = await freePort()
+      const logPath = path.join(dir, opts.servers === 1 ? 'server.log' : `server-${k + 1}.log`)
+      const log = openSync(logPath, 'a')
+      const env = { ...baseEnv, PORT: String(port) }
+      // The node flags `npm start` uses (package.json), so the benchmark measures the server as it runs.
+      const child = spawn(process.execPath, ['--max-semi-space-size=8', '--heap-growing-percent=30', bin, 'serve'], { cwd: REPO_ROOT, env, stdio: ['ignore', log, log] })
+      children.push({ child, port, logPath })
+      console.log(`spawned ${opts.rosterBin} serve: pid ${child.pid} port ${port} dir ${dir}${opts.database === null ? '' : ` database ${redact(opts.database)}`}`)
+      await waitHealthy(child, port, logPath)
+    }
+    const first = children[0] as (typeof children)[number]
+    let tokens: string[]
+    let tenantUrl: string
+    if (opts.orgs === 1) {
+      const env = { ...baseEnv, PORT: String(first.port) }
+      const { stdout } = await promisify(execFile)(process.execPath, [bin, 'org', 'create', 'bench', '--json'], { cwd: REPO_ROOT, env })
+      const org = parseOrg(stdout)
+      console.log(`organization ${org.orgId}`)
+      tokens = [org.token]
+      tenantUrl = org.tenantUrl
+    } else {
+      const { createOrgs } = await import('./orgs.ts')
+      const t0 = Date.now()
+      const name = `bench-${Date.now().toString(36)}`
+      tokens = (await createOrgs(databaseUrl, name, opts.orgs)).map((o) => o.token)
+      console.log(`${opts.orgs} organizations ${name}-0 … ${name}-${opts.orgs - 1} created in ${Date.now() - t0} ms`)
+      tenantUrl = '/scim/v2'
+    }
+    // The tenant URL's path on each server (the CLI prints the first server's address).
+    const tenantPath = new URL(tenantUrl, `http://127.0.0.1:${first.port}`).pathname.replace(/\/+$/, '')
+    const base = children.map(({ port }) => `http://127.0.0.1:${port}${tenantPath}`)
+    console.log(`servers: ${base.join(' ')}`)
+    code = await run({ ...opts, base, pid: children.map(({ child }) => child.pid ?? 0) }, tokens)
   } catch (err) {
     console.error(`--spawn failed: ${err instanceof Error ? err.message : String(err)}`)
-    console.error(`server log (${logPath}):\n${tail(logPath)}`)
+    for (const { logPath } of children) console.error(`server log (${logPath}):\n${tail(logPath)}`)
   } finally {
     process.off('SIGINT', onSignal)
-    await stop(child)
-    if (opts.keep || code !== 0) console.log(`kept ${dir} (bench.db, server.log)`)
+    await Promise.all(children.map(({ child }) => stop(child)))
+    if (opts.keep || code !== 0) console.log(`kept ${dir} (${opts.database === null ? 'bench.db, ' : ''}server logs)`)
     else rmSync(dir, { recursive: true, force: true })
   }
   return code
+}
+
+/** The database URL without its password, for the console. */
+function redact(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@/]*@/, '//$1:***@')
 }
 
 function parseOrg(stdout: string): { orgId: string; tenantUrl: string; token: string } {

@@ -9,6 +9,7 @@ import type { Database } from '../kysely/schema.ts'
 import { migrateToLatest } from '../migrations/index.ts'
 import { StoreUnavailable, UniqueViolation } from '../store.ts'
 import { postgresSql } from './postgres-sql.ts'
+import { postgresStatements } from './postgres-statements.ts'
 
 export interface PostgresOptions {
   readonly url: string
@@ -35,13 +36,31 @@ export function mapPostgresError(e: unknown): unknown {
   return e
 }
 
+/** Most statement texts given a name; beyond it (filter shapes without end), statements run unnamed. */
+const MAX_NAMED = 2_000
+const names = new Map<string, string>()
+
+/**
+ * A statement with a name is parsed once per connection and its plan can be kept (the
+ * connection remembers the names it prepared); an unnamed one is parsed and planned on every
+ * call. The store's statements are fixed texts and list queries one text per filter shape.
+ */
+function query(text: string, params: readonly unknown[]): pg.QueryConfig {
+  let name = names.get(text)
+  if (name === undefined && names.size < MAX_NAMED) {
+    name = `roster_${names.size}`
+    names.set(text, name)
+  }
+  return { name, text, values: params as unknown[] }
+}
+
 function pgConn(client: pg.Pool | pg.PoolClient): Conn {
   return {
     async all<R>(text: string, params: readonly unknown[]) {
-      return (await client.query(text, params as unknown[])).rows as R[]
+      return (await client.query(query(text, params))).rows as R[]
     },
     async run(text: string, params: readonly unknown[]) {
-      return (await client.query(text, params as unknown[])).rowCount ?? 0
+      return (await client.query(query(text, params))).rowCount ?? 0
     },
   }
 }
@@ -96,6 +115,7 @@ export async function openPostgresStore(opts: PostgresOptions): Promise<KyselySt
     reader: pgConn(pool),
     scanner: pgConn(pool),
     lockRows: true,
+    statements: postgresStatements(db),
     transaction: (fn) => guard(() => transaction(pool, fn)),
     read: guard,
     close: () => db.destroy(),

@@ -35,6 +35,8 @@ export interface StoreDriver {
   read<T>(fn: () => Promise<T>): Promise<T>
   /** Row lock for read-modify-write (PostgreSQL `FOR UPDATE`; SQLite's writer is already exclusive). */
   readonly lockRows: boolean
+  /** The dialect's own forms of some fixed statements (same arguments, same results). */
+  readonly statements?: Partial<Statements>
   /**
    * A number that changes whenever any connection commits (SQLite's `PRAGMA data_version`), or
    * undefined where the database has none: results read under one value are still exact.
@@ -100,7 +102,7 @@ export class KyselyStore implements Store {
   constructor(driver: StoreDriver) {
     this.#d = driver
     this.kind = driver.kind
-    this.#st = statements(driver.builder, driver.sql, driver.lockRows)
+    this.#st = { ...statements(driver.builder, driver.sql, driver.lockRows), ...driver.statements }
     this.#counts = new Coalescer(driver.scanner)
   }
 
