@@ -53,16 +53,24 @@ export class LogAppender {
   }
 
   /** Writes every row buffered so far; resolves when they are committed (or kept for a retry). */
-  flush(): Promise<void> {
-    this.#flushing ??= this.#drain().finally(() => {
+  async flush(): Promise<void> {
+    // A flush under way covers only the rows it began with: wait for it, then write the rest.
+    while (this.#flushing) await this.#flushing
+    if (this.#buffer.length === 0) return
+    this.#flushing = this.#drain().finally(() => {
       this.#flushing = null
     })
     return this.#flushing
   }
 
   async #drain(): Promise<void> {
-    while (this.#buffer.length > 0) {
-      const batch = this.#buffer.splice(0, this.#maxBatch)
+    // Only the rows buffered when the flush began: rows that arrive while a batch commits wait
+    // for the next flush, so under steady traffic there are a few large commits a second rather
+    // than one small commit after another (each commit is an fsync).
+    let left = this.#buffer.length
+    while (left > 0 && this.#buffer.length > 0) {
+      const batch = this.#buffer.splice(0, Math.min(left, this.#maxBatch))
+      left -= batch.length
       try {
         await this.#store.write((tx) => tx.appendLog(batch))
       } catch (e) {

@@ -192,6 +192,23 @@ describe.each(storeMatrix())('provisioning log on $name', (factory) => {
     }
   })
 
+  it('records what compat/ read leniently in an Entra ID request, and Entra ID from its shape alone', async () => {
+    const c = await t.req('POST', '/Users', user('log.entra@example.com'))
+    expect(c.status).toBe(201)
+    const id = String(c.json.id)
+    // Entra ID's documented shapes: a capitalised op and "False" for a boolean, with no
+    // User-Agent to say who sent them ("Known issues and resolutions with SCIM 2.0 protocol compliance").
+    const body = { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'Replace', path: 'active', value: 'False' }] }
+    const r = await t.req('PATCH', `/Users/${id}`, body, { headers: { 'user-agent': '' } })
+    expect(r.status).toBe(200)
+    expect(r.json.active).toBe(false)
+    const row = (await log(`?user=${id}`)).items.find((i) => i.method === 'PATCH')
+    expect(row?.identityProvider).toBe('entra')
+    expect(row?.notes.some((n) => /Replace/.test(n))).toBe(true)
+    expect(row?.notes.some((n) => /False/.test(n))).toBe(true)
+    expect(row?.changes?.after).toEqual({ active: false })
+  })
+
   it('logs a revoked token\'s 401 under its organization; an unknown token is logged nowhere', async () => {
     const other = await t.newOrg(`log-revoked-${factory.name}`)
     const fresh = await refreshToken(t.deps, other.orgId)

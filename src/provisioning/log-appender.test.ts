@@ -1,0 +1,62 @@
+// The batched appender writes, per flush, the rows buffered when that flush began: under steady
+// traffic a few large commits a second, not one small commit after another.
+import { describe, expect, it } from 'vitest'
+import type { LogRow, OrgId, Store, StoreTx } from '../store/store.ts'
+import { LogAppender } from './log-appender.ts'
+
+const row = (id: string) => ({ id }) as unknown as LogRow
+const org = 'o' as OrgId
+
+/** A store whose writes finish when the test says so, recording each batch. */
+function heldStore() {
+  const batches: string[][] = []
+  const pending: (() => void)[] = []
+  const store = {
+    write: (fn: (tx: StoreTx) => Promise<unknown>) => new Promise<void>((resolve) => {
+      const tx = { appendLog: async (rows: readonly { row: LogRow }[]) => { batches.push(rows.map((r) => r.row.id)) } } as unknown as StoreTx
+      pending.push(() => void fn(tx).then(() => resolve()))
+    }),
+  } as unknown as Store
+  const release = async () => {
+    const p = pending.shift()
+    p?.()
+    await new Promise((r) => setImmediate(r))
+  }
+  return { store, batches, pending, release }
+}
+
+describe('LogAppender', () => {
+  it('leaves rows that arrive during a commit to the next flush', async () => {
+    const h = heldStore()
+    const a = new LogAppender(h.store, { flushIntervalMs: 60_000 })
+    a.add(org, row('1'))
+    a.add(org, row('2'))
+    const first = a.flush()
+    a.add(org, row('3'))
+    await h.release()
+    await first
+    expect(h.batches).toEqual([['1', '2']])
+    expect(h.pending).toHaveLength(0)
+    const second = a.flush()
+    await h.release()
+    await second
+    expect(h.batches).toEqual([['1', '2'], ['3']])
+    await a.close()
+  })
+
+  it('flush() resolves once every row buffered before the call is written, even while another flush runs', async () => {
+    const h = heldStore()
+    const a = new LogAppender(h.store, { flushIntervalMs: 60_000 })
+    a.add(org, row('1'))
+    void a.flush()
+    a.add(org, row('2'))
+    let done = false
+    const all = a.flush().then(() => { done = true })
+    await h.release()
+    expect(done).toBe(false)
+    await h.release()
+    await all
+    expect(h.batches).toEqual([['1'], ['2']])
+    await a.close()
+  })
+})
