@@ -10,7 +10,7 @@
 // throughput); --max-semi-space-size=8 halves the young generation. Neither caps the heap, so a
 // large response cannot make the process run out of memory. `npm start` and the benchmark's
 // --spawn pass the same flags.
-import { copyFileSync, mkdirSync, readdirSync } from 'node:fs'
+import { copyFileSync, mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { buildSync } from 'esbuild'
@@ -18,8 +18,16 @@ import { buildSync } from 'esbuild'
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const dist = join(root, 'dist')
 mkdirSync(dist, { recursive: true })
-buildSync({
+// Each file is written beside its place and renamed over it: several servers starting at once
+// (test/e2e/two-servers.test.ts, bench --servers) never load a half-written bundle.
+const replace = (file, write) => {
+  const tmp = `${file}.${process.pid}.tmp`
+  write(tmp)
+  renameSync(tmp, file)
+}
+const built = buildSync({
   entryPoints: [join(root, 'src/cli/main.ts')],
+  write: false,
   outfile: join(dist, 'roster.mjs'),
   bundle: true,
   platform: 'node',
@@ -29,7 +37,8 @@ buildSync({
   sourcemap: 'linked',
   logLevel: 'error',
 })
+for (const out of built.outputFiles) replace(out.path, (tmp) => writeFileSync(tmp, out.contents))
 // Worker threads start from their own files, found next to the bundle.
 const dialect = join(root, 'src/store/dialect')
-for (const f of readdirSync(dialect)) if (f.endsWith('.mjs')) copyFileSync(join(dialect, f), join(dist, f))
+for (const f of readdirSync(dialect)) if (f.endsWith('.mjs')) replace(join(dist, f), (tmp) => copyFileSync(join(dialect, f), tmp))
 await import(pathToFileURL(join(dist, 'roster.mjs')).href)

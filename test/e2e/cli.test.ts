@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import BetterSqlite3 from 'better-sqlite3'
+import { migrationNames } from '../../src/store/migrations/index.ts'
 
 const run = promisify(execFile)
 const BIN = join(import.meta.dirname, '../../bin/roster.js')
@@ -22,6 +24,19 @@ describe('roster CLI and server process', () => {
     const r = await run('node', [BIN, ...args], { env })
     return r.stdout
   }
+
+  it('several processes starting at once on a new SQLite database apply each migration once, none fails', async () => {
+    // Each rebuilds dist/ and migrates: the bundle is replaced by rename, the migrations run in
+    // one transaction that the others wait for.
+    const fresh = { ...env, ROSTER_DATABASE_URL: `sqlite:${join(dir, 'race.db')}` }
+    const results = await Promise.allSettled(Array.from({ length: 4 }, () => run('node', [BIN, 'migrate', '--json'], { env: fresh })))
+    expect(results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason))).toEqual([])
+    const db = new BetterSqlite3(join(dir, 'race.db'), { readonly: true })
+    const rows = db.prepare('select name, count(*) as n from kysely_migration group by name').all() as { name: string; n: number }[]
+    db.close()
+    expect(rows.map((r) => r.n)).toEqual(migrationNames().map(() => 1))
+    expect(rows.map((r) => r.name)).toEqual(migrationNames())
+  })
 
   it('org create --json prints the org id, tenant URL and a token; token refresh replaces it; lists work', async () => {
     const created = JSON.parse(await roster('org', 'create', 'Acme Corp', '--domain', 'acme.test', '--json')) as { orgId: string; tenantUrl: string; token: string }

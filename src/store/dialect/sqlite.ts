@@ -195,7 +195,20 @@ export async function openSqliteStore(opts: SqliteOptions): Promise<KyselyStore>
   const readerRaw = opts.path === ':memory:' ? writerRaw : openConnection(opts.path, busy)
   // Kysely runs the migrations and compiles statements; queries run through sqliteConn.
   const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: writerRaw }) })
-  if (opts.migrate !== false) await migrateToLatest(kysely as Kysely<unknown>, 'sqlite')
+  if (opts.migrate !== false) {
+    // Kysely runs SQLite migrations outside any transaction and takes no lock. All pending
+    // migrations run in one transaction instead: a process starting at the same moment waits for
+    // it (busy_timeout) and then finds nothing left to apply, and a migration that fails half-way
+    // (0005 rebuilds a table) leaves the database as it was.
+    writerRaw.exec('BEGIN IMMEDIATE')
+    try {
+      await migrateToLatest(kysely as Kysely<unknown>, 'sqlite')
+      writerRaw.exec('COMMIT')
+    } catch (e) {
+      if (writerRaw.inTransaction) writerRaw.exec('ROLLBACK')
+      throw mapSqliteError(e)
+    }
+  }
   const committer = new GroupCommitter(writerRaw, opts.maxBatch ?? 256)
   const reader = sqliteConn(readerRaw)
   const workers = opts.path === ':memory:' ? 0 : opts.readWorkers ?? 0
