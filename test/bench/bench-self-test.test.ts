@@ -3,25 +3,15 @@
 // capped phases. Asserts only that every check passed and which checks ran, never a timing.
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseOptions, UsageError } from '../../bench/args.ts'
+import { freePort } from '../helpers/free-port.ts'
 
 const ROOT = join(import.meta.dirname, '../..')
 const run = promisify(execFile)
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address()
-      s.close(() => (a && typeof a === 'object' ? resolve(a.port) : reject(new Error('no port'))))
-    })
-  })
-}
 
 describe('bench options', () => {
   it('keep the single-organization defaults', () => {

@@ -2,8 +2,8 @@
 // postgres user when the tests run as root (initdb refuses root).
 import { execFileSync } from 'node:child_process'
 import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
+import { freePort } from './free-port.ts'
 import { join } from 'node:path'
 
 export function postgresBin(): string | null {
@@ -11,16 +11,6 @@ export function postgresBin(): string | null {
   if (!existsSync(root)) return null
   const versions = readdirSync(root).filter((v) => existsSync(join(root, v, 'bin', 'initdb'))).sort((a, b) => Number(b) - Number(a))
   return versions[0] ? join(root, versions[0], 'bin') : null
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address()
-      s.close(() => (a && typeof a === 'object' ? resolve(a.port) : reject(new Error('no port'))))
-    })
-  })
 }
 
 export interface Cluster {
