@@ -1,7 +1,7 @@
 // The batched appender writes, per flush, the rows buffered when that flush began: under steady
 // traffic a few large commits a second, not one small commit after another.
 import { describe, expect, it } from 'vitest'
-import type { LogRow, OrgId, Store, StoreTx } from '../store/store.ts'
+import type { LogRow, OrgId, Store } from '../store/store.ts'
 import { LogAppender } from './log-appender.ts'
 
 const row = (id: string) => ({ id }) as unknown as LogRow
@@ -12,9 +12,11 @@ function heldStore() {
   const batches: string[][] = []
   const pending: (() => void)[] = []
   const store = {
-    write: (fn: (tx: StoreTx) => Promise<unknown>) => new Promise<void>((resolve) => {
-      const tx = { appendLog: async (rows: readonly { row: LogRow }[]) => { batches.push(rows.map((r) => r.row.id)) } } as unknown as StoreTx
-      pending.push(() => void fn(tx).then(() => resolve()))
+    appendLog: (rows: readonly { row: LogRow }[]) => new Promise<void>((resolve) => {
+      pending.push(() => {
+        batches.push(rows.map((r) => r.row.id))
+        resolve()
+      })
     }),
   } as unknown as Store
   const release = async () => {

@@ -72,7 +72,7 @@ export class LogAppender {
       const batch = this.#buffer.splice(0, Math.min(left, this.#maxBatch))
       left -= batch.length
       try {
-        await this.#store.write((tx) => tx.appendLog(batch))
+        await this.#store.appendLog(batch)
       } catch (e) {
         // Keep the rows for the next flush, ahead of newer ones.
         this.#buffer = batch.concat(this.#buffer)

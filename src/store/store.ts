@@ -150,8 +150,6 @@ export interface StoreTx {
 
   /** The log row of the change this transaction makes (DESIGN.md: it commits with the change). */
   insertLog(orgId: OrgId, row: LogRow): Promise<void>
-  /** Rows of requests that wrote nothing, several organizations at once (the batched appender). */
-  appendLog(rows: readonly { readonly orgId: OrgId; readonly row: LogRow }[]): Promise<void>
   /** Deletes at most `limit` of the organization's oldest rows with an id below `beforeId`; returns how many. */
   pruneLog(orgId: OrgId, beforeId: string, limit: number): Promise<number>
 
@@ -164,6 +162,12 @@ export interface Store {
   readonly kind: 'sqlite' | 'postgres'
   /** Runs `fn` in one transaction; resolves only after the commit is durable. */
   write<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>
+  /**
+   * Rows of requests that wrote nothing, several organizations at once, in one transaction of
+   * their own (the batched appender). It changes no user, group or membership, so list totals
+   * and page continuations learned before it stay valid.
+   */
+  appendLog(rows: readonly { readonly orgId: OrgId; readonly row: LogRow }[]): Promise<void>
 
   orgByTokenHash(hash: string): Promise<OrgId | null>
   getOrg(idOrName: string): Promise<OrgRow | null>

@@ -114,6 +114,8 @@ export function mapSqliteError(e: unknown): unknown {
 
 interface Job {
   readonly fn: (conn: Conn) => Promise<unknown>
+  /** Writes only provisioning-log rows: no list or count can read what it changes. */
+  readonly logOnly: boolean
   readonly resolve: (v: unknown) => void
   readonly reject: (e: unknown) => void
 }
@@ -124,6 +126,8 @@ class GroupCommitter {
   readonly #maxBatch: number
   #queue: Job[] = []
   #running = false
+  /** Commits of this connection that may have changed users, groups or memberships. */
+  dataCommits = 0
 
   constructor(raw: Db, maxBatch: number) {
     this.#raw = raw
@@ -131,9 +135,9 @@ class GroupCommitter {
     this.#maxBatch = maxBatch
   }
 
-  run<T>(fn: (conn: Conn) => Promise<T>): Promise<T> {
+  run<T>(fn: (conn: Conn) => Promise<T>, logOnly = false): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ fn, resolve: resolve as (v: unknown) => void, reject })
+      this.#queue.push({ fn, logOnly, resolve: resolve as (v: unknown) => void, reject })
       if (!this.#running) {
         this.#running = true
         setImmediate(() => void this.#drain())
@@ -165,6 +169,8 @@ class GroupCommitter {
       }
       try {
         this.#raw.exec('COMMIT')
+        // Counted before any waiting request can run: a read after this sees a new data version.
+        if (batch.some((job, i) => !job.logOnly && results[i]?.ok)) this.dataCommits++
       } catch (e) {
         if (this.#raw.inTransaction) this.#raw.exec('ROLLBACK')
         const err = mapSqliteError(e)
@@ -181,10 +187,20 @@ class GroupCommitter {
   }
 }
 
-/** PRAGMA data_version of `db`'s connection, as a prepared statement. */
-function dataVersionOf(db: Db): () => number {
-  const stmt = db.prepare('PRAGMA data_version').pluck()
-  return () => stmt.get() as number
+/** A number that moves on every commit by another process and on every data commit of `committer`. */
+function dataVersionOf(writer: Db, committer: GroupCommitter): () => number {
+  // Prepared once: db.pragma() would compile the statement on every call.
+  const stmt = writer.prepare('PRAGMA data_version').pluck()
+  let external = stmt.get() as number
+  let others = 0
+  return () => {
+    const v = stmt.get() as number
+    if (v !== external) {
+      external = v
+      others++
+    }
+    return others + committer.dataCommits
+  }
 }
 
 /** Opens (creating and migrating) the SQLite store at `path`. */
@@ -221,12 +237,13 @@ export async function openSqliteStore(opts: SqliteOptions): Promise<KyselyStore>
     reader,
     scanner: pool ?? reader,
     lockRows: false,
-    // data_version changes on this connection whenever another connection commits: the writer,
-    // a read worker's neighbour, or another process (SQLite documents it for exactly this use).
-    // (An in-memory database has one connection, whose own commits do not change it.)
-    // Prepared once: db.pragma() would compile the statement on every call.
-    ...(readerRaw === writerRaw ? {} : { dataVersion: dataVersionOf(readerRaw) }),
-    transaction: (fn) => committer.run(fn),
+    // Changes whenever a commit may have changed what lists read: the writer's own commits other
+    // than provisioning-log batches (counted by the committer), and any other process's commit
+    // (the writer connection's PRAGMA data_version changes exactly then: SQLite documents that it
+    // ignores the connection's own commits). Log batches, a few a second under load, leave list
+    // totals and page continuations valid. (An in-memory database has no other connection.)
+    ...(readerRaw === writerRaw ? {} : { dataVersion: dataVersionOf(writerRaw, committer) }),
+    transaction: (fn, opts) => committer.run(fn, opts?.logOnly ?? false),
     async read(fn) {
       try {
         return await fn()

@@ -29,8 +29,11 @@ export interface StoreDriver {
   readonly reader: Conn
   /** Reads that may scan many rows (list pages and counts, a group's members); may be `reader`. */
   readonly scanner: Conn
-  /** Runs fn in one durable transaction; maps driver errors to UniqueViolation / StoreUnavailable. */
-  transaction<T>(fn: (conn: Conn) => Promise<T>): Promise<T>
+  /**
+   * Runs fn in one durable transaction; maps driver errors to UniqueViolation / StoreUnavailable.
+   * `logOnly`: it writes provisioning-log rows and nothing else (see dataVersion).
+   */
+  transaction<T>(fn: (conn: Conn) => Promise<T>, opts?: { readonly logOnly?: boolean }): Promise<T>
   /** Wraps a read so that driver failures become StoreUnavailable. */
   read<T>(fn: () => Promise<T>): Promise<T>
   /** Row lock for read-modify-write (PostgreSQL `FOR UPDATE`; SQLite's writer is already exclusive). */
@@ -38,8 +41,9 @@ export interface StoreDriver {
   /** The dialect's own forms of some fixed statements (same arguments, same results). */
   readonly statements?: Partial<Statements>
   /**
-   * A number that changes whenever any connection commits (SQLite's `PRAGMA data_version`), or
-   * undefined where the database has none: results read under one value are still exact.
+   * A number that changes whenever a commit may have changed users, groups or memberships (on
+   * SQLite from `PRAGMA data_version` and the writer's own commits), or undefined where the
+   * database has none: list results read under one value are still exact under it.
    */
   dataVersion?(): number
   close(): Promise<void>
@@ -108,6 +112,10 @@ export class KyselyStore implements Store {
 
   write<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
     return this.#d.transaction((conn) => fn(new KyselyTx(conn, this.#st, this.#d.sql)))
+  }
+
+  appendLog(rows: readonly { readonly orgId: OrgId; readonly row: LogRow }[]): Promise<void> {
+    return this.#d.transaction((conn) => new KyselyTx(conn, this.#st, this.#d.sql).appendLog(rows), { logOnly: true })
   }
 
   orgByTokenHash(hash: string): Promise<OrgId | null> {

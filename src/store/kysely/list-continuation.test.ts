@@ -18,13 +18,23 @@ describe('list pages continued from the previous page', () => {
   let store: Store
   const org = newId() as OrgId
   const prepared: string[] = []
+  /** How often a statement whose SQL starts with `select count(*)` ran. */
+  let counts = 0
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'roster-keyset-'))
     const prepare = BetterSqlite3.prototype.prepare
     vi.spyOn(BetterSqlite3.prototype, 'prepare').mockImplementation(function (this: BetterSqlite3.Database, source: string) {
       prepared.push(source)
-      return prepare.call(this, source)
+      const stmt = prepare.call(this, source)
+      if (source.startsWith('select count(*)')) {
+        const all = stmt.all.bind(stmt)
+        stmt.all = ((...args: unknown[]) => {
+          counts++
+          return all(...(args as [unknown]))
+        }) as typeof stmt.all
+      }
+      return stmt
     })
     store = await openSqliteStore({ path: join(dir, 'r.db') })
     await store.write((tx) => tx.createOrg({ id: org, name: 'keyset', now: now(), domains: [] }))
@@ -73,5 +83,30 @@ describe('list pages continued from the previous page', () => {
     const all = await names(q(1, 1000))
     expect(second).toEqual(all.slice(50, 100))
     expect(second[0]).toBe(first[49])
+  })
+
+  it('a list total is reused across provisioning-log batches, and counted again after a data commit or another process\'s commit', async () => {
+    // A data commit first: whatever an earlier test counted is stale.
+    await store.write((tx) => tx.insertUser(org, { id: newId(), body: { userName: 'early@example.com' }, passwordHash: null, now: now() }))
+    const before = counts
+    await names(q(1, 10))
+    await names(q(11, 10))
+    expect(counts - before).toBe(1)
+    const logRow = (id: string) => ({
+      id, at: now(), requestId: 'r', identityProvider: 'unknown', method: 'GET', path: '/scim/v2/Users', resourceType: null,
+      resourceId: null, status: 200, scimType: null, detail: null, durationUs: 1, changes: null, notes: null,
+    })
+    await store.appendLog([{ orgId: org, row: logRow(newId()) }])
+    await names(q(21, 10))
+    expect(counts - before).toBe(1)
+    await store.write((tx) => tx.insertUser(org, { id: newId(), body: { userName: 'late@example.com' }, passwordHash: null, now: now() }))
+    await names(q(31, 10))
+    expect(counts - before).toBe(2)
+    // Another process's commit, whatever it wrote, may have changed users.
+    const other = new BetterSqlite3(join(dir, 'r.db'))
+    other.prepare('insert into org_domains (org_id, domain) values (?, ?)').run(org, 'other.example')
+    other.close()
+    await names(q(41, 10))
+    expect(counts - before).toBe(3)
   })
 })
