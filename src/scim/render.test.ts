@@ -30,4 +30,16 @@ describe('renderResourceJson', () => {
       expect(renderResourceJson(groupResource, row, 'https://x/scim/v2', refs)).toBe(JSON.stringify(renderResource(groupResource, row, 'https://x/scim/v2', refs)))
     }
   })
+
+  it('writes many members and groups, odd displays included, exactly as JSON.stringify would', () => {
+    const odd = ['quote " and \\', '\u2028 line', 'émoji 😀', '']
+    const members = Array.from({ length: 2_000 }, (_, i) => ({ value: `m${i}`, display: i % 5 === 0 ? null : odd[i % odd.length], type: i % 7 === 0 ? 'Group' : 'User' }))
+    const groups = Array.from({ length: 50 }, (_, i) => ({ value: `g${i}`, display: i % 3 === 0 ? undefined : i % 3 === 1 ? null : odd[i % odd.length] }))
+    for (const row of both({ displayName: 'G' })) {
+      expect(renderResourceJson(groupResource, row, 'https://x/scim/v2', members)).toBe(JSON.stringify(renderResource(groupResource, row, 'https://x/scim/v2', members)))
+    }
+    for (const row of both({ userName: 'u@example.com' })) {
+      expect(renderResourceJson(userResource, row, 'https://x/scim/v2', groups)).toBe(JSON.stringify(renderResource(userResource, row, 'https://x/scim/v2', groups)))
+    }
+  })
 })

@@ -60,6 +60,32 @@ export function renderResourceJson(rs: ResourceSchema, row: RenderableRow, baseU
   if (text === undefined) return JSON.stringify(renderResource(rs, row, baseUrl, refs))
   const schemas = [rs.core.id, ...rs.extensions.filter((e) => text.includes(`${JSON.stringify(e.id)}:`)).map((e) => e.id)]
   const inner = text.slice(1, -1).trim()
-  const tail = JSON.stringify({ ...refsOf(rs, baseUrl, refs), meta: metaOf(rs, row, baseUrl) })
-  return `{"schemas":${JSON.stringify(schemas)},"id":${JSON.stringify(row.id)}${inner === '' ? '' : `,${inner}`},${tail.slice(1)}`
+  const computed = refsJson(rs, baseUrl, refs)
+  return `{"schemas":${JSON.stringify(schemas)},"id":${JSON.stringify(row.id)}${inner === '' ? '' : `,${inner}`},${computed === '' ? '' : `${computed},`}"meta":${JSON.stringify(metaOf(rs, row, baseUrl))}}`
+}
+
+/**
+ * refsOf's member, serialized straight to text: a group of 50,000 members becomes one string
+ * without 50,000 intermediate objects (the same text JSON.stringify(refsOf(...)) gives inside
+ * its braces).
+ */
+function refsJson(rs: ResourceSchema, baseUrl: string, refs: readonly RenderedRef[] | undefined): string {
+  if (!refs || refs.length === 0) return ''
+  const parts: string[] = new Array<string>(refs.length)
+  if (rs.kind === 'User') {
+    for (let i = 0; i < refs.length; i++) {
+      const g = refs[i] as RenderedRef
+      const v = JSON.stringify(g.value)
+      const display = g.display === undefined ? '' : `,"display":${JSON.stringify(g.display)}`
+      parts[i] = `{"value":${v},"$ref":${JSON.stringify(`${baseUrl}/Groups/${g.value}`)}${display},"type":"direct"}`
+    }
+    return `"groups":[${parts.join(',')}]`
+  }
+  for (let i = 0; i < refs.length; i++) {
+    const m = refs[i] as RenderedRef
+    const type = m.type === 'Group' ? 'Group' : 'User'
+    const display = m.display == null ? '' : `,"display":${JSON.stringify(m.display)}`
+    parts[i] = `{"value":${JSON.stringify(m.value)},"$ref":${JSON.stringify(`${baseUrl}/${type}s/${m.value}`)},"type":"${type}"${display}}`
+  }
+  return `"members":[${parts.join(',')}]`
 }

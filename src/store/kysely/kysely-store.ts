@@ -74,7 +74,6 @@ interface PageEnd { readonly key: string; readonly id: string }
 
 interface OrgRecord { id: string; name: string; created_at: string }
 interface GroupOfRecord { member_id: string; id: string; display_name: string }
-interface MemberRecord { member_id: string; member_type: string; user_display: string | null; user_name: string | null; group_display: string | null }
 
 async function groupsOf(conn: Conn, st: Statements, d: SqlDialect, orgId: OrgId, userIds: readonly string[]): Promise<Map<string, GroupRef[]>> {
   const out = new Map<string, GroupRef[]>()
@@ -315,14 +314,10 @@ export class KyselyStore implements Store {
     })
   }
 
-  async #members(orgId: OrgId, groupId: string): Promise<MemberRow[]> {
-    const rows = await all<MemberRecord>(this.#d.scanner, this.#st.members, [orgId, groupId])
-    return rows.map((r) => ({
-      value: r.member_id,
-      type: r.member_type === 'Group' ? 'Group' : 'User',
-      display: r.member_type === 'Group' ? r.group_display : r.user_display ?? r.user_name,
-    }))
+  #members(orgId: OrgId, groupId: string): Promise<MemberRow[]> {
+    return all<MemberRow>(this.#d.scanner, this.#st.members, [orgId, groupId])
   }
+
 
   findUserIdByUserName(orgId: OrgId, userName: string): Promise<ResourceId | null> {
     return this.#d.read(async () => (await all<{ id: string }>(this.#d.reader, this.#st.userIdByName, [orgId, fold(userName)]))[0]?.id ?? null)

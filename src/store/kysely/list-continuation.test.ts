@@ -28,10 +28,10 @@ describe('list pages continued from the previous page', () => {
       prepared.push(source)
       const stmt = prepare.call(this, source)
       if (source.startsWith('select count(*)')) {
-        const all = stmt.all.bind(stmt)
+        const all = stmt.all.bind(stmt) as (...args: unknown[]) => unknown[]
         stmt.all = ((...args: unknown[]) => {
           counts++
-          return all(...(args as [unknown]))
+          return all(...args)
         }) as typeof stmt.all
       }
       return stmt

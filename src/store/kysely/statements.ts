@@ -72,7 +72,12 @@ export function statements(b: Kysely<Database>, d: SqlDialect, lockRows: boolean
       .as('m'))
       .leftJoin('users as u', (j) => j.on('u.org_id', '=', arg(0)).onRef('u.id', '=', 'm.member_id'))
       .leftJoin('groups as g', (j) => j.on('g.org_id', '=', arg(0)).onRef('g.id', '=', 'm.member_id'))
-      .select(['m.member_id', 'm.member_type', 'u.display_name as user_display', 'u.user_name', 'g.display_name as group_display'])),
+      // Rows shaped as MemberRow, so a group of 50,000 is read into one set of objects.
+      .select([
+        'm.member_id as value',
+        sql<'User' | 'Group'>`case when m.member_type = 'Group' then 'Group' else 'User' end`.as('type'),
+        sql<string | null>`case when m.member_type = 'Group' then g.display_name else coalesce(u.display_name, u.user_name) end`.as('display'),
+      ])),
     insertGroup: prepare(b.insertInto('groups').values({
       org_id: arg(0), id: arg(1), ...named(GROUP_COLUMNS, 2), version: 1, created_at: arg(5), updated_at: arg(5), data: arg(6),
     })),
