@@ -36,6 +36,19 @@ describe.each(storeMatrix())('/Groups on $name', (factory) => {
     expect(u.json.groups).toEqual([{ value: id, $ref: `https://roster.test/scim/v2/Groups/${id}`, display: 'Engineering', type: 'direct' }])
   })
 
+  it('lists a group\'s members in id order, whatever order they were added in, users and groups alike', async () => {
+    const inner = await t.req('POST', '/Groups', { schemas: [GROUP], displayName: 'Order inner' })
+    const picked = [users[7], users[2], String(inner.json.id), users[11], users[0], users[5]]
+    const r = await t.req('POST', '/Groups', { schemas: [GROUP], displayName: 'Order outer', members: picked.map((value) => ({ value })) })
+    expect(r.status).toBe(201)
+    const g = await t.req('GET', `/Groups/${String(r.json.id)}`)
+    const values = (g.json.members as { value: string; type: string; display?: string }[]).map((m) => m.value)
+    expect(values).toEqual(sorted(picked))
+    const byValue = new Map((g.json.members as { value: string; type: string; display?: string }[]).map((m) => [m.value, m]))
+    expect(byValue.get(String(inner.json.id))).toMatchObject({ type: 'Group', display: 'Order inner' })
+    expect(byValue.get(users[7] ?? '')).toMatchObject({ type: 'User', display: 'Member 7' })
+  })
+
   it('displayName is unique case-insensitively: 409 uniqueness', async () => {
     expect((await t.req('POST', '/Groups', { schemas: [GROUP], displayName: 'Sales' })).status).toBe(201)
     const dup = await t.req('POST', '/Groups', { schemas: [GROUP], displayName: 'SALES' })

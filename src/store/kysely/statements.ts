@@ -65,10 +65,8 @@ export function statements(b: Kysely<Database>, d: SqlDialect, lockRows: boolean
     groupForUpdate: prepare(lock(b.selectFrom('groups').select(RESOURCE).where('org_id', '=', arg(0)).where('id', '=', arg(1)))),
     groupIdByName: prepare(b.selectFrom('groups').select('id').where('org_id', '=', arg(0)).where('display_name_folded', '=', arg(1))),
     members: prepare(b.selectFrom((eb) => eb.selectFrom('group_members as k')
-      .select([d.idText(sql.ref('k.member_id')).as('member_id'), 'k.member_type'])
+      .select([d.idText(sql.ref('k.member_id')).as('member_id'), 'k.member_type', 'k.member_id as member_key'])
       .where('k.org_id', '=', key(0)).where('k.group_id', '=', key(1))
-      // Key order is text order: canonical ids are lower-case hex.
-      .orderBy('k.member_id')
       .as('m'))
       .leftJoin('users as u', (j) => j.on('u.org_id', '=', arg(0)).onRef('u.id', '=', 'm.member_id'))
       .leftJoin('groups as g', (j) => j.on('g.org_id', '=', arg(0)).onRef('g.id', '=', 'm.member_id'))
@@ -77,7 +75,10 @@ export function statements(b: Kysely<Database>, d: SqlDialect, lockRows: boolean
         'm.member_id as value',
         sql<'User' | 'Group'>`case when m.member_type = 'Group' then 'Group' else 'User' end`.as('type'),
         sql<string | null>`case when m.member_type = 'Group' then g.display_name else coalesce(u.display_name, u.user_name) end`.as('display'),
-      ])),
+      ])
+      // In key order, which is the ids' text order (canonical ids are lower-case hex): on SQLite
+      // the primary key's own order, so no sort.
+      .orderBy('m.member_key')),
     insertGroup: prepare(b.insertInto('groups').values({
       org_id: arg(0), id: arg(1), ...named(GROUP_COLUMNS, 2), version: 1, created_at: arg(5), updated_at: arg(5), data: arg(6),
     })),
