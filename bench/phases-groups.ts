@@ -188,7 +188,7 @@ export async function largeVsSmall(b: Bench): Promise<string[]> {
   const n = b.orgs.length === 1 ? 'N' : 'the first organization\'s users'
   const capped = largeSize < b.opts.largeMembers ? `, capped from ${b.opts.largeMembers} to ${n} - ${lanes * BATCH} reserved outsiders` : ''
   return [
-    `large-vs-small: 100 x (add 100 + remove 100) member PATCHes per group, ${lanes} lanes${capped}`,
+    `large-vs-small: 100 x (add 100 + remove 100) member PATCHes per group, ${lanes} lane${lanes === 1 ? '' : 's'}${capped}`,
     `  small group (${SMALL_GROUP} members):  ${small} ops/s, p50 ${p50s.small} ms`,
     `  large group (${largeSize} members): ${large} ops/s, p50 ${p50s.large} ms`,
     `  large/small ops/s ratio: ${ratio}`,
