@@ -29,7 +29,7 @@ export class LogAppender {
 
   constructor(store: Store, opts: AppenderOptions = {}) {
     this.#store = store
-    this.#maxBatch = opts.maxBatch ?? 1_000
+    this.#maxBatch = opts.maxBatch ?? 5_000
     this.#maxBuffered = opts.maxBuffered ?? 50_000
     this.#onError = opts.onError ?? (() => undefined)
     this.#timer = setInterval(() => void this.flush(), opts.flushIntervalMs ?? 200)

@@ -63,11 +63,16 @@ export function writeLog(request: FastifyRequest, status: number): WriteLog {
   }
 }
 
-/** The resource a request addressed, from its route: `/Users/:id` → User and that id. */
+const RESOURCE_PATH = /\/scim\/v2\/(users|groups)(?=[/?]|$)/i
+
+/**
+ * The resource a request addressed, from its path: `/Users/:id` → User and that id. (From the
+ * URL: Fastify builds request.routeOptions as a new object on every read.)
+ */
 function resourceOf(request: FastifyRequest): ResourceRef | null {
-  const route = request.routeOptions.url ?? ''
-  const type = /\/users(\/|$)/i.test(route) ? 'User' : /\/groups(\/|$)/i.test(route) ? 'Group' : null
-  if (type === null) return null
+  const m = RESOURCE_PATH.exec(request.url)
+  if (!m?.[1]) return null
+  const type = m[1].length === 5 ? 'User' : 'Group'
   const id = (request.params as { id?: unknown } | undefined)?.id
   return { type, id: typeof id === 'string' ? id : null }
 }

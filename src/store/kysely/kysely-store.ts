@@ -456,7 +456,9 @@ class KyselyTx implements StoreTx {
 
   async appendLog(rows: readonly { readonly orgId: OrgId; readonly row: LogRow }[]): Promise<void> {
     // PostgreSQL: LOG_CHUNK rows per round trip. SQLite has no round trip, and there one
-    // prepared single-row insert after another measured faster than the wide statement.
+    // prepared single-row insert after another measured faster than a wide statement, and than
+    // one statement unpacking a JSON list of rows (15 vs 23 µs a row, json_each re-reading
+    // each row's JSON for every column).
     const chunk = this.#d.kind === 'postgres' ? LOG_CHUNK : Number.POSITIVE_INFINITY
     let i = 0
     for (; i + chunk <= rows.length; i += chunk) {
@@ -467,6 +469,8 @@ class KyselyTx implements StoreTx {
       await run(this.#c, this.#st.insertLog, logArgs(r.orgId, r.row))
     }
   }
+
+
 
   pruneLog(orgId: OrgId, beforeId: string, limit: number): Promise<number> {
     return run(this.#c, this.#st.pruneLog, [orgId, beforeId, limit])
