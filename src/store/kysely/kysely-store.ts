@@ -231,8 +231,18 @@ export class KyselyStore implements Store {
     // LIMIT is written into the SQL (an integer no larger than maxResults, so few shapes):
     // SQLite runs a statement with a bound LIMIT markedly slower than one with a literal.
     const order2 = (b: ReturnType<typeof select>) => b.orderBy(sql`${order} ${desc ? sql`desc` : sql`asc`}`).orderBy('t.id', desc ? 'desc' : 'asc').limit(sql.lit(q.count))
-    const skipping = () => this.#shapes.sql(`page ${table} ${desc ? 'desc' : 'asc'} ${q.count} ${keyed}${shape.key}`, [orgId, ...shape.values, q.startIndex - 1], () =>
-      order2(select()).offset(q.startIndex - 1).compile())
+    const skipping = () => this.#d.kind === 'postgres' && q.startIndex > 1
+      // PostgreSQL reads the whole row of every skipped one (its JSON body included) unless the
+      // skipping runs on an index alone: the page's ids are found in an index-only scan of
+      // (org_id, sort key, id) (migration 0006), then only those rows are read. (In the
+      // subquery `t` is the inner table; outside it, the outer one.)
+      ? this.#shapes.sql(`ids page ${table} ${desc ? 'desc' : 'asc'} ${q.count}${shape.key}`, [orgId, orgId, ...shape.values, q.startIndex - 1, ...orderShape.values], () =>
+        this.#d.builder.selectFrom(`${table} as t` as 'users as t').select(columns).where('t.org_id', '=', orgId)
+          .where('t.id', 'in', order2(base().select('t.id') as never as ReturnType<typeof select>).offset(q.startIndex - 1) as never)
+          .orderBy(sql`${order} ${desc ? sql`desc` : sql`asc`}`).orderBy('t.id', desc ? 'desc' : 'asc')
+          .compile())
+      : this.#shapes.sql(`page ${table} ${desc ? 'desc' : 'asc'} ${q.count} ${keyed}${shape.key}`, [orgId, ...shape.values, q.startIndex - 1], () =>
+        order2(select()).offset(q.startIndex - 1).compile())
     let rows: ResourceRecord[]
     if (after) {
       const page = this.#shapes.sql(`after ${table} ${desc ? 'desc' : 'asc'} ${q.count}${shape.key}`, [orgId, ...shape.values, after.key, after.id], () =>
