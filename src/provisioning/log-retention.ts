@@ -25,7 +25,7 @@ export async function pruneLog(store: Store, opts: Pick<RetentionOptions, 'reten
   let total = 0
   for (const orgId of await store.orgIds()) {
     for (;;) {
-      const n = await store.write((tx) => tx.pruneLog(orgId, before, batch))
+      const n = await store.pruneLog(orgId, before, batch)
       total += n
       if (n < batch) break
       await yieldToLoop()

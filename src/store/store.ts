@@ -150,8 +150,6 @@ export interface StoreTx {
 
   /** The log row of the change this transaction makes (DESIGN.md: it commits with the change). */
   insertLog(orgId: OrgId, row: LogRow): Promise<void>
-  /** Deletes at most `limit` of the organization's oldest rows with an id below `beforeId`; returns how many. */
-  pruneLog(orgId: OrgId, beforeId: string, limit: number): Promise<number>
 
   insertApiKey(key: { id: string; name: string; hash: string; prefix: string; now: string }): Promise<void>
   /** Revokes the live keys with this id or name; returns how many. */
@@ -168,6 +166,12 @@ export interface Store {
    * and page continuations learned before it stay valid.
    */
   appendLog(rows: readonly { readonly orgId: OrgId; readonly row: LogRow }[]): Promise<void>
+  /**
+   * Deletes at most `limit` of the organization's oldest log rows with an id below `beforeId`, in
+   * a transaction of its own that, like appendLog's, changes no user, group or membership;
+   * returns how many.
+   */
+  pruneLog(orgId: OrgId, beforeId: string, limit: number): Promise<number>
 
   orgByTokenHash(hash: string): Promise<OrgId | null>
   getOrg(idOrName: string): Promise<OrgRow | null>

@@ -117,6 +117,10 @@ export class KyselyStore implements Store {
     return this.#d.transaction((conn) => new KyselyTx(conn, this.#st, this.#d.sql).appendLog(rows), { logOnly: true })
   }
 
+  pruneLog(orgId: OrgId, beforeId: string, limit: number): Promise<number> {
+    return this.#d.transaction((conn) => run(conn, this.#st.pruneLog, [orgId, beforeId, limit]), { logOnly: true })
+  }
+
   orgByTokenHash(hash: string): Promise<OrgId | null> {
     return this.#d.read(async () => {
       const [row] = await all<{ org_id: string }>(this.#d.reader, this.#st.tokenOrg, [hash])
@@ -482,9 +486,7 @@ class KyselyTx implements StoreTx {
 
 
 
-  pruneLog(orgId: OrgId, beforeId: string, limit: number): Promise<number> {
-    return run(this.#c, this.#st.pruneLog, [orgId, beforeId, limit])
-  }
+
 
   async insertApiKey(k: { id: string; name: string; hash: string; prefix: string; now: string }): Promise<void> {
     await run(this.#c, this.#st.insertApiKey, [k.id, k.name, k.hash, k.prefix, k.now])
