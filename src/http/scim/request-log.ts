@@ -72,7 +72,7 @@ const RESOURCE_PATH = /\/scim\/v2\/(users|groups)(?=[/?]|$)/i
 function resourceOf(request: FastifyRequest): ResourceRef | null {
   const m = RESOURCE_PATH.exec(request.url)
   if (!m?.[1]) return null
-  const type = m[1].length === 5 ? 'User' : 'Group'
+  const type = m[1].toLowerCase() === 'users' ? 'User' : 'Group'
   const id = (request.params as { id?: unknown } | undefined)?.id
   return { type, id: typeof id === 'string' ? id : null }
 }

@@ -228,42 +228,48 @@ export class KyselyStore implements Store {
     // lookup then costs no data-version reads.
     const keyed = !q.sortBy && !q.filter && this.#d.dataVersion !== undefined
     const version = keyed ? this.#version() : undefined
-    const endsOf = keyed ? `${table}\u0000${desc}\u0000${whereShape.key}\u0000${JSON.stringify([orgId, ...whereShape.values])}\u0000` : ''
+    const dir = desc ? 'desc' : 'asc'
+    const endsOf = `${table}\u0000${dir}\u0000${orgId}\u0000`
     const after = keyed && q.startIndex > 1 ? this.#pageEnds.get(endsOf + (q.startIndex - 1)) : undefined
     const columns = ['t.id', 't.version', 't.created_at', 't.updated_at', 't.data'] as const
     const select = () => keyed ? base().select([...columns, sql`${order}`.as('sort_key')]) : base().select(columns)
+    type Select = ReturnType<typeof select>
+    const sorted = (b: Select) => b.orderBy(sql`${order} ${sql.raw(dir)}`).orderBy('t.id', dir)
     // LIMIT is written into the SQL (an integer no larger than maxResults, so few shapes):
     // SQLite runs a statement with a bound LIMIT markedly slower than one with a literal.
-    const order2 = (b: ReturnType<typeof select>) => b.orderBy(sql`${order} ${desc ? sql`desc` : sql`asc`}`).orderBy('t.id', desc ? 'desc' : 'asc').limit(sql.lit(q.count))
+    const limited = (b: Select) => sorted(b).limit(sql.lit(q.count))
     const skipping = () => this.#d.kind === 'postgres' && q.startIndex > 1
       // PostgreSQL reads the whole row of every skipped one (its JSON body included) unless the
       // skipping runs on an index alone: the page's ids are found in an index-only scan of
       // (org_id, sort key, id) (migration 0006), then only those rows are read. (In the
       // subquery `t` is the inner table; outside it, the outer one.)
-      ? this.#shapes.sql(`ids page ${table} ${desc ? 'desc' : 'asc'} ${q.count}${shape.key}`, [orgId, orgId, ...shape.values, q.startIndex - 1, ...orderShape.values], () =>
-        this.#d.builder.selectFrom(`${table} as t` as 'users as t').select(columns).where('t.org_id', '=', orgId)
-          .where('t.id', 'in', order2(base().select('t.id') as never as ReturnType<typeof select>).offset(q.startIndex - 1) as never)
-          .orderBy(sql`${order} ${desc ? sql`desc` : sql`asc`}`).orderBy('t.id', desc ? 'desc' : 'asc')
+      ? this.#shapes.sql(`ids page ${table} ${dir} ${q.count}${shape.key}`, [orgId, orgId, ...shape.values, q.startIndex - 1, ...orderShape.values], () =>
+        sorted(this.#d.builder.selectFrom(`${table} as t` as 'users as t').select(columns).where('t.org_id', '=', orgId)
+          .where('t.id', 'in', limited(base().select('t.id') as never as Select).offset(q.startIndex - 1) as never) as never as Select)
           .compile())
-      : this.#shapes.sql(`page ${table} ${desc ? 'desc' : 'asc'} ${q.count} ${keyed}${shape.key}`, [orgId, ...shape.values, q.startIndex - 1], () =>
-        order2(select()).offset(q.startIndex - 1).compile())
+      : this.#shapes.sql(`page ${table} ${dir} ${q.count} ${keyed}${shape.key}`, [orgId, ...shape.values, q.startIndex - 1], () =>
+        limited(select()).offset(q.startIndex - 1).compile())
     let rows: ResourceRecord[]
+    let current: number | undefined
     if (after) {
-      const page = this.#shapes.sql(`after ${table} ${desc ? 'desc' : 'asc'} ${q.count}${shape.key}`, [orgId, ...shape.values, after.key, after.id], () =>
-        order2(select().where(sql`(${order}, t.id) ${sql.raw(desc ? '<' : '>')} (${after.key}, ${after.id})` as never)).compile())
+      const page = this.#shapes.sql(`after ${table} ${dir} ${q.count}${shape.key}`, [orgId, ...shape.values, after.key, after.id], () =>
+        limited(select().where(sql`(${order}, t.id) ${sql.raw(desc ? '<' : '>')} (${after.key}, ${after.id})` as never)).compile())
       // A continued page is an index range: it runs where a first page does.
       rows = await this.#page(page.sql, page.parameters, 1)
       // Valid only if nothing committed before it ran (it may have waited for a worker).
-      if (this.#d.dataVersion?.() !== version) {
+      current = this.#d.dataVersion?.()
+      if (current !== version) {
         const again = skipping()
         rows = await this.#page(again.sql, again.parameters, q.startIndex)
+        current = this.#d.dataVersion?.()
       }
     } else {
       const page = skipping()
       rows = await this.#page(page.sql, page.parameters, q.startIndex)
+      if (keyed) current = this.#d.dataVersion?.()
     }
     const last = rows[rows.length - 1] as (ResourceRecord & { sort_key?: string }) | undefined
-    if (keyed && last && typeof last.sort_key === 'string' && this.#d.dataVersion?.() === version) {
+    if (keyed && last && typeof last.sort_key === 'string' && current === version) {
       if (this.#pageEnds.size >= 10_000) this.#pageEnds.clear()
       this.#pageEnds.set(endsOf + (q.startIndex - 1 + rows.length), { key: last.sort_key, id: last.id })
     }
