@@ -46,7 +46,26 @@ export interface StoreDriver {
    * database has none: list results read under one value are still exact under it.
    */
   dataVersion?(): number
+  /**
+   * Where the appender's log rows go instead of the main provisioning_log (SQLite's log file,
+   * dialect/sqlite-log-file.mjs); the log is then both tables.
+   */
+  readonly logFile?: LogFileDriver
   close(): Promise<void>
+}
+
+/** A second provisioning_log table, written off the event loop. */
+export interface LogFileDriver {
+  /** Reads the log file's table (the same columns; ids as `key` makes them). */
+  readonly reader: Conn
+  /** Commits the rows (logArgs form) in one transaction. */
+  append(rows: readonly (readonly unknown[])[]): Promise<void>
+  /** Deletes up to `limit` of the organization's rows older than `beforeId`, oldest first. */
+  prune(orgId: string, beforeId: string, limit: number): Promise<number>
+  /** An id as the table keeps it, for a query's argument. */
+  key(id: string): unknown
+  /** A kept id read back as text. */
+  text(v: unknown): unknown
 }
 
 /** A first-page query slower than this moves to the scanner from then on. */
@@ -114,11 +133,16 @@ export class KyselyStore implements Store {
   }
 
   appendLog(rows: readonly { readonly orgId: OrgId; readonly row: LogRow }[]): Promise<void> {
+    const file = this.#d.logFile
+    if (file) return file.append(rows.map((r) => logArgs(r.orgId, r.row)))
     return this.#d.transaction((conn) => new KyselyTx(conn, this.#st, this.#d.sql).appendLog(rows), { logOnly: true })
   }
 
-  pruneLog(orgId: OrgId, beforeId: string, limit: number): Promise<number> {
-    return this.#d.transaction((conn) => run(conn, this.#st.pruneLog, [orgId, beforeId, limit]), { logOnly: true })
+  async pruneLog(orgId: OrgId, beforeId: string, limit: number): Promise<number> {
+    // The log file first; the main table once the file has fewer than `limit` left to delete.
+    const inFile = this.#d.logFile ? await this.#d.logFile.prune(orgId, beforeId, limit) : 0
+    if (inFile >= limit) return inFile
+    return inFile + await this.#d.transaction((conn) => run(conn, this.#st.pruneLog, [orgId, beforeId, limit - inFile]), { logOnly: true })
   }
 
   orgByTokenHash(hash: string): Promise<OrgId | null> {
@@ -154,7 +178,14 @@ export class KyselyStore implements Store {
   listLog(orgId: OrgId, query: LogQuery): Promise<readonly LogRow[]> {
     return this.#d.read(async () => {
       const c = logPageQuery(this.#d.builder, orgId, query).compile()
-      return (await this.#d.reader.all<ProvisioningLogTable>(c.sql, c.parameters)).map(toLogRow)
+      const rows = (await this.#d.reader.all<ProvisioningLogTable>(c.sql, c.parameters)).map(toLogRow)
+      const file = this.#d.logFile
+      if (!file) return rows
+      // Both tables' newest `limit` rows, merged: the page is the newest `limit` of those.
+      const f = logPageQuery(this.#d.builder, orgId, query, (id) => file.key(id)).compile()
+      const more = (await file.reader.all<ProvisioningLogTable>(f.sql, f.parameters))
+        .map((r) => toLogRow({ ...r, org_id: orgId, id: file.text(r.id) as string, resource_id: file.text(r.resource_id) as string | null }))
+      return rows.concat(more).sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0)).slice(0, query.limit)
     })
   }
 

@@ -29,11 +29,13 @@ export function toLogRow(r: ProvisioningLogTable): LogRow {
   }
 }
 
-export function logPageQuery(b: Kysely<Database>, orgId: OrgId, q: LogQuery) {
-  let s = b.selectFrom('provisioning_log').selectAll().where('org_id', '=', orgId)
-  if (q.before !== null) s = s.where('id', '<', q.before)
-  if (q.sinceId !== null) s = s.where('id', '>=', q.sinceId)
-  if (q.resourceId !== null) s = s.where('resource_id', '=', q.resourceId)
+/** `key`: an id as the table keeps it (SQLite's log file keeps UUIDs as 16 bytes). */
+export function logPageQuery(b: Kysely<Database>, orgId: OrgId, q: LogQuery, key: (id: string) => unknown = (id) => id) {
+  const k = (id: string) => key(id) as string
+  let s = b.selectFrom('provisioning_log').selectAll().where('org_id', '=', k(orgId))
+  if (q.before !== null) s = s.where('id', '<', k(q.before))
+  if (q.sinceId !== null) s = s.where('id', '>=', k(q.sinceId))
+  if (q.resourceId !== null) s = s.where('resource_id', '=', k(q.resourceId))
   const cls = q.status !== null ? Math.floor(q.status / 100) : q.statusClass
   if (cls !== null && cls >= 4) {
     // Literal 100 and 400: the index is on exactly `status / 100` where `status >= 400`.
