@@ -36,6 +36,32 @@ describe.each(storeMatrix())('/Groups on $name', (factory) => {
     expect(u.json.groups).toEqual([{ value: id, $ref: `https://roster.test/scim/v2/Groups/${id}`, display: 'Engineering', type: 'direct' }])
   })
 
+  it('a user\'s groups, in display-name order, on GET and on every row of a list page, each row its own', async () => {
+    // Created out of order; one name with quotes, a backslash and non-ASCII text.
+    const names = ['zeta "quoted" \\ team', 'Alpha', 'Mitte – Ü']
+    const ids: Record<string, string> = {}
+    for (const n of names) {
+      const r = await t.req('POST', '/Groups', { schemas: [GROUP], displayName: n, members: [{ value: users[5] }] })
+      expect(r.status).toBe(201)
+      ids[n] = String(r.json.id)
+    }
+    expect((await t.req('PATCH', `/Groups/${ids.Alpha ?? ''}`, patchOp({ op: 'add', path: 'members', value: [{ value: users[6] }] }))).status).toBe(204)
+    const expected = (u: string) => ['Alpha', 'Mitte – Ü', 'zeta "quoted" \\ team']
+      .filter((n) => u === users[5] || n === 'Alpha')
+      .map((n) => ({ value: ids[n], $ref: `https://roster.test/scim/v2/Groups/${ids[n] ?? ''}`, display: n, type: 'direct' }))
+    expect((await t.req('GET', `/Users/${users[5] ?? ''}`)).json.groups).toEqual(expected(users[5] ?? ''))
+    const page = await t.req('GET', `/Users?filter=${q('userName sw "member"')}&count=50`)
+    const rows = page.json.Resources as { id: string; groups?: unknown[] }[]
+    for (const u of [users[5], users[6]]) expect(rows.find((r) => r.id === u)?.groups).toEqual(expected(u ?? ''))
+    // A user in no group has no groups attribute; asked to leave groups out, no row has it.
+    expect(rows.find((r) => r.id === users[7])?.groups).toBeUndefined()
+    const without = await t.req('GET', `/Users?filter=${q('userName sw "member"')}&count=50&excludedAttributes=groups`)
+    expect((without.json.Resources as { groups?: unknown }[]).every((r) => r.groups === undefined)).toBe(true)
+    expect((await t.req('GET', `/Users/${users[5] ?? ''}?attributes=groups.display`)).json.groups).toEqual(['Alpha', 'Mitte – Ü', 'zeta "quoted" \\ team'].map((display) => ({ display })))
+    for (const id of Object.values(ids)) expect((await t.req('DELETE', `/Groups/${id}`)).status).toBe(204)
+    expect((await t.req('GET', `/Users/${users[5] ?? ''}`)).json.groups).toBeUndefined()
+  })
+
   it('lists a group\'s members in id order, whatever order they were added in, users and groups alike', async () => {
     const inner = await t.req('POST', '/Groups', { schemas: [GROUP], displayName: 'Order inner' })
     const picked = [users[7], users[2], String(inner.json.id), users[11], users[0], users[5]]

@@ -86,6 +86,32 @@ describe.each(storeMatrix())('lists and filters on $name', (factory) => {
     }
   })
 
+  it('the identity providers\' lookup (userName eq, however spelled) answers as any list: folded, paged, projected', async () => {
+    // kysely-store.ts answers exactly `userName eq "…"` with a fixed statement; it must agree
+    // with the compiled filter path in every respect a client can see.
+    const eve = ids.get('ÉVE@example.com')
+    for (const f of ['userName eq "éve@EXAMPLE.com"', 'USERNAME eq "ÉVE@example.com"', 'urn:ietf:params:scim:schemas:core:2.0:User:userName eq "éve@example.com"']) {
+      const r = await t.req('GET', `/Users?filter=${q(f)}`)
+      expect(r.status, f).toBe(200)
+      expect(r.json, f).toMatchObject({ totalResults: 1, startIndex: 1, itemsPerPage: 1 })
+      expect((r.json.Resources as { id: string }[]).map((u) => u.id), f).toEqual([eve])
+    }
+    const lookup = (extra: string) => t.req('GET', `/Users?filter=${q('userName eq "bob@example.com"')}${extra}`)
+    expect((await lookup('&startIndex=2')).json).toMatchObject({ totalResults: 1, itemsPerPage: 0 })
+    expect((await lookup('&startIndex=2')).json.Resources ?? []).toEqual([])
+    expect((await lookup('&count=0')).json).toMatchObject({ totalResults: 1, itemsPerPage: 0 })
+    const projected = (await lookup('&attributes=userName')).json.Resources as Record<string, unknown>[]
+    expect(projected.map((u) => Object.keys(u).sort())).toEqual([['id', 'schemas', 'userName']])
+    expect(projected[0]).toMatchObject({ id: ids.get('bob@example.com'), userName: 'bob@example.com' })
+    expect((await t.req('GET', `/Users?filter=${q('userName eq "nobody@example.com"')}`)).json).toMatchObject({ totalResults: 0 })
+    // Not the lookup: other operators, a sub-attribute, and a non-string value take the compiled path.
+    expect(await names('userName eq "BOB@example.com" or userName eq "alice@example.com"')).toEqual(['alice@example.com', 'bob@example.com'])
+    expect((await t.req('GET', `/Users?filter=${q('userName eq 5')}`)).json).toMatchObject({ status: '400', scimType: 'invalidFilter' })
+    // POST /.search takes the same path.
+    const s = await t.req('POST', '/Users/.search', { schemas: ['urn:ietf:params:scim:api:messages:2.0:SearchRequest'], filter: 'userName eq "Carol@Example.org"' })
+    expect((s.json.Resources as { id: string }[]).map((u) => u.id)).toEqual([ids.get('carol@example.org')])
+  })
+
   it('totalResults counts every match while a page holds count of them; paging is stable', async () => {
     const seen: string[] = []
     for (let start = 1; start <= 5; start += 2) {

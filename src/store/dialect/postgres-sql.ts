@@ -32,6 +32,7 @@ export const postgresSql: SqlDialect = {
   idKey: (e) => e,
   idText: (e) => e,
   compactIds: false,
+  pairsJson: (id, display, order) => sql`coalesce(json_agg(json_build_array(${id}, ${display}) order by ${order}), '[]'::json)::text`,
   records: (rows) => JSON.stringify(rows),
   recordSource: (list, columns, alias) =>
     sql`(select * from jsonb_to_recordset(${list}::jsonb) as x(${sql.join(columns.map(([c, t]) => sql`${sql.id(c)} ${sql.raw(t)}`))})) as ${sql.id(alias)}`,

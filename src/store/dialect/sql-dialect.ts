@@ -28,6 +28,11 @@ export interface SqlDialect extends SqlLists {
   idKey(e: Expr): Expr
   idText(e: Expr): Expr
   readonly compactIds: boolean
+  /**
+   * An aggregate: the JSON text of `[[id, display], …]` ordered by `order`, `[]` over no rows
+   * (a user's groups read in the user's own query).
+   */
+  pairsJson(id: Expr, display: Expr, order: Expr): Expr
   /** The stored JSON body column, ready for jsonValue. */
   body(alias: string): Expr
   readonly true: Expr

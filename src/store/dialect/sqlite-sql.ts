@@ -32,6 +32,8 @@ export const sqliteSql: SqlDialect = {
   idKey: (e) => sql`unhex(${e}, '-')`,
   idText: (e) => sql`lower(substr(hex(${e}), 1, 8) || '-' || substr(hex(${e}), 9, 4) || '-' || substr(hex(${e}), 13, 4) || '-' || substr(hex(${e}), 17, 4) || '-' || substr(hex(${e}), 21))`,
   compactIds: true,
+  // An aggregate's ORDER BY: SQLite 3.44 or later (better-sqlite3 12 bundles 3.5x).
+  pairsJson: (id, display, order) => sql`json_group_array(json_array(${id}, ${display}) order by ${order})`,
   body: (alias) => sql.ref(`${alias}.data`),
   ids: (values) => JSON.stringify(values),
   inIds: (expr, list) => sql`${expr} in (select value from json_each(${list}))`,

@@ -5,7 +5,8 @@
 import { sql, type Kysely } from 'kysely'
 import { parseAttrPath } from '../../scim/filter/parser.ts'
 import { fold } from '../../scim/fold.ts'
-import { groupResource, userResource, type ResourceSchema } from '../../scim/schema/registry.ts'
+import type { Filter } from '../../scim/filter/ast.ts'
+import { groupResource, resolveAttr, userResource, type ResourceSchema } from '../../scim/schema/registry.ts'
 import type { Expr, SqlDialect } from '../dialect/sql-dialect.ts'
 import type {
   ApiKeyRow, GroupRef, GroupRow, ListQuery, ListResult, LogQuery, LogRow, MemberDelta, MemberRow, NewGroup, NewUser, OrgId, OrgRow,
@@ -18,7 +19,7 @@ import type { Conn, Prepared } from './prepared.ts'
 import { emailRows, groupColumns, toGroupRow, toUserRow, userColumns, type ResourceRecord } from './rows.ts'
 import { logArgs, logPageQuery, toLogRow } from './log-sql.ts'
 import type { ApiKeysTable, Database, ProvisioningLogTable } from './schema.ts'
-import { LOG_CHUNK, statements, type Statements } from './statements.ts'
+import { groupsColumn, LOG_CHUNK, statements, type Statements } from './statements.ts'
 
 export interface StoreDriver {
   readonly kind: 'sqlite' | 'postgres'
@@ -92,19 +93,35 @@ function run(conn: Conn, p: Prepared, args: readonly unknown[]): Promise<number>
 interface PageEnd { readonly key: string; readonly id: string }
 
 interface OrgRecord { id: string; name: string; created_at: string }
-interface GroupOfRecord { member_id: string; id: string; display_name: string }
+/**
+ * The folded value of a filter that is exactly `userName eq "…"` (Users) or `displayName eq "…"`
+ * (Groups), however the attribute is spelled (RFC 7643 §2.1) or qualified; null for any other.
+ * This is the lookup identity providers make before each create (Entra ID matches on userName,
+ * Okta on userName, both on displayName for groups), and its attribute is unique per
+ * organization, folded: the answer is at most one row, which a fixed statement on the unique
+ * index finds, the row filterToSql's statement (`<folded column> = fold(value)`) would find,
+ * without building, shaping and compiling that statement for each request.
+ */
+function uniqueNameEq(rs: ResourceSchema, f: Filter | null): string | null {
+  if (f?.kind !== 'compare' || f.op !== 'eq' || typeof f.value !== 'string') return null
+  const r = resolveAttr(rs, f.path)
+  const unique = rs.kind === 'User' ? 'userName' : 'displayName'
+  return r !== null && r.schema === rs.core.id && !r.sub && r.attr.name === unique ? fold(f.value) : null
+}
 
-async function groupsOf(conn: Conn, st: Statements, d: SqlDialect, orgId: OrgId, userIds: readonly string[]): Promise<Map<string, GroupRef[]>> {
-  const out = new Map<string, GroupRef[]>()
-  for (const part of chunks(userIds)) {
-    const rows = part.length === 1 ? all<GroupOfRecord>(conn, st.groupsOfOne, [orgId, part[0]]) : all<GroupOfRecord>(conn, st.groupsOf, [orgId, d.ids(part)])
-    for (const r of await rows) {
-      const list = out.get(r.member_id) ?? []
-      list.push({ value: r.id, display: r.display_name })
-      out.set(r.member_id, list)
-    }
-  }
-  return out
+const NO_MATCH = Symbol('no match')
+
+/** A list of at most one row (uniqueNameEq), paged as #list pages. */
+function onePage<R>(rows: readonly R[], q: ListQuery): { total: number; rows: readonly R[] } {
+  return { total: rows.length, rows: q.count > 0 && q.startIndex === 1 ? rows : [] }
+}
+
+const NO_GROUPS: readonly GroupRef[] = []
+
+/** The `groups` column (statements.ts groupsColumn) as GroupRefs. */
+function groupRefs(json: string): readonly GroupRef[] {
+  if (json === '[]') return NO_GROUPS
+  return (JSON.parse(json) as [string, string][]).map(([value, display]) => ({ value, display }))
 }
 
 export class KyselyStore implements Store {
@@ -120,12 +137,14 @@ export class KyselyStore implements Store {
   #seenVersion: number | undefined
   /** Page queries seen to take longer than SLOW_PAGE_MS on the event loop. */
   readonly #slowPages = new Set<string>()
+  readonly #groupsColumn: ReturnType<typeof groupsColumn>
 
   constructor(driver: StoreDriver) {
     this.#d = driver
     this.kind = driver.kind
     this.#st = { ...statements(driver.builder, driver.sql, driver.lockRows), ...driver.statements }
     this.#counts = new Coalescer(driver.scanner)
+    this.#groupsColumn = groupsColumn(driver.builder, driver.sql)
   }
 
   write<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
@@ -205,26 +224,40 @@ export class KyselyStore implements Store {
 
   getUser(orgId: OrgId, id: ResourceId, opts: ReadOptions): Promise<UserRow | null> {
     return this.#d.read(async () => {
-      const [row] = await all<ResourceRecord>(this.#d.reader, this.#st.user, [orgId, id])
-      if (!row) return null
-      if (!opts.withMembership) return toUserRow(row)
-      const groups = await groupsOf(this.#d.reader, this.#st, this.#d.sql, orgId, [id])
-      return toUserRow(row, groups.get(id) ?? [])
+      if (!opts.withMembership) {
+        const [row] = await all<ResourceRecord>(this.#d.reader, this.#st.user, [orgId, id])
+        return row ? toUserRow(row) : null
+      }
+      const [row] = await all<ResourceRecord & { groups: string }>(this.#d.reader, this.#st.userWithGroups, [orgId, id])
+      return row ? toUserRow(row, groupRefs(row.groups)) : null
     })
   }
 
   listUsers(orgId: OrgId, query: ListQuery, opts: ReadOptions): Promise<ListResult<UserRow>> {
     return this.#d.read(async () => {
-      const { total, rows } = await this.#list(orgId, userResource, 'users', query, this.#d.sql.codePoint(sql.ref('t.user_name_folded')))
-      if (!opts.withMembership || rows.length === 0) return { total, rows: rows.map((r) => toUserRow(r)) }
-      const groups = await groupsOf(this.#d.reader, this.#st, this.#d.sql, orgId, rows.map((u) => u.id))
-      return { total, rows: rows.map((r) => toUserRow(r, groups.get(r.id) ?? [])) }
+      const name = this.#uniqueNameEq(userResource, query.filter)
+      if (name === NO_MATCH) return { total: 0, rows: [] }
+      if (name !== null) {
+        if (!opts.withMembership) {
+          const { total, rows } = onePage(await all<ResourceRecord>(this.#d.reader, this.#st.userByName, [orgId, name]), query)
+          return { total, rows: rows.map((r) => toUserRow(r)) }
+        }
+        const { total, rows } = onePage(await all<ResourceRecord & { groups: string }>(this.#d.reader, this.#st.userByNameWithGroups, [orgId, name]), query)
+        return { total, rows: rows.map((r) => toUserRow(r, groupRefs(r.groups))) }
+      }
+      const { total, rows } = await this.#list(orgId, userResource, 'users', query, this.#d.sql.codePoint(sql.ref('t.user_name_folded')), opts.withMembership)
+      if (!opts.withMembership) return { total, rows: rows.map((r) => toUserRow(r)) }
+      return { total, rows: rows.map((r) => toUserRow(r, groupRefs((r as ResourceRecord & { groups: string }).groups))) }
     })
   }
 
   listGroups(orgId: OrgId, query: ListQuery, opts: ReadOptions): Promise<ListResult<GroupRow>> {
     return this.#d.read(async () => {
-      const { total, rows } = await this.#list(orgId, groupResource, 'groups', query, this.#d.sql.codePoint(sql.ref('t.display_name_folded')))
+      const name = this.#uniqueNameEq(groupResource, query.filter)
+      if (name === NO_MATCH) return { total: 0, rows: [] }
+      const { total, rows } = name !== null
+        ? onePage(await all<ResourceRecord>(this.#d.reader, this.#st.groupByName, [orgId, name]), query)
+        : await this.#list(orgId, groupResource, 'groups', query, this.#d.sql.codePoint(sql.ref('t.display_name_folded')))
       if (!opts.withMembership) return { total, rows: rows.map((r) => toGroupRow(r)) }
       const out: GroupRow[] = []
       for (const r of rows) out.push(toGroupRow(r, await this.#members(orgId, r.id)))
@@ -232,8 +265,16 @@ export class KyselyStore implements Store {
     })
   }
 
+  /** uniqueNameEq, or NO_MATCH where the value cannot be stored (filter-to-sql.ts positive()). */
+  #uniqueNameEq(rs: ResourceSchema, f: Filter | null): string | typeof NO_MATCH | null {
+    const name = uniqueNameEq(rs, f)
+    // PostgreSQL text cannot hold U+0000, so no stored name has one.
+    return name !== null && this.#d.kind === 'postgres' && name.includes('\0') ? NO_MATCH : name
+  }
+
   /** Count and page under one WHERE; ordered by the sort key, then id, so pages are stable. */
-  async #list(orgId: OrgId, rs: ResourceSchema, table: 'users' | 'groups', q: ListQuery, defaultOrder: Expr) {
+  /** `withGroups`: each user row also has its groups (the `groups` column, statements.ts). */
+  async #list(orgId: OrgId, rs: ResourceSchema, table: 'users' | 'groups', q: ListQuery, defaultOrder: Expr, withGroups = false) {
     const ctx: CompileContext = { rs, dialect: this.#d.sql, orgId, alias: 't' }
     const where = q.filter ? filterToSql(ctx, q.filter) : null
     const order = q.sortBy ? sortExpr(ctx, parseAttrPath(q.sortBy)) : defaultOrder
@@ -263,8 +304,11 @@ export class KyselyStore implements Store {
     const endsOf = `${table}\u0000${dir}\u0000${orgId}\u0000`
     const after = keyed && q.startIndex > 1 ? this.#pageEnds.get(endsOf + (q.startIndex - 1)) : undefined
     const columns = ['t.id', 't.version', 't.created_at', 't.updated_at', 't.data'] as const
-    const select = () => keyed ? base().select([...columns, sql`${order}`.as('sort_key')]) : base().select(columns)
-    type Select = ReturnType<typeof select>
+    type Select = ReturnType<ReturnType<typeof base>['select']>
+    /** The page's columns, on the query whose rows are returned. */
+    const returned = (b: Select): Select => (withGroups ? b.select(this.#groupsColumn as never) as never : b)
+    const select = () => returned(keyed ? base().select([...columns, sql`${order}`.as('sort_key')]) as never : base().select(columns) as never)
+    const g = withGroups ? ' +groups' : ''
     const sorted = (b: Select) => b.orderBy(sql`${order} ${sql.raw(dir)}`).orderBy('t.id', dir)
     // LIMIT is written into the SQL (an integer no larger than maxResults, so few shapes):
     // SQLite runs a statement with a bound LIMIT markedly slower than one with a literal.
@@ -274,16 +318,16 @@ export class KyselyStore implements Store {
       // skipping runs on an index alone: the page's ids are found in an index-only scan of
       // (org_id, sort key, id) (migration 0006), then only those rows are read. (In the
       // subquery `t` is the inner table; outside it, the outer one.)
-      ? this.#shapes.sql(`ids page ${table} ${dir} ${q.count}${shape.key}`, [orgId, orgId, ...shape.values, q.startIndex - 1, ...orderShape.values], () =>
-        sorted(this.#d.builder.selectFrom(`${table} as t` as 'users as t').select(columns).where('t.org_id', '=', orgId)
+      ? this.#shapes.sql(`ids page ${table} ${dir} ${q.count}${g}${shape.key}`, [orgId, orgId, ...shape.values, q.startIndex - 1, ...orderShape.values], () =>
+        sorted(returned(this.#d.builder.selectFrom(`${table} as t` as 'users as t').select(columns) as never).where('t.org_id', '=', orgId)
           .where('t.id', 'in', limited(base().select('t.id') as never as Select).offset(q.startIndex - 1) as never) as never as Select)
           .compile())
-      : this.#shapes.sql(`page ${table} ${dir} ${q.count} ${keyed}${shape.key}`, [orgId, ...shape.values, q.startIndex - 1], () =>
+      : this.#shapes.sql(`page ${table} ${dir} ${q.count} ${keyed}${g}${shape.key}`, [orgId, ...shape.values, q.startIndex - 1], () =>
         limited(select()).offset(q.startIndex - 1).compile())
     let rows: ResourceRecord[]
     let current: number | undefined
     if (after) {
-      const page = this.#shapes.sql(`after ${table} ${dir} ${q.count}${shape.key}`, [orgId, ...shape.values, after.key, after.id], () =>
+      const page = this.#shapes.sql(`after ${table} ${dir} ${q.count}${g}${shape.key}`, [orgId, ...shape.values, after.key, after.id], () =>
         limited(select().where(sql`(${order}, t.id) ${sql.raw(desc ? '<' : '>')} (${after.key}, ${after.id})` as never)).compile())
       // A continued page is an index range: it runs where a first page does.
       rows = await this.#page(page.sql, page.parameters, 1)

@@ -19,6 +19,21 @@ function named<const K extends readonly string[]>(keys: K, from: number): Record
   return Object.fromEntries(keys.map((k, i) => [k, arg(from + i)])) as Record<K[number], never>
 }
 
+/**
+ * The groups of the user row `t`, as the JSON text of `[[id, displayName], …]` in display-name
+ * order: a column of the user's own query, so that reading a user with its groups is one
+ * statement (on PostgreSQL one round trip) instead of two.
+ */
+export function groupsColumn(b: Kysely<Database>, d: SqlDialect) {
+  const user = sql.ref('t.id')
+  const org = sql.ref('t.org_id')
+  const q = b.selectFrom('group_members as m')
+    .innerJoin('groups as g', (j) => j.on('g.org_id', '=', org as never).on('g.id', '=', d.idText(sql.ref('m.group_id')) as never))
+    .select(d.pairsJson(sql.ref('g.id'), sql.ref('g.display_name'), sql.ref('g.display_name_folded')).as('j'))
+    .where('m.org_id', '=', d.idKey(org) as never).where('m.member_id', '=', d.idKey(user) as never)
+  return sql<string>`(${q})`.as('groups')
+}
+
 export function statements(b: Kysely<Database>, d: SqlDialect, lockRows: boolean) {
   const lock = <Q extends { forUpdate(): Q }>(q: Q): Q => (lockRows ? q.forUpdate() : q)
   const ids = (n: number) => sql`${arg(n)}`
@@ -33,20 +48,13 @@ export function statements(b: Kysely<Database>, d: SqlDialect, lockRows: boolean
     orgDomains: prepare(b.selectFrom('org_domains').select('domain').where('org_id', '=', arg(0)).orderBy('domain')),
 
     user: prepare(b.selectFrom('users').select(RESOURCE).where('org_id', '=', arg(0)).where('id', '=', arg(1))),
+    userWithGroups: prepare(b.selectFrom('users as t').select([...RESOURCE.map((c) => `t.${c}` as const), groupsColumn(b, d)]).where('t.org_id', '=', arg(0)).where('t.id', '=', arg(1))),
     userForUpdate: prepare(lock(b.selectFrom('users').select(RESOURCE).where('org_id', '=', arg(0)).where('id', '=', arg(1)))),
     userIdByName: prepare(b.selectFrom('users').select('id').where('org_id', '=', arg(0)).where('user_name_folded', '=', arg(1))),
+    userByName: prepare(b.selectFrom('users').select(RESOURCE).where('org_id', '=', arg(0)).where('user_name_folded', '=', arg(1))),
+    userByNameWithGroups: prepare(b.selectFrom('users as t').select([...RESOURCE.map((c) => `t.${c}` as const), groupsColumn(b, d)]).where('t.org_id', '=', arg(0)).where('t.user_name_folded', '=', arg(1))),
     // Membership keys are d.idKey of the ids (sql-dialect.ts); every join to users and groups
     // names the organization by its argument and the resource by d.idText of the key.
-    groupsOf: prepare(b.selectFrom('group_members as m')
-      .innerJoin('groups as g', (j) => j.on('g.org_id', '=', arg(0)).on('g.id', '=', d.idText(sql.ref('m.group_id')) as never))
-      .select([d.idText(sql.ref('m.member_id')).as('member_id'), 'g.id', 'g.display_name'])
-      .where('m.org_id', '=', key(0)).where((eb) => eb.and([d.inIdKeys(sql.ref('m.member_id'), ids(1)) as never]))
-      .orderBy('g.display_name_folded')),
-    groupsOfOne: prepare(b.selectFrom('group_members as m')
-      .innerJoin('groups as g', (j) => j.on('g.org_id', '=', arg(0)).on('g.id', '=', d.idText(sql.ref('m.group_id')) as never))
-      .select([d.idText(sql.ref('m.member_id')).as('member_id'), 'g.id', 'g.display_name'])
-      .where('m.org_id', '=', key(0)).where('m.member_id', '=', key(1))
-      .orderBy('g.display_name_folded')),
     insertUser: prepare(b.insertInto('users').values({
       org_id: arg(0), id: arg(1), ...named(USER_COLUMNS, 2), password_hash: arg(7), version: 1, created_at: arg(8), updated_at: arg(8), data: arg(9),
     })),
@@ -64,6 +72,7 @@ export function statements(b: Kysely<Database>, d: SqlDialect, lockRows: boolean
     group: prepare(b.selectFrom('groups').select(RESOURCE).where('org_id', '=', arg(0)).where('id', '=', arg(1))),
     groupForUpdate: prepare(lock(b.selectFrom('groups').select(RESOURCE).where('org_id', '=', arg(0)).where('id', '=', arg(1)))),
     groupIdByName: prepare(b.selectFrom('groups').select('id').where('org_id', '=', arg(0)).where('display_name_folded', '=', arg(1))),
+    groupByName: prepare(b.selectFrom('groups').select(RESOURCE).where('org_id', '=', arg(0)).where('display_name_folded', '=', arg(1))),
     members: prepare(b.selectFrom((eb) => eb.selectFrom('group_members as k')
       .select([d.idText(sql.ref('k.member_id')).as('member_id'), 'k.member_type', 'k.member_id as member_key'])
       .where('k.org_id', '=', key(0)).where('k.group_id', '=', key(1))
