@@ -69,6 +69,9 @@ export interface LogFileDriver {
   text(v: unknown): unknown
 }
 
+/** How far before a page a known page end may be for the page to continue from it (nearestEnd). */
+const NEAR_ROWS = 5_000
+
 /** A first-page query slower than this moves to the scanner from then on. */
 const SLOW_PAGE_MS = 2
 
@@ -89,8 +92,8 @@ function run(conn: Conn, p: Prepared, args: readonly unknown[]): Promise<number>
   return conn.run(p.sql, p.bind(args))
 }
 
-/** Where a served page ended, in the default order: the last row's folded name and id. */
-interface PageEnd { readonly key: string; readonly id: string }
+/** Where a served page ended, in the default order: the last row's folded name (unique). */
+interface PageEnd { readonly key: string }
 
 interface OrgRecord { id: string; name: string; created_at: string }
 /**
@@ -134,6 +137,8 @@ export class KyselyStore implements Store {
   // where served pages ended. Exactly what reading again would give, until the next commit.
   readonly #totals = new Map<string, number>()
   readonly #pageEnds = new Map<string, PageEnd>()
+  /** The positions in #pageEnds of each list (its key prefix), ascending. */
+  readonly #endPositions = new Map<string, number[]>()
   #seenVersion: number | undefined
   /** Page queries seen to take longer than SLOW_PAGE_MS on the event loop. */
   readonly #slowPages = new Set<string>()
@@ -302,7 +307,7 @@ export class KyselyStore implements Store {
     const version = keyed ? this.#version() : undefined
     const dir = desc ? 'desc' : 'asc'
     const endsOf = `${table}\u0000${dir}\u0000${orgId}\u0000`
-    const after = keyed && q.startIndex > 1 ? this.#pageEnds.get(endsOf + (q.startIndex - 1)) : undefined
+    const near = keyed && q.startIndex > 1 ? this.#nearestEnd(endsOf, q.startIndex - 1) : undefined
     const columns = ['t.id', 't.version', 't.created_at', 't.updated_at', 't.data'] as const
     type Select = ReturnType<ReturnType<typeof base>['select']>
     /** The page's columns, on the query whose rows are returned. */
@@ -326,11 +331,18 @@ export class KyselyStore implements Store {
         limited(select()).offset(q.startIndex - 1).compile())
     let rows: ResourceRecord[]
     let current: number | undefined
-    if (after) {
-      const page = this.#shapes.sql(`after ${table} ${dir} ${q.count}${g}${shape.key}`, [orgId, ...shape.values, after.key, after.id], () =>
-        limited(select().where(sql`(${order}, t.id) ${sql.raw(desc ? '<' : '>')} (${after.key}, ${after.id})` as never)).compile())
-      // A continued page is an index range: it runs where a first page does.
-      rows = await this.#page(page.sql, page.parameters, 1)
+    if (near) {
+      const { end: after, skip } = near
+      // The default order's key is unique in the organization (users_user_name and
+      // groups_display_name are unique indexes), so `key > k` is `(key, id) > (k, i)`, and it is
+      // decided on the index alone: a skipped row is never read from the table.
+      const range = () => limited(select().where(sql`${order} ${sql.raw(desc ? '<' : '>')} ${after.key}` as never))
+      // Without OFFSET where nothing is skipped (the common case: pages read in order).
+      const page = skip === 0
+        ? this.#shapes.sql(`after ${table} ${dir} ${q.count}${g}${shape.key}`, [orgId, ...shape.values, after.key], () => range().compile())
+        : this.#shapes.sql(`near ${table} ${dir} ${q.count}${g}${shape.key}`, [orgId, ...shape.values, after.key, skip], () => range().offset(skip).compile())
+      // A continued page is an index range (past `skip` rows): it runs where a first page does.
+      rows = await this.#page(page.sql, page.parameters, 1 + skip)
       // Valid only if nothing committed before it ran (it may have waited for a worker).
       current = this.#d.dataVersion?.()
       if (current !== version) {
@@ -345,8 +357,8 @@ export class KyselyStore implements Store {
     }
     const last = rows[rows.length - 1] as (ResourceRecord & { sort_key?: string }) | undefined
     if (keyed && last && typeof last.sort_key === 'string' && current === version) {
-      if (this.#pageEnds.size >= 10_000) this.#pageEnds.clear()
-      this.#pageEnds.set(endsOf + (q.startIndex - 1 + rows.length), { key: last.sort_key, id: last.id })
+      if (this.#pageEnds.size >= 10_000) this.#forgetPageEnds()
+      this.#rememberEnd(endsOf, q.startIndex - 1 + rows.length, { key: last.sort_key })
     }
     // A short, non-empty page ends the result, so it tells the total without counting
     // (an identity provider's `userName eq` lookup is one query).
@@ -356,12 +368,53 @@ export class KyselyStore implements Store {
     return { total, rows }
   }
 
+  /**
+   * The end of a served page at `position`, or else the nearest one before it within
+   * NEAR_ROWS (`skip` rows short of it). An identity provider reading pages concurrently asks
+   * for page k before page k - 1 has ended: the page then continues from the last end known and
+   * skips the rest, a few pages' worth instead of every row before it.
+   */
+  #nearestEnd(endsOf: string, position: number): { end: PageEnd; skip: number } | undefined {
+    const exact = this.#pageEnds.get(endsOf + position)
+    if (exact) return { end: exact, skip: 0 }
+    const known = this.#endPositions.get(endsOf)
+    if (!known || known.length === 0) return undefined
+    // The largest known position below `position` (binary search in the sorted list).
+    let lo = 0
+    let hi = known.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if ((known[mid] as number) < position) lo = mid + 1
+      else hi = mid
+    }
+    const below = lo > 0 ? known[lo - 1] : undefined
+    if (below === undefined || position - below > NEAR_ROWS) return undefined
+    const end = this.#pageEnds.get(endsOf + below)
+    return end ? { end, skip: position - below } : undefined
+  }
+
+  #rememberEnd(endsOf: string, position: number, end: PageEnd): void {
+    if (!this.#pageEnds.has(endsOf + position)) {
+      const known = this.#endPositions.get(endsOf) ?? []
+      let i = known.length
+      while (i > 0 && (known[i - 1] as number) > position) i--
+      known.splice(i, 0, position)
+      this.#endPositions.set(endsOf, known)
+    }
+    this.#pageEnds.set(endsOf + position, end)
+  }
+
+  #forgetPageEnds(): void {
+    this.#pageEnds.clear()
+    this.#endPositions.clear()
+  }
+
   /** The database's data version; what was learned under another version is forgotten. */
   #version(): number | undefined {
     const version = this.#d.dataVersion?.()
     if (version !== this.#seenVersion) {
       this.#totals.clear()
-      this.#pageEnds.clear()
+      this.#forgetPageEnds()
       this.#seenVersion = version
     }
     return version

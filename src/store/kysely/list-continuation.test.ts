@@ -64,8 +64,24 @@ describe('list pages continued from the previous page', () => {
     for (let s = 1; s <= all.length; s += 30) paged.push(...await names(q(s, 30, filter, order)))
     expect(paged).toEqual(all)
     // Continued pages ran as a key range, not an offset.
-    const range = order === 'descending' ? ', t.id) < (?, ?)' : ', t.id) > (?, ?)'
+    const range = order === 'descending' ? '"t"."user_name_folded" < ?' : '"t"."user_name_folded" > ?'
     expect(prepared.some((t) => t.includes(range))).toBe(true)
+  })
+
+  it.each(['ascending', 'descending'] as const)('pages asked for out of order (%s) continue from the nearest earlier end and skip the rest', async (order) => {
+    const all = await names(q(1, 1000, undefined, order))
+    // Pages of 29 (LIMIT is literal, so these statements are prepared here, not earlier).
+    await names(q(1, 29, undefined, order))
+    prepared.length = 0
+    // No page has ended at 87 yet: this one starts from the end at 29 and skips 58 rows.
+    expect(await names(q(88, 29, undefined, order))).toEqual(all.slice(87, 116))
+    const range = order === 'descending' ? '"t"."user_name_folded" < ?' : '"t"."user_name_folded" > ?'
+    expect(prepared.filter((t) => t.includes('limit 29')).map((t) => t.includes(range) && / offset \?$/.test(t))).toEqual([true])
+    // Then the pages in between, in reverse: each from the nearest end below it.
+    const between: string[][] = []
+    for (let s = 59; s >= 30; s -= 29) between.unshift(await names(q(s, 29, undefined, order)))
+    expect(between.flat()).toEqual(all.slice(29, 87))
+    expect(await names(q(117, 29, undefined, order))).toEqual(all.slice(116, 145))
   })
 
   it('filtered pages skip rows as before, with the same result', async () => {
