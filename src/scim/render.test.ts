@@ -24,6 +24,21 @@ describe('renderResourceJson', () => {
     }
   })
 
+  it('writes ids, instants, URLs and versions as JSON.stringify does, whatever their characters', () => {
+    const odd = ['a"b', 'back\\slash', 'ünï', 'tab\there', '\u2028', '\ud800', '']
+    for (const id of [base.id, ...odd]) {
+      for (const baseUrl of ['https://x/scim/v2', 'https://x/"q"/ü']) {
+        for (const version of [3, 0, -1, 2.5]) {
+          for (const created of [base.created, 'not "an" instant']) {
+            const row = { ...base, id, version, created, body: { userName: 'a' }, json: '{"userName":"a"}' }
+            expect(renderResourceJson(userResource, row, baseUrl, [])).toBe(JSON.stringify(renderResource(userResource, row, baseUrl, [])))
+            expect(renderResourceJson(groupResource, row, baseUrl, [])).toBe(JSON.stringify(renderResource(groupResource, row, baseUrl, [])))
+          }
+        }
+      }
+    }
+  })
+
   it('renders group members the same way', () => {
     for (const row of both({ displayName: 'G', externalId: 'e' })) {
       const refs = [{ value: 'u1', display: 'U', type: 'User' }, { value: 'g2', display: null, type: 'Group' }]

@@ -58,10 +58,53 @@ function refsOf(rs: ResourceSchema, baseUrl: string, refs: readonly RenderedRef[
 export function renderResourceJson(rs: ResourceSchema, row: RenderableRow, baseUrl: string, refs?: readonly RenderedRef[]): string {
   const text = row.json
   if (text === undefined) return JSON.stringify(renderResource(rs, row, baseUrl, refs))
-  const schemas = [rs.core.id, ...rs.extensions.filter((e) => text.includes(`${JSON.stringify(e.id)}:`)).map((e) => e.id)]
   const inner = text.slice(1, -1).trim()
   const computed = refsJson(rs, baseUrl, refs)
-  return `{"schemas":${JSON.stringify(schemas)},"id":${JSON.stringify(row.id)}${inner === '' ? '' : `,${inner}`},${computed === '' ? '' : `${computed},`}"meta":${JSON.stringify(metaOf(rs, row, baseUrl))}}`
+  return `{"schemas":${schemasJson(rs, text)},"id":${str(row.id)}${inner === '' ? '' : `,${inner}`},${computed === '' ? '' : `${computed},`}"meta":${metaJson(rs, row, baseUrl)}}`
+}
+
+// The per-row parts of renderResourceJson, as JSON.stringify would write them, without its
+// per-call cost (a 100-row list page spent about a fifth of its time in JSON.stringify on
+// these small values: 0.8 of 1.25 µs a row, measured in isolation).
+
+/** Printable ASCII other than `"` and `\`: JSON.stringify writes such a string as is, quoted. */
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/
+
+/** JSON.stringify(s), quoting plain strings (ids, instants, URLs) directly. */
+function str(s: string): string {
+  return PLAIN.test(s) ? `"${s}"` : JSON.stringify(s)
+}
+
+/** `"<urn>":` of each extension (the key renderResourceJson looks for in the stored text). */
+const extensionKeys = new WeakMap<ResourceSchema, readonly string[]>()
+/** The `schemas` array's text for each set of extensions present, by bit mask. */
+const schemasTexts = new WeakMap<ResourceSchema, Map<number, string>>()
+
+function schemasJson(rs: ResourceSchema, text: string): string {
+  let keys = extensionKeys.get(rs)
+  if (!keys) {
+    keys = rs.extensions.map((e) => `${JSON.stringify(e.id)}:`)
+    extensionKeys.set(rs, keys)
+  }
+  let mask = 0
+  for (let i = 0; i < keys.length; i++) if (text.includes(keys[i] as string)) mask |= 1 << i
+  let texts = schemasTexts.get(rs)
+  if (!texts) {
+    texts = new Map()
+    schemasTexts.set(rs, texts)
+  }
+  let out = texts.get(mask)
+  if (out === undefined) {
+    out = JSON.stringify([rs.core.id, ...rs.extensions.filter((_, i) => (mask & (1 << i)) !== 0).map((e) => e.id)])
+    texts.set(mask, out)
+  }
+  return out
+}
+
+/** JSON.stringify(metaOf(rs, row, baseUrl)): the same members in the same order. */
+function metaJson(rs: ResourceSchema, row: RenderableRow, baseUrl: string): string {
+  const version = Number.isInteger(row.version) ? `"W/\\"${row.version}\\""` : JSON.stringify(etagOf(row.version))
+  return `{"resourceType":${str(rs.resourceType.name)},"created":${str(row.created)},"lastModified":${str(row.lastModified)},"location":${str(`${baseUrl}${rs.resourceType.endpoint}/${row.id}`)},"version":${version}}`
 }
 
 /**
