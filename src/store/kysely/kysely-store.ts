@@ -19,7 +19,7 @@ import type { Conn, Prepared } from './prepared.ts'
 import { emailRows, groupColumns, toGroupRow, toUserRow, userColumns, type ResourceRecord } from './rows.ts'
 import { logArgs, logPageQuery, toLogRow } from './log-sql.ts'
 import type { ApiKeysTable, Database, ProvisioningLogTable } from './schema.ts'
-import { groupsColumn, LOG_CHUNK, statements, type Statements } from './statements.ts'
+import { LOG_CHUNK, statements, type Statements } from './statements.ts'
 
 export interface StoreDriver {
   readonly kind: 'sqlite' | 'postgres'
@@ -112,6 +112,21 @@ function uniqueNameEq(rs: ResourceSchema, f: Filter | null): string | null {
   return r !== null && r.schema === rs.core.id && !r.sub && r.attr.name === unique ? fold(f.value) : null
 }
 
+interface GroupOfRecord { member_id: string; id: string; display_name: string }
+
+/** The groups of a list page's users, by user id (ids in chunks of CHUNK). */
+async function groupsOf(conn: Conn, st: Statements, d: SqlDialect, orgId: OrgId, userIds: readonly string[]): Promise<Map<string, GroupRef[]>> {
+  const out = new Map<string, GroupRef[]>()
+  for (const part of chunks(userIds)) {
+    for (const r of await all<GroupOfRecord>(conn, st.groupsOf, [orgId, d.ids(part)])) {
+      const list = out.get(r.member_id) ?? []
+      list.push({ value: r.id, display: r.display_name })
+      out.set(r.member_id, list)
+    }
+  }
+  return out
+}
+
 const NO_MATCH = Symbol('no match')
 
 /** A list of at most one row (uniqueNameEq), paged as #list pages. */
@@ -142,14 +157,12 @@ export class KyselyStore implements Store {
   #seenVersion: number | undefined
   /** Page queries seen to take longer than SLOW_PAGE_MS on the event loop. */
   readonly #slowPages = new Set<string>()
-  readonly #groupsColumn: ReturnType<typeof groupsColumn>
 
   constructor(driver: StoreDriver) {
     this.#d = driver
     this.kind = driver.kind
     this.#st = { ...statements(driver.builder, driver.sql, driver.lockRows), ...driver.statements }
     this.#counts = new Coalescer(driver.scanner)
-    this.#groupsColumn = groupsColumn(driver.builder, driver.sql)
   }
 
   write<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
@@ -250,9 +263,10 @@ export class KyselyStore implements Store {
         const { total, rows } = onePage(await all<ResourceRecord & { groups: string }>(this.#d.reader, this.#st.userByNameWithGroups, [orgId, name]), query)
         return { total, rows: rows.map((r) => toUserRow(r, groupRefs(r.groups))) }
       }
-      const { total, rows } = await this.#list(orgId, userResource, 'users', query, this.#d.sql.codePoint(sql.ref('t.user_name_folded')), opts.withMembership)
-      if (!opts.withMembership) return { total, rows: rows.map((r) => toUserRow(r)) }
-      return { total, rows: rows.map((r) => toUserRow(r, groupRefs((r as ResourceRecord & { groups: string }).groups))) }
+      const { total, rows } = await this.#list(orgId, userResource, 'users', query, this.#d.sql.codePoint(sql.ref('t.user_name_folded')))
+      if (!opts.withMembership || rows.length === 0) return { total, rows: rows.map((r) => toUserRow(r)) }
+      const groups = await groupsOf(this.#d.reader, this.#st, this.#d.sql, orgId, rows.map((u) => u.id))
+      return { total, rows: rows.map((r) => toUserRow(r, groups.get(r.id) ?? NO_GROUPS)) }
     })
   }
 
@@ -278,8 +292,7 @@ export class KyselyStore implements Store {
   }
 
   /** Count and page under one WHERE; ordered by the sort key, then id, so pages are stable. */
-  /** `withGroups`: each user row also has its groups (the `groups` column, statements.ts). */
-  async #list(orgId: OrgId, rs: ResourceSchema, table: 'users' | 'groups', q: ListQuery, defaultOrder: Expr, withGroups = false) {
+  async #list(orgId: OrgId, rs: ResourceSchema, table: 'users' | 'groups', q: ListQuery, defaultOrder: Expr) {
     const ctx: CompileContext = { rs, dialect: this.#d.sql, orgId, alias: 't' }
     const where = q.filter ? filterToSql(ctx, q.filter) : null
     const order = q.sortBy ? sortExpr(ctx, parseAttrPath(q.sortBy)) : defaultOrder
@@ -309,11 +322,8 @@ export class KyselyStore implements Store {
     const endsOf = `${table}\u0000${dir}\u0000${orgId}\u0000`
     const near = keyed && q.startIndex > 1 ? this.#nearestEnd(endsOf, q.startIndex - 1) : undefined
     const columns = ['t.id', 't.version', 't.created_at', 't.updated_at', 't.data'] as const
-    type Select = ReturnType<ReturnType<typeof base>['select']>
-    /** The page's columns, on the query whose rows are returned. */
-    const returned = (b: Select): Select => (withGroups ? b.select(this.#groupsColumn as never) as never : b)
-    const select = () => returned(keyed ? base().select([...columns, sql`${order}`.as('sort_key')]) as never : base().select(columns) as never)
-    const g = withGroups ? ' +groups' : ''
+    const select = () => keyed ? base().select([...columns, sql`${order}`.as('sort_key')]) : base().select(columns)
+    type Select = ReturnType<typeof select>
     const sorted = (b: Select) => b.orderBy(sql`${order} ${sql.raw(dir)}`).orderBy('t.id', dir)
     // LIMIT is written into the SQL (an integer no larger than maxResults, so few shapes):
     // SQLite runs a statement with a bound LIMIT markedly slower than one with a literal.
@@ -323,11 +333,11 @@ export class KyselyStore implements Store {
       // skipping runs on an index alone: the page's ids are found in an index-only scan of
       // (org_id, sort key, id) (migration 0006), then only those rows are read. (In the
       // subquery `t` is the inner table; outside it, the outer one.)
-      ? this.#shapes.sql(`ids page ${table} ${dir} ${q.count}${g}${shape.key}`, [orgId, orgId, ...shape.values, q.startIndex - 1, ...orderShape.values], () =>
-        sorted(returned(this.#d.builder.selectFrom(`${table} as t` as 'users as t').select(columns) as never).where('t.org_id', '=', orgId)
+      ? this.#shapes.sql(`ids page ${table} ${dir} ${q.count}${shape.key}`, [orgId, orgId, ...shape.values, q.startIndex - 1, ...orderShape.values], () =>
+        sorted(this.#d.builder.selectFrom(`${table} as t` as 'users as t').select(columns).where('t.org_id', '=', orgId)
           .where('t.id', 'in', limited(base().select('t.id') as never as Select).offset(q.startIndex - 1) as never) as never as Select)
           .compile())
-      : this.#shapes.sql(`page ${table} ${dir} ${q.count} ${keyed}${g}${shape.key}`, [orgId, ...shape.values, q.startIndex - 1], () =>
+      : this.#shapes.sql(`page ${table} ${dir} ${q.count} ${keyed}${shape.key}`, [orgId, ...shape.values, q.startIndex - 1], () =>
         limited(select()).offset(q.startIndex - 1).compile())
     let rows: ResourceRecord[]
     let current: number | undefined
@@ -339,8 +349,8 @@ export class KyselyStore implements Store {
       const range = () => limited(select().where(sql`${order} ${sql.raw(desc ? '<' : '>')} ${after.key}` as never))
       // Without OFFSET where nothing is skipped (the common case: pages read in order).
       const page = skip === 0
-        ? this.#shapes.sql(`after ${table} ${dir} ${q.count}${g}${shape.key}`, [orgId, ...shape.values, after.key], () => range().compile())
-        : this.#shapes.sql(`near ${table} ${dir} ${q.count}${g}${shape.key}`, [orgId, ...shape.values, after.key, skip], () => range().offset(skip).compile())
+        ? this.#shapes.sql(`after ${table} ${dir} ${q.count}${shape.key}`, [orgId, ...shape.values, after.key], () => range().compile())
+        : this.#shapes.sql(`near ${table} ${dir} ${q.count}${shape.key}`, [orgId, ...shape.values, after.key, skip], () => range().offset(skip).compile())
       // A continued page is an index range (past `skip` rows): it runs where a first page does.
       rows = await this.#page(page.sql, page.parameters, 1 + skip)
       // Valid only if nothing committed before it ran (it may have waited for a worker).
