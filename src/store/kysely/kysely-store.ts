@@ -92,8 +92,14 @@ function run(conn: Conn, p: Prepared, args: readonly unknown[]): Promise<number>
   return conn.run(p.sql, p.bind(args))
 }
 
-/** Where a served page ended, in the default order: the last row's folded name (unique). */
-interface PageEnd { readonly key: string }
+/**
+ * Where served pages of one list ended, in the default order, ascending by position: at
+ * `positions[i]` rows, the last row's folded name (unique) was `keys[i]`.
+ */
+interface PageEnds { readonly positions: number[]; readonly keys: string[] }
+
+/** Most page ends remembered, over every list, until the next data version. */
+const MAX_PAGE_ENDS = 10_000
 
 interface OrgRecord { id: string; name: string; created_at: string }
 /**
@@ -129,6 +135,18 @@ async function groupsOf(conn: Conn, st: Statements, d: SqlDialect, orgId: OrgId,
 
 const NO_MATCH = Symbol('no match')
 
+/** How many of the ascending `sorted` are at most `n` (binary search). */
+function countAtOrBelow(sorted: readonly number[], n: number): number {
+  let lo = 0
+  let hi = sorted.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if ((sorted[mid] as number) <= n) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}
+
 /** A list of at most one row (uniqueNameEq), paged as #list pages. */
 function onePage<R>(rows: readonly R[], q: ListQuery): { total: number; rows: readonly R[] } {
   return { total: rows.length, rows: q.count > 0 && q.startIndex === 1 ? rows : [] }
@@ -151,9 +169,8 @@ export class KyselyStore implements Store {
   // What was learned since the commit that set #seenVersion (see #version): list totals, and
   // where served pages ended. Exactly what reading again would give, until the next commit.
   readonly #totals = new Map<string, number>()
-  readonly #pageEnds = new Map<string, PageEnd>()
-  /** The positions in #pageEnds of each list (its key prefix), ascending. */
-  readonly #endPositions = new Map<string, number[]>()
+  readonly #pageEnds = new Map<string, PageEnds>()
+  #pageEndCount = 0
   #seenVersion: number | undefined
   /** Page queries seen to take longer than SLOW_PAGE_MS on the event loop. */
   readonly #slowPages = new Set<string>()
@@ -319,7 +336,7 @@ export class KyselyStore implements Store {
     const keyed = !q.sortBy && !q.filter && this.#d.dataVersion !== undefined
     const version = keyed ? this.#version() : undefined
     const dir = desc ? 'desc' : 'asc'
-    const endsOf = `${table}\u0000${dir}\u0000${orgId}\u0000`
+    const endsOf = `${table}\u0000${dir}\u0000${orgId}`
     const near = keyed && q.startIndex > 1 ? this.#nearestEnd(endsOf, q.startIndex - 1) : undefined
     const columns = ['t.id', 't.version', 't.created_at', 't.updated_at', 't.data'] as const
     const select = () => keyed ? base().select([...columns, sql`${order}`.as('sort_key')]) : base().select(columns)
@@ -342,15 +359,15 @@ export class KyselyStore implements Store {
     let rows: ResourceRecord[]
     let current: number | undefined
     if (near) {
-      const { end: after, skip } = near
+      const { key: afterKey, skip } = near
       // The default order's key is unique in the organization (users_user_name and
       // groups_display_name are unique indexes), so `key > k` is `(key, id) > (k, i)`, and it is
       // decided on the index alone: a skipped row is never read from the table.
-      const range = () => limited(select().where(sql`${order} ${sql.raw(desc ? '<' : '>')} ${after.key}` as never))
+      const range = () => limited(select().where(sql`${order} ${sql.raw(desc ? '<' : '>')} ${afterKey}` as never))
       // Without OFFSET where nothing is skipped (the common case: pages read in order).
       const page = skip === 0
-        ? this.#shapes.sql(`after ${table} ${dir} ${q.count}${shape.key}`, [orgId, ...shape.values, after.key], () => range().compile())
-        : this.#shapes.sql(`near ${table} ${dir} ${q.count}${shape.key}`, [orgId, ...shape.values, after.key, skip], () => range().offset(skip).compile())
+        ? this.#shapes.sql(`after ${table} ${dir} ${q.count}${shape.key}`, [orgId, ...shape.values, afterKey], () => range().compile())
+        : this.#shapes.sql(`near ${table} ${dir} ${q.count}${shape.key}`, [orgId, ...shape.values, afterKey, skip], () => range().offset(skip).compile())
       // A continued page is an index range (past `skip` rows): it runs where a first page does.
       rows = await this.#page(page.sql, page.parameters, 1 + skip)
       // Valid only if nothing committed before it ran (it may have waited for a worker).
@@ -367,8 +384,8 @@ export class KyselyStore implements Store {
     }
     const last = rows[rows.length - 1] as (ResourceRecord & { sort_key?: string }) | undefined
     if (keyed && last && typeof last.sort_key === 'string' && current === version) {
-      if (this.#pageEnds.size >= 10_000) this.#forgetPageEnds()
-      this.#rememberEnd(endsOf, q.startIndex - 1 + rows.length, { key: last.sort_key })
+      if (this.#pageEndCount >= MAX_PAGE_ENDS) this.#forgetPageEnds()
+      this.#rememberEnd(endsOf, q.startIndex - 1 + rows.length, last.sort_key)
     }
     // A short, non-empty page ends the result, so it tells the total without counting
     // (an identity provider's `userName eq` lookup is one query).
@@ -384,39 +401,35 @@ export class KyselyStore implements Store {
    * for page k before page k - 1 has ended: the page then continues from the last end known and
    * skips the rest, a few pages' worth instead of every row before it.
    */
-  #nearestEnd(endsOf: string, position: number): { end: PageEnd; skip: number } | undefined {
-    const exact = this.#pageEnds.get(endsOf + position)
-    if (exact) return { end: exact, skip: 0 }
-    const known = this.#endPositions.get(endsOf)
-    if (!known || known.length === 0) return undefined
-    // The largest known position below `position` (binary search in the sorted list).
-    let lo = 0
-    let hi = known.length
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1
-      if ((known[mid] as number) < position) lo = mid + 1
-      else hi = mid
-    }
-    const below = lo > 0 ? known[lo - 1] : undefined
+  #nearestEnd(endsOf: string, position: number): { key: string; skip: number } | undefined {
+    const ends = this.#pageEnds.get(endsOf)
+    if (!ends) return undefined
+    // The last known position at or below `position`.
+    const i = countAtOrBelow(ends.positions, position) - 1
+    const below = ends.positions[i]
     if (below === undefined || position - below > NEAR_ROWS) return undefined
-    const end = this.#pageEnds.get(endsOf + below)
-    return end ? { end, skip: position - below } : undefined
+    return { key: ends.keys[i] as string, skip: position - below }
   }
 
-  #rememberEnd(endsOf: string, position: number, end: PageEnd): void {
-    if (!this.#pageEnds.has(endsOf + position)) {
-      const known = this.#endPositions.get(endsOf) ?? []
-      let i = known.length
-      while (i > 0 && (known[i - 1] as number) > position) i--
-      known.splice(i, 0, position)
-      this.#endPositions.set(endsOf, known)
+  #rememberEnd(endsOf: string, position: number, key: string): void {
+    let ends = this.#pageEnds.get(endsOf)
+    if (!ends) {
+      ends = { positions: [], keys: [] }
+      this.#pageEnds.set(endsOf, ends)
     }
-    this.#pageEnds.set(endsOf + position, end)
+    const i = countAtOrBelow(ends.positions, position)
+    if (ends.positions[i - 1] === position) {
+      ends.keys[i - 1] = key
+      return
+    }
+    ends.positions.splice(i, 0, position)
+    ends.keys.splice(i, 0, key)
+    this.#pageEndCount++
   }
 
   #forgetPageEnds(): void {
     this.#pageEnds.clear()
-    this.#endPositions.clear()
+    this.#pageEndCount = 0
   }
 
   /** The database's data version; what was learned under another version is forgotten. */
