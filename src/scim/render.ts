@@ -75,28 +75,24 @@ function str(s: string): string {
   return PLAIN.test(s) ? `"${s}"` : JSON.stringify(s)
 }
 
-/** `"<urn>":` of each extension (the key renderResourceJson looks for in the stored text). */
-const extensionKeys = new WeakMap<ResourceSchema, readonly string[]>()
-/** The `schemas` array's text for each set of extensions present, by bit mask. */
-const schemasTexts = new WeakMap<ResourceSchema, Map<number, string>>()
+/**
+ * Per resource schema: `"<urn>":` of each extension (the key renderResourceJson looks for in
+ * the stored text), and the `schemas` array's text for each set of them present, by bit mask.
+ */
+const schemasTexts = new WeakMap<ResourceSchema, { readonly keys: readonly string[]; readonly texts: Map<number, string> }>()
 
 function schemasJson(rs: ResourceSchema, text: string): string {
-  let keys = extensionKeys.get(rs)
-  if (!keys) {
-    keys = rs.extensions.map((e) => `${JSON.stringify(e.id)}:`)
-    extensionKeys.set(rs, keys)
+  let known = schemasTexts.get(rs)
+  if (!known) {
+    known = { keys: rs.extensions.map((e) => `${JSON.stringify(e.id)}:`), texts: new Map() }
+    schemasTexts.set(rs, known)
   }
   let mask = 0
-  for (let i = 0; i < keys.length; i++) if (text.includes(keys[i] as string)) mask |= 1 << i
-  let texts = schemasTexts.get(rs)
-  if (!texts) {
-    texts = new Map()
-    schemasTexts.set(rs, texts)
-  }
-  let out = texts.get(mask)
+  for (let i = 0; i < known.keys.length; i++) if (text.includes(known.keys[i] as string)) mask |= 1 << i
+  let out = known.texts.get(mask)
   if (out === undefined) {
     out = JSON.stringify([rs.core.id, ...rs.extensions.filter((_, i) => (mask & (1 << i)) !== 0).map((e) => e.id)])
-    texts.set(mask, out)
+    known.texts.set(mask, out)
   }
   return out
 }
