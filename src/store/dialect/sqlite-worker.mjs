@@ -45,8 +45,9 @@ parentPort.on('message', (m) => {
     return
   }
   // An append arrives in parts of a few hundred rows, each inserted as it comes (its objects die
-  // young: a whole batch at once grew this thread's heap by ~25 MiB), in one transaction that
-  // its last part commits. The parts of one batch are posted together, so nothing comes between.
+  // young: with a whole batch in one message the server's resident memory after 60,000 GETs
+  // measured ~10 MiB more), in one transaction that its last part commits. The parts of one
+  // batch are posted together, so nothing comes between.
   if (batch?.id !== m.id) {
     batch = { id: m.id, error: null }
     step(() => log.begin())
