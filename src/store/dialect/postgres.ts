@@ -3,9 +3,10 @@
 // flushes itself. Reads and writes share the pool; a write's row locks come from FOR UPDATE.
 import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
-import { KyselyStore, type StoreDriver } from '../kysely/kysely-store.ts'
+import { KyselyStore } from '../kysely/kysely-store.ts'
 import type { Conn } from '../kysely/prepared.ts'
 import type { Database } from '../kysely/schema.ts'
+import type { StoreDriver } from '../kysely/store-driver.ts'
 import { migrateToLatest } from '../migrations/index.ts'
 import { StoreUnavailable, UniqueViolation } from '../store.ts'
 import { postgresSql } from './postgres-sql.ts'

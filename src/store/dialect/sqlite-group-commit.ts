@@ -1,0 +1,99 @@
+// Group commit: better-sqlite3 is synchronous, so concurrent write requests queue their work;
+// the queue drains in one BEGIN IMMEDIATE … COMMIT, each request's work in its own SAVEPOINT
+// (one request's 409 rolls back only its own savepoint), and every waiting request is answered
+// only after that COMMIT returns. One fsync serves the whole batch. The committer also counts
+// its data commits, for the store's data version (dataVersionOf).
+import type { Conn } from '../kysely/prepared.ts'
+import { StoreUnavailable } from '../store.ts'
+import { mapSqliteError, sqliteConn, type Db } from './sqlite-connection.ts'
+
+interface Job {
+  readonly fn: (conn: Conn) => Promise<unknown>
+  /** Writes only provisioning-log rows: no list or count can read what it changes. */
+  readonly logOnly: boolean
+  readonly resolve: (v: unknown) => void
+  readonly reject: (e: unknown) => void
+}
+
+export class GroupCommitter {
+  readonly #raw: Db
+  readonly #conn: Conn
+  readonly #maxBatch: number
+  #queue: Job[] = []
+  #running = false
+  /** Commits of this connection that may have changed users, groups or memberships. */
+  dataCommits = 0
+
+  constructor(raw: Db, maxBatch: number) {
+    this.#raw = raw
+    this.#conn = sqliteConn(raw)
+    this.#maxBatch = maxBatch
+  }
+
+  run<T>(fn: (conn: Conn) => Promise<T>, logOnly = false): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#queue.push({ fn, logOnly, resolve: resolve as (v: unknown) => void, reject })
+      if (!this.#running) {
+        this.#running = true
+        setImmediate(() => void this.#drain())
+      }
+    })
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#queue.length > 0) {
+      const batch = this.#queue.splice(0, this.#maxBatch)
+      const results: { ok: boolean; value: unknown }[] = []
+      try {
+        this.#raw.exec('BEGIN IMMEDIATE')
+      } catch (e) {
+        for (const job of batch) job.reject(mapSqliteError(e))
+        continue
+      }
+      for (const job of batch) {
+        this.#raw.exec('SAVEPOINT job')
+        try {
+          const value = await job.fn(this.#conn)
+          this.#raw.exec('RELEASE job')
+          results.push({ ok: true, value })
+        } catch (e) {
+          this.#raw.exec('ROLLBACK TO job')
+          this.#raw.exec('RELEASE job')
+          results.push({ ok: false, value: mapSqliteError(e) })
+        }
+      }
+      try {
+        this.#raw.exec('COMMIT')
+        // Counted before any waiting request can run: a read after this sees a new data version.
+        if (batch.some((job, i) => !job.logOnly && results[i]?.ok)) this.dataCommits++
+      } catch (e) {
+        if (this.#raw.inTransaction) this.#raw.exec('ROLLBACK')
+        const err = mapSqliteError(e)
+        for (const job of batch) job.reject(err instanceof StoreUnavailable ? err : new StoreUnavailable('commit failed', { cause: e }))
+        continue
+      }
+      batch.forEach((job, i) => {
+        const r = results[i]
+        if (r?.ok) job.resolve(r.value)
+        else job.reject(r?.value)
+      })
+    }
+    this.#running = false
+  }
+}
+
+/** A number that moves on every commit by another process and on every data commit of `committer`. */
+export function dataVersionOf(writer: Db, committer: GroupCommitter): () => number {
+  // Prepared once: db.pragma() would compile the statement on every call.
+  const stmt = writer.prepare('PRAGMA data_version').pluck()
+  let external = stmt.get() as number
+  let others = 0
+  return () => {
+    const v = stmt.get() as number
+    if (v !== external) {
+      external = v
+      others++
+    }
+    return others + committer.dataCommits
+  }
+}
