@@ -29,6 +29,12 @@ export interface Config {
   readonly dbPoolSize: number
   /** Days a provisioning-log row is kept; older rows are pruned by the server. */
   readonly logRetentionDays: number
+  /** Days an event is kept for the feed; a cursor older than that is a 410. */
+  readonly eventRetentionDays: number
+  /** Webhooks may go to loopback, link-local and private addresses (tests, closed networks). */
+  readonly webhookAllowPrivate: boolean
+  /** Deliver webhooks inside the server (`roster worker` delivers them otherwise). */
+  readonly webhookWorker: boolean
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -37,6 +43,13 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number
   const n = Number(raw)
   if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`ROSTER_ERR_CONFIG_${name}`, `${name} must be an integer from ${min} to ${max}, got "${raw}"`)
   return n
+}
+
+function flag(env: NodeJS.ProcessEnv, name: string): boolean {
+  const raw = env[name]
+  if (raw === undefined || raw === '' || raw === '0') return false
+  if (raw === '1') return true
+  throw new ConfigError(`ROSTER_ERR_CONFIG_${name}`, `${name} must be 1 or 0, got "${raw}"`)
 }
 
 export function parseDatabaseUrl(raw: string | undefined): DatabaseConfig {
@@ -69,5 +82,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sqliteReadWorkers: int(env, 'ROSTER_SQLITE_READ_WORKERS', 0, 0, 16),
     dbPoolSize: int(env, 'ROSTER_DB_POOL_SIZE', 16, 1, 1_000),
     logRetentionDays: int(env, 'ROSTER_LOG_RETENTION_DAYS', 30, 1, 3_650),
+    eventRetentionDays: int(env, 'ROSTER_EVENT_RETENTION_DAYS', 30, 1, 3_650),
+    webhookAllowPrivate: flag(env, 'ROSTER_WEBHOOK_ALLOW_PRIVATE'),
+    webhookWorker: !flag(env, 'ROSTER_NO_WEBHOOK_WORKER'),
   })
 }

@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util'
 import { ConfigError, loadConfig, type Config } from '../config.ts'
 import { serve } from '../http/server.ts'
 import { DEFAULT_LIMITS, type Deps } from '../provisioning/deps.ts'
-import { ApiKeyError, createApiKey, listApiKeys, revokeApiKey } from '../provisioning/api-keys.ts'
+import { ApiKeyError, createApiKey, listApiKeys, parseExpiry, parseScopes, revokeApiKey } from '../provisioning/api-keys.ts'
 import { LogQueryError, parseLogQuery, readLogPage } from '../provisioning/log-query.ts'
 import { OrgError, createOrg, findOrg, refreshToken } from '../provisioning/orgs.ts'
 import { openStore } from '../store/open.ts'
@@ -23,7 +23,10 @@ const USAGE = `Usage: roster <command> [options]
   group list ORG [--filter F] [--count N]
   log ORG [--since ISO|15m|1h|7d] [--status 409|4xx] [--user ID] [--limit N] [--cursor C]
                                        the provisioning log, newest first
-  api-key create [NAME]                create a vendor API key for /api/v1; prints it (once)
+  api-key create [NAME] [--org ORG] [--scope S,S] [--expires 30d|ISO]
+                                       create an API key for /api/v1; prints it (once). Without --org
+                                       it is an operator key (every organization); scopes default to all
+                                       (directory:read, directory:write, events:read, webhooks:manage, log:read)
   api-key list                         list API keys (never the secret)
   api-key revoke ID|NAME               revoke an API key at once
 
@@ -64,6 +67,10 @@ async function main(argv: string[]): Promise<number> {
       user: { type: 'string' },
       limit: { type: 'string' },
       cursor: { type: 'string' },
+      org: { type: 'string' },
+      scope: { type: 'string', multiple: true },
+      expires: { type: 'string' },
+      name: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   })
@@ -138,13 +145,27 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'api-key':
       if (sub === 'create') {
-        const k = await withDeps(config, (deps) => createApiKey(deps, arg))
-        out(json, k, `API key:  ${k.key}\nName:     ${k.name}\nId:       ${k.id}\n\nThe key is shown only now. Send it as "Authorization: Bearer <key>" to /api/v1.`)
+        const k = await withDeps(config, async (deps) => {
+          const scopes = parseScopes(values.scope?.join(','))
+          const expiresAt = parseExpiry(values.expires, deps.now())
+          const orgId = values.org === undefined ? null : (await findOrg(deps, values.org)).id
+          return createApiKey(deps, { name: values.name ?? arg, orgId, scopes, expiresAt })
+        })
+        out(json, k, [
+          `API key:  ${k.key}`, `Name:     ${k.name}`, `Id:       ${k.id}`,
+          `For:      ${k.orgId === null ? 'every organization (operator key)' : `organization ${k.orgId}`}`,
+          `Scopes:   ${k.scopes.join(', ') === '*' ? 'all' : k.scopes.join(', ')}`,
+          ...(k.expiresAt ? [`Expires:  ${k.expiresAt}`] : []),
+          '', 'The key is shown only now. Send it as "Authorization: Bearer <key>" to /api/v1.',
+        ].join('\n'))
         return 0
       }
       if (sub === 'list') {
         const keys = await withDeps(config, (deps) => listApiKeys(deps))
-        out(json, keys, keys.map((k) => `${k.id}  ${k.prefix}…  ${k.name}  created ${k.createdAt}${k.revokedAt ? `  revoked ${k.revokedAt}` : ''}`).join('\n') || 'No API keys.')
+        out(json, keys, keys.map((k) => [
+          `${k.id}  ${k.prefix}…  ${k.name}  ${k.orgId === null ? 'operator' : `org ${k.orgId}`}  [${k.scopes.join(' ')}]  created ${k.createdAt}`,
+          k.lastUsedAt ? `  last used ${k.lastUsedAt}` : '', k.expiresAt ? `  expires ${k.expiresAt}` : '', k.revokedAt ? `  revoked ${k.revokedAt}` : '',
+        ].join('')).join('\n') || 'No API keys.')
         return 0
       }
       if (sub === 'revoke') {

@@ -5,7 +5,7 @@ import type { Config } from '../config.ts'
 import { uuidV7At } from '../ids.ts'
 import type { Deps } from '../provisioning/deps.ts'
 import { LogAppender } from '../provisioning/log-appender.ts'
-import { LogRetention } from '../provisioning/log-retention.ts'
+import { Retention, pruneEvents, pruneLog } from '../provisioning/log-retention.ts'
 import { apiPlugin } from './api/plugin.ts'
 import { scimPlugin } from './scim/plugin.ts'
 
@@ -18,7 +18,7 @@ declare module 'fastify' {
 
 export interface AppOptions {
   readonly deps: Deps
-  readonly config: Pick<Config, 'publicUrl' | 'requestTimeoutMs' | 'logLevel'> & Partial<Pick<Config, 'logRetentionDays'>>
+  readonly config: Pick<Config, 'publicUrl' | 'requestTimeoutMs' | 'logLevel'> & Partial<Pick<Config, 'logRetentionDays' | 'eventRetentionDays' | 'webhookAllowPrivate'>>
   /** Provisioning-log timings (tests shorten them). */
   readonly provisioningLog?: { readonly flushIntervalMs?: number; readonly pruneIntervalMs?: number }
   readonly logger?: boolean
@@ -65,20 +65,31 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     flushIntervalMs: opts.provisioningLog?.flushIntervalMs,
     onError: (err, dropped) => app.log.warn({ err, dropped }, 'provisioning log: a batch could not be written; retrying'),
   })
-  const retention = new LogRetention(opts.deps.store, {
-    retentionDays: opts.config.logRetentionDays ?? 30,
-    now: opts.deps.now,
+  const logRetention = { retentionDays: opts.config.logRetentionDays ?? 30, now: opts.deps.now }
+  const retention = new Retention(() => pruneLog(opts.deps.store, logRetention), {
     intervalMs: opts.provisioningLog?.pruneIntervalMs,
     onError: (err) => app.log.warn({ err }, 'provisioning log: pruning failed; retrying at the next interval'),
+  })
+  const eventRetention = { retentionDays: opts.config.eventRetentionDays ?? 30, now: opts.deps.now }
+  const eventPruning = new Retention(() => pruneEvents(opts.deps.store, eventRetention), {
+    intervalMs: opts.provisioningLog?.pruneIntervalMs,
+    onError: (err) => app.log.warn({ err }, 'events: pruning failed; retrying at the next interval'),
   })
   app.decorate('provisioningLog', { flush: () => appender.flush(), prune: () => retention.prune() })
   // After the last request is answered: stop pruning, write what is buffered.
   app.addHook('onClose', async () => {
     await retention.stop()
+    await eventPruning.stop()
     await appender.close()
   })
 
   await app.register(scimPlugin, { prefix: '/scim/v2', deps: opts.deps, publicUrl: opts.config.publicUrl, appender, logIdAt: uuidV7At() })
-  await app.register(apiPlugin, { prefix: '/api/v1', deps: opts.deps })
+  let closed: () => void = () => undefined
+  const closing = new Promise<void>((resolve) => {
+    closed = resolve
+  })
+  // Long-polls answer at once when the server starts closing, so that it can close.
+  app.addHook('preClose', async () => closed())
+  await app.register(apiPlugin, { prefix: '/api/v1', deps: opts.deps, eventRetentionDays: eventRetention.retentionDays, closing })
   return app
 }

@@ -7,11 +7,13 @@ import { applyPatch } from '../scim/patch/apply.ts'
 import { normalizePatch } from '../scim/patch/normalize.ts'
 import { validateResource, type MemberRef } from '../scim/resource.ts'
 import { groupResource } from '../scim/schema/registry.ts'
+import { groupCreated, groupDeleted, groupUpdated, memberEvents, memberRemovedByDelete } from '../events/build.ts'
 import type { GroupRow, ListResult, MemberDelta, OrgId, StoreTx } from '../store/store.ts'
 import { UniqueViolation } from '../store/store.ts'
 import { checkIfMatch, notFound, toListQuery } from './common.ts'
 import type { Deps } from './deps.ts'
 import { memberChange, type MemberChange, type WriteLog } from './log-change.ts'
+import { eventContext } from './users.ts'
 
 async function displayNameTaken(deps: Deps, orgId: OrgId, displayName: unknown, e: unknown): Promise<never> {
   if (e instanceof UniqueViolation && e.what === 'displayName' && typeof displayName === 'string') {
@@ -49,21 +51,31 @@ export async function createGroup(deps: Deps, orgId: OrgId, input: unknown, log?
   checkMemberCount(deps, v.members?.length ?? 0)
   const id = deps.newId()
   const now = deps.now().toISOString()
+  const identityProvider = log?.identityProvider ?? null
   try {
-    await deps.store.write(async (tx) => {
-      await tx.insertGroup(orgId, { id, body: v.body, now })
+    return await deps.store.write(async (tx) => {
+      await tx.insertGroup(orgId, { id, body: v.body, now, identityProvider })
       const members = await resolveRefs(tx, orgId, id, v.members ?? [])
       let change: MemberChange | undefined
-      if (members.length) {
+      const ctx = eventContext(deps, orgId, now)
+      const row = (memberCount: number): GroupRow => ({
+        id, version: 1, created: now, lastModified: now, body: v.body, directory: { managedBy: 'scim', identityProvider, customAttributes: null, memberCount },
+      })
+      if (members.length === 0) {
+        await tx.insertEvents(orgId, [groupCreated(ctx, row(0))])
+      } else {
         const delta: MemberDelta = { replaceAll: members, add: [], remove: [], removeAll: false }
-        change = memberChange(delta, await tx.applyMemberDelta(orgId, id, delta))
+        const r = await tx.applyMemberDelta(orgId, id, delta)
+        change = memberChange(delta, r)
+        const created = row(r.added.length)
+        await tx.insertEvents(orgId, [groupCreated(ctx, created), ...memberEvents(ctx, created, r)])
       }
       await log?.record(tx, orgId, { resourceType: 'Group', resourceId: id, before: null, after: v.body, members: change })
+      return row(members.length)
     })
   } catch (e) {
     return displayNameTaken(deps, orgId, v.body.displayName, e)
   }
-  return { id, version: 1, created: now, lastModified: now, body: v.body }
 }
 
 /** GET /Groups/{id}; `withMembership` false never reads the membership rows. */
@@ -93,21 +105,30 @@ async function modifyGroup(
       displayName = next.body.displayName
       let membersChanged = false
       let members: MemberChange | undefined
+      let result = null
       if (next.delta) {
         const d = next.delta
         checkMemberCount(deps, (d.replaceAll?.length ?? 0) + d.add.length + d.remove.length)
         const replaceAll = d.replaceAll ? await resolveRefs(tx, orgId, id, d.replaceAll) : null
         const add = await resolveRefs(tx, orgId, id, d.add)
         const resolved = { ...d, replaceAll, add }
-        const r = await tx.applyMemberDelta(orgId, id, resolved)
-        membersChanged = r.added + r.removed > 0
-        members = memberChange(resolved, r)
+        result = await tx.applyMemberDelta(orgId, id, resolved)
+        membersChanged = result.added.length + result.removed.length > 0
+        members = memberChange(resolved, result)
       }
       if (next.changed) await tx.updateGroup(orgId, id, next.body, cur.version, now)
       else if (membersChanged) await tx.touchGroup(orgId, id, cur.version, now)
-      await log?.record(tx, orgId, { resourceType: 'Group', resourceId: id, before: cur.body, after: next.changed ? next.body : cur.body, members })
+      const logged = { resourceType: 'Group' as const, resourceId: id, before: cur.body, after: next.changed ? next.body : cur.body, members }
+      await log?.record(tx, orgId, logged)
       if (!next.changed && !membersChanged) return cur
-      return { id, version: cur.version + 1, created: cur.created, lastModified: now, body: next.body }
+      const memberCount = (cur.directory?.memberCount ?? 0) + (result ? result.added.length - result.removed.length : 0)
+      const after: GroupRow = {
+        id, version: cur.version + 1, created: cur.created, lastModified: now, body: next.body,
+        directory: { managedBy: cur.directory?.managedBy ?? 'scim', identityProvider: cur.directory?.identityProvider ?? null, customAttributes: null, memberCount },
+      }
+      const ctx = eventContext(deps, orgId, now)
+      await tx.insertEvents(orgId, [...(next.changed ? groupUpdated(ctx, after, logged) : []), ...(result ? memberEvents(ctx, after, result) : [])])
+      return after
     })
   } catch (e) {
     return displayNameTaken(deps, orgId, displayName, e)
@@ -130,13 +151,20 @@ export async function patchGroup(deps: Deps, orgId: OrgId, id: string, input: un
   })
 }
 
-/** DELETE /Groups/{id}: removes the group and its membership rows. */
+/**
+ * DELETE /Groups/{id}: removes the group and its membership rows. `group.deleted` stands for its
+ * own members (no event per member); each group it was a member of gets a `group.member_removed`.
+ */
 export async function deleteGroup(deps: Deps, orgId: OrgId, id: string, ifMatch: string | undefined, log?: WriteLog): Promise<void> {
+  const now = deps.now().toISOString()
   await deps.store.write(async (tx) => {
     const cur = await tx.getGroupForUpdate(orgId, id)
     if (!cur) throw notFound('Group', id)
     checkIfMatch(ifMatch, cur.version)
+    const ctx = eventContext(deps, orgId, now)
+    const parents = await tx.removeFromAllGroups(orgId, id, now)
     await tx.deleteGroup(orgId, id)
+    await tx.insertEvents(orgId, [groupDeleted(ctx, cur), ...parents.map((g) => memberRemovedByDelete(ctx, g, id, 'Group'))])
     await log?.record(tx, orgId, { resourceType: 'Group', resourceId: id, before: cur.body, after: null })
   })
 }

@@ -29,7 +29,7 @@ describe('changeRecord', () => {
 
   it('a membership change is counts and at most 20 ids each way', () => {
     const add = Array.from({ length: 500 }, (_, i) => ({ value: `m${i}` }))
-    const m = memberChange({ replaceAll: null, add, remove: ['x', 'y'], removeAll: false }, { added: 500, removed: 1 })
+    const m = memberChange({ replaceAll: null, add, remove: ['x', 'y'], removeAll: false }, { added: add.map((a) => ({ id: a.value, type: 'User' as const })), removed: [{ id: 'x', type: 'User' }] })
     expect(m).toEqual({ added: 500, removed: 1, replaced: false, addIds: add.slice(0, 20).map((a) => a.value), removeIds: ['x', 'y'] })
   })
 })

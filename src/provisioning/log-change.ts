@@ -6,7 +6,7 @@
 // resource's body, and a write that sets one lists "password" under `redacted` (RFC 7643 §9.2,
 // RELIABILITY.md A7).
 import { isDeepStrictEqual } from 'node:util'
-import type { MemberDelta, OrgId, StoreTx } from '../store/store.ts'
+import type { MemberDelta, MemberDeltaResult, OrgId, StoreTx } from '../store/store.ts'
 
 export const MAX_MEMBER_IDS = 20
 /** Longest JSON text kept for one attribute's value; a longer one is replaced by its length. */
@@ -42,10 +42,12 @@ export interface Change {
 /** The log row of a write, recorded inside the write's transaction (provided by the transport). */
 export interface WriteLog {
   record(tx: StoreTx, orgId: OrgId, change: Change): Promise<void>
+  /** The identity provider that made the request (recorded on what it creates), when known. */
+  readonly identityProvider?: string
 }
 
 /** The membership part of a change, from the delta as requested and the rows it changed. */
-export function memberChange(d: MemberDelta, rows: { added: number; removed: number }): MemberChange {
+export function memberChange(d: MemberDelta, rows: MemberDeltaResult): MemberChange {
   const addIds: string[] = []
   for (const list of [d.replaceAll ?? [], d.add]) {
     for (const m of list) {
@@ -53,7 +55,7 @@ export function memberChange(d: MemberDelta, rows: { added: number; removed: num
       addIds.push(m.value)
     }
   }
-  return { added: rows.added, removed: rows.removed, replaced: d.replaceAll !== null || d.removeAll, addIds, removeIds: d.remove.slice(0, MAX_MEMBER_IDS) }
+  return { added: rows.added.length, removed: rows.removed.length, replaced: d.replaceAll !== null || d.removeAll, addIds, removeIds: d.remove.slice(0, MAX_MEMBER_IDS) }
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

@@ -34,17 +34,34 @@ export async function pruneLog(store: Store, opts: Pick<RetentionOptions, 'reten
   return total
 }
 
-/** Prunes now and then every `intervalMs` until stopped. */
-export class LogRetention {
-  readonly #store: Store
-  readonly #opts: RetentionOptions
+/**
+ * Deletes every event older than the retention (ROSTER_EVENT_RETENTION_DAYS), oldest first, in
+ * short transactions of `batch` rows; returns how many. A feed cursor older than the retention
+ * is answered 410 (docs/events.md), so nobody reads past what was deleted without knowing it.
+ */
+export async function pruneEvents(store: Store, opts: Pick<RetentionOptions, 'retentionDays' | 'now' | 'batch'>): Promise<number> {
+  const before = new Date(opts.now().getTime() - opts.retentionDays * DAY_MS).toISOString()
+  const batch = opts.batch ?? 2_000
+  let total = 0
+  for (;;) {
+    const n = await store.pruneEvents(before, batch)
+    total += n
+    if (n < batch) return total
+    await yieldToLoop()
+  }
+}
+
+/** Runs a pruning pass now and then every `intervalMs` until stopped (the log's, the events'). */
+export class Retention {
+  readonly #pass: () => Promise<number>
+  readonly #opts: Pick<RetentionOptions, 'intervalMs' | 'onError'>
   readonly #timer: NodeJS.Timeout
   #running: Promise<number> | null = null
   #stopped = false
 
   /** The first pass runs one interval (at most 10 s) after start, then every interval. */
-  constructor(store: Store, opts: RetentionOptions) {
-    this.#store = store
+  constructor(pass: () => Promise<number>, opts: Pick<RetentionOptions, 'intervalMs' | 'onError'>) {
+    this.#pass = pass
     this.#opts = opts
     const interval = opts.intervalMs ?? 60_000
     const first = setTimeout(() => void this.prune(), Math.min(interval, 10_000))
@@ -59,7 +76,7 @@ export class LogRetention {
   /** One pass (not overlapping another); resolves to the rows deleted, 0 after a failure. */
   prune(): Promise<number> {
     if (this.#stopped) return Promise.resolve(0)
-    this.#running ??= pruneLog(this.#store, this.#opts)
+    this.#running ??= this.#pass()
       .catch((e: unknown) => {
         this.#opts.onError?.(e)
         return 0

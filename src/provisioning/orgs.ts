@@ -4,6 +4,7 @@ import { generateToken } from '../orgs/tokens.ts'
 import type { OrgId, OrgRow } from '../store/store.ts'
 import { UniqueViolation } from '../store/store.ts'
 import type { Deps } from './deps.ts'
+import { tokenRefreshed } from '../events/build.ts'
 
 export class OrgError extends Error {
   constructor(readonly code: 'ROSTER_ERR_ORG_EXISTS' | 'ROSTER_ERR_ORG_NOT_FOUND' | 'ROSTER_ERR_ORG_NAME', message: string) {
@@ -44,6 +45,11 @@ export async function findOrg(deps: Deps, idOrName: string): Promise<OrgRow> {
 export async function refreshToken(deps: Deps, idOrName: string): Promise<{ orgId: OrgId; token: string }> {
   const org = await findOrg(deps, idOrName)
   const t = generateToken()
-  await deps.store.write((tx) => tx.replaceToken(org.id, { id: deps.newId(), hash: t.hash, prefix: t.prefix, now: deps.now().toISOString() }))
+  const id = deps.newId()
+  const now = deps.now().toISOString()
+  await deps.store.write(async (tx) => {
+    await tx.replaceToken(org.id, { id, hash: t.hash, prefix: t.prefix, now })
+    await tx.insertEvents(org.id, [tokenRefreshed({ orgId: org.id, at: now, newId: deps.newId }, { id, prefix: t.prefix })])
+  })
   return { orgId: org.id, token: t.token }
 }

@@ -6,6 +6,7 @@ import { applyPatch } from '../scim/patch/apply.ts'
 import { normalizePatch, type PatchOperation } from '../scim/patch/normalize.ts'
 import { validateResource } from '../scim/resource.ts'
 import { userResource } from '../scim/schema/registry.ts'
+import { userCreated, userDeleted, userUpdated, memberRemovedByDelete, type EventContext } from '../events/build.ts'
 import type { ListResult, OrgId, UserRow } from '../store/store.ts'
 import { UniqueViolation } from '../store/store.ts'
 import { checkIfMatch, notFound, toListQuery } from './common.ts'
@@ -23,21 +24,34 @@ async function userNameTaken(deps: Deps, orgId: OrgId, userName: unknown, e: unk
   throw e
 }
 
-/** POST /Users. `log` records the request's log row in the write's transaction. */
+export function eventContext(deps: Deps, orgId: OrgId, at: string): EventContext {
+  return { orgId, at, newId: deps.newId }
+}
+
+/**
+ * POST /Users. `log` records the request's log row in the write's transaction; the
+ * `user.created` event commits with it (the outbox, docs/events.md).
+ */
 export async function createUser(deps: Deps, orgId: OrgId, input: unknown, log?: WriteLog): Promise<UserRow> {
   const v = validateResource(userResource, input, { mode: 'create' })
   const passwordHash = v.password === null ? null : await hashPassword(v.password)
   const id = deps.newId()
   const now = deps.now().toISOString()
+  const identityProvider = log?.identityProvider ?? null
+  const row: UserRow = {
+    id, version: 1, created: now, lastModified: now, body: v.body, groups: [],
+    directory: { managedBy: 'scim', identityProvider, customAttributes: v.unknown },
+  }
   try {
     await deps.store.write(async (tx) => {
-      await tx.insertUser(orgId, { id, body: v.body, passwordHash, now })
+      await tx.insertUser(orgId, { id, body: v.body, passwordHash, now, identityProvider, customAttributes: v.unknown })
+      await tx.insertEvents(orgId, [userCreated(eventContext(deps, orgId, now), row)])
       await log?.record(tx, orgId, { resourceType: 'User', resourceId: id, before: null, after: v.body, secrets: passwordHash === null ? [] : ['password'] })
     })
   } catch (e) {
     return userNameTaken(deps, orgId, v.body.userName, e)
   }
-  return { id, version: 1, created: now, lastModified: now, body: v.body, groups: [] }
+  return row
 }
 
 /** GET /Users/{id}. */
@@ -55,7 +69,7 @@ export function listUsers(deps: Deps, orgId: OrgId, p: ListParams, withMembershi
 /** Runs a read-modify-write of one user; returns the stored row, or the unchanged one when nothing changed. */
 async function modifyUser(
   deps: Deps, orgId: OrgId, id: string, ifMatch: string | undefined, log: WriteLog | undefined,
-  change: (current: UserRow) => { body: Record<string, unknown>; passwordHash: string | null | undefined; changed: boolean },
+  change: (current: UserRow) => { body: Record<string, unknown>; passwordHash: string | null | undefined; changed: boolean; customAttributes?: Record<string, unknown> | null },
 ): Promise<UserRow> {
   const now = deps.now().toISOString()
   let userName: unknown
@@ -70,9 +84,15 @@ async function modifyUser(
         await log?.record(tx, orgId, { resourceType: 'User', resourceId: id, before: cur.body, after: cur.body })
         return cur
       }
-      await tx.updateUser(orgId, id, next.body, cur.body, next.passwordHash, cur.version, now)
-      await log?.record(tx, orgId, { resourceType: 'User', resourceId: id, before: cur.body, after: next.body, secrets: next.passwordHash === undefined ? [] : ['password'] })
-      return { id, version: cur.version + 1, created: cur.created, lastModified: now, body: next.body }
+      await tx.updateUser(orgId, id, next.body, cur.body, next.passwordHash, cur.version, now, next.customAttributes)
+      const after: UserRow = {
+        id, version: cur.version + 1, created: cur.created, lastModified: now, body: next.body,
+        directory: { managedBy: cur.directory?.managedBy ?? 'scim', identityProvider: cur.directory?.identityProvider ?? null, customAttributes: next.customAttributes === undefined ? cur.directory?.customAttributes ?? null : next.customAttributes },
+      }
+      const logged = { resourceType: 'User' as const, resourceId: id, before: cur.body, after: next.body, secrets: next.passwordHash === undefined ? [] : ['password'] }
+      await tx.insertEvents(orgId, userUpdated(eventContext(deps, orgId, now), cur, after, logged))
+      await log?.record(tx, orgId, logged)
+      return after
     })
   } catch (e) {
     return userNameTaken(deps, orgId, userName, e)
@@ -84,7 +104,7 @@ export async function replaceUser(deps: Deps, orgId: OrgId, id: string, input: u
   const v = validateResource(userResource, input, { mode: 'replace' })
   // A PUT without a password keeps the stored one: identity providers send it only to set it.
   const passwordHash = v.password === null ? undefined : await hashPassword(v.password)
-  return modifyUser(deps, orgId, id, ifMatch, log, () => ({ body: v.body, passwordHash, changed: true }))
+  return modifyUser(deps, orgId, id, ifMatch, log, () => ({ body: v.body, passwordHash, changed: true, customAttributes: v.unknown }))
 }
 
 /** The password a PATCH sets, found before the transaction so it can be hashed outside it. */
@@ -114,13 +134,20 @@ export async function patchUser(deps: Deps, orgId: OrgId, id: string, input: unk
   })
 }
 
-/** DELETE /Users/{id}: removes the user and its memberships (RFC 7644 §3.6). */
+/**
+ * DELETE /Users/{id}: removes the user and its memberships (RFC 7644 §3.6); each group it left
+ * moves to a new version and says so with a `group.member_removed`.
+ */
 export async function deleteUser(deps: Deps, orgId: OrgId, id: string, ifMatch: string | undefined, log?: WriteLog): Promise<void> {
+  const now = deps.now().toISOString()
   await deps.store.write(async (tx) => {
     const cur = await tx.getUserForUpdate(orgId, id)
     if (!cur) throw notFound('User', id)
     checkIfMatch(ifMatch, cur.version)
+    const ctx = eventContext(deps, orgId, now)
+    const groups = await tx.removeFromAllGroups(orgId, id, now)
     await tx.deleteUser(orgId, id)
+    await tx.insertEvents(orgId, [userDeleted(ctx, cur), ...groups.map((g) => memberRemovedByDelete(ctx, g, id, 'User'))])
     await log?.record(tx, orgId, { resourceType: 'User', resourceId: id, before: cur.body, after: null })
   })
 }

@@ -38,6 +38,12 @@ export interface ValidatedResource {
   /** Group members when the client sent `members` (possibly empty), else null. */
   members: MemberRef[] | null
   externalId: string | null
+  /**
+   * Top-level attributes (and extension objects) that no schema declares: SCIM ignores them
+   * (RFC 7644 §3.3), but the caller keeps them for the application rather than losing them.
+   * Null when there are none.
+   */
+  unknown: JsonObject | null
 }
 
 export type JsonObject = Record<string, unknown>
@@ -262,6 +268,7 @@ export function validateResource(rs: ResourceSchema, input: unknown, _opts: { mo
   let password: string | null = null
   let members: MemberRef[] | null = null
   const once = onceEach('the request body')
+  let unknown: JsonObject | null = null
   for (const [key, value] of Object.entries(input)) {
     if (key.toLowerCase() === 'schemas') {
       checkSchemas(value)
@@ -275,7 +282,10 @@ export function validateResource(rs: ResourceSchema, input: unknown, _opts: { mo
       continue
     }
     const top = findTopLevel(rs, key)
-    if (!top) continue
+    if (!top) {
+      if (value !== null && value !== undefined) (unknown ??= {})[key] = value
+      continue
+    }
     const def = top.attr
     once(def.name)
     if (def.mutability === 'readOnly') continue
@@ -290,5 +300,5 @@ export function validateResource(rs: ResourceSchema, input: unknown, _opts: { mo
   }
   checkRequired(rs, body)
   const externalId = typeof body.externalId === 'string' ? body.externalId : null
-  return { body, password, members, externalId }
+  return { body, password, members, externalId, unknown }
 }

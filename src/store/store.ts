@@ -34,6 +34,20 @@ export interface ResourceRow {
   readonly body: Record<string, unknown>
   /** The body as the stored JSON text, when the database returned it as text. */
   readonly json?: string
+  /** Who manages it and what the application alone sees: read by the directory API and by writes. */
+  readonly directory?: DirectoryInfo
+}
+
+/** What the directory API shows beside the SCIM body (docs/api.md). */
+export interface DirectoryInfo {
+  /** `scim` for what an identity provider created, `app` for what the application created. */
+  readonly managedBy: string
+  /** The identity provider that created it (detected from the request), when known. */
+  readonly identityProvider: string | null
+  /** Attributes an identity provider sent that no schema declares (users only). */
+  readonly customAttributes: Record<string, unknown> | null
+  /** Groups only: the number of membership rows. */
+  readonly memberCount?: number
 }
 
 export interface UserRow extends ResourceRow {
@@ -50,12 +64,56 @@ export interface NewUser {
   readonly body: Record<string, unknown>
   readonly passwordHash: string | null
   readonly now: string
+  readonly identityProvider: string | null
+  readonly customAttributes: Record<string, unknown> | null
 }
 
 export interface NewGroup {
   readonly id: ResourceId
   readonly body: Record<string, unknown>
   readonly now: string
+  readonly identityProvider: string | null
+}
+
+/** One outbox row (docs/events.md); `payload` is the event's JSON text exactly as delivered. */
+export interface NewEvent {
+  readonly id: string
+  readonly type: string
+  readonly resourceType: string
+  readonly resourceId: string
+  /** Events of one lane reach each webhook endpoint in order. */
+  readonly lane: string
+  readonly version: number
+  readonly at: string
+  readonly payload: string
+}
+
+/** A stored event as the feed serves it. */
+export interface EventRow {
+  readonly position: number
+  readonly id: string
+  readonly type: string
+  readonly resourceId: string
+  readonly lane: string
+  readonly at: string
+  readonly payload: string
+}
+
+export interface MemberKey { readonly id: string; readonly type: 'User' | 'Group' }
+
+/** Membership rows a delta really inserted and deleted (net of a replace's delete-then-insert). */
+export interface MemberDeltaResult {
+  readonly added: readonly MemberKey[]
+  readonly removed: readonly MemberKey[]
+}
+
+/** A keyset page of a directory list: rows after `after` in id order (stable under writes). */
+export interface DirectoryPageQuery {
+  readonly filter: Filter | null
+  readonly after: string | null
+  readonly limit: number
+  /** Only rows whose updated_at is at or after this instant (ISO 8601). */
+  readonly updatedSince: string | null
 }
 
 export interface ListQuery {
@@ -123,14 +181,36 @@ export interface ApiKeyRow {
   readonly prefix: string
   readonly createdAt: string
   readonly revokedAt: string | null
+  /** null: an operator key (every organization). */
+  readonly orgId: OrgId | null
+  readonly scopes: readonly string[]
+  readonly expiresAt: string | null
+  readonly lastUsedAt: string | null
+}
+
+export interface NewApiKey {
+  readonly id: string
+  readonly name: string
+  readonly hash: string
+  readonly prefix: string
+  readonly now: string
+  readonly orgId: OrgId | null
+  readonly scopes: readonly string[]
+  readonly expiresAt: string | null
 }
 
 /** The work a use case does inside one transaction. */
 export interface StoreTx {
   insertUser(orgId: OrgId, user: NewUser): Promise<void>
   getUserForUpdate(orgId: OrgId, id: ResourceId): Promise<UserRow | null>
-  /** Writes a new body at version+1; the caller holds the row (read by getUserForUpdate) and passes its body as `previous`. */
-  updateUser(orgId: OrgId, id: ResourceId, body: Record<string, unknown>, previous: Record<string, unknown>, passwordHash: string | null | undefined, version: number, now: string): Promise<void>
+  /**
+   * Writes a new body at version+1; the caller holds the row (read by getUserForUpdate) and passes
+   * its body as `previous`. `customAttributes` undefined keeps the stored ones.
+   */
+  updateUser(
+    orgId: OrgId, id: ResourceId, body: Record<string, unknown>, previous: Record<string, unknown>, passwordHash: string | null | undefined,
+    version: number, now: string, customAttributes?: Record<string, unknown> | null,
+  ): Promise<void>
   deleteUser(orgId: OrgId, id: ResourceId): Promise<boolean>
 
   insertGroup(orgId: OrgId, group: NewGroup): Promise<void>
@@ -139,8 +219,15 @@ export interface StoreTx {
   deleteGroup(orgId: OrgId, id: ResourceId): Promise<boolean>
   /** Which of `ids` are users or groups of this organization. */
   resolveMembers(orgId: OrgId, ids: readonly string[]): Promise<Map<string, 'User' | 'Group'>>
-  /** Applies a membership delta; returns how many rows were added and removed. */
-  applyMemberDelta(orgId: OrgId, groupId: ResourceId, delta: MemberDelta): Promise<{ added: number; removed: number }>
+  /** Applies a membership delta and keeps the group's member count; returns the rows really added and removed. */
+  applyMemberDelta(orgId: OrgId, groupId: ResourceId, delta: MemberDelta): Promise<MemberDeltaResult>
+  /**
+   * Deletes the rows that make `memberId` a member of other groups; each of those groups loses
+   * one from its count and moves to a new version (its members changed). Returns those groups.
+   */
+  removeFromAllGroups(orgId: OrgId, memberId: ResourceId, now: string): Promise<readonly GroupRow[]>
+  /** Writes events in this transaction (the outbox): they commit with the change or not at all. */
+  insertEvents(orgId: OrgId, events: readonly NewEvent[]): Promise<void>
   /** Bumps a group's version and lastModified after a membership-only change. */
   touchGroup(orgId: OrgId, id: ResourceId, version: number, now: string): Promise<void>
 
@@ -151,7 +238,7 @@ export interface StoreTx {
   /** The log row of the change this transaction makes (DESIGN.md: it commits with the change). */
   insertLog(orgId: OrgId, row: LogRow): Promise<void>
 
-  insertApiKey(key: { id: string; name: string; hash: string; prefix: string; now: string }): Promise<void>
+  insertApiKey(key: NewApiKey): Promise<void>
   /** Revokes the live keys with this id or name; returns how many. */
   revokeApiKey(idOrName: string, now: string): Promise<number>
 }
@@ -181,8 +268,10 @@ export interface Store {
   orgOfRevokedToken(hash: string): Promise<OrgId | null>
 
   listLog(orgId: OrgId, query: LogQuery): Promise<readonly LogRow[]>
-  /** The live API key with this hash. */
-  apiKeyByHash(hash: string): Promise<{ id: string } | null>
+  /** The API key with this hash, unless revoked (expiry is the caller's to check). */
+  apiKeyByHash(hash: string): Promise<ApiKeyRow | null>
+  /** Records a key's use (at most once a minute per key is enough for "last used"). */
+  touchApiKey(id: string, now: string): Promise<void>
   listApiKeys(): Promise<readonly ApiKeyRow[]>
 
   getUser(orgId: OrgId, id: ResourceId, opts: ReadOptions): Promise<UserRow | null>
@@ -192,6 +281,28 @@ export interface Store {
   /** Finds the resource holding a unique value, for a 409's detail and an IdP's retried create. */
   findUserIdByUserName(orgId: OrgId, userName: string): Promise<ResourceId | null>
   findGroupIdByDisplayName(orgId: OrgId, displayName: string): Promise<ResourceId | null>
+
+  /** The directory API's reads: rows with their DirectoryInfo, keyset-paged in id order. */
+  directoryUsers(orgId: OrgId, query: DirectoryPageQuery): Promise<readonly UserRow[]>
+  directoryGroups(orgId: OrgId, query: DirectoryPageQuery): Promise<readonly GroupRow[]>
+  directoryUser(orgId: OrgId, by: 'id' | 'externalId' | 'userName', value: string): Promise<UserRow | null>
+  directoryGroup(orgId: OrgId, id: ResourceId): Promise<GroupRow | null>
+  /** A group's members after the member id `after`, in id order. */
+  groupMembersPage(orgId: OrgId, groupId: ResourceId, after: string | null, limit: number): Promise<readonly MemberRow[]>
+  /** A user's groups after the group id `after`, in id order. */
+  userGroupsPage(orgId: OrgId, userId: ResourceId, after: string | null, limit: number): Promise<readonly GroupRow[]>
+
+  /** The organization's events after `after`, in feed order; `types` (when given) filters. */
+  readEvents(orgId: OrgId, after: number, limit: number, types: readonly string[] | null): Promise<readonly EventRow[]>
+  /** The organization's oldest kept event position and newest position (0 when none). */
+  eventBounds(orgId: OrgId): Promise<{ oldest: number | null; newest: number }>
+  /** Deletes up to `limit` events older than `before` (ISO 8601); returns how many. */
+  pruneEvents(before: string, limit: number): Promise<number>
+  /**
+   * Calls `listener` after events may have become readable: a local commit that wrote some (SQLite), or
+   * a stamping pass that gave some a position (PostgreSQL). Returns the unsubscribe function.
+   */
+  onEvents(listener: () => void): () => void
 
   /** Fails (StoreUnavailable) when the database cannot answer. */
   ping(): Promise<void>

@@ -87,7 +87,7 @@ describe.each(storeMatrix())('lists and filters on $name', (factory) => {
   })
 
   it('the identity providers\' lookup (userName eq, however spelled) answers as any list: folded, paged, projected', async () => {
-    // kysely-store.ts answers exactly `userName eq "…"` with a fixed statement; it must agree
+    // list-pager.ts answers exactly `userName eq "…"` with a fixed statement; it must agree
     // with the compiled filter path in every respect a client can see.
     const eve = ids.get('ÉVE@example.com')
     for (const f of ['userName eq "éve@EXAMPLE.com"', 'USERNAME eq "ÉVE@example.com"', 'urn:ietf:params:scim:schemas:core:2.0:User:userName eq "éve@example.com"']) {

@@ -37,7 +37,7 @@ describe.each(storeMatrix())('provisioning log on $name', (factory) => {
 
   beforeAll(async () => {
     t = await startApp(factory)
-    key = (await createApiKey(t.deps, 'tests')).key
+    key = (await createApiKey(t.deps, { name: 'tests', orgId: null, scopes: ['*'], expiresAt: null })).key
   })
   afterAll(async () => t.close())
 
@@ -178,7 +178,7 @@ describe.each(storeMatrix())('provisioning log on $name', (factory) => {
       n.app.addHook('preHandler', async (request) => {
         if (request.headers['x-test-note']) request.scimTrace.notes.push(String(request.headers['x-test-note']))
       })
-      const nk = (await createApiKey(n.deps, 'notes')).key
+      const nk = (await createApiKey(n.deps, { name: 'notes', orgId: null, scopes: ['*'], expiresAt: null })).key
       const c = await n.req('POST', '/Users', user('log.note@example.com'), { headers: { 'x-test-note': 'op "Replace" read as "replace"' } })
       expect(c.status).toBe(201)
       await n.req('GET', `/Users/${String(c.json.id)}`, undefined, { headers: { 'x-test-note': 'a read note' } })
@@ -222,7 +222,7 @@ describe.each(storeMatrix())('provisioning log on $name', (factory) => {
   it('pages newest first with a cursor: no duplicates and no gaps while requests keep arriving', async () => {
     const p = await startApp(factory)
     try {
-      const pk = (await createApiKey(p.deps, 'paging')).key
+      const pk = (await createApiKey(p.deps, { name: 'paging', orgId: null, scopes: ['*'], expiresAt: null })).key
       const page = async (cursor: string | null, limit: number): Promise<Page> => {
         const r = await p.app.inject({ method: 'GET', url: `/api/v1/orgs/${p.orgId}/provisioning-log?limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`, headers: { authorization: `Bearer ${pk}` } })
         expect(r.statusCode).toBe(200)
@@ -299,7 +299,7 @@ describe.each(storeMatrix())('provisioning log on $name', (factory) => {
       expect(r.headers['www-authenticate']).toMatch(/^Bearer/)
       expect(r.text).not.toContain('"items"')
     }
-    const k = await createApiKey(t.deps, 'short-lived')
+    const k = await createApiKey(t.deps, { name: 'short-lived', orgId: null, scopes: ['*'], expiresAt: null })
     expect((await api('', { key: k.key })).status).toBe(200)
     await revokeApiKey(t.deps, k.id)
     expect((await api('', { key: k.key })).status).toBe(401)

@@ -3,15 +3,14 @@
 import type { FastifyInstance } from 'fastify'
 import type { Deps } from '../../provisioning/deps.ts'
 import { parseLogQuery, readLogPage } from '../../provisioning/log-query.ts'
-import { ApiError } from './errors.ts'
+import { authorize } from './access.ts'
 
 export function registerLogRoutes(app: FastifyInstance, deps: Deps): void {
   app.get<{ Params: { org: string }; Querystring: Record<string, unknown> }>('/orgs/:org/provisioning-log', async (request) => {
     // Filters first: a malformed filter is a 400 whether or not the organization exists.
     const q = request.query
     const query = parseLogQuery({ since: q.since, status: q.status, user: q.user, cursor: q.cursor, limit: q.limit }, deps.now())
-    const org = await deps.store.getOrg(request.params.org)
-    if (!org) throw new ApiError(404, 'not_found', 'No such organization')
+    const org = await authorize(deps, request, request.params.org, 'log:read')
     return readLogPage(deps.store, org.id, query)
   })
 }

@@ -11,6 +11,7 @@ import { migrateToLatest } from '../migrations/index.ts'
 import { StoreUnavailable, UniqueViolation } from '../store.ts'
 import { postgresSql } from './postgres-sql.ts'
 import { postgresStatements } from './postgres-statements.ts'
+import { EventStamper, stampEvents } from '../kysely/event-stamper.ts'
 
 export interface PostgresOptions {
   readonly url: string
@@ -73,6 +74,10 @@ async function transaction<T>(pool: pg.Pool, fn: (conn: Conn) => Promise<T>): Pr
   for (let attempt = 1; ; attempt++) {
     const client = await pool.connect()
     let broken: Error | undefined
+    // A checked-out client whose server connection dies emits 'error' on itself (the pool only
+    // listens on idle ones): the failing query rejects too, so the event itself needs no handling.
+    const ignore = (): void => undefined
+    client.on('error', ignore)
     try {
       await client.query('begin')
       const value = await fn(pgConn(client))
@@ -85,6 +90,7 @@ async function transaction<T>(pool: pg.Pool, fn: (conn: Conn) => Promise<T>): Pr
       const code = e instanceof Error && 'code' in e ? String(e.code) : ''
       if (!RETRYABLE.has(code) || attempt >= 3) throw e
     } finally {
+      client.off('error', ignore)
       client.release(broken)
     }
   }
@@ -109,7 +115,9 @@ export async function openPostgresStore(opts: PostgresOptions): Promise<KyselySt
     }
   }
   if (opts.migrate !== false) await guard(() => migrateToLatest(db as Kysely<unknown>, 'postgres'))
+  const eventStamper = new EventStamper(() => guard(() => transaction(pool, stampEvents)))
   const driver: StoreDriver = {
+    eventStamper,
     kind: 'postgres',
     sql: postgresSql,
     builder: db,

@@ -1,5 +1,5 @@
 // SQLite's side of SqlDialect: JSON1 functions, and roster_fold(), a deterministic function
-// registered on every connection (dialect/sqlite.ts) that runs src/scim/fold.ts.
+// registered on every connection (dialect/sqlite-connection.ts) that runs src/scim/fold.ts.
 import { sql } from 'kysely'
 import type { Expr, JsonValueType, SqlDialect } from './sql-dialect.ts'
 

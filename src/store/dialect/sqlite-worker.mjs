@@ -1,7 +1,7 @@
 // The SQLite store's background thread, with connections of its own:
 // - the checkpointer: copies committed WAL frames into the database file, so that no request
 //   waits for a checkpoint. The writer turns its automatic checkpoints off while this runs
-//   (dialect/sqlite.ts). PASSIVE never blocks the writer or readers; with synchronous=FULL this
+//   (dialect/sqlite-background-worker.ts). PASSIVE never blocks the writer or readers; with synchronous=FULL this
 //   connection syncs the WAL before copying and the database file after, as an automatic
 //   checkpoint would.
 // - the log file's writer (sqlite-log-file.mjs): the appender's batches and retention's deletes,

@@ -8,9 +8,11 @@ import { fold } from '../../scim/fold.ts'
 import { groupResource, userResource } from '../../scim/schema/registry.ts'
 import type { SqlDialect } from '../dialect/sql-dialect.ts'
 import type {
-  ApiKeyRow, GroupRef, GroupRow, ListQuery, ListResult, LogQuery, LogRow, MemberRow, OrgId, OrgRow,
+  ApiKeyRow, DirectoryPageQuery, EventRow, GroupRef, GroupRow, ListQuery, ListResult, LogQuery, LogRow, MemberRow, OrgId, OrgRow,
   ReadOptions, ResourceId, Store, StoreTx, UserRow,
 } from '../store.ts'
+import { DirectoryReads } from './directory-reads.ts'
+import { directoryStatements, type DirectoryStatements } from './directory-statements.ts'
 import { all, chunks, run } from './conn-helpers.ts'
 import { ListPager, NO_MATCH, onePage } from './list-pager.ts'
 import type { Conn } from './prepared.ts'
@@ -46,21 +48,85 @@ function groupRefs(json: string): readonly GroupRef[] {
   return (JSON.parse(json) as [string, string][]).map(([value, display]) => ({ value, display }))
 }
 
+function toApiKeyRow(k: Omit<ApiKeysTable, 'hash'>): ApiKeyRow {
+  return {
+    id: k.id, name: k.name, prefix: k.prefix, createdAt: k.created_at, revokedAt: k.revoked_at,
+    orgId: k.org_id as OrgId | null, scopes: k.scopes.split(' ').filter((s) => s !== ''), expiresAt: k.expires_at, lastUsedAt: k.last_used_at,
+  }
+}
+
 export class KyselyStore implements Store {
   readonly kind: 'sqlite' | 'postgres'
   readonly #d: StoreDriver
-  readonly #st: Statements
+  readonly #st: Statements & DirectoryStatements
   readonly #pager: ListPager
+  readonly #dir: DirectoryReads
+  readonly #eventListeners = new Set<() => void>()
 
   constructor(driver: StoreDriver) {
     this.#d = driver
     this.kind = driver.kind
-    this.#st = { ...statements(driver.builder, driver.sql, driver.lockRows), ...driver.statements }
+    this.#st = { ...statements(driver.builder, driver.sql, driver.lockRows), ...directoryStatements(driver.builder, driver.sql), ...driver.statements }
     this.#pager = new ListPager(driver)
+    this.#dir = new DirectoryReads(driver, this.#st)
+    if (driver.eventStamper) driver.eventStamper.onStamped = () => this.#announceEvents()
   }
 
-  write<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
-    return this.#d.transaction((conn) => fn(new KyselyTx(conn, this.#st, this.#d.sql)))
+  async write<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+    let wroteEvents = false
+    const value = await this.#d.transaction((conn) => fn(new KyselyTx(conn, this.#st, this.#d.sql, () => {
+      wroteEvents = true
+    })))
+    if (wroteEvents) {
+      if (this.#d.eventStamper) this.#d.eventStamper.kick()
+      else this.#announceEvents()
+    }
+    return value
+  }
+
+  #announceEvents(): void {
+    for (const listener of this.#eventListeners) listener()
+  }
+
+  onEvents(listener: () => void): () => void {
+    this.#eventListeners.add(listener)
+    return () => this.#eventListeners.delete(listener)
+  }
+
+  readEvents(orgId: OrgId, after: number, limit: number, types: readonly string[] | null): Promise<readonly EventRow[]> {
+    return this.#dir.readEvents(orgId, after, limit, types)
+  }
+
+  eventBounds(orgId: OrgId): Promise<{ oldest: number | null; newest: number }> {
+    return this.#dir.eventBounds(orgId)
+  }
+
+  pruneEvents(before: string, limit: number): Promise<number> {
+    return this.#dir.pruneEvents(before, limit)
+  }
+
+  directoryUsers(orgId: OrgId, query: DirectoryPageQuery): Promise<readonly UserRow[]> {
+    return this.#dir.users(orgId, query)
+  }
+
+  directoryGroups(orgId: OrgId, query: DirectoryPageQuery): Promise<readonly GroupRow[]> {
+    return this.#dir.groups(orgId, query)
+  }
+
+  directoryUser(orgId: OrgId, by: 'id' | 'externalId' | 'userName', value: string): Promise<UserRow | null> {
+    return this.#dir.user(orgId, by, value)
+  }
+
+  directoryGroup(orgId: OrgId, id: ResourceId): Promise<GroupRow | null> {
+    return this.#dir.group(orgId, id)
+  }
+
+  groupMembersPage(orgId: OrgId, groupId: ResourceId, after: string | null, limit: number): Promise<readonly MemberRow[]> {
+    return this.#dir.members(orgId, groupId, after, limit)
+  }
+
+  userGroupsPage(orgId: OrgId, userId: ResourceId, after: string | null, limit: number): Promise<readonly GroupRow[]> {
+    return this.#dir.userGroups(orgId, userId, after, limit)
   }
 
   appendLog(rows: readonly { readonly orgId: OrgId; readonly row: LogRow }[]): Promise<void> {
@@ -120,13 +186,20 @@ export class KyselyStore implements Store {
     })
   }
 
-  apiKeyByHash(hash: string): Promise<{ id: string } | null> {
-    return this.#d.read(async () => (await all<{ id: string }>(this.#d.reader, this.#st.apiKeyByHash, [hash]))[0] ?? null)
+  apiKeyByHash(hash: string): Promise<ApiKeyRow | null> {
+    return this.#d.read(async () => {
+      const [k] = await all<Omit<ApiKeysTable, 'hash'>>(this.#d.reader, this.#st.apiKeyByHash, [hash])
+      return k ? toApiKeyRow(k) : null
+    })
+  }
+
+  async touchApiKey(id: string, now: string): Promise<void> {
+    // Changes no user, group or membership: list caches stay valid.
+    await this.#d.transaction((conn) => run(conn, this.#st.touchApiKey, [id, now]), { logOnly: true })
   }
 
   listApiKeys(): Promise<readonly ApiKeyRow[]> {
-    return this.#d.read(async () => (await all<Omit<ApiKeysTable, 'hash'>>(this.#d.reader, this.#st.apiKeys, []))
-      .map((k) => ({ id: k.id, name: k.name, prefix: k.prefix, createdAt: k.created_at, revokedAt: k.revoked_at })))
+    return this.#d.read(async () => (await all<Omit<ApiKeysTable, 'hash'>>(this.#d.reader, this.#st.apiKeys, [])).map(toApiKeyRow))
   }
 
   async #orgRow(r: OrgRecord): Promise<OrgRow> {
@@ -204,7 +277,8 @@ export class KyselyStore implements Store {
     })
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
+    await this.#d.eventStamper?.stop()
     return this.#d.close()
   }
 }

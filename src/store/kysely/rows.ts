@@ -1,7 +1,7 @@
 // Mapping between SCIM bodies and row columns: what is copied out of the body into indexed
 // columns and side tables, and back.
 import { fold } from '../../scim/fold.ts'
-import type { GroupRef, GroupRow, MemberRow, UserRow } from '../store.ts'
+import type { DirectoryInfo, GroupRef, GroupRow, MemberRow, UserRow } from '../store.ts'
 
 export function str(v: unknown): string | null {
   return typeof v === 'string' ? v : null
@@ -46,7 +46,31 @@ export function groupColumns(body: Record<string, unknown>) {
   return { display_name: displayName, display_name_folded: fold(displayName), external_id: str(body.externalId) }
 }
 
-export interface ResourceRecord { id: string; version: number | string; created_at: string; updated_at: string; data: unknown }
+export interface ResourceRecord {
+  id: string
+  version: number | string
+  created_at: string
+  updated_at: string
+  data: unknown
+  /** Present when the statement selected the directory columns (statements.ts USER_DIRECTORY / GROUP_DIRECTORY). */
+  managed_by?: string
+  identity_provider?: string | null
+  custom_attributes?: string | null
+  member_count?: number | string
+}
+
+/** The directory columns of a row, when its statement selected them. */
+function directoryOf(r: ResourceRecord): { directory?: DirectoryInfo } {
+  if (r.managed_by === undefined) return {}
+  return {
+    directory: {
+      managedBy: r.managed_by,
+      identityProvider: r.identity_provider ?? null,
+      customAttributes: typeof r.custom_attributes === 'string' ? (JSON.parse(r.custom_attributes) as Record<string, unknown>) : null,
+      ...(r.member_count === undefined ? {} : { memberCount: Number(r.member_count) }),
+    },
+  }
+}
 
 /**
  * A row whose body is parsed only when read: a response rendered without a projection splices
@@ -71,9 +95,9 @@ function storedRow<X extends object>(r: ResourceRecord, extra: X) {
 }
 
 export function toUserRow(r: ResourceRecord, groups?: readonly GroupRef[]): UserRow {
-  return storedRow(r, groups ? { groups } : {})
+  return storedRow(r, groups ? { groups, ...directoryOf(r) } : directoryOf(r))
 }
 
 export function toGroupRow(r: ResourceRecord, members?: readonly MemberRow[]): GroupRow {
-  return storedRow(r, members ? { members } : {})
+  return storedRow(r, members ? { members, ...directoryOf(r) } : directoryOf(r))
 }

@@ -15,6 +15,10 @@ export interface UsersTable {
   active: number
   display_name: string | null
   password_hash: string | null
+  managed_by: string
+  identity_provider: string | null
+  /** JSON text of the attributes no schema declares (kept for the application), or null. */
+  custom_attributes: string | null
   version: number
   created_at: string
   updated_at: string
@@ -30,6 +34,10 @@ export interface GroupsTable {
   display_name: string
   display_name_folded: string
   external_id: string | null
+  managed_by: string
+  identity_provider: string | null
+  /** Maintained by every membership change. */
+  member_count: number
   version: number
   created_at: string
   updated_at: string
@@ -57,8 +65,81 @@ export interface ProvisioningLogTable {
   notes: string | null
 }
 
-/** Vendor-wide credentials for /api/v1 (not organization data, so no org_id). */
-export interface ApiKeysTable { id: string; name: string; hash: string; prefix: string; created_at: string; revoked_at: string | null }
+/** Credentials for /api/v1: an organization's (org_id) or the operator's (org_id NULL, every organization). */
+export interface ApiKeysTable {
+  id: string
+  name: string
+  hash: string
+  prefix: string
+  created_at: string
+  revoked_at: string | null
+  org_id: string | null
+  /** Space-separated scopes; `*` is every scope. */
+  scopes: string
+  expires_at: string | null
+  last_used_at: string | null
+}
+
+/** The outbox (migration 0007): `position` is the feed's cursor (NULL on PostgreSQL until stamped). */
+export interface EventsTable {
+  position: number | string | null
+  org_id: string
+  id: string
+  type: string
+  resource_type: string
+  resource_id: string
+  /** Deliveries of one lane (an endpoint's events of one resource) go out in order. */
+  lane: string
+  version: number
+  at: string
+  /** The event exactly as delivered: `{"id","type","timestamp","data"}`. */
+  payload: string
+}
+
+export interface EventPositionsTable { id: number; last: number | string }
+
+export interface WebhookEndpointsTable {
+  org_id: string
+  id: string
+  url: string
+  description: string
+  event_types: string
+  enabled: number
+  secrets: string
+  cursor: number | string
+  created_at: string
+  updated_at: string
+  failing_since: string | null
+  disabled_reason: string | null
+}
+
+export interface WebhookDeliveriesTable {
+  id: string
+  org_id: string
+  endpoint_id: string
+  position: number | string
+  event_id: string
+  lane: string
+  attempts: number
+  first_failure_ms: number | string | null
+  next_attempt_ms: number | string
+  lease_until_ms: number | string
+  lease_owner: string | null
+}
+
+export interface WebhookAttemptsTable {
+  org_id: string
+  endpoint_id: string
+  id: string
+  event_id: string
+  event_type: string
+  at: string
+  status: number | null
+  duration_ms: number
+  outcome: string
+  excerpt: string | null
+  error: string | null
+}
 
 export interface Database {
   orgs: OrgsTable
@@ -70,4 +151,9 @@ export interface Database {
   group_members: GroupMembersTable
   provisioning_log: ProvisioningLogTable
   api_keys: ApiKeysTable
+  events: EventsTable
+  event_positions: EventPositionsTable
+  webhook_endpoints: WebhookEndpointsTable
+  webhook_deliveries: WebhookDeliveriesTable
+  webhook_attempts: WebhookAttemptsTable
 }

@@ -1,5 +1,5 @@
 // Every fixed statement of the store, compiled once per store for its dialect. Statements
-// whose shape depends on the request (filters, sorting) are built per call in kysely-store.ts.
+// whose shape depends on the request (filters, sorting) are built per call in list-pager.ts.
 import { sql, type Kysely } from 'kysely'
 import type { SqlDialect } from '../dialect/sql-dialect.ts'
 import { arg, prepare, type Prepared } from './prepared.ts'
@@ -8,6 +8,10 @@ import type { Database } from './schema.ts'
 const RESOURCE = ['id', 'version', 'created_at', 'updated_at', 'data'] as const
 const USER_COLUMNS = ['user_name', 'user_name_folded', 'external_id', 'active', 'display_name'] as const
 const GROUP_COLUMNS = ['display_name', 'display_name_folded', 'external_id'] as const
+/** What the directory API and events show beside the body (schema.ts, migration 0007). */
+export const USER_DIRECTORY = ['managed_by', 'identity_provider', 'custom_attributes'] as const
+export const GROUP_DIRECTORY = ['managed_by', 'identity_provider', 'member_count'] as const
+const API_KEY_COLUMNS = ['id', 'name', 'prefix', 'created_at', 'revoked_at', 'org_id', 'scopes', 'expires_at', 'last_used_at'] as const
 export const LOG_COLUMNS = [
   'org_id', 'id', 'at', 'request_id', 'identity_provider', 'method', 'path', 'resource_type', 'resource_id',
   'status', 'scim_type', 'detail', 'duration_us', 'changes', 'notes',
@@ -49,7 +53,7 @@ export function statements(b: Kysely<Database>, d: SqlDialect, lockRows: boolean
 
     user: prepare(b.selectFrom('users').select(RESOURCE).where('org_id', '=', arg(0)).where('id', '=', arg(1))),
     userWithGroups: prepare(b.selectFrom('users as t').select([...RESOURCE.map((c) => `t.${c}` as const), groupsColumn(b, d)]).where('t.org_id', '=', arg(0)).where('t.id', '=', arg(1))),
-    userForUpdate: prepare(lock(b.selectFrom('users').select(RESOURCE).where('org_id', '=', arg(0)).where('id', '=', arg(1)))),
+    userForUpdate: prepare(lock(b.selectFrom('users').select([...RESOURCE, ...USER_DIRECTORY]).where('org_id', '=', arg(0)).where('id', '=', arg(1)))),
     userIdByName: prepare(b.selectFrom('users').select('id').where('org_id', '=', arg(0)).where('user_name_folded', '=', arg(1))),
     userByName: prepare(b.selectFrom('users').select(RESOURCE).where('org_id', '=', arg(0)).where('user_name_folded', '=', arg(1))),
     userByNameWithGroups: prepare(b.selectFrom('users as t').select([...RESOURCE.map((c) => `t.${c}` as const), groupsColumn(b, d)]).where('t.org_id', '=', arg(0)).where('t.user_name_folded', '=', arg(1))),
@@ -64,7 +68,9 @@ export function statements(b: Kysely<Database>, d: SqlDialect, lockRows: boolean
       .orderBy('g.display_name_folded')),
     insertUser: prepare(b.insertInto('users').values({
       org_id: arg(0), id: arg(1), ...named(USER_COLUMNS, 2), password_hash: arg(7), version: 1, created_at: arg(8), updated_at: arg(8), data: arg(9),
+      managed_by: 'scim', identity_provider: arg(10), custom_attributes: arg(11),
     })),
+    updateUserCustom: prepare(b.updateTable('users').set({ custom_attributes: arg(2) }).where('org_id', '=', arg(0)).where('id', '=', arg(1))),
     updateUser: prepare(b.updateTable('users').set({ ...named(USER_COLUMNS, 2), version: arg(7), updated_at: arg(8), data: arg(9) })
       .where('org_id', '=', arg(0)).where('id', '=', arg(1))),
     updateUserPassword: prepare(b.updateTable('users').set({ password_hash: arg(2) }).where('org_id', '=', arg(0)).where('id', '=', arg(1))),
@@ -74,10 +80,15 @@ export function statements(b: Kysely<Database>, d: SqlDialect, lockRows: boolean
         .select([sql`${arg(0)}`.as('o'), sql`${arg(1)}`.as('u'), sql.ref('r.v').as('v'), sql.ref('r.t').as('t'), sql`cast(r.p as integer)`.as('p')])
         .where(d.true as never))),
     deleteEmails: prepare(b.deleteFrom('user_emails').where('org_id', '=', arg(0)).where('user_id', '=', arg(1))),
-    deleteMemberships: prepare(b.deleteFrom('group_members').where('org_id', '=', key(0)).where('member_id', '=', key(1))),
+    // The groups a deleted resource was a member of, for their counts, versions and events.
+    deleteMemberships: prepare(b.deleteFrom('group_members').where('org_id', '=', key(0)).where('member_id', '=', key(1))
+      .returning(d.idText(sql.ref('group_id')).as('id'))),
+    leaveGroups: prepare(b.updateTable('groups').set((eb) => ({ member_count: eb('member_count', '-', 1), version: eb('version', '+', 1), updated_at: arg(2) }))
+      .where('org_id', '=', arg(0)).where((eb) => eb.and([d.inIds(sql.ref('id'), ids(1)) as never]))
+      .returning([...RESOURCE, ...GROUP_DIRECTORY])),
 
     group: prepare(b.selectFrom('groups').select(RESOURCE).where('org_id', '=', arg(0)).where('id', '=', arg(1))),
-    groupForUpdate: prepare(lock(b.selectFrom('groups').select(RESOURCE).where('org_id', '=', arg(0)).where('id', '=', arg(1)))),
+    groupForUpdate: prepare(lock(b.selectFrom('groups').select([...RESOURCE, ...GROUP_DIRECTORY]).where('org_id', '=', arg(0)).where('id', '=', arg(1)))),
     groupIdByName: prepare(b.selectFrom('groups').select('id').where('org_id', '=', arg(0)).where('display_name_folded', '=', arg(1))),
     groupByName: prepare(b.selectFrom('groups').select(RESOURCE).where('org_id', '=', arg(0)).where('display_name_folded', '=', arg(1))),
     members: prepare(b.selectFrom((eb) => eb.selectFrom('group_members as k')
@@ -97,19 +108,27 @@ export function statements(b: Kysely<Database>, d: SqlDialect, lockRows: boolean
       .orderBy('m.member_key')),
     insertGroup: prepare(b.insertInto('groups').values({
       org_id: arg(0), id: arg(1), ...named(GROUP_COLUMNS, 2), version: 1, created_at: arg(5), updated_at: arg(5), data: arg(6),
+      managed_by: 'scim', identity_provider: arg(7), member_count: 0,
     })),
+    // Every membership change keeps the count: added minus removed rows (a replace removed them all first).
+    addMemberCount: prepare(b.updateTable('groups').set((eb) => ({ member_count: eb('member_count', '+', arg(2)) })).where('org_id', '=', arg(0)).where('id', '=', arg(1))),
     updateGroup: prepare(b.updateTable('groups').set({ ...named(GROUP_COLUMNS, 2), version: arg(5), updated_at: arg(6), data: arg(7) })
       .where('org_id', '=', arg(0)).where('id', '=', arg(1))),
     touchGroup: prepare(b.updateTable('groups').set({ version: arg(2), updated_at: arg(3) }).where('org_id', '=', arg(0)).where('id', '=', arg(1))),
     deleteGroup: prepare(b.deleteFrom('groups').where('org_id', '=', arg(0)).where('id', '=', arg(1))),
     deleteAllMembers: prepare(b.deleteFrom('group_members').where('org_id', '=', key(0)).where('group_id', '=', key(1))),
+    // The rows a membership change removed and added, for its events (store.ts MemberDeltaResult).
+    removeAllMembers: prepare(b.deleteFrom('group_members').where('org_id', '=', key(0)).where('group_id', '=', key(1))
+      .returning([d.idText(sql.ref('member_id')).as('id'), 'member_type as type'])),
     deleteSomeMembers: prepare(b.deleteFrom('group_members').where('org_id', '=', key(0)).where('group_id', '=', key(1))
-      .where((eb) => eb.and([d.inIdKeys(sql.ref('member_id'), ids(2)) as never]))),
+      .where((eb) => eb.and([d.inIdKeys(sql.ref('member_id'), ids(2)) as never]))
+      .returning([d.idText(sql.ref('member_id')).as('id'), 'member_type as type'])),
     insertMembers: prepare(b.insertInto('group_members').columns(['org_id', 'group_id', 'member_id', 'member_type'])
       .expression((eb) => eb.selectFrom(d.recordSource(sql`${arg(2)}`, [['v', 'text'], ['t', 'text']], 'r') as never)
         .select([keyExpr(0).as('o'), keyExpr(1).as('g'), d.idKey(sql.ref('r.v')).as('v'), sql.ref('r.t').as('t')])
         .where(d.true as never))
-      .onConflict((oc) => oc.doNothing())),
+      .onConflict((oc) => oc.doNothing())
+      .returning([d.idText(sql.ref('member_id')).as('id'), 'member_type as type'])),
     existingUsers: prepare(b.selectFrom('users').select('id').where('org_id', '=', arg(0)).where((eb) => eb.and([d.inIds(sql.ref('id'), ids(1)) as never]))),
     existingGroups: prepare(b.selectFrom('groups').select('id').where('org_id', '=', arg(0)).where((eb) => eb.and([d.inIds(sql.ref('id'), ids(1)) as never]))),
 
@@ -125,9 +144,12 @@ export function statements(b: Kysely<Database>, d: SqlDialect, lockRows: boolean
     orgIds: prepare(b.selectFrom('orgs').select('id').orderBy('id')),
     revokedTokenOrg: prepare(b.selectFrom('scim_tokens').select('org_id').where('hash', '=', arg(0)).where('revoked_at', 'is not', null)),
 
-    apiKeyByHash: prepare(b.selectFrom('api_keys').select('id').where('hash', '=', arg(0)).where('revoked_at', 'is', null)),
-    apiKeys: prepare(b.selectFrom('api_keys').select(['id', 'name', 'prefix', 'created_at', 'revoked_at']).orderBy('created_at').orderBy('id')),
-    insertApiKey: prepare(b.insertInto('api_keys').values({ id: arg(0), name: arg(1), hash: arg(2), prefix: arg(3), created_at: arg(4), revoked_at: null })),
+    apiKeyByHash: prepare(b.selectFrom('api_keys').select(API_KEY_COLUMNS).where('hash', '=', arg(0)).where('revoked_at', 'is', null)),
+    apiKeys: prepare(b.selectFrom('api_keys').select(API_KEY_COLUMNS).orderBy('created_at').orderBy('id')),
+    insertApiKey: prepare(b.insertInto('api_keys').values({
+      id: arg(0), name: arg(1), hash: arg(2), prefix: arg(3), created_at: arg(4), revoked_at: null, org_id: arg(5), scopes: arg(6), expires_at: arg(7),
+    })),
+    touchApiKey: prepare(b.updateTable('api_keys').set({ last_used_at: arg(1) }).where('id', '=', arg(0))),
     revokeApiKey: prepare(b.updateTable('api_keys').set({ revoked_at: arg(1) })
       .where((eb) => eb.or([eb('id', '=', arg(0)), eb('name', '=', arg(0))])).where('revoked_at', 'is', null)),
     ping: prepare(b.selectNoFrom(sql<number>`1`.as('one'))),

@@ -6,6 +6,7 @@ import type { SqlDialect } from '../dialect/sql-dialect.ts'
 import type { Conn } from './prepared.ts'
 import type { Database } from './schema.ts'
 import type { Statements } from './statements.ts'
+import type { EventStamper } from './event-stamper.ts'
 
 export interface StoreDriver {
   readonly kind: 'sqlite' | 'postgres'
@@ -38,6 +39,11 @@ export interface StoreDriver {
    * dialect/sqlite-log-file.mjs); the log is then both tables.
    */
   readonly logFile?: LogFileDriver
+  /**
+   * PostgreSQL: gives committed events their positions after commit (event-stamper.ts). Without
+   * one (SQLite: one writer commits in position order) events are readable once committed.
+   */
+  readonly eventStamper?: EventStamper
   close(): Promise<void>
 }
 

@@ -2,7 +2,10 @@
 // (statements.ts) run on the transaction's Conn, which the driver's transaction hands in.
 import { fold } from '../../scim/fold.ts'
 import type { SqlDialect } from '../dialect/sql-dialect.ts'
-import type { GroupRow, LogRow, MemberDelta, NewGroup, NewUser, OrgId, ResourceId, StoreTx, UserRow } from '../store.ts'
+import type {
+  GroupRow, LogRow, MemberDelta, MemberDeltaResult, MemberKey, NewApiKey, NewEvent, NewGroup, NewUser, OrgId, ResourceId, StoreTx, UserRow,
+} from '../store.ts'
+import type { DirectoryStatements } from './directory-statements.ts'
 import { all, chunks, run } from './conn-helpers.ts'
 import { logArgs } from './log-sql.ts'
 import type { Conn } from './prepared.ts'
@@ -19,19 +22,29 @@ function groupArgs(body: Record<string, unknown>): unknown[] {
   return [c.display_name, c.display_name_folded, c.external_id]
 }
 
+/** Events per multi-row insert on PostgreSQL (one round trip each). */
+const EVENT_CHUNK = 1_000
+
+function customJson(custom: Record<string, unknown> | null): string | null {
+  return custom === null ? null : JSON.stringify(custom)
+}
+
 export class KyselyTx implements StoreTx {
   readonly #c: Conn
-  readonly #st: Statements
+  readonly #st: Statements & DirectoryStatements
   readonly #d: SqlDialect
+  /** Called once the transaction has written events, so the store can announce them after the commit. */
+  readonly #onEvents: () => void
 
-  constructor(conn: Conn, st: Statements, d: SqlDialect) {
+  constructor(conn: Conn, st: Statements & DirectoryStatements, d: SqlDialect, onEvents: () => void = () => undefined) {
     this.#c = conn
     this.#st = st
     this.#d = d
+    this.#onEvents = onEvents
   }
 
   async insertUser(orgId: OrgId, u: NewUser): Promise<void> {
-    await run(this.#c, this.#st.insertUser, [orgId, u.id, ...userArgs(u.body), u.passwordHash, u.now, JSON.stringify(u.body)])
+    await run(this.#c, this.#st.insertUser, [orgId, u.id, ...userArgs(u.body), u.passwordHash, u.now, JSON.stringify(u.body), u.identityProvider, customJson(u.customAttributes)])
     await this.#insertEmails(orgId, u.id, u.body)
   }
 
@@ -46,9 +59,13 @@ export class KyselyTx implements StoreTx {
     return row ? toUserRow(row) : null
   }
 
-  async updateUser(orgId: OrgId, id: ResourceId, body: Record<string, unknown>, previous: Record<string, unknown>, passwordHash: string | null | undefined, version: number, now: string): Promise<void> {
+  async updateUser(
+    orgId: OrgId, id: ResourceId, body: Record<string, unknown>, previous: Record<string, unknown>, passwordHash: string | null | undefined,
+    version: number, now: string, customAttributes?: Record<string, unknown> | null,
+  ): Promise<void> {
     await run(this.#c, this.#st.updateUser, [orgId, id, ...userArgs(body), version + 1, now, JSON.stringify(body)])
     if (passwordHash !== undefined) await run(this.#c, this.#st.updateUserPassword, [orgId, id, passwordHash])
+    if (customAttributes !== undefined) await run(this.#c, this.#st.updateUserCustom, [orgId, id, customJson(customAttributes)])
     // Rewrite the email index only when the emails changed.
     if (JSON.stringify(emailRows(previous)) !== JSON.stringify(emailRows(body))) {
       await run(this.#c, this.#st.deleteEmails, [orgId, id])
@@ -59,12 +76,23 @@ export class KyselyTx implements StoreTx {
   async deleteUser(orgId: OrgId, id: ResourceId): Promise<boolean> {
     if ((await run(this.#c, this.#st.deleteUser, [orgId, id])) === 0) return false
     await run(this.#c, this.#st.deleteEmails, [orgId, id])
-    await run(this.#c, this.#st.deleteMemberships, [orgId, id])
+    // Callers remove the memberships first (removeFromAllGroups keeps the groups' counts and versions); this finds none left.
+    await all(this.#c, this.#st.deleteMemberships, [orgId, id])
     return true
   }
 
+  async removeFromAllGroups(orgId: OrgId, memberId: ResourceId, now: string): Promise<readonly GroupRow[]> {
+    const groups = await all<{ id: string }>(this.#c, this.#st.deleteMemberships, [orgId, memberId])
+    if (groups.length === 0) return []
+    const out: GroupRow[] = []
+    for (const part of chunks(groups.map((g) => g.id))) {
+      for (const r of await all<ResourceRecord>(this.#c, this.#st.leaveGroups, [orgId, this.#d.ids(part), now])) out.push(toGroupRow(r))
+    }
+    return out
+  }
+
   async insertGroup(orgId: OrgId, g: NewGroup): Promise<void> {
-    await run(this.#c, this.#st.insertGroup, [orgId, g.id, ...groupArgs(g.body), g.now, JSON.stringify(g.body)])
+    await run(this.#c, this.#st.insertGroup, [orgId, g.id, ...groupArgs(g.body), g.now, JSON.stringify(g.body), g.identityProvider])
   }
 
   async getGroupForUpdate(orgId: OrgId, id: ResourceId): Promise<GroupRow | null> {
@@ -83,7 +111,7 @@ export class KyselyTx implements StoreTx {
   async deleteGroup(orgId: OrgId, id: ResourceId): Promise<boolean> {
     if ((await run(this.#c, this.#st.deleteGroup, [orgId, id])) === 0) return false
     await run(this.#c, this.#st.deleteAllMembers, [orgId, id])
-    await run(this.#c, this.#st.deleteMemberships, [orgId, id])
+    await all(this.#c, this.#st.deleteMemberships, [orgId, id])
     return true
   }
 
@@ -98,17 +126,40 @@ export class KyselyTx implements StoreTx {
     return out
   }
 
-  async applyMemberDelta(orgId: OrgId, groupId: ResourceId, delta: MemberDelta): Promise<{ added: number; removed: number }> {
-    let removed = 0
-    if (delta.removeAll || delta.replaceAll) removed += await run(this.#c, this.#st.deleteAllMembers, [orgId, groupId])
-    for (const part of chunks(delta.remove)) removed += await run(this.#c, this.#st.deleteSomeMembers, [orgId, groupId, this.#d.ids(part)])
-    let added = 0
+  async applyMemberDelta(orgId: OrgId, groupId: ResourceId, delta: MemberDelta): Promise<MemberDeltaResult> {
+    let removed: MemberKey[] = []
+    if (delta.removeAll || delta.replaceAll) removed = await all<MemberKey>(this.#c, this.#st.removeAllMembers, [orgId, groupId])
+    for (const part of chunks(delta.remove)) removed.push(...await all<MemberKey>(this.#c, this.#st.deleteSomeMembers, [orgId, groupId, this.#d.ids(part)]))
+    let added: MemberKey[] = []
     const seen = new Set<string>()
     const rows = [...(delta.replaceAll ?? []), ...delta.add]
       .filter((m) => !seen.has(m.value) && seen.add(m.value))
       .map((m) => ({ v: m.value, t: m.type ?? 'User' }))
-    for (const part of chunks(rows)) added += await run(this.#c, this.#st.insertMembers, [orgId, groupId, this.#d.records(part)])
+    for (const part of chunks(rows)) added.push(...await all<MemberKey>(this.#c, this.#st.insertMembers, [orgId, groupId, this.#d.records(part)]))
+    const net = added.length - removed.length
+    if (delta.replaceAll && removed.length > 0 && added.length > 0) {
+      // A replace deletes every row and inserts the new list: a member in both was never removed.
+      const before = new Set(removed.map((m) => m.id))
+      const after = new Set(added.map((m) => m.id))
+      added = added.filter((m) => !before.has(m.id))
+      removed = removed.filter((m) => !after.has(m.id))
+    }
+    if (net !== 0) await run(this.#c, this.#st.addMemberCount, [orgId, groupId, net])
     return { added, removed }
+  }
+
+  async insertEvents(orgId: OrgId, events: readonly NewEvent[]): Promise<void> {
+    if (events.length === 0) return
+    if (this.#d.kind === 'sqlite') {
+      // SQLite has no round trip: one prepared single-row insert after another is cheaper than
+      // unpacking a JSON list (the provisioning log's appendLog measured the same).
+      for (const e of events) await run(this.#c, this.#st.insertEvent, [orgId, e.id, e.type, e.resourceType, e.resourceId, e.lane, e.version, e.at, e.payload])
+    } else {
+      for (const part of chunks(events, EVENT_CHUNK)) {
+        await run(this.#c, this.#st.insertEvents, [orgId, this.#d.records(part.map((e) => ({ i: e.id, t: e.type, rt: e.resourceType, r: e.resourceId, l: e.lane, v: e.version, a: e.at, p: e.payload })))])
+      }
+    }
+    this.#onEvents()
   }
 
   async createOrg(org: { id: OrgId; name: string; now: string; domains: readonly string[] }): Promise<void> {
@@ -141,8 +192,8 @@ export class KyselyTx implements StoreTx {
     }
   }
 
-  async insertApiKey(k: { id: string; name: string; hash: string; prefix: string; now: string }): Promise<void> {
-    await run(this.#c, this.#st.insertApiKey, [k.id, k.name, k.hash, k.prefix, k.now])
+  async insertApiKey(k: NewApiKey): Promise<void> {
+    await run(this.#c, this.#st.insertApiKey, [k.id, k.name, k.hash, k.prefix, k.now, k.orgId, k.scopes.join(' '), k.expiresAt])
   }
 
   revokeApiKey(idOrName: string, now: string): Promise<number> {

@@ -1,6 +1,6 @@
 // PostgreSQL: the code-point-ordered name indexes of 0003 gain `id`, the tie-break of every list
 // order. A page then reads its ids from the index alone (no sort of the rows before it, and,
-// with the late row lookup in kysely-store.ts #list, no read of the rows it skips): the page at
+// with the late row lookup in list-pager.ts ListPager.list, no read of the rows it skips): the page at
 // startIndex 10,001 of 20,000 users went from 7.9 ms (an index scan reading every skipped row,
 // then an incremental sort) to 2.2 ms (EXPLAIN ANALYZE). SQLite's indexes carry the rowid and
 // skip without reading rows already.

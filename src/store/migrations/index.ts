@@ -7,6 +7,7 @@ import { postgresCodePointIndexes } from './0003-postgres-code-point-indexes.ts'
 import { provisioningLog } from './0004-provisioning-log.ts'
 import { sqliteMembershipKeys } from './0005-sqlite-membership-keys.ts'
 import { postgresPageIndexes } from './0006-postgres-page-indexes.ts'
+import { eventsAndDirectory } from './0007-events-and-directory.ts'
 
 export type DialectKind = 'sqlite' | 'postgres'
 
@@ -14,7 +15,7 @@ function migrations(kind: DialectKind): Record<string, Migration> {
   return {
     '0001-initial': initial(kind), '0002-sqlite-planner-stats': sqlitePlannerStats(kind), '0003-postgres-code-point-indexes': postgresCodePointIndexes(kind),
     '0004-provisioning-log': provisioningLog(kind), '0005-sqlite-membership-keys': sqliteMembershipKeys(kind),
-    '0006-postgres-page-indexes': postgresPageIndexes(kind),
+    '0006-postgres-page-indexes': postgresPageIndexes(kind), '0007-events-and-directory': eventsAndDirectory(kind),
   }
 }
 

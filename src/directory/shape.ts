@@ -1,0 +1,143 @@
+// The directory API's shape of a user and a group (docs/api.md): made for applications, not
+// SCIM's wire form. One field per thing an application asks ("the user's email", "is the user
+// active"), the enterprise extension's attributes without their URN, who manages the resource,
+// and the attributes an identity provider sent that no schema declares, kept under
+// `customAttributes` rather than dropped. Events carry the same shapes (docs/events.md).
+import type { GroupRow, MemberRow, OrgId, UserRow } from '../store/store.ts'
+
+const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'
+
+type Json = Record<string, unknown>
+
+export interface ApiUser {
+  readonly id: string
+  readonly externalId: string | null
+  readonly userName: string
+  readonly email: string | null
+  readonly emails: readonly { value: string; type: string | null; primary: boolean }[]
+  readonly name: Json | null
+  readonly displayName: string | null
+  readonly nickName: string | null
+  readonly title: string | null
+  readonly userType: string | null
+  readonly preferredLanguage: string | null
+  readonly locale: string | null
+  readonly timezone: string | null
+  readonly phoneNumbers: readonly { value: string; type: string | null; primary: boolean }[]
+  readonly addresses: readonly Json[]
+  readonly active: boolean
+  readonly state: 'active' | 'suspended'
+  readonly enterprise: Json | null
+  readonly managedBy: string
+  readonly identityProvider: string | null
+  readonly customAttributes: Json
+  readonly createdAt: string
+  readonly updatedAt: string
+  readonly version: number
+}
+
+export interface ApiGroup {
+  readonly id: string
+  readonly externalId: string | null
+  readonly displayName: string
+  readonly memberCount: number
+  readonly managedBy: string
+  readonly identityProvider: string | null
+  readonly createdAt: string
+  readonly updatedAt: string
+  readonly version: number
+}
+
+export interface ApiMember {
+  readonly id: string
+  readonly type: 'user' | 'group'
+  readonly display: string | null
+}
+
+function str(v: unknown): string | null {
+  return typeof v === 'string' ? v : null
+}
+
+function isObject(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+function list(v: unknown): Json[] {
+  return Array.isArray(v) ? v.filter(isObject) : []
+}
+
+function valued(v: unknown): { value: string; type: string | null; primary: boolean }[] {
+  return list(v).flatMap((e) => (typeof e.value === 'string' ? [{ value: e.value, type: str(e.type), primary: e.primary === true }] : []))
+}
+
+/** The primary value, else the first (RFC 7643 §2.4: at most one is primary). */
+function primaryOf(values: readonly { value: string; primary: boolean }[]): string | null {
+  return (values.find((v) => v.primary) ?? values[0])?.value ?? null
+}
+
+function enterpriseOf(body: Json): Json | null {
+  const ext = body[ENTERPRISE]
+  if (!isObject(ext)) return null
+  const out: Json = { ...ext }
+  // SCIM's manager is { value, $ref, displayName }; an application wants the manager's id.
+  if (isObject(ext.manager)) out.manager = { id: str(ext.manager.value), displayName: str(ext.manager.displayName) }
+  return out
+}
+
+export function apiUser(row: UserRow): ApiUser {
+  const b = row.body
+  const emails = valued(b.emails)
+  const active = b.active !== false
+  const info = row.directory
+  return {
+    id: row.id,
+    externalId: str(b.externalId),
+    userName: str(b.userName) ?? '',
+    email: primaryOf(emails),
+    emails,
+    name: isObject(b.name) ? b.name : null,
+    displayName: str(b.displayName),
+    nickName: str(b.nickName),
+    title: str(b.title),
+    userType: str(b.userType),
+    preferredLanguage: str(b.preferredLanguage),
+    locale: str(b.locale),
+    timezone: str(b.timezone),
+    phoneNumbers: valued(b.phoneNumbers),
+    addresses: list(b.addresses),
+    active,
+    state: active ? 'active' : 'suspended',
+    enterprise: enterpriseOf(b),
+    managedBy: info?.managedBy ?? 'scim',
+    identityProvider: info?.identityProvider ?? null,
+    customAttributes: info?.customAttributes ?? {},
+    createdAt: row.created,
+    updatedAt: row.lastModified,
+    version: row.version,
+  }
+}
+
+export function apiGroup(row: GroupRow): ApiGroup {
+  const b = row.body
+  const info = row.directory
+  return {
+    id: row.id,
+    externalId: str(b.externalId),
+    displayName: str(b.displayName) ?? '',
+    memberCount: info?.memberCount ?? 0,
+    managedBy: info?.managedBy ?? 'scim',
+    identityProvider: info?.identityProvider ?? null,
+    createdAt: row.created,
+    updatedAt: row.lastModified,
+    version: row.version,
+  }
+}
+
+export function apiMember(m: MemberRow): ApiMember {
+  return { id: m.value, type: m.type === 'Group' ? 'group' : 'user', display: m.display }
+}
+
+/** A resource as an event's `data`: its directory shape and its organization (docs/events.md). */
+export function withOrg<T extends object>(orgId: OrgId, shape: T): T & { orgId: OrgId } {
+  return { ...shape, orgId }
+}

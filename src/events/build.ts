@@ -1,0 +1,126 @@
+// The events a change writes to the outbox (docs/events.md). Each is serialized once, here,
+// into the exact text the feed serves and webhooks sign and send: Standard Webhooks' payload
+// `{"id","type","timestamp","data"}`, where `data` is the resource in the directory API's shape
+// plus `orgId`. A consumer can upsert from one event and drop a stale one by its `version`.
+// A group's events never carry its member list; a membership event carries the group and the
+// one member, and a 5,000-member change is 5,000 of them, each built from one shared prefix.
+import { apiGroup, apiUser } from '../directory/shape.ts'
+import { changeRecord, type Change } from '../provisioning/log-change.ts'
+import type { GroupRow, MemberDeltaResult, NewEvent, OrgId, UserRow } from '../store/store.ts'
+
+export type EventType =
+  | 'user.created' | 'user.updated' | 'user.deactivated' | 'user.reactivated' | 'user.deleted'
+  | 'group.created' | 'group.updated' | 'group.deleted' | 'group.member_added' | 'group.member_removed'
+  | 'token.refreshed'
+
+export const EVENT_TYPES: readonly EventType[] = [
+  'user.created', 'user.updated', 'user.deactivated', 'user.reactivated', 'user.deleted',
+  'group.created', 'group.updated', 'group.deleted', 'group.member_added', 'group.member_removed',
+  'token.refreshed',
+]
+
+/** What every event of one change shares: its organization, instant and id source. */
+export interface EventContext {
+  readonly orgId: OrgId
+  /** ISO 8601: the change's own time (the resource's updatedAt). */
+  readonly at: string
+  readonly newId: () => string
+}
+
+/** `data` minus its closing brace, so that per-event fields can be appended to a shared prefix. */
+function openData(ctx: EventContext, shape: object): string {
+  return JSON.stringify({ ...shape, orgId: ctx.orgId }).slice(0, -1)
+}
+
+function event(ctx: EventContext, type: EventType, resourceType: string, resourceId: string, version: number, dataText: string): NewEvent {
+  const id = ctx.newId()
+  return {
+    id,
+    type,
+    resourceType,
+    resourceId,
+    lane: resourceId,
+    version,
+    at: ctx.at,
+    payload: `{"id":${JSON.stringify(id)},"type":"${type}","timestamp":"${ctx.at}","data":${dataText}}`,
+  }
+}
+
+/**
+ * The changed attributes of an update with their values before and after, redacted and bounded
+ * exactly as the provisioning log records them (provisioning/log-change.ts); null if none.
+ */
+function changesOf(change: Change): string | null {
+  const text = changeRecord(change)
+  if (text === null) return null
+  const rec = JSON.parse(text) as { before?: Record<string, unknown>; after?: Record<string, unknown>; redacted?: string[] }
+  const attributes = [...new Set([...Object.keys(rec.before ?? {}), ...Object.keys(rec.after ?? {}), ...(rec.redacted ?? [])])]
+  if (attributes.length === 0) return null
+  return JSON.stringify({ attributes, before: rec.before ?? {}, after: rec.after ?? {} })
+}
+
+function withChanges(prefix: string, changes: string | null): string {
+  return changes === null ? `${prefix}}` : `${prefix},"changes":${changes}}`
+}
+
+export function userCreated(ctx: EventContext, row: UserRow): NewEvent {
+  return event(ctx, 'user.created', 'User', row.id, row.version, `${openData(ctx, apiUser(row))}}`)
+}
+
+/**
+ * A user's update: `user.updated` with what changed (nothing when nothing did), then `user.deactivated` or
+ * `user.reactivated` when `active` moved (an application ends the user's sessions on the first).
+ */
+export function userUpdated(ctx: EventContext, before: UserRow, after: UserRow, change: Change): NewEvent[] {
+  // A PUT that repeats the stored user changes nothing an application could see.
+  const changes = changesOf(change)
+  if (changes === null) return []
+  const prefix = openData(ctx, apiUser(after))
+  const out = [event(ctx, 'user.updated', 'User', after.id, after.version, withChanges(prefix, changes))]
+  const was = before.body.active !== false
+  const is = after.body.active !== false
+  if (was && !is) out.push(event(ctx, 'user.deactivated', 'User', after.id, after.version, `${prefix}}`))
+  if (!was && is) out.push(event(ctx, 'user.reactivated', 'User', after.id, after.version, `${prefix}}`))
+  return out
+}
+
+/** The user as it was before the delete. */
+export function userDeleted(ctx: EventContext, before: UserRow): NewEvent {
+  return event(ctx, 'user.deleted', 'User', before.id, before.version, `${openData(ctx, apiUser(before))}}`)
+}
+
+export function groupCreated(ctx: EventContext, row: GroupRow): NewEvent {
+  return event(ctx, 'group.created', 'Group', row.id, row.version, `${openData(ctx, apiGroup(row))}}`)
+}
+
+/** A group's own attributes changed (its members are memberEvents'); nothing when nothing did. */
+export function groupUpdated(ctx: EventContext, after: GroupRow, change: Change): NewEvent[] {
+  const changes = changesOf(change)
+  return changes === null ? [] : [event(ctx, 'group.updated', 'Group', after.id, after.version, withChanges(openData(ctx, apiGroup(after)), changes))]
+}
+
+export function groupDeleted(ctx: EventContext, before: GroupRow): NewEvent {
+  return event(ctx, 'group.deleted', 'Group', before.id, before.version, `${openData(ctx, apiGroup(before))}}`)
+}
+
+/** One `group.member_added` per added row and one `group.member_removed` per removed row. */
+export function memberEvents(ctx: EventContext, group: GroupRow, result: MemberDeltaResult): NewEvent[] {
+  if (result.added.length === 0 && result.removed.length === 0) return []
+  const prefix = openData(ctx, apiGroup(group))
+  const out: NewEvent[] = []
+  const member = (id: string, type: 'User' | 'Group') => `${prefix},"member":{"id":${JSON.stringify(id)},"type":"${type === 'Group' ? 'group' : 'user'}"}}`
+  for (const m of result.removed) out.push(event(ctx, 'group.member_removed', 'Group', group.id, group.version, member(m.id, m.type)))
+  for (const m of result.added) out.push(event(ctx, 'group.member_added', 'Group', group.id, group.version, member(m.id, m.type)))
+  return out
+}
+
+/** A member removed from `group` because the member itself was deleted. */
+export function memberRemovedByDelete(ctx: EventContext, group: GroupRow, memberId: string, memberType: 'User' | 'Group'): NewEvent {
+  return event(ctx, 'group.member_removed', 'Group', group.id, group.version,
+    `${openData(ctx, apiGroup(group))},"member":{"id":${JSON.stringify(memberId)},"type":"${memberType === 'Group' ? 'group' : 'user'}"}}`)
+}
+
+export function tokenRefreshed(ctx: EventContext, token: { id: string; prefix: string }): NewEvent {
+  const data = JSON.stringify({ id: token.id, prefix: token.prefix, createdAt: ctx.at, orgId: ctx.orgId })
+  return event(ctx, 'token.refreshed', 'Token', token.id, 1, data)
+}

@@ -1,0 +1,46 @@
+// Who may do what in /api/v1: an API key belongs to one organization or to the operator (every
+// organization) and holds scopes (provisioning/api-keys.ts). A key asking for another
+// organization's data is told the organization does not exist (404, not 403): it learns nothing
+// about what other organizations there are. A missing scope is a 403 that names the scope.
+import type { FastifyRequest } from 'fastify'
+import { hasScope, type Scope } from '../../provisioning/api-keys.ts'
+import type { Deps } from '../../provisioning/deps.ts'
+import type { ApiKeyRow, OrgRow } from '../../store/store.ts'
+import { ApiError } from './errors.ts'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The API key that authenticated the request (set by the plugin's onRequest hook). */
+    apiKey: ApiKeyRow | null
+  }
+}
+
+export function notFound(what: string): ApiError {
+  return new ApiError(404, 'not_found', `No such ${what}`)
+}
+
+/** The organization `orgParam` (id or name) names, if this request's key may use it with `scope`. */
+export async function authorize(deps: Deps, request: FastifyRequest, orgParam: string, scope: Scope): Promise<OrgRow> {
+  const key = request.apiKey
+  if (!key) throw new ApiError(401, 'unauthorized', 'Not authenticated')
+  if (!hasScope(key, scope)) throw new ApiError(403, 'insufficient_scope', `This API key does not hold the scope "${scope}"`)
+  const org = await deps.store.getOrg(orgParam)
+  if (!org || (key.orgId !== null && key.orgId !== org.id)) throw notFound('organization')
+  return org
+}
+
+/** How often a key's "last used" is written: enough to tell a used key from an abandoned one. */
+const TOUCH_EVERY_MS = 60_000
+
+/** Records each key's use at most once a minute (a write per request would cost every request a commit). */
+export function keyToucher(deps: Deps, onError: (err: unknown) => void): (key: ApiKeyRow) => void {
+  const last = new Map<string, number>()
+  return (key) => {
+    const now = deps.now()
+    const at = last.get(key.id)
+    if (at !== undefined && now.getTime() - at < TOUCH_EVERY_MS) return
+    if (last.size > 10_000) last.clear()
+    last.set(key.id, now.getTime())
+    deps.store.touchApiKey(key.id, now.toISOString()).catch(onError)
+  }
+}

@@ -1,0 +1,103 @@
+// The directory API (docs/api.md): an organization's users and groups in the shape applications
+// want (directory/shape.ts), read a page at a time with cursors that stay exact under concurrent
+// writes, a user by id, externalId or userName, a user's groups, a group's members. Single
+// resources carry their version as a weak ETag and answer If-None-Match with 304.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { apiGroup, apiMember, apiUser } from '../../directory/shape.ts'
+import type { Deps } from '../../provisioning/deps.ts'
+import { ScimError } from '../../scim/errors.ts'
+import { etagMatches, etagOf } from '../../scim/etag.ts'
+import type { Filter } from '../../scim/filter/ast.ts'
+import { parseFilter } from '../../scim/filter/parser.ts'
+import type { DirectoryPageQuery } from '../../store/store.ts'
+import { authorize, notFound } from './access.ts'
+import { decodeCursor, encodeCursor, invalidParameter, parseInstant, parseLimit } from './paging.ts'
+
+type Query = Record<string, unknown>
+
+function filterOf(raw: unknown): Filter | null {
+  if (raw === undefined || raw === '') return null
+  if (typeof raw !== 'string') throw invalidParameter('filter', 'must be a SCIM filter (RFC 7644 §3.4.2.2)')
+  try {
+    return parseFilter(raw)
+  } catch (e) {
+    if (e instanceof ScimError) throw invalidParameter('filter', e.message)
+    throw e
+  }
+}
+
+function pageQuery(q: Query): DirectoryPageQuery {
+  return { filter: filterOf(q.filter), after: decodeCursor(q.cursor), limit: parseLimit(q.limit), updatedSince: parseInstant('updatedSince', q.updatedSince) }
+}
+
+/** `{ data, nextCursor }`: nextCursor is null on the last page. */
+function page<R, T>(rows: readonly R[], limit: number, idOf: (r: R) => string, shape: (r: R) => T): { data: T[]; nextCursor: string | null } {
+  const last = rows[rows.length - 1]
+  return { data: rows.map(shape), nextCursor: rows.length === limit && last !== undefined ? encodeCursor(idOf(last)) : null }
+}
+
+/** Sends a single resource with its ETag, or 304 when If-None-Match names its version. */
+function sendVersioned(request: FastifyRequest, reply: FastifyReply, version: number, body: unknown): FastifyReply {
+  void reply.header('etag', etagOf(version))
+  const inm = request.headers['if-none-match']
+  if (typeof inm === 'string' && etagMatches(inm, version)) return reply.code(304).send()
+  return reply.send(body)
+}
+
+interface OrgParams { org: string }
+interface IdParams extends OrgParams { id: string }
+
+export function registerDirectoryRoutes(app: FastifyInstance, deps: Deps): void {
+  const { store } = deps
+
+  app.get<{ Params: OrgParams; Querystring: Query }>('/orgs/:org/users', async (request) => {
+    const q = pageQuery(request.query)
+    const org = await authorize(deps, request, request.params.org, 'directory:read')
+    return page(await store.directoryUsers(org.id, q), q.limit, (u) => u.id, apiUser)
+  })
+
+  app.get<{ Params: IdParams }>('/orgs/:org/users/:id', async (request, reply) => {
+    const org = await authorize(deps, request, request.params.org, 'directory:read')
+    const user = await store.directoryUser(org.id, 'id', request.params.id)
+    if (!user) throw notFound('user')
+    return sendVersioned(request, reply, user.version, apiUser(user))
+  })
+
+  for (const [path, by] of [['by-external-id', 'externalId'], ['by-user-name', 'userName']] as const) {
+    app.get<{ Params: OrgParams & { value: string } }>(`/orgs/:org/users/${path}/:value`, async (request, reply) => {
+      const org = await authorize(deps, request, request.params.org, 'directory:read')
+      const user = await store.directoryUser(org.id, by, request.params.value)
+      if (!user) throw notFound('user')
+      return sendVersioned(request, reply, user.version, apiUser(user))
+    })
+  }
+
+  app.get<{ Params: IdParams; Querystring: Query }>('/orgs/:org/users/:id/groups', async (request) => {
+    const after = decodeCursor(request.query.cursor)
+    const limit = parseLimit(request.query.limit)
+    const org = await authorize(deps, request, request.params.org, 'directory:read')
+    if (!(await store.directoryUser(org.id, 'id', request.params.id))) throw notFound('user')
+    return page(await store.userGroupsPage(org.id, request.params.id, after, limit), limit, (g) => g.id, apiGroup)
+  })
+
+  app.get<{ Params: OrgParams; Querystring: Query }>('/orgs/:org/groups', async (request) => {
+    const q = pageQuery(request.query)
+    const org = await authorize(deps, request, request.params.org, 'directory:read')
+    return page(await store.directoryGroups(org.id, q), q.limit, (g) => g.id, apiGroup)
+  })
+
+  app.get<{ Params: IdParams }>('/orgs/:org/groups/:id', async (request, reply) => {
+    const org = await authorize(deps, request, request.params.org, 'directory:read')
+    const group = await store.directoryGroup(org.id, request.params.id)
+    if (!group) throw notFound('group')
+    return sendVersioned(request, reply, group.version, apiGroup(group))
+  })
+
+  app.get<{ Params: IdParams; Querystring: Query }>('/orgs/:org/groups/:id/members', async (request) => {
+    const after = decodeCursor(request.query.cursor)
+    const limit = parseLimit(request.query.limit)
+    const org = await authorize(deps, request, request.params.org, 'directory:read')
+    if (!(await store.directoryGroup(org.id, request.params.id))) throw notFound('group')
+    return page(await store.groupMembersPage(org.id, request.params.id, after, limit), limit, (m) => m.value, apiMember)
+  })
+}

@@ -1,0 +1,110 @@
+// The event feed (docs/events.md): GET /orgs/{org}/events?after=&limit=&types=&wait=. Events come
+// in position order; positions are given only to committed events and never to one that a
+// reader could already have passed (store/kysely/event-stamper.ts), so a consumer that stores
+// the cursor of each answer and asks again from it sees every event exactly once. Every answer
+// carries a cursor to continue from, also when it holds no event. A cursor records when it was
+// issued: one older than the retention may point before events that were deleted, and is a 410
+// telling the consumer to resynchronise from the directory API (with a fresh cursor to follow
+// from once it has).
+import type { FastifyInstance } from 'fastify'
+import { EVENT_TYPES } from '../../events/build.ts'
+import type { Deps } from '../../provisioning/deps.ts'
+import type { EventRow, OrgId } from '../../store/store.ts'
+import { authorize } from './access.ts'
+import { ApiError } from './errors.ts'
+import { invalidParameter, parseLimit } from './paging.ts'
+
+const DAY_MS = 86_400_000
+/** Longest long-poll (`wait`, seconds). */
+export const MAX_WAIT_SECONDS = 30
+/** While waiting, the feed is read again this often (events another server committed). */
+const POLL_MS = 250
+
+export function encodeFeedCursor(position: number, issuedMs: number): string {
+  return Buffer.from(`${position}.${issuedMs}`, 'utf8').toString('base64url')
+}
+
+function decodeFeedCursor(raw: unknown): { position: number; issuedMs: number } | null {
+  if (raw === undefined || raw === '') return null
+  const text = typeof raw === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(raw) ? Buffer.from(raw, 'base64url').toString('utf8') : ''
+  const m = /^(\d{1,16})\.(\d{1,16})$/.exec(text)
+  if (!m) throw invalidParameter('after', 'is not a cursor this feed returned')
+  return { position: Number(m[1]), issuedMs: Number(m[2]) }
+}
+
+function parseTypes(raw: unknown): string[] | null {
+  if (raw === undefined || raw === '') return null
+  if (typeof raw !== 'string') throw invalidParameter('types', 'must be a comma-separated list of event types')
+  const types = raw.split(',').map((t) => t.trim()).filter((t) => t !== '')
+  for (const t of types) if (!(EVENT_TYPES as readonly string[]).includes(t)) throw invalidParameter('types', `unknown event type "${t}"; types are ${EVENT_TYPES.join(', ')}`)
+  return types.length ? types : null
+}
+
+function parseWait(raw: unknown): number {
+  if (raw === undefined || raw === '') return 0
+  const n = typeof raw === 'string' && /^\d{1,3}$/.test(raw) ? Number(raw) : NaN
+  if (!Number.isInteger(n) || n > MAX_WAIT_SECONDS) throw invalidParameter('wait', `must be whole seconds from 0 to ${MAX_WAIT_SECONDS}`)
+  return n
+}
+
+export interface FeedOptions {
+  readonly retentionDays: number
+  /** Resolves when the server closes: long-polls answer at once then. */
+  readonly closing: Promise<void>
+}
+
+export function registerEventRoutes(app: FastifyInstance, deps: Deps, opts: FeedOptions): void {
+  const { store } = deps
+
+  /** Waits until events may have arrived, the deadline passes, or the server closes. */
+  const nextChance = (deadline: number): Promise<void> => new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer)
+      off()
+      resolve()
+    }
+    const timer = setTimeout(done, Math.max(0, Math.min(POLL_MS, deadline - Date.now())))
+    const off = store.onEvents(done)
+    void opts.closing.then(done)
+  })
+
+  app.get<{ Params: { org: string }; Querystring: Record<string, unknown> }>('/orgs/:org/events', async (request, reply) => {
+    const q = request.query
+    const cursor = decodeFeedCursor(q.after)
+    const limit = parseLimit(q.limit)
+    const types = parseTypes(q.types)
+    const wait = parseWait(q.wait)
+    const org = await authorize(deps, request, request.params.org, 'events:read')
+    const now = deps.now().getTime()
+    if (cursor && cursor.issuedMs < now - opts.retentionDays * DAY_MS) {
+      const { newest } = await store.eventBounds(org.id)
+      throw new ApiError(410, 'cursor_expired',
+        `This cursor is older than the event retention (${opts.retentionDays} days): events after it may have been deleted. ` +
+        'Resynchronise from the directory API (list users and groups), then follow the feed from resyncCursor.',
+        {}, { resyncCursor: encodeFeedCursor(newest, now) })
+    }
+    const after = cursor?.position ?? 0
+    // With a type filter, a quiet answer still moves the cursor past the events it skipped: every
+    // event at or below `newest`, read before the page, is visible to the page's query.
+    const newest = types ? (await store.eventBounds(org.id)).newest : after
+    let rows = await read(org.id, after)
+    const deadline = Date.now() + wait * 1_000
+    let closed = false
+    void opts.closing.then(() => {
+      closed = true
+    })
+    while (rows.length === 0 && Date.now() < deadline && !closed && !request.raw.destroyed) {
+      await nextChance(deadline)
+      rows = await read(org.id, after)
+    }
+    const last = rows[rows.length - 1]
+    const reached = rows.length < limit ? Math.max(last?.position ?? after, newest) : (last as EventRow).position
+    const next = encodeFeedCursor(reached, deps.now().getTime())
+    // The stored payloads are the events' exact JSON text: spliced, never parsed again.
+    return reply.type('application/json; charset=utf-8').send(`{"data":[${rows.map((r) => r.payload).join(',')}],"nextCursor":"${next}"}`)
+
+    function read(orgId: OrgId, from: number): Promise<readonly EventRow[]> {
+      return store.readEvents(orgId, from, limit, types)
+    }
+  })
+}
