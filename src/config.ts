@@ -35,6 +35,8 @@ export interface Config {
   readonly webhookAllowPrivate: boolean
   /** Deliver webhooks inside the server (`roster worker` delivers them otherwise). */
   readonly webhookWorker: boolean
+  /** Longest wait for a webhook receiver's answer (Standard Webhooks suggests 15 to 30 s). */
+  readonly webhookTimeoutMs: number
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -85,5 +87,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     eventRetentionDays: int(env, 'ROSTER_EVENT_RETENTION_DAYS', 30, 1, 3_650),
     webhookAllowPrivate: flag(env, 'ROSTER_WEBHOOK_ALLOW_PRIVATE'),
     webhookWorker: !flag(env, 'ROSTER_NO_WEBHOOK_WORKER'),
+    webhookTimeoutMs: int(env, 'ROSTER_WEBHOOK_TIMEOUT_MS', 15_000, 500, 30_000),
   })
 }

@@ -11,6 +11,8 @@ import { LogQueryError, parseLogQuery, readLogPage } from '../provisioning/log-q
 import { OrgError, createOrg, findOrg, refreshToken } from '../provisioning/orgs.ts'
 import { openStore } from '../store/open.ts'
 import { formatLogPage } from './commands/log.ts'
+import { WebhookUsage, runWorker, webhookCommand } from './commands/webhook.ts'
+import { WebhookError } from '../events/webhooks.ts'
 
 const USAGE = `Usage: roster <command> [options]
 
@@ -29,6 +31,12 @@ const USAGE = `Usage: roster <command> [options]
                                        (directory:read, directory:write, events:read, webhooks:manage, log:read)
   api-key list                         list API keys (never the secret)
   api-key revoke ID|NAME               revoke an API key at once
+  webhook add ORG URL [--types T,T] [--description D]
+                                       add a webhook endpoint; prints its signing secret (once)
+  webhook list ORG | remove ORG ID | test ORG ID | rotate ORG ID
+  webhook redeliver ORG ID EVENT_ID | replay ORG ID [--after CURSOR]
+  worker                               deliver webhooks in this process (beside servers started
+                                       with ROSTER_NO_WEBHOOK_WORKER=1)
 
 Every command accepts --json.`
 
@@ -71,6 +79,9 @@ async function main(argv: string[]): Promise<number> {
       scope: { type: 'string', multiple: true },
       expires: { type: 'string' },
       name: { type: 'string' },
+      types: { type: 'string' },
+      description: { type: 'string' },
+      after: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   })
@@ -175,6 +186,19 @@ async function main(argv: string[]): Promise<number> {
         return 0
       }
       throw new UsageError(`unknown command: api-key ${sub ?? ''}`)
+    case 'webhook':
+      return withDeps(config, (deps) => webhookCommand(deps, config, {
+        sub, org: arg, rest: positionals.slice(3), types: values.types, description: values.description, after: values.after,
+      }, (value, text) => out(json, value, text)))
+    case 'worker': {
+      const store = await openStore(config.database, { migrate: config.migrate, sqliteReadWorkers: 0, poolSize: config.dbPoolSize })
+      try {
+        await runWorker({ store, now: () => new Date(), newId: uuidV7Generator(), limits: config.limits }, config, (m) => process.stderr.write(`${m}\n`))
+      } finally {
+        await store.close()
+      }
+      return 0
+    }
     default:
       throw new UsageError(`unknown command: ${cmd}`)
   }
@@ -184,10 +208,10 @@ try {
   const code = await main(process.argv.slice(2))
   if (code >= 0) process.exitCode = code
 } catch (e) {
-  if (e instanceof UsageError) {
+  if (e instanceof UsageError || e instanceof WebhookUsage) {
     process.stderr.write(`${e.message}\n\n${USAGE}\n`)
     process.exitCode = 2
-  } else if (e instanceof ConfigError || e instanceof OrgError || e instanceof ApiKeyError) {
+  } else if (e instanceof ConfigError || e instanceof OrgError || e instanceof ApiKeyError || e instanceof WebhookError) {
     process.stderr.write(`error ${e.code}: ${e.message}\n`)
     process.exitCode = 1
   } else if (e instanceof LogQueryError) {

@@ -8,11 +8,14 @@ import { LogAppender } from '../provisioning/log-appender.ts'
 import { Retention, pruneEvents, pruneLog } from '../provisioning/log-retention.ts'
 import { apiPlugin } from './api/plugin.ts'
 import { scimPlugin } from './scim/plugin.ts'
+import { WebhookDispatcher, type DispatcherOptions } from '../events/dispatcher.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** The provisioning log's background work, for shutdown and tests. */
     provisioningLog: { flush(): Promise<void>; prune(): Promise<number> }
+    /** The in-server webhook delivery loop, when it runs. */
+    webhookDispatcher: WebhookDispatcher | null
   }
 }
 
@@ -24,6 +27,8 @@ export interface AppOptions {
   readonly logger?: boolean
   /** Where log lines go (standard output when absent). */
   readonly logStream?: NodeJS.WritableStream
+  /** Webhook delivery in this server (on unless `false`; `roster worker` delivers otherwise); tests shorten its timings. */
+  readonly webhooks?: false | Partial<Pick<DispatcherOptions, 'leaseMs' | 'timeoutMs' | 'intervalMs' | 'concurrency' | 'lookup'>>
 }
 
 /** Request ids: a per-process random prefix and a counter (unique, cheap, not a secret). */
@@ -76,8 +81,16 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     onError: (err) => app.log.warn({ err }, 'events: pruning failed; retrying at the next interval'),
   })
   app.decorate('provisioningLog', { flush: () => appender.flush(), prune: () => retention.prune() })
+  const allowPrivate = opts.config.webhookAllowPrivate ?? false
+  const dispatcher = opts.webhooks === false ? null : new WebhookDispatcher({
+    store: opts.deps.store, newId: opts.deps.newId, now: opts.deps.now, allowPrivate, ...opts.webhooks,
+    onError: (err) => app.log.warn({ err }, 'webhooks: delivery pass failed; retrying'),
+  })
+  app.decorate('webhookDispatcher', dispatcher)
+  app.addHook('onReady', async () => dispatcher?.start())
   // After the last request is answered: stop pruning, write what is buffered.
   app.addHook('onClose', async () => {
+    await dispatcher?.stop()
     await retention.stop()
     await eventPruning.stop()
     await appender.close()
@@ -90,6 +103,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   })
   // Long-polls answer at once when the server starts closing, so that it can close.
   app.addHook('preClose', async () => closed())
-  await app.register(apiPlugin, { prefix: '/api/v1', deps: opts.deps, eventRetentionDays: eventRetention.retentionDays, closing })
+  await app.register(apiPlugin, {
+    prefix: '/api/v1', deps: opts.deps, eventRetentionDays: eventRetention.retentionDays, closing,
+    webhookPolicy: { allowPrivate, ...(opts.webhooks && opts.webhooks.lookup ? { lookup: opts.webhooks.lookup } : {}) },
+  })
   return app
 }

@@ -8,7 +8,7 @@ import { buildApp } from './app.ts'
 export async function serve(config: Config): Promise<{ url: string; close: () => Promise<void> }> {
   const store = await openStore(config.database, { migrate: config.migrate, sqliteReadWorkers: config.sqliteReadWorkers, poolSize: config.dbPoolSize })
   const deps: Deps = { store, now: () => new Date(), newId: uuidV7Generator(), limits: config.limits }
-  const app = await buildApp({ deps, config })
+  const app = await buildApp({ deps, config, webhooks: config.webhookWorker ? { timeoutMs: config.webhookTimeoutMs } : false })
   const address = await app.listen({ host: config.host, port: config.port })
   let closing: Promise<void> | null = null
   const close = () => {

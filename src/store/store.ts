@@ -3,6 +3,7 @@
 // incident 6). Implementations: store/kysely (SQLite and PostgreSQL dialects).
 import type { Filter } from '../scim/filter/ast.ts'
 import type { MemberDelta } from '../scim/patch/apply.ts'
+import type { WebhookStore } from './webhook-store.ts'
 
 export type OrgId = string & { readonly __brand: 'OrgId' }
 export type ResourceId = string
@@ -245,6 +246,8 @@ export interface StoreTx {
 
 export interface Store {
   readonly kind: 'sqlite' | 'postgres'
+  /** Webhook endpoints, deliveries and attempts (webhook-store.ts). */
+  readonly webhooks: WebhookStore
   /** Runs `fn` in one transaction; resolves only after the commit is durable. */
   write<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>
   /**

@@ -1,7 +1,7 @@
 // Starts the real Fastify app on a real store for a test, with one organization and its token.
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
-import { buildApp } from '../../src/http/app.ts'
+import { buildApp, type AppOptions } from '../../src/http/app.ts'
 import { uuidV7Generator } from '../../src/ids.ts'
 import { DEFAULT_LIMITS, type Deps, type Limits } from '../../src/provisioning/deps.ts'
 import { createOrg } from '../../src/provisioning/orgs.ts'
@@ -35,6 +35,8 @@ export interface AppTestOptions {
   readonly now?: () => Date
   readonly logRetentionDays?: number
   readonly pruneIntervalMs?: number
+  /** Run the webhook dispatcher in the app, with these timings, delivering to private addresses (off when absent). */
+  readonly webhooks?: Exclude<AppOptions['webhooks'], false | undefined>
 }
 
 export async function startApp(factory: StoreFactory, limits: Partial<Limits> = {}, opts: AppTestOptions = {}): Promise<TestApp> {
@@ -42,8 +44,12 @@ export async function startApp(factory: StoreFactory, limits: Partial<Limits> = 
   const deps: Deps = { store, now: opts.now ?? (() => new Date()), newId: uuidV7Generator(), limits: { ...DEFAULT_LIMITS, ...limits } }
   const app = await buildApp({
     deps,
-    config: { publicUrl: 'https://roster.test', requestTimeoutMs: 20_000, logLevel: 'silent', ...(opts.logRetentionDays ? { logRetentionDays: opts.logRetentionDays } : {}) },
+    config: {
+      publicUrl: 'https://roster.test', requestTimeoutMs: 20_000, logLevel: 'silent', webhookAllowPrivate: opts.webhooks !== undefined,
+      ...(opts.logRetentionDays ? { logRetentionDays: opts.logRetentionDays } : {}),
+    },
     ...(opts.pruneIntervalMs ? { provisioningLog: { pruneIntervalMs: opts.pruneIntervalMs } } : {}),
+    webhooks: opts.webhooks ?? false,
   })
   const org = await createOrg(deps, `org-${randomUUID()}`, ['example.com'])
   const t: TestApp = {

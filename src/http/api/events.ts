@@ -8,6 +8,7 @@
 // from once it has).
 import type { FastifyInstance } from 'fastify'
 import { EVENT_TYPES } from '../../events/build.ts'
+import { decodeFeedCursor, encodeFeedCursor, type FeedCursor } from '../../events/cursor.ts'
 import type { Deps } from '../../provisioning/deps.ts'
 import type { EventRow, OrgId } from '../../store/store.ts'
 import { authorize } from './access.ts'
@@ -20,16 +21,12 @@ export const MAX_WAIT_SECONDS = 30
 /** While waiting, the feed is read again this often (events another server committed). */
 const POLL_MS = 250
 
-export function encodeFeedCursor(position: number, issuedMs: number): string {
-  return Buffer.from(`${position}.${issuedMs}`, 'utf8').toString('base64url')
-}
-
-function decodeFeedCursor(raw: unknown): { position: number; issuedMs: number } | null {
+/** The `after` parameter: absent for the oldest event kept. */
+export function feedCursorParam(name: string, raw: unknown): FeedCursor | null {
   if (raw === undefined || raw === '') return null
-  const text = typeof raw === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(raw) ? Buffer.from(raw, 'base64url').toString('utf8') : ''
-  const m = /^(\d{1,16})\.(\d{1,16})$/.exec(text)
-  if (!m) throw invalidParameter('after', 'is not a cursor this feed returned')
-  return { position: Number(m[1]), issuedMs: Number(m[2]) }
+  const c = typeof raw === 'string' ? decodeFeedCursor(raw) : null
+  if (!c) throw invalidParameter(name, 'is not a cursor this feed returned')
+  return c
 }
 
 function parseTypes(raw: unknown): string[] | null {
@@ -70,7 +67,7 @@ export function registerEventRoutes(app: FastifyInstance, deps: Deps, opts: Feed
 
   app.get<{ Params: { org: string }; Querystring: Record<string, unknown> }>('/orgs/:org/events', async (request, reply) => {
     const q = request.query
-    const cursor = decodeFeedCursor(q.after)
+    const cursor = feedCursorParam('after', q.after)
     const limit = parseLimit(q.limit)
     const types = parseTypes(q.types)
     const wait = parseWait(q.wait)

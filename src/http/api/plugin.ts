@@ -14,6 +14,8 @@ import { registerDirectoryRoutes } from './directory.ts'
 import { ApiError } from './errors.ts'
 import { registerEventRoutes } from './events.ts'
 import { registerLogRoutes } from './provisioning-log.ts'
+import { registerWebhookRoutes } from './webhooks.ts'
+import type { WebhookPolicy } from '../../events/webhooks.ts'
 
 const CHALLENGE = 'Bearer realm="roster-api"'
 const RETRY_AFTER_SECONDS = 5
@@ -48,6 +50,7 @@ export interface ApiPluginOptions {
   readonly eventRetentionDays?: number
   /** Resolves when the server closes (long-polls answer then). */
   readonly closing?: Promise<void>
+  readonly webhookPolicy?: WebhookPolicy
 }
 
 export async function apiPlugin(app: FastifyInstance, opts: ApiPluginOptions): Promise<void> {
@@ -72,4 +75,5 @@ export async function apiPlugin(app: FastifyInstance, opts: ApiPluginOptions): P
   registerLogRoutes(app, deps)
   registerDirectoryRoutes(app, deps)
   registerEventRoutes(app, deps, { retentionDays: opts.eventRetentionDays ?? 30, closing: opts.closing ?? new Promise(() => undefined) })
+  registerWebhookRoutes(app, deps, opts.webhookPolicy ?? { allowPrivate: false })
 }

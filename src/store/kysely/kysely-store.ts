@@ -22,6 +22,7 @@ import type { ApiKeysTable, ProvisioningLogTable } from './schema.ts'
 import { statements, type Statements } from './statements.ts'
 import type { StoreDriver } from './store-driver.ts'
 import { KyselyTx } from './write-tx.ts'
+import { KyselyWebhooks } from './webhook-store.ts'
 
 interface OrgRecord { id: string; name: string; created_at: string }
 
@@ -62,6 +63,7 @@ export class KyselyStore implements Store {
   readonly #pager: ListPager
   readonly #dir: DirectoryReads
   readonly #eventListeners = new Set<() => void>()
+  readonly webhooks: KyselyWebhooks
 
   constructor(driver: StoreDriver) {
     this.#d = driver
@@ -69,6 +71,7 @@ export class KyselyStore implements Store {
     this.#st = { ...statements(driver.builder, driver.sql, driver.lockRows), ...directoryStatements(driver.builder, driver.sql), ...driver.statements }
     this.#pager = new ListPager(driver)
     this.#dir = new DirectoryReads(driver, this.#st)
+    this.webhooks = new KyselyWebhooks(driver)
     if (driver.eventStamper) driver.eventStamper.onStamped = () => this.#announceEvents()
   }
 

@@ -125,6 +125,7 @@ export interface WebhookDeliveriesTable {
   next_attempt_ms: number | string
   lease_until_ms: number | string
   lease_owner: string | null
+  is_head: number
 }
 
 export interface WebhookAttemptsTable {

@@ -1,0 +1,108 @@
+// Webhook endpoints of an organization through the API (scope `webhooks:manage`): add (the
+// secret is in that one answer), list, read, change, remove, rotate the secret, send a test, the
+// recorded attempts, redeliver one event, replay from a feed cursor (docs/events.md).
+import type { FastifyInstance } from 'fastify'
+import type { Deps } from '../../provisioning/deps.ts'
+import {
+  WebhookError, addWebhook, getWebhook, listAttempts, listWebhooks, publicEndpoint, redeliverEvent, removeWebhook, replayWebhook,
+  rotateWebhookSecret, testWebhook, updateWebhook, type WebhookPolicy,
+} from '../../events/webhooks.ts'
+import { authorize } from './access.ts'
+import { ApiError } from './errors.ts'
+import { decodeCursor, encodeCursor, parseLimit } from './paging.ts'
+
+type Body = Record<string, unknown>
+
+function bodyOf(body: unknown): Body {
+  if (body === undefined || body === null) return {}
+  if (typeof body !== 'object' || Array.isArray(body)) throw new ApiError(400, 'invalid_parameter', 'The body must be a JSON object')
+  return body as Body
+}
+
+/** A WebhookError as the API's error. */
+function apiErrorOf(e: unknown): unknown {
+  if (!(e instanceof WebhookError)) return e
+  if (e.code === 'ROSTER_ERR_WEBHOOK_NOT_FOUND' || e.code === 'ROSTER_ERR_WEBHOOK_EVENT') return new ApiError(404, 'not_found', e.message)
+  return new ApiError(400, 'invalid_parameter', e.message)
+}
+
+async function mapped<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn()
+  } catch (e) {
+    throw apiErrorOf(e)
+  }
+}
+
+interface OrgParams { org: string }
+interface IdParams extends OrgParams { id: string }
+
+export function registerWebhookRoutes(app: FastifyInstance, deps: Deps, policy: WebhookPolicy): void {
+  const org = (request: Parameters<typeof authorize>[1], param: string) => authorize(deps, request, param, 'webhooks:manage')
+
+  app.get<{ Params: OrgParams }>('/orgs/:org/webhooks', async (request) => {
+    const o = await org(request, request.params.org)
+    return { data: (await listWebhooks(deps, o.id)).map(publicEndpoint), nextCursor: null }
+  })
+
+  app.post<{ Params: OrgParams }>('/orgs/:org/webhooks', async (request, reply) => {
+    const body = bodyOf(request.body)
+    const o = await org(request, request.params.org)
+    const { endpoint, secret } = await mapped(() => addWebhook(deps, o.id, { url: body.url, eventTypes: body.eventTypes, description: body.description }, policy))
+    return reply.code(201).send({ ...publicEndpoint(endpoint), secret })
+  })
+
+  app.get<{ Params: IdParams }>('/orgs/:org/webhooks/:id', async (request) => {
+    const o = await org(request, request.params.org)
+    return publicEndpoint(await mapped(() => getWebhook(deps, o.id, request.params.id)))
+  })
+
+  app.patch<{ Params: IdParams }>('/orgs/:org/webhooks/:id', async (request) => {
+    const body = bodyOf(request.body)
+    const o = await org(request, request.params.org)
+    return publicEndpoint(await mapped(() => updateWebhook(deps, o.id, request.params.id, body, policy)))
+  })
+
+  app.delete<{ Params: IdParams }>('/orgs/:org/webhooks/:id', async (request, reply) => {
+    const o = await org(request, request.params.org)
+    await mapped(() => removeWebhook(deps, o.id, request.params.id))
+    return reply.code(204).send()
+  })
+
+  app.post<{ Params: IdParams }>('/orgs/:org/webhooks/:id/rotate-secret', async (request) => {
+    const o = await org(request, request.params.org)
+    return mapped(() => rotateWebhookSecret(deps, o.id, request.params.id))
+  })
+
+  app.post<{ Params: IdParams }>('/orgs/:org/webhooks/:id/test', async (request) => {
+    const o = await org(request, request.params.org)
+    const r = await mapped(() => testWebhook(deps, o.id, request.params.id, policy))
+    return { eventId: r.eventId, status: r.status, durationMs: Math.round(r.durationMs), excerpt: r.excerpt, error: r.error ?? null }
+  })
+
+  app.get<{ Params: IdParams; Querystring: Record<string, unknown> }>('/orgs/:org/webhooks/:id/attempts', async (request) => {
+    const before = decodeCursor(request.query.cursor)
+    const limit = parseLimit(request.query.limit)
+    const o = await org(request, request.params.org)
+    await mapped(() => getWebhook(deps, o.id, request.params.id))
+    const rows = await listAttempts(deps, o.id, request.params.id, before, limit)
+    const last = rows[rows.length - 1]
+    return { data: rows, nextCursor: rows.length === limit && last ? encodeCursor(last.id) : null }
+  })
+
+  app.post<{ Params: IdParams }>('/orgs/:org/webhooks/:id/redeliver', async (request, reply) => {
+    const body = bodyOf(request.body)
+    if (typeof body.eventId !== 'string') throw new ApiError(400, 'invalid_parameter', 'eventId: the id of the event to deliver again is required')
+    const o = await org(request, request.params.org)
+    await mapped(() => redeliverEvent(deps, o.id, request.params.id, body.eventId as string))
+    return reply.code(202).send({ queued: 1 })
+  })
+
+  app.post<{ Params: IdParams }>('/orgs/:org/webhooks/:id/replay', async (request, reply) => {
+    const body = bodyOf(request.body)
+    if (body.after !== undefined && typeof body.after !== 'string') throw new ApiError(400, 'invalid_parameter', 'after: a cursor of the event feed')
+    const o = await org(request, request.params.org)
+    const queued = await mapped(() => replayWebhook(deps, o.id, request.params.id, body.after as string | undefined))
+    return reply.code(202).send({ queued })
+  })
+}

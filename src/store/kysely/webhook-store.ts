@@ -1,0 +1,267 @@
+// Webhook endpoints, deliveries and attempts over the store's driver (store/webhook-store.ts).
+// A lane is one endpoint's deliveries of one resource; its `is_head` row is the only one that
+// may be claimed, so a lane is delivered in order, and lanes go out in parallel. On PostgreSQL
+// the endpoint's row lock orders a fan-out (which decides whether a new delivery heads its lane)
+// against a completion (which hands the head to the lane's next delivery); SQLite's single
+// writer orders them already. Claims take `FOR UPDATE SKIP LOCKED` on PostgreSQL, and every
+// lease expires, so any number of workers share the work and a killed one stalls nothing.
+import { sql, type RawBuilder } from 'kysely'
+import type { OrgId } from '../store.ts'
+import type {
+  AttemptRow, DeliveryJob, DeliveryResult, NewWebhookEndpoint, WebhookEndpointChange, WebhookEndpointRow, WebhookSecret, WebhookStore,
+} from '../webhook-store.ts'
+import { chunks } from './conn-helpers.ts'
+import type { Conn } from './prepared.ts'
+import type { WebhookAttemptsTable, WebhookEndpointsTable } from './schema.ts'
+import type { StoreDriver } from './store-driver.ts'
+
+/** Rows per multi-row insert (11 or 12 parameters each: well under both databases' limits). */
+const INSERT_CHUNK = 500
+
+interface JobRecord {
+  id: string; org_id: string; endpoint_id: string; position: number | string; event_id: string; lane: string
+  attempts: number | string; first_failure_ms: number | string | null; payload: string | null; event_type: string | null
+  url: string; secrets: string; failing_since: string | null
+}
+
+function toEndpoint(r: WebhookEndpointsTable): WebhookEndpointRow {
+  return {
+    orgId: r.org_id as OrgId, id: r.id, url: r.url, description: r.description, eventTypes: JSON.parse(r.event_types) as string[],
+    enabled: Number(r.enabled) === 1, secrets: JSON.parse(r.secrets) as WebhookSecret[], cursor: Number(r.cursor),
+    createdAt: r.created_at, updatedAt: r.updated_at, failingSince: r.failing_since, disabledReason: r.disabled_reason,
+  }
+}
+
+function toAttempt(r: WebhookAttemptsTable): AttemptRow {
+  return {
+    id: r.id, endpointId: r.endpoint_id, eventId: r.event_id, eventType: r.event_type, at: r.at, status: r.status === null ? null : Number(r.status),
+    durationMs: Number(r.duration_ms), outcome: r.outcome as AttemptRow['outcome'], excerpt: r.excerpt, error: r.error,
+  }
+}
+
+export class KyselyWebhooks implements WebhookStore {
+  readonly #d: StoreDriver
+
+  constructor(driver: StoreDriver) {
+    this.#d = driver
+  }
+
+  #pg(): boolean {
+    return this.#d.kind === 'postgres'
+  }
+
+  #all<R>(conn: Conn, q: RawBuilder<unknown>): Promise<R[]> {
+    const c = q.compile(this.#d.builder)
+    return conn.all<R>(c.sql, c.parameters)
+  }
+
+  #run(conn: Conn, q: RawBuilder<unknown>): Promise<number> {
+    const c = q.compile(this.#d.builder)
+    return conn.run(c.sql, c.parameters)
+  }
+
+  #read<R>(q: RawBuilder<unknown>): Promise<R[]> {
+    return this.#d.read(() => this.#all<R>(this.#d.reader, q))
+  }
+
+  /** Webhook tables are not list data: their transactions keep list caches (like log batches). */
+  #tx<T>(fn: (conn: Conn) => Promise<T>): Promise<T> {
+    return this.#d.transaction(fn, { logOnly: true })
+  }
+
+  async createEndpoint(e: NewWebhookEndpoint): Promise<WebhookEndpointRow> {
+    return this.#tx(async (conn) => {
+      // Only events from now on: the newest position now is where the endpoint's feed starts.
+      const [b] = await this.#all<{ newest: number | string | null }>(conn, sql`select max(position) as newest from events where org_id = ${e.orgId} and position is not null`)
+      const cursor = Number(b?.newest ?? 0)
+      await this.#run(conn, sql`insert into webhook_endpoints (org_id, id, url, description, event_types, enabled, secrets, cursor, created_at, updated_at, failing_since, disabled_reason)
+        values (${e.orgId}, ${e.id}, ${e.url}, ${e.description}, ${JSON.stringify(e.eventTypes)}, 1, ${JSON.stringify([{ secret: e.secret, expiresAt: null }])}, ${cursor}, ${e.now}, ${e.now}, null, null)`)
+      const [row] = await this.#all<WebhookEndpointsTable>(conn, sql`select * from webhook_endpoints where org_id = ${e.orgId} and id = ${e.id}`)
+      return toEndpoint(row as WebhookEndpointsTable)
+    })
+  }
+
+  async getEndpoint(orgId: OrgId, id: string): Promise<WebhookEndpointRow | null> {
+    const [row] = await this.#read<WebhookEndpointsTable>(sql`select * from webhook_endpoints where org_id = ${orgId} and id = ${id}`)
+    return row ? toEndpoint(row) : null
+  }
+
+  async listEndpoints(orgId: OrgId): Promise<readonly WebhookEndpointRow[]> {
+    return (await this.#read<WebhookEndpointsTable>(sql`select * from webhook_endpoints where org_id = ${orgId} order by created_at, id`)).map(toEndpoint)
+  }
+
+  updateEndpoint(orgId: OrgId, id: string, c: WebhookEndpointChange): Promise<WebhookEndpointRow | null> {
+    return this.#tx(async (conn) => {
+      const sets: RawBuilder<unknown>[] = [sql`updated_at = ${c.now}`]
+      if (c.url !== undefined) sets.push(sql`url = ${c.url}`)
+      if (c.description !== undefined) sets.push(sql`description = ${c.description}`)
+      if (c.eventTypes !== undefined) sets.push(sql`event_types = ${JSON.stringify(c.eventTypes)}`)
+      if (c.secrets !== undefined) sets.push(sql`secrets = ${JSON.stringify(c.secrets)}`)
+      if (c.enabled === true) sets.push(sql`enabled = 1, failing_since = null, disabled_reason = null`)
+      if (c.enabled === false) sets.push(sql`enabled = 0, disabled_reason = ${'disabled through the API'}`)
+      const n = await this.#run(conn, sql`update webhook_endpoints set ${sql.join(sets)} where org_id = ${orgId} and id = ${id}`)
+      if (n === 0) return null
+      const [row] = await this.#all<WebhookEndpointsTable>(conn, sql`select * from webhook_endpoints where org_id = ${orgId} and id = ${id}`)
+      return row ? toEndpoint(row) : null
+    })
+  }
+
+  deleteEndpoint(orgId: OrgId, id: string): Promise<boolean> {
+    return this.#tx(async (conn) => {
+      const n = await this.#run(conn, sql`delete from webhook_endpoints where org_id = ${orgId} and id = ${id}`)
+      await this.#run(conn, sql`delete from webhook_deliveries where org_id = ${orgId} and endpoint_id = ${id}`)
+      await this.#run(conn, sql`delete from webhook_attempts where org_id = ${orgId} and endpoint_id = ${id}`)
+      return n > 0
+    })
+  }
+
+  async fanOut(newId: () => string, nowMs: number, limit: number): Promise<number> {
+    // A read first: with nothing new, no write transaction at all.
+    const behind = await this.#read<{ id: string }>(sql`select w.id from webhook_endpoints w where w.enabled = 1
+      and exists (select 1 from events e where e.org_id = w.org_id and e.position > w.cursor) limit 1`)
+    if (behind.length === 0) return 0
+    return this.#tx(async (conn) => {
+      const endpoints = await this.#all<WebhookEndpointsTable>(conn, sql`select * from webhook_endpoints where enabled = 1 ${this.#pg() ? sql`for update skip locked` : sql``}`)
+      let created = 0
+      for (const ep of endpoints) {
+        const events = await this.#all<{ position: number | string; id: string; type: string; lane: string }>(conn,
+          sql`select position, id, type, lane from events where org_id = ${ep.org_id} and position > ${ep.cursor} order by position limit ${limit}`)
+        const last = events[events.length - 1]
+        if (!last) continue
+        const types = JSON.parse(ep.event_types) as string[]
+        const wanted = types.length === 0 ? events : events.filter((e) => types.includes(e.type))
+        created += await this.#enqueue(conn, ep.org_id, ep.id, wanted, newId, nowMs)
+        await this.#run(conn, sql`update webhook_endpoints set cursor = ${last.position} where org_id = ${ep.org_id} and id = ${ep.id}`)
+      }
+      return created
+    })
+  }
+
+  /** Inserts deliveries in position order; each becomes its lane's head if the lane has none. */
+  async #enqueue(conn: Conn, orgId: string, endpointId: string, events: readonly { position: number | string; id: string; lane: string }[], newId: () => string, nowMs: number): Promise<number> {
+    if (events.length === 0) return 0
+    const lanes = [...new Set(events.map((e) => e.lane))]
+    const busy = new Set<string>()
+    for (const part of chunks(lanes)) {
+      const rows = await this.#all<{ lane: string }>(conn, sql`select distinct lane from webhook_deliveries where endpoint_id = ${endpointId}
+        and ${this.#d.sql.inIds(sql.ref('lane'), sql`${this.#d.sql.ids(part)}`)}`)
+      for (const r of rows) busy.add(r.lane)
+    }
+    for (const part of chunks(events, INSERT_CHUNK)) {
+      const values = part.map((e) => {
+        const head = busy.has(e.lane) ? 0 : 1
+        busy.add(e.lane)
+        return sql`(${newId()}, ${orgId}, ${endpointId}, ${e.position}, ${e.id}, ${e.lane}, 0, null, ${nowMs}, 0, null, ${head})`
+      })
+      await this.#run(conn, sql`insert into webhook_deliveries (id, org_id, endpoint_id, position, event_id, lane, attempts, first_failure_ms, next_attempt_ms, lease_until_ms, lease_owner, is_head)
+        values ${sql.join(values)}`)
+    }
+    return events.length
+  }
+
+  claim(owner: string, nowMs: number, leaseMs: number, limit: number): Promise<readonly DeliveryJob[]> {
+    return this.#tx(async (conn) => {
+      const rows = await this.#all<JobRecord>(conn, sql`select d.id, d.org_id, d.endpoint_id, d.position, d.event_id, d.lane, d.attempts, d.first_failure_ms,
+          e.payload, e.type as event_type, w.url, w.secrets, w.failing_since
+        from webhook_deliveries d
+        join webhook_endpoints w on w.org_id = d.org_id and w.id = d.endpoint_id
+        left join events e on e.org_id = d.org_id and e.position = d.position
+        where d.is_head = 1 and d.next_attempt_ms <= ${nowMs} and d.lease_until_ms < ${nowMs} and w.enabled = 1
+        order by d.next_attempt_ms limit ${limit} ${this.#pg() ? sql`for update of d skip locked` : sql``}`)
+      if (rows.length === 0) return []
+      for (const part of chunks(rows.map((r) => r.id))) {
+        await this.#run(conn, sql`update webhook_deliveries set lease_until_ms = ${nowMs + leaseMs}, lease_owner = ${owner}
+          where ${this.#d.sql.inIds(sql.ref('id'), sql`${this.#d.sql.ids(part)}`)}`)
+      }
+      return rows.map((r): DeliveryJob => ({
+        id: r.id, orgId: r.org_id as OrgId, endpointId: r.endpoint_id, position: Number(r.position), eventId: r.event_id,
+        eventType: r.event_type ?? '', lane: r.lane, attempts: Number(r.attempts), firstFailureMs: r.first_failure_ms === null ? null : Number(r.first_failure_ms),
+        // An event pruned before its delivery (an endpoint disabled past the retention) has no payload left.
+        payload: r.payload ?? '', url: r.url, secrets: JSON.parse(r.secrets) as WebhookSecret[], failingSince: r.failing_since,
+      }))
+    })
+  }
+
+  complete(results: readonly DeliveryResult[], now: string): Promise<void> {
+    if (results.length === 0) return Promise.resolve()
+    return this.#tx(async (conn) => {
+      if (this.#pg()) {
+        // Orders this completion's hand-over of lane heads against a concurrent fan-out.
+        const keys = [...new Set(results.map((r) => `${r.job.orgId}\u0000${r.job.endpointId}`))].sort()
+        for (const k of keys) {
+          const [orgId, id] = k.split('\u0000') as [string, string]
+          await this.#all(conn, sql`select id from webhook_endpoints where org_id = ${orgId} and id = ${id} for update`)
+        }
+      }
+      for (const r of results) {
+        const { job, attempt } = r
+        await this.#run(conn, sql`insert into webhook_attempts (org_id, endpoint_id, id, event_id, event_type, at, status, duration_ms, outcome, excerpt, error)
+          values (${job.orgId}, ${job.endpointId}, ${attempt.id}, ${attempt.eventId}, ${attempt.eventType}, ${attempt.at}, ${attempt.status}, ${attempt.durationMs},
+            ${attempt.outcome}, ${attempt.excerpt}, ${attempt.error})`)
+        switch (r.kind) {
+          case 'delivered':
+          case 'failed':
+            await this.#run(conn, sql`delete from webhook_deliveries where id = ${job.id}`)
+            await this.#run(conn, sql`update webhook_deliveries set is_head = 1 where id = (select id from webhook_deliveries
+              where endpoint_id = ${job.endpointId} and lane = ${job.lane} order by position limit 1)`)
+            if (r.kind === 'delivered') await this.#run(conn, sql`update webhook_endpoints set failing_since = null where org_id = ${job.orgId} and id = ${job.endpointId} and failing_since is not null`)
+            else await this.#failing(conn, job, now)
+            break
+          case 'retry':
+            await this.#run(conn, sql`update webhook_deliveries set attempts = attempts + 1, first_failure_ms = ${r.firstFailureMs}, next_attempt_ms = ${r.nextAttemptMs},
+              lease_until_ms = 0, lease_owner = null where id = ${job.id}`)
+            await this.#failing(conn, job, now)
+            break
+          case 'disable':
+            await this.#run(conn, sql`update webhook_deliveries set lease_until_ms = 0, lease_owner = null where id = ${job.id}`)
+            await this.#run(conn, sql`update webhook_endpoints set enabled = 0, disabled_reason = ${r.reason}, updated_at = ${now} where org_id = ${job.orgId} and id = ${job.endpointId}`)
+            break
+          default: {
+            const never: never = r
+            throw new Error(`unknown delivery result ${String(never)}`)
+          }
+        }
+      }
+    })
+  }
+
+  async #failing(conn: Conn, job: DeliveryJob, now: string): Promise<void> {
+    await this.#run(conn, sql`update webhook_endpoints set failing_since = ${now} where org_id = ${job.orgId} and id = ${job.endpointId} and failing_since is null`)
+  }
+
+  async releaseLeases(owner: string): Promise<void> {
+    await this.#tx((conn) => this.#run(conn, sql`update webhook_deliveries set lease_until_ms = 0, lease_owner = null where lease_owner = ${owner}`))
+  }
+
+  async listAttempts(orgId: OrgId, endpointId: string, before: string | null, limit: number): Promise<readonly AttemptRow[]> {
+    const older = before === null ? sql`` : sql`and id < ${before}`
+    return (await this.#read<WebhookAttemptsTable>(sql`select * from webhook_attempts where org_id = ${orgId} and endpoint_id = ${endpointId} ${older}
+      order by id desc limit ${limit}`)).map(toAttempt)
+  }
+
+  redeliver(orgId: OrgId, endpointId: string, eventId: string, newId: () => string, nowMs: number): Promise<boolean> {
+    return this.#tx(async (conn) => {
+      const events = await this.#all<{ position: number | string; id: string; lane: string }>(conn,
+        sql`select position, id, lane from events where org_id = ${orgId} and id = ${eventId} and position is not null`)
+      return (await this.#enqueue(conn, orgId, endpointId, events, newId, nowMs)) > 0
+    })
+  }
+
+  replay(orgId: OrgId, endpointId: string, afterPosition: number, newId: () => string, nowMs: number): Promise<number> {
+    return this.#tx(async (conn) => {
+      const [ep] = await this.#all<WebhookEndpointsTable>(conn, sql`select * from webhook_endpoints where org_id = ${orgId} and id = ${endpointId} ${this.#pg() ? sql`for update` : sql``}`)
+      if (!ep) return 0
+      const types = JSON.parse(ep.event_types) as string[]
+      // Up to the endpoint's cursor: later events reach it by the fan-out anyway.
+      const events = (await this.#all<{ position: number | string; id: string; type: string; lane: string }>(conn,
+        sql`select position, id, type, lane from events where org_id = ${orgId} and position > ${afterPosition} and position <= ${ep.cursor} order by position`))
+        .filter((e) => types.length === 0 || types.includes(e.type))
+      return this.#enqueue(conn, orgId, endpointId, events, newId, nowMs)
+    })
+  }
+
+  async pendingCount(): Promise<number> {
+    const [r] = await this.#read<{ n: number | string }>(sql`select count(*) as n from webhook_deliveries`)
+    return Number(r?.n ?? 0)
+  }
+}

@@ -1,0 +1,124 @@
+// What webhook delivery needs from the store (docs/events.md, "Webhooks"): endpoints per
+// organization; pending deliveries, one lane per endpoint and resource, of which only a lane's
+// oldest is ever handed out (so a lane delivers in order) and only under a lease that expires
+// (so a killed worker's deliveries are taken over); and every attempt, kept for the API.
+import type { OrgId } from './store.ts'
+
+export interface WebhookSecret {
+  readonly secret: string
+  /** null for the current secret; a rotated-out secret signs beside it until this instant. */
+  readonly expiresAt: string | null
+}
+
+export interface WebhookEndpointRow {
+  readonly orgId: OrgId
+  readonly id: string
+  readonly url: string
+  readonly description: string
+  /** Empty: every event type. */
+  readonly eventTypes: readonly string[]
+  readonly enabled: boolean
+  readonly secrets: readonly WebhookSecret[]
+  /** The last feed position fanned out into deliveries. */
+  readonly cursor: number
+  readonly createdAt: string
+  readonly updatedAt: string
+  /** When the current run of failures began; null while deliveries succeed. */
+  readonly failingSince: string | null
+  /** Why the endpoint was disabled (a 410, five days of failures, an admin), or null. */
+  readonly disabledReason: string | null
+}
+
+export interface NewWebhookEndpoint {
+  readonly orgId: OrgId
+  readonly id: string
+  readonly url: string
+  readonly description: string
+  readonly eventTypes: readonly string[]
+  readonly secret: string
+  readonly now: string
+}
+
+export interface WebhookEndpointChange {
+  readonly url?: string
+  readonly description?: string
+  readonly eventTypes?: readonly string[]
+  readonly enabled?: boolean
+  readonly secrets?: readonly WebhookSecret[]
+  readonly now: string
+}
+
+/** A claimed delivery with what sending it needs. */
+export interface DeliveryJob {
+  readonly id: string
+  readonly orgId: OrgId
+  readonly endpointId: string
+  readonly position: number
+  readonly eventId: string
+  readonly eventType: string
+  readonly lane: string
+  readonly attempts: number
+  readonly firstFailureMs: number | null
+  /** The event's stored JSON text: the exact bytes signed and sent. */
+  readonly payload: string
+  readonly url: string
+  readonly secrets: readonly WebhookSecret[]
+  readonly failingSince: string | null
+}
+
+export interface AttemptRow {
+  readonly id: string
+  readonly endpointId: string
+  readonly eventId: string
+  readonly eventType: string
+  readonly at: string
+  /** The receiver's HTTP status; null when no answer came (timeout, refused, blocked address). */
+  readonly status: number | null
+  readonly durationMs: number
+  /** delivered | retrying | failed (retries exhausted) | disabled (the endpoint was disabled by it). */
+  readonly outcome: 'delivered' | 'retrying' | 'failed' | 'disabled'
+  readonly excerpt: string | null
+  readonly error: string | null
+}
+
+/** What a finished attempt does to its delivery and endpoint. */
+export type DeliveryResult =
+  | { readonly kind: 'delivered'; readonly job: DeliveryJob; readonly attempt: AttemptRow }
+  | { readonly kind: 'retry'; readonly job: DeliveryJob; readonly attempt: AttemptRow; readonly nextAttemptMs: number; readonly firstFailureMs: number }
+  | { readonly kind: 'failed'; readonly job: DeliveryJob; readonly attempt: AttemptRow }
+  /** The endpoint is disabled; the delivery stays pending for when it is enabled again. */
+  | { readonly kind: 'disable'; readonly job: DeliveryJob; readonly attempt: AttemptRow; readonly reason: string }
+
+export interface WebhookStore {
+  createEndpoint(e: NewWebhookEndpoint): Promise<WebhookEndpointRow>
+  getEndpoint(orgId: OrgId, id: string): Promise<WebhookEndpointRow | null>
+  listEndpoints(orgId: OrgId): Promise<readonly WebhookEndpointRow[]>
+  /** Changes an endpoint; enabling clears its failure run and reason. Null when there is none. */
+  updateEndpoint(orgId: OrgId, id: string, change: WebhookEndpointChange): Promise<WebhookEndpointRow | null>
+  /** Deletes an endpoint with its pending deliveries and attempts. */
+  deleteEndpoint(orgId: OrgId, id: string): Promise<boolean>
+
+  /**
+   * Turns the events past each enabled endpoint's cursor into deliveries (at most `limit` events
+   * per endpoint a call); returns how many deliveries it created.
+   */
+  fanOut(newId: () => string, nowMs: number, limit: number): Promise<number>
+  /**
+   * Leases up to `limit` deliveries that are due, each the oldest of its lane, none already
+   * leased, of enabled endpoints, to `owner` until `nowMs + leaseMs`.
+   */
+  claim(owner: string, nowMs: number, leaseMs: number, limit: number): Promise<readonly DeliveryJob[]>
+  /** Records finished attempts and what follows from each, in one transaction. */
+  complete(results: readonly DeliveryResult[], now: string): Promise<void>
+  /** Hands back the leases of `owner` (a worker stopping), so another worker takes them at once. */
+  releaseLeases(owner: string): Promise<void>
+
+  /** Attempts of an endpoint, newest first, before the attempt id `before`. */
+  listAttempts(orgId: OrgId, endpointId: string, before: string | null, limit: number): Promise<readonly AttemptRow[]>
+  /** Queues one event again for an endpoint; false when the event is not (or no longer) in the feed. */
+  redeliver(orgId: OrgId, endpointId: string, eventId: string, newId: () => string, nowMs: number): Promise<boolean>
+  /** Queues again every event of the endpoint's types after `afterPosition`, up to its cursor; returns how many. */
+  replay(orgId: OrgId, endpointId: string, afterPosition: number, newId: () => string, nowMs: number): Promise<number>
+  /** Pending deliveries (all endpoints), for the figures and for tests. */
+  pendingCount(): Promise<number>
+}
