@@ -3,10 +3,11 @@
 // `{"id","type","timestamp","data"}`, where `data` is the resource in the directory API's shape
 // plus `orgId`. A consumer can upsert from one event and drop a stale one by its `version`.
 // A group's events never carry its member list; a membership event carries the group and the
-// one member, and a 5,000-member change is 5,000 of them, each built from one shared prefix.
+// one member, and a 5,000-member change is 5,000 of them, stored as one row (events/rows.ts).
+import { isDeepStrictEqual } from 'node:util'
 import { apiGroup, apiUser } from '../directory/shape.ts'
 import { changeRecord, type Change } from '../provisioning/log-change.ts'
-import type { GroupRow, MemberDeltaResult, NewEvent, OrgId, UserRow } from '../store/store.ts'
+import type { GroupRow, MemberDeltaResult, MemberKey, NewEvent, OrgId, UserRow } from '../store/store.ts'
 
 export type EventType =
   | 'user.created' | 'user.updated' | 'user.deactivated' | 'user.reactivated' | 'user.deleted'
@@ -43,6 +44,15 @@ function event(ctx: EventContext, type: EventType, resourceType: string, resourc
     version,
     at: ctx.at,
     payload: `{"id":${JSON.stringify(id)},"type":"${type}","timestamp":"${ctx.at}","data":${dataText}}`,
+    members: null,
+  }
+}
+
+/** One row of membership events: one event per member, sharing the group's open `data` text. */
+function membership(ctx: EventContext, type: 'group.member_added' | 'group.member_removed', group: GroupRow, members: readonly MemberKey[]): NewEvent {
+  return {
+    id: ctx.newId(), type, resourceType: 'Group', resourceId: group.id, lane: group.id, version: group.version, at: ctx.at,
+    payload: openData(ctx, apiGroup(group)), members,
   }
 }
 
@@ -59,6 +69,18 @@ function changesOf(change: Change): string | null {
   return JSON.stringify({ attributes, before: rec.before ?? {}, after: rec.after ?? {} })
 }
 
+/**
+ * Adds `customAttributes` to a user's changes when they changed (a PUT replaces them): they are
+ * not in the SCIM body the change record compares, but they are in the shape consumers mirror.
+ */
+function withCustomChanges(changes: string | null, before: UserRow, after: UserRow): string | null {
+  const b = before.directory?.customAttributes ?? {}
+  const a = after.directory?.customAttributes ?? {}
+  if (isDeepStrictEqual(b, a)) return changes
+  const rec = (changes === null ? { attributes: [], before: {}, after: {} } : JSON.parse(changes)) as { attributes: string[]; before: Record<string, unknown>; after: Record<string, unknown> }
+  return JSON.stringify({ attributes: [...rec.attributes, 'customAttributes'], before: { ...rec.before, customAttributes: b }, after: { ...rec.after, customAttributes: a } })
+}
+
 function withChanges(prefix: string, changes: string | null): string {
   return changes === null ? `${prefix}}` : `${prefix},"changes":${changes}}`
 }
@@ -73,7 +95,7 @@ export function userCreated(ctx: EventContext, row: UserRow): NewEvent {
  */
 export function userUpdated(ctx: EventContext, before: UserRow, after: UserRow, change: Change): NewEvent[] {
   // A PUT that repeats the stored user changes nothing an application could see.
-  const changes = changesOf(change)
+  const changes = withCustomChanges(changesOf(change), before, after)
   if (changes === null) return []
   const prefix = openData(ctx, apiUser(after))
   const out = [event(ctx, 'user.updated', 'User', after.id, after.version, withChanges(prefix, changes))]
@@ -103,21 +125,17 @@ export function groupDeleted(ctx: EventContext, before: GroupRow): NewEvent {
   return event(ctx, 'group.deleted', 'Group', before.id, before.version, `${openData(ctx, apiGroup(before))}}`)
 }
 
-/** One `group.member_added` per added row and one `group.member_removed` per removed row. */
+/** One `group.member_removed` per removed row and one `group.member_added` per added row (two rows at most). */
 export function memberEvents(ctx: EventContext, group: GroupRow, result: MemberDeltaResult): NewEvent[] {
-  if (result.added.length === 0 && result.removed.length === 0) return []
-  const prefix = openData(ctx, apiGroup(group))
   const out: NewEvent[] = []
-  const member = (id: string, type: 'User' | 'Group') => `${prefix},"member":{"id":${JSON.stringify(id)},"type":"${type === 'Group' ? 'group' : 'user'}"}}`
-  for (const m of result.removed) out.push(event(ctx, 'group.member_removed', 'Group', group.id, group.version, member(m.id, m.type)))
-  for (const m of result.added) out.push(event(ctx, 'group.member_added', 'Group', group.id, group.version, member(m.id, m.type)))
+  if (result.removed.length > 0) out.push(membership(ctx, 'group.member_removed', group, result.removed))
+  if (result.added.length > 0) out.push(membership(ctx, 'group.member_added', group, result.added))
   return out
 }
 
 /** A member removed from `group` because the member itself was deleted. */
 export function memberRemovedByDelete(ctx: EventContext, group: GroupRow, memberId: string, memberType: 'User' | 'Group'): NewEvent {
-  return event(ctx, 'group.member_removed', 'Group', group.id, group.version,
-    `${openData(ctx, apiGroup(group))},"member":{"id":${JSON.stringify(memberId)},"type":"${memberType === 'Group' ? 'group' : 'user'}"}}`)
+  return membership(ctx, 'group.member_removed', group, [{ id: memberId, type: memberType }])
 }
 
 export function tokenRefreshed(ctx: EventContext, token: { id: string; prefix: string }): NewEvent {

@@ -11,6 +11,7 @@ import type { Store } from '../store/store.ts'
 import type { AttemptRow, DeliveryJob, DeliveryResult } from '../store/webhook-store.ts'
 import { nextAttemptAt, parseRetryAfter, shouldDisableEndpoint } from './backoff.ts'
 import { DEFAULT_TIMEOUT_MS, postWebhook, type ResolveHost, type WebhookResponse } from './outbound.ts'
+import { expand, type Event } from './rows.ts'
 import { webhookHeaders } from './signing.ts'
 
 export interface DispatcherOptions {
@@ -33,8 +34,12 @@ export interface DispatcherOptions {
 
 /** Most events of one endpoint fanned out per pass. */
 const FAN_OUT_LIMIT = 5_000
-/** Most deliveries leased per claim. */
+/** Most lanes leased per claim. */
 const CLAIM_LIMIT = 1_000
+/** Deliveries a lane takes along behind its head when few lanes are due. */
+const FOLLOWERS = 200
+/** Results that wake the loop to record them. */
+const FLUSH_AT = 500
 
 function secretsAt(job: DeliveryJob, nowIso: string): string[] {
   return job.secrets.filter((s) => s.expiresAt === null || s.expiresAt > nowIso).map((s) => s.secret)
@@ -107,7 +112,7 @@ export class WebhookDispatcher {
         const free = this.#o.concurrency - this.#inflight
         if (free > 0) {
           const nowMs = now().getTime()
-          for (const job of await store.webhooks.claim(this.owner, nowMs, this.#o.leaseMs, Math.min(free, CLAIM_LIMIT))) this.#send(job)
+          for (const lane of await store.webhooks.claim(this.owner, nowMs, this.#o.leaseMs, Math.min(free, CLAIM_LIMIT), FOLLOWERS)) this.#sendLane(lane)
         }
         // Round again as soon as a send finishes or an event is committed; else after the interval.
         if (this.#results.length === 0 && !this.#stopped) await this.#sleep(this.#o.intervalMs)
@@ -131,13 +136,32 @@ export class WebhookDispatcher {
     }
   }
 
-  #send(job: DeliveryJob): void {
+  /**
+   * Sends a lane's jobs one after another, each job's events in order (a membership row holds
+   * many); the first event that is not delivered ends the run (the rest wait behind it).
+   */
+  #sendLane(jobs: readonly DeliveryJob[]): void {
     this.#inflight++
-    const started = this.#o.now()
-    const p = this.#attempt(job, started)
-      .then((result) => {
-        this.#results.push(result)
-      })
+    // An event is started only while its lease will outlast the request (a slow receiver's long lane stops early).
+    const leasedUntil = this.#o.now().getTime() + this.#o.leaseMs - this.#o.timeoutMs
+    const p = (async () => {
+      run: for (const job of jobs) {
+        const events = job.events === null ? null : expand(job.events, job.offset, job.until)
+        if (events === null) {
+          // Retention deleted the row before it could be delivered: recorded as failed, and the lane goes on.
+          this.#results.push(this.#gone(job))
+          continue
+        }
+        for (const event of events) {
+          if (this.#stopped || this.#o.now().getTime() > leasedUntil) break run
+          const result = await this.#attempt(job, event)
+          this.#results.push(result)
+          // Recorded as the lane goes, so that its progress is kept even while later events are sent.
+          if (this.#results.length >= FLUSH_AT) this.#signal()
+          if (result.kind !== 'delivered') break run
+        }
+      }
+    })()
       .catch((e: unknown) => this.#o.onError?.(e))
       .finally(() => {
         this.#inflight--
@@ -147,37 +171,43 @@ export class WebhookDispatcher {
     this.#sends.add(p)
   }
 
-  async #attempt(job: DeliveryJob, started: Date): Promise<DeliveryResult> {
-    const nowIso = started.toISOString()
-    if (job.payload === '') {
-      return { kind: 'failed', job, attempt: this.#attemptRow(job, nowIso, { status: null, durationMs: 0, excerpt: '', error: 'the event is no longer in the feed (past its retention)' }, 'failed') }
-    }
-    const headers = webhookHeaders(secretsAt(job, nowIso), job.eventId, Math.floor(started.getTime() / 1_000), job.payload)
-    const res = await postWebhook(job.url, { ...headers }, job.payload, {
+  #gone(job: DeliveryJob): DeliveryResult {
+    const attempt = this.#attemptRow(job, `position-${job.position}`, '', this.#o.now().toISOString(),
+      { status: null, durationMs: 0, excerpt: '', error: 'the event is no longer in the feed (past its retention)' }, 'failed')
+    return { kind: 'failed', job: { ...job, offset: job.until - 1 }, index: job.until - 1, attempt }
+  }
+
+  async #attempt(job: DeliveryJob, event: Event): Promise<DeliveryResult> {
+    const started = this.#o.now()
+    const headers = webhookHeaders(secretsAt(job, started.toISOString()), event.id, Math.floor(started.getTime() / 1_000), event.payload)
+    const res = await postWebhook(job.url, { ...headers }, event.payload, {
       timeoutMs: this.#o.timeoutMs, allowPrivate: this.#o.allowPrivate, ...(this.#o.lookup ? { lookup: this.#o.lookup } : {}),
     })
-    return this.#decide(job, res, this.#o.now())
+    return this.#decide(job, event, res, this.#o.now())
   }
 
-  #decide(job: DeliveryJob, res: WebhookResponse, at: Date): DeliveryResult {
+  #decide(job: DeliveryJob, event: Event, res: WebhookResponse, at: Date): DeliveryResult {
     const nowMs = at.getTime()
-    const nowIso = at.toISOString()
-    if (res.status !== null && res.status >= 200 && res.status < 300) return { kind: 'delivered', job, attempt: this.#attemptRow(job, nowIso, res, 'delivered') }
+    const base = { job, index: event.index }
+    const row = (outcome: AttemptRow['outcome']) => this.#attemptRow(job, event.id, event.type, at.toISOString(), res, outcome)
+    if (res.status !== null && res.status >= 200 && res.status < 300) return { ...base, kind: 'delivered', attempt: row('delivered') }
     // Standard Webhooks: 410 Gone means the receiver wants no more deliveries.
-    if (res.status === 410) return { kind: 'disable', job, attempt: this.#attemptRow(job, nowIso, res, 'disabled'), reason: 'the endpoint answered 410 Gone' }
+    if (res.status === 410) return { ...base, kind: 'disable', attempt: row('disabled'), reason: 'the endpoint answered 410 Gone' }
     const failingSince = job.failingSince === null ? null : Date.parse(job.failingSince)
     if (shouldDisableEndpoint(failingSince, nowMs)) {
-      return { kind: 'disable', job, attempt: this.#attemptRow(job, nowIso, res, 'disabled'), reason: `every delivery has failed since ${job.failingSince ?? ''} (5 days)` }
+      return { ...base, kind: 'disable', attempt: row('disabled'), reason: `every delivery has failed since ${job.failingSince ?? ''} (5 days)` }
     }
-    const firstFailureMs = job.firstFailureMs ?? nowMs
-    const next = nextAttemptAt(firstFailureMs, job.attempts + 1, nowMs, this.#o.random, parseRetryAfter(res.retryAfter, nowMs))
-    if (next === null) return { kind: 'failed', job, attempt: this.#attemptRow(job, nowIso, res, 'failed') }
-    return { kind: 'retry', job, attempt: this.#attemptRow(job, nowIso, res, 'retrying'), nextAttemptMs: next, firstFailureMs }
+    // The job's attempts count the event at its offset; a later event of the row starts afresh.
+    const first = event.index === job.offset
+    const firstFailureMs = (first ? job.firstFailureMs : null) ?? nowMs
+    const next = nextAttemptAt(firstFailureMs, (first ? job.attempts : 0) + 1, nowMs, this.#o.random, parseRetryAfter(res.retryAfter, nowMs))
+    if (next === null) return { ...base, kind: 'failed', attempt: row('failed') }
+    return { ...base, kind: 'retry', attempt: row('retrying'), nextAttemptMs: next, firstFailureMs }
   }
 
-  #attemptRow(job: DeliveryJob, at: string, res: Pick<WebhookResponse, 'status' | 'durationMs' | 'excerpt' | 'error'>, outcome: AttemptRow['outcome']): AttemptRow {
+  #attemptRow(job: DeliveryJob, eventId: string, eventType: string, at: string, res: Pick<WebhookResponse, 'status' | 'durationMs' | 'excerpt' | 'error'>, outcome: AttemptRow['outcome']): AttemptRow {
     return {
-      id: this.#o.newId(), endpointId: job.endpointId, eventId: job.eventId, eventType: job.eventType, at, status: res.status,
+      id: this.#o.newId(), endpointId: job.endpointId, eventId, eventType, at, status: res.status,
       durationMs: Math.round(res.durationMs), outcome, excerpt: res.excerpt === '' ? null : res.excerpt, error: res.error ?? null,
     }
   }

@@ -7,6 +7,7 @@ import type { OrgId } from '../store/store.ts'
 import type { AttemptRow, WebhookEndpointRow } from '../store/webhook-store.ts'
 import { EVENT_TYPES } from './build.ts'
 import { decodeFeedCursor } from './cursor.ts'
+import { parseEventId } from './rows.ts'
 import { postWebhook, validateWebhookUrl, type ResolveHost, type WebhookResponse } from './outbound.ts'
 import { generateWebhookSecret, webhookHeaders } from './signing.ts'
 
@@ -129,7 +130,8 @@ export async function testWebhook(deps: Deps, orgId: OrgId, id: string, policy: 
 /** Queues one event again (same `webhook-id`: a receiver that has it already drops it). */
 export async function redeliverEvent(deps: Deps, orgId: OrgId, id: string, eventId: string): Promise<void> {
   await found(deps, orgId, id)
-  if (!(await deps.store.webhooks.redeliver(orgId, id, eventId, deps.newId, deps.now().getTime()))) {
+  const { rowId, index } = parseEventId(eventId)
+  if (!(await deps.store.webhooks.redeliver(orgId, id, rowId, index, deps.newId, deps.now().getTime()))) {
     throw new WebhookError('ROSTER_ERR_WEBHOOK_EVENT', `No event "${eventId}" in the feed (events are kept for the retention period)`)
   }
 }

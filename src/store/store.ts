@@ -76,7 +76,11 @@ export interface NewGroup {
   readonly identityProvider: string | null
 }
 
-/** One outbox row (docs/events.md); `payload` is the event's JSON text exactly as delivered. */
+/**
+ * One outbox row (docs/events.md, events/rows.ts): one event, whose `payload` is its JSON text
+ * exactly as delivered; or, with `members`, one event per member sharing `payload` as the open
+ * text of their `data`.
+ */
 export interface NewEvent {
   readonly id: string
   readonly type: string
@@ -87,17 +91,21 @@ export interface NewEvent {
   readonly version: number
   readonly at: string
   readonly payload: string
+  readonly members: readonly MemberKey[] | null
 }
 
-/** A stored event as the feed serves it. */
-export interface EventRow {
+/** A stored row of events as the feed reads it: positions `position` … `position + count - 1`. */
+export interface StoredEvents {
   readonly position: number
+  readonly count: number
   readonly id: string
   readonly type: string
   readonly resourceId: string
   readonly lane: string
   readonly at: string
   readonly payload: string
+  /** JSON `[[memberId, "user" | "group"], …]` for a membership row; null for a single event. */
+  readonly members: string | null
 }
 
 export interface MemberKey { readonly id: string; readonly type: 'User' | 'Group' }
@@ -295,8 +303,13 @@ export interface Store {
   /** A user's groups after the group id `after`, in id order. */
   userGroupsPage(orgId: OrgId, userId: ResourceId, after: string | null, limit: number): Promise<readonly GroupRow[]>
 
-  /** The organization's events after `after`, in feed order; `types` (when given) filters. */
-  readEvents(orgId: OrgId, after: number, limit: number, types: readonly string[] | null): Promise<readonly EventRow[]>
+  /**
+   * The organization's event rows holding a position after `after` (at most `limit` rows), in
+   * position order; `types` (when given) filters.
+   */
+  readEvents(orgId: OrgId, after: number, limit: number, types: readonly string[] | null): Promise<readonly StoredEvents[]>
+  /** The row holding the event `rowId` names (events/rows.ts parseEventId). */
+  findEvents(orgId: OrgId, rowId: string): Promise<StoredEvents | null>
   /** The organization's oldest kept event position and newest position (0 when none). */
   eventBounds(orgId: OrgId): Promise<{ oldest: number | null; newest: number }>
   /** Deletes up to `limit` events older than `before` (ISO 8601); returns how many. */

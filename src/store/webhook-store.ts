@@ -2,7 +2,7 @@
 // organization; pending deliveries, one lane per endpoint and resource, of which only a lane's
 // oldest is ever handed out (so a lane delivers in order) and only under a lease that expires
 // (so a killed worker's deliveries are taken over); and every attempt, kept for the API.
-import type { OrgId } from './store.ts'
+import type { OrgId, StoredEvents } from './store.ts'
 
 export interface WebhookSecret {
   readonly secret: string
@@ -48,19 +48,23 @@ export interface WebhookEndpointChange {
   readonly now: string
 }
 
-/** A claimed delivery with what sending it needs. */
+/**
+ * A claimed delivery with what sending it needs: the events `offset` … `until - 1` of one event
+ * row (a membership row holds many), to be sent in order.
+ */
 export interface DeliveryJob {
   readonly id: string
   readonly orgId: OrgId
   readonly endpointId: string
   readonly position: number
-  readonly eventId: string
-  readonly eventType: string
+  readonly offset: number
+  readonly until: number
   readonly lane: string
+  /** Failed attempts of the event at `offset`. */
   readonly attempts: number
   readonly firstFailureMs: number | null
-  /** The event's stored JSON text: the exact bytes signed and sent. */
-  readonly payload: string
+  /** The stored row; null when retention deleted it before it was delivered. */
+  readonly events: StoredEvents | null
   readonly url: string
   readonly secrets: readonly WebhookSecret[]
   readonly failingSince: string | null
@@ -81,13 +85,15 @@ export interface AttemptRow {
   readonly error: string | null
 }
 
-/** What a finished attempt does to its delivery and endpoint. */
-export type DeliveryResult =
-  | { readonly kind: 'delivered'; readonly job: DeliveryJob; readonly attempt: AttemptRow }
-  | { readonly kind: 'retry'; readonly job: DeliveryJob; readonly attempt: AttemptRow; readonly nextAttemptMs: number; readonly firstFailureMs: number }
-  | { readonly kind: 'failed'; readonly job: DeliveryJob; readonly attempt: AttemptRow }
+/** What a finished attempt at the job's event `index` does to its delivery and endpoint. */
+export type DeliveryResult = { readonly job: DeliveryJob; readonly index: number; readonly attempt: AttemptRow } & (
+  | { readonly kind: 'delivered' }
+  | { readonly kind: 'retry'; readonly nextAttemptMs: number; readonly firstFailureMs: number }
+  /** Retries exhausted: the lane goes on without it. */
+  | { readonly kind: 'failed' }
   /** The endpoint is disabled; the delivery stays pending for when it is enabled again. */
-  | { readonly kind: 'disable'; readonly job: DeliveryJob; readonly attempt: AttemptRow; readonly reason: string }
+  | { readonly kind: 'disable'; readonly reason: string }
+)
 
 export interface WebhookStore {
   createEndpoint(e: NewWebhookEndpoint): Promise<WebhookEndpointRow>
@@ -104,10 +110,13 @@ export interface WebhookStore {
    */
   fanOut(newId: () => string, nowMs: number, limit: number): Promise<number>
   /**
-   * Leases up to `limit` deliveries that are due, each the oldest of its lane, none already
-   * leased, of enabled endpoints, to `owner` until `nowMs + leaseMs`.
+   * Leases up to `limit` lanes whose head is due and not leased, of enabled endpoints, to
+   * `owner` until `nowMs + leaseMs`: each lane its head, and when few lanes are due, up to
+   * `followers` of its next deliveries too, to be sent one after another (a lane of 50,000
+   * membership events then costs a claim per `followers` events, not per event). Each lane's
+   * jobs are in position order.
    */
-  claim(owner: string, nowMs: number, leaseMs: number, limit: number): Promise<readonly DeliveryJob[]>
+  claim(owner: string, nowMs: number, leaseMs: number, limit: number, followers: number): Promise<readonly (readonly DeliveryJob[])[]>
   /** Records finished attempts and what follows from each, in one transaction. */
   complete(results: readonly DeliveryResult[], now: string): Promise<void>
   /** Hands back the leases of `owner` (a worker stopping), so another worker takes them at once. */
@@ -115,8 +124,8 @@ export interface WebhookStore {
 
   /** Attempts of an endpoint, newest first, before the attempt id `before`. */
   listAttempts(orgId: OrgId, endpointId: string, before: string | null, limit: number): Promise<readonly AttemptRow[]>
-  /** Queues one event again for an endpoint; false when the event is not (or no longer) in the feed. */
-  redeliver(orgId: OrgId, endpointId: string, eventId: string, newId: () => string, nowMs: number): Promise<boolean>
+  /** Queues one event (the `index`th of the row `rowId`) again for an endpoint; false when it is not (or no longer) in the feed. */
+  redeliver(orgId: OrgId, endpointId: string, rowId: string, index: number, newId: () => string, nowMs: number): Promise<boolean>
   /** Queues again every event of the endpoint's types after `afterPosition`, up to its cursor; returns how many. */
   replay(orgId: OrgId, endpointId: string, afterPosition: number, newId: () => string, nowMs: number): Promise<number>
   /** Pending deliveries (all endpoints), for the figures and for tests. */

@@ -10,7 +10,8 @@ import type { FastifyInstance } from 'fastify'
 import { EVENT_TYPES } from '../../events/build.ts'
 import { decodeFeedCursor, encodeFeedCursor, type FeedCursor } from '../../events/cursor.ts'
 import type { Deps } from '../../provisioning/deps.ts'
-import type { EventRow, OrgId } from '../../store/store.ts'
+import { eventsAfter, type Event } from '../../events/rows.ts'
+import type { OrgId } from '../../store/store.ts'
 import { authorize } from './access.ts'
 import { ApiError } from './errors.ts'
 import { invalidParameter, parseLimit } from './paging.ts'
@@ -95,13 +96,13 @@ export function registerEventRoutes(app: FastifyInstance, deps: Deps, opts: Feed
       rows = await read(org.id, after)
     }
     const last = rows[rows.length - 1]
-    const reached = rows.length < limit ? Math.max(last?.position ?? after, newest) : (last as EventRow).position
+    const reached = rows.length < limit ? Math.max(last?.position ?? after, newest) : (last as Event).position
     const next = encodeFeedCursor(reached, deps.now().getTime())
     // The stored payloads are the events' exact JSON text: spliced, never parsed again.
     return reply.type('application/json; charset=utf-8').send(`{"data":[${rows.map((r) => r.payload).join(',')}],"nextCursor":"${next}"}`)
 
-    function read(orgId: OrgId, from: number): Promise<readonly EventRow[]> {
-      return store.readEvents(orgId, from, limit, types)
+    async function read(orgId: OrgId, from: number): Promise<readonly Event[]> {
+      return eventsAfter(await store.readEvents(orgId, from, limit, types), from, limit)
     }
   })
 }

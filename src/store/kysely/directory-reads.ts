@@ -4,7 +4,7 @@
 import { sql, type Compilable } from 'kysely'
 import { groupResource, userResource, type ResourceSchema } from '../../scim/schema/registry.ts'
 import { fold } from '../../scim/fold.ts'
-import type { DirectoryPageQuery, EventRow, GroupRow, MemberRow, OrgId, ResourceId, UserRow } from '../store.ts'
+import type { DirectoryPageQuery, GroupRow, MemberRow, OrgId, ResourceId, StoredEvents, UserRow } from '../store.ts'
 import { all } from './conn-helpers.ts'
 import type { DirectoryStatements } from './directory-statements.ts'
 import { filterToSql, type CompileContext } from './filter-to-sql.ts'
@@ -14,10 +14,14 @@ import type { StoreDriver } from './store-driver.ts'
 
 const RESOURCE = ['id', 'version', 'created_at', 'updated_at', 'data'] as const
 
-interface EventRecord { position: number | string; id: string; type: string; resource_id: string; lane: string; at: string; payload: string }
+interface EventRecord {
+  position: number | string; count: number | string; id: string; type: string; resource_id: string; lane: string; at: string; payload: string; members: string | null
+}
 
-function toEventRow(r: EventRecord): EventRow {
-  return { position: Number(r.position), id: r.id, type: r.type, resourceId: r.resource_id, lane: r.lane, at: r.at, payload: r.payload }
+function toStoredEvents(r: EventRecord): StoredEvents {
+  return {
+    position: Number(r.position), count: Number(r.count), id: r.id, type: r.type, resourceId: r.resource_id, lane: r.lane, at: r.at, payload: r.payload, members: r.members,
+  }
 }
 
 export class DirectoryReads {
@@ -81,12 +85,26 @@ export class DirectoryReads {
     })
   }
 
-  readEvents(orgId: OrgId, after: number, limit: number, types: readonly string[] | null): Promise<readonly EventRow[]> {
+  readEvents(orgId: OrgId, after: number, limit: number, types: readonly string[] | null): Promise<readonly StoredEvents[]> {
     return this.#d.read(async () => {
+      const out: StoredEvents[] = []
+      if (after > 0) {
+        // A cursor may stop inside a membership row: that row comes first, with what is left of it.
+        const [r] = await all<EventRecord>(this.#d.reader, this.#st.eventRowAt, [orgId, after])
+        if (r && Number(r.position) + Number(r.count) - 1 > after && (types === null || types.includes(r.type))) out.push(toStoredEvents(r))
+      }
       const rows = types === null
         ? await all<EventRecord>(this.#d.reader, this.#st.readEvents, [orgId, after, limit])
         : await all<EventRecord>(this.#d.reader, this.#st.readEventsOfTypes, [orgId, after, limit, this.#d.sql.ids(types)])
-      return rows.map(toEventRow)
+      for (const r of rows) out.push(toStoredEvents(r))
+      return out
+    })
+  }
+
+  findEvents(orgId: OrgId, rowId: string): Promise<StoredEvents | null> {
+    return this.#d.read(async () => {
+      const [r] = await all<EventRecord>(this.#d.reader, this.#st.eventRowById, [orgId, rowId])
+      return r ? toStoredEvents(r) : null
     })
   }
 

@@ -9,7 +9,7 @@ import type { Database } from './schema.ts'
 import { GROUP_DIRECTORY, USER_DIRECTORY } from './statements.ts'
 
 const RESOURCE = ['id', 'version', 'created_at', 'updated_at', 'data'] as const
-const EVENT_COLUMNS = ['position', 'id', 'type', 'resource_id', 'lane', 'at', 'payload'] as const
+const EVENT_COLUMNS = ['position', 'count', 'id', 'type', 'resource_id', 'lane', 'at', 'payload', 'members'] as const
 
 export function directoryStatements(b: Kysely<Database>, d: SqlDialect) {
   const key = (n: number): never => d.idKey(sql`${arg(n)}`) as never
@@ -50,23 +50,31 @@ export function directoryStatements(b: Kysely<Database>, d: SqlDialect) {
     userGroupsFirst: prepare(groupsOf(false)),
     userGroupsAfter: prepare(groupsOf(true)),
 
+    // The writer's positions (SQLite): taken in the writing transaction, in commit order.
+    takePositions: prepare(b.updateTable('event_positions').set((eb) => ({ last: eb('last', '+', arg(0)) })).where('id', '=', 1).returning('last')),
     insertEvent: prepare(b.insertInto('events').values({
-      org_id: arg(0), id: arg(1), type: arg(2), resource_type: arg(3), resource_id: arg(4), lane: arg(5), version: arg(6), at: arg(7), payload: arg(8),
+      position: arg(0), org_id: arg(1), id: arg(2), count: arg(3), type: arg(4), resource_type: arg(5), resource_id: arg(6), lane: arg(7),
+      version: arg(8), at: arg(9), payload: arg(10), members: arg(11),
     })),
-    insertEvents: prepare(b.insertInto('events').columns(['org_id', 'id', 'type', 'resource_type', 'resource_id', 'lane', 'version', 'at', 'payload'])
+    // PostgreSQL: rows without a position, stamped after they commit (event-stamper.ts).
+    insertEvents: prepare(b.insertInto('events').columns(['org_id', 'id', 'count', 'type', 'resource_type', 'resource_id', 'lane', 'version', 'at', 'payload', 'members'])
       .expression((eb) => eb.selectFrom(d.recordSource(sql`${arg(1)}`, [
-        ['i', 'text'], ['t', 'text'], ['rt', 'text'], ['r', 'text'], ['l', 'text'], ['v', 'integer'], ['a', 'text'], ['p', 'text'],
+        ['i', 'text'], ['n', 'integer'], ['t', 'text'], ['rt', 'text'], ['r', 'text'], ['l', 'text'], ['v', 'integer'], ['a', 'text'], ['p', 'text'], ['m', 'text'],
       ], 'e') as never)
-        .select([sql`${arg(0)}`.as('o'), sql.ref('e.i').as('i'), sql.ref('e.t').as('t'), sql.ref('e.rt').as('rt'), sql.ref('e.r').as('r'),
-          sql.ref('e.l').as('l'), sql`cast(e.v as integer)`.as('v'), sql.ref('e.a').as('a'), sql.ref('e.p').as('p')])
+        .select([sql`${arg(0)}`.as('o'), sql.ref('e.i').as('i'), sql`cast(e.n as integer)`.as('n'), sql.ref('e.t').as('t'), sql.ref('e.rt').as('rt'), sql.ref('e.r').as('r'),
+          sql.ref('e.l').as('l'), sql`cast(e.v as integer)`.as('v'), sql.ref('e.a').as('a'), sql.ref('e.p').as('p'), sql.ref('e.m').as('m')])
         .where(d.true as never))),
     readEvents: prepare(b.selectFrom('events').select(EVENT_COLUMNS).where('org_id', '=', arg(0)).where('position', '>', arg(1))
       .orderBy('position').limit(arg(2))),
     readEventsOfTypes: prepare(b.selectFrom('events').select(EVENT_COLUMNS).where('org_id', '=', arg(0)).where('position', '>', arg(1))
       .where((eb) => eb.and([d.inIds(sql.ref('type'), sql`${arg(3)}`) as never]))
       .orderBy('position').limit(arg(2))),
+    // The row that holds `after` itself, when a cursor stopped inside a membership row.
+    eventRowAt: prepare(b.selectFrom('events').select(EVENT_COLUMNS).where('org_id', '=', arg(0)).where('position', '<=', arg(1))
+      .orderBy('position', 'desc').limit(1)),
+    eventRowById: prepare(b.selectFrom('events').select(EVENT_COLUMNS).where('org_id', '=', arg(0)).where('id', '=', arg(1)).where('position', 'is not', null)),
     eventBounds: prepare(b.selectFrom('events').select([
-      sql<number | string | null>`min(position)`.as('oldest'), sql<number | string | null>`max(position)`.as('newest'),
+      sql<number | string | null>`min(position)`.as('oldest'), sql<number | string | null>`max(position + count - 1)`.as('newest'),
     ]).where('org_id', '=', arg(0)).where('position', 'is not', null)),
   } satisfies Record<string, Prepared>
 }

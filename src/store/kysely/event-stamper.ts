@@ -17,12 +17,19 @@ const LOCK_KEY = '7237954093846311283'
 /** One stamping pass in the transaction `conn`; returns how many events it stamped. */
 export async function stampEvents(conn: Conn): Promise<number> {
   await conn.all('select pg_advisory_xact_lock($1::bigint)', [LOCK_KEY])
-  const rows = await conn.all<{ seq: string }>('select seq from events where position is null order by seq limit $1', [STAMP_BATCH])
+  const rows = await conn.all<{ seq: string; count: number }>('select seq, count from events where position is null order by seq limit $1', [STAMP_BATCH])
   if (rows.length === 0) return 0
-  const [counter] = await conn.all<{ last: string }>('update event_positions set last = last + $1 where id = 1 returning last', [rows.length])
-  const base = BigInt(counter?.last ?? '0') - BigInt(rows.length)
-  await conn.run('update events e set position = $1::bigint + r.n from unnest($2::bigint[]) with ordinality as r(seq, n) where e.seq = r.seq',
-    [base.toString(), rows.map((r) => r.seq)])
+  // A row of n events takes n positions.
+  const total = rows.reduce((n, r) => n + Number(r.count), 0)
+  const [counter] = await conn.all<{ last: string }>('update event_positions set last = last + $1 where id = 1 returning last', [total])
+  let next = BigInt(counter?.last ?? '0') - BigInt(total) + 1n
+  const positions: string[] = []
+  for (const r of rows) {
+    positions.push(next.toString())
+    next += BigInt(r.count)
+  }
+  await conn.run('update events e set position = r.position from unnest($1::bigint[], $2::bigint[]) as r(seq, position) where e.seq = r.seq',
+    [rows.map((r) => r.seq), positions])
   return rows.length
 }
 

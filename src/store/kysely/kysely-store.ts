@@ -8,8 +8,8 @@ import { fold } from '../../scim/fold.ts'
 import { groupResource, userResource } from '../../scim/schema/registry.ts'
 import type { SqlDialect } from '../dialect/sql-dialect.ts'
 import type {
-  ApiKeyRow, DirectoryPageQuery, EventRow, GroupRef, GroupRow, ListQuery, ListResult, LogQuery, LogRow, MemberRow, OrgId, OrgRow,
-  ReadOptions, ResourceId, Store, StoreTx, UserRow,
+  ApiKeyRow, DirectoryPageQuery, GroupRef, GroupRow, ListQuery, ListResult, LogQuery, LogRow, MemberRow, OrgId, OrgRow,
+  ReadOptions, ResourceId, Store, StoreTx, StoredEvents, UserRow,
 } from '../store.ts'
 import { DirectoryReads } from './directory-reads.ts'
 import { directoryStatements, type DirectoryStatements } from './directory-statements.ts'
@@ -96,8 +96,12 @@ export class KyselyStore implements Store {
     return () => this.#eventListeners.delete(listener)
   }
 
-  readEvents(orgId: OrgId, after: number, limit: number, types: readonly string[] | null): Promise<readonly EventRow[]> {
+  readEvents(orgId: OrgId, after: number, limit: number, types: readonly string[] | null): Promise<readonly StoredEvents[]> {
     return this.#dir.readEvents(orgId, after, limit, types)
+  }
+
+  findEvents(orgId: OrgId, rowId: string): Promise<StoredEvents | null> {
+    return this.#dir.findEvents(orgId, rowId)
   }
 
   eventBounds(orgId: OrgId): Promise<{ oldest: number | null; newest: number }> {

@@ -85,6 +85,8 @@ export interface EventsTable {
   position: number | string | null
   org_id: string
   id: string
+  /** Events in the row (events/rows.ts): 1, or a membership change's members. */
+  count: number
   type: string
   resource_type: string
   resource_id: string
@@ -92,8 +94,10 @@ export interface EventsTable {
   lane: string
   version: number
   at: string
-  /** The event exactly as delivered: `{"id","type","timestamp","data"}`. */
+  /** One event: its JSON text exactly as delivered; several: the shared `data` text, open (events/rows.ts). */
   payload: string
+  /** Several: JSON `[[memberId, "user" | "group"], …]`, one event each. */
+  members: string | null
 }
 
 export interface EventPositionsTable { id: number; last: number | string }
@@ -118,7 +122,8 @@ export interface WebhookDeliveriesTable {
   org_id: string
   endpoint_id: string
   position: number | string
-  event_id: string
+  event_offset: number
+  event_until: number
   lane: string
   attempts: number
   first_failure_ms: number | string | null

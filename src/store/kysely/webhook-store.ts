@@ -19,9 +19,29 @@ import type { StoreDriver } from './store-driver.ts'
 const INSERT_CHUNK = 500
 
 interface JobRecord {
-  id: string; org_id: string; endpoint_id: string; position: number | string; event_id: string; lane: string
-  attempts: number | string; first_failure_ms: number | string | null; payload: string | null; event_type: string | null
+  id: string; org_id: string; endpoint_id: string; position: number | string; event_offset: number | string; event_until: number | string; lane: string
+  attempts: number | string; first_failure_ms: number | string | null
+  e_id: string | null; e_count: number | string | null; e_type: string | null; e_resource_id: string | null; e_at: string | null; payload: string | null; members: string | null
   url: string; secrets: string; failing_since: string | null
+}
+
+interface EventRef { position: number | string; count: number | string; type: string; lane: string }
+interface Enqueued { position: number | string; offset: number; until: number; lane: string }
+
+/** Lanes due at once at or below which each claimed lane takes its followers along. */
+const FOLLOWER_LANES = 64
+
+function toJob(r: JobRecord): DeliveryJob {
+  const position = Number(r.position)
+  return {
+    id: r.id, orgId: r.org_id as OrgId, endpointId: r.endpoint_id, position, offset: Number(r.event_offset), until: Number(r.event_until),
+    lane: r.lane, attempts: Number(r.attempts), firstFailureMs: r.first_failure_ms === null ? null : Number(r.first_failure_ms),
+    // An event row pruned before its delivery (an endpoint disabled past the retention) is gone.
+    events: r.e_id === null || r.payload === null ? null : {
+      position, count: Number(r.e_count), id: r.e_id, type: r.e_type ?? '', resourceId: r.e_resource_id ?? '', lane: r.lane, at: r.e_at ?? '', payload: r.payload, members: r.members,
+    },
+    url: r.url, secrets: JSON.parse(r.secrets) as WebhookSecret[], failingSince: r.failing_since,
+  }
 }
 
 function toEndpoint(r: WebhookEndpointsTable): WebhookEndpointRow {
@@ -124,13 +144,13 @@ export class KyselyWebhooks implements WebhookStore {
       const endpoints = await this.#all<WebhookEndpointsTable>(conn, sql`select * from webhook_endpoints where enabled = 1 ${this.#pg() ? sql`for update skip locked` : sql``}`)
       let created = 0
       for (const ep of endpoints) {
-        const events = await this.#all<{ position: number | string; id: string; type: string; lane: string }>(conn,
-          sql`select position, id, type, lane from events where org_id = ${ep.org_id} and position > ${ep.cursor} order by position limit ${limit}`)
+        const events = await this.#all<EventRef>(conn,
+          sql`select position, count, type, lane from events where org_id = ${ep.org_id} and position > ${ep.cursor} order by position limit ${limit}`)
         const last = events[events.length - 1]
         if (!last) continue
         const types = JSON.parse(ep.event_types) as string[]
         const wanted = types.length === 0 ? events : events.filter((e) => types.includes(e.type))
-        created += await this.#enqueue(conn, ep.org_id, ep.id, wanted, newId, nowMs)
+        created += await this.#enqueue(conn, ep.org_id, ep.id, wanted.map((e) => ({ ...e, offset: 0, until: Number(e.count) })), newId, nowMs)
         await this.#run(conn, sql`update webhook_endpoints set cursor = ${last.position} where org_id = ${ep.org_id} and id = ${ep.id}`)
       }
       return created
@@ -138,7 +158,7 @@ export class KyselyWebhooks implements WebhookStore {
   }
 
   /** Inserts deliveries in position order; each becomes its lane's head if the lane has none. */
-  async #enqueue(conn: Conn, orgId: string, endpointId: string, events: readonly { position: number | string; id: string; lane: string }[], newId: () => string, nowMs: number): Promise<number> {
+  async #enqueue(conn: Conn, orgId: string, endpointId: string, events: readonly Enqueued[], newId: () => string, nowMs: number): Promise<number> {
     if (events.length === 0) return 0
     const lanes = [...new Set(events.map((e) => e.lane))]
     const busy = new Set<string>()
@@ -151,35 +171,45 @@ export class KyselyWebhooks implements WebhookStore {
       const values = part.map((e) => {
         const head = busy.has(e.lane) ? 0 : 1
         busy.add(e.lane)
-        return sql`(${newId()}, ${orgId}, ${endpointId}, ${e.position}, ${e.id}, ${e.lane}, 0, null, ${nowMs}, 0, null, ${head})`
+        return sql`(${newId()}, ${orgId}, ${endpointId}, ${e.position}, ${e.offset}, ${e.until}, ${e.lane}, 0, null, ${nowMs}, 0, null, ${head})`
       })
-      await this.#run(conn, sql`insert into webhook_deliveries (id, org_id, endpoint_id, position, event_id, lane, attempts, first_failure_ms, next_attempt_ms, lease_until_ms, lease_owner, is_head)
-        values ${sql.join(values)}`)
+      await this.#run(conn, sql`insert into webhook_deliveries (id, org_id, endpoint_id, position, event_offset, event_until, lane, attempts, first_failure_ms,
+        next_attempt_ms, lease_until_ms, lease_owner, is_head) values ${sql.join(values)}`)
     }
-    return events.length
+    return events.reduce((n, e) => n + e.until - e.offset, 0)
   }
 
-  claim(owner: string, nowMs: number, leaseMs: number, limit: number): Promise<readonly DeliveryJob[]> {
+  claim(owner: string, nowMs: number, leaseMs: number, limit: number, followers: number): Promise<readonly (readonly DeliveryJob[])[]> {
     return this.#tx(async (conn) => {
-      const rows = await this.#all<JobRecord>(conn, sql`select d.id, d.org_id, d.endpoint_id, d.position, d.event_id, d.lane, d.attempts, d.first_failure_ms,
-          e.payload, e.type as event_type, w.url, w.secrets, w.failing_since
-        from webhook_deliveries d
-        join webhook_endpoints w on w.org_id = d.org_id and w.id = d.endpoint_id
-        left join events e on e.org_id = d.org_id and e.position = d.position
+      const heads = await this.#all<JobRecord>(conn, sql`${this.#jobSelect()}
         where d.is_head = 1 and d.next_attempt_ms <= ${nowMs} and d.lease_until_ms < ${nowMs} and w.enabled = 1
         order by d.next_attempt_ms limit ${limit} ${this.#pg() ? sql`for update of d skip locked` : sql``}`)
-      if (rows.length === 0) return []
-      for (const part of chunks(rows.map((r) => r.id))) {
+      if (heads.length === 0) return []
+      const lanes: JobRecord[][] = heads.map((h) => [h])
+      // Few lanes due: each takes its next deliveries along (only a head is ever claimed, so nobody else can).
+      if (followers > 0 && heads.length <= FOLLOWER_LANES) {
+        for (const lane of lanes) {
+          const h = lane[0] as JobRecord
+          lane.push(...await this.#all<JobRecord>(conn, sql`${this.#jobSelect()}
+            where d.endpoint_id = ${h.endpoint_id} and d.lane = ${h.lane} and d.position > ${h.position} and d.is_head = 0
+            order by d.position limit ${followers}`))
+        }
+      }
+      for (const part of chunks(lanes.flat().map((r) => r.id))) {
         await this.#run(conn, sql`update webhook_deliveries set lease_until_ms = ${nowMs + leaseMs}, lease_owner = ${owner}
           where ${this.#d.sql.inIds(sql.ref('id'), sql`${this.#d.sql.ids(part)}`)}`)
       }
-      return rows.map((r): DeliveryJob => ({
-        id: r.id, orgId: r.org_id as OrgId, endpointId: r.endpoint_id, position: Number(r.position), eventId: r.event_id,
-        eventType: r.event_type ?? '', lane: r.lane, attempts: Number(r.attempts), firstFailureMs: r.first_failure_ms === null ? null : Number(r.first_failure_ms),
-        // An event pruned before its delivery (an endpoint disabled past the retention) has no payload left.
-        payload: r.payload ?? '', url: r.url, secrets: JSON.parse(r.secrets) as WebhookSecret[], failingSince: r.failing_since,
-      }))
+      return lanes.map((lane) => lane.map(toJob))
     })
+  }
+
+  #jobSelect(): RawBuilder<unknown> {
+    return sql`select d.id, d.org_id, d.endpoint_id, d.position, d.event_offset, d.event_until, d.lane, d.attempts, d.first_failure_ms,
+        e.id as e_id, e.count as e_count, e.type as e_type, e.resource_id as e_resource_id, e.at as e_at, e.payload, e.members,
+        w.url, w.secrets, w.failing_since
+      from webhook_deliveries d
+      join webhook_endpoints w on w.org_id = d.org_id and w.id = d.endpoint_id
+      left join events e on e.org_id = d.org_id and e.position = d.position`
   }
 
   complete(results: readonly DeliveryResult[], now: string): Promise<void> {
@@ -194,26 +224,31 @@ export class KyselyWebhooks implements WebhookStore {
         }
       }
       for (const r of results) {
-        const { job, attempt } = r
+        const { job, attempt, index } = r
         await this.#run(conn, sql`insert into webhook_attempts (org_id, endpoint_id, id, event_id, event_type, at, status, duration_ms, outcome, excerpt, error)
           values (${job.orgId}, ${job.endpointId}, ${attempt.id}, ${attempt.eventId}, ${attempt.eventType}, ${attempt.at}, ${attempt.status}, ${attempt.durationMs},
             ${attempt.outcome}, ${attempt.excerpt}, ${attempt.error})`)
         switch (r.kind) {
           case 'delivered':
           case 'failed':
-            await this.#run(conn, sql`delete from webhook_deliveries where id = ${job.id}`)
-            await this.#run(conn, sql`update webhook_deliveries set is_head = 1 where id = (select id from webhook_deliveries
-              where endpoint_id = ${job.endpointId} and lane = ${job.lane} order by position limit 1)`)
+            if (index + 1 >= job.until) {
+              await this.#run(conn, sql`delete from webhook_deliveries where id = ${job.id}`)
+              await this.#run(conn, sql`update webhook_deliveries set is_head = 1 where id = (select id from webhook_deliveries
+                where endpoint_id = ${job.endpointId} and lane = ${job.lane} order by position, event_offset limit 1)`)
+            } else {
+              // The row's next event is due now, its own attempts from nothing.
+              await this.#run(conn, sql`update webhook_deliveries set event_offset = ${index + 1}, attempts = 0, first_failure_ms = null where id = ${job.id}`)
+            }
             if (r.kind === 'delivered') await this.#run(conn, sql`update webhook_endpoints set failing_since = null where org_id = ${job.orgId} and id = ${job.endpointId} and failing_since is not null`)
             else await this.#failing(conn, job, now)
             break
           case 'retry':
-            await this.#run(conn, sql`update webhook_deliveries set attempts = attempts + 1, first_failure_ms = ${r.firstFailureMs}, next_attempt_ms = ${r.nextAttemptMs},
-              lease_until_ms = 0, lease_owner = null where id = ${job.id}`)
+            await this.#run(conn, sql`update webhook_deliveries set event_offset = ${index}, attempts = ${index === job.offset ? job.attempts + 1 : 1},
+              first_failure_ms = ${r.firstFailureMs}, next_attempt_ms = ${r.nextAttemptMs}, lease_until_ms = 0, lease_owner = null where id = ${job.id}`)
             await this.#failing(conn, job, now)
             break
           case 'disable':
-            await this.#run(conn, sql`update webhook_deliveries set lease_until_ms = 0, lease_owner = null where id = ${job.id}`)
+            await this.#run(conn, sql`update webhook_deliveries set event_offset = ${index}, lease_until_ms = 0, lease_owner = null where id = ${job.id}`)
             await this.#run(conn, sql`update webhook_endpoints set enabled = 0, disabled_reason = ${r.reason}, updated_at = ${now} where org_id = ${job.orgId} and id = ${job.endpointId}`)
             break
           default: {
@@ -239,11 +274,12 @@ export class KyselyWebhooks implements WebhookStore {
       order by id desc limit ${limit}`)).map(toAttempt)
   }
 
-  redeliver(orgId: OrgId, endpointId: string, eventId: string, newId: () => string, nowMs: number): Promise<boolean> {
+  redeliver(orgId: OrgId, endpointId: string, rowId: string, index: number, newId: () => string, nowMs: number): Promise<boolean> {
     return this.#tx(async (conn) => {
-      const events = await this.#all<{ position: number | string; id: string; lane: string }>(conn,
-        sql`select position, id, lane from events where org_id = ${orgId} and id = ${eventId} and position is not null`)
-      return (await this.#enqueue(conn, orgId, endpointId, events, newId, nowMs)) > 0
+      const [row] = await this.#all<EventRef>(conn,
+        sql`select position, count, type, lane from events where org_id = ${orgId} and id = ${rowId} and position is not null`)
+      if (!row || index >= Number(row.count)) return false
+      return (await this.#enqueue(conn, orgId, endpointId, [{ ...row, offset: index, until: index + 1 }], newId, nowMs)) > 0
     })
   }
 
@@ -252,11 +288,11 @@ export class KyselyWebhooks implements WebhookStore {
       const [ep] = await this.#all<WebhookEndpointsTable>(conn, sql`select * from webhook_endpoints where org_id = ${orgId} and id = ${endpointId} ${this.#pg() ? sql`for update` : sql``}`)
       if (!ep) return 0
       const types = JSON.parse(ep.event_types) as string[]
-      // Up to the endpoint's cursor: later events reach it by the fan-out anyway.
-      const events = (await this.#all<{ position: number | string; id: string; type: string; lane: string }>(conn,
-        sql`select position, id, type, lane from events where org_id = ${orgId} and position > ${afterPosition} and position <= ${ep.cursor} order by position`))
+      // Up to the endpoint's cursor (later rows reach it by the fan-out anyway), from the row holding `afterPosition`.
+      const rows = (await this.#all<EventRef>(conn,
+        sql`select position, count, type, lane from events where org_id = ${orgId} and position + count - 1 > ${afterPosition} and position <= ${ep.cursor} order by position`))
         .filter((e) => types.length === 0 || types.includes(e.type))
-      return this.#enqueue(conn, orgId, endpointId, events, newId, nowMs)
+      return this.#enqueue(conn, orgId, endpointId, rows.map((e) => ({ ...e, offset: Math.max(0, afterPosition + 1 - Number(e.position)), until: Number(e.count) })), newId, nowMs)
     })
   }
 

@@ -150,13 +150,24 @@ export class KyselyTx implements StoreTx {
 
   async insertEvents(orgId: OrgId, events: readonly NewEvent[]): Promise<void> {
     if (events.length === 0) return
+    const count = (e: NewEvent) => e.members?.length ?? 1
+    const members = (e: NewEvent) => (e.members === null ? null : JSON.stringify(e.members.map((m) => [m.id, m.type === 'Group' ? 'group' : 'user'])))
     if (this.#d.kind === 'sqlite') {
-      // SQLite has no round trip: one prepared single-row insert after another is cheaper than
-      // unpacking a JSON list (the provisioning log's appendLog measured the same).
-      for (const e of events) await run(this.#c, this.#st.insertEvent, [orgId, e.id, e.type, e.resourceType, e.resourceId, e.lane, e.version, e.at, e.payload])
+      // One writer commits in the order it takes positions: they are the feed's order as they are taken.
+      const total = events.reduce((n, e) => n + count(e), 0)
+      const [taken] = await all<{ last: number }>(this.#c, this.#st.takePositions, [total])
+      let position = Number(taken?.last ?? total) - total + 1
+      // One prepared single-row insert after another: cheaper on SQLite than unpacking a JSON list
+      // (the provisioning log's appendLog measured the same).
+      for (const e of events) {
+        await run(this.#c, this.#st.insertEvent, [position, orgId, e.id, count(e), e.type, e.resourceType, e.resourceId, e.lane, e.version, e.at, e.payload, members(e)])
+        position += count(e)
+      }
     } else {
       for (const part of chunks(events, EVENT_CHUNK)) {
-        await run(this.#c, this.#st.insertEvents, [orgId, this.#d.records(part.map((e) => ({ i: e.id, t: e.type, rt: e.resourceType, r: e.resourceId, l: e.lane, v: e.version, a: e.at, p: e.payload })))])
+        await run(this.#c, this.#st.insertEvents, [orgId, this.#d.records(part.map((e) => ({
+          i: e.id, n: count(e), t: e.type, rt: e.resourceType, r: e.resourceId, l: e.lane, v: e.version, a: e.at, p: e.payload, m: members(e),
+        })))])
       }
     }
     this.#onEvents()

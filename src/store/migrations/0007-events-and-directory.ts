@@ -1,7 +1,7 @@
 // The vendor's side of the directory (docs/events.md, docs/api.md):
 // - events: the transactional outbox. Each change writes its events in its own transaction;
 //   `position` is the feed's cursor. On SQLite the single writer commits in position order, so
-//   the row's own AUTOINCREMENT key is the position. On PostgreSQL a sequence taken inside the
+//   positions are taken from a counter in the writing transaction. On PostgreSQL a sequence taken inside the
 //   transaction is not commit order (a later number can commit first, and a reader that stored
 //   it would never see the earlier one), so rows are written with a NULL position and stamped
 //   after they commit by one stamper at a time (store/kysely/event-stamper.ts).
@@ -20,37 +20,30 @@ export function eventsAndDirectory(kind: DialectKind): Migration {
   const idType = pg ? sql`text collate "C"` : sql`text`
   return {
     async up(db: Kysely<unknown>) {
+      // A row holds `count` events of one change, at positions position … position + count - 1:
+      // one event, or a membership change's events (one per member in `members`), so that a
+      // 5,000-member PATCH writes one row, not 5,000 (events/rows.ts expands them).
+      const columns = sql`org_id text not null,
+          id text not null,
+          count integer not null,
+          type text not null,
+          resource_type text not null,
+          resource_id text not null,
+          lane text not null,
+          version integer not null,
+          at text not null,
+          payload text not null,
+          members text`
       if (pg) {
-        await sql`create table events (
-          seq bigserial primary key,
-          position bigint,
-          org_id text not null,
-          id text not null,
-          type text not null,
-          resource_type text not null,
-          resource_id text not null,
-          lane text not null,
-          version integer not null,
-          at text not null,
-          payload text not null)`.execute(db)
-        await sql`create index events_org_position on events (org_id, position)`.execute(db)
+        await sql`create table events (seq bigserial primary key, position bigint, ${columns})`.execute(db)
         await sql`create index events_unstamped on events (seq) where position is null`.execute(db)
-        await sql`create table event_positions (id integer primary key, last bigint not null)`.execute(db)
-        await sql`insert into event_positions (id, last) values (1, 0)`.execute(db)
       } else {
-        await sql`create table events (
-          position integer primary key autoincrement,
-          org_id text not null,
-          id text not null,
-          type text not null,
-          resource_type text not null,
-          resource_id text not null,
-          lane text not null,
-          version integer not null,
-          at text not null,
-          payload text not null)`.execute(db)
-        await sql`create index events_org_position on events (org_id, position)`.execute(db)
+        await sql`create table events (position integer primary key, ${columns})`.execute(db)
       }
+      await sql`create index events_org_position on events (org_id, position)`.execute(db)
+      // The last position given out: positions never go back, whatever retention deletes.
+      await sql`create table event_positions (id integer primary key, last bigint not null)`.execute(db)
+      await sql`insert into event_positions (id, last) values (1, 0)`.execute(db)
       await sql`create index events_id on events (org_id, id)`.execute(db)
 
       await db.schema.createTable('webhook_endpoints')
@@ -76,8 +69,10 @@ export function eventsAndDirectory(kind: DialectKind): Migration {
         .addColumn('id', idType, (c) => c.primaryKey())
         .addColumn('org_id', 'text', (c) => c.notNull())
         .addColumn('endpoint_id', 'text', (c) => c.notNull())
+        // The event row (its first position) and which of its events are still to deliver: offset … until - 1.
         .addColumn('position', 'bigint', (c) => c.notNull())
-        .addColumn('event_id', 'text', (c) => c.notNull())
+        .addColumn('event_offset', 'integer', (c) => c.notNull())
+        .addColumn('event_until', 'integer', (c) => c.notNull())
         .addColumn('lane', 'text', (c) => c.notNull())
         .addColumn('attempts', 'integer', (c) => c.notNull())
         .addColumn('first_failure_ms', 'bigint')
