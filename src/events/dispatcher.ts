@@ -38,8 +38,10 @@ const FAN_OUT_LIMIT = 5_000
 const CLAIM_LIMIT = 1_000
 /** Deliveries a lane takes along behind its head when few lanes are due. */
 const FOLLOWERS = 200
-/** Results that wake the loop to record them. */
-const FLUSH_AT = 500
+/** Results that wake the loop to record them at once. */
+const FLUSH_AT = 256
+/** How long a finished send waits for others before the loop records them together. */
+const GATHER_MS = 2
 
 function secretsAt(job: DeliveryJob, nowIso: string): string[] {
   return job.secrets.filter((s) => s.expiresAt === null || s.expiresAt > nowIso).map((s) => s.secret)
@@ -56,6 +58,7 @@ export class WebhookDispatcher {
   #loop: Promise<void> | null = null
   readonly #sends = new Set<Promise<void>>()
   #offEvents: (() => void) | null = null
+  #gather: NodeJS.Timeout | null = null
 
   constructor(opts: DispatcherOptions) {
     const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS
@@ -74,6 +77,7 @@ export class WebhookDispatcher {
   async stop(graceMs = 5_000): Promise<void> {
     this.#stopped = true
     this.#offEvents?.()
+    if (this.#gather !== null) clearTimeout(this.#gather)
     this.#signal()
     await this.#loop
     let timer: NodeJS.Timeout | undefined
@@ -108,14 +112,23 @@ export class WebhookDispatcher {
     while (!this.#stopped) {
       try {
         await store.webhooks.fanOut(newId, now().getTime(), FAN_OUT_LIMIT)
-        await this.#flush()
+        // What finished is recorded and new lanes are leased in one transaction: one commit a round.
+        const results = this.#results
+        this.#results = []
+        const nowMs = now().getTime()
         const free = this.#o.concurrency - this.#inflight
-        if (free > 0) {
-          const nowMs = now().getTime()
-          for (const lane of await store.webhooks.claim(this.owner, nowMs, this.#o.leaseMs, Math.min(free, CLAIM_LIMIT), FOLLOWERS)) this.#sendLane(lane)
+        let lanes: readonly (readonly DeliveryJob[])[]
+        try {
+          lanes = await store.webhooks.completeAndClaim(results, new Date(nowMs).toISOString(), {
+            owner: this.owner, nowMs, leaseMs: this.#o.leaseMs, limit: Math.max(0, Math.min(free, CLAIM_LIMIT)), followers: FOLLOWERS,
+          })
+        } catch (e) {
+          this.#results = results.concat(this.#results)
+          throw e
         }
-        // Round again as soon as a send finishes or an event is committed; else after the interval.
-        if (this.#results.length === 0 && !this.#stopped) await this.#sleep(this.#o.intervalMs)
+        for (const lane of lanes) this.#sendLane(lane)
+        // Round again when enough sends have finished (or soon after the first), an event is committed, or after the interval.
+        if (this.#results.length < FLUSH_AT && !this.#stopped) await this.#sleep(this.#o.intervalMs)
       } catch (e) {
         // The database is unavailable: nothing is lost (deliveries wait in their table); try again shortly.
         this.#o.onError?.(e)
@@ -134,6 +147,19 @@ export class WebhookDispatcher {
       this.#results = batch.concat(this.#results)
       throw e
     }
+  }
+
+  /** A finished send wakes the loop after a short gather (several finish together), at once past FLUSH_AT. */
+  #finished(): void {
+    if (this.#results.length >= FLUSH_AT) {
+      this.#signal()
+      return
+    }
+    if (this.#gather !== null) return
+    this.#gather = setTimeout(() => {
+      this.#gather = null
+      this.#signal()
+    }, GATHER_MS)
   }
 
   /**
@@ -166,7 +192,7 @@ export class WebhookDispatcher {
       .finally(() => {
         this.#inflight--
         this.#sends.delete(p)
-        this.#signal()
+        this.#finished()
       })
     this.#sends.add(p)
   }

@@ -119,6 +119,11 @@ export interface WebhookStore {
   claim(owner: string, nowMs: number, leaseMs: number, limit: number, followers: number): Promise<readonly (readonly DeliveryJob[])[]>
   /** Records finished attempts and what follows from each, in one transaction. */
   complete(results: readonly DeliveryResult[], now: string): Promise<void>
+  /** complete() then claim(), in one transaction (one commit a round of the delivery loop). */
+  completeAndClaim(
+    results: readonly DeliveryResult[], now: string,
+    claim: { readonly owner: string; readonly nowMs: number; readonly leaseMs: number; readonly limit: number; readonly followers: number },
+  ): Promise<readonly (readonly DeliveryJob[])[]>
   /** Hands back the leases of `owner` (a worker stopping), so another worker takes them at once. */
   releaseLeases(owner: string): Promise<void>
 

@@ -25,6 +25,7 @@ interface JobRecord {
   url: string; secrets: string; failing_since: string | null
 }
 
+interface ClaimRequest { owner: string; nowMs: number; leaseMs: number; limit: number; followers: number }
 interface EventRef { position: number | string; count: number | string; type: string; lane: string }
 interface Enqueued { position: number | string; offset: number; until: number; lane: string }
 
@@ -180,27 +181,41 @@ export class KyselyWebhooks implements WebhookStore {
   }
 
   claim(owner: string, nowMs: number, leaseMs: number, limit: number, followers: number): Promise<readonly (readonly DeliveryJob[])[]> {
+    return this.#tx((conn) => this.#claim(conn, { owner, nowMs, leaseMs, limit, followers }))
+  }
+
+  complete(results: readonly DeliveryResult[], now: string): Promise<void> {
+    if (results.length === 0) return Promise.resolve()
+    return this.#tx((conn) => this.#complete(conn, results, now))
+  }
+
+  completeAndClaim(results: readonly DeliveryResult[], now: string, claim: ClaimRequest): Promise<readonly (readonly DeliveryJob[])[]> {
     return this.#tx(async (conn) => {
-      const heads = await this.#all<JobRecord>(conn, sql`${this.#jobSelect()}
-        where d.is_head = 1 and d.next_attempt_ms <= ${nowMs} and d.lease_until_ms < ${nowMs} and w.enabled = 1
-        order by d.next_attempt_ms limit ${limit} ${this.#pg() ? sql`for update of d skip locked` : sql``}`)
-      if (heads.length === 0) return []
-      const lanes: JobRecord[][] = heads.map((h) => [h])
-      // Few lanes due: each takes its next deliveries along (only a head is ever claimed, so nobody else can).
-      if (followers > 0 && heads.length <= FOLLOWER_LANES) {
-        for (const lane of lanes) {
-          const h = lane[0] as JobRecord
-          lane.push(...await this.#all<JobRecord>(conn, sql`${this.#jobSelect()}
-            where d.endpoint_id = ${h.endpoint_id} and d.lane = ${h.lane} and d.position > ${h.position} and d.is_head = 0
-            order by d.position limit ${followers}`))
-        }
-      }
-      for (const part of chunks(lanes.flat().map((r) => r.id))) {
-        await this.#run(conn, sql`update webhook_deliveries set lease_until_ms = ${nowMs + leaseMs}, lease_owner = ${owner}
-          where ${this.#d.sql.inIds(sql.ref('id'), sql`${this.#d.sql.ids(part)}`)}`)
-      }
-      return lanes.map((lane) => lane.map(toJob))
+      if (results.length > 0) await this.#complete(conn, results, now)
+      return claim.limit > 0 ? this.#claim(conn, claim) : []
     })
+  }
+
+  async #claim(conn: Conn, c: ClaimRequest): Promise<DeliveryJob[][]> {
+    const heads = await this.#all<JobRecord>(conn, sql`${this.#jobSelect()}
+      where d.is_head = 1 and d.next_attempt_ms <= ${c.nowMs} and d.lease_until_ms < ${c.nowMs} and w.enabled = 1
+      order by d.next_attempt_ms limit ${c.limit} ${this.#pg() ? sql`for update of d skip locked` : sql``}`)
+    if (heads.length === 0) return []
+    const lanes: JobRecord[][] = heads.map((h) => [h])
+    // Few lanes due: each takes its next deliveries along (only a head is ever claimed, so nobody else can).
+    if (c.followers > 0 && heads.length <= FOLLOWER_LANES) {
+      for (const lane of lanes) {
+        const h = lane[0] as JobRecord
+        lane.push(...await this.#all<JobRecord>(conn, sql`${this.#jobSelect()}
+          where d.endpoint_id = ${h.endpoint_id} and d.lane = ${h.lane} and d.position > ${h.position} and d.is_head = 0
+          order by d.position limit ${c.followers}`))
+      }
+    }
+    for (const part of chunks(lanes.flat().map((r) => r.id))) {
+      await this.#run(conn, sql`update webhook_deliveries set lease_until_ms = ${c.nowMs + c.leaseMs}, lease_owner = ${c.owner}
+        where ${this.#d.sql.inIds(sql.ref('id'), sql`${this.#d.sql.ids(part)}`)}`)
+    }
+    return lanes.map((lane) => lane.map(toJob))
   }
 
   #jobSelect(): RawBuilder<unknown> {
@@ -212,56 +227,61 @@ export class KyselyWebhooks implements WebhookStore {
       left join events e on e.org_id = d.org_id and e.position = d.position`
   }
 
-  complete(results: readonly DeliveryResult[], now: string): Promise<void> {
-    if (results.length === 0) return Promise.resolve()
-    return this.#tx(async (conn) => {
-      if (this.#pg()) {
-        // Orders this completion's hand-over of lane heads against a concurrent fan-out.
-        const keys = [...new Set(results.map((r) => `${r.job.orgId}\u0000${r.job.endpointId}`))].sort()
-        for (const k of keys) {
-          const [orgId, id] = k.split('\u0000') as [string, string]
-          await this.#all(conn, sql`select id from webhook_endpoints where org_id = ${orgId} and id = ${id} for update`)
-        }
+  /**
+   * Records a batch of attempts: each delivery's results in order decide where it ends (done, or
+   * waiting at an event with its attempts), and a done delivery hands its lane to the next one.
+   * Statements are per batch, not per attempt: most batches are many single-event lanes.
+   */
+  async #complete(conn: Conn, results: readonly DeliveryResult[], now: string): Promise<void> {
+    if (this.#pg()) {
+      // Orders this hand-over of lane heads against a concurrent fan-out.
+      const keys = [...new Set(results.map((r) => `${r.job.orgId}\u0000${r.job.endpointId}`))].sort()
+      for (const k of keys) {
+        const [orgId, id] = k.split('\u0000') as [string, string]
+        await this.#all(conn, sql`select id from webhook_endpoints where org_id = ${orgId} and id = ${id} for update`)
       }
-      for (const r of results) {
-        const { job, attempt, index } = r
-        await this.#run(conn, sql`insert into webhook_attempts (org_id, endpoint_id, id, event_id, event_type, at, status, duration_ms, outcome, excerpt, error)
-          values (${job.orgId}, ${job.endpointId}, ${attempt.id}, ${attempt.eventId}, ${attempt.eventType}, ${attempt.at}, ${attempt.status}, ${attempt.durationMs},
-            ${attempt.outcome}, ${attempt.excerpt}, ${attempt.error})`)
-        switch (r.kind) {
-          case 'delivered':
-          case 'failed':
-            if (index + 1 >= job.until) {
-              await this.#run(conn, sql`delete from webhook_deliveries where id = ${job.id}`)
-              await this.#run(conn, sql`update webhook_deliveries set is_head = 1 where id = (select id from webhook_deliveries
-                where endpoint_id = ${job.endpointId} and lane = ${job.lane} order by position, event_offset limit 1)`)
-            } else {
-              // The row's next event is due now, its own attempts from nothing.
-              await this.#run(conn, sql`update webhook_deliveries set event_offset = ${index + 1}, attempts = 0, first_failure_ms = null where id = ${job.id}`)
-            }
-            if (r.kind === 'delivered') await this.#run(conn, sql`update webhook_endpoints set failing_since = null where org_id = ${job.orgId} and id = ${job.endpointId} and failing_since is not null`)
-            else await this.#failing(conn, job, now)
-            break
-          case 'retry':
-            await this.#run(conn, sql`update webhook_deliveries set event_offset = ${index}, attempts = ${index === job.offset ? job.attempts + 1 : 1},
-              first_failure_ms = ${r.firstFailureMs}, next_attempt_ms = ${r.nextAttemptMs}, lease_until_ms = 0, lease_owner = null where id = ${job.id}`)
-            await this.#failing(conn, job, now)
-            break
-          case 'disable':
-            await this.#run(conn, sql`update webhook_deliveries set event_offset = ${index}, lease_until_ms = 0, lease_owner = null where id = ${job.id}`)
-            await this.#run(conn, sql`update webhook_endpoints set enabled = 0, disabled_reason = ${r.reason}, updated_at = ${now} where org_id = ${job.orgId} and id = ${job.endpointId}`)
-            break
-          default: {
-            const never: never = r
-            throw new Error(`unknown delivery result ${String(never)}`)
-          }
-        }
+    }
+    for (const part of chunks(results, INSERT_CHUNK)) {
+      await this.#run(conn, sql`insert into webhook_attempts (org_id, endpoint_id, id, event_id, event_type, at, status, duration_ms, outcome, excerpt, error)
+        values ${sql.join(part.map(({ job, attempt: a }) => sql`(${job.orgId}, ${job.endpointId}, ${a.id}, ${a.eventId}, ${a.eventType}, ${a.at}, ${a.status},
+          ${a.durationMs}, ${a.outcome}, ${a.excerpt}, ${a.error})`))}`)
+    }
+    // Each delivery's last result decides it (results of one delivery arrive in event order).
+    const last = new Map<string, DeliveryResult>()
+    for (const r of results) last.set(r.job.id, r)
+    const done: DeliveryResult[] = []
+    const recovered = new Map<string, DeliveryJob>()
+    const failing = new Map<string, DeliveryJob>()
+    for (const r of last.values()) {
+      const { job, index } = r
+      if (r.kind === 'delivered' || r.kind === 'failed') {
+        if (index + 1 >= job.until) done.push(r)
+        // The row's next event is due now, its own attempts from nothing.
+        else await this.#run(conn, sql`update webhook_deliveries set event_offset = ${index + 1}, attempts = 0, first_failure_ms = null where id = ${job.id}`)
+      } else if (r.kind === 'retry') {
+        await this.#run(conn, sql`update webhook_deliveries set event_offset = ${index}, attempts = ${index === job.offset ? job.attempts + 1 : 1},
+          first_failure_ms = ${r.firstFailureMs}, next_attempt_ms = ${r.nextAttemptMs}, lease_until_ms = 0, lease_owner = null where id = ${job.id}`)
+      } else {
+        await this.#run(conn, sql`update webhook_deliveries set event_offset = ${index}, lease_until_ms = 0, lease_owner = null where id = ${job.id}`)
+        await this.#run(conn, sql`update webhook_endpoints set enabled = 0, disabled_reason = ${r.reason}, updated_at = ${now} where org_id = ${job.orgId} and id = ${job.endpointId}`)
       }
-    })
-  }
-
-  async #failing(conn: Conn, job: DeliveryJob, now: string): Promise<void> {
-    await this.#run(conn, sql`update webhook_endpoints set failing_since = ${now} where org_id = ${job.orgId} and id = ${job.endpointId} and failing_since is null`)
+    }
+    for (const r of results) (r.kind === 'delivered' ? recovered : failing).set(`${r.job.orgId}\u0000${r.job.endpointId}`, r.job)
+    for (const part of chunks(done)) {
+      await this.#run(conn, sql`delete from webhook_deliveries where ${this.#d.sql.inIds(sql.ref('id'), sql`${this.#d.sql.ids(part.map((r) => r.job.id))}`)}`)
+      // The lanes' next deliveries become their heads (a single-event lane has none).
+      const lanes = [...new Map(part.map((r) => [`${r.job.endpointId}\u0000${r.job.lane}`, { e: r.job.endpointId, l: r.job.lane }])).values()]
+      await this.#run(conn, sql`update webhook_deliveries set is_head = 1 where id in (select (select x.id from webhook_deliveries x
+          where x.endpoint_id = l.e and x.lane = l.l order by x.position, x.event_offset limit 1)
+        from ${this.#d.sql.recordSource(sql`${this.#d.sql.records(lanes)}`, [['e', 'text'], ['l', 'text']], 'l')})`)
+    }
+    for (const [k, job] of recovered) {
+      if (failing.has(k)) continue
+      await this.#run(conn, sql`update webhook_endpoints set failing_since = null where org_id = ${job.orgId} and id = ${job.endpointId} and failing_since is not null`)
+    }
+    for (const job of failing.values()) {
+      await this.#run(conn, sql`update webhook_endpoints set failing_since = ${now} where org_id = ${job.orgId} and id = ${job.endpointId} and failing_since is null`)
+    }
   }
 
   async releaseLeases(owner: string): Promise<void> {
