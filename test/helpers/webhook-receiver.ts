@@ -25,8 +25,8 @@ export interface Receiver {
   readonly badSignatures: string[]
   /** The secrets a delivery may be signed with; each alone must verify it. */
   secrets: string[]
-  /** How to answer the next request (default 200). */
-  answer: (body: string) => Answer
+  /** How to answer the next request (default 200); a promise answers when it settles (a slow receiver). */
+  answer: (body: string) => Answer | Promise<Answer>
   stop(): Promise<void>
   start(): Promise<void>
 }
@@ -45,7 +45,7 @@ export async function startReceiver(port?: number): Promise<Receiver> {
       server = createServer((req, res) => {
         const chunks: Buffer[] = []
         req.on('data', (c: Buffer) => chunks.push(c))
-        req.on('end', () => {
+        req.on('end', async () => {
           const body = Buffer.concat(chunks).toString('utf8')
           r.requests.push({ headers: req.headers, body })
           const headers = { 'webhook-id': String(req.headers['webhook-id']), 'webhook-timestamp': String(req.headers['webhook-timestamp']), 'webhook-signature': String(req.headers['webhook-signature']) }
@@ -56,7 +56,7 @@ export async function startReceiver(port?: number): Promise<Receiver> {
               r.badSignatures.push(`${headers['webhook-id']}: ${(e as Error).message}`)
             }
           }
-          const a = r.answer(body)
+          const a = await r.answer(body)
           if (a === 'hang') return
           if (a.status >= 200 && a.status < 300) {
             r.accepted.push({ webhookId: headers['webhook-id'], timestamp: headers['webhook-timestamp'], signature: headers['webhook-signature'], body, event: JSON.parse(body) as Delivery['event'] })
