@@ -26,6 +26,20 @@ function filterOf(raw: unknown): Filter | null {
   }
 }
 
+/**
+ * Reads a filtered list. A filter that parses but that the schema refuses (an attribute no
+ * schema declares, a value of the wrong type) is found when the store compiles it to SQL, as a
+ * ScimError: it is the client's filter, a 400 like a filter that does not parse.
+ */
+async function filtered<T>(read: Promise<T>): Promise<T> {
+  try {
+    return await read
+  } catch (e) {
+    if (e instanceof ScimError) throw invalidParameter('filter', e.message)
+    throw e
+  }
+}
+
 function pageQuery(q: Query): DirectoryPageQuery {
   return { filter: filterOf(q.filter), after: decodeCursor(q.cursor), limit: parseLimit(q.limit), updatedSince: parseInstant('updatedSince', q.updatedSince) }
 }
@@ -53,7 +67,7 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: Deps): void 
   app.get<{ Params: OrgParams; Querystring: Query }>('/orgs/:org/users', async (request) => {
     const q = pageQuery(request.query)
     const org = await authorize(deps, request, request.params.org, 'directory:read')
-    return page(await store.directoryUsers(org.id, q), q.limit, (u) => u.id, apiUser)
+    return page(await filtered(store.directoryUsers(org.id, q)), q.limit, (u) => u.id, apiUser)
   })
 
   app.get<{ Params: IdParams }>('/orgs/:org/users/:id', async (request, reply) => {
@@ -83,7 +97,7 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: Deps): void 
   app.get<{ Params: OrgParams; Querystring: Query }>('/orgs/:org/groups', async (request) => {
     const q = pageQuery(request.query)
     const org = await authorize(deps, request, request.params.org, 'directory:read')
-    return page(await store.directoryGroups(org.id, q), q.limit, (g) => g.id, apiGroup)
+    return page(await filtered(store.directoryGroups(org.id, q)), q.limit, (g) => g.id, apiGroup)
   })
 
   app.get<{ Params: IdParams }>('/orgs/:org/groups/:id', async (request, reply) => {
