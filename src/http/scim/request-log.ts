@@ -52,7 +52,8 @@ export function writeLog(request: FastifyRequest, status: number): WriteLog {
   return {
     // Read when the write runs: the body's shape may have told who the identity provider is.
     get identityProvider() {
-      return request.scimTrace.identityProvider
+      const idp = request.scimTrace.identityProvider
+      return idp === 'unknown' ? undefined : idp
     },
     async record(tx, orgId, change) {
       const state = request.requestLog
