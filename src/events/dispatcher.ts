@@ -69,7 +69,8 @@ export class WebhookDispatcher {
 
   start(): void {
     if (this.#loop) return
-    this.#offEvents = this.#o.store.onEvents(() => this.#signal())
+    // A burst of commits wakes the loop once.
+    this.#offEvents = this.#o.store.onEvents(() => this.#finished())
     this.#loop = this.#run()
   }
 
@@ -112,11 +113,16 @@ export class WebhookDispatcher {
     while (!this.#stopped) {
       try {
         await store.webhooks.fanOut(newId, now().getTime(), FAN_OUT_LIMIT)
+        const nowMs = now().getTime()
+        const free = this.#o.concurrency - this.#inflight
+        // Nothing finished and nothing due (an idle server, whose commits still wake the loop): no write at all.
+        if (this.#results.length === 0 && (free <= 0 || !(await store.webhooks.hasDue(nowMs)))) {
+          if (!this.#stopped) await this.#sleep(this.#o.intervalMs)
+          continue
+        }
         // What finished is recorded and new lanes are leased in one transaction: one commit a round.
         const results = this.#results
         this.#results = []
-        const nowMs = now().getTime()
-        const free = this.#o.concurrency - this.#inflight
         let lanes: readonly (readonly DeliveryJob[])[]
         try {
           lanes = await store.webhooks.completeAndClaim(results, new Date(nowMs).toISOString(), {

@@ -124,6 +124,8 @@ export interface WebhookStore {
     results: readonly DeliveryResult[], now: string,
     claim: { readonly owner: string; readonly nowMs: number; readonly leaseMs: number; readonly limit: number; readonly followers: number },
   ): Promise<readonly (readonly DeliveryJob[])[]>
+  /** Whether a lane's head is due and not leased (a read: the delivery loop writes only when there is work). */
+  hasDue(nowMs: number): Promise<boolean>
   /** Hands back the leases of `owner` (a worker stopping), so another worker takes them at once. */
   releaseLeases(owner: string): Promise<void>
 

@@ -284,6 +284,12 @@ export class KyselyWebhooks implements WebhookStore {
     }
   }
 
+  async hasDue(nowMs: number): Promise<boolean> {
+    const rows = await this.#read<{ id: string }>(sql`select d.id from webhook_deliveries d
+      where d.is_head = 1 and d.next_attempt_ms <= ${nowMs} and d.lease_until_ms < ${nowMs} limit 1`)
+    return rows.length > 0
+  }
+
   async releaseLeases(owner: string): Promise<void> {
     await this.#tx((conn) => this.#run(conn, sql`update webhook_deliveries set lease_until_ms = 0, lease_owner = null where lease_owner = ${owner}`))
   }
