@@ -1,5 +1,5 @@
 // Lint rules: typescript-eslint's recommended set, plus the style page's "no any" and
-// "no floating promises" (../shared/STYLE.md, TypeScript).
+// "no floating promises" (docs/architecture.md, style: TypeScript).
 import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 

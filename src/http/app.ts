@@ -48,7 +48,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     requestIdHeader: false,
     bodyLimit: opts.deps.limits.maxBodyBytes,
     // Identity providers give up after ~60 s (Entra) or from 30 s (Okta): answer well before
-    // (DESIGN.md, durability and availability rules).
+    // (docs/architecture.md, durability and availability rules).
     requestTimeout: opts.config.requestTimeoutMs,
     connectionTimeout: opts.config.requestTimeoutMs,
     keepAliveTimeout: 5_000,

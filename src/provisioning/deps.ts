@@ -11,7 +11,7 @@ export interface Deps {
 export interface Limits {
   /** Most results in one list page (advertised in /ServiceProviderConfig, RFC 7644 §3.4.2.4). */
   readonly maxResults: number
-  /** Most operations in one PATCH (RELIABILITY.md INP-7). */
+  /** Most operations in one PATCH (docs/architecture.md INP-7). */
   readonly maxPatchOperations: number
   /** Most member values one request may name. */
   readonly maxMembersPerRequest: number

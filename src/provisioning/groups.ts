@@ -1,6 +1,6 @@
 // Group use cases (RFC 7644 §3.3–§3.6). Membership lives in its own rows: a PATCH turns every
 // `members` operation into a delta, so adding 100 members to a group of 50,000 reads and writes
-// about 100 rows (DESIGN.md, "hard parts").
+// about 100 rows (docs/architecture.md, "hard parts").
 import type { ListParams } from '../scim/list-query.ts'
 import { ScimError, quote } from '../scim/errors.ts'
 import { applyPatch } from '../scim/patch/apply.ts'
@@ -31,7 +31,7 @@ function checkMemberCount(deps: Deps, n: number): void {
 
 /**
  * Checks that every member to add exists in this organization and sets its type. A member
- * that does not exist (or belongs to another organization: RELIABILITY.md TEN-3) is a 400
+ * that does not exist (or belongs to another organization: docs/architecture.md TEN-3) is a 400
  * invalidValue; nothing is written.
  */
 async function resolveRefs(tx: StoreTx, orgId: OrgId, groupId: string, refs: readonly MemberRef[]): Promise<MemberRef[]> {

@@ -1,7 +1,7 @@
 // The batched appender: log rows of requests that wrote nothing (reads, errors, refused
 // tokens) are buffered and written together, one transaction per batch, every FLUSH_MS and on
 // close, so that a read never becomes a write of its own. A row whose request changed
-// something is not written here: it commits with the change (DESIGN.md). If the database
+// something is not written here: it commits with the change (docs/architecture.md). If the database
 // cannot take a batch, its rows wait for the next flush; past MAX_BUFFERED rows the oldest are
 // dropped and counted (a log row is not worth unbounded memory).
 import type { LogRow, OrgId, Store } from '../store/store.ts'

@@ -4,7 +4,7 @@
 // resource. A group's membership change is counts plus at most MAX_MEMBER_IDS ids each way,
 // never the member list. Passwords never reach this module's output: they are not in a
 // resource's body, and a write that sets one lists "password" under `redacted` (RFC 7643 §9.2,
-// RELIABILITY.md A7).
+// docs/architecture.md A7).
 import { isDeepStrictEqual } from 'node:util'
 import type { MemberDelta, MemberDeltaResult, OrgId, StoreTx } from '../store/store.ts'
 

@@ -1,5 +1,5 @@
 // Organizations and their SCIM tokens. Refreshing revokes every earlier token in the same
-// transaction that stores the new one (DESIGN.md, orgs/).
+// transaction that stores the new one (docs/architecture.md, parts and boundaries: orgs/).
 import { generateToken } from '../orgs/tokens.ts'
 import type { OrgId, OrgRow } from '../store/store.ts'
 import { UniqueViolation } from '../store/store.ts'

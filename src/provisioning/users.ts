@@ -17,7 +17,7 @@ import { hashPassword } from './password.ts'
 async function userNameTaken(deps: Deps, orgId: OrgId, userName: unknown, e: unknown): Promise<never> {
   if (e instanceof UniqueViolation && e.what === 'userName' && typeof userName === 'string') {
     // Name the holder, so an identity provider retrying a create whose answer was lost can
-    // converge (Microsoft Q&A 1151866; RELIABILITY.md DUR-4). Same-org only (TEN-2).
+    // converge (Microsoft Q&A 1151866; docs/architecture.md DUR-4). Same-org only (TEN-2).
     const id = await deps.store.findUserIdByUserName(orgId, userName)
     throw new ScimError(409, 'uniqueness', `userName ${quote(userName)} is already taken${id ? ` by User ${id}` : ''}`)
   }

@@ -1,6 +1,6 @@
 // The Store interface: speaks in SCIM operations, not tables. Every method takes the
-// organization first; an org-less query cannot be written through it (RELIABILITY.md TEN-1,
-// incident 6). Implementations: store/kysely (SQLite and PostgreSQL dialects).
+// organization first; an org-less query cannot be written through it (docs/architecture.md TEN-1;
+// vouch-sh/vouch #317). Implementations: store/kysely (SQLite and PostgreSQL dialects).
 import type { Filter } from '../scim/filter/ast.ts'
 import type { MemberDelta } from '../scim/patch/apply.ts'
 import type { WebhookStore } from './webhook-store.ts'
@@ -145,7 +145,7 @@ export interface ListResult<T> {
   readonly rows: readonly T[]
 }
 
-/** Membership changes, as scim/patch computes them: only the named rows are touched (DESIGN.md, "hard parts"). */
+/** Membership changes, as scim/patch computes them: only the named rows are touched (docs/architecture.md, "hard parts"). */
 export type { MemberDelta }
 
 /** One provisioning-log row (docs/provisioning-log.md). */
@@ -244,7 +244,7 @@ export interface StoreTx {
   /** Revokes every live token of the org and stores the new one, in this transaction. */
   replaceToken(orgId: OrgId, token: { id: string; hash: string; prefix: string; now: string }): Promise<void>
 
-  /** The log row of the change this transaction makes (DESIGN.md: it commits with the change). */
+  /** The log row of the change this transaction makes (docs/architecture.md: it commits with the change). */
   insertLog(orgId: OrgId, row: LogRow): Promise<void>
 
   insertApiKey(key: NewApiKey): Promise<void>

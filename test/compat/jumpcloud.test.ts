@@ -5,7 +5,7 @@
 //   created"), renamed, and deleted. JumpCloud does not document its request bodies: the shapes
 //   below are RFC 7644's, plus the value-list member removal a vendor reports JumpCloud sends
 //   (uni-moni.com "SSO setup: JumpCloud": "Azure AD-style value=[{value:uid}] without an RFC filter").
-// [JC-ENTRA] JumpCloud's attribute table for Entra ID (jumpcloud.com/support, /work/shared/seeds/003):
+// [JC-ENTRA] JumpCloud's attribute table for Entra ID ("Configure Real-time SCIM User Provisioning from Entra ID", jumpcloud.com/support/configure-real-time-user-provisioning-from-azure-ad):
 //   the attributes a directory must round-trip, with the names that table gives them.
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'

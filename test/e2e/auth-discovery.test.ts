@@ -68,7 +68,7 @@ describe.each(storeMatrix())('auth and discovery on $name', (factory) => {
     }
     const f = await t.req('GET', `/Users?filter=${encodeURIComponent('userName eq "secret.person@example.com"')}`)
     expect(f.json.totalResults).toBe(0)
-    // The same userName in this organization is not a conflict (RELIABILITY.md TEN-2).
+    // The same userName in this organization is not a conflict (docs/architecture.md TEN-2).
     expect((await t.req('POST', '/Users', user('secret.person@example.com'))).status).toBe(201)
     const still = await t.req('GET', `/Users/${id}`, undefined, { token: other.token })
     expect(still.status).toBe(200)

@@ -1,5 +1,5 @@
 // Concurrent writes over real sockets: duplicate creates, interleaved member PATCHes on one
-// group (RELIABILITY.md DUR-1, DUR-2), and lost-update safety.
+// group (docs/architecture.md DUR-1, DUR-2), and lost-update safety.
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { patchOp, startApp, user, type TestApp } from '../helpers/app.ts'

@@ -1,4 +1,4 @@
-// PostgreSQL stopped under a running server, then started again (RELIABILITY.md DUR-8): every
+// PostgreSQL stopped under a running server, then started again (docs/architecture.md DUR-8): every
 // request in between is a 503 with Retry-After, never a 401 or a 500 (Entra ID quarantines jobs
 // whose calls keep failing), and the server serves again on the first request after the
 // database returns, without a restart. Runs on its own cluster, which it stops.

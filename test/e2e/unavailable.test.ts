@@ -1,4 +1,4 @@
-// A database that cannot serve is 503 with Retry-After, never a 401 or a 500 (DESIGN.md,
+// A database that cannot serve is 503 with Retry-After, never a 401 or a 500 (docs/architecture.md,
 // durability and availability rules: Entra ID quarantines jobs whose calls keep failing).
 import { randomUUID } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'

@@ -1,7 +1,7 @@
 // Bearer-token authentication of the SCIM surface (RFC 7644 §2): the token resolves exactly one
 // organization. A missing, malformed, unknown or revoked token is 401 with a SCIM body and
 // WWW-Authenticate (RFC 6750 §3); a token in the query string or a cookie is never read
-// (ASVS 3.1.1, RELIABILITY.md AUTH-4).
+// (ASVS 3.1.1, docs/architecture.md AUTH-4).
 import type { FastifyRequest } from 'fastify'
 import { hashToken, isWellFormedToken } from '../../orgs/tokens.ts'
 import { ScimError } from '../../scim/errors.ts'

@@ -1,7 +1,7 @@
 // The one error renderer of the SCIM surface: a ScimError is rendered as it is; framework
 // errors (bad JSON, oversized body, wrong media type) become their SCIM equivalents; an
 // unavailable store is 503 with Retry-After; anything else is a bug, logged with the request id
-// and answered 500 with only that id (DESIGN.md, Errors).
+// and answered 500 with only that id (docs/architecture.md, Errors).
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { ScimError } from '../../scim/errors.ts'
 import { StoreUnavailable } from '../../store/store.ts'

@@ -7,9 +7,9 @@
 //   learn.microsoft.com/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups
 // [KNOWN] "Known issues and resolutions with SCIM 2.0 protocol compliance of the Microsoft Entra
 //   provisioning service", learn.microsoft.com/entra/identity/app-provisioning/application-provisioning-config-problem-scim-compatibility
-// [JUMPCLOUD] JumpCloud's "Real-time import from Microsoft Entra ID" attribute table
-//   (jumpcloud.com/support, /work/shared/seeds/003): what Entra ID sends a SCIM server for
-//   `active`, `department`, `costCenter`, `organization`, `employeeNumber`.
+// [JUMPCLOUD] JumpCloud's "Configure Real-time SCIM User Provisioning from Entra ID" attribute
+//   table (jumpcloud.com/support/configure-real-time-user-provisioning-from-azure-ad): what Entra
+//   ID sends a SCIM server for `active`, `department`, `costCenter`, `organization`, `employeeNumber`.
 import type { PatchOperation } from '../patch/normalize.ts'
 import { quote } from '../errors.ts'
 import { addNote, type ScimTrace } from './detect.ts'

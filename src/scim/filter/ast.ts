@@ -29,9 +29,9 @@ export interface PatchPath {
   readonly subAfterFilter: string | null
 }
 
-/** Largest nesting of parentheses, `not` and value filters accepted (RELIABILITY.md INP-2). */
+/** Largest nesting of parentheses, `not` and value filters accepted (docs/architecture.md INP-2). */
 export const MAX_FILTER_DEPTH = 32
 /** Longest filter or path accepted, in characters (AzureAD/SCIMReferenceCode PR #138). */
 export const MAX_FILTER_LENGTH = 16_384
-/** Most comparison terms in one filter (RELIABILITY.md INP-4: an `or` of 1,000 terms). */
+/** Most comparison terms in one filter (docs/architecture.md INP-4: an `or` of 1,000 terms). */
 export const MAX_FILTER_TERMS = 1_000

@@ -2,7 +2,7 @@
 // one token at a time straight from the source; path.ts reuses it (and the value-filter
 // parser) for PATCH paths, §3.5.2.
 //
-// Limits are checked before any recursion (RELIABILITY.md INP-2, INP-4): the length first, then
+// Limits are checked before any recursion (docs/architecture.md INP-2, INP-4): the length first, then
 // a linear pre-scan of brackets outside string literals bounds the nesting, so 10,000 nested
 // `(` fail in O(n) without growing the stack. `not` always opens a parenthesis (the ABNF is
 // `"not" "(" valFilter ")"`), so counting brackets counts it too. `and`/`or` chains are parsed

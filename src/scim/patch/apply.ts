@@ -1,7 +1,7 @@
 // PATCH application (RFC 7644 §3.5.2.1–3): applies normalised operations, in order, to a copy of
 // a resource body. All or nothing: any error throws and the caller keeps its original. Group
 // `members` never live in the body; operations on them become a membership delta, so a PATCH
-// touches only the member rows it names (DESIGN.md, "hard parts").
+// touches only the member rows it names (docs/architecture.md, "hard parts").
 //
 // Choices:
 // - `add` or `replace` of a single-valued complex attribute merges the sub-attributes sent and
@@ -334,7 +334,7 @@ function removeMembers(st: State, ids: readonly string[]): void {
   }
 }
 
-/** `members` operations become a delta (RFC 7644 §3.5.2; DESIGN.md, "hard parts"). */
+/** `members` operations become a delta (RFC 7644 §3.5.2; docs/architecture.md, "hard parts"). */
 function memberOp(st: State, kind: Kind, t: Target, value: unknown): void {
   if (t.sub !== null) throw new ScimError(400, 'mutability', 'Members\' sub-attributes are immutable; add or remove whole members')
   if (t.filter !== null) {

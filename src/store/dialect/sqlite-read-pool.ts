@@ -2,7 +2,7 @@
 // members). better-sqlite3 is synchronous: on the event loop a 100 ms scan would stall every
 // other request, writes included. Here it runs on another core. A statement that outlives the
 // timeout is answered 503 and its worker is replaced at once, so the reads behind it go on
-// (DESIGN.md: statement timeouts under 25 s). better-sqlite3 cannot interrupt a running
+// (docs/architecture.md: statement timeouts under 25 s). better-sqlite3 cannot interrupt a running
 // statement, so the old thread finishes that statement before it exits: the client's wait is
 // bounded, the CPU it costs is not.
 import { Worker } from 'node:worker_threads'

@@ -1,6 +1,6 @@
 // Compiles a filter AST (RFC 7644 §3.4.2.2) to one SQL boolean expression. Structure is
 // compiled, values are always bound parameters, and `co`/`sw`/`ew` use substring functions, not
-// LIKE, so `%`, `_` and `\` match literally (RELIABILITY.md INP-3). Every leaf is two-valued
+// LIKE, so `%`, `_` and `\` match literally (docs/architecture.md INP-3). Every leaf is two-valued
 // (never NULL), so `not` and `ne` agree with the reference evaluator (scim/filter/evaluate.ts).
 //
 // Where an attribute lives decides its SQL: indexed columns (userName folded, externalId, id,

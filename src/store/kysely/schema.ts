@@ -1,4 +1,4 @@
-// Table types for Kysely. Every table carries org_id and every key starts with it (DESIGN.md,
+// Table types for Kysely. Every table carries org_id and every key starts with it (docs/architecture.md,
 // data model); the exceptions are scim_tokens.hash, looked up before the organization is known,
 // and api_keys, which belong to the vendor rather than to an organization.
 
