@@ -120,7 +120,9 @@ export class DirectoryReads {
     const q = this.#d.kind === 'postgres'
       // Unstamped rows are never pruned: they have not been served yet.
       ? sql`delete from events where seq in (select seq from events where at < ${before} and position is not null order by seq limit ${limit})`
-      : sql`delete from events where position in (select position from events where at < ${before} order by position limit ${limit})`
+      // The newest row stays: the next row's positions follow it (directory-statements.ts insertEvent).
+      : sql`delete from events where position in (select position from events where at < ${before}
+          and position < (select max(position) from events) order by position limit ${limit})`
     const c = q.compile(this.#d.builder)
     return this.#d.transaction((conn) => conn.run(c.sql, c.parameters), { logOnly: true })
   }

@@ -50,11 +50,12 @@ export function directoryStatements(b: Kysely<Database>, d: SqlDialect) {
     userGroupsFirst: prepare(groupsOf(false)),
     userGroupsAfter: prepare(groupsOf(true)),
 
-    // The writer's positions (SQLite): taken in the writing transaction, in commit order.
-    takePositions: prepare(b.updateTable('event_positions').set((eb) => ({ last: eb('last', '+', arg(0)) })).where('id', '=', 1).returning('last')),
+    // SQLite: the row after the last one, in the writing transaction (the single writer commits
+    // in this order). Retention always keeps the newest row, so positions never go back.
     insertEvent: prepare(b.insertInto('events').values({
-      position: arg(0), org_id: arg(1), id: arg(2), count: arg(3), type: arg(4), resource_type: arg(5), resource_id: arg(6), lane: arg(7),
-      version: arg(8), at: arg(9), payload: arg(10), members: arg(11),
+      position: sql<number>`coalesce((select l.position + l.count from events l order by l.position desc limit 1), 1)` as never,
+      org_id: arg(0), id: arg(1), count: arg(2), type: arg(3), resource_type: arg(4), resource_id: arg(5), lane: arg(6),
+      version: arg(7), at: arg(8), payload: arg(9), members: arg(10),
     })),
     // PostgreSQL: rows without a position, stamped after they commit (event-stamper.ts).
     insertEvents: prepare(b.insertInto('events').columns(['org_id', 'id', 'count', 'type', 'resource_type', 'resource_id', 'lane', 'version', 'at', 'payload', 'members'])

@@ -153,15 +153,10 @@ export class KyselyTx implements StoreTx {
     const count = (e: NewEvent) => e.members?.length ?? 1
     const members = (e: NewEvent) => (e.members === null ? null : JSON.stringify(e.members.map((m) => [m.id, m.type === 'Group' ? 'group' : 'user'])))
     if (this.#d.kind === 'sqlite') {
-      // One writer commits in the order it takes positions: they are the feed's order as they are taken.
-      const total = events.reduce((n, e) => n + count(e), 0)
-      const [taken] = await all<{ last: number }>(this.#c, this.#st.takePositions, [total])
-      let position = Number(taken?.last ?? total) - total + 1
       // One prepared single-row insert after another: cheaper on SQLite than unpacking a JSON list
-      // (the provisioning log's appendLog measured the same).
+      // (the provisioning log's appendLog measured the same). Each row takes the positions after the last.
       for (const e of events) {
-        await run(this.#c, this.#st.insertEvent, [position, orgId, e.id, count(e), e.type, e.resourceType, e.resourceId, e.lane, e.version, e.at, e.payload, members(e)])
-        position += count(e)
+        await run(this.#c, this.#st.insertEvent, [orgId, e.id, count(e), e.type, e.resourceType, e.resourceId, e.lane, e.version, e.at, e.payload, members(e)])
       }
     } else {
       for (const part of chunks(events, EVENT_CHUNK)) {

@@ -1,7 +1,7 @@
 // The vendor's side of the directory (docs/events.md, docs/api.md):
 // - events: the transactional outbox. Each change writes its events in its own transaction;
 //   `position` is the feed's cursor. On SQLite the single writer commits in position order, so
-//   positions are taken from a counter in the writing transaction. On PostgreSQL a sequence taken inside the
+//   each row takes the positions after the newest row, in the writing transaction. On PostgreSQL a sequence taken inside the
 //   transaction is not commit order (a later number can commit first, and a reader that stored
 //   it would never see the earlier one), so rows are written with a NULL position and stamped
 //   after they commit by one stamper at a time (store/kysely/event-stamper.ts).
@@ -41,7 +41,8 @@ export function eventsAndDirectory(kind: DialectKind): Migration {
         await sql`create table events (position integer primary key, ${columns})`.execute(db)
       }
       await sql`create index events_org_position on events (org_id, position)`.execute(db)
-      // The last position given out: positions never go back, whatever retention deletes.
+      // PostgreSQL's stamper: the last position given out (positions never go back, whatever
+      // retention deletes). SQLite's rows follow the newest row, which retention keeps.
       await sql`create table event_positions (id integer primary key, last bigint not null)`.execute(db)
       await sql`insert into event_positions (id, last) values (1, 0)`.execute(db)
       await sql`create index events_id on events (org_id, id)`.execute(db)
