@@ -32,6 +32,7 @@ export const postgresSql: SqlDialect = {
   idKey: (e) => e,
   idText: (e) => e,
   compactIds: false,
+  keyText: (key) => key as string,
   pairsJson: (id, display, order) => sql`coalesce(json_agg(json_build_array(${id}, ${display}) order by ${order}), '[]'::json)::text`,
   records: (rows) => JSON.stringify(rows),
   recordSource: (list, columns, alias) =>

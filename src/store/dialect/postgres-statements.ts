@@ -17,7 +17,7 @@ export function postgresStatements(db: Kysely<Database>): Partial<Statements> {
   return {
     deleteSomeMembers: compiled(sql`delete from group_members where ctid = any(array(
       select (select m.ctid from group_members m where m.org_id = ${arg(0)} and m.group_id = ${arg(1)} and m.member_id = v)
-      from ${ids(2)} as v)) returning member_id as id, member_type as type`),
+      from ${ids(2)} as v)) returning member_id as key, member_type as type`),
     existingUsers: compiled(sql`select v as id from ${ids(1)} as v
       where exists (select 1 from users u where u.org_id = ${arg(0)} and u.id = v)`),
     existingGroups: compiled(sql`select v as id from ${ids(1)} as v

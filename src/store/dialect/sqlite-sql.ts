@@ -32,6 +32,10 @@ export const sqliteSql: SqlDialect = {
   idKey: (e) => sql`unhex(${e}, '-')`,
   idText: (e) => sql`lower(substr(hex(${e}), 1, 8) || '-' || substr(hex(${e}), 9, 4) || '-' || substr(hex(${e}), 13, 4) || '-' || substr(hex(${e}), 17, 4) || '-' || substr(hex(${e}), 21))`,
   compactIds: true,
+  keyText: (key) => {
+    const h = (key as Buffer).toString('hex')
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`
+  },
   // An aggregate's ORDER BY: SQLite 3.44 or later (better-sqlite3 12 bundles 3.5x).
   pairsJson: (id, display, order) => sql`json_group_array(json_array(${id}, ${display}) order by ${order})`,
   body: (alias) => sql.ref(`${alias}.data`),

@@ -82,7 +82,7 @@ export function statements(b: Kysely<Database>, d: SqlDialect, lockRows: boolean
     deleteEmails: prepare(b.deleteFrom('user_emails').where('org_id', '=', arg(0)).where('user_id', '=', arg(1))),
     // The groups a deleted resource was a member of, for their counts, versions and events.
     deleteMemberships: prepare(b.deleteFrom('group_members').where('org_id', '=', key(0)).where('member_id', '=', key(1))
-      .returning(d.idText(sql.ref('group_id')).as('id'))),
+      .returning(sql.ref('group_id').as('key'))),
     leaveGroups: prepare(b.updateTable('groups').set((eb) => ({ member_count: eb('member_count', '-', 1), version: eb('version', '+', 1), updated_at: arg(2) }))
       .where('org_id', '=', arg(0)).where((eb) => eb.and([d.inIds(sql.ref('id'), ids(1)) as never]))
       .returning([...RESOURCE, ...GROUP_DIRECTORY])),
@@ -119,16 +119,16 @@ export function statements(b: Kysely<Database>, d: SqlDialect, lockRows: boolean
     deleteAllMembers: prepare(b.deleteFrom('group_members').where('org_id', '=', key(0)).where('group_id', '=', key(1))),
     // The rows a membership change removed and added, for its events (store.ts MemberDeltaResult).
     removeAllMembers: prepare(b.deleteFrom('group_members').where('org_id', '=', key(0)).where('group_id', '=', key(1))
-      .returning([d.idText(sql.ref('member_id')).as('id'), 'member_type as type'])),
+      .returning([sql.ref('member_id').as('key'), 'member_type as type'])),
     deleteSomeMembers: prepare(b.deleteFrom('group_members').where('org_id', '=', key(0)).where('group_id', '=', key(1))
       .where((eb) => eb.and([d.inIdKeys(sql.ref('member_id'), ids(2)) as never]))
-      .returning([d.idText(sql.ref('member_id')).as('id'), 'member_type as type'])),
+      .returning([sql.ref('member_id').as('key'), 'member_type as type'])),
     insertMembers: prepare(b.insertInto('group_members').columns(['org_id', 'group_id', 'member_id', 'member_type'])
       .expression((eb) => eb.selectFrom(d.recordSource(sql`${arg(2)}`, [['v', 'text'], ['t', 'text']], 'r') as never)
         .select([keyExpr(0).as('o'), keyExpr(1).as('g'), d.idKey(sql.ref('r.v')).as('v'), sql.ref('r.t').as('t')])
         .where(d.true as never))
       .onConflict((oc) => oc.doNothing())
-      .returning([d.idText(sql.ref('member_id')).as('id'), 'member_type as type'])),
+      .returning([sql.ref('member_id').as('key'), 'member_type as type'])),
     existingUsers: prepare(b.selectFrom('users').select('id').where('org_id', '=', arg(0)).where((eb) => eb.and([d.inIds(sql.ref('id'), ids(1)) as never]))),
     existingGroups: prepare(b.selectFrom('groups').select('id').where('org_id', '=', arg(0)).where((eb) => eb.and([d.inIds(sql.ref('id'), ids(1)) as never]))),
 

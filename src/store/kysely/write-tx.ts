@@ -82,10 +82,10 @@ export class KyselyTx implements StoreTx {
   }
 
   async removeFromAllGroups(orgId: OrgId, memberId: ResourceId, now: string): Promise<readonly GroupRow[]> {
-    const groups = await all<{ id: string }>(this.#c, this.#st.deleteMemberships, [orgId, memberId])
+    const groups = await all<{ key: unknown }>(this.#c, this.#st.deleteMemberships, [orgId, memberId])
     if (groups.length === 0) return []
     const out: GroupRow[] = []
-    for (const part of chunks(groups.map((g) => g.id))) {
+    for (const part of chunks(groups.map((g) => this.#d.keyText(g.key)))) {
       for (const r of await all<ResourceRecord>(this.#c, this.#st.leaveGroups, [orgId, this.#d.ids(part), now])) out.push(toGroupRow(r))
     }
     return out
@@ -127,15 +127,17 @@ export class KyselyTx implements StoreTx {
   }
 
   async applyMemberDelta(orgId: OrgId, groupId: ResourceId, delta: MemberDelta): Promise<MemberDeltaResult> {
+    const keys = (rows: { key: unknown; type: string }[]): MemberKey[] => rows.map((r) => ({ id: this.#d.keyText(r.key), type: r.type === 'Group' ? 'Group' : 'User' }))
+    type Returned = { key: unknown; type: string }
     let removed: MemberKey[] = []
-    if (delta.removeAll || delta.replaceAll) removed = await all<MemberKey>(this.#c, this.#st.removeAllMembers, [orgId, groupId])
-    for (const part of chunks(delta.remove)) removed.push(...await all<MemberKey>(this.#c, this.#st.deleteSomeMembers, [orgId, groupId, this.#d.ids(part)]))
+    if (delta.removeAll || delta.replaceAll) removed = keys(await all<Returned>(this.#c, this.#st.removeAllMembers, [orgId, groupId]))
+    for (const part of chunks(delta.remove)) removed.push(...keys(await all<Returned>(this.#c, this.#st.deleteSomeMembers, [orgId, groupId, this.#d.ids(part)])))
     let added: MemberKey[] = []
     const seen = new Set<string>()
     const rows = [...(delta.replaceAll ?? []), ...delta.add]
       .filter((m) => !seen.has(m.value) && seen.add(m.value))
       .map((m) => ({ v: m.value, t: m.type ?? 'User' }))
-    for (const part of chunks(rows)) added.push(...await all<MemberKey>(this.#c, this.#st.insertMembers, [orgId, groupId, this.#d.records(part)]))
+    for (const part of chunks(rows)) added.push(...keys(await all<Returned>(this.#c, this.#st.insertMembers, [orgId, groupId, this.#d.records(part)])))
     const net = added.length - removed.length
     if (delta.replaceAll && removed.length > 0 && added.length > 0) {
       // A replace deletes every row and inserts the new list: a member in both was never removed.
