@@ -162,8 +162,7 @@ export async function deleteGroup(deps: Deps, orgId: OrgId, id: string, ifMatch:
     if (!cur) throw notFound('Group', id)
     checkIfMatch(ifMatch, cur.version)
     const ctx = eventContext(deps, orgId, now)
-    const parents = await tx.removeFromAllGroups(orgId, id, now)
-    await tx.deleteGroup(orgId, id)
+    const parents = (await tx.deleteGroup(orgId, id, now)) ?? []
     await tx.insertEvents(orgId, [groupDeleted(ctx, cur), ...parents.map((g) => memberRemovedByDelete(ctx, g, id, 'Group'))])
     await log?.record(tx, orgId, { resourceType: 'Group', resourceId: id, before: cur.body, after: null })
   })

@@ -145,8 +145,7 @@ export async function deleteUser(deps: Deps, orgId: OrgId, id: string, ifMatch: 
     if (!cur) throw notFound('User', id)
     checkIfMatch(ifMatch, cur.version)
     const ctx = eventContext(deps, orgId, now)
-    const groups = await tx.removeFromAllGroups(orgId, id, now)
-    await tx.deleteUser(orgId, id)
+    const groups = (await tx.deleteUser(orgId, id, now)) ?? []
     await tx.insertEvents(orgId, [userDeleted(ctx, cur), ...groups.map((g) => memberRemovedByDelete(ctx, g, id, 'User'))])
     await log?.record(tx, orgId, { resourceType: 'User', resourceId: id, before: cur.body, after: null })
   })

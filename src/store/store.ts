@@ -220,21 +220,21 @@ export interface StoreTx {
     orgId: OrgId, id: ResourceId, body: Record<string, unknown>, previous: Record<string, unknown>, passwordHash: string | null | undefined,
     version: number, now: string, customAttributes?: Record<string, unknown> | null,
   ): Promise<void>
-  deleteUser(orgId: OrgId, id: ResourceId): Promise<boolean>
+  /**
+   * Deletes a user with its emails and memberships; each group it was in loses one from its
+   * count and moves to a new version. Returns those groups, or null when there is no such user.
+   */
+  deleteUser(orgId: OrgId, id: ResourceId, now: string): Promise<readonly GroupRow[] | null>
 
   insertGroup(orgId: OrgId, group: NewGroup): Promise<void>
   getGroupForUpdate(orgId: OrgId, id: ResourceId): Promise<GroupRow | null>
   updateGroup(orgId: OrgId, id: ResourceId, body: Record<string, unknown>, version: number, now: string): Promise<void>
-  deleteGroup(orgId: OrgId, id: ResourceId): Promise<boolean>
+  /** Deletes a group with its own membership rows and its memberships in other groups (returned as deleteUser's). */
+  deleteGroup(orgId: OrgId, id: ResourceId, now: string): Promise<readonly GroupRow[] | null>
   /** Which of `ids` are users or groups of this organization. */
   resolveMembers(orgId: OrgId, ids: readonly string[]): Promise<Map<string, 'User' | 'Group'>>
   /** Applies a membership delta and keeps the group's member count; returns the rows really added and removed. */
   applyMemberDelta(orgId: OrgId, groupId: ResourceId, delta: MemberDelta): Promise<MemberDeltaResult>
-  /**
-   * Deletes the rows that make `memberId` a member of other groups; each of those groups loses
-   * one from its count and moves to a new version (its members changed). Returns those groups.
-   */
-  removeFromAllGroups(orgId: OrgId, memberId: ResourceId, now: string): Promise<readonly GroupRow[]>
   /** Writes events in this transaction (the outbox): they commit with the change or not at all. */
   insertEvents(orgId: OrgId, events: readonly NewEvent[]): Promise<void>
   /** Bumps a group's version and lastModified after a membership-only change. */

@@ -73,15 +73,14 @@ export class KyselyTx implements StoreTx {
     }
   }
 
-  async deleteUser(orgId: OrgId, id: ResourceId): Promise<boolean> {
-    if ((await run(this.#c, this.#st.deleteUser, [orgId, id])) === 0) return false
+  async deleteUser(orgId: OrgId, id: ResourceId, now: string): Promise<readonly GroupRow[] | null> {
+    if ((await run(this.#c, this.#st.deleteUser, [orgId, id])) === 0) return null
     await run(this.#c, this.#st.deleteEmails, [orgId, id])
-    // Callers remove the memberships first (removeFromAllGroups keeps the groups' counts and versions); this finds none left.
-    await all(this.#c, this.#st.deleteMemberships, [orgId, id])
-    return true
+    return this.#leaveGroups(orgId, id, now)
   }
 
-  async removeFromAllGroups(orgId: OrgId, memberId: ResourceId, now: string): Promise<readonly GroupRow[]> {
+  /** Deletes the rows that make `memberId` a member of groups; each such group loses one from its count and moves to a new version. */
+  async #leaveGroups(orgId: OrgId, memberId: ResourceId, now: string): Promise<readonly GroupRow[]> {
     const groups = await all<{ key: unknown }>(this.#c, this.#st.deleteMemberships, [orgId, memberId])
     if (groups.length === 0) return []
     const out: GroupRow[] = []
@@ -108,11 +107,10 @@ export class KyselyTx implements StoreTx {
     await run(this.#c, this.#st.touchGroup, [orgId, id, version + 1, now])
   }
 
-  async deleteGroup(orgId: OrgId, id: ResourceId): Promise<boolean> {
-    if ((await run(this.#c, this.#st.deleteGroup, [orgId, id])) === 0) return false
+  async deleteGroup(orgId: OrgId, id: ResourceId, now: string): Promise<readonly GroupRow[] | null> {
+    if ((await run(this.#c, this.#st.deleteGroup, [orgId, id])) === 0) return null
     await run(this.#c, this.#st.deleteAllMembers, [orgId, id])
-    await all(this.#c, this.#st.deleteMemberships, [orgId, id])
-    return true
+    return this.#leaveGroups(orgId, id, now)
   }
 
   async resolveMembers(orgId: OrgId, ids: readonly string[]): Promise<Map<string, 'User' | 'Group'>> {
