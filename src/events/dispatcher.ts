@@ -42,6 +42,8 @@ const FOLLOWERS = 200
 const FLUSH_AT = 256
 /** How long a finished send waits for others before the loop records them together. */
 const GATHER_MS = 2
+/** How long a commit that wrote events waits for others before the loop fans them out (a busy server commits hundreds a second). */
+const EVENTS_GATHER_MS = 10
 
 function secretsAt(job: DeliveryJob, nowIso: string): string[] {
   return job.secrets.filter((s) => s.expiresAt === null || s.expiresAt > nowIso).map((s) => s.secret)
@@ -70,7 +72,7 @@ export class WebhookDispatcher {
   start(): void {
     if (this.#loop) return
     // A burst of commits wakes the loop once.
-    this.#offEvents = this.#o.store.onEvents(() => this.#finished())
+    this.#offEvents = this.#o.store.onEvents(() => this.#finished(EVENTS_GATHER_MS))
     this.#loop = this.#run()
   }
 
@@ -156,7 +158,7 @@ export class WebhookDispatcher {
   }
 
   /** A finished send wakes the loop after a short gather (several finish together), at once past FLUSH_AT. */
-  #finished(): void {
+  #finished(gatherMs = GATHER_MS): void {
     if (this.#results.length >= FLUSH_AT) {
       this.#signal()
       return
@@ -165,7 +167,7 @@ export class WebhookDispatcher {
     this.#gather = setTimeout(() => {
       this.#gather = null
       this.#signal()
-    }, GATHER_MS)
+    }, gatherMs)
   }
 
   /**
