@@ -3,8 +3,7 @@
 // long-polls the organization's feed with its cursor. Both followers see every committed event
 // exactly once, in the same order, and per resource the versions never go down: the positions
 // that two stampers give out never let a reader pass an event (src/store/kysely/event-stamper.ts).
-import { randomBytes, randomUUID } from 'node:crypto'
-import pg from 'pg'
+import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildApp } from '../../src/http/app.ts'
 import { uuidV7Generator } from '../../src/ids.ts'
@@ -13,6 +12,7 @@ import { DEFAULT_LIMITS, type Deps } from '../../src/provisioning/deps.ts'
 import { createOrg } from '../../src/provisioning/orgs.ts'
 import { openPostgresStore } from '../../src/store/dialect/postgres.ts'
 import type { FastifyInstance } from 'fastify'
+import { createTestDatabase } from '../helpers/pg-database.ts'
 
 const adminUrl = process.env.TEST_DATABASE_URL
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User'
@@ -21,19 +21,15 @@ const PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp'
 interface Event { id: string; type: string; data: { id: string; version: number } }
 
 describe.skipIf(!adminUrl)('event feed with two servers on one PostgreSQL', () => {
-  const dbName = `roster_feed_${randomBytes(5).toString('hex')}`
+  let drop: () => Promise<void> = async () => undefined
   const apps: FastifyInstance[] = []
   const depsOf: Deps[] = []
 
   beforeAll(async () => {
-    const admin = new pg.Client({ connectionString: adminUrl })
-    await admin.connect()
-    await admin.query(`create database ${dbName}`)
-    await admin.end()
-    const u = new URL(adminUrl as string)
-    u.pathname = `/${dbName}`
+    const db = await createTestDatabase(adminUrl as string, 'roster_feed')
+    drop = db.drop
     for (let i = 0; i < 2; i++) {
-      const store = await openPostgresStore({ url: u.toString(), poolSize: 8 })
+      const store = await openPostgresStore({ url: db.url, poolSize: 8 })
       const deps: Deps = { store, now: () => new Date(), newId: uuidV7Generator(), limits: DEFAULT_LIMITS }
       depsOf.push(deps)
       apps.push(await buildApp({ deps, config: { publicUrl: 'https://roster.test', requestTimeoutMs: 20_000, logLevel: 'silent' }, logger: false, webhooks: false }))
@@ -45,10 +41,7 @@ describe.skipIf(!adminUrl)('event feed with two servers on one PostgreSQL', () =
       await app.close()
       await depsOf[i]?.store.close()
     }
-    const admin = new pg.Client({ connectionString: adminUrl })
-    await admin.connect()
-    await admin.query(`drop database if exists ${dbName} with (force)`)
-    await admin.end()
+    await drop()
   })
 
   it('2,000 writes through both servers: each server\'s follower sees every event exactly once, in one order', async () => {

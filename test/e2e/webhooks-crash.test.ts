@@ -9,9 +9,9 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
 import { freePort } from '../helpers/free-port.ts'
+import { createTestDatabase } from '../helpers/pg-database.ts'
 import { eventually, startReceiver, type Receiver } from '../helpers/webhook-receiver.ts'
 
 const run = promisify(execFile)
@@ -27,22 +27,8 @@ async function sqliteDb(): Promise<Db> {
 }
 
 async function postgresDb(adminUrl: string): Promise<Db> {
-  const name = `roster_crash_${randomBytes(5).toString('hex')}`
-  const admin = new pg.Client({ connectionString: adminUrl })
-  await admin.connect()
-  await admin.query(`create database ${name}`)
-  await admin.end()
-  const u = new URL(adminUrl)
-  u.pathname = `/${name}`
-  return {
-    name: 'postgres', url: u.toString(), servers: 2,
-    async cleanup() {
-      const a = new pg.Client({ connectionString: adminUrl })
-      await a.connect()
-      await a.query(`drop database if exists ${name} with (force)`)
-      await a.end()
-    },
-  }
+  const db = await createTestDatabase(adminUrl, 'roster_crash')
+  return { name: 'postgres', url: db.url, servers: 2, cleanup: db.drop }
 }
 
 const dbs: (() => Promise<Db>)[] = [sqliteDb, ...(process.env.TEST_DATABASE_URL ? [() => postgresDb(process.env.TEST_DATABASE_URL as string)] : [])]

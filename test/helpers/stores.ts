@@ -3,8 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { randomBytes } from 'node:crypto'
-import pg from 'pg'
+import { createTestDatabase } from './pg-database.ts'
 import { openSqliteStore } from '../../src/store/dialect/sqlite.ts'
 import type { Store } from '../../src/store/store.ts'
 
@@ -35,24 +34,15 @@ function postgres(adminUrl: string): StoreFactory {
   return {
     name: 'postgres',
     async open() {
-      const name = `roster_test_${randomBytes(6).toString('hex')}`
-      const admin = new pg.Client({ connectionString: adminUrl })
-      await admin.connect()
-      await admin.query(`create database ${name}`)
-      await admin.end()
-      const u = new URL(adminUrl)
-      u.pathname = `/${name}`
+      const db = await createTestDatabase(adminUrl, 'roster_test')
       const { openPostgresStore } = await import('../../src/store/dialect/postgres.ts')
-      const store = await openPostgresStore({ url: u.toString(), poolSize: 8 })
+      const store = await openPostgresStore({ url: db.url, poolSize: 8 })
       return {
         store,
-        url: u.toString(),
+        url: db.url,
         cleanup: async () => {
           await store.close()
-          const a = new pg.Client({ connectionString: adminUrl })
-          await a.connect()
-          await a.query(`drop database if exists ${name} with (force)`)
-          await a.end()
+          await db.drop()
         },
       }
     },

@@ -6,7 +6,7 @@ import { sql, type Kysely } from 'kysely'
 import type { SqlDialect } from '../dialect/sql-dialect.ts'
 import { arg, prepare, type Prepared } from './prepared.ts'
 import type { Database } from './schema.ts'
-import { GROUP_DIRECTORY, USER_DIRECTORY } from './statements.ts'
+import { GROUP_DIRECTORY, USER_DIRECTORY, membersQuery } from './statements.ts'
 
 const RESOURCE = ['id', 'version', 'created_at', 'updated_at', 'data'] as const
 const EVENT_COLUMNS = ['position', 'count', 'id', 'type', 'resource_id', 'lane', 'at', 'payload', 'members'] as const
@@ -15,21 +15,6 @@ export function directoryStatements(b: Kysely<Database>, d: SqlDialect) {
   const key = (n: number): never => d.idKey(sql`${arg(n)}`) as never
   const users = () => b.selectFrom('users').select([...RESOURCE, ...USER_DIRECTORY]).where('org_id', '=', arg(0))
   const groups = () => b.selectFrom('groups').select([...RESOURCE, ...GROUP_DIRECTORY]).where('org_id', '=', arg(0))
-  const members = (after: boolean) => b.selectFrom((eb) => {
-    let k = eb.selectFrom('group_members as k')
-      .select([d.idText(sql.ref('k.member_id')).as('member_id'), 'k.member_type', 'k.member_id as member_key'])
-      .where('k.org_id', '=', key(0)).where('k.group_id', '=', key(1))
-    if (after) k = k.where('k.member_id', '>', key(3))
-    return k.orderBy('k.member_id').limit(arg(2)).as('m')
-  })
-    .leftJoin('users as u', (j) => j.on('u.org_id', '=', arg(0)).onRef('u.id', '=', 'm.member_id'))
-    .leftJoin('groups as g', (j) => j.on('g.org_id', '=', arg(0)).onRef('g.id', '=', 'm.member_id'))
-    .select([
-      'm.member_id as value',
-      sql<'User' | 'Group'>`case when m.member_type = 'Group' then 'Group' else 'User' end`.as('type'),
-      sql<string | null>`case when m.member_type = 'Group' then g.display_name else coalesce(u.display_name, u.user_name) end`.as('display'),
-    ])
-    .orderBy('m.member_key')
   // A user's groups: the membership index (org_id, member_id, group_id) in group-key order.
   const groupsOf = (after: boolean) => b.selectFrom((eb) => {
     let k = eb.selectFrom('group_members as k').select([d.idText(sql.ref('k.group_id')).as('group_id'), 'k.group_id as group_key'])
@@ -45,8 +30,8 @@ export function directoryStatements(b: Kysely<Database>, d: SqlDialect) {
     directoryUserByExternalId: prepare(users().where('external_id', '=', arg(1)).orderBy('id').limit(1)),
     directoryUserByName: prepare(users().where('user_name_folded', '=', arg(1))),
     directoryGroupById: prepare(groups().where('id', '=', arg(1))),
-    membersFirst: prepare(members(false)),
-    membersAfter: prepare(members(true)),
+    membersFirst: prepare(membersQuery(b, d, 'first')),
+    membersAfter: prepare(membersQuery(b, d, 'after')),
     userGroupsFirst: prepare(groupsOf(false)),
     userGroupsAfter: prepare(groupsOf(true)),
 

@@ -38,6 +38,31 @@ export function groupsColumn(b: Kysely<Database>, d: SqlDialect) {
   return sql<string>`(${q})`.as('groups')
 }
 
+/**
+ * A group's members as MemberRow (arguments: org, group; for a page also the limit, and after the
+ * first page the member id to continue after), so that a group of 50,000 is read into one set of
+ * objects. In key order, which is the ids' text order (canonical ids are lower-case hex): on
+ * SQLite the primary key's own order, so no sort.
+ */
+export function membersQuery(b: Kysely<Database>, d: SqlDialect, part: 'all' | 'first' | 'after') {
+  const key = (n: number): never => d.idKey(sql`${arg(n)}`) as never
+  return b.selectFrom((eb) => {
+    let k = eb.selectFrom('group_members as k')
+      .select([d.idText(sql.ref('k.member_id')).as('member_id'), 'k.member_type', 'k.member_id as member_key'])
+      .where('k.org_id', '=', key(0)).where('k.group_id', '=', key(1))
+    if (part === 'after') k = k.where('k.member_id', '>', key(3))
+    return (part === 'all' ? k : k.orderBy('k.member_id').limit(arg(2))).as('m')
+  })
+    .leftJoin('users as u', (j) => j.on('u.org_id', '=', arg(0)).onRef('u.id', '=', 'm.member_id'))
+    .leftJoin('groups as g', (j) => j.on('g.org_id', '=', arg(0)).onRef('g.id', '=', 'm.member_id'))
+    .select([
+      'm.member_id as value',
+      sql<'User' | 'Group'>`case when m.member_type = 'Group' then 'Group' else 'User' end`.as('type'),
+      sql<string | null>`case when m.member_type = 'Group' then g.display_name else coalesce(u.display_name, u.user_name) end`.as('display'),
+    ])
+    .orderBy('m.member_key')
+}
+
 export function statements(b: Kysely<Database>, d: SqlDialect, lockRows: boolean) {
   const lock = <Q extends { forUpdate(): Q }>(q: Q): Q => (lockRows ? q.forUpdate() : q)
   const ids = (n: number) => sql`${arg(n)}`
@@ -91,21 +116,7 @@ export function statements(b: Kysely<Database>, d: SqlDialect, lockRows: boolean
     groupForUpdate: prepare(lock(b.selectFrom('groups').select([...RESOURCE, ...GROUP_DIRECTORY]).where('org_id', '=', arg(0)).where('id', '=', arg(1)))),
     groupIdByName: prepare(b.selectFrom('groups').select('id').where('org_id', '=', arg(0)).where('display_name_folded', '=', arg(1))),
     groupByName: prepare(b.selectFrom('groups').select(RESOURCE).where('org_id', '=', arg(0)).where('display_name_folded', '=', arg(1))),
-    members: prepare(b.selectFrom((eb) => eb.selectFrom('group_members as k')
-      .select([d.idText(sql.ref('k.member_id')).as('member_id'), 'k.member_type', 'k.member_id as member_key'])
-      .where('k.org_id', '=', key(0)).where('k.group_id', '=', key(1))
-      .as('m'))
-      .leftJoin('users as u', (j) => j.on('u.org_id', '=', arg(0)).onRef('u.id', '=', 'm.member_id'))
-      .leftJoin('groups as g', (j) => j.on('g.org_id', '=', arg(0)).onRef('g.id', '=', 'm.member_id'))
-      // Rows shaped as MemberRow, so a group of 50,000 is read into one set of objects.
-      .select([
-        'm.member_id as value',
-        sql<'User' | 'Group'>`case when m.member_type = 'Group' then 'Group' else 'User' end`.as('type'),
-        sql<string | null>`case when m.member_type = 'Group' then g.display_name else coalesce(u.display_name, u.user_name) end`.as('display'),
-      ])
-      // In key order, which is the ids' text order (canonical ids are lower-case hex): on SQLite
-      // the primary key's own order, so no sort.
-      .orderBy('m.member_key')),
+    members: prepare(membersQuery(b, d, 'all')),
     insertGroup: prepare(b.insertInto('groups').values({
       org_id: arg(0), id: arg(1), ...named(GROUP_COLUMNS, 2), version: 1, created_at: arg(5), updated_at: arg(5), data: arg(6),
       managed_by: 'scim', identity_provider: arg(7), member_count: 0,
