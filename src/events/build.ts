@@ -30,7 +30,8 @@ export interface EventContext {
 
 /** `data` minus its closing brace, so that per-event fields can be appended to a shared prefix. */
 function openData(ctx: EventContext, shape: object): string {
-  return JSON.stringify({ ...shape, orgId: ctx.orgId }).slice(0, -1)
+  // Appended as text: stringifying a copy spread with orgId cost twice the stringify itself.
+  return `${JSON.stringify(shape).slice(0, -1)},"orgId":${JSON.stringify(ctx.orgId)}`
 }
 
 function event(ctx: EventContext, type: EventType, resourceType: string, resourceId: string, version: number, dataText: string): NewEvent {
