@@ -6,7 +6,7 @@
 // one member, and a 5,000-member change is 5,000 of them, stored as one row (events/rows.ts).
 import { isDeepStrictEqual } from 'node:util'
 import { apiGroup, apiUser } from '../directory/shape.ts'
-import { changeRecord, type Change } from '../provisioning/log-change.ts'
+import { changeParts, type Change } from '../provisioning/log-change.ts'
 import type { GroupRow, MemberDeltaResult, MemberKey, NewEvent, OrgId, UserRow } from '../store/store.ts'
 
 export type EventType =
@@ -59,27 +59,17 @@ function membership(ctx: EventContext, type: 'group.member_added' | 'group.membe
 
 /**
  * The changed attributes of an update with their values before and after, redacted and bounded
- * exactly as the provisioning log records them (provisioning/log-change.ts); null if none.
+ * exactly as the provisioning log records them (the same parts, provisioning/log-change.ts), plus
+ * `customAttributes` when they changed (a PUT replaces them: they are not in the SCIM body the
+ * record compares, but they are in the shape consumers mirror); null if nothing changed.
  */
-function changesOf(change: Change): string | null {
-  const text = changeRecord(change)
-  if (text === null) return null
-  const rec = JSON.parse(text) as { before?: Record<string, unknown>; after?: Record<string, unknown>; redacted?: string[] }
-  const attributes = [...new Set([...Object.keys(rec.before ?? {}), ...Object.keys(rec.after ?? {}), ...(rec.redacted ?? [])])]
-  if (attributes.length === 0) return null
-  return JSON.stringify({ attributes, before: rec.before ?? {}, after: rec.after ?? {} })
-}
-
-/**
- * Adds `customAttributes` to a user's changes when they changed (a PUT replaces them): they are
- * not in the SCIM body the change record compares, but they are in the shape consumers mirror.
- */
-function withCustomChanges(changes: string | null, before: UserRow, after: UserRow): string | null {
-  const b = before.directory?.customAttributes ?? {}
-  const a = after.directory?.customAttributes ?? {}
-  if (isDeepStrictEqual(b, a)) return changes
-  const rec = (changes === null ? { attributes: [], before: {}, after: {} } : JSON.parse(changes)) as { attributes: string[]; before: Record<string, unknown>; after: Record<string, unknown> }
-  return JSON.stringify({ attributes: [...rec.attributes, 'customAttributes'], before: { ...rec.before, customAttributes: b }, after: { ...rec.after, customAttributes: a } })
+function changesOf(change: Change, custom?: { readonly before: unknown; readonly after: unknown }): string | null {
+  const p = changeParts(change)
+  const customChanged = custom !== undefined && !isDeepStrictEqual(custom.before, custom.after)
+  if (p.names.length === 0 && !customChanged) return null
+  if (!customChanged) return `{"attributes":${JSON.stringify(p.names)},"before":{${p.before}},"after":{${p.after}}}`
+  const more = (text: string, value: unknown) => `${text}${text ? ',' : ''}"customAttributes":${JSON.stringify(value)}`
+  return `{"attributes":${JSON.stringify([...p.names, 'customAttributes'])},"before":{${more(p.before, custom.before)}},"after":{${more(p.after, custom.after)}}}`
 }
 
 function withChanges(prefix: string, changes: string | null): string {
@@ -96,7 +86,7 @@ export function userCreated(ctx: EventContext, row: UserRow): NewEvent {
  */
 export function userUpdated(ctx: EventContext, before: UserRow, after: UserRow, change: Change): NewEvent[] {
   // A PUT that repeats the stored user changes nothing an application could see.
-  const changes = withCustomChanges(changesOf(change), before, after)
+  const changes = changesOf(change, { before: before.directory?.customAttributes ?? {}, after: after.directory?.customAttributes ?? {} })
   if (changes === null) return []
   const prefix = openData(ctx, apiUser(after))
   const out = [event(ctx, 'user.updated', 'User', after.id, after.version, withChanges(prefix, changes))]

@@ -86,24 +86,55 @@ function valueJson(name: string, value: unknown): string {
   return text.length > MAX_VALUE_CHARS ? JSON.stringify({ truncated: true, jsonChars: text.length }) : text
 }
 
-/** The change record as JSON text; null when nothing changed. */
-export function changeRecord(c: Change): string | null {
+/** A change's record in parts: the changed attributes' names, and the JSON texts of their values before and after. */
+export interface ChangeParts {
+  /** Changed attribute names (and secrets set or removed), in the order the record lists them. */
+  readonly names: readonly string[]
+  /** `"name":value,…` of the values before (without braces); '' when none. */
+  readonly before: string
+  readonly after: string
+  readonly redacted: readonly string[]
+}
+
+// A write's log row and its event both describe its change: computed once per change.
+const partsOf = new WeakMap<Change, ChangeParts>()
+
+/** The parts of a change's record (redacted, bounded); computed once per change object. */
+export function changeParts(c: Change): ChangeParts {
+  const known = partsOf.get(c)
+  if (known) return known
   const before = flatten(c.before)
   const after = flatten(c.after)
   const b: string[] = []
   const a: string[] = []
+  const names: string[] = []
   for (const [k, v] of after) {
     const old = before.get(k)
     if (old !== undefined && isDeepStrictEqual(old, v)) continue
     const key = JSON.stringify(k)
     if (old !== undefined) b.push(`${key}:${valueJson(k, old)}`)
     a.push(`${key}:${valueJson(k, v)}`)
+    names.push(k)
   }
-  for (const [k, v] of before) if (!after.has(k)) b.push(`${JSON.stringify(k)}:${valueJson(k, v)}`)
+  for (const [k, v] of before) {
+    if (after.has(k)) continue
+    b.push(`${JSON.stringify(k)}:${valueJson(k, v)}`)
+    names.push(k)
+  }
+  const redacted = c.secrets ?? []
+  for (const r of redacted) if (!names.includes(r)) names.push(r)
+  const parts = { names, before: b.join(','), after: a.join(','), redacted }
+  partsOf.set(c, parts)
+  return parts
+}
+
+/** The change record as JSON text; null when nothing changed. */
+export function changeRecord(c: Change): string | null {
+  const p = changeParts(c)
   const parts: string[] = []
-  if (b.length) parts.push(`"before":{${b.join(',')}}`)
-  if (a.length) parts.push(`"after":{${a.join(',')}}`)
-  if (c.secrets?.length) parts.push(`"redacted":${JSON.stringify(c.secrets)}`)
+  if (p.before) parts.push(`"before":{${p.before}}`)
+  if (p.after) parts.push(`"after":{${p.after}}`)
+  if (p.redacted.length) parts.push(`"redacted":${JSON.stringify(p.redacted)}`)
   if (c.members && (c.members.added || c.members.removed || c.members.replaced)) parts.push(`"members":${JSON.stringify(c.members)}`)
   return parts.length ? `{${parts.join(',')}}` : null
 }
