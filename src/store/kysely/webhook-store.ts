@@ -32,7 +32,7 @@ interface Enqueued { position: number | string; offset: number; until: number; l
 /** Lanes due at once at or below which each claimed lane takes its followers along. */
 const FOLLOWER_LANES = 64
 
-function toJob(r: JobRecord): DeliveryJob {
+function toJob(r: JobRecord, secrets: readonly WebhookSecret[]): DeliveryJob {
   const position = Number(r.position)
   return {
     id: r.id, orgId: r.org_id as OrgId, endpointId: r.endpoint_id, position, offset: Number(r.event_offset), until: Number(r.event_until),
@@ -41,7 +41,7 @@ function toJob(r: JobRecord): DeliveryJob {
     events: r.e_id === null || r.payload === null ? null : {
       position, count: Number(r.e_count), id: r.e_id, type: r.e_type ?? '', resourceId: r.e_resource_id ?? '', lane: r.lane, at: r.e_at ?? '', payload: r.payload, members: r.members,
     },
-    url: r.url, secrets: JSON.parse(r.secrets) as WebhookSecret[], failingSince: r.failing_since,
+    url: r.url, secrets, failingSince: r.failing_since,
   }
 }
 
@@ -215,7 +215,14 @@ export class KyselyWebhooks implements WebhookStore {
       await this.#run(conn, sql`update webhook_deliveries set lease_until_ms = ${c.nowMs + c.leaseMs}, lease_owner = ${c.owner}
         where ${this.#d.sql.inIds(sql.ref('id'), sql`${this.#d.sql.ids(part)}`)}`)
     }
-    return lanes.map((lane) => lane.map(toJob))
+    // An endpoint's secrets parsed once a claim, not once a delivery.
+    const secrets = new Map<string, readonly WebhookSecret[]>()
+    const secretsOf = (r: JobRecord) => {
+      let known = secrets.get(r.secrets)
+      if (!known) secrets.set(r.secrets, known = JSON.parse(r.secrets) as WebhookSecret[])
+      return known
+    }
+    return lanes.map((lane) => lane.map((r) => toJob(r, secretsOf(r))))
   }
 
   #jobSelect(): RawBuilder<unknown> {
