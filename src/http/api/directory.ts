@@ -12,6 +12,7 @@ import { parseFilter } from '../../scim/filter/parser.ts'
 import type { DirectoryPageQuery } from '../../store/store.ts'
 import { authorize, notFound } from './access.ts'
 import { decodeCursor, encodeCursor, invalidParameter, parseInstant, parseLimit } from './paging.ts'
+import { DIRECTORY } from './schemas.ts'
 
 type Query = Record<string, unknown>
 
@@ -64,21 +65,22 @@ interface IdParams extends OrgParams { id: string }
 export function registerDirectoryRoutes(app: FastifyInstance, deps: Deps): void {
   const { store } = deps
 
-  app.get<{ Params: OrgParams; Querystring: Query }>('/orgs/:org/users', async (request) => {
+  app.get<{ Params: OrgParams; Querystring: Query }>('/orgs/:org/users', { schema: DIRECTORY.listUsers }, async (request) => {
     const q = pageQuery(request.query)
     const org = await authorize(deps, request, request.params.org, 'directory:read')
     return page(await filtered(store.directoryUsers(org.id, q)), q.limit, (u) => u.id, apiUser)
   })
 
-  app.get<{ Params: IdParams }>('/orgs/:org/users/:id', async (request, reply) => {
+  app.get<{ Params: IdParams }>('/orgs/:org/users/:id', { schema: DIRECTORY.getUser }, async (request, reply) => {
     const org = await authorize(deps, request, request.params.org, 'directory:read')
     const user = await store.directoryUser(org.id, 'id', request.params.id)
     if (!user) throw notFound('user')
     return sendVersioned(request, reply, user.version, apiUser(user))
   })
 
-  for (const [path, by] of [['by-external-id', 'externalId'], ['by-user-name', 'userName']] as const) {
-    app.get<{ Params: OrgParams & { value: string } }>(`/orgs/:org/users/${path}/:value`, async (request, reply) => {
+  const lookups = [['by-external-id', 'externalId', DIRECTORY.getUserByExternalId], ['by-user-name', 'userName', DIRECTORY.getUserByUserName]] as const
+  for (const [path, by, schema] of lookups) {
+    app.get<{ Params: OrgParams & { value: string } }>(`/orgs/:org/users/${path}/:value`, { schema }, async (request, reply) => {
       const org = await authorize(deps, request, request.params.org, 'directory:read')
       const user = await store.directoryUser(org.id, by, request.params.value)
       if (!user) throw notFound('user')
@@ -86,7 +88,7 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: Deps): void 
     })
   }
 
-  app.get<{ Params: IdParams; Querystring: Query }>('/orgs/:org/users/:id/groups', async (request) => {
+  app.get<{ Params: IdParams; Querystring: Query }>('/orgs/:org/users/:id/groups', { schema: DIRECTORY.listUserGroups }, async (request) => {
     const after = decodeCursor(request.query.cursor)
     const limit = parseLimit(request.query.limit)
     const org = await authorize(deps, request, request.params.org, 'directory:read')
@@ -94,20 +96,20 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: Deps): void 
     return page(await store.userGroupsPage(org.id, request.params.id, after, limit), limit, (g) => g.id, apiGroup)
   })
 
-  app.get<{ Params: OrgParams; Querystring: Query }>('/orgs/:org/groups', async (request) => {
+  app.get<{ Params: OrgParams; Querystring: Query }>('/orgs/:org/groups', { schema: DIRECTORY.listGroups }, async (request) => {
     const q = pageQuery(request.query)
     const org = await authorize(deps, request, request.params.org, 'directory:read')
     return page(await filtered(store.directoryGroups(org.id, q)), q.limit, (g) => g.id, apiGroup)
   })
 
-  app.get<{ Params: IdParams }>('/orgs/:org/groups/:id', async (request, reply) => {
+  app.get<{ Params: IdParams }>('/orgs/:org/groups/:id', { schema: DIRECTORY.getGroup }, async (request, reply) => {
     const org = await authorize(deps, request, request.params.org, 'directory:read')
     const group = await store.directoryGroup(org.id, request.params.id)
     if (!group) throw notFound('group')
     return sendVersioned(request, reply, group.version, apiGroup(group))
   })
 
-  app.get<{ Params: IdParams; Querystring: Query }>('/orgs/:org/groups/:id/members', async (request) => {
+  app.get<{ Params: IdParams; Querystring: Query }>('/orgs/:org/groups/:id/members', { schema: DIRECTORY.listGroupMembers }, async (request) => {
     const after = decodeCursor(request.query.cursor)
     const limit = parseLimit(request.query.limit)
     const org = await authorize(deps, request, request.params.org, 'directory:read')

@@ -14,11 +14,10 @@ import { eventsAfter, type Event } from '../../events/rows.ts'
 import type { OrgId } from '../../store/store.ts'
 import { authorize } from './access.ts'
 import { ApiError } from './errors.ts'
-import { invalidParameter, parseLimit } from './paging.ts'
+import { MAX_WAIT_SECONDS, invalidParameter, parseLimit } from './paging.ts'
+import { EVENTS } from './schemas.ts'
 
 const DAY_MS = 86_400_000
-/** Longest long-poll (`wait`, seconds). */
-export const MAX_WAIT_SECONDS = 30
 /** While waiting, the feed is read again this often (events another server committed). */
 const POLL_MS = 250
 
@@ -40,8 +39,9 @@ function parseTypes(raw: unknown): string[] | null {
 
 function parseWait(raw: unknown): number {
   if (raw === undefined || raw === '') return 0
-  const n = typeof raw === 'string' && /^\d{1,3}$/.test(raw) ? Number(raw) : NaN
-  if (!Number.isInteger(n) || n > MAX_WAIT_SECONDS) throw invalidParameter('wait', `must be whole seconds from 0 to ${MAX_WAIT_SECONDS}`)
+  // A number when the route's schema coerced it (schemas.ts), text otherwise.
+  const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d{1,3}$/.test(raw) ? Number(raw) : NaN
+  if (!Number.isInteger(n) || n < 0 || n > MAX_WAIT_SECONDS) throw invalidParameter('wait', `must be whole seconds from 0 to ${MAX_WAIT_SECONDS}`)
   return n
 }
 
@@ -66,7 +66,7 @@ export function registerEventRoutes(app: FastifyInstance, deps: Deps, opts: Feed
     void opts.closing.then(done)
   })
 
-  app.get<{ Params: { org: string }; Querystring: Record<string, unknown> }>('/orgs/:org/events', async (request, reply) => {
+  app.get<{ Params: { org: string }; Querystring: Record<string, unknown> }>('/orgs/:org/events', { schema: EVENTS.listEvents }, async (request, reply) => {
     const q = request.query
     const cursor = feedCursorParam('after', q.after)
     const limit = parseLimit(q.limit)
@@ -98,7 +98,8 @@ export function registerEventRoutes(app: FastifyInstance, deps: Deps, opts: Feed
     const last = rows[rows.length - 1]
     const reached = rows.length < limit ? Math.max(last?.position ?? after, newest) : (last as Event).position
     const next = encodeFeedCursor(reached, deps.now().getTime())
-    // The stored payloads are the events' exact JSON text: spliced, never parsed again.
+    // The stored payloads are the events' exact JSON text: spliced, never parsed again (a string
+    // is sent as it is; the response schema, EventPage, only documents it).
     return reply.type('application/json; charset=utf-8').send(`{"data":[${rows.map((r) => r.payload).join(',')}],"nextCursor":"${next}"}`)
 
     async function read(orgId: OrgId, from: number): Promise<readonly Event[]> {

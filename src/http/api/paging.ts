@@ -4,6 +4,8 @@ import { ApiError } from './errors.ts'
 
 export const DEFAULT_LIMIT = 100
 export const MAX_LIMIT = 1_000
+/** Longest long-poll of the event feed (`wait`, seconds). */
+export const MAX_WAIT_SECONDS = 30
 
 export function invalidParameter(name: string, message: string): ApiError {
   return new ApiError(400, 'invalid_parameter', `${name}: ${message}`)
@@ -11,6 +13,7 @@ export function invalidParameter(name: string, message: string): ApiError {
 
 export function parseLimit(raw: unknown, fallback = DEFAULT_LIMIT, max = MAX_LIMIT): number {
   if (raw === undefined || raw === '') return fallback
+  // A number when the route's schema coerced it (schemas.ts), text otherwise.
   const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d{1,7}$/.test(raw) ? Number(raw) : NaN
   if (!Number.isInteger(n) || n < 1 || n > max) throw invalidParameter('limit', `must be an integer from 1 to ${max}`)
   return n

@@ -3,7 +3,11 @@
 // (access.ts). A SCIM token is refused: it is an identity provider's credential for one
 // organization's directory, not a key to this API. Errors are one small JSON shape,
 // `{ "error": code, "message": text }` (docs/errors.md); a client's bad input is a 4xx, never a 500.
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+// Every route has a schema (schemas.ts); the OpenAPI document made from them is served at
+// /api/v1/openapi.json and read as a page at /api/v1/reference, both without an API key.
+import swagger, { type FastifyDynamicSwaggerOptions } from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify'
 import { hashApiKey, isWellFormedApiKey } from '../../orgs/api-keys.ts'
 import { TOKEN_PREFIX } from '../../orgs/tokens.ts'
 import type { Deps } from '../../provisioning/deps.ts'
@@ -16,25 +20,92 @@ import { registerEventRoutes } from './events.ts'
 import { registerLogRoutes } from './provisioning-log.ts'
 import { registerWebhookRoutes } from './webhooks.ts'
 import type { WebhookPolicy } from '../../events/webhooks.ts'
+import { REFERENCE, SHARED_SCHEMAS, TAGS } from './schemas.ts'
 
 const CHALLENGE = 'Bearer realm="roster-api"'
 const RETRY_AFTER_SECONDS = 5
 
-function toApiError(err: unknown, reqId: string): { error: ApiError; bug: boolean } {
+type Json = Record<string, unknown>
+
+function isJson(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+/** What a schema accepts, in words: "an integer from 1 to 1000", "one of a, b". */
+function accepted(schema: Json): string | null {
+  if (Array.isArray(schema.enum)) return `one of ${schema.enum.filter((v) => v !== null).join(', ')}`
+  const types = (Array.isArray(schema.type) ? schema.type : [schema.type]).filter((t) => t !== 'null')
+  if (types.includes('integer')) {
+    const { minimum: min, maximum: max } = schema
+    return typeof min === 'number' && typeof max === 'number' ? `an integer from ${min} to ${max}` : 'an integer'
+  }
+  if (types.includes('array')) return 'a list'
+  if (types.includes('boolean')) return 'true or false'
+  if (types.includes('string')) return typeof schema.maxLength === 'number' ? `text of at most ${schema.maxLength} characters` : 'text, given once'
+  if (types.includes('object')) return 'an object'
+  return null
+}
+
+const SHARED_BY_REF = new Map<string, Json>(SHARED_SCHEMAS.map((s) => [`${s.$id}#`, s]))
+
+/** A schema, or the shared schema its `$ref` names. */
+function deref(s: unknown): Json | null {
+  if (!isJson(s)) return null
+  return typeof s.$ref === 'string' ? (SHARED_BY_REF.get(s.$ref) ?? null) : s
+}
+
+/** The sub-schema and value at a JSON pointer's path (through properties, items and shared `$ref`s). */
+function at(schema: unknown, value: unknown, path: readonly string[]): { schema: Json | null; value: unknown } {
+  let s = deref(schema)
+  let v = value
+  for (const seg of path) {
+    s = s === null ? null : deref(isJson(s.properties) && isJson(s.properties[seg]) ? s.properties[seg] : s.items)
+    v = isJson(v) || Array.isArray(v) ? (v as Record<string, unknown>)[seg] : undefined
+  }
+  return { schema: s, value: v }
+}
+
+const CONTEXT_KEYS = { body: 'body', querystring: 'querystring', params: 'params', headers: 'headers' } as const
+const REQUEST_KEYS = { body: 'body', querystring: 'query', params: 'params', headers: 'headers' } as const
+
+/**
+ * A schema's refusal (FST_ERR_VALIDATION) as the API's 400 invalid_parameter, naming the
+ * parameter (or body field) first, as the handlers' own checks do: `limit: must be an integer
+ * from 1 to 1000 (got "0")`.
+ */
+function validationError(fe: FastifyError, request: FastifyRequest): ApiError {
+  const first = fe.validation?.[0]
+  const where = (fe.validationContext ?? 'body') as keyof typeof CONTEXT_KEYS
+  const path = (first?.instancePath ?? '').split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'))
+  const missing = first?.keyword === 'required' ? (first.params as { missingProperty?: string }).missingProperty : undefined
+  const name = path[0] ?? missing
+  if (name === undefined) {
+    return new ApiError(400, 'invalid_parameter', where === 'body' ? 'The body must be a JSON object' : `The ${where} is not valid: ${first?.message ?? fe.message}`)
+  }
+  if (missing !== undefined) return new ApiError(400, 'invalid_parameter', `${name}: is required`)
+  const routeSchema = (request.routeOptions.schema ?? {}) as FastifySchema & Json
+  const found = at(routeSchema[CONTEXT_KEYS[where]], request[REQUEST_KEYS[where]], path)
+  const wanted = found.schema ? accepted(found.schema) : null
+  const got = found.value === undefined ? '' : ` (got ${JSON.stringify(found.value)?.slice(0, 100) ?? String(found.value)})`
+  return new ApiError(400, 'invalid_parameter', `${name}: ${wanted ? `must be ${wanted}` : (first?.message ?? 'is not valid')}${got}`)
+}
+
+function toApiError(err: unknown, request: FastifyRequest): { error: ApiError; bug: boolean } {
   if (err instanceof ApiError) return { error: err, bug: false }
   if (err instanceof LogQueryError) return { error: new ApiError(400, 'invalid_parameter', err.message), bug: false }
   if (err instanceof StoreUnavailable) return { error: new ApiError(503, 'unavailable', 'The database is temporarily unavailable; retry later', { 'retry-after': String(RETRY_AFTER_SECONDS) }), bug: false }
-  const fe = err as Partial<FastifyError>
+  const fe = err as FastifyError
+  if (fe.validation && fe.statusCode === 400) return { error: validationError(fe, request), bug: false }
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
-    // Fastify's own refusals (a body that is not JSON, a schema's validation): its message names the problem.
-    const message = fe.validation ? `The request is not valid: ${fe.message ?? ''}` : fe.statusCode === 413 ? 'The request body is too large' : 'The request is not valid'
+    // Fastify's own refusals (a body that is not JSON, a media type it does not read).
+    const message = fe.statusCode === 413 ? 'The request body is too large' : fe.statusCode === 415 ? 'The body must be JSON (Content-Type: application/json)' : 'The request is not valid'
     return { error: new ApiError(fe.statusCode, fe.statusCode === 413 ? 'too_large' : 'bad_request', message), bug: false }
   }
-  return { error: new ApiError(500, 'internal', `Internal error; request id ${reqId}`), bug: true }
+  return { error: new ApiError(500, 'internal', `Internal error; request id ${request.id}`), bug: true }
 }
 
 function sendApiError(err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  const { error, bug } = toApiError(err, request.id)
+  const { error, bug } = toApiError(err, request)
   if (bug) request.log.error({ err, reqId: request.id }, 'unexpected error')
   for (const [k, v] of Object.entries(error.headers)) void reply.header(k, v)
   return reply.code(error.status).send({ error: error.code, message: error.message, ...error.extra, ...(bug ? { requestId: request.id } : {}) })
@@ -53,13 +124,58 @@ export interface ApiPluginOptions {
   readonly webhookPolicy?: WebhookPolicy
 }
 
+/** The OpenAPI document's fixed parts; the paths and schemas come from the routes. */
+const OPENAPI: FastifyDynamicSwaggerOptions['openapi'] = {
+  openapi: '3.1.0',
+  info: {
+    title: 'Roster API',
+    version: '1.0.0',
+    summary: 'The vendor API of Roster: an organization\'s directory, its event feed and webhooks, and its provisioning log.',
+    description: 'Authenticate with an API key of the organization or of the operator (`roster api-key create`): `Authorization: Bearer roster_api_…`. ' +
+      'Errors are `{ "error": code, "message": text }`. Lists are read a page at a time: pass a page\'s `nextCursor` as `cursor` (the event feed: as `after`). ' +
+      'Guide: docs/api.md; events and webhooks: docs/events.md.',
+    license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
+  },
+  components: {
+    securitySchemes: {
+      apiKey: {
+        type: 'http', scheme: 'bearer', bearerFormat: 'roster_api_…',
+        description: 'An API key (roster api-key create --org ORG --scope …), with the scope the endpoint names: directory:read, directory:write, events:read, webhooks:manage, log:read',
+      },
+    },
+  },
+  security: [{ apiKey: [] }],
+  tags: [...TAGS],
+}
+
+/** The page's logo: the name, in the top bar's colours. */
+const LOGO = {
+  type: 'image/svg+xml',
+  content: Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="160" height="40"><text x="0" y="29" font-family="sans-serif" font-size="26" font-weight="bold" fill="#fff">Roster API</text></svg>'),
+}
+
+/** The reference page and its assets (served by @fastify/swagger-ui under this path). */
+const REFERENCE_PATH = '/reference'
+
 export async function apiPlugin(app: FastifyInstance, opts: ApiPluginOptions): Promise<void> {
   const { deps } = opts
   const touch = keyToucher(deps, (err) => app.log.warn({ err }, 'api key: could not record its use'))
+  // Registered here, not on the root: the document sees this plugin's routes only (not SCIM's, not /healthz).
+  await app.register(swagger, {
+    openapi: OPENAPI,
+    // Shared schemas are components named by their $id (ApiUser), not def-0.
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+  })
+  for (const schema of SHARED_SCHEMAS) app.addSchema(schema)
+  const publicPrefix = `${app.prefix}${REFERENCE_PATH}`
+  const documentUrl = `${app.prefix}/openapi.json`
+  /** The routes answered without an API key: the document, the reference page and its assets. */
+  const isPublic = (routeUrl: string | undefined) => routeUrl === documentUrl || routeUrl === publicPrefix || routeUrl?.startsWith(`${publicPrefix}/`) === true
   app.decorateRequest('apiKey', null)
   app.setErrorHandler((err, request, reply) => sendApiError(err, request, reply))
   app.setNotFoundHandler((request, reply) => sendApiError(new ApiError(404, 'not_found', `No endpoint ${request.method} ${request.url.split('?')[0]}`), request, reply))
   app.addHook('onRequest', async (request) => {
+    if (isPublic(request.routeOptions.url)) return
     const header = request.headers.authorization
     if (header === undefined) throw unauthorized('Authorization header with a Bearer API key is required')
     const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header)
@@ -72,8 +188,33 @@ export async function apiPlugin(app: FastifyInstance, opts: ApiPluginOptions): P
     request.apiKey = key
     touch(key)
   })
+  // An empty parameter (`?cursor=`) is an absent one, as every handler read it before the
+  // schemas: dropped before validation, so that it neither fails a type nor skips a default.
+  app.addHook('preValidation', async (request) => {
+    const q = request.query
+    if (isJson(q)) for (const k of Object.keys(q)) if (q[k] === '') delete q[k]
+  })
   registerLogRoutes(app, deps)
   registerDirectoryRoutes(app, deps)
   registerEventRoutes(app, deps, { retentionDays: opts.eventRetentionDays ?? 30, closing: opts.closing ?? new Promise(() => undefined) })
   registerWebhookRoutes(app, deps, opts.webhookPolicy ?? { allowPrivate: false })
+
+  // The document, serialized once (a string is sent as it is).
+  let document: string | null = null
+  app.get('/openapi.json', { schema: REFERENCE.getOpenApiDocument }, async (_request, reply) => {
+    document ??= JSON.stringify(app.swagger())
+    return reply.type('application/json; charset=utf-8').send(document)
+  })
+  await app.register(swaggerUi, {
+    routePrefix: REFERENCE_PATH,
+    // The page's links are absolute: the plugin's prefix (/api/v1) before routePrefix.
+    indexPrefix: app.prefix,
+    logo: LOGO,
+    theme: { title: 'Roster API reference' },
+    uiConfig: { deepLinking: true, docExpansion: 'list', defaultModelsExpandDepth: 0, tryItOutEnabled: false },
+    // Everything the page loads comes from this server (the plugin's own policy adds
+    // upgrade-insecure-requests, which breaks the page on a plain-HTTP server).
+    staticCSP: "default-src 'self'; base-uri 'self'; frame-ancestors 'self'; img-src 'self' data:; object-src 'none'; script-src 'self'; " +
+      "script-src-attr 'none'; style-src 'self' 'unsafe-inline'",
+  })
 }

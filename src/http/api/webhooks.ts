@@ -10,6 +10,7 @@ import {
 import { authorize } from './access.ts'
 import { ApiError } from './errors.ts'
 import { decodeCursor, encodeCursor, parseLimit } from './paging.ts'
+import { WEBHOOKS } from './schemas.ts'
 
 type Body = Record<string, unknown>
 
@@ -40,47 +41,47 @@ interface IdParams extends OrgParams { id: string }
 export function registerWebhookRoutes(app: FastifyInstance, deps: Deps, policy: WebhookPolicy): void {
   const org = (request: Parameters<typeof authorize>[1], param: string) => authorize(deps, request, param, 'webhooks:manage')
 
-  app.get<{ Params: OrgParams }>('/orgs/:org/webhooks', async (request) => {
+  app.get<{ Params: OrgParams }>('/orgs/:org/webhooks', { schema: WEBHOOKS.listWebhooks }, async (request) => {
     const o = await org(request, request.params.org)
     return { data: (await listWebhooks(deps, o.id)).map(publicEndpoint), nextCursor: null }
   })
 
-  app.post<{ Params: OrgParams }>('/orgs/:org/webhooks', async (request, reply) => {
+  app.post<{ Params: OrgParams }>('/orgs/:org/webhooks', { schema: WEBHOOKS.createWebhook }, async (request, reply) => {
     const body = bodyOf(request.body)
     const o = await org(request, request.params.org)
     const { endpoint, secret } = await mapped(() => addWebhook(deps, o.id, { url: body.url, eventTypes: body.eventTypes, description: body.description }, policy))
     return reply.code(201).send({ ...publicEndpoint(endpoint), secret })
   })
 
-  app.get<{ Params: IdParams }>('/orgs/:org/webhooks/:id', async (request) => {
+  app.get<{ Params: IdParams }>('/orgs/:org/webhooks/:id', { schema: WEBHOOKS.getWebhook }, async (request) => {
     const o = await org(request, request.params.org)
     return publicEndpoint(await mapped(() => getWebhook(deps, o.id, request.params.id)))
   })
 
-  app.patch<{ Params: IdParams }>('/orgs/:org/webhooks/:id', async (request) => {
+  app.patch<{ Params: IdParams }>('/orgs/:org/webhooks/:id', { schema: WEBHOOKS.updateWebhook }, async (request) => {
     const body = bodyOf(request.body)
     const o = await org(request, request.params.org)
     return publicEndpoint(await mapped(() => updateWebhook(deps, o.id, request.params.id, body, policy)))
   })
 
-  app.delete<{ Params: IdParams }>('/orgs/:org/webhooks/:id', async (request, reply) => {
+  app.delete<{ Params: IdParams }>('/orgs/:org/webhooks/:id', { schema: WEBHOOKS.deleteWebhook }, async (request, reply) => {
     const o = await org(request, request.params.org)
     await mapped(() => removeWebhook(deps, o.id, request.params.id))
     return reply.code(204).send()
   })
 
-  app.post<{ Params: IdParams }>('/orgs/:org/webhooks/:id/rotate-secret', async (request) => {
+  app.post<{ Params: IdParams }>('/orgs/:org/webhooks/:id/rotate-secret', { schema: WEBHOOKS.rotateWebhookSecret }, async (request) => {
     const o = await org(request, request.params.org)
     return mapped(() => rotateWebhookSecret(deps, o.id, request.params.id))
   })
 
-  app.post<{ Params: IdParams }>('/orgs/:org/webhooks/:id/test', async (request) => {
+  app.post<{ Params: IdParams }>('/orgs/:org/webhooks/:id/test', { schema: WEBHOOKS.testWebhook }, async (request) => {
     const o = await org(request, request.params.org)
     const r = await mapped(() => testWebhook(deps, o.id, request.params.id, policy))
     return { eventId: r.eventId, status: r.status, durationMs: Math.round(r.durationMs), excerpt: r.excerpt, error: r.error ?? null }
   })
 
-  app.get<{ Params: IdParams; Querystring: Record<string, unknown> }>('/orgs/:org/webhooks/:id/attempts', async (request) => {
+  app.get<{ Params: IdParams; Querystring: Record<string, unknown> }>('/orgs/:org/webhooks/:id/attempts', { schema: WEBHOOKS.listWebhookAttempts }, async (request) => {
     const before = decodeCursor(request.query.cursor)
     const limit = parseLimit(request.query.limit)
     const o = await org(request, request.params.org)
@@ -90,7 +91,7 @@ export function registerWebhookRoutes(app: FastifyInstance, deps: Deps, policy: 
     return { data: rows, nextCursor: rows.length === limit && last ? encodeCursor(last.id) : null }
   })
 
-  app.post<{ Params: IdParams }>('/orgs/:org/webhooks/:id/redeliver', async (request, reply) => {
+  app.post<{ Params: IdParams }>('/orgs/:org/webhooks/:id/redeliver', { schema: WEBHOOKS.redeliverWebhookEvent }, async (request, reply) => {
     const body = bodyOf(request.body)
     if (typeof body.eventId !== 'string') throw new ApiError(400, 'invalid_parameter', 'eventId: the id of the event to deliver again is required')
     const o = await org(request, request.params.org)
@@ -98,7 +99,7 @@ export function registerWebhookRoutes(app: FastifyInstance, deps: Deps, policy: 
     return reply.code(202).send({ queued: 1 })
   })
 
-  app.post<{ Params: IdParams }>('/orgs/:org/webhooks/:id/replay', async (request, reply) => {
+  app.post<{ Params: IdParams }>('/orgs/:org/webhooks/:id/replay', { schema: WEBHOOKS.replayWebhook }, async (request, reply) => {
     const body = bodyOf(request.body)
     if (body.after !== undefined && typeof body.after !== 'string') throw new ApiError(400, 'invalid_parameter', 'after: a cursor of the event feed')
     const o = await org(request, request.params.org)

@@ -1,0 +1,534 @@
+// The JSON schemas of /api/v1 (docs/api.md): what each route accepts and answers. They do three
+// jobs: Fastify validates requests with them (a failure is a 400 invalid_parameter naming the
+// parameter, plugin.ts), fast-json-stringify serializes answers with them (a field a response
+// schema does not list is not sent, so every field of directory/shape.ts is listed here), and
+// @fastify/swagger makes the OpenAPI document from them (GET /api/v1/openapi.json, docs/openapi.json),
+// from which the typed client's types are generated (src/client/api-types.ts, `npm run openapi`).
+// Free-form objects an identity provider fills (name, enterprise, addresses, customAttributes) are
+// `additionalProperties: true` without listed properties: a listed property would be coerced to
+// its declared type on the way out.
+import type { FastifySchema } from 'fastify'
+import { EVENT_TYPES } from '../../events/build.ts'
+import { DEFAULT_LIMIT, MAX_LIMIT, MAX_WAIT_SECONDS } from './paging.ts'
+
+type Schema = Record<string, unknown>
+
+const str = (description: string, extra: Schema = {}): Schema => ({ type: 'string', description, ...extra })
+const nullableStr = (description: string, extra: Schema = {}): Schema => ({ type: ['string', 'null'], description, ...extra })
+const instant = (description: string): Schema => ({ type: 'string', format: 'date-time', description })
+const freeForm = (description: string): Schema => ({ type: 'object', additionalProperties: true, description })
+const ref = (id: string, description?: string): Schema => (description === undefined ? { $ref: `${id}#` } : { description, $ref: `${id}#` })
+
+/** An object whose every listed property is always present. */
+function object(description: string, properties: Record<string, Schema>, opts: { optional?: readonly string[] } = {}): Schema {
+  const optional = new Set(opts.optional ?? [])
+  return { type: 'object', description, properties, required: Object.keys(properties).filter((k) => !optional.has(k)), additionalProperties: false }
+}
+
+const valued = (what: string): Schema => object(`One of the user's ${what}`, {
+  value: str(`The ${what.replace(/s$/, '')}`),
+  type: nullableStr('work, home, mobile… as the identity provider sent it'),
+  primary: { type: 'boolean', description: 'Whether the identity provider marked it primary (at most one is)' },
+})
+
+// --- Shared schemas: components of the OpenAPI document, `$ref: 'Name#'` in route schemas. ---
+
+const apiError = {
+  $id: 'ApiError',
+  type: 'object',
+  description: 'An error: a stable code, a message naming the problem (a parameter first: `limit: …`), and for some errors more fields',
+  properties: {
+    error: str('A stable code: invalid_parameter, unauthorized, insufficient_scope, not_found, cursor_expired, too_large, bad_request, unavailable, internal', {
+      examples: ['invalid_parameter'],
+    }),
+    message: str('What is wrong, for a person', { examples: ['limit: must be an integer from 1 to 1000 (got 0)'] }),
+    resyncCursor: str('410 cursor_expired: the feed cursor to follow from once the consumer has resynchronised from the directory API'),
+    requestId: str('500 internal: the request id to quote in a report'),
+  },
+  required: ['error', 'message'],
+  additionalProperties: true,
+}
+
+const userProperties: Record<string, Schema> = {
+  id: str('Roster\'s id of the user'),
+  externalId: nullableStr('The identity provider\'s id of the user'),
+  userName: str('The unique sign-in name (unique per organization, case-insensitively)'),
+  email: nullableStr('The primary email, else the first one'),
+  emails: { type: 'array', items: valued('emails'), description: 'Every email, in the order the identity provider sent them' },
+  name: { ...freeForm('SCIM name: givenName, familyName, formatted, middleName, honorificPrefix, honorificSuffix'), type: ['object', 'null'] },
+  displayName: nullableStr('The name to show'),
+  nickName: nullableStr('A casual name'),
+  title: nullableStr('Job title'),
+  userType: nullableStr('Employee, Contractor… as the identity provider sent it'),
+  preferredLanguage: nullableStr('e.g. en-US'),
+  locale: nullableStr('e.g. en-US'),
+  timezone: nullableStr('An IANA time zone, e.g. America/New_York'),
+  phoneNumbers: { type: 'array', items: valued('phone numbers'), description: 'Every phone number' },
+  addresses: { type: 'array', items: freeForm('A SCIM address: formatted, streetAddress, locality, region, postalCode, country, type, primary'), description: 'Every address' },
+  active: { type: 'boolean', description: 'false once the identity provider deactivated the user' },
+  state: { type: 'string', enum: ['active', 'suspended'], description: '`active`, or `suspended` when active is false' },
+  enterprise: {
+    ...freeForm('The enterprise extension\'s attributes without their URN (employeeNumber, costCenter, organization, division, department), `manager` as `{ id, displayName }`; null when none was sent'),
+    type: ['object', 'null'],
+  },
+  managedBy: str('Who manages the user (`scim`: an identity provider)'),
+  identityProvider: nullableStr('The identity provider that created the user (entra, okta, …), when recognised'),
+  customAttributes: freeForm('What the identity provider sent that no schema declares (unknown attributes, unknown extensions by URN), kept rather than dropped'),
+  createdAt: instant('When the user was created'),
+  updatedAt: instant('When the user last changed'),
+  version: { type: 'integer', description: 'Grows by one at each change; the ETag is W/"version"' },
+}
+
+const apiUser = { $id: 'ApiUser', ...object('A user in the shape applications want (not SCIM\'s wire form)', userProperties) }
+
+const groupProperties: Record<string, Schema> = {
+  id: str('Roster\'s id of the group'),
+  externalId: nullableStr('The identity provider\'s id of the group'),
+  displayName: str('The group\'s name (unique per organization, case-insensitively)'),
+  memberCount: { type: 'integer', description: 'How many members the group has' },
+  managedBy: str('Who manages the group (`scim`: an identity provider)'),
+  identityProvider: nullableStr('The identity provider that created the group, when recognised'),
+  createdAt: instant('When the group was created'),
+  updatedAt: instant('When the group (not its members) last changed'),
+  version: { type: 'integer', description: 'Grows by one at each change, membership changes included; the ETag is W/"version"' },
+}
+
+const apiGroup = { $id: 'ApiGroup', ...object('A group (its members are read a page at a time from its members list)', groupProperties) }
+
+const apiMember = {
+  $id: 'ApiMember',
+  ...object('A member of a group', {
+    id: str('The member\'s id: a user id or a group id'),
+    type: { type: 'string', enum: ['user', 'group'], description: 'What the member is' },
+    display: nullableStr('The member\'s display name'),
+  }),
+}
+
+const page = (id: string, item: string, what: string): Schema & { $id: string } => ({
+  $id: id,
+  ...object(`A page of ${what}`, {
+    data: { type: 'array', items: ref(item), description: `The page's ${what}, in id order` },
+    nextCursor: nullableStr('Pass as `cursor` for the next page; null on the last page'),
+  }),
+})
+
+const eventType = { $id: 'EventType', type: 'string', enum: [...EVENT_TYPES], description: 'An event type (docs/events.md)' }
+
+const event = {
+  $id: 'Event',
+  ...object('An event, exactly as webhooks deliver it (Standard Webhooks payload; docs/events.md)', {
+    id: str('The event id (the `webhook-id` of its deliveries)'),
+    type: ref('EventType'),
+    timestamp: instant('When the change happened'),
+    data: {
+      type: 'object',
+      description: 'The resource in the directory API\'s shape (ApiUser, ApiGroup) with `orgId`; `changes` ({ attributes, before, after }) on updates, ' +
+        '`member` ({ id, type }) on membership events; a token.refreshed event carries { id, prefix, createdAt, orgId }',
+      properties: { orgId: str('The organization of the event') },
+      required: ['orgId'],
+      additionalProperties: true,
+    },
+  }),
+}
+
+const eventPage = {
+  $id: 'EventPage',
+  ...object('A page of the event feed', {
+    data: { type: 'array', items: ref('Event'), description: 'Events in feed order (oldest first)' },
+    nextCursor: str('Pass as `after` to continue; every answer has one, also when it holds no event'),
+  }),
+}
+
+const endpointProperties: Record<string, Schema> = {
+  id: str('The endpoint id'),
+  url: str('Where events are POSTed', { format: 'uri' }),
+  description: str('A note for people'),
+  eventTypes: { type: 'array', items: ref('EventType'), description: 'The event types sent; empty: every type' },
+  enabled: { type: 'boolean', description: 'false once disabled (by a 410, by five days of failures, or by hand)' },
+  failingSince: { ...instant('When the current run of failed deliveries began; null while deliveries succeed'), type: ['string', 'null'] },
+  disabledReason: nullableStr('Why the endpoint was disabled, or null'),
+  createdAt: instant('When the endpoint was added'),
+  updatedAt: instant('When the endpoint last changed'),
+}
+
+const webhookEndpoint = { $id: 'WebhookEndpoint', ...object('A webhook endpoint (its secrets are never shown again after it was added)', endpointProperties) }
+
+const webhookEndpointCreated = {
+  $id: 'WebhookEndpointCreated',
+  ...object('A webhook endpoint just added, with its signing secret (shown this once)', {
+    ...endpointProperties,
+    secret: str('The Standard Webhooks signing secret (whsec_…): store it now, it is not shown again'),
+  }),
+}
+
+const webhookEndpointList = {
+  $id: 'WebhookEndpointList',
+  ...object('An organization\'s webhook endpoints', {
+    data: { type: 'array', items: ref('WebhookEndpoint') },
+    nextCursor: { type: 'null', description: 'Always null: every endpoint is on the one page' },
+  }),
+}
+
+const webhookAttempt = {
+  $id: 'WebhookAttempt',
+  ...object('One attempt at delivering an event to an endpoint', {
+    id: str('The attempt id'),
+    endpointId: str('The endpoint'),
+    eventId: str('The event delivered'),
+    eventType: str('Its type'),
+    at: instant('When the attempt ended'),
+    status: { type: ['integer', 'null'], description: 'The receiver\'s HTTP status; null when no answer came (timeout, refused, blocked address)' },
+    durationMs: { type: 'number', description: 'How long the attempt took' },
+    outcome: { type: 'string', enum: ['delivered', 'retrying', 'failed', 'disabled'], description: 'delivered; retrying (another attempt follows); failed (retries exhausted); disabled (this attempt disabled the endpoint)' },
+    excerpt: nullableStr('The start of the receiver\'s answer'),
+    error: nullableStr('Why no answer came'),
+  }),
+}
+
+const webhookAttemptPage = {
+  $id: 'WebhookAttemptPage',
+  ...object('A page of an endpoint\'s attempts, newest first', {
+    data: { type: 'array', items: ref('WebhookAttempt') },
+    nextCursor: nullableStr('Pass as `cursor` for the next (older) page; null on the last page'),
+  }),
+}
+
+const logItem = {
+  $id: 'LogItem',
+  ...object('One SCIM request of the organization, as the provisioning log recorded it (docs/provisioning-log.md)', {
+    id: str('The entry id (a UUIDv7: newest first is id descending)'),
+    time: instant('When the request arrived'),
+    identityProvider: str('The identity provider that sent it (entra, okta, …; unknown when not recognised)'),
+    method: str('The HTTP method'),
+    path: str('Path and query string, secrets redacted'),
+    resourceType: { type: ['string', 'null'], enum: ['User', 'Group', null], description: 'The kind of resource the request was about' },
+    resourceId: nullableStr('The resource the request was about'),
+    status: { type: 'integer', description: 'The HTTP status of the answer' },
+    scimType: nullableStr('The SCIM error type of a 4xx (invalidFilter, uniqueness, …)'),
+    detail: nullableStr('The error detail of a failure'),
+    durationMs: { type: 'number', description: 'How long the request took' },
+    requestId: str('The request id (in the server\'s log lines)'),
+    changes: { ...freeForm('The redacted before/after of what changed, or null (passwords never)'), type: ['object', 'null'] },
+    notes: { type: 'array', items: { type: 'string' }, description: 'The lenient readings applied to the request (docs/compatibility.md)' },
+  }),
+}
+
+const logPage = {
+  $id: 'LogPage',
+  ...object('A page of the provisioning log, newest first', {
+    items: { type: 'array', items: ref('LogItem') },
+    nextCursor: nullableStr('Pass as `cursor` for the next (older) page; null on the last page'),
+  }),
+}
+
+/** Every shared schema, in the order the document lists them (plugin.ts adds them with addSchema). */
+export const SHARED_SCHEMAS: readonly (Schema & { $id: string })[] = [
+  apiError, apiUser, apiGroup, apiMember,
+  page('UserPage', 'ApiUser', 'users'), page('GroupPage', 'ApiGroup', 'groups'), page('MemberPage', 'ApiMember', 'members'),
+  eventType, event, eventPage,
+  webhookEndpoint, webhookEndpointCreated, webhookEndpointList, webhookAttempt, webhookAttemptPage,
+  logItem, logPage,
+]
+
+// --- Route schema parts ---
+
+export const TAGS = [
+  { name: 'directory', description: 'An organization\'s users and groups (scope directory:read)' },
+  { name: 'events', description: 'The event feed (scope events:read; docs/events.md)' },
+  { name: 'webhooks', description: 'Webhook endpoints and their deliveries (scope webhooks:manage; docs/events.md)' },
+  { name: 'provisioning log', description: 'The SCIM requests of an organization (scope log:read; docs/provisioning-log.md)' },
+  { name: 'reference', description: 'This document (no API key needed)' },
+] as const
+
+type Tag = (typeof TAGS)[number]['name']
+
+const ERROR_DESCRIPTIONS: Readonly<Record<number, string>> = {
+  400: 'invalid_parameter: a parameter or the body is not valid; the message names it',
+  401: 'unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer)',
+  403: 'insufficient_scope: the key does not hold the scope this endpoint needs',
+  404: 'not_found: no such organization (also for another organization\'s, to a key of one organization), resource or endpoint',
+  410: 'cursor_expired: the cursor is older than the event retention; resynchronise, then follow from resyncCursor',
+  503: 'unavailable: the database is temporarily unavailable; retry after Retry-After seconds',
+}
+
+function errors(codes: readonly number[]): Record<string, Schema> {
+  const out: Record<string, Schema> = {}
+  for (const code of codes) {
+    out[String(code)] = {
+      ...ref('ApiError', ERROR_DESCRIPTIONS[code] ?? 'An error'),
+      ...(code === 401 ? { headers: { 'www-authenticate': { type: 'string', description: 'Bearer realm="roster-api"' } } } : {}),
+      ...(code === 503 ? { headers: { 'retry-after': { type: 'string', description: 'Seconds to wait before retrying' } } } : {}),
+    }
+  }
+  // Any other client error (413 too_large, 415 …) and 500 internal have the same shape.
+  out['4xx'] = ref('ApiError', 'Another client error (413 too_large: the body is too large; 415 …)')
+  out['5xx'] = ref('ApiError', 'internal: an unexpected error (the message and requestId identify it in the server\'s log)')
+  return out
+}
+
+const ORG_PARAM = str('The organization: its id or its name', { examples: ['Acme Corp'] })
+
+function params(extra: Record<string, Schema> = {}): Schema {
+  return { type: 'object', properties: { org: ORG_PARAM, ...extra }, required: ['org', ...Object.keys(extra)] }
+}
+
+const ID = (what: string) => params({ id: str(`The ${what}'s id`) })
+
+const LIMIT = {
+  type: 'integer', minimum: 1, maximum: MAX_LIMIT, default: DEFAULT_LIMIT,
+  description: `How many items a page holds at most (1 to ${MAX_LIMIT}, ${DEFAULT_LIMIT} when absent)`,
+}
+const CURSOR = str('The `nextCursor` of the previous page (opaque); absent for the first page')
+
+function query(properties: Record<string, Schema>): Schema {
+  return { type: 'object', properties }
+}
+
+const IF_NONE_MATCH = {
+  type: 'object',
+  properties: { 'if-none-match': str('An ETag the client has (W/"3"): a 304 without a body when the resource is still at that version') },
+}
+
+const ETAG = { etag: { type: 'string', description: 'The resource\'s version as a weak ETag: W/"version"' } }
+
+/** The scopes of provisioning/api-keys.ts's SCOPES that an endpoint may need. */
+type Scope = 'directory:read' | 'events:read' | 'webhooks:manage' | 'log:read'
+
+const SCOPE_OF: Readonly<Record<Exclude<Tag, 'reference'>, Scope>> = {
+  directory: 'directory:read', events: 'events:read', webhooks: 'webhooks:manage', 'provisioning log': 'log:read',
+}
+
+interface RouteDoc {
+  readonly operationId: string
+  readonly tag: Tag
+  readonly summary: string
+  readonly description: string
+  readonly params?: Schema
+  readonly querystring?: Schema
+  readonly headers?: Schema
+  readonly body?: Schema
+  /** Success answers by status. */
+  readonly ok: Record<number, Schema>
+  /** Error statuses beyond 400, 401, 403, 404 and 503 (or fewer, for the public routes). */
+  readonly errors?: readonly number[]
+  readonly public?: boolean
+}
+
+/** A route's schema from its documentation. */
+function route(d: RouteDoc): FastifySchema {
+  const response: Record<string, Schema> = {}
+  for (const [code, s] of Object.entries(d.ok)) response[code] = s
+  Object.assign(response, errors(d.errors ?? [400, 401, 403, 404, 503]))
+  const scope = d.tag === 'reference' ? null : SCOPE_OF[d.tag]
+  return {
+    operationId: d.operationId,
+    tags: [d.tag],
+    summary: d.summary,
+    description: scope ? `${d.description}\n\nScope: \`${scope}\`.` : d.description,
+    // OpenAPI 3.1 lets a requirement of a non-OAuth scheme name roles: the key's scope.
+    security: d.public || !scope ? [] : [{ apiKey: [scope] }],
+    ...(d.params ? { params: d.params } : {}),
+    ...(d.querystring ? { querystring: d.querystring } : {}),
+    ...(d.headers ? { headers: d.headers } : {}),
+    ...(d.body ? { body: d.body } : {}),
+    response,
+  } as FastifySchema
+}
+
+const notModified = { 304: { type: 'null', description: 'Not modified: If-None-Match names the current version' } }
+
+const PAGE_QUERY = (filterOf: string) => query({
+  filter: str(`A SCIM filter (RFC 7644 §3.4.2.2) on the ${filterOf}' SCIM attributes`, { examples: ['userName eq "ada@example.com"'] }),
+  updatedSince: str('Only those changed at or after this ISO 8601 time', { examples: ['2026-01-31T12:00:00Z'] }),
+  limit: LIMIT,
+  cursor: CURSOR,
+})
+
+// --- The routes ---
+
+export const DIRECTORY = {
+  listUsers: route({
+    operationId: 'listUsers', tag: 'directory', summary: 'List users',
+    description: 'The organization\'s users a page at a time, in id order. The cursor stays exact while other requests write: a user that exists throughout a walk is seen exactly once.',
+    params: params(), querystring: PAGE_QUERY('users'), ok: { 200: ref('UserPage', 'A page of users') },
+  }),
+  getUser: route({
+    operationId: 'getUser', tag: 'directory', summary: 'Get a user',
+    description: 'One user by id, with its version as a weak ETag.',
+    params: ID('user'), headers: IF_NONE_MATCH, ok: { 200: { ...ref('ApiUser', 'The user'), headers: ETAG }, ...notModified },
+  }),
+  getUserByExternalId: route({
+    operationId: 'getUserByExternalId', tag: 'directory', summary: 'Get a user by externalId',
+    description: 'One user by the identity provider\'s id (exact match), with its version as a weak ETag.',
+    params: params({ value: str('The externalId (URL-encoded)') }), headers: IF_NONE_MATCH,
+    ok: { 200: { ...ref('ApiUser', 'The user'), headers: ETAG }, ...notModified },
+  }),
+  getUserByUserName: route({
+    operationId: 'getUserByUserName', tag: 'directory', summary: 'Get a user by userName',
+    description: 'One user by userName (compared case-insensitively, as SCIM does), with its version as a weak ETag.',
+    params: params({ value: str('The userName (URL-encoded)') }), headers: IF_NONE_MATCH,
+    ok: { 200: { ...ref('ApiUser', 'The user'), headers: ETAG }, ...notModified },
+  }),
+  listUserGroups: route({
+    operationId: 'listUserGroups', tag: 'directory', summary: 'List a user\'s groups',
+    description: 'The groups the user is a direct member of, a page at a time, in id order.',
+    params: ID('user'), querystring: query({ limit: LIMIT, cursor: CURSOR }), ok: { 200: ref('GroupPage', 'A page of the user\'s groups') },
+  }),
+  listGroups: route({
+    operationId: 'listGroups', tag: 'directory', summary: 'List groups',
+    description: 'The organization\'s groups a page at a time, in id order, each with its memberCount.',
+    params: params(), querystring: PAGE_QUERY('groups'), ok: { 200: ref('GroupPage', 'A page of groups') },
+  }),
+  getGroup: route({
+    operationId: 'getGroup', tag: 'directory', summary: 'Get a group',
+    description: 'One group by id, with its memberCount and its version as a weak ETag.',
+    params: ID('group'), headers: IF_NONE_MATCH, ok: { 200: { ...ref('ApiGroup', 'The group'), headers: ETAG }, ...notModified },
+  }),
+  listGroupMembers: route({
+    operationId: 'listGroupMembers', tag: 'directory', summary: 'List a group\'s members',
+    description: 'The group\'s direct members (users and groups) a page at a time, in id order.',
+    params: ID('group'), querystring: query({ limit: LIMIT, cursor: CURSOR }), ok: { 200: ref('MemberPage', 'A page of members') },
+  }),
+}
+
+export const EVENTS = {
+  listEvents: route({
+    operationId: 'listEvents', tag: 'events', summary: 'Read the event feed',
+    description: 'The organization\'s events after a cursor, in feed order. A consumer that stores each answer\'s nextCursor and asks again from it sees every event exactly once. ' +
+      'With `wait`, an answer without events waits up to that many seconds for one (long-poll). A cursor older than the event retention is a 410.',
+    params: params(),
+    querystring: query({
+      after: str('The `nextCursor` of the previous answer; absent for the oldest event kept'),
+      limit: LIMIT,
+      types: str(`Only these event types, comma-separated (${EVENT_TYPES.join(', ')}); the cursor still moves past the others`, { examples: ['user.created,user.deleted'] }),
+      wait: { type: 'integer', minimum: 0, maximum: MAX_WAIT_SECONDS, description: `Seconds to wait for an event when there is none yet (0 to ${MAX_WAIT_SECONDS}; 0 when absent)` },
+    }),
+    ok: { 200: ref('EventPage', 'Events and the cursor to continue from') },
+    errors: [400, 401, 403, 404, 410, 503],
+  }),
+}
+
+const endpointParams = ID('webhook endpoint')
+
+const webhookTypes = {
+  type: ['array', 'null'], items: ref('EventType'),
+  description: 'The event types to send; empty, null or absent: every type',
+}
+
+export const WEBHOOKS = {
+  listWebhooks: route({
+    operationId: 'listWebhooks', tag: 'webhooks', summary: 'List webhook endpoints',
+    description: 'Every webhook endpoint of the organization (never their secrets).',
+    params: params(), ok: { 200: ref('WebhookEndpointList', 'The endpoints') },
+  }),
+  createWebhook: route({
+    operationId: 'createWebhook', tag: 'webhooks', summary: 'Add a webhook endpoint',
+    description: 'Adds an endpoint for the events from now on. The answer holds its signing secret, this once. The URL must be http(s) and, unless the operator allows it, not a loopback, link-local or private address.',
+    params: params(),
+    body: {
+      type: 'object',
+      properties: {
+        url: str('Where to POST events (http or https)', { examples: ['https://app.example.com/hooks/roster'] }),
+        eventTypes: webhookTypes,
+        description: { type: ['string', 'null'], maxLength: 500, description: 'A note for people (at most 500 characters)' },
+      },
+      required: ['url'],
+    },
+    ok: { 201: ref('WebhookEndpointCreated', 'The endpoint, with its secret') },
+  }),
+  getWebhook: route({
+    operationId: 'getWebhook', tag: 'webhooks', summary: 'Get a webhook endpoint',
+    description: 'One endpoint (never its secrets).', params: endpointParams, ok: { 200: ref('WebhookEndpoint', 'The endpoint') },
+  }),
+  updateWebhook: route({
+    operationId: 'updateWebhook', tag: 'webhooks', summary: 'Change a webhook endpoint',
+    description: 'Changes what the body names. Enabling a disabled endpoint clears its failures; deliveries kept while it was disabled go out then.',
+    params: endpointParams,
+    body: {
+      type: 'object',
+      properties: {
+        url: str('Where to POST events (http or https)'),
+        eventTypes: webhookTypes,
+        description: { type: ['string', 'null'], maxLength: 500, description: 'A note for people (at most 500 characters)' },
+        enabled: { type: 'boolean', description: 'false stops deliveries (they are kept); true starts them again' },
+      },
+    },
+    ok: { 200: ref('WebhookEndpoint', 'The endpoint as changed') },
+  }),
+  deleteWebhook: route({
+    operationId: 'deleteWebhook', tag: 'webhooks', summary: 'Remove a webhook endpoint',
+    description: 'Removes the endpoint with its pending deliveries and recorded attempts.',
+    params: endpointParams, ok: { 204: { type: 'null', description: 'Removed' } },
+  }),
+  rotateWebhookSecret: route({
+    operationId: 'rotateWebhookSecret', tag: 'webhooks', summary: 'Rotate the signing secret',
+    description: 'A new signing secret. The previous ones keep signing beside it (one signature per secret) until previousValidUntil, so that a receiver can switch without losing a delivery.',
+    params: endpointParams,
+    ok: {
+      200: {
+        description: 'The new secret',
+        ...object('The new secret', {
+          secret: str('The new signing secret (whsec_…), shown this once'),
+          previousValidUntil: instant('Until when the previous secrets keep signing'),
+        }),
+      },
+    },
+  }),
+  testWebhook: route({
+    operationId: 'testWebhook', tag: 'webhooks', summary: 'Send a test event',
+    description: 'Sends a signed `webhook.test` event to the endpoint now (not part of the feed) and tells how the receiver answered.',
+    params: endpointParams,
+    ok: {
+      200: object('How the receiver answered', {
+        eventId: str('The test event\'s id'),
+        status: { type: ['integer', 'null'], description: 'The receiver\'s HTTP status; null when no answer came' },
+        durationMs: { type: 'integer', description: 'How long the send took' },
+        excerpt: str('The start of the receiver\'s answer'),
+        error: nullableStr('Why no answer came'),
+      }),
+    },
+  }),
+  listWebhookAttempts: route({
+    operationId: 'listWebhookAttempts', tag: 'webhooks', summary: 'List delivery attempts',
+    description: 'The endpoint\'s recorded delivery attempts, newest first, a page at a time.',
+    params: endpointParams, querystring: query({ limit: LIMIT, cursor: CURSOR }), ok: { 200: ref('WebhookAttemptPage', 'A page of attempts') },
+  }),
+  redeliverWebhookEvent: route({
+    operationId: 'redeliverWebhookEvent', tag: 'webhooks', summary: 'Deliver one event again',
+    description: 'Queues one event of the feed for the endpoint again, with the same `webhook-id` (a receiver that has it already drops it).',
+    params: endpointParams,
+    body: { type: 'object', properties: { eventId: str('The id of the event to deliver again') }, required: ['eventId'] },
+    ok: { 202: object('Queued', { queued: { type: 'integer', description: 'How many events were queued (1)' } }) },
+  }),
+  replayWebhook: route({
+    operationId: 'replayWebhook', tag: 'webhooks', summary: 'Replay the feed to an endpoint',
+    description: 'Queues again every event of the endpoint\'s types after a feed cursor (absent: every event kept).',
+    params: endpointParams,
+    body: { type: 'object', properties: { after: str('A cursor of the event feed (a `nextCursor`)') } },
+    ok: { 202: object('Queued', { queued: { type: 'integer', description: 'How many events were queued' } }) },
+  }),
+}
+
+export const LOG = {
+  listProvisioningLog: route({
+    operationId: 'listProvisioningLog', tag: 'provisioning log', summary: 'Read the provisioning log',
+    description: 'The organization\'s SCIM requests, newest first, a page at a time (docs/provisioning-log.md).',
+    params: params(),
+    querystring: query({
+      since: str('Only entries from this ISO 8601 time, or this long ago (90s, 15m, 1h, 7d, 2w)', { examples: ['1h'] }),
+      status: str('Only this status (409) or class (4xx)', { examples: ['4xx'] }),
+      user: str('Only requests about this resource id'),
+      limit: LIMIT,
+      cursor: str('The `nextCursor` of the previous page'),
+    }),
+    ok: { 200: ref('LogPage', 'A page of the log') },
+  }),
+}
+
+export const REFERENCE = {
+  getOpenApiDocument: route({
+    operationId: 'getOpenApiDocument', tag: 'reference', summary: 'This OpenAPI document',
+    description: 'The OpenAPI 3.1 document of /api/v1, generated from the routes\' own schemas (also in the repository as docs/openapi.json). The reference page is at /api/v1/reference.',
+    public: true, ok: { 200: freeForm('The OpenAPI 3.1 document') }, errors: [],
+  }),
+}
