@@ -3,6 +3,7 @@
 // `data` text (stored open, without its closing brace) and differing in the member. Such a row
 // spends one insert on a 5,000-member PATCH instead of 5,000, and its events are made here, on
 // reading, with the ids `<row id>_<index>` and positions `<row position> + index`.
+import { decodeMemberList } from '../store/member-list.ts'
 import type { StoredEvents } from '../store/store.ts'
 
 export interface Event {
@@ -33,7 +34,7 @@ export function parseEventId(id: string): { rowId: string; index: number } {
 export function expand(row: StoredEvents, from = 0, until = row.count): Event[] {
   const base = { type: row.type, resourceId: row.resourceId, lane: row.lane, at: row.at }
   if (row.members === null) return from === 0 && until >= 1 ? [{ ...base, position: row.position, index: 0, id: row.id, payload: row.payload }] : []
-  const members = JSON.parse(row.members) as [string, string][]
+  const members = decodeMemberList(row.members)
   const out: Event[] = []
   for (let i = from; i < Math.min(until, members.length); i++) {
     const [memberId, memberType] = members[i] as [string, string]

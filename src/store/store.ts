@@ -104,7 +104,7 @@ export interface StoredEvents {
   readonly lane: string
   readonly at: string
   readonly payload: string
-  /** JSON `[[memberId, "user" | "group"], …]` for a membership row; null for a single event. */
+  /** A membership row's members (member-list.ts); null for a single event. */
   readonly members: string | null
 }
 

@@ -96,7 +96,7 @@ export interface EventsTable {
   at: string
   /** One event: its JSON text exactly as delivered; several: the shared `data` text, open (events/rows.ts). */
   payload: string
-  /** Several: JSON `[[memberId, "user" | "group"], …]`, one event each. */
+  /** Several: one event per member (store/member-list.ts). */
   members: string | null
 }
 

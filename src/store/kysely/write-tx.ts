@@ -6,6 +6,7 @@ import type {
   GroupRow, LogRow, MemberDelta, MemberDeltaResult, MemberKey, NewApiKey, NewEvent, NewGroup, NewUser, OrgId, ResourceId, StoreTx, UserRow,
 } from '../store.ts'
 import type { DirectoryStatements } from './directory-statements.ts'
+import { encodeMemberList } from '../member-list.ts'
 import { all, chunks, run } from './conn-helpers.ts'
 import { logArgs } from './log-sql.ts'
 import type { Conn } from './prepared.ts'
@@ -151,7 +152,7 @@ export class KyselyTx implements StoreTx {
   async insertEvents(orgId: OrgId, events: readonly NewEvent[]): Promise<void> {
     if (events.length === 0) return
     const count = (e: NewEvent) => e.members?.length ?? 1
-    const members = (e: NewEvent) => (e.members === null ? null : JSON.stringify(e.members.map((m) => [m.id, m.type === 'Group' ? 'group' : 'user'])))
+    const members = (e: NewEvent) => (e.members === null ? null : encodeMemberList(e.members))
     if (this.#d.kind === 'sqlite') {
       // One prepared single-row insert after another: cheaper on SQLite than unpacking a JSON list
       // (the provisioning log's appendLog measured the same). Each row takes the positions after the last.
