@@ -84,11 +84,12 @@ export class WebhookDispatcher {
     this.#signal()
     await this.#loop
     let timer: NodeJS.Timeout | undefined
-    await Promise.race([Promise.all(this.#sends), new Promise((r) => { timer = setTimeout(r, graceMs) })])
+    const drained = await Promise.race([Promise.all(this.#sends).then(() => true), new Promise<false>((r) => { timer = setTimeout(() => r(false), graceMs) })])
     clearTimeout(timer)
     await this.#flush().catch((e: unknown) => this.#o.onError?.(e))
-    // What is still in flight goes back at once rather than at its lease's end.
-    await this.#o.store.webhooks.releaseLeases(this.owner).catch((e: unknown) => this.#o.onError?.(e))
+    // Leased lanes nobody is sending go back at once rather than at their lease's end; while a
+    // send is still out, its lease stays, so that no other worker sends the same event meanwhile.
+    if (drained) await this.#o.store.webhooks.releaseLeases(this.owner).catch((e: unknown) => this.#o.onError?.(e))
   }
 
   #signal(): void {
