@@ -180,7 +180,7 @@ export class WebhookDispatcher {
     // An event is started only while its lease will outlast the request (a slow receiver's long lane stops early).
     const leasedUntil = this.#o.now().getTime() + this.#o.leaseMs - this.#o.timeoutMs
     const p = (async () => {
-      run: for (const job of jobs) {
+      run: for (const [j, job] of jobs.entries()) {
         const events = job.events === null ? null : expand(job.events, job.offset, job.until)
         if (events === null) {
           // Retention deleted the row before it could be delivered: recorded as failed, and the lane goes on.
@@ -188,7 +188,11 @@ export class WebhookDispatcher {
           continue
         }
         for (const event of events) {
-          if (this.#stopped || this.#o.now().getTime() > leasedUntil) break run
+          if (this.#stopped || this.#o.now().getTime() > leasedUntil) {
+            // Handed back now, not at the lease's end: the lane is free for the next round (or another worker).
+            this.#results.push({ kind: 'release', job, index: event.index }, ...jobs.slice(j + 1).map((f) => ({ kind: 'release' as const, job: f, index: f.offset })))
+            break run
+          }
           const result = await this.#attempt(job, event)
           this.#results.push(result)
           // Recorded as the lane goes, so that its progress is kept even while later events are sent.

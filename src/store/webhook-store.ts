@@ -86,14 +86,19 @@ export interface AttemptRow {
 }
 
 /** What a finished attempt at the job's event `index` does to its delivery and endpoint. */
-export type DeliveryResult = { readonly job: DeliveryJob; readonly index: number; readonly attempt: AttemptRow } & (
+export type DeliveryResult = ({ readonly job: DeliveryJob; readonly index: number; readonly attempt: AttemptRow } & (
   | { readonly kind: 'delivered' }
   | { readonly kind: 'retry'; readonly nextAttemptMs: number; readonly firstFailureMs: number }
   /** Retries exhausted: the lane goes on without it. */
   | { readonly kind: 'failed' }
   /** The endpoint is disabled; the delivery stays pending for when it is enabled again. */
   | { readonly kind: 'disable'; readonly reason: string }
-)
+)) | {
+  /** Not attempted (the worker stopped, or its lease would end before the request): the lease is handed back at event `index`. */
+  readonly kind: 'release'
+  readonly job: DeliveryJob
+  readonly index: number
+}
 
 export interface WebhookStore {
   createEndpoint(e: NewWebhookEndpoint): Promise<WebhookEndpointRow>

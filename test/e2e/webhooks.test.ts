@@ -192,3 +192,45 @@ describe.each(storeMatrix().slice(0, 1))('webhook address guard on $name', (fact
     }
   })
 })
+
+describe.each(storeMatrix())('a long lane on $name', (factory) => {
+  it('a membership change of 1,500 events goes out in order through runs cut short by their lease, none twice', async () => {
+    // A lease of 1.5 s with a 1 s timeout: a run may send for half a second, then hands the lane back.
+    const t = await startApp(factory, {}, { webhooks: { timeoutMs: 1_000, leaseMs: 1_500, intervalMs: 50 } })
+    const rx = await startReceiver()
+    try {
+      const key = (await createApiKey(t.deps, { name: 'k', orgId: t.orgId, scopes: ['*'], expiresAt: null })).key
+      const ids: string[] = []
+      for (let b = 0; b < 15; b++) {
+        ids.push(...await Promise.all(Array.from({ length: 100 }, async (_, i) => String((await t.req('POST', '/Users', user(`lane${b}-${i}@example.com`))).json.id))))
+      }
+      const g = await t.req('POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Long lane' })
+      const r = await t.app.inject({
+        method: 'POST', url: `/api/v1/orgs/${t.orgId}/webhooks`, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        payload: JSON.stringify({ url: rx.url, eventTypes: ['group.member_added'] }),
+      })
+      rx.secrets = [String(r.json<{ secret: string }>().secret)]
+      rx.answer = async () => {
+        await new Promise((res) => setTimeout(res, 1))
+        return { status: 200 }
+      }
+      for (const part of [ids.slice(0, 1_000), ids.slice(1_000)]) {
+        expect((await t.req('PATCH', `/Groups/${String(g.json.id)}`, patchOp({ op: 'add', path: 'members', value: part.map((value) => ({ value })) }))).status).toBe(204)
+      }
+      await eventually(() => rx.accepted.length >= 1_500, 60_000, '1,500 deliveries')
+      await new Promise((res) => setTimeout(res, 300))
+      expect(rx.accepted).toHaveLength(1_500)
+      // Feed order: the first change's 1,000 events, then the second's 500 (ids `<change>_<index>`).
+      const parts = rx.accepted.map((d) => d.webhookId.split('_') as [string, string])
+      const changes = [...new Set(parts.map(([c]) => c))]
+      expect(parts.map(([c, i]) => `${changes.indexOf(c)}:${i}`)).toEqual([
+        ...Array.from({ length: 1_000 }, (_, i) => `0:${i}`), ...Array.from({ length: 500 }, (_, i) => `1:${i}`),
+      ])
+      expect(rx.accepted.map((d) => (d.event.data as unknown as { member: { id: string } }).member.id).sort()).toEqual([...ids].sort())
+      expect(rx.badSignatures).toEqual([])
+    } finally {
+      await t.close()
+      await rx.stop()
+    }
+  }, 90_000)
+})

@@ -248,7 +248,8 @@ export class KyselyWebhooks implements WebhookStore {
         await this.#all(conn, sql`select id from webhook_endpoints where org_id = ${orgId} and id = ${id} for update`)
       }
     }
-    for (const part of chunks(results, INSERT_CHUNK)) {
+    const attempted = results.flatMap((r) => (r.kind === 'release' ? [] : [r]))
+    for (const part of chunks(attempted, INSERT_CHUNK)) {
       await this.#run(conn, sql`insert into webhook_attempts (org_id, endpoint_id, id, event_id, event_type, at, status, duration_ms, outcome, excerpt, error)
         values ${sql.join(part.map(({ job, attempt: a }) => sql`(${job.orgId}, ${job.endpointId}, ${a.id}, ${a.eventId}, ${a.eventType}, ${a.at}, ${a.status},
           ${a.durationMs}, ${a.outcome}, ${a.excerpt}, ${a.error})`))}`)
@@ -268,12 +269,16 @@ export class KyselyWebhooks implements WebhookStore {
       } else if (r.kind === 'retry') {
         await this.#run(conn, sql`update webhook_deliveries set event_offset = ${index}, attempts = ${index === job.offset ? job.attempts + 1 : 1},
           first_failure_ms = ${r.firstFailureMs}, next_attempt_ms = ${r.nextAttemptMs}, lease_until_ms = 0, lease_owner = null where id = ${job.id}`)
+      } else if (r.kind === 'release') {
+        // Past the job's offset, the events before `index` were delivered: the one at `index` has no failures yet.
+        const fresh = index > job.offset ? sql`, attempts = 0, first_failure_ms = null` : sql``
+        await this.#run(conn, sql`update webhook_deliveries set event_offset = ${index}, lease_until_ms = 0, lease_owner = null${fresh} where id = ${job.id}`)
       } else {
         await this.#run(conn, sql`update webhook_deliveries set event_offset = ${index}, lease_until_ms = 0, lease_owner = null where id = ${job.id}`)
         await this.#run(conn, sql`update webhook_endpoints set enabled = 0, disabled_reason = ${r.reason}, updated_at = ${now} where org_id = ${job.orgId} and id = ${job.endpointId}`)
       }
     }
-    for (const r of results) (r.kind === 'delivered' ? recovered : failing).set(`${r.job.orgId}\u0000${r.job.endpointId}`, r.job)
+    for (const r of attempted) (r.kind === 'delivered' ? recovered : failing).set(`${r.job.orgId}\u0000${r.job.endpointId}`, r.job)
     for (const part of chunks(done)) {
       await this.#run(conn, sql`delete from webhook_deliveries where ${this.#d.sql.inIds(sql.ref('id'), sql`${this.#d.sql.ids(part.map((r) => r.job.id))}`)}`)
       // The lanes' next deliveries become their heads (a single-event lane has none).
