@@ -18,6 +18,8 @@ export function postgresStatements(db: Kysely<Database>): Partial<Statements> {
     deleteSomeMembers: compiled(sql`delete from group_members where ctid = any(array(
       select (select m.ctid from group_members m where m.org_id = ${arg(0)} and m.group_id = ${arg(1)} and m.member_id = v)
       from ${ids(2)} as v)) returning member_id as key, member_type as type`),
+    memberKeysAmong: compiled(sql`select v as key from ${ids(2)} as v
+      where exists (select 1 from group_members m where m.org_id = ${arg(0)} and m.group_id = ${arg(1)} and m.member_id = v)`),
     existingUsers: compiled(sql`select v as id from ${ids(1)} as v
       where exists (select 1 from users u where u.org_id = ${arg(0)} and u.id = v)`),
     existingGroups: compiled(sql`select v as id from ${ids(1)} as v

@@ -138,8 +138,11 @@ export function statements(b: Kysely<Database>, d: SqlDialect, lockRows: boolean
       .expression((eb) => eb.selectFrom(d.recordSource(sql`${arg(2)}`, [['v', 'text'], ['t', 'text']], 'r') as never)
         .select([keyExpr(0).as('o'), keyExpr(1).as('g'), d.idKey(sql.ref('r.v')).as('v'), sql.ref('r.t').as('t')])
         .where(d.true as never))
-      .onConflict((oc) => oc.doNothing())
-      .returning([sql.ref('member_id').as('key'), 'member_type as type'])),
+      .onConflict((oc) => oc.doNothing())),
+    // Which of a list of ids are members already: the rest are what an insert adds (a RETURNING
+    // on the insert, with its keys made text again, cost a 100-member PATCH more than this read).
+    memberKeysAmong: prepare(b.selectFrom('group_members').select(sql.ref('member_id').as('key')).where('org_id', '=', key(0)).where('group_id', '=', key(1))
+      .where((eb) => eb.and([d.inIdKeys(sql.ref('member_id'), ids(2)) as never]))),
     existingUsers: prepare(b.selectFrom('users').select('id').where('org_id', '=', arg(0)).where((eb) => eb.and([d.inIds(sql.ref('id'), ids(1)) as never]))),
     existingGroups: prepare(b.selectFrom('groups').select('id').where('org_id', '=', arg(0)).where((eb) => eb.and([d.inIds(sql.ref('id'), ids(1)) as never]))),
 

@@ -136,7 +136,16 @@ export class KyselyTx implements StoreTx {
     const rows = [...(delta.replaceAll ?? []), ...delta.add]
       .filter((m) => !seen.has(m.value) && seen.add(m.value))
       .map((m) => ({ v: m.value, t: m.type ?? 'User' }))
-    for (const part of chunks(rows)) added.push(...keys(await all<Returned>(this.#c, this.#st.insertMembers, [orgId, groupId, this.#d.records(part)])))
+    for (const part of chunks(rows)) {
+      // After a delete-all nothing is a member; else the ids that are members already are not added
+      // (the group's row is held for update, so nothing else changes its members meanwhile).
+      const present = delta.removeAll || delta.replaceAll ? new Set<string>()
+        : new Set((await all<{ key: unknown }>(this.#c, this.#st.memberKeysAmong, [orgId, groupId, this.#d.ids(part.map((r) => r.v))])).map((r) => this.#d.keyText(r.key)))
+      const fresh = present.size === 0 ? part : part.filter((r) => !present.has(r.v))
+      if (fresh.length === 0) continue
+      await run(this.#c, this.#st.insertMembers, [orgId, groupId, this.#d.records(fresh)])
+      for (const r of fresh) added.push({ id: r.v, type: r.t === 'Group' ? 'Group' : 'User' })
+    }
     const net = added.length - removed.length
     if (delta.replaceAll && removed.length > 0 && added.length > 0) {
       // A replace deletes every row and inserts the new list: a member in both was never removed.
