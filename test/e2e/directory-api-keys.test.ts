@@ -11,7 +11,7 @@ import { createApiKey, revokeApiKey } from '../../src/provisioning/api-keys.ts'
 import type { OrgId } from '../../src/store/store.ts'
 import { startApp, user, type TestApp } from '../helpers/app.ts'
 import { apiGet, type ApiErrorBody, type ApiGet } from '../helpers/api-client.ts'
-import { storeMatrix, type StoreFactory } from '../helpers/stores.ts'
+import { remembering, storeMatrix } from '../helpers/stores.ts'
 
 const run = promisify(execFile)
 const BIN = join(import.meta.dirname, '../../bin/roster.js')
@@ -149,16 +149,8 @@ describe.each(storeMatrix())('API keys on $name', (factory) => {
 
 describe.each(storeMatrix())('roster api-key create on $name', (base) => {
   let t: TestApp
-  let url = ''
   // The same database the test's server uses, for the CLI process.
-  const factory: StoreFactory = {
-    name: base.name,
-    async open() {
-      const opened = await base.open()
-      url = opened.url
-      return opened
-    },
-  }
+  const { factory, url } = remembering(base)
   beforeAll(async () => {
     t = await startApp(factory)
   })
@@ -168,7 +160,7 @@ describe.each(storeMatrix())('roster api-key create on $name', (base) => {
     const orgName = (await t.store.getOrg(t.orgId))?.name ?? ''
     const other = await t.newOrg(`cli-other-${t.orgId}`)
     expect((await t.req('POST', '/Users', user('cli.reader@example.com'))).status).toBe(201)
-    const env = { ...process.env, ROSTER_DATABASE_URL: url, LOG_LEVEL: 'warn' }
+    const env = { ...process.env, ROSTER_DATABASE_URL: url(), LOG_LEVEL: 'warn' }
     const { stdout } = await run('node', [BIN, 'api-key', 'create', 'cli-reader', '--org', orgName, '--scope', 'directory:read,events:read', '--json'], { env })
     const created = JSON.parse(stdout) as { id: string; key: string; orgId: string; scopes: string[]; expiresAt: string | null }
     expect(created).toMatchObject({ orgId: t.orgId, scopes: ['directory:read', 'events:read'], expiresAt: null })

@@ -10,23 +10,15 @@ import { createApiKey } from '../../src/provisioning/api-keys.ts'
 import type { OrgId } from '../../src/store/store.ts'
 import { patchOp, startApp, user, type TestApp } from '../helpers/app.ts'
 import { FeedReader, apiGet, type ApiGet, type FeedEvent, type FeedPage } from '../helpers/api-client.ts'
-import { storeMatrix, type StoreFactory } from '../helpers/stores.ts'
+import { remembering, storeMatrix } from '../helpers/stores.ts'
 
 const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group'
 
 describe.each(storeMatrix())('event feed under concurrent writes on $name', (base) => {
   let t: TestApp
   let api: ApiGet
-  let url = ''
   // The test's own database, for the raw clients of the PostgreSQL proof.
-  const factory: StoreFactory = {
-    name: base.name,
-    async open() {
-      const opened = await base.open()
-      url = opened.url
-      return opened
-    },
-  }
+  const { factory, url } = remembering(base)
 
   beforeAll(async () => {
     t = await startApp(factory)
@@ -144,8 +136,8 @@ describe.each(storeMatrix())('event feed under concurrent writes on $name', (bas
       resource: 'group-a', type: 'group.member_added', members: [['m1', 'user'], ['m2', 'user'], ['m3', 'group']] as [string, string][],
       payload: () => JSON.stringify({ id: 'group-a', version: 2, orgId: o.orgId }).slice(0, -1),
     }
-    const a = new pg.Client({ connectionString: url })
-    const b = new pg.Client({ connectionString: url })
+    const a = new pg.Client({ connectionString: url() })
+    const b = new pg.Client({ connectionString: url() })
     await a.connect()
     await b.connect()
     try {

@@ -54,3 +54,16 @@ export function storeMatrix(): StoreFactory[] {
   const url = process.env.TEST_DATABASE_URL
   return url ? [sqlite, postgres(url)] : [sqlite]
 }
+
+/** `base`, remembering the URL of the database it opened last (for a CLI process or raw clients on the same database). */
+export function remembering(base: StoreFactory): { factory: StoreFactory; url: () => string } {
+  let url = ''
+  return {
+    factory: { name: base.name, async open() {
+      const opened = await base.open()
+      url = opened.url
+      return opened
+    } },
+    url: () => url,
+  }
+}
