@@ -1,5 +1,6 @@
 // User use cases (RFC 7644 §3.3–§3.6): each validates through scim/, runs one store
 // transaction, and returns the row the transport renders.
+import { isDeepStrictEqual } from 'node:util'
 import type { ListParams } from '../scim/list-query.ts'
 import { ScimError, quote } from '../scim/errors.ts'
 import { applyPatch } from '../scim/patch/apply.ts'
@@ -104,7 +105,12 @@ export async function replaceUser(deps: Deps, orgId: OrgId, id: string, input: u
   const v = validateResource(userResource, input, { mode: 'replace' })
   // A PUT without a password keeps the stored one: identity providers send it only to set it.
   const passwordHash = v.password === null ? undefined : await hashPassword(v.password)
-  return modifyUser(deps, orgId, id, ifMatch, log, () => ({ body: v.body, passwordHash, changed: true, customAttributes: v.unknown }))
+  // A PUT that repeats the stored user (Okta sends the whole profile on every push) changes
+  // nothing: no write, no new version, no event (RFC 7644 §3.14: the ETag names the representation).
+  return modifyUser(deps, orgId, id, ifMatch, log, (cur) => ({
+    body: v.body, passwordHash, customAttributes: v.unknown,
+    changed: passwordHash !== undefined || !isDeepStrictEqual(cur.body, v.body) || !isDeepStrictEqual(cur.directory?.customAttributes ?? null, v.unknown),
+  }))
 }
 
 /** The password a PATCH sets, found before the transaction so it can be hashed outside it. */

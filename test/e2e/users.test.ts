@@ -111,6 +111,17 @@ describe.each(storeMatrix())('/Users on $name', (factory) => {
     expect((await t.req('PUT', '/Users/nope', user('x@example.com'))).status).toBe(404)
   })
 
+  it('a PUT that repeats the stored user keeps its version (the representation did not change)', async () => {
+    const c = await t.req('POST', '/Users', user('same.put@example.com', { title: 'Engineer' }))
+    const id = String(c.json.id)
+    const first = await t.req('PUT', `/Users/${id}`, user('same.put@example.com', { title: 'Engineer' }))
+    expect(first.status).toBe(200)
+    expect(first.headers.etag).toBe(c.headers.etag)
+    const changed = await t.req('PUT', `/Users/${id}`, user('same.put@example.com', { title: 'Manager' }))
+    expect(changed.headers.etag).toBe('W/"2"')
+    expect((await t.req('PUT', `/Users/${id}`, user('same.put@example.com', { title: 'Manager' }))).headers.etag).toBe('W/"2"')
+  })
+
   it('PATCH add/replace/remove with paths, value filters and multi-valued merges', async () => {
     const c = await t.req('POST', '/Users', user('patch.user@example.com', { phoneNumbers: [{ value: '+1 555 0100', type: 'work' }] }))
     const id = String(c.json.id)
