@@ -3,7 +3,7 @@
 // active"), the enterprise extension's attributes without their URN, who manages the resource,
 // and the attributes an identity provider sent that no schema declares, kept under
 // `customAttributes` rather than dropped. Events carry the same shapes (docs/events.md).
-import type { GroupRow, MemberRow, OrgId, UserRow } from '../store/store.ts'
+import type { GroupRow, MemberRow, UserRow } from '../store/store.ts'
 
 const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'
 
@@ -135,9 +135,4 @@ export function apiGroup(row: GroupRow): ApiGroup {
 
 export function apiMember(m: MemberRow): ApiMember {
   return { id: m.value, type: m.type === 'Group' ? 'group' : 'user', display: m.display }
-}
-
-/** A resource as an event's `data`: its directory shape and its organization (docs/events.md). */
-export function withOrg<T extends object>(orgId: OrgId, shape: T): T & { orgId: OrgId } {
-  return { ...shape, orgId }
 }

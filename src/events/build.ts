@@ -20,6 +20,10 @@ export const EVENT_TYPES: readonly EventType[] = [
   'token.refreshed',
 ]
 
+export function isEventType(t: string): t is EventType {
+  return (EVENT_TYPES as readonly string[]).includes(t)
+}
+
 /** What every event of one change shares: its organization, instant and id source. */
 export interface EventContext {
   readonly orgId: OrgId

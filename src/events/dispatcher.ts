@@ -13,6 +13,7 @@ import { nextAttemptAt, parseRetryAfter, shouldDisableEndpoint } from './backoff
 import { DEFAULT_TIMEOUT_MS, postWebhook, type ResolveHost, type WebhookResponse } from './outbound.ts'
 import { expand, type Event } from './rows.ts'
 import { webhookHeaders } from './signing.ts'
+import { activeSecrets } from './webhooks.ts'
 
 export interface DispatcherOptions {
   readonly store: Store
@@ -44,10 +45,6 @@ const FLUSH_AT = 256
 const GATHER_MS = 2
 /** How long a commit that wrote events waits for others before the loop fans them out (a busy server commits hundreds a second). */
 const EVENTS_GATHER_MS = 10
-
-function secretsAt(job: DeliveryJob, nowIso: string): string[] {
-  return job.secrets.filter((s) => s.expiresAt === null || s.expiresAt > nowIso).map((s) => s.secret)
-}
 
 export class WebhookDispatcher {
   readonly #o: Required<Omit<DispatcherOptions, 'lookup' | 'onError'>> & Pick<DispatcherOptions, 'lookup' | 'onError'>
@@ -218,7 +215,7 @@ export class WebhookDispatcher {
 
   async #attempt(job: DeliveryJob, event: Event): Promise<DeliveryResult> {
     const started = this.#o.now()
-    const headers = webhookHeaders(secretsAt(job, started.toISOString()), event.id, Math.floor(started.getTime() / 1_000), event.payload)
+    const headers = webhookHeaders(activeSecrets(job.secrets, started.toISOString()).map((s) => s.secret), event.id, Math.floor(started.getTime() / 1_000), event.payload)
     const res = await postWebhook(job.url, { ...headers }, event.payload, {
       timeoutMs: this.#o.timeoutMs, allowPrivate: this.#o.allowPrivate, ...(this.#o.lookup ? { lookup: this.#o.lookup } : {}),
     })

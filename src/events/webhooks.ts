@@ -4,8 +4,8 @@
 // replay from a feed cursor. The API and the CLI both call these.
 import type { Deps } from '../provisioning/deps.ts'
 import type { OrgId } from '../store/store.ts'
-import type { AttemptRow, WebhookEndpointRow } from '../store/webhook-store.ts'
-import { EVENT_TYPES } from './build.ts'
+import type { AttemptRow, WebhookEndpointRow, WebhookSecret } from '../store/webhook-store.ts'
+import { EVENT_TYPES, isEventType } from './build.ts'
 import { decodeFeedCursor } from './cursor.ts'
 import { parseEventId } from './rows.ts'
 import { postWebhook, validateWebhookUrl, type ResolveHost, type WebhookResponse } from './outbound.ts'
@@ -25,6 +25,11 @@ export interface WebhookPolicy {
   /** ROSTER_WEBHOOK_ALLOW_PRIVATE: loopback, link-local and private addresses are allowed. */
   readonly allowPrivate: boolean
   readonly lookup?: ResolveHost
+}
+
+/** The secrets that sign at `nowIso`: the current one and rotated-out ones until they expire. */
+export function activeSecrets(secrets: readonly WebhookSecret[], nowIso: string): WebhookSecret[] {
+  return secrets.filter((s) => s.expiresAt === null || s.expiresAt > nowIso)
 }
 
 /** An endpoint as the API shows it: never its secrets. */
@@ -47,7 +52,7 @@ export function checkEventTypes(types: unknown): string[] {
   const list = typeof types === 'string' ? types.split(',').map((t) => t.trim()).filter((t) => t !== '') : types
   if (!Array.isArray(list) || !list.every((t) => typeof t === 'string')) throw new WebhookError('ROSTER_ERR_WEBHOOK_TYPES', 'eventTypes must be a list of event types')
   for (const t of list) {
-    if (!(EVENT_TYPES as readonly string[]).includes(t)) throw new WebhookError('ROSTER_ERR_WEBHOOK_TYPES', `Unknown event type "${t}"; types are ${EVENT_TYPES.join(', ')}`)
+    if (!isEventType(t)) throw new WebhookError('ROSTER_ERR_WEBHOOK_TYPES', `Unknown event type "${t}"; types are ${EVENT_TYPES.join(', ')}`)
   }
   return [...new Set(list as string[])]
 }
@@ -109,7 +114,7 @@ export async function rotateWebhookSecret(deps: Deps, orgId: OrgId, id: string):
   const now = deps.now()
   const until = new Date(now.getTime() + ROTATION_OVERLAP_MS).toISOString()
   const secret = generateWebhookSecret()
-  const kept = e.secrets.filter((s) => s.expiresAt === null || s.expiresAt > now.toISOString()).map((s) => ({ secret: s.secret, expiresAt: s.expiresAt ?? until }))
+  const kept = activeSecrets(e.secrets, now.toISOString()).map((s) => ({ secret: s.secret, expiresAt: s.expiresAt ?? until }))
   await deps.store.webhooks.updateEndpoint(orgId, id, { now: now.toISOString(), secrets: [{ secret, expiresAt: null }, ...kept] })
   return { secret, previousValidUntil: until }
 }
@@ -120,7 +125,7 @@ export async function testWebhook(deps: Deps, orgId: OrgId, id: string, policy: 
   const now = deps.now()
   const eventId = deps.newId()
   const body = JSON.stringify({ id: eventId, type: 'webhook.test', timestamp: now.toISOString(), data: { orgId, endpointId: id } })
-  const secrets = e.secrets.filter((s) => s.expiresAt === null || s.expiresAt > now.toISOString()).map((s) => s.secret)
+  const secrets = activeSecrets(e.secrets, now.toISOString()).map((s) => s.secret)
   const res = await postWebhook(e.url, { ...webhookHeaders(secrets, eventId, Math.floor(now.getTime() / 1_000), body) }, body, {
     allowPrivate: policy.allowPrivate, ...(policy.lookup ? { lookup: policy.lookup } : {}),
   })

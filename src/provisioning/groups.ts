@@ -56,22 +56,16 @@ export async function createGroup(deps: Deps, orgId: OrgId, input: unknown, log?
     return await deps.store.write(async (tx) => {
       await tx.insertGroup(orgId, { id, body: v.body, now, identityProvider })
       const members = await resolveRefs(tx, orgId, id, v.members ?? [])
-      let change: MemberChange | undefined
-      const ctx = eventContext(deps, orgId, now)
-      const row = (memberCount: number): GroupRow => ({
-        id, version: 1, created: now, lastModified: now, body: v.body, directory: { managedBy: 'scim', identityProvider, customAttributes: null, memberCount },
-      })
-      if (members.length === 0) {
-        await tx.insertEvents(orgId, [groupCreated(ctx, row(0))])
-      } else {
-        const delta: MemberDelta = { replaceAll: members, add: [], remove: [], removeAll: false }
-        const r = await tx.applyMemberDelta(orgId, id, delta)
-        change = memberChange(delta, r)
-        const created = row(r.added.length)
-        await tx.insertEvents(orgId, [groupCreated(ctx, created), ...memberEvents(ctx, created, r)])
+      const delta: MemberDelta = { replaceAll: members, add: [], remove: [], removeAll: false }
+      const r = members.length === 0 ? null : await tx.applyMemberDelta(orgId, id, delta)
+      const created: GroupRow = {
+        id, version: 1, created: now, lastModified: now, body: v.body,
+        directory: { managedBy: 'scim', identityProvider, customAttributes: null, memberCount: r?.added.length ?? 0 },
       }
-      await log?.record(tx, orgId, { resourceType: 'Group', resourceId: id, before: null, after: v.body, members: change })
-      return row(members.length)
+      const ctx = eventContext(deps, orgId, now)
+      await tx.insertEvents(orgId, [groupCreated(ctx, created), ...(r ? memberEvents(ctx, created, r) : [])])
+      await log?.record(tx, orgId, { resourceType: 'Group', resourceId: id, before: null, after: v.body, members: r ? memberChange(delta, r) : undefined })
+      return created
     })
   } catch (e) {
     return displayNameTaken(deps, orgId, v.body.displayName, e)

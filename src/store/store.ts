@@ -308,8 +308,6 @@ export interface Store {
    * position order; `types` (when given) filters.
    */
   readEvents(orgId: OrgId, after: number, limit: number, types: readonly string[] | null): Promise<readonly StoredEvents[]>
-  /** The row holding the event `rowId` names (events/rows.ts parseEventId). */
-  findEvents(orgId: OrgId, rowId: string): Promise<StoredEvents | null>
   /** The organization's oldest kept event position and newest position (0 when none). */
   eventBounds(orgId: OrgId): Promise<{ oldest: number | null; newest: number }>
   /** Deletes up to `limit` events older than `before` (ISO 8601); returns how many. */

@@ -114,17 +114,16 @@ export interface WebhookStore {
    * per endpoint a call); returns how many deliveries it created.
    */
   fanOut(newId: () => string, nowMs: number, limit: number): Promise<number>
-  /**
-   * Leases up to `limit` lanes whose head is due and not leased, of enabled endpoints, to
-   * `owner` until `nowMs + leaseMs`: each lane its head, and when few lanes are due, up to
-   * `followers` of its next deliveries too, to be sent one after another (a lane of 50,000
-   * membership events then costs a claim per `followers` events, not per event). Each lane's
-   * jobs are in position order.
-   */
-  claim(owner: string, nowMs: number, leaseMs: number, limit: number, followers: number): Promise<readonly (readonly DeliveryJob[])[]>
   /** Records finished attempts and what follows from each, in one transaction. */
   complete(results: readonly DeliveryResult[], now: string): Promise<void>
-  /** complete() then claim(), in one transaction (one commit a round of the delivery loop). */
+  /**
+   * complete(), then, in the same transaction (one commit a round of the delivery loop), leases
+   * up to `claim.limit` lanes whose head is due and not leased, of enabled endpoints, to
+   * `claim.owner` until `nowMs + leaseMs`: each lane its head, and when few lanes are due, up to
+   * `followers` of its next deliveries too, to be sent one after another (a lane of 50,000
+   * membership events then costs a claim per `followers` rows, not per event). Each lane's jobs
+   * are in position order.
+   */
   completeAndClaim(
     results: readonly DeliveryResult[], now: string,
     claim: { readonly owner: string; readonly nowMs: number; readonly leaseMs: number; readonly limit: number; readonly followers: number },
@@ -140,6 +139,4 @@ export interface WebhookStore {
   redeliver(orgId: OrgId, endpointId: string, rowId: string, index: number, newId: () => string, nowMs: number): Promise<boolean>
   /** Queues again every event of the endpoint's types after `afterPosition`, up to its cursor; returns how many. */
   replay(orgId: OrgId, endpointId: string, afterPosition: number, newId: () => string, nowMs: number): Promise<number>
-  /** Pending deliveries (all endpoints), for the figures and for tests. */
-  pendingCount(): Promise<number>
 }

@@ -7,7 +7,7 @@
 // telling the consumer to resynchronise from the directory API (with a fresh cursor to follow
 // from once it has).
 import type { FastifyInstance } from 'fastify'
-import { EVENT_TYPES } from '../../events/build.ts'
+import { EVENT_TYPES, isEventType } from '../../events/build.ts'
 import { decodeFeedCursor, encodeFeedCursor, type FeedCursor } from '../../events/cursor.ts'
 import type { Deps } from '../../provisioning/deps.ts'
 import { eventsAfter, type Event } from '../../events/rows.ts'
@@ -33,7 +33,7 @@ function parseTypes(raw: unknown): string[] | null {
   if (raw === undefined || raw === '') return null
   if (typeof raw !== 'string') throw invalidParameter('types', 'must be a comma-separated list of event types')
   const types = raw.split(',').map((t) => t.trim()).filter((t) => t !== '')
-  for (const t of types) if (!(EVENT_TYPES as readonly string[]).includes(t)) throw invalidParameter('types', `unknown event type "${t}"; types are ${EVENT_TYPES.join(', ')}`)
+  for (const t of types) if (!isEventType(t)) throw invalidParameter('types', `unknown event type "${t}"; types are ${EVENT_TYPES.join(', ')}`)
   return types.length ? types : null
 }
 

@@ -9,10 +9,9 @@ import { all } from './conn-helpers.ts'
 import type { DirectoryStatements } from './directory-statements.ts'
 import { filterToSql, type CompileContext } from './filter-to-sql.ts'
 import { toGroupRow, toUserRow, type ResourceRecord } from './rows.ts'
-import { GROUP_DIRECTORY, USER_DIRECTORY } from './statements.ts'
+import { GROUP_DIRECTORY, RESOURCE, USER_DIRECTORY } from './statements.ts'
 import type { StoreDriver } from './store-driver.ts'
 
-const RESOURCE = ['id', 'version', 'created_at', 'updated_at', 'data'] as const
 
 interface EventRecord {
   position: number | string; count: number | string; id: string; type: string; resource_id: string; lane: string; at: string; payload: string; members: string | null
@@ -98,13 +97,6 @@ export class DirectoryReads {
         : await all<EventRecord>(this.#d.reader, this.#st.readEventsOfTypes, [orgId, after, limit, this.#d.sql.ids(types)])
       for (const r of rows) out.push(toStoredEvents(r))
       return out
-    })
-  }
-
-  findEvents(orgId: OrgId, rowId: string): Promise<StoredEvents | null> {
-    return this.#d.read(async () => {
-      const [r] = await all<EventRecord>(this.#d.reader, this.#st.eventRowById, [orgId, rowId])
-      return r ? toStoredEvents(r) : null
     })
   }
 

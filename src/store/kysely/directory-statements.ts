@@ -6,9 +6,8 @@ import { sql, type Kysely } from 'kysely'
 import type { SqlDialect } from '../dialect/sql-dialect.ts'
 import { arg, prepare, type Prepared } from './prepared.ts'
 import type { Database } from './schema.ts'
-import { GROUP_DIRECTORY, USER_DIRECTORY, membersQuery } from './statements.ts'
+import { GROUP_DIRECTORY, RESOURCE, USER_DIRECTORY, membersQuery } from './statements.ts'
 
-const RESOURCE = ['id', 'version', 'created_at', 'updated_at', 'data'] as const
 const EVENT_COLUMNS = ['position', 'count', 'id', 'type', 'resource_id', 'lane', 'at', 'payload', 'members'] as const
 
 export function directoryStatements(b: Kysely<Database>, d: SqlDialect) {
@@ -58,7 +57,6 @@ export function directoryStatements(b: Kysely<Database>, d: SqlDialect) {
     // The row that holds `after` itself, when a cursor stopped inside a membership row.
     eventRowAt: prepare(b.selectFrom('events').select(EVENT_COLUMNS).where('org_id', '=', arg(0)).where('position', '<=', arg(1))
       .orderBy('position', 'desc').limit(1)),
-    eventRowById: prepare(b.selectFrom('events').select(EVENT_COLUMNS).where('org_id', '=', arg(0)).where('id', '=', arg(1)).where('position', 'is not', null)),
     eventBounds: prepare(b.selectFrom('events').select([
       sql<number | string | null>`min(position)`.as('oldest'), sql<number | string | null>`max(position + count - 1)`.as('newest'),
     ]).where('org_id', '=', arg(0)).where('position', 'is not', null)),

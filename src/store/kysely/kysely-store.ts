@@ -100,10 +100,6 @@ export class KyselyStore implements Store {
     return this.#dir.readEvents(orgId, after, limit, types)
   }
 
-  findEvents(orgId: OrgId, rowId: string): Promise<StoredEvents | null> {
-    return this.#dir.findEvents(orgId, rowId)
-  }
-
   eventBounds(orgId: OrgId): Promise<{ oldest: number | null; newest: number }> {
     return this.#dir.eventBounds(orgId)
   }

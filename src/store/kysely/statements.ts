@@ -5,7 +5,8 @@ import type { SqlDialect } from '../dialect/sql-dialect.ts'
 import { arg, prepare, type Prepared } from './prepared.ts'
 import type { Database } from './schema.ts'
 
-const RESOURCE = ['id', 'version', 'created_at', 'updated_at', 'data'] as const
+/** A resource row's columns as every read of one selects them (rows.ts ResourceRecord). */
+export const RESOURCE = ['id', 'version', 'created_at', 'updated_at', 'data'] as const
 const USER_COLUMNS = ['user_name', 'user_name_folded', 'external_id', 'active', 'display_name'] as const
 const GROUP_COLUMNS = ['display_name', 'display_name_folded', 'external_id'] as const
 /** What the directory API and events show beside the body (schema.ts, migration 0007). */

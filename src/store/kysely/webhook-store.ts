@@ -180,10 +180,6 @@ export class KyselyWebhooks implements WebhookStore {
     return events.reduce((n, e) => n + e.until - e.offset, 0)
   }
 
-  claim(owner: string, nowMs: number, leaseMs: number, limit: number, followers: number): Promise<readonly (readonly DeliveryJob[])[]> {
-    return this.#tx((conn) => this.#claim(conn, { owner, nowMs, leaseMs, limit, followers }))
-  }
-
   complete(results: readonly DeliveryResult[], now: string): Promise<void> {
     if (results.length === 0) return Promise.resolve()
     return this.#tx((conn) => this.#complete(conn, results, now))
@@ -332,10 +328,5 @@ export class KyselyWebhooks implements WebhookStore {
         .filter((e) => types.length === 0 || types.includes(e.type))
       return this.#enqueue(conn, orgId, endpointId, rows.map((e) => ({ ...e, offset: Math.max(0, afterPosition + 1 - Number(e.position)), until: Number(e.count) })), newId, nowMs)
     })
-  }
-
-  async pendingCount(): Promise<number> {
-    const [r] = await this.#read<{ n: number | string }>(sql`select count(*) as n from webhook_deliveries`)
-    return Number(r?.n ?? 0)
   }
 }
