@@ -220,6 +220,16 @@ describe.each(storeMatrix())('events written by SCIM operations on $name', (fact
     expect(put.find((e) => e.type === 'group.member_added')?.data.member).toEqual({ id: a, type: 'user' })
     expect(put.filter((e) => e.type === 'group.member_removed').map((e) => e.data.member?.id).sort()).toEqual([c, d].sort())
     for (const e of put) expect(e.data).toMatchObject({ version: 4, memberCount: 2 })
+
+    // An add naming members it has and members it lacks: events and count for the new ones only.
+    const e = await o.createUser('pe@example.com')
+    await o.feed.take(1)
+    expect((await o.req('PATCH', `/Groups/${gid}`, patchOp({ op: 'add', path: 'members', value: [{ value: a }, { value: e }, { value: b }, { value: c }] }))).status).toBe(204)
+    const mixed = await o.feed.take(2)
+    expect(typesOf(mixed)).toEqual(['group.member_added', 'group.member_added'])
+    expect(members(mixed).map((m) => m?.id).sort()).toEqual([e, c].sort())
+    for (const ev of mixed) expect(ev.data).toMatchObject({ version: 5, memberCount: 4 })
+    expect((await o.directory('groups', gid)).memberCount).toBe(4)
   })
 
   it('refreshToken writes token.refreshed naming the new token by id and prefix, never the token', async () => {

@@ -136,14 +136,16 @@ export class KyselyTx implements StoreTx {
     const rows = [...(delta.replaceAll ?? []), ...delta.add]
       .filter((m) => !seen.has(m.value) && seen.add(m.value))
       .map((m) => ({ v: m.value, t: m.type ?? 'User' }))
+    // After a delete-all nothing is a member; else the ids that are members already are not
+    // added (the group's row is held for update, so nothing else changes its members meanwhile).
+    const noneAreMembers = delta.removeAll || delta.replaceAll !== null
     for (const part of chunks(rows)) {
-      // After a delete-all nothing is a member; else the ids that are members already are not added
-      // (the group's row is held for update, so nothing else changes its members meanwhile).
-      const present = delta.removeAll || delta.replaceAll ? new Set<string>()
-        : new Set((await all<{ key: unknown }>(this.#c, this.#st.memberKeysAmong, [orgId, groupId, this.#d.ids(part.map((r) => r.v))])).map((r) => this.#d.keyText(r.key)))
-      const fresh = present.size === 0 ? part : part.filter((r) => !present.has(r.v))
-      if (fresh.length === 0) continue
-      await run(this.#c, this.#st.insertMembers, [orgId, groupId, this.#d.records(fresh)])
+      let fresh = part
+      if (noneAreMembers) await run(this.#c, this.#st.insertMembers, [orgId, groupId, this.#d.records(part)])
+      else if (!(await this.#insertIfAllNew(orgId, groupId, part))) {
+        fresh = await this.#notMembers(orgId, groupId, part)
+        if (fresh.length > 0) await run(this.#c, this.#st.insertMembers, [orgId, groupId, this.#d.records(fresh)])
+      }
       for (const r of fresh) added.push({ id: r.v, type: r.t === 'Group' ? 'Group' : 'User' })
     }
     const net = added.length - removed.length
@@ -156,6 +158,27 @@ export class KyselyTx implements StoreTx {
     }
     if (net !== 0) await run(this.#c, this.#st.addMemberCount, [orgId, groupId, net])
     return { added, removed }
+  }
+
+  /**
+   * SQLite: inserts the members when none of them is a member already, the usual case (an
+   * identity provider adds the users it has not added), and says whether it did. Else it undoes
+   * the insert, and the caller reads which are members: one statement instead of a read and an
+   * insert (the read was a tenth of a 100-member PATCH). PostgreSQL always reads first: undoing
+   * there is a round trip more.
+   */
+  async #insertIfAllNew(orgId: OrgId, groupId: ResourceId, part: readonly { v: string; t: string }[]): Promise<boolean> {
+    if (this.#d.kind !== 'sqlite') return false
+    await this.#c.run('SAVEPOINT member_add', [])
+    const n = await run(this.#c, this.#st.insertMembers, [orgId, groupId, this.#d.records(part)])
+    if (n !== part.length) await this.#c.run('ROLLBACK TO member_add', [])
+    await this.#c.run('RELEASE member_add', [])
+    return n === part.length
+  }
+
+  async #notMembers<R extends { v: string }>(orgId: OrgId, groupId: ResourceId, part: R[]): Promise<R[]> {
+    const present = new Set((await all<{ key: unknown }>(this.#c, this.#st.memberKeysAmong, [orgId, groupId, this.#d.ids(part.map((r) => r.v))])).map((r) => this.#d.keyText(r.key)))
+    return present.size === 0 ? part : part.filter((r) => !present.has(r.v))
   }
 
   async insertEvents(orgId: OrgId, events: readonly NewEvent[]): Promise<void> {
