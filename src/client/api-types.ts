@@ -521,8 +521,12 @@ export interface components {
             identityProvider: string | null;
             /** @description e.g. en-US */
             locale: string | null;
-            /** @description Who manages the user (`scim`: an identity provider) */
+            /** @description Who manages the user: `scim` (an identity provider; its SCIM-owned fields are read-only here) or `app` (the application created it) */
             managedBy: string;
+            /** @description The application's own attributes (a role in the product, settings): set through this API, never read or written by SCIM */
+            metadata: {
+                [key: string]: unknown;
+            };
             /** @description SCIM name: givenName, familyName, formatted, middleName, honorificPrefix, honorificSuffix */
             name: {
                 [key: string]: unknown;
@@ -541,10 +545,10 @@ export interface components {
             /** @description e.g. en-US */
             preferredLanguage: string | null;
             /**
-             * @description `active`, or `suspended` when active is false
+             * @description `pending` (invited, not yet accepted), `active`, `suspended` (active is false), or `deleted` (kept after the identity provider deleted it, under the policy deprovision: suspend; docs/policies.md)
              * @enum {string}
              */
-            state: "active" | "suspended";
+            state: "pending" | "active" | "suspended" | "deleted";
             /** @description An IANA time zone, e.g. America/New_York */
             timezone: string | null;
             /** @description Job title */
@@ -590,7 +594,7 @@ export interface components {
          * @description An event type (docs/events.md)
          * @enum {string}
          */
-        EventType: "user.created" | "user.updated" | "user.deactivated" | "user.reactivated" | "user.deleted" | "group.created" | "group.updated" | "group.deleted" | "group.member_added" | "group.member_removed" | "token.refreshed";
+        EventType: "user.created" | "user.updated" | "user.deactivated" | "user.reactivated" | "user.deleted" | "user.invited" | "user.invitation_accepted" | "user.invitation_expired" | "user.adopted" | "group.created" | "group.updated" | "group.deleted" | "group.member_added" | "group.member_removed" | "token.refreshed" | "organization.updated";
         /** @description A page of groups */
         GroupPage: {
             /** @description The page's groups, in id order */
@@ -823,7 +827,7 @@ export interface operations {
                 /** @description How many items a page holds at most (1 to 1000, 100 when absent) */
                 limit?: number;
                 /**
-                 * @description Only these event types, comma-separated (user.created, user.updated, user.deactivated, user.reactivated, user.deleted, group.created, group.updated, group.deleted, group.member_added, group.member_removed, token.refreshed); the cursor still moves past the others
+                 * @description Only these event types, comma-separated (user.created, user.updated, user.deactivated, user.reactivated, user.deleted, user.invited, user.invitation_accepted, user.invitation_expired, user.adopted, group.created, group.updated, group.deleted, group.member_added, group.member_removed, token.refreshed, organization.updated); the cursor still moves past the others
                  * @example user.created,user.deleted
                  */
                 types?: string;

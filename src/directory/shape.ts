@@ -26,11 +26,14 @@ export interface ApiUser {
   readonly phoneNumbers: readonly { value: string; type: string | null; primary: boolean }[]
   readonly addresses: readonly Json[]
   readonly active: boolean
-  readonly state: 'active' | 'suspended'
+  /** pending: invited, not yet accepted · active · suspended: deactivated by the identity provider · deleted: kept for the deprovisioning policy's days. */
+  readonly state: 'pending' | 'active' | 'suspended' | 'deleted'
   readonly enterprise: Json | null
   readonly managedBy: string
   readonly identityProvider: string | null
   readonly customAttributes: Json
+  /** The application's own attributes: set through the directory API, never by SCIM. */
+  readonly metadata: Json
   readonly createdAt: string
   readonly updatedAt: string
   readonly version: number
@@ -106,11 +109,12 @@ export function apiUser(row: UserRow): ApiUser {
     phoneNumbers: valued(b.phoneNumbers),
     addresses: list(b.addresses),
     active,
-    state: active ? 'active' : 'suspended',
+    state: !active ? 'suspended' : info?.pending === true ? 'pending' : 'active',
     enterprise: enterpriseOf(b),
     managedBy: info?.managedBy ?? 'scim',
     identityProvider: info?.identityProvider ?? null,
     customAttributes: info?.customAttributes ?? {},
+    metadata: info?.metadata ?? {},
     createdAt: row.created,
     updatedAt: row.lastModified,
     version: row.version,

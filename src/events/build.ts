@@ -5,19 +5,21 @@
 // A group's events never carry its member list; a membership event carries the group and the
 // one member, and a 5,000-member change is 5,000 of them, stored as one row (events/rows.ts).
 import { isDeepStrictEqual } from 'node:util'
-import { apiGroup, apiUser } from '../directory/shape.ts'
+import { apiGroup, apiUser, type ApiUser } from '../directory/shape.ts'
 import { changeParts, type Change } from '../provisioning/log-change.ts'
 import type { GroupRow, MemberDeltaResult, MemberKey, NewEvent, OrgId, UserRow } from '../store/store.ts'
 
 export type EventType =
   | 'user.created' | 'user.updated' | 'user.deactivated' | 'user.reactivated' | 'user.deleted'
+  | 'user.invited' | 'user.invitation_accepted' | 'user.invitation_expired' | 'user.adopted'
   | 'group.created' | 'group.updated' | 'group.deleted' | 'group.member_added' | 'group.member_removed'
-  | 'token.refreshed'
+  | 'token.refreshed' | 'organization.updated'
 
 export const EVENT_TYPES: readonly EventType[] = [
   'user.created', 'user.updated', 'user.deactivated', 'user.reactivated', 'user.deleted',
+  'user.invited', 'user.invitation_accepted', 'user.invitation_expired', 'user.adopted',
   'group.created', 'group.updated', 'group.deleted', 'group.member_added', 'group.member_removed',
-  'token.refreshed',
+  'token.refreshed', 'organization.updated',
 ]
 
 export function isEventType(t: string): t is EventType {
@@ -101,6 +103,20 @@ export function userUpdated(ctx: EventContext, before: UserRow, after: UserRow, 
   return out
 }
 
+/**
+ * An event about the user as it is now, with what else the event says (`extra`: an invitation's
+ * id and expiry, who adopted the user) beside the user's fields.
+ */
+export function userEvent(ctx: EventContext, type: EventType, row: UserRow, extra: Record<string, unknown> = {}): NewEvent {
+  const more = Object.keys(extra).length === 0 ? '' : `,${JSON.stringify(extra).slice(1, -1)}`
+  return event(ctx, type, 'User', row.id, row.version, `${openData(ctx, apiUser(row))}${more}}`)
+}
+
+/** A user kept after its DELETE (deprovision: suspend), in the shape the directory API shows it. */
+export function deletedUserEvent(ctx: EventContext, type: 'user.deactivated' | 'user.deleted', shape: ApiUser): NewEvent {
+  return event(ctx, type, 'User', shape.id, shape.version, `${openData(ctx, shape)}}`)
+}
+
 /** The user as it was before the delete. */
 export function userDeleted(ctx: EventContext, before: UserRow): NewEvent {
   return event(ctx, 'user.deleted', 'User', before.id, before.version, `${openData(ctx, apiUser(before))}}`)
@@ -131,6 +147,11 @@ export function memberEvents(ctx: EventContext, group: GroupRow, result: MemberD
 /** A member removed from `group` because the member itself was deleted. */
 export function memberRemovedByDelete(ctx: EventContext, group: GroupRow, memberId: string, memberType: 'User' | 'Group'): NewEvent {
   return membership(ctx, 'group.member_removed', group, [{ id: memberId, type: memberType }])
+}
+
+/** An organization's settings or domains changed: the settings after, and which changed. */
+export function organizationUpdated(ctx: EventContext, data: Record<string, unknown>): NewEvent {
+  return event(ctx, 'organization.updated', 'Organization', ctx.orgId, 1, JSON.stringify({ ...data, orgId: ctx.orgId }))
 }
 
 export function tokenRefreshed(ctx: EventContext, token: { id: string; prefix: string }): NewEvent {

@@ -7,13 +7,15 @@ import { applyPatch } from '../scim/patch/apply.ts'
 import { normalizePatch, type PatchOperation } from '../scim/patch/normalize.ts'
 import { validateResource } from '../scim/resource.ts'
 import { userResource } from '../scim/schema/registry.ts'
-import { userCreated, userDeleted, userUpdated, memberRemovedByDelete, type EventContext } from '../events/build.ts'
-import type { ListResult, OrgId, UserRow } from '../store/store.ts'
+import { apiUser } from '../directory/shape.ts'
+import { deletedUserEvent, memberRemovedByDelete, userCreated, userDeleted, userEvent, userUpdated, type EventContext } from '../events/build.ts'
+import type { DirectoryInfo, ListResult, OrgId, UserRow } from '../store/store.ts'
 import { UniqueViolation } from '../store/store.ts'
 import { checkIfMatch, notFound, toListQuery } from './common.ts'
 import type { Deps } from './deps.ts'
 import type { WriteLog } from './log-change.ts'
 import { hashPassword } from './password.ts'
+import { checkDomains } from './policy.ts'
 
 async function userNameTaken(deps: Deps, orgId: OrgId, userName: unknown, e: unknown): Promise<never> {
   if (e instanceof UniqueViolation && e.what === 'userName' && typeof userName === 'string') {
@@ -31,7 +33,10 @@ export function eventContext(deps: Deps, orgId: OrgId, at: string): EventContext
 
 /**
  * POST /Users. `log` records the request's log row in the write's transaction; the
- * `user.created` event commits with it (the outbox, docs/events.md).
+ * `user.created` event commits with it (the outbox, docs/events.md). Under the organization's
+ * policy (docs/policies.md) the user must be inside its email domains, starts `pending` when
+ * invitations are on (the mailer sends the invitation from the event, never in the request), and
+ * may take over an application-created user of the same userName only when adoption is allowed.
  */
 export async function createUser(deps: Deps, orgId: OrgId, input: unknown, log?: WriteLog): Promise<UserRow> {
   const v = validateResource(userResource, input, { mode: 'create' })
@@ -39,20 +44,64 @@ export async function createUser(deps: Deps, orgId: OrgId, input: unknown, log?:
   const id = deps.newId()
   const now = deps.now().toISOString()
   const identityProvider = log?.identityProvider ?? null
-  const row: UserRow = {
-    id, version: 1, created: now, lastModified: now, body: v.body, groups: [],
-    directory: { managedBy: 'scim', identityProvider, customAttributes: v.unknown },
-  }
+  let adopt = false
   try {
-    await deps.store.write(async (tx) => {
-      await tx.insertUser(orgId, { id, body: v.body, passwordHash, now, identityProvider, customAttributes: v.unknown })
+    return await deps.store.write(async (tx) => {
+      const policy = await tx.orgs.policy(orgId)
+      checkDomains(policy, v.body, null)
+      const pending = policy.settings.sendInvitations
+      const row: UserRow = {
+        id, version: 1, created: now, lastModified: now, body: v.body, groups: [],
+        directory: { managedBy: 'scim', identityProvider, customAttributes: v.unknown, pending, metadata: null },
+      }
+      adopt = policy.settings.adoptExisting
+      await tx.insertUser(orgId, { id, body: v.body, passwordHash, now, identityProvider, customAttributes: v.unknown, managedBy: 'scim', pending, metadata: null })
       await tx.insertEvents(orgId, [userCreated(eventContext(deps, orgId, now), row)])
       await log?.record(tx, orgId, { resourceType: 'User', resourceId: id, before: null, after: v.body, secrets: passwordHash === null ? [] : ['password'] })
+      return row
     })
   } catch (e) {
-    return userNameTaken(deps, orgId, v.body.userName, e)
+    const holder = e instanceof UniqueViolation && e.what === 'userName' ? await appUserNamed(deps, orgId, v.body.userName) : null
+    if (holder === null) return userNameTaken(deps, orgId, v.body.userName, e)
+    if (!adopt) {
+      throw new ScimError(409, 'uniqueness', `userName ${quote(v.body.userName)} belongs to User ${holder}, which the application created; ` +
+        'an identity provider does not take over such a user unless the organization allows adoption (adoptExisting)')
+    }
+    return adoptUser(deps, orgId, holder, v, passwordHash, identityProvider, log)
   }
-  return row
+}
+
+/** The id of the application-created user holding this userName, if that is who holds it. */
+async function appUserNamed(deps: Deps, orgId: OrgId, userName: unknown): Promise<string | null> {
+  if (typeof userName !== 'string') return null
+  const holder = await deps.store.directoryUser(orgId, 'userName', userName)
+  return holder?.directory?.managedBy === 'app' ? holder.id : null
+}
+
+/**
+ * The organization allows adoption: the identity provider's create becomes a replace of the
+ * application's user, which becomes SCIM-managed (`user.adopted`, then the update's events).
+ */
+async function adoptUser(
+  deps: Deps, orgId: OrgId, id: string, v: ReturnType<typeof validateResource>, passwordHash: string | null, identityProvider: string | null, log: WriteLog | undefined,
+): Promise<UserRow> {
+  const now = deps.now().toISOString()
+  return deps.store.write(async (tx) => {
+    const cur = await tx.getUserForUpdate(orgId, id)
+    if (!cur || cur.directory?.managedBy !== 'app') throw new ScimError(409, 'uniqueness', `userName ${quote(v.body.userName)} is already taken`)
+    checkDomains(await tx.orgs.policy(orgId), v.body, null)
+    await tx.updateUser(orgId, id, v.body, cur.body, passwordHash ?? undefined, cur.version, now, v.unknown)
+    await tx.adoptUser(orgId, id, identityProvider)
+    const after: UserRow = {
+      id, version: cur.version + 1, created: cur.created, lastModified: now, body: v.body, groups: [],
+      directory: { ...(cur.directory as DirectoryInfo), managedBy: 'scim', identityProvider, customAttributes: v.unknown },
+    }
+    const logged = { resourceType: 'User' as const, resourceId: id, before: cur.body, after: v.body, secrets: passwordHash === null ? [] : ['password'] }
+    const ctx = eventContext(deps, orgId, now)
+    await tx.insertEvents(orgId, [userEvent(ctx, 'user.adopted', after, { previouslyManagedBy: 'app' }), ...userUpdated(ctx, cur, after, logged)])
+    await log?.record(tx, orgId, logged)
+    return after
+  })
 }
 
 /** GET /Users/{id}. */
@@ -81,6 +130,10 @@ async function modifyUser(
       checkIfMatch(ifMatch, cur.version)
       const next = change(cur)
       userName = next.body.userName
+      // The domains are read only when the write changes what they govern.
+      if (next.changed && (!isDeepStrictEqual(cur.body.userName, next.body.userName) || !isDeepStrictEqual(cur.body.emails, next.body.emails))) {
+        checkDomains(await tx.orgs.policy(orgId), next.body, cur.body)
+      }
       if (!next.changed) {
         await log?.record(tx, orgId, { resourceType: 'User', resourceId: id, before: cur.body, after: cur.body })
         return cur
@@ -88,7 +141,10 @@ async function modifyUser(
       await tx.updateUser(orgId, id, next.body, cur.body, next.passwordHash, cur.version, now, next.customAttributes)
       const after: UserRow = {
         id, version: cur.version + 1, created: cur.created, lastModified: now, body: next.body,
-        directory: { managedBy: cur.directory?.managedBy ?? 'scim', identityProvider: cur.directory?.identityProvider ?? null, customAttributes: next.customAttributes === undefined ? cur.directory?.customAttributes ?? null : next.customAttributes },
+        directory: {
+          ...cur.directory, managedBy: cur.directory?.managedBy ?? 'scim', identityProvider: cur.directory?.identityProvider ?? null,
+          customAttributes: next.customAttributes === undefined ? cur.directory?.customAttributes ?? null : next.customAttributes,
+        },
       }
       const logged = { resourceType: 'User' as const, resourceId: id, before: cur.body, after: next.body, secrets: next.passwordHash === undefined ? [] : ['password'] }
       await tx.insertEvents(orgId, userUpdated(eventContext(deps, orgId, now), cur, after, logged))
@@ -142,7 +198,10 @@ export async function patchUser(deps: Deps, orgId: OrgId, id: string, input: unk
 
 /**
  * DELETE /Users/{id}: removes the user and its memberships (RFC 7644 §3.6); each group it left
- * moves to a new version and says so with a `group.member_removed`.
+ * moves to a new version and says so with a `group.member_removed`. Under the policy
+ * `deprovision: suspend` the user is kept, `deleted`, for the directory API until the sweep
+ * removes it after `deleteAfterDays` (`user.deactivated` now, `user.deleted` then); SCIM sees
+ * it gone at once either way.
  */
 export async function deleteUser(deps: Deps, orgId: OrgId, id: string, ifMatch: string | undefined, log?: WriteLog): Promise<void> {
   const now = deps.now().toISOString()
@@ -151,8 +210,17 @@ export async function deleteUser(deps: Deps, orgId: OrgId, id: string, ifMatch: 
     if (!cur) throw notFound('User', id)
     checkIfMatch(ifMatch, cur.version)
     const ctx = eventContext(deps, orgId, now)
+    const { settings } = await tx.orgs.policy(orgId)
     const groups = (await tx.deleteUser(orgId, id, now)) ?? []
-    await tx.insertEvents(orgId, [userDeleted(ctx, cur), ...groups.map((g) => memberRemovedByDelete(ctx, g, id, 'User'))])
+    const removed = groups.map((g) => memberRemovedByDelete(ctx, g, id, 'User'))
+    if (settings.deprovision === 'suspend') {
+      const kept: UserRow = { ...cur, version: cur.version + 1, lastModified: now }
+      const shape = { ...apiUser(kept), state: 'deleted' as const }
+      await tx.keepDeletedUser(orgId, id, { deletedAt: now, purgeAt: new Date(Date.parse(now) + settings.deleteAfterDays * 86_400_000).toISOString(), data: shape })
+      await tx.insertEvents(orgId, [deletedUserEvent(ctx, 'user.deactivated', shape), ...removed])
+    } else {
+      await tx.insertEvents(orgId, [userDeleted(ctx, cur), ...removed])
+    }
     await log?.record(tx, orgId, { resourceType: 'User', resourceId: id, before: cur.body, after: null })
   })
 }

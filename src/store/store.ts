@@ -3,6 +3,8 @@
 // vouch-sh/vouch #317). Implementations: store/kysely (SQLite and PostgreSQL dialects).
 import type { Filter } from '../scim/filter/ast.ts'
 import type { MemberDelta } from '../scim/patch/apply.ts'
+import type { OrgSettings } from '../orgs/settings.ts'
+import type { AuditRow, DomainRecord, OrgPolicyTx } from './org-store.ts'
 import type { WebhookStore } from './webhook-store.ts'
 
 export type OrgId = string & { readonly __brand: 'OrgId' }
@@ -12,7 +14,10 @@ export interface OrgRow {
   readonly id: OrgId
   readonly name: string
   readonly createdAt: string
+  /** Every domain it lists, in order. */
   readonly domains: readonly string[]
+  readonly domainRecords: readonly DomainRecord[]
+  readonly settings: OrgSettings
 }
 
 export interface GroupRef {
@@ -49,6 +54,10 @@ export interface DirectoryInfo {
   readonly customAttributes: Record<string, unknown> | null
   /** Groups only: the number of membership rows. */
   readonly memberCount?: number
+  /** Users only: invited and not yet accepted. */
+  readonly pending?: boolean
+  /** Users only: the application's own attributes (SCIM never reads or writes them). */
+  readonly metadata?: Record<string, unknown> | null
 }
 
 export interface UserRow extends ResourceRow {
@@ -67,6 +76,12 @@ export interface NewUser {
   readonly now: string
   readonly identityProvider: string | null
   readonly customAttributes: Record<string, unknown> | null
+  /** `scim` for an identity provider's user, `app` for one the application created. */
+  readonly managedBy: 'scim' | 'app'
+  /** Invited and not yet accepted (the state `pending`). */
+  readonly pending: boolean
+  /** The application's own attributes. */
+  readonly metadata: Record<string, unknown> | null
 }
 
 export interface NewGroup {
@@ -210,8 +225,20 @@ export interface NewApiKey {
 
 /** The work a use case does inside one transaction. */
 export interface StoreTx {
+  /** The organization's settings, domains and audit entries (org-store.ts). */
+  readonly orgs: OrgPolicyTx
   insertUser(orgId: OrgId, user: NewUser): Promise<void>
   getUserForUpdate(orgId: OrgId, id: ResourceId): Promise<UserRow | null>
+  /** An application-created user becomes SCIM-managed (the organization allows adoption). */
+  adoptUser(orgId: OrgId, id: ResourceId, identityProvider: string | null): Promise<void>
+  /** Moves the user into or out of `pending`, at a new version. */
+  setPending(orgId: OrgId, id: ResourceId, pending: boolean, now: string): Promise<void>
+  /** Replaces the application's metadata, at a new version. */
+  setMetadata(orgId: OrgId, id: ResourceId, metadata: Record<string, unknown> | null, now: string): Promise<void>
+  /** Keeps a deleted user's directory shape until `purgeAt` (deprovision: suspend). */
+  keepDeletedUser(orgId: OrgId, id: ResourceId, kept: { deletedAt: string; purgeAt: string; data: object }): Promise<void>
+  /** Removes a kept user; false when the sweep had done it already. */
+  purgeDeletedUser(orgId: OrgId, id: ResourceId): Promise<boolean>
   /**
    * Writes a new body at version+1; the caller holds the row (read by getUserForUpdate) and passes
    * its body as `previous`. `customAttributes` undefined keeps the stored ones.
@@ -273,6 +300,12 @@ export interface Store {
 
   orgByTokenHash(hash: string): Promise<OrgId | null>
   getOrg(idOrName: string): Promise<OrgRow | null>
+  /** A user kept after its DELETE (deprovision: suspend), as the directory API shows it. */
+  deletedUser(orgId: OrgId, id: ResourceId): Promise<Record<string, unknown> | null>
+  /** Kept users whose days are over. */
+  duePurges(now: string, limit: number): Promise<readonly { orgId: OrgId; id: ResourceId; data: Record<string, unknown> }[]>
+  /** An organization's audit entries, newest first, before the entry `before` when given. */
+  listAudit(orgId: OrgId, limit: number, before: string | null): Promise<readonly AuditRow[]>
   listOrgs(): Promise<readonly OrgRow[]>
   orgIds(): Promise<readonly OrgId[]>
   /** The organization of a revoked SCIM token, so that its 401 can be logged there. */

@@ -106,7 +106,8 @@ describe.each(storeMatrix())('events written by SCIM operations on $name', (fact
       const events = await o.feed.take(2)
       expect(typesOf(events)).toEqual(['user.updated', type])
       expect(events[0]?.data.changes).toEqual({ attributes: ['active'], before: { active: !active }, after: { active } })
-      for (const e of events) expect(e.data).toMatchObject({ id, version, active, state: active ? 'active' : 'suspended' })
+      // Never accepted its invitation: pending when active, and pending again when reactivated.
+      for (const e of events) expect(e.data).toMatchObject({ id, version, active, state: active ? 'pending' : 'suspended' })
       expect(events[1]?.data).not.toHaveProperty('changes')
     }
   })

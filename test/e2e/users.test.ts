@@ -127,7 +127,7 @@ describe.each(storeMatrix())('/Users on $name', (factory) => {
     const id = String(c.json.id)
     const r = await t.req('PATCH', `/Users/${id}`, patchOp(
       { op: 'replace', path: 'name.familyName', value: 'Byron' },
-      { op: 'add', path: 'emails', value: [{ value: 'home@example.org', type: 'home', primary: true }] },
+      { op: 'add', path: 'emails', value: [{ value: 'home@example.com', type: 'home', primary: true }] },
       { op: 'replace', path: 'emails[type eq "work"].value', value: 'new.work@example.com' },
       { op: 'remove', path: 'phoneNumbers[type eq "work"]' },
       { op: 'add', path: `${ENT}:department`, value: 'Ops' },
@@ -135,8 +135,8 @@ describe.each(storeMatrix())('/Users on $name', (factory) => {
     expect(r.status).toBe(200)
     expect((r.json.name as Record<string, unknown>).familyName).toBe('Byron')
     const emails = r.json.emails as { value: string; type: string; primary?: boolean }[]
-    expect(emails.map((e) => e.value).sort()).toEqual(['home@example.org', 'new.work@example.com'])
-    expect(emails.filter((e) => e.primary === true).map((e) => e.value)).toEqual(['home@example.org'])
+    expect(emails.map((e) => e.value).sort()).toEqual(['home@example.com', 'new.work@example.com'])
+    expect(emails.filter((e) => e.primary === true).map((e) => e.value)).toEqual(['home@example.com'])
     expect(r.json.phoneNumbers).toBeUndefined()
     expect((r.json[ENT] as Record<string, unknown>).department).toBe('Ops')
     const found = await t.req('GET', `/Users?filter=${q('emails.value eq "NEW.work@example.com"')}`)

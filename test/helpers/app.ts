@@ -51,7 +51,7 @@ export async function startApp(factory: StoreFactory, limits: Partial<Limits> = 
     ...(opts.pruneIntervalMs ? { provisioningLog: { pruneIntervalMs: opts.pruneIntervalMs } } : {}),
     webhooks: opts.webhooks ?? false,
   })
-  const org = await createOrg(deps, `org-${randomUUID()}`, ['example.com'])
+  const org = await createOrg(deps, `org-${randomUUID()}`, [])
   const t: TestApp = {
     app, store, deps, orgId: org.orgId, token: org.token,
     newOrg: (name) => createOrg(deps, name, []),

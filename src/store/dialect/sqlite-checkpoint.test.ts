@@ -22,7 +22,7 @@ describe('SQLite background checkpoint', () => {
     // file while the store is open is the background checkpointer's work.
     for (let b = 0; b < 20; b++) {
       await Promise.all(Array.from({ length: 50 }, (_, i) => store.write((tx) => tx.insertUser(orgId, {
-        id: newId(), body: { userName: `u${b}-${i}@example.com`, nickName: 'x'.repeat(500) }, passwordHash: null, now: new Date().toISOString(), identityProvider: null, customAttributes: null,
+        id: newId(), body: { userName: `u${b}-${i}@example.com`, nickName: 'x'.repeat(500) }, passwordHash: null, now: new Date().toISOString(), identityProvider: null, customAttributes: null, managedBy: 'scim', pending: false, metadata: null,
       }))))
     }
     let grown = false

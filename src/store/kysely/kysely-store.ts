@@ -4,6 +4,8 @@
 // transaction runs, SQL spellings, error codes) is handed in as a StoreDriver (store-driver.ts).
 // Lists are paged by a ListPager (list-pager.ts); writes run in a KyselyTx (write-tx.ts).
 import { sql } from 'kysely'
+import { readSettings } from '../../orgs/settings.ts'
+import type { AuditRow } from '../org-store.ts'
 import { fold } from '../../scim/fold.ts'
 import { groupResource, userResource } from '../../scim/schema/registry.ts'
 import type { SqlDialect } from '../dialect/sql-dialect.ts'
@@ -14,17 +16,19 @@ import type {
 import { DirectoryReads } from './directory-reads.ts'
 import { directoryStatements, type DirectoryStatements } from './directory-statements.ts'
 import { all, chunks, run } from './conn-helpers.ts'
+import { lifecycleStatements, type LifecycleStatements } from './lifecycle-statements.ts'
 import { ListPager, NO_MATCH, onePage } from './list-pager.ts'
+import { orgStatements, toAuditRow, toDomainRecord, type OrgStatements } from './org-policy.ts'
 import type { Conn } from './prepared.ts'
 import { toGroupRow, toUserRow, type ResourceRecord } from './rows.ts'
 import { logArgs, logPageQuery, toLogRow } from './log-sql.ts'
-import type { ApiKeysTable, ProvisioningLogTable } from './schema.ts'
+import type { ApiKeysTable, AuditLogTable, OrgDomainsTable, ProvisioningLogTable } from './schema.ts'
 import { statements, type Statements } from './statements.ts'
 import type { StoreDriver } from './store-driver.ts'
 import { KyselyTx } from './write-tx.ts'
 import { KyselyWebhooks } from './webhook-store.ts'
 
-interface OrgRecord { id: string; name: string; created_at: string }
+interface OrgRecord { id: string; name: string; created_at: string; settings: string }
 
 interface GroupOfRecord { member_id: string; id: string; display_name: string }
 
@@ -59,7 +63,7 @@ function toApiKeyRow(k: Omit<ApiKeysTable, 'hash'>): ApiKeyRow {
 export class KyselyStore implements Store {
   readonly kind: 'sqlite' | 'postgres'
   readonly #d: StoreDriver
-  readonly #st: Statements & DirectoryStatements
+  readonly #st: Statements & DirectoryStatements & OrgStatements & LifecycleStatements
   readonly #pager: ListPager
   readonly #dir: DirectoryReads
   readonly #eventListeners = new Set<() => void>()
@@ -68,7 +72,7 @@ export class KyselyStore implements Store {
   constructor(driver: StoreDriver) {
     this.#d = driver
     this.kind = driver.kind
-    this.#st = { ...statements(driver.builder, driver.sql, driver.lockRows), ...directoryStatements(driver.builder, driver.sql), ...driver.statements }
+    this.#st = { ...statements(driver.builder, driver.sql, driver.lockRows), ...directoryStatements(driver.builder, driver.sql), ...orgStatements(driver.builder), ...lifecycleStatements(driver.builder), ...driver.statements }
     this.#pager = new ListPager(driver)
     this.#dir = new DirectoryReads(driver, this.#st)
     this.webhooks = new KyselyWebhooks(driver)
@@ -206,8 +210,28 @@ export class KyselyStore implements Store {
   }
 
   async #orgRow(r: OrgRecord): Promise<OrgRow> {
-    const domains = await all<{ domain: string }>(this.#d.reader, this.#st.orgDomains, [r.id])
-    return { id: r.id as OrgId, name: r.name, createdAt: r.created_at, domains: domains.map((d) => d.domain) }
+    const domainRecords = (await all<OrgDomainsTable>(this.#d.reader, this.#st.domainRecords, [r.id])).map(toDomainRecord)
+    return { id: r.id as OrgId, name: r.name, createdAt: r.created_at, domains: domainRecords.map((d) => d.domain), domainRecords, settings: readSettings(r.settings) }
+  }
+
+  deletedUser(orgId: OrgId, id: ResourceId): Promise<Record<string, unknown> | null> {
+    return this.#d.read(async () => {
+      const [row] = await all<{ data: string }>(this.#d.reader, this.#st.deletedUser, [orgId, id])
+      return row ? (JSON.parse(row.data) as Record<string, unknown>) : null
+    })
+  }
+
+  duePurges(now: string, limit: number): Promise<readonly { orgId: OrgId; id: ResourceId; data: Record<string, unknown> }[]> {
+    return this.#d.read(async () => (await all<{ org_id: string; id: string; data: string }>(this.#d.reader, this.#st.duePurges, [now, limit]))
+      .map((r) => ({ orgId: r.org_id as OrgId, id: r.id as ResourceId, data: JSON.parse(r.data) as Record<string, unknown> })))
+  }
+
+  listAudit(orgId: OrgId, limit: number, before: string | null): Promise<readonly AuditRow[]> {
+    return this.#d.read(async () => {
+      const rows = before === null ? await all<AuditLogTable>(this.#d.reader, this.#st.auditFirst, [orgId, limit])
+        : await all<AuditLogTable>(this.#d.reader, this.#st.auditBefore, [orgId, limit, before])
+      return rows.map(toAuditRow)
+    })
   }
 
   getUser(orgId: OrgId, id: ResourceId, opts: ReadOptions): Promise<UserRow | null> {

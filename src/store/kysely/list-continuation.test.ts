@@ -41,7 +41,7 @@ describe('list pages continued from the previous page', () => {
     // Names in an order unlike creation order; "a" and "A" fold alike (case-insensitive).
     for (let i = 0; i < 250; i++) {
       const userName = `u${String((i * 7919) % 1000).padStart(4, '0')}@example.com`
-      await store.write((tx) => tx.insertUser(org, { id: newId(), body: { userName, title: i % 3 === 0 ? 'x' : 'y' }, passwordHash: null, now: now(), identityProvider: null, customAttributes: null }))
+      await store.write((tx) => tx.insertUser(org, { id: newId(), body: { userName, title: i % 3 === 0 ? 'x' : 'y' }, passwordHash: null, now: now(), identityProvider: null, customAttributes: null, managedBy: 'scim', pending: false, metadata: null }))
     }
   })
   afterAll(async () => {
@@ -94,7 +94,7 @@ describe('list pages continued from the previous page', () => {
   it('after a commit between pages, a page is what skipping startIndex - 1 rows gives', async () => {
     const first = await names(q(1, 50))
     // A name that sorts first: every later row moves one place.
-    await store.write((tx) => tx.insertUser(org, { id: newId(), body: { userName: 'a0@example.com' }, passwordHash: null, now: now(), identityProvider: null, customAttributes: null }))
+    await store.write((tx) => tx.insertUser(org, { id: newId(), body: { userName: 'a0@example.com' }, passwordHash: null, now: now(), identityProvider: null, customAttributes: null, managedBy: 'scim', pending: false, metadata: null }))
     const second = await names(q(51, 50))
     const all = await names(q(1, 1000))
     expect(second).toEqual(all.slice(50, 100))
@@ -103,7 +103,7 @@ describe('list pages continued from the previous page', () => {
 
   it('a list total is reused across provisioning-log batches, and counted again after a data commit or another process\'s commit', async () => {
     // A data commit first: whatever an earlier test counted is stale.
-    await store.write((tx) => tx.insertUser(org, { id: newId(), body: { userName: 'early@example.com' }, passwordHash: null, now: now(), identityProvider: null, customAttributes: null }))
+    await store.write((tx) => tx.insertUser(org, { id: newId(), body: { userName: 'early@example.com' }, passwordHash: null, now: now(), identityProvider: null, customAttributes: null, managedBy: 'scim', pending: false, metadata: null }))
     const before = counts
     await names(q(1, 10))
     await names(q(11, 10))
@@ -119,7 +119,7 @@ describe('list pages continued from the previous page', () => {
     expect(await store.pruneLog(org, newId(), 10)).toBe(1)
     await names(q(31, 10))
     expect(counts - before).toBe(1)
-    await store.write((tx) => tx.insertUser(org, { id: newId(), body: { userName: 'late@example.com' }, passwordHash: null, now: now(), identityProvider: null, customAttributes: null }))
+    await store.write((tx) => tx.insertUser(org, { id: newId(), body: { userName: 'late@example.com' }, passwordHash: null, now: now(), identityProvider: null, customAttributes: null, managedBy: 'scim', pending: false, metadata: null }))
     await names(q(41, 10))
     expect(counts - before).toBe(2)
     // Another process's commit, whatever it wrote, may have changed users.

@@ -57,6 +57,8 @@ export interface ResourceRecord {
   identity_provider?: string | null
   custom_attributes?: string | null
   member_count?: number | string
+  pending?: number | string
+  metadata?: string | null
 }
 
 /** The directory columns of a row, when its statement selected them. */
@@ -68,6 +70,7 @@ function directoryOf(r: ResourceRecord): { directory?: DirectoryInfo } {
       identityProvider: r.identity_provider ?? null,
       customAttributes: typeof r.custom_attributes === 'string' ? (JSON.parse(r.custom_attributes) as Record<string, unknown>) : null,
       ...(r.member_count === undefined ? {} : { memberCount: Number(r.member_count) }),
+      ...(r.pending === undefined ? {} : { pending: Number(r.pending) === 1, metadata: typeof r.metadata === 'string' ? (JSON.parse(r.metadata) as Record<string, unknown>) : null }),
     },
   }
 }

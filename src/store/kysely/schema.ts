@@ -2,8 +2,16 @@
 // data model); the exceptions are scim_tokens.hash, looked up before the organization is known,
 // and api_keys, which belong to the vendor rather than to an organization.
 
-export interface OrgsTable { id: string; name: string; name_folded: string; created_at: string }
-export interface OrgDomainsTable { org_id: string; domain: string }
+export interface OrgsTable {
+  id: string; name: string; name_folded: string; created_at: string
+  /** The organization's policy as JSON text (orgs/settings.ts; absent keys take the defaults). */
+  settings: string
+}
+export interface OrgDomainsTable {
+  org_id: string; domain: string
+  /** unverified | pending | verified | failed | superseded (orgs/domains.ts, migration 0008). */
+  state: string; token: string | null; detail: string | null; checked_at: string | null; verified_at: string | null; added_at: string | null
+}
 export interface ScimTokensTable { org_id: string; id: string; hash: string; prefix: string; created_at: string; revoked_at: string | null }
 
 export interface UsersTable {
@@ -19,6 +27,10 @@ export interface UsersTable {
   identity_provider: string | null
   /** JSON text of the attributes no schema declares (kept for the application), or null. */
   custom_attributes: string | null
+  /** 1 while the user has not accepted its invitation (the state `pending`). */
+  pending: number
+  /** JSON text of the application's own attributes (never SCIM's), or null. */
+  metadata: string | null
   version: number
   created_at: string
   updated_at: string
@@ -147,6 +159,18 @@ export interface WebhookAttemptsTable {
   error: string | null
 }
 
+export interface DeletedUsersTable { org_id: string; id: string; deleted_at: string; purge_at: string; data: string }
+
+export interface InvitationsTable {
+  org_id: string; id: string; user_id: string; status: string; email: string | null; token_hash: string | null
+  created_at: string; sent_at: string | null; expires_at: string | null; ended_at: string | null
+  attempts: number; next_attempt_ms: number | string; lease_until_ms: number | string; last_error: string | null
+}
+
+export interface AuditLogTable { org_id: string; id: string; at: string; actor: string; action: string; details: string }
+
+export interface WorkerCursorsTable { name: string; position: number | string }
+
 export interface Database {
   orgs: OrgsTable
   org_domains: OrgDomainsTable
@@ -162,4 +186,8 @@ export interface Database {
   webhook_endpoints: WebhookEndpointsTable
   webhook_deliveries: WebhookDeliveriesTable
   webhook_attempts: WebhookAttemptsTable
+  deleted_users: DeletedUsersTable
+  invitations: InvitationsTable
+  audit_log: AuditLogTable
+  worker_cursors: WorkerCursorsTable
 }

@@ -10,7 +10,7 @@ export const RESOURCE = ['id', 'version', 'created_at', 'updated_at', 'data'] as
 const USER_COLUMNS = ['user_name', 'user_name_folded', 'external_id', 'active', 'display_name'] as const
 const GROUP_COLUMNS = ['display_name', 'display_name_folded', 'external_id'] as const
 /** What the directory API and events show beside the body (schema.ts, migration 0007). */
-export const USER_DIRECTORY = ['managed_by', 'identity_provider', 'custom_attributes'] as const
+export const USER_DIRECTORY = ['managed_by', 'identity_provider', 'custom_attributes', 'pending', 'metadata'] as const
 export const GROUP_DIRECTORY = ['managed_by', 'identity_provider', 'member_count'] as const
 const API_KEY_COLUMNS = ['id', 'name', 'prefix', 'created_at', 'revoked_at', 'org_id', 'scopes', 'expires_at', 'last_used_at'] as const
 export const LOG_COLUMNS = [
@@ -94,7 +94,7 @@ export function statements(b: Kysely<Database>, d: SqlDialect, lockRows: boolean
       .orderBy('g.display_name_folded')),
     insertUser: prepare(b.insertInto('users').values({
       org_id: arg(0), id: arg(1), ...named(USER_COLUMNS, 2), password_hash: arg(7), version: 1, created_at: arg(8), updated_at: arg(8), data: arg(9),
-      managed_by: 'scim', identity_provider: arg(10), custom_attributes: arg(11),
+      managed_by: arg(12), identity_provider: arg(10), custom_attributes: arg(11), pending: arg(13), metadata: arg(14),
     })),
     updateUserCustom: prepare(b.updateTable('users').set({ custom_attributes: arg(2) }).where('org_id', '=', arg(0)).where('id', '=', arg(1))),
     updateUser: prepare(b.updateTable('users').set({ ...named(USER_COLUMNS, 2), version: arg(7), updated_at: arg(8), data: arg(9) })
@@ -147,8 +147,8 @@ export function statements(b: Kysely<Database>, d: SqlDialect, lockRows: boolean
     existingUsers: prepare(b.selectFrom('users').select('id').where('org_id', '=', arg(0)).where((eb) => eb.and([d.inIds(sql.ref('id'), ids(1)) as never]))),
     existingGroups: prepare(b.selectFrom('groups').select('id').where('org_id', '=', arg(0)).where((eb) => eb.and([d.inIds(sql.ref('id'), ids(1)) as never]))),
 
-    insertOrg: prepare(b.insertInto('orgs').values({ id: arg(0), name: arg(1), name_folded: arg(2), created_at: arg(3) })),
-    insertDomain: prepare(b.insertInto('org_domains').values({ org_id: arg(0), domain: arg(1) })),
+    insertOrg: prepare(b.insertInto('orgs').values({ id: arg(0), name: arg(1), name_folded: arg(2), created_at: arg(3), settings: '{}' })),
+    insertDomain: prepare(b.insertInto('org_domains').values({ org_id: arg(0), domain: arg(1), state: 'unverified', added_at: arg(2) })),
     revokeTokens: prepare(b.updateTable('scim_tokens').set({ revoked_at: arg(1) }).where('org_id', '=', arg(0)).where('revoked_at', 'is', null)),
     insertToken: prepare(b.insertInto('scim_tokens').values({ org_id: arg(0), id: arg(1), hash: arg(2), prefix: arg(3), created_at: arg(4), revoked_at: null })),
     insertLog: prepare(b.insertInto('provisioning_log').values(named(LOG_COLUMNS, 0))),

@@ -6,6 +6,8 @@ import type {
   GroupRow, LogRow, MemberDelta, MemberDeltaResult, MemberKey, NewApiKey, NewEvent, NewGroup, NewUser, OrgId, ResourceId, StoreTx, UserRow,
 } from '../store.ts'
 import type { DirectoryStatements } from './directory-statements.ts'
+import type { LifecycleStatements } from './lifecycle-statements.ts'
+import { KyselyOrgPolicyTx, type OrgStatements } from './org-policy.ts'
 import { encodeMemberList } from '../member-list.ts'
 import { all, chunks, run } from './conn-helpers.ts'
 import { logArgs } from './log-sql.ts'
@@ -32,20 +34,29 @@ function customJson(custom: Record<string, unknown> | null): string | null {
 
 export class KyselyTx implements StoreTx {
   readonly #c: Conn
-  readonly #st: Statements & DirectoryStatements
+  readonly #st: Statements & DirectoryStatements & OrgStatements & LifecycleStatements
   readonly #d: SqlDialect
+  #orgs: KyselyOrgPolicyTx | null = null
   /** Called once the transaction has written events, so the store can announce them after the commit. */
   readonly #onEvents: () => void
 
-  constructor(conn: Conn, st: Statements & DirectoryStatements, d: SqlDialect, onEvents: () => void = () => undefined) {
+  constructor(conn: Conn, st: Statements & DirectoryStatements & OrgStatements & LifecycleStatements, d: SqlDialect, onEvents: () => void = () => undefined) {
     this.#c = conn
     this.#st = st
     this.#d = d
     this.#onEvents = onEvents
   }
 
+  get orgs(): KyselyOrgPolicyTx {
+    this.#orgs ??= new KyselyOrgPolicyTx(this.#c, this.#st)
+    return this.#orgs
+  }
+
   async insertUser(orgId: OrgId, u: NewUser): Promise<void> {
-    await run(this.#c, this.#st.insertUser, [orgId, u.id, ...userArgs(u.body), u.passwordHash, u.now, JSON.stringify(u.body), u.identityProvider, customJson(u.customAttributes)])
+    await run(this.#c, this.#st.insertUser, [
+      orgId, u.id, ...userArgs(u.body), u.passwordHash, u.now, JSON.stringify(u.body), u.identityProvider, customJson(u.customAttributes),
+      u.managedBy, u.pending ? 1 : 0, customJson(u.metadata),
+    ])
     await this.#insertEmails(orgId, u.id, u.body)
   }
 
@@ -53,6 +64,26 @@ export class KyselyTx implements StoreTx {
     const rows = emailRows(body)
     if (rows.length === 0) return
     await run(this.#c, this.#st.insertEmails, [orgId, userId, this.#d.records(rows.map((r) => ({ v: r.value_folded, t: r.type, p: r.is_primary })))])
+  }
+
+  async adoptUser(orgId: OrgId, id: ResourceId, identityProvider: string | null): Promise<void> {
+    await run(this.#c, this.#st.adoptUser, [orgId, id, identityProvider])
+  }
+
+  async setPending(orgId: OrgId, id: ResourceId, pending: boolean, now: string): Promise<void> {
+    await run(this.#c, this.#st.setPending, [orgId, id, now, pending ? 1 : 0])
+  }
+
+  async setMetadata(orgId: OrgId, id: ResourceId, metadata: Record<string, unknown> | null, now: string): Promise<void> {
+    await run(this.#c, this.#st.setMetadata, [orgId, id, now, customJson(metadata)])
+  }
+
+  async keepDeletedUser(orgId: OrgId, id: ResourceId, kept: { deletedAt: string; purgeAt: string; data: object }): Promise<void> {
+    await run(this.#c, this.#st.keepDeletedUser, [orgId, id, kept.deletedAt, kept.purgeAt, JSON.stringify(kept.data)])
+  }
+
+  async purgeDeletedUser(orgId: OrgId, id: ResourceId): Promise<boolean> {
+    return (await run(this.#c, this.#st.purgeDeletedUser, [orgId, id])) === 1
   }
 
   async getUserForUpdate(orgId: OrgId, id: ResourceId): Promise<UserRow | null> {
@@ -203,7 +234,7 @@ export class KyselyTx implements StoreTx {
 
   async createOrg(org: { id: OrgId; name: string; now: string; domains: readonly string[] }): Promise<void> {
     await run(this.#c, this.#st.insertOrg, [org.id, org.name, fold(org.name), org.now])
-    for (const domain of new Set(org.domains.map((d) => d.toLowerCase()))) await run(this.#c, this.#st.insertDomain, [org.id, domain])
+    for (const domain of new Set(org.domains.map((d) => d.toLowerCase()))) await run(this.#c, this.#st.insertDomain, [org.id, domain, org.now])
   }
 
   async replaceToken(orgId: OrgId, t: { id: string; hash: string; prefix: string; now: string }): Promise<void> {

@@ -1,0 +1,40 @@
+// The organization's policies applied to a SCIM write (docs/policies.md), inside the write's
+// transaction so that the write commits under the policy it was checked against.
+import { outsideDomains } from '../orgs/domains.ts'
+import { ScimError } from '../scim/errors.ts'
+import type { OrgPolicy } from '../store/org-store.ts'
+
+type Body = Record<string, unknown>
+
+function emailsOf(body: Body | null): { value: string; primary?: boolean; type?: string | null }[] {
+  if (!body || !Array.isArray(body.emails)) return []
+  return body.emails.flatMap((e: unknown) => {
+    if (typeof e !== 'object' || e === null) return []
+    const { value, primary, type } = e as Record<string, unknown>
+    return typeof value === 'string' ? [{ value, primary: primary === true, type: typeof type === 'string' ? type : null }] : []
+  })
+}
+
+/**
+ * With domains listed and `outsideDomains: refuse`, a userName that is an email address, the
+ * primary email and any work email must be inside them. Only values the write introduces are
+ * checked: a user stored before the domains were listed can still be changed in other ways.
+ * The refusal is 400 invalidValue (RFC 7644 §3.12) with a detail the identity provider shows
+ * its admin in its provisioning logs.
+ */
+export function checkDomains(policy: OrgPolicy, after: Body, before: Body | null): void {
+  if (policy.settings.outsideDomains === 'allow' || policy.domains.length === 0) return
+  const userName = typeof after.userName === 'string' ? after.userName : null
+  const offending = outsideDomains({ userName, emails: emailsOf(after) }, policy.domains, policy.settings.subdomains)
+  if (offending.length === 0) return
+  const old = new Set(before === null ? [] : [
+    ...(typeof before.userName === 'string' ? [before.userName.toLowerCase()] : []), ...emailsOf(before).map((e) => e.value.toLowerCase()),
+  ])
+  const fresh = offending.filter((v) => !old.has(v.toLowerCase()))
+  if (fresh.length === 0) return
+  const allowed = policy.domains.join(', ')
+  const scope = policy.settings.subdomains ? ' (and their subdomains)' : ''
+  throw new ScimError(400, 'invalidValue',
+    `${fresh.map((v) => `"${v}"`).join(', ')} ${fresh.length === 1 ? 'is' : 'are'} outside the organization's email domains${scope}: ${allowed}. ` +
+    'Provision users with an address in one of these domains, or ask the organization admin to add the domain.')
+}

@@ -1,0 +1,92 @@
+// An organization's settings, domains and audit entries (store/org-store.ts) over a write
+// transaction's connection; the statements are compiled once per store (orgStatements).
+import type { Kysely } from 'kysely'
+import { readSettings, type OrgSettings } from '../../orgs/settings.ts'
+import type { AuditRow, DomainChange, DomainClaim, DomainRecord, DomainState, OrgPolicy, OrgPolicyTx } from '../org-store.ts'
+import type { OrgId } from '../store.ts'
+import { all, run } from './conn-helpers.ts'
+import { arg, prepare, type Conn } from './prepared.ts'
+import type { AuditLogTable, Database, OrgDomainsTable } from './schema.ts'
+
+export function orgStatements(b: Kysely<Database>) {
+  return {
+    orgSettings: prepare(b.selectFrom('orgs').select('settings').where('id', '=', arg(0))),
+    liveDomains: prepare(b.selectFrom('org_domains').select('domain').where('org_id', '=', arg(0)).where('state', '<>', 'superseded').orderBy('domain')),
+    domainRecords: prepare(b.selectFrom('org_domains').selectAll().where('org_id', '=', arg(0)).orderBy('domain')),
+    saveSettings: prepare(b.updateTable('orgs').set({ settings: arg(1) }).where('id', '=', arg(0))),
+    addDomain: prepare(b.insertInto('org_domains').values({ org_id: arg(0), domain: arg(1), state: 'unverified', added_at: arg(2) }).onConflict((oc) => oc.doNothing())),
+    removeDomain: prepare(b.deleteFrom('org_domains').where('org_id', '=', arg(0)).where('domain', '=', arg(1))),
+    updateDomain: prepare(b.updateTable('org_domains').set({ state: arg(2), token: arg(3), detail: arg(4), checked_at: arg(5), verified_at: arg(6) })
+      .where('org_id', '=', arg(0)).where('domain', '=', arg(1))),
+    domainClaims: prepare(b.selectFrom('org_domains').select(['org_id', 'domain', 'state']).where('domain', '=', arg(0)).orderBy('org_id')),
+    insertAudit: prepare(b.insertInto('audit_log').values({ org_id: arg(0), id: arg(1), at: arg(2), actor: arg(3), action: arg(4), details: arg(5) })),
+    auditFirst: prepare(b.selectFrom('audit_log').selectAll().where('org_id', '=', arg(0)).orderBy('id', 'desc').limit(arg(1))),
+    auditBefore: prepare(b.selectFrom('audit_log').selectAll().where('org_id', '=', arg(0)).where('id', '<', arg(2)).orderBy('id', 'desc').limit(arg(1))),
+  }
+}
+export type OrgStatements = ReturnType<typeof orgStatements>
+
+export function toDomainRecord(r: OrgDomainsTable): DomainRecord {
+  return {
+    domain: r.domain, state: r.state as DomainState, token: r.token, detail: r.detail,
+    checkedAt: r.checked_at, verifiedAt: r.verified_at, addedAt: r.added_at,
+  }
+}
+
+export function toAuditRow(r: AuditLogTable): AuditRow {
+  return { id: r.id, at: r.at, actor: r.actor, action: r.action, details: JSON.parse(r.details) as Record<string, unknown> }
+}
+
+export async function readPolicy(conn: Conn, st: OrgStatements, orgId: OrgId): Promise<OrgPolicy> {
+  const [org] = await all<{ settings: string }>(conn, st.orgSettings, [orgId])
+  const domains = await all<{ domain: string }>(conn, st.liveDomains, [orgId])
+  return { settings: readSettings(org?.settings), domains: domains.map((d) => d.domain) }
+}
+
+export class KyselyOrgPolicyTx implements OrgPolicyTx {
+  readonly #c: Conn
+  readonly #st: OrgStatements
+
+  constructor(conn: Conn, st: OrgStatements) {
+    this.#c = conn
+    this.#st = st
+  }
+
+  policy(orgId: OrgId): Promise<OrgPolicy> {
+    return readPolicy(this.#c, this.#st, orgId)
+  }
+
+  async domains(orgId: OrgId): Promise<readonly DomainRecord[]> {
+    return (await all<OrgDomainsTable>(this.#c, this.#st.domainRecords, [orgId])).map(toDomainRecord)
+  }
+
+  async saveSettings(orgId: OrgId, settings: OrgSettings): Promise<void> {
+    await run(this.#c, this.#st.saveSettings, [orgId, JSON.stringify(settings)])
+  }
+
+  async addDomain(orgId: OrgId, domain: string, now: string): Promise<boolean> {
+    return (await run(this.#c, this.#st.addDomain, [orgId, domain, now])) === 1
+  }
+
+  async removeDomain(orgId: OrgId, domain: string): Promise<boolean> {
+    return (await run(this.#c, this.#st.removeDomain, [orgId, domain])) === 1
+  }
+
+  async updateDomain(orgId: OrgId, domain: string, c: DomainChange): Promise<void> {
+    const [cur] = (await all<OrgDomainsTable>(this.#c, this.#st.domainRecords, [orgId])).filter((r) => r.domain === domain)
+    if (!cur) return
+    await run(this.#c, this.#st.updateDomain, [
+      orgId, domain, c.state, c.token === undefined ? cur.token : c.token, c.detail === undefined ? cur.detail : c.detail,
+      c.checkedAt === undefined ? cur.checked_at : c.checkedAt, c.verifiedAt === undefined ? cur.verified_at : c.verifiedAt,
+    ])
+  }
+
+  async claims(domain: string): Promise<readonly DomainClaim[]> {
+    return (await all<{ org_id: string; domain: string; state: string }>(this.#c, this.#st.domainClaims, [domain]))
+      .map((r) => ({ orgId: r.org_id as OrgId, domain: r.domain, state: r.state as DomainState }))
+  }
+
+  async insertAudit(orgId: OrgId, row: AuditRow): Promise<void> {
+    await run(this.#c, this.#st.insertAudit, [orgId, row.id, row.at, row.actor, row.action, JSON.stringify(row.details)])
+  }
+}

@@ -1,0 +1,67 @@
+// What an organization's policies need from the store (docs/policies.md): its settings and
+// domains read inside a write (so a SCIM write is checked against the policy it commits with),
+// changed with an audit entry, and every organization's claim on a domain.
+import type { OrgSettings } from '../orgs/settings.ts'
+import type { OrgId } from './store.ts'
+
+/**
+ * unverified: listed, never checked · pending: a TXT record asked for, not yet found · verified ·
+ * failed: the last check did not find it · superseded: another organization verified it.
+ */
+export type DomainState = 'unverified' | 'pending' | 'verified' | 'failed' | 'superseded'
+
+export interface DomainRecord {
+  readonly domain: string
+  readonly state: DomainState
+  /** The TXT record's token, once verification was asked for. */
+  readonly token: string | null
+  /** Why the last check failed, or which organization superseded the claim. */
+  readonly detail: string | null
+  readonly checkedAt: string | null
+  readonly verifiedAt: string | null
+  readonly addedAt: string | null
+}
+
+export interface DomainClaim {
+  readonly orgId: OrgId
+  readonly domain: string
+  readonly state: DomainState
+}
+
+/** What a write is checked against: the settings and the domains that count (all but superseded ones). */
+export interface OrgPolicy {
+  readonly settings: OrgSettings
+  readonly domains: readonly string[]
+}
+
+export interface AuditRow {
+  readonly id: string
+  readonly at: string
+  /** Who: `cli`, `api-key:<id>`, or `system` (a sweep, another organization's verification). */
+  readonly actor: string
+  readonly action: string
+  readonly details: Record<string, unknown>
+}
+
+export interface DomainChange {
+  readonly state: DomainState
+  readonly token?: string | null
+  readonly detail?: string | null
+  readonly checkedAt?: string | null
+  readonly verifiedAt?: string | null
+}
+
+/** An organization's policy inside a write transaction. */
+export interface OrgPolicyTx {
+  policy(orgId: OrgId): Promise<OrgPolicy>
+  domains(orgId: OrgId): Promise<readonly DomainRecord[]>
+  saveSettings(orgId: OrgId, settings: OrgSettings): Promise<void>
+  /** False when the organization lists the domain already. */
+  addDomain(orgId: OrgId, domain: string, now: string): Promise<boolean>
+  /** False when the organization does not list it. */
+  removeDomain(orgId: OrgId, domain: string): Promise<boolean>
+  updateDomain(orgId: OrgId, domain: string, change: DomainChange): Promise<void>
+  /** Every organization's claim on the domain. */
+  claims(domain: string): Promise<readonly DomainClaim[]>
+  insertAudit(orgId: OrgId, row: AuditRow): Promise<void>
+}
