@@ -150,7 +150,13 @@ export interface paths {
          */
         get: operations["listUsers"];
         put?: never;
-        post?: never;
+        /**
+         * Create a user the application manages
+         * @description A user the application itself creates (`managedBy: "app"`, `state: "active"`, no invitation). An identity provider that later provisions the same userName does not take it over unless the organization allows adoption (docs/policies.md).
+         *
+         *     Scope: `directory:write`.
+         */
+        post: operations["createUser"];
         delete?: never;
         options?: never;
         head?: never;
@@ -220,7 +226,13 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Change a user's fields or metadata
+         * @description The fields sent replace the stored ones (null removes one; metadata is replaced whole). On a SCIM-managed user the organization's SCIM-owned fields (by default userName, externalId, name, displayName, emails, phoneNumbers, title, active, addresses, enterprise) are the identity provider's: sending one is a 409 `scim_owned_fields` naming each, and nothing changes. `metadata` is the application's on every user; SCIM never reads or writes it.
+         *
+         *     Scope: `directory:write`.
+         */
+        patch: operations["updateUser"];
         trace?: never;
     };
     "/api/v1/orgs/{org}/users/{id}/groups": {
@@ -1466,6 +1478,164 @@ export interface operations {
             };
         };
     };
+    createUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The organization: its id or its name
+                 * @example Acme Corp
+                 */
+                org: string;
+            };
+            cookie?: never;
+        };
+        /** @description The fields to set, in the directory API's shape */
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description false to suspend the user */
+                    active?: boolean;
+                    /** @description Every address */
+                    addresses?: {
+                        [key: string]: unknown;
+                    }[] | null;
+                    /** @description The name to show */
+                    displayName?: string | null;
+                    /** @description The primary (work) email; replaces emails */
+                    email?: string | null;
+                    /** @description Every email */
+                    emails?: {
+                        [key: string]: unknown;
+                    }[] | null;
+                    /** @description employeeNumber, costCenter, organization, division, department, manager: { id } */
+                    enterprise?: {
+                        [key: string]: unknown;
+                    } | null;
+                    /** @description The application's own id for the user */
+                    externalId?: string | null;
+                    /** @description e.g. en-US */
+                    locale?: string | null;
+                    /** @description The application's own attributes, replaced whole; null clears them */
+                    metadata?: {
+                        [key: string]: unknown;
+                    } | null;
+                    /** @description givenName, familyName, formatted, … */
+                    name?: {
+                        [key: string]: unknown;
+                    } | null;
+                    /** @description A casual name */
+                    nickName?: string | null;
+                    /** @description Every phone number */
+                    phoneNumbers?: {
+                        [key: string]: unknown;
+                    }[] | null;
+                    /** @description e.g. en-US */
+                    preferredLanguage?: string | null;
+                    /** @description An IANA time zone */
+                    timezone?: string | null;
+                    /** @description Job title */
+                    title?: string | null;
+                    /** @description The unique sign-in name */
+                    userName: string;
+                    /** @description Employee, Contractor… */
+                    userType?: string | null;
+                } & {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        responses: {
+            /** @description The user */
+            201: {
+                headers: {
+                    /** @description The resource's version as a weak ETag: W/"version" */
+                    etag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiUser"];
+                };
+            };
+            /** @description invalid_parameter: a parameter or the body is not valid; the message names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="roster-api" */
+                    "www-authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description a conflict: scim_owned_fields (the identity provider owns a field sent; `fields` names them), user_name_taken */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description internal: an unexpected error (the message and requestId identify it in the server's log) */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
     getUserByExternalId: {
         parameters: {
             query?: never;
@@ -1749,6 +1919,178 @@ export interface operations {
             };
             /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description internal: an unexpected error (the message and requestId identify it in the server's log) */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    updateUser: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The version the change was made against (W/"3"): a 412 when the resource has moved on */
+                "if-match"?: string;
+            };
+            path: {
+                /**
+                 * @description The organization: its id or its name
+                 * @example Acme Corp
+                 */
+                org: string;
+                /** @description The user's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** @description The fields to set, in the directory API's shape */
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description false to suspend the user */
+                    active?: boolean;
+                    /** @description Every address */
+                    addresses?: {
+                        [key: string]: unknown;
+                    }[] | null;
+                    /** @description The name to show */
+                    displayName?: string | null;
+                    /** @description The primary (work) email; replaces emails */
+                    email?: string | null;
+                    /** @description Every email */
+                    emails?: {
+                        [key: string]: unknown;
+                    }[] | null;
+                    /** @description employeeNumber, costCenter, organization, division, department, manager: { id } */
+                    enterprise?: {
+                        [key: string]: unknown;
+                    } | null;
+                    /** @description The application's own id for the user */
+                    externalId?: string | null;
+                    /** @description e.g. en-US */
+                    locale?: string | null;
+                    /** @description The application's own attributes, replaced whole; null clears them */
+                    metadata?: {
+                        [key: string]: unknown;
+                    } | null;
+                    /** @description givenName, familyName, formatted, … */
+                    name?: {
+                        [key: string]: unknown;
+                    } | null;
+                    /** @description A casual name */
+                    nickName?: string | null;
+                    /** @description Every phone number */
+                    phoneNumbers?: {
+                        [key: string]: unknown;
+                    }[] | null;
+                    /** @description e.g. en-US */
+                    preferredLanguage?: string | null;
+                    /** @description An IANA time zone */
+                    timezone?: string | null;
+                    /** @description Job title */
+                    title?: string | null;
+                    /** @description The unique sign-in name */
+                    userName?: string;
+                    /** @description Employee, Contractor… */
+                    userType?: string | null;
+                } & {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        responses: {
+            /** @description The user after the change */
+            200: {
+                headers: {
+                    /** @description The resource's version as a weak ETag: W/"version" */
+                    etag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiUser"];
+                };
+            };
+            /** @description invalid_parameter: a parameter or the body is not valid; the message names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="roster-api" */
+                    "www-authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description a conflict: scim_owned_fields (the identity provider owns a field sent; `fields` names them), user_name_taken */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description version_mismatch: If-Match does not name the resource's current version */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -69,13 +69,13 @@ function membership(ctx: EventContext, type: 'group.member_added' | 'group.membe
  * `customAttributes` when they changed (a PUT replaces them: they are not in the SCIM body the
  * record compares, but they are in the shape consumers mirror); null if nothing changed.
  */
-function changesOf(change: Change, custom?: { readonly before: unknown; readonly after: unknown }): string | null {
+function changesOf(change: Change, extras: Readonly<Record<string, { readonly before: unknown; readonly after: unknown }>> = {}): string | null {
   const p = changeParts(change)
-  const customChanged = custom !== undefined && !isDeepStrictEqual(custom.before, custom.after)
-  if (p.names.length === 0 && !customChanged) return null
-  if (!customChanged) return `{"attributes":${JSON.stringify(p.names)},"before":{${p.before}},"after":{${p.after}}}`
-  const more = (text: string, value: unknown) => `${text}${text ? ',' : ''}"customAttributes":${JSON.stringify(value)}`
-  return `{"attributes":${JSON.stringify([...p.names, 'customAttributes'])},"before":{${more(p.before, custom.before)}},"after":{${more(p.after, custom.after)}}}`
+  const moved = Object.entries(extras).filter(([, v]) => !isDeepStrictEqual(v.before, v.after))
+  if (p.names.length === 0 && moved.length === 0) return null
+  if (moved.length === 0) return `{"attributes":${JSON.stringify(p.names)},"before":{${p.before}},"after":{${p.after}}}`
+  const more = (text: string, side: 'before' | 'after') => [text, ...moved.map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v[side])}`)].filter((t) => t !== '').join(',')
+  return `{"attributes":${JSON.stringify([...p.names, ...moved.map(([k]) => k)])},"before":{${more(p.before, 'before')}},"after":{${more(p.after, 'after')}}}`
 }
 
 function withChanges(prefix: string, changes: string | null): string {
@@ -92,7 +92,10 @@ export function userCreated(ctx: EventContext, row: UserRow): NewEvent {
  */
 export function userUpdated(ctx: EventContext, before: UserRow, after: UserRow, change: Change): NewEvent[] {
   // A PUT that repeats the stored user changes nothing an application could see.
-  const changes = changesOf(change, { before: before.directory?.customAttributes ?? {}, after: after.directory?.customAttributes ?? {} })
+  const changes = changesOf(change, {
+    customAttributes: { before: before.directory?.customAttributes ?? {}, after: after.directory?.customAttributes ?? {} },
+    metadata: { before: before.directory?.metadata ?? {}, after: after.directory?.metadata ?? {} },
+  })
   if (changes === null) return []
   const prefix = openData(ctx, apiUser(after))
   const out = [event(ctx, 'user.updated', 'User', after.id, after.version, withChanges(prefix, changes))]

@@ -5,6 +5,7 @@ import type { Config } from '../config.ts'
 import { uuidV7At } from '../ids.ts'
 import type { Deps } from '../provisioning/deps.ts'
 import { LogAppender } from '../provisioning/log-appender.ts'
+import { purgeDeletedUsers } from '../provisioning/deprovision.ts'
 import { Retention, pruneEvents, pruneLog } from '../provisioning/log-retention.ts'
 import { apiPlugin } from './api/plugin.ts'
 import { scimPlugin } from './scim/plugin.ts'
@@ -80,6 +81,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     intervalMs: opts.provisioningLog?.pruneIntervalMs,
     onError: (err) => app.log.warn({ err }, 'events: pruning failed; retrying at the next interval'),
   })
+  // Users kept after DELETE under deprovision: suspend are removed when their days are over.
+  const deprovisioning = new Retention(() => purgeDeletedUsers(opts.deps), {
+    intervalMs: opts.provisioningLog?.pruneIntervalMs,
+    onError: (err) => app.log.warn({ err }, 'deprovisioning: the sweep failed; retrying at the next interval'),
+  })
   app.decorate('provisioningLog', { flush: () => appender.flush(), prune: () => retention.prune() })
   const allowPrivate = opts.config.webhookAllowPrivate ?? false
   const dispatcher = opts.webhooks === false ? null : new WebhookDispatcher({
@@ -93,6 +99,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     await dispatcher?.stop()
     await retention.stop()
     await eventPruning.stop()
+    await deprovisioning.stop()
     await appender.close()
   })
 

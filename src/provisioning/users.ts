@@ -9,7 +9,7 @@ import { validateResource } from '../scim/resource.ts'
 import { userResource } from '../scim/schema/registry.ts'
 import { apiUser } from '../directory/shape.ts'
 import { deletedUserEvent, memberRemovedByDelete, userCreated, userDeleted, userEvent, userUpdated, type EventContext } from '../events/build.ts'
-import type { DirectoryInfo, ListResult, OrgId, UserRow } from '../store/store.ts'
+import type { DirectoryInfo, ListResult, OrgId, StoreTx, UserRow } from '../store/store.ts'
 import { UniqueViolation } from '../store/store.ts'
 import { checkIfMatch, notFound, toListQuery } from './common.ts'
 import type { Deps } from './deps.ts'
@@ -71,6 +71,19 @@ export async function createUser(deps: Deps, orgId: OrgId, input: unknown, log?:
   }
 }
 
+/**
+ * A SCIM write to a user the application created: refused (409) unless the organization allows
+ * adoption, in which case the write takes the user over (true). An identity provider that
+ * matched the user by userName (Entra ID and Okta look a user up before creating it) is told
+ * why in its provisioning log rather than silently taking it over.
+ */
+async function mayAdopt(tx: StoreTx, orgId: OrgId, cur: UserRow): Promise<boolean> {
+  if (cur.directory?.managedBy !== 'app') return false
+  if ((await tx.orgs.policy(orgId)).settings.adoptExisting) return true
+  throw new ScimError(409, null, `User ${quote(cur.id)} was created by the application, not by an identity provider; ` +
+    'an identity provider does not take over such a user unless the organization allows adoption (adoptExisting)')
+}
+
 /** The id of the application-created user holding this userName, if that is who holds it. */
 async function appUserNamed(deps: Deps, orgId: OrgId, userName: unknown): Promise<string | null> {
   if (typeof userName !== 'string') return null
@@ -128,7 +141,10 @@ async function modifyUser(
       const cur = await tx.getUserForUpdate(orgId, id)
       if (!cur) throw notFound('User', id)
       checkIfMatch(ifMatch, cur.version)
+      const adopting = await mayAdopt(tx, orgId, cur)
       const next = change(cur)
+      // Taking a user over is a change even when the body is the same.
+      if (adopting) next.changed = true
       userName = next.body.userName
       // The domains are read only when the write changes what they govern.
       if (next.changed && (!isDeepStrictEqual(cur.body.userName, next.body.userName) || !isDeepStrictEqual(cur.body.emails, next.body.emails))) {
@@ -147,7 +163,16 @@ async function modifyUser(
         },
       }
       const logged = { resourceType: 'User' as const, resourceId: id, before: cur.body, after: next.body, secrets: next.passwordHash === undefined ? [] : ['password'] }
-      await tx.insertEvents(orgId, userUpdated(eventContext(deps, orgId, now), cur, after, logged))
+      const ctx = eventContext(deps, orgId, now)
+      if (adopting) {
+        const identityProvider = log?.identityProvider ?? null
+        await tx.adoptUser(orgId, id, identityProvider)
+        const adopted: UserRow = { ...after, directory: { ...(after.directory as DirectoryInfo), managedBy: 'scim', identityProvider } }
+        await tx.insertEvents(orgId, [userEvent(ctx, 'user.adopted', adopted, { previouslyManagedBy: 'app' }), ...userUpdated(ctx, cur, adopted, logged)])
+        await log?.record(tx, orgId, logged)
+        return adopted
+      }
+      await tx.insertEvents(orgId, userUpdated(ctx, cur, after, logged))
       await log?.record(tx, orgId, logged)
       return after
     })
@@ -209,6 +234,7 @@ export async function deleteUser(deps: Deps, orgId: OrgId, id: string, ifMatch: 
     const cur = await tx.getUserForUpdate(orgId, id)
     if (!cur) throw notFound('User', id)
     checkIfMatch(ifMatch, cur.version)
+    await mayAdopt(tx, orgId, cur)
     const ctx = eventContext(deps, orgId, now)
     const { settings } = await tx.orgs.policy(orgId)
     const groups = (await tx.deleteUser(orgId, id, now)) ?? []

@@ -233,8 +233,8 @@ export interface StoreTx {
   adoptUser(orgId: OrgId, id: ResourceId, identityProvider: string | null): Promise<void>
   /** Moves the user into or out of `pending`, at a new version. */
   setPending(orgId: OrgId, id: ResourceId, pending: boolean, now: string): Promise<void>
-  /** Replaces the application's metadata, at a new version. */
-  setMetadata(orgId: OrgId, id: ResourceId, metadata: Record<string, unknown> | null, now: string): Promise<void>
+  /** Replaces the application's metadata; at a new version unless the change's other write made one. */
+  setMetadata(orgId: OrgId, id: ResourceId, metadata: Record<string, unknown> | null, now: string, newVersion: boolean): Promise<void>
   /** Keeps a deleted user's directory shape until `purgeAt` (deprovision: suspend). */
   keepDeletedUser(orgId: OrgId, id: ResourceId, kept: { deletedAt: string; purgeAt: string; data: object }): Promise<void>
   /** Removes a kept user; false when the sweep had done it already. */

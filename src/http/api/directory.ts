@@ -74,8 +74,11 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: Deps): void 
   app.get<{ Params: IdParams }>('/orgs/:org/users/:id', { schema: DIRECTORY.getUser }, async (request, reply) => {
     const org = await authorize(deps, request, request.params.org, 'directory:read')
     const user = await store.directoryUser(org.id, 'id', request.params.id)
-    if (!user) throw notFound('user')
-    return sendVersioned(request, reply, user.version, apiUser(user))
+    if (user) return sendVersioned(request, reply, user.version, apiUser(user))
+    // Deleted by the identity provider and kept under the policy deprovision: suspend.
+    const kept = await store.deletedUser(org.id, request.params.id)
+    if (!kept) throw notFound('user')
+    return sendVersioned(request, reply, Number(kept.version), kept)
   })
 
   const lookups = [['by-external-id', 'externalId', DIRECTORY.getUserByExternalId], ['by-user-name', 'userName', DIRECTORY.getUserByUserName]] as const

@@ -15,6 +15,7 @@ import { LogQueryError } from '../../provisioning/log-query.ts'
 import { StoreUnavailable } from '../../store/store.ts'
 import { keyToucher } from './access.ts'
 import { registerDirectoryRoutes } from './directory.ts'
+import { registerDirectoryWrites } from './directory-writes.ts'
 import { ApiError } from './errors.ts'
 import { registerEventRoutes } from './events.ts'
 import { registerLogRoutes } from './provisioning-log.ts'
@@ -196,6 +197,7 @@ export async function apiPlugin(app: FastifyInstance, opts: ApiPluginOptions): P
   })
   registerLogRoutes(app, deps)
   registerDirectoryRoutes(app, deps)
+  registerDirectoryWrites(app, deps)
   registerEventRoutes(app, deps, { retentionDays: opts.eventRetentionDays ?? 30, closing: opts.closing ?? new Promise(() => undefined) })
   registerWebhookRoutes(app, deps, opts.webhookPolicy ?? { allowPrivate: false })
 

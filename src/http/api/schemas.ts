@@ -251,6 +251,8 @@ const ERROR_DESCRIPTIONS: Readonly<Record<number, string>> = {
   401: 'unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer)',
   403: 'insufficient_scope: the key does not hold the scope this endpoint needs',
   404: 'not_found: no such organization (also for another organization\'s, to a key of one organization), resource or endpoint',
+  409: 'a conflict: scim_owned_fields (the identity provider owns a field sent; `fields` names them), user_name_taken',
+  412: 'version_mismatch: If-Match does not name the resource\'s current version',
   410: 'cursor_expired: the cursor is older than the event retention; resynchronise, then follow from resyncCursor',
   503: 'unavailable: the database is temporarily unavailable; retry after Retry-After seconds',
 }
@@ -293,10 +295,45 @@ const IF_NONE_MATCH = {
   properties: { 'if-none-match': str('An ETag the client has (W/"3"): a 304 without a body when the resource is still at that version') },
 }
 
+const IF_MATCH = {
+  type: 'object',
+  properties: { 'if-match': str('The version the change was made against (W/"3"): a 412 when the resource has moved on') },
+}
+
+const nullable = (t: string, description: string): Schema => ({ type: [t, 'null'], description })
+
+/** The body of a user write: the directory shape's writable fields and the application's metadata. */
+const USER_WRITE = (required: readonly string[]): Schema => ({
+  type: 'object',
+  description: 'The fields to set, in the directory API\'s shape',
+  properties: {
+    userName: str('The unique sign-in name'),
+    externalId: nullable('string', 'The application\'s own id for the user'),
+    email: nullable('string', 'The primary (work) email; replaces emails'),
+    emails: { type: ['array', 'null'], items: freeForm('{ value, type, primary }'), description: 'Every email' },
+    name: { ...freeForm('givenName, familyName, formatted, …'), type: ['object', 'null'] },
+    displayName: nullable('string', 'The name to show'),
+    nickName: nullable('string', 'A casual name'),
+    title: nullable('string', 'Job title'),
+    userType: nullable('string', 'Employee, Contractor…'),
+    preferredLanguage: nullable('string', 'e.g. en-US'),
+    locale: nullable('string', 'e.g. en-US'),
+    timezone: nullable('string', 'An IANA time zone'),
+    active: { type: 'boolean', description: 'false to suspend the user' },
+    phoneNumbers: { type: ['array', 'null'], items: freeForm('{ value, type, primary }'), description: 'Every phone number' },
+    addresses: { type: ['array', 'null'], items: freeForm('A SCIM address'), description: 'Every address' },
+    enterprise: { ...freeForm('employeeNumber, costCenter, organization, division, department, manager: { id }'), type: ['object', 'null'] },
+    metadata: { ...freeForm('The application\'s own attributes, replaced whole; null clears them'), type: ['object', 'null'] },
+  },
+  required: [...required],
+  // Checked by the use case, which names an unknown field (Fastify's validator would drop it silently).
+  additionalProperties: true,
+})
+
 const ETAG = { etag: { type: 'string', description: 'The resource\'s version as a weak ETag: W/"version"' } }
 
 /** The scopes of provisioning/api-keys.ts's SCOPES that an endpoint may need. */
-type Scope = 'directory:read' | 'events:read' | 'webhooks:manage' | 'log:read'
+type Scope = 'directory:read' | 'directory:write' | 'events:read' | 'webhooks:manage' | 'log:read'
 
 const SCOPE_OF: Readonly<Record<Exclude<Tag, 'reference'>, Scope>> = {
   directory: 'directory:read', events: 'events:read', webhooks: 'webhooks:manage', 'provisioning log': 'log:read',
@@ -316,6 +353,8 @@ interface RouteDoc {
   /** Error statuses beyond 400, 401, 403, 404 and 503 (or fewer, for the public routes). */
   readonly errors?: readonly number[]
   readonly public?: boolean
+  /** The scope when it is not the tag's (a write of the directory). */
+  readonly scope?: Scope
 }
 
 /** A route's schema from its documentation. */
@@ -323,7 +362,7 @@ function route(d: RouteDoc): FastifySchema {
   const response: Record<string, Schema> = {}
   for (const [code, s] of Object.entries(d.ok)) response[code] = s
   Object.assign(response, errors(d.errors ?? [400, 401, 403, 404, 503]))
-  const scope = d.tag === 'reference' ? null : SCOPE_OF[d.tag]
+  const scope = d.tag === 'reference' ? null : d.scope ?? SCOPE_OF[d.tag]
   return {
     operationId: d.operationId,
     tags: [d.tag],
@@ -360,6 +399,18 @@ export const DIRECTORY = {
     operationId: 'getUser', tag: 'directory', summary: 'Get a user',
     description: 'One user by id, with its version as a weak ETag.',
     params: ID('user'), headers: IF_NONE_MATCH, ok: { 200: { ...ref('ApiUser', 'The user'), headers: ETAG }, ...notModified },
+  }),
+  createUser: route({
+    operationId: 'createUser', tag: 'directory', scope: 'directory:write', summary: 'Create a user the application manages',
+    description: 'A user the application itself creates (`managedBy: "app"`, `state: "active"`, no invitation). An identity provider that later provisions the same userName does not take it over unless the organization allows adoption (docs/policies.md).',
+    params: params(), body: USER_WRITE(['userName']), ok: { 201: { ...ref('ApiUser', 'The user'), headers: ETAG } },
+    errors: [400, 401, 403, 404, 409, 503],
+  }),
+  updateUser: route({
+    operationId: 'updateUser', tag: 'directory', scope: 'directory:write', summary: 'Change a user\'s fields or metadata',
+    description: 'The fields sent replace the stored ones (null removes one; metadata is replaced whole). On a SCIM-managed user the organization\'s SCIM-owned fields (by default userName, externalId, name, displayName, emails, phoneNumbers, title, active, addresses, enterprise) are the identity provider\'s: sending one is a 409 `scim_owned_fields` naming each, and nothing changes. `metadata` is the application\'s on every user; SCIM never reads or writes it.',
+    params: ID('user'), headers: IF_MATCH, body: USER_WRITE([]), ok: { 200: { ...ref('ApiUser', 'The user after the change'), headers: ETAG } },
+    errors: [400, 401, 403, 404, 409, 412, 503],
   }),
   getUserByExternalId: route({
     operationId: 'getUserByExternalId', tag: 'directory', summary: 'Get a user by externalId',

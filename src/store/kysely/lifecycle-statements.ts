@@ -11,6 +11,7 @@ export function lifecycleStatements(b: Kysely<Database>) {
     adoptUser: prepare(b.updateTable('users').set({ managed_by: 'scim', identity_provider: arg(2) }).where('org_id', '=', arg(0)).where('id', '=', arg(1))),
     setPending: prepare(b.updateTable('users').set({ ...bump, pending: arg(3) }).where('org_id', '=', arg(0)).where('id', '=', arg(1))),
     setMetadata: prepare(b.updateTable('users').set({ ...bump, metadata: arg(3) }).where('org_id', '=', arg(0)).where('id', '=', arg(1))),
+    setMetadataOnly: prepare(b.updateTable('users').set({ metadata: arg(2) }).where('org_id', '=', arg(0)).where('id', '=', arg(1))),
     keepDeletedUser: prepare(b.insertInto('deleted_users').values({ org_id: arg(0), id: arg(1), deleted_at: arg(2), purge_at: arg(3), data: arg(4) })
       .onConflict((oc) => oc.columns(['org_id', 'id']).doUpdateSet({ deleted_at: arg(2), purge_at: arg(3), data: arg(4) }))),
     deletedUser: prepare(b.selectFrom('deleted_users').select(['data', 'deleted_at', 'purge_at']).where('org_id', '=', arg(0)).where('id', '=', arg(1))),

@@ -74,8 +74,9 @@ export class KyselyTx implements StoreTx {
     await run(this.#c, this.#st.setPending, [orgId, id, now, pending ? 1 : 0])
   }
 
-  async setMetadata(orgId: OrgId, id: ResourceId, metadata: Record<string, unknown> | null, now: string): Promise<void> {
-    await run(this.#c, this.#st.setMetadata, [orgId, id, now, customJson(metadata)])
+  async setMetadata(orgId: OrgId, id: ResourceId, metadata: Record<string, unknown> | null, now: string, newVersion: boolean): Promise<void> {
+    if (newVersion) await run(this.#c, this.#st.setMetadata, [orgId, id, now, customJson(metadata)])
+    else await run(this.#c, this.#st.setMetadataOnly, [orgId, id, customJson(metadata)])
   }
 
   async keepDeletedUser(orgId: OrgId, id: ResourceId, kept: { deletedAt: string; purgeAt: string; data: object }): Promise<void> {
