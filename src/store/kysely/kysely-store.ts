@@ -72,7 +72,7 @@ export class KyselyStore implements Store {
   constructor(driver: StoreDriver) {
     this.#d = driver
     this.kind = driver.kind
-    this.#st = { ...statements(driver.builder, driver.sql, driver.lockRows), ...directoryStatements(driver.builder, driver.sql), ...orgStatements(driver.builder), ...lifecycleStatements(driver.builder), ...driver.statements }
+    this.#st = { ...statements(driver.builder, driver.sql, driver.lockRows), ...directoryStatements(driver.builder, driver.sql), ...orgStatements(driver.builder, driver.kind), ...lifecycleStatements(driver.builder), ...driver.statements }
     this.#pager = new ListPager(driver)
     this.#dir = new DirectoryReads(driver, this.#st)
     this.webhooks = new KyselyWebhooks(driver)

@@ -1,6 +1,6 @@
 // An organization's settings, domains and audit entries (store/org-store.ts) over a write
 // transaction's connection; the statements are compiled once per store (orgStatements).
-import type { Kysely } from 'kysely'
+import { sql, type Kysely } from 'kysely'
 import { readSettings, type OrgSettings } from '../../orgs/settings.ts'
 import type { AuditRow, DomainChange, DomainClaim, DomainRecord, DomainState, OrgPolicy, OrgPolicyTx } from '../org-store.ts'
 import type { OrgId } from '../store.ts'
@@ -8,10 +8,12 @@ import { all, run } from './conn-helpers.ts'
 import { arg, prepare, type Conn } from './prepared.ts'
 import type { AuditLogTable, Database, OrgDomainsTable } from './schema.ts'
 
-export function orgStatements(b: Kysely<Database>) {
+export function orgStatements(b: Kysely<Database>, kind: 'sqlite' | 'postgres') {
+  // A write reads its policy in one statement: the settings and the domains that count, space-separated.
+  const joined = kind === 'sqlite' ? sql<string | null>`group_concat(d.domain, ' ')` : sql<string | null>`string_agg(d.domain, ' ')`
   return {
-    orgSettings: prepare(b.selectFrom('orgs').select('settings').where('id', '=', arg(0))),
-    liveDomains: prepare(b.selectFrom('org_domains').select('domain').where('org_id', '=', arg(0)).where('state', '<>', 'superseded').orderBy('domain')),
+    policy: prepare(b.selectFrom('orgs as o').select(['o.settings', (eb) => eb.selectFrom('org_domains as d').select(joined.as('j'))
+      .where('d.org_id', '=', arg(0)).where('d.state', '<>', 'superseded').as('domains')]).where('o.id', '=', arg(0))),
     domainRecords: prepare(b.selectFrom('org_domains').selectAll().where('org_id', '=', arg(0)).orderBy('domain')),
     saveSettings: prepare(b.updateTable('orgs').set({ settings: arg(1) }).where('id', '=', arg(0))),
     addDomain: prepare(b.insertInto('org_domains').values({ org_id: arg(0), domain: arg(1), state: 'unverified', added_at: arg(2) }).onConflict((oc) => oc.doNothing())),
@@ -38,9 +40,8 @@ export function toAuditRow(r: AuditLogTable): AuditRow {
 }
 
 export async function readPolicy(conn: Conn, st: OrgStatements, orgId: OrgId): Promise<OrgPolicy> {
-  const [org] = await all<{ settings: string }>(conn, st.orgSettings, [orgId])
-  const domains = await all<{ domain: string }>(conn, st.liveDomains, [orgId])
-  return { settings: readSettings(org?.settings), domains: domains.map((d) => d.domain) }
+  const [org] = await all<{ settings: string; domains: string | null }>(conn, st.policy, [orgId])
+  return { settings: readSettings(org?.settings), domains: org?.domains ? org.domains.split(' ').sort() : [] }
 }
 
 export class KyselyOrgPolicyTx implements OrgPolicyTx {
