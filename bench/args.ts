@@ -22,6 +22,8 @@ export interface BenchOptions {
   servers: number
   database: string | null
   rosterBin: string
+  /** With --spawn: the email domains each organization lists (its SCIM writes are checked against them). */
+  domains: string[]
   keep: boolean
 }
 
@@ -55,6 +57,8 @@ export const USAGE = `Usage:
                         SQLite file (default: $ROSTER_BENCH_DATABASE_URL when set)
   --roster-bin FILE     with --spawn: the CLI to run (default bin/roster.js)
   --keep                with --spawn: keep the temp directory (database, server log)
+  --domains D,D         with --spawn and one organization: its email domains (default example.com,example.net;
+                        the benchmark's users are @example.com); '' for none
 `
 
 export class UsageError extends Error {}
@@ -82,6 +86,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       database: { type: 'string' },
       'roster-bin': { type: 'string', default: 'bin/roster.js' },
       keep: { type: 'boolean', default: false },
+      domains: { type: 'string', default: 'example.com,example.net' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   })
@@ -105,6 +110,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     database: values.database ?? (process.env.ROSTER_BENCH_DATABASE_URL || null),
     rosterBin: values['roster-bin'],
     keep: values.keep,
+    domains: values.domains.split(',').map((d) => d.trim()).filter((d) => d !== ''),
   }
   if (!opts.spawn && opts.base.length === 0) throw new UsageError('--base is required (or use --spawn)')
   if (!opts.spawn && opts.orgs === 1 && opts.token === null) throw new UsageError('--token is required (or use --spawn)')

@@ -53,7 +53,7 @@ export async function withSpawnedRoster(opts: BenchOptions, run: RunBench): Prom
     let tenantUrl: string
     if (opts.orgs === 1) {
       const env = { ...baseEnv, PORT: String(first.port) }
-      const { stdout } = await promisify(execFile)(process.execPath, [bin, 'org', 'create', 'bench', '--json'], { cwd: REPO_ROOT, env })
+      const { stdout } = await promisify(execFile)(process.execPath, [bin, 'org', 'create', 'bench', ...opts.domains.flatMap((d) => ['--domain', d]), '--json'], { cwd: REPO_ROOT, env })
       const org = parseOrg(stdout)
       console.log(`organization ${org.orgId}`)
       tokens = [org.token]
