@@ -64,7 +64,7 @@ export async function createUser(deps: Deps, orgId: OrgId, input: unknown, log?:
     const holder = e instanceof UniqueViolation && e.what === 'userName' ? await appUserNamed(deps, orgId, v.body.userName) : null
     if (holder === null) return userNameTaken(deps, orgId, v.body.userName, e)
     if (!adopt) {
-      throw new ScimError(409, 'uniqueness', `userName ${quote(v.body.userName)} belongs to User ${holder}, which the application created; ` +
+      throw new ScimError(409, 'uniqueness', `userName ${quote(v.body.userName)} belongs to User ${quote(holder)}, which the application created; ` +
         'an identity provider does not take over such a user unless the organization allows adoption (adoptExisting)')
     }
     return adoptUser(deps, orgId, holder, v, passwordHash, identityProvider, log)

@@ -23,7 +23,7 @@ describe.each(storeMatrix())('users the application manages, and SCIM-owned fiel
 
   beforeAll(async () => {
     t = await startApp(factory, {}, { now: () => new Date(Date.now() + offsetMs) })
-    key = (await createApiKey(t.deps, { name: 'app', orgId: null, scopes: ['directory:read', 'directory:write', 'events:read'], expiresAt: null })).key
+    key = (await createApiKey(t.deps, { name: 'app', orgId: null, scopes: ['directory:read', 'directory:write', 'events:read', 'log:read'], expiresAt: null })).key
   })
   afterAll(async () => t.close())
 
@@ -69,8 +69,10 @@ describe.each(storeMatrix())('users the application manages, and SCIM-owned fiel
 
     const refused = await api('PATCH', `/orgs/${o.orgId}/users/${id}`, { phoneNumbers: [{ value: '+1 555 0199' }], title: 'Boss', metadata: { role: 'x' } })
     expect(refused.status).toBe(409)
-    expect(refused.json).toMatchObject({ error: 'scim_owned_fields', fields: ['phoneNumbers', 'title'], managedBy: 'scim', identityProvider: 'entra' })
-    expect(String(refused.json.message)).toMatch(/phoneNumbers, title are managed by entra through SCIM/)
+    expect(refused.json).toEqual({
+      error: 'scim_owned_fields', fields: ['phoneNumbers', 'title'], managedBy: 'scim', identityProvider: 'entra',
+      message: 'phoneNumbers, title are managed by entra through SCIM for this user; change them in entra, which will provision the change',
+    })
     expect((await dirUser(o.orgId, id)).json).toEqual(before)
 
     const meta = await api('PATCH', `/orgs/${o.orgId}/users/${id}`, { metadata: { role: 'viewer' }, nickName: 'Ned' }, { 'if-match': 'W/"1"' })
@@ -105,16 +107,29 @@ describe.each(storeMatrix())('users the application manages, and SCIM-owned fiel
     const app = await api('POST', `/orgs/${o.orgId}/users`, { userName: 'shared@example.com', title: 'Mine' })
     const created = await o.scim('POST', '/Users', user('Shared@example.com', { title: 'Theirs' }))
     expect(created.status).toBe(409)
-    expect(created.json).toMatchObject({ status: '409', scimType: 'uniqueness' })
-    expect(String(created.json.detail)).toMatch(new RegExp(`belongs to User ${String(app.json.id)}, which the application created.*adoptExisting`))
+    expect(created.json).toEqual({
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '409', scimType: 'uniqueness',
+      detail: `userName "Shared@example.com" belongs to User "${String(app.json.id)}", which the application created; ` +
+        'an identity provider does not take over such a user unless the organization allows adoption (adoptExisting)',
+    })
     // Entra ID and Okta match by userName first, then write: each write is refused.
     const found = await o.scim('GET', `/Users?filter=${encodeURIComponent('userName eq "shared@example.com"')}`)
     expect(found.json.totalResults).toBe(1)
     const patched = await o.scim('PATCH', `/Users/${String(app.json.id)}`, patchOp({ op: 'replace', path: 'title', value: 'Theirs' }))
     expect(patched.status).toBe(409)
-    expect(String(patched.json.detail)).toMatch(/created by the application.*adoptExisting/)
+    expect(patched.json).toEqual({
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '409',
+      detail: `User "${String(app.json.id)}" was created by the application, not by an identity provider; ` +
+        'an identity provider does not take over such a user unless the organization allows adoption (adoptExisting)',
+    })
     expect((await o.scim('DELETE', `/Users/${String(app.json.id)}`)).status).toBe(409)
     expect((await dirUser(o.orgId, String(app.json.id))).json).toMatchObject({ managedBy: 'app', title: 'Mine', version: 1 })
+    // The organization admin reads each refusal, and why, in the provisioning log.
+    await t.app.provisioningLog.flush()
+    const log = await api('GET', `/orgs/${o.orgId}/provisioning-log?status=409`)
+    const items = log.json.items as { method: string; status: number; scimType: string | null; detail: string }[]
+    expect(items.map((i) => [i.method, i.status, i.scimType])).toEqual([['DELETE', 409, null], ['PATCH', 409, null], ['POST', 409, 'uniqueness']])
+    expect(items[2]?.detail).toBe(created.json.detail)
   })
 
   it('with adoptExisting on, the identity provider\'s create adopts the user: same id, managedBy scim, user.adopted then user.updated', async () => {
