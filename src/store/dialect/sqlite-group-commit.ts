@@ -41,44 +41,83 @@ export class GroupCommitter {
   }
 
   async #drain(): Promise<void> {
-    while (this.#queue.length > 0) {
-      const batch = this.#queue.splice(0, this.#maxBatch)
-      const results: { ok: boolean; value: unknown }[] = []
-      try {
-        this.#raw.exec('BEGIN IMMEDIATE')
-      } catch (e) {
-        for (const job of batch) job.reject(mapSqliteError(e))
-        continue
+    try {
+      while (this.#queue.length > 0) await this.#commitBatch(this.#queue.splice(0, this.#maxBatch))
+    } finally {
+      this.#running = false
+      // A job queued while the last batch failed is not left waiting for a run that never comes.
+      if (this.#queue.length > 0) {
+        this.#running = true
+        setImmediate(() => void this.#drain())
       }
-      for (const job of batch) {
-        this.#raw.exec('SAVEPOINT job')
-        try {
-          const value = await job.fn(this.#conn)
-          this.#raw.exec('RELEASE job')
-          results.push({ ok: true, value })
-        } catch (e) {
-          this.#raw.exec('ROLLBACK TO job')
-          this.#raw.exec('RELEASE job')
-          results.push({ ok: false, value: mapSqliteError(e) })
-        }
-      }
-      try {
-        this.#raw.exec('COMMIT')
-        // Counted before any waiting request can run: a read after this sees a new data version.
-        if (batch.some((job, i) => !job.logOnly && results[i]?.ok)) this.dataCommits++
-      } catch (e) {
-        if (this.#raw.inTransaction) this.#raw.exec('ROLLBACK')
-        const err = mapSqliteError(e)
-        for (const job of batch) job.reject(err instanceof StoreUnavailable ? err : new StoreUnavailable('commit failed', { cause: e }))
-        continue
-      }
-      batch.forEach((job, i) => {
-        const r = results[i]
-        if (r?.ok) job.resolve(r.value)
-        else job.reject(r?.value)
-      })
     }
-    this.#running = false
+  }
+
+  async #commitBatch(batch: readonly Job[]): Promise<void> {
+    const results: { ok: boolean; value: unknown }[] = []
+    try {
+      this.#raw.exec('BEGIN IMMEDIATE')
+    } catch (e) {
+      for (const job of batch) job.reject(mapSqliteError(e))
+      return
+    }
+    for (const job of batch) {
+      let err: unknown = null
+      try {
+        this.#raw.exec('SAVEPOINT job')
+        const value = await job.fn(this.#conn)
+        this.#raw.exec('RELEASE job')
+        results.push({ ok: true, value })
+        continue
+      } catch (e) {
+        err = e
+      }
+      // SQLite rolls the whole transaction back itself on some errors (SQLITE_FULL, SQLITE_IOERR,
+      // SQLITE_BUSY, SQLITE_NOMEM: "Response To Errors Within A Transaction", sqlite.org/lang_transaction.html):
+      // then the savepoint is gone, every earlier job of the batch was undone with it, and the
+      // batch ends here, each of its requests answered 503 (docs/architecture.md DUR-6).
+      if (!this.#raw.inTransaction || !this.#undoJob()) {
+        this.#failBatch(batch, err)
+        return
+      }
+      results.push({ ok: false, value: mapSqliteError(err) })
+    }
+    try {
+      this.#raw.exec('COMMIT')
+      // Counted before any waiting request can run: a read after this sees a new data version.
+      if (batch.some((job, i) => !job.logOnly && results[i]?.ok)) this.dataCommits++
+    } catch (e) {
+      this.#failBatch(batch, e)
+      return
+    }
+    batch.forEach((job, i) => {
+      const r = results[i]
+      if (r?.ok) job.resolve(r.value)
+      else job.reject(r?.value)
+    })
+  }
+
+  /** Undoes the current job's savepoint; false when that fails (the transaction is then rolled back). */
+  #undoJob(): boolean {
+    try {
+      this.#raw.exec('ROLLBACK TO job')
+      this.#raw.exec('RELEASE job')
+      return true
+    } catch {
+      return false
+    }
+  }
+
+  /** Rolls back what is left of the batch's transaction and answers every job of it 503. */
+  #failBatch(batch: readonly Job[], cause: unknown): void {
+    try {
+      if (this.#raw.inTransaction) this.#raw.exec('ROLLBACK')
+    } catch {
+      // Nothing more to undo: SQLite has rolled the transaction back already.
+    }
+    const mapped = mapSqliteError(cause)
+    const err = mapped instanceof StoreUnavailable ? mapped : new StoreUnavailable('the write transaction was rolled back', { cause })
+    for (const job of batch) job.reject(err)
   }
 }
 
