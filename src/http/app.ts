@@ -70,6 +70,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const appender = new LogAppender(opts.deps.store, {
     flushIntervalMs: opts.provisioningLog?.flushIntervalMs,
     onError: (err, dropped) => app.log.warn({ err, dropped }, 'provisioning log: a batch could not be written; retrying'),
+    onRejected: (err, row) => app.log.error({ err, orgId: row.orgId, requestId: row.requestId }, 'provisioning log: the database refused a row; it is set aside and the others are written'),
   })
   const logRetention = { retentionDays: opts.config.logRetentionDays ?? 30, now: opts.deps.now }
   const retention = new Retention(() => pruneLog(opts.deps.store, logRetention), {

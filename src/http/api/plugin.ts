@@ -14,6 +14,7 @@ import type { Deps } from '../../provisioning/deps.ts'
 import { LogQueryError } from '../../provisioning/log-query.ts'
 import { StoreUnavailable } from '../../store/store.ts'
 import { keyToucher } from './access.ts'
+import { findNul, nulMessage, urlHoldsNul } from '../nul.ts'
 import { registerDirectoryRoutes } from './directory.ts'
 import { registerDirectoryWrites } from './directory-writes.ts'
 import { ApiError } from './errors.ts'
@@ -192,6 +193,9 @@ export async function apiPlugin(app: FastifyInstance, opts: ApiPluginOptions): P
   // An empty parameter (`?cursor=`) is an absent one, as every handler read it before the
   // schemas: dropped before validation, so that it neither fails a type nor skips a default.
   app.addHook('preValidation', async (request) => {
+    if (urlHoldsNul(request.url)) throw new ApiError(400, 'invalid_parameter', 'The request URL contains a NUL character (%00), which no value may hold')
+    const at = request.body === undefined ? null : findNul(request.body)
+    if (at !== null) throw new ApiError(400, 'invalid_parameter', nulMessage(at))
     const q = request.query
     if (isJson(q)) for (const k of Object.keys(q)) if (q[k] === '') delete q[k]
   })

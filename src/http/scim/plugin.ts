@@ -7,6 +7,7 @@ import { etagMatches, etagOf } from '../../scim/etag.ts'
 import type { OrgId } from '../../store/store.ts'
 import { detectIdentityProvider, type ScimTrace } from '../../scim/compat/detect.ts'
 import type { LogAppender } from '../../provisioning/log-appender.ts'
+import { findNul, mayHoldNul, nulMessage, urlHoldsNul } from '../nul.ts'
 import { authenticate } from './auth.ts'
 import { resourceTypes, schemas, serviceProviderConfig } from './discovery.ts'
 import { SCIM_CONTENT_TYPE, sendScimError } from './errors.ts'
@@ -59,7 +60,15 @@ export async function scimPlugin(app: FastifyInstance, opts: ScimPluginOptions):
       done(null, undefined)
       return
     }
-    void parseJson(req, body as string, done)
+    if (!mayHoldNul(body as string)) {
+      void parseJson(req, body as string, done)
+      return
+    }
+    void parseJson(req, body as string, (err, parsed) => {
+      const at = err ? null : findNul(parsed)
+      if (at !== null) done(new ScimError(400, 'invalidValue', nulMessage(at)), undefined)
+      else done(err, parsed)
+    })
   })
 
   app.decorateRequest('orgId', null)
@@ -71,6 +80,7 @@ export async function scimPlugin(app: FastifyInstance, opts: ScimPluginOptions):
     request.scimTrace = { identityProvider: detectIdentityProvider(request.headers['user-agent'], request.url), notes: [] }
     const atMs = deps.now().getTime()
     request.requestLog = startRequestLog(opts.logIdAt(atMs), atMs)
+    if (urlHoldsNul(request.url)) throw new ScimError(400, 'invalidValue', 'The request URL contains a NUL character (%00), which no value may hold')
     const sub = request.url.slice(request.url.toLowerCase().indexOf('/scim/v2') + '/scim/v2'.length).split('?')[0] ?? ''
     const first = `/${sub.split('/')[1] ?? ''}`.toLowerCase()
     // Discovery describes the server, not an organization, and is readable without a token
