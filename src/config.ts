@@ -1,6 +1,7 @@
 // Configuration, read once from the environment, validated and frozen. Every startup error has
 // a stable code (docs/errors.md says how to fix each).
 import { resolve } from 'node:path'
+import { LOOPBACK_HOSTS } from './http/base-url.ts'
 import { DEFAULT_LIMITS, type Limits } from './provisioning/deps.ts'
 
 export class ConfigError extends Error {
@@ -16,8 +17,10 @@ export interface Config {
   readonly host: string
   readonly port: number
   readonly database: DatabaseConfig
-  /** Base URL identity providers reach, e.g. https://roster.example.com; derived from requests when unset. */
+  /** Base URL identity providers reach, e.g. https://roster.example.com (src/http/base-url.ts when unset). */
   readonly publicUrl: string | null
+  /** Without publicUrl: the Host headers that may stand for the server (ROSTER_ALLOWED_HOSTS; loopback by default). */
+  readonly allowedHosts: readonly string[]
   readonly limits: Limits
   /** Server-side request timeout, under identity providers' client timeouts (Entra ~60 s, Okta ≥ 30 s). */
   readonly requestTimeoutMs: number
@@ -73,6 +76,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: int(env, 'PORT', 8080, 0, 65_535),
     database: parseDatabaseUrl(env.ROSTER_DATABASE_URL),
     publicUrl: env.ROSTER_PUBLIC_URL ? env.ROSTER_PUBLIC_URL.replace(/\/+$/, '') : null,
+    allowedHosts: env.ROSTER_ALLOWED_HOSTS ? env.ROSTER_ALLOWED_HOSTS.split(',').map((h) => h.trim()).filter((h) => h !== '') : LOOPBACK_HOSTS,
     limits: Object.freeze({
       ...DEFAULT_LIMITS,
       maxBodyBytes: int(env, 'ROSTER_MAX_BODY_BYTES', DEFAULT_LIMITS.maxBodyBytes, 1024, 64 * 1024 * 1024),

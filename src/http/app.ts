@@ -6,6 +6,7 @@ import { uuidV7At } from '../ids.ts'
 import type { Deps } from '../provisioning/deps.ts'
 import { LogAppender } from '../provisioning/log-appender.ts'
 import { purgeDeletedUsers } from '../provisioning/deprovision.ts'
+import { LOOPBACK_HOSTS, baseUrlResolver, serverAddress } from './base-url.ts'
 import { Retention, pruneEvents, pruneLog } from '../provisioning/log-retention.ts'
 import { apiPlugin } from './api/plugin.ts'
 import { scimPlugin } from './scim/plugin.ts'
@@ -22,7 +23,7 @@ declare module 'fastify' {
 
 export interface AppOptions {
   readonly deps: Deps
-  readonly config: Pick<Config, 'publicUrl' | 'requestTimeoutMs' | 'logLevel'> & Partial<Pick<Config, 'logRetentionDays' | 'eventRetentionDays' | 'webhookAllowPrivate'>>
+  readonly config: Pick<Config, 'publicUrl' | 'requestTimeoutMs' | 'logLevel'> & Partial<Pick<Config, 'logRetentionDays' | 'eventRetentionDays' | 'webhookAllowPrivate' | 'allowedHosts' | 'host' | 'port'>>
   /** Provisioning-log timings (tests shorten them). */
   readonly provisioningLog?: { readonly flushIntervalMs?: number; readonly pruneIntervalMs?: number }
   readonly logger?: boolean
@@ -104,7 +105,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     await appender.close()
   })
 
-  await app.register(scimPlugin, { prefix: '/scim/v2', deps: opts.deps, publicUrl: opts.config.publicUrl, appender, logIdAt: uuidV7At() })
+  const baseUrl = baseUrlResolver({
+    publicUrl: opts.config.publicUrl, allowedHosts: opts.config.allowedHosts ?? LOOPBACK_HOSTS,
+    fallback: serverAddress(opts.config.host ?? '127.0.0.1', opts.config.port ?? 8080),
+  })
+  await app.register(scimPlugin, { prefix: '/scim/v2', deps: opts.deps, baseUrl, appender, logIdAt: uuidV7At() })
   let closed: () => void = () => undefined
   const closing = new Promise<void>((resolve) => {
     closed = resolve

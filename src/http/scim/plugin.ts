@@ -24,7 +24,8 @@ declare module 'fastify' {
 
 export interface ScimPluginOptions {
   readonly deps: Deps
-  readonly publicUrl: string | null
+  /** The base URL of answers for a request's protocol and Host header (http/base-url.ts). */
+  readonly baseUrl: (protocol: string, host: string | undefined) => string
   /** Where the provisioning-log rows of requests that wrote nothing go. */
   readonly appender: LogAppender
   /** Provisioning-log ids for an arrival time (a UUIDv7 generator). */
@@ -74,7 +75,7 @@ export async function scimPlugin(app: FastifyInstance, opts: ScimPluginOptions):
   app.decorateRequest('orgId', null)
   app.decorateRequest('scimTrace', null as unknown as ScimTrace)
   app.decorateRequest('requestLog', null)
-  const baseUrlOf = (request: FastifyRequest): string => `${opts.publicUrl ?? `${request.protocol}://${request.host}`}/scim/v2`
+  const baseUrlOf = (request: FastifyRequest): string => `${opts.baseUrl(request.protocol, request.headers.host)}/scim/v2`
 
   app.addHook('onRequest', async (request) => {
     request.scimTrace = { identityProvider: detectIdentityProvider(request.headers['user-agent'], request.url), notes: [] }
