@@ -25,12 +25,28 @@ export function schemasOf(rs: ResourceSchema, body: Record<string, unknown>): st
  * `groups`, a group's `members`), rendered with `$ref` URIs; undefined leaves it out.
  */
 export function renderResource(rs: ResourceSchema, row: RenderableRow, baseUrl: string, refs?: readonly RenderedRef[]): Record<string, unknown> {
-  return { schemas: schemasOf(rs, row.body), id: row.id, ...row.body, ...refsOf(rs, baseUrl, refs), meta: metaOf(rs, row, baseUrl) }
+  return { schemas: schemasOf(rs, row.body), id: row.id, ...row.body, ...refsOf(rs, baseUrl, refs), meta: metaOf(rs, row, baseUrl, refs) }
 }
 
-function metaOf(rs: ResourceSchema, row: RenderableRow, baseUrl: string): Record<string, unknown> {
+/**
+ * The representation's tag (its ETag's value, meta.version): the version, and for a user shown
+ * with groups a digest of them, since joining or leaving a group (or a group's rename) changes
+ * the user's representation without a write to the user (RFC 7644 §3.14: the version names the
+ * representation). A membership change stays one write to the group.
+ */
+export function tagOf(rs: ResourceSchema, version: number, refs?: readonly RenderedRef[]): string {
+  if (rs.kind !== 'User' || !refs || refs.length === 0) return String(version)
+  let h = 0x811c9dc5
+  for (const g of refs) {
+    const text = `${g.value}\u0000${g.display ?? ''}\u0001`
+    for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193)
+  }
+  return `${version}.${(h >>> 0).toString(36)}`
+}
+
+function metaOf(rs: ResourceSchema, row: RenderableRow, baseUrl: string, refs?: readonly RenderedRef[]): Record<string, unknown> {
   const location = `${baseUrl}${rs.resourceType.endpoint}/${row.id}`
-  return { resourceType: rs.resourceType.name, created: row.created, lastModified: row.lastModified, location, version: etagOf(row.version) }
+  return { resourceType: rs.resourceType.name, created: row.created, lastModified: row.lastModified, location, version: etagOf(tagOf(rs, row.version, refs)) }
 }
 
 function refsOf(rs: ResourceSchema, baseUrl: string, refs: readonly RenderedRef[] | undefined): Record<string, unknown> {
@@ -60,7 +76,7 @@ export function renderResourceJson(rs: ResourceSchema, row: RenderableRow, baseU
   if (text === undefined) return JSON.stringify(renderResource(rs, row, baseUrl, refs))
   const inner = text.slice(1, -1).trim()
   const computed = refsJson(rs, baseUrl, refs)
-  return `{"schemas":${schemasJson(rs, text)},"id":${str(row.id)}${inner === '' ? '' : `,${inner}`},${computed === '' ? '' : `${computed},`}"meta":${metaJson(rs, row, baseUrl)}}`
+  return `{"schemas":${schemasJson(rs, text)},"id":${str(row.id)}${inner === '' ? '' : `,${inner}`},${computed === '' ? '' : `${computed},`}"meta":${metaJson(rs, row, baseUrl, refs)}}`
 }
 
 // The per-row parts of renderResourceJson, as JSON.stringify would write them, without its
@@ -98,8 +114,9 @@ function schemasJson(rs: ResourceSchema, text: string): string {
 }
 
 /** JSON.stringify(metaOf(rs, row, baseUrl)): the same members in the same order. */
-function metaJson(rs: ResourceSchema, row: RenderableRow, baseUrl: string): string {
-  const version = Number.isInteger(row.version) ? `"W/\\"${row.version}\\""` : JSON.stringify(etagOf(row.version))
+function metaJson(rs: ResourceSchema, row: RenderableRow, baseUrl: string, refs?: readonly RenderedRef[]): string {
+  const tag = tagOf(rs, row.version, refs)
+  const version = /^[0-9a-z.]+$/.test(tag) ? `"W/\\"${tag}\\""` : JSON.stringify(etagOf(tag))
   return `{"resourceType":${str(rs.resourceType.name)},"created":${str(row.created)},"lastModified":${str(row.lastModified)},"location":${str(`${baseUrl}${rs.resourceType.endpoint}/${row.id}`)},"version":${version}}`
 }
 

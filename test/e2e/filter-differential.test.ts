@@ -220,7 +220,11 @@ describe.each(storeMatrix())('filters agree with the reference evaluator on $nam
     // A group whose members include groups (type Group).
     const nested = await t.req('POST', '/Groups', { schemas: [GROUP], displayName: 'Nested', members: [{ value: groupIds[0], type: 'Group' }, { value: groupIds[1], type: 'group' }, { value: ids[0] }] })
     expect(nested.status, nested.text).toBe(201)
-    users = (await t.req('GET', '/Users?count=1000')).json.Resources ?? []
+    // A user's meta.version is its version and a digest of its groups (W/"1.k2f9", render.ts
+    // tagOf); a filter on meta.version compares the version (docs/compatibility.md), so the
+    // reference sees the version alone.
+    users = ((await t.req('GET', '/Users?count=1000')).json.Resources ?? [])
+      .map((u) => ({ ...u, meta: { ...obj(u.meta), version: String(obj(u.meta).version).replace(/\.[0-9a-z]+"$/, '"') } }))
     groups = (await t.req('GET', '/Groups?count=1000')).json.Resources ?? []
     expect(users).toHaveLength(60)
     expect(groups).toHaveLength(10)

@@ -62,6 +62,34 @@ describe.each(storeMatrix())('/Groups on $name', (factory) => {
     expect((await t.req('GET', `/Users/${users[5] ?? ''}`)).json.groups).toBeUndefined()
   })
 
+  it('a user\'s ETag changes when it joins or leaves a group or a group of it is renamed (docs/architecture.md DUR-9), and If-Match still takes its version', async () => {
+    const u = await t.req('POST', '/Users', user('etag.member@example.com'))
+    const id = String(u.json.id)
+    const etag = async () => {
+      const r = await t.req('GET', `/Users/${id}`)
+      expect(r.headers.etag).toBe((r.json.meta as Record<string, unknown>).version)
+      return String(r.headers.etag)
+    }
+    const alone = await etag()
+    expect(alone).toBe('W/"1"')
+    const g = await t.req('POST', '/Groups', { schemas: [GROUP], displayName: 'ETag Joiners', members: [{ value: id }] })
+    const joined = await etag()
+    expect(joined).not.toBe(alone)
+    expect(joined).toMatch(/^W\/"1\.[0-9a-z]+"$/)
+    expect((await t.req('GET', `/Users/${id}`, undefined, { headers: { 'if-none-match': alone } })).status).toBe(200)
+    expect((await t.req('GET', `/Users/${id}`, undefined, { headers: { 'if-none-match': joined } })).status).toBe(304)
+
+    expect((await t.req('PATCH', `/Groups/${String(g.json.id)}`, patchOp({ op: 'replace', path: 'displayName', value: 'ETag Renamed' }))).status).toBe(204)
+    const renamed = await etag()
+    expect(renamed).not.toBe(joined)
+    expect((await t.req('PATCH', `/Groups/${String(g.json.id)}`, patchOp({ op: 'remove', path: `members[value eq "${id}"]` }))).status).toBe(204)
+    expect(await etag()).toBe(alone)
+
+    // A write made against the version the client saw, whatever its groups, is accepted.
+    expect((await t.req('PATCH', `/Users/${id}`, patchOp({ op: 'replace', path: 'title', value: 'T' }), { headers: { 'if-match': renamed } })).status).toBe(200)
+    expect((await t.req('PATCH', `/Users/${id}`, patchOp({ op: 'replace', path: 'title', value: 'U' }), { headers: { 'if-match': renamed } })).status).toBe(412)
+  })
+
   it('lists a group\'s members in id order, whatever order they were added in, users and groups alike', async () => {
     const inner = await t.req('POST', '/Groups', { schemas: [GROUP], displayName: 'Order inner' })
     const picked = [users[7], users[2], String(inner.json.id), users[11], users[0], users[5]]

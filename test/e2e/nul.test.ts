@@ -52,5 +52,6 @@ describe.each(storeMatrix())('NUL characters in requests on $name', (factory) =>
     expect(JSON.parse(r.body)).toMatchObject({ error: 'invalid_parameter', message: '"metadata.k\\u0000" contains a NUL character (U+0000), which no value may hold' })
     const g = await t.app.inject({ method: 'GET', url: `/api/v1/orgs/${t.orgId}/users/by-user-name/a%00b`, headers: { authorization: `Bearer ${key}` } })
     expect(g.statusCode).toBe(400)
+    expect(JSON.parse(g.body)).toMatchObject({ error: 'invalid_parameter', message: 'value: contains a NUL character (%00), which no value may hold' })
   })
 })

@@ -193,7 +193,11 @@ export async function apiPlugin(app: FastifyInstance, opts: ApiPluginOptions): P
   // An empty parameter (`?cursor=`) is an absent one, as every handler read it before the
   // schemas: dropped before validation, so that it neither fails a type nor skips a default.
   app.addHook('preValidation', async (request) => {
-    if (urlHoldsNul(request.url)) throw new ApiError(400, 'invalid_parameter', 'The request URL contains a NUL character (%00), which no value may hold')
+    if (urlHoldsNul(request.url)) {
+      // Named as every parameter error is: the parameter first (docs/api.md).
+      const param = findNul(request.query) ?? findNul(request.params)
+      throw new ApiError(400, 'invalid_parameter', `${param ?? 'path'}: contains a NUL character (%00), which no value may hold`)
+    }
     const at = request.body === undefined ? null : findNul(request.body)
     if (at !== null) throw new ApiError(400, 'invalid_parameter', nulMessage(at))
     const q = request.query

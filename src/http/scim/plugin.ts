@@ -3,7 +3,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Deps } from '../../provisioning/deps.ts'
 import { ScimError } from '../../scim/errors.ts'
-import { etagMatches, etagOf } from '../../scim/etag.ts'
+import { etagMatchesTag, etagOf } from '../../scim/etag.ts'
 import type { OrgId } from '../../store/store.ts'
 import { detectIdentityProvider, type ScimTrace } from '../../scim/compat/detect.ts'
 import type { LogAppender } from '../../provisioning/log-appender.ts'
@@ -32,17 +32,17 @@ export interface ScimPluginOptions {
   readonly logIdAt: (ms: number) => string
 }
 
-/** Sends a SCIM document; `body` may already be its JSON text. */
-export function sendJson(reply: FastifyReply, status: number, body: unknown, version?: number): FastifyReply {
-  if (version !== undefined) void reply.header('etag', etagOf(version))
+/** Sends a SCIM document; `body` may already be its JSON text; `tag` is its ETag's value (render.ts tagOf). */
+export function sendJson(reply: FastifyReply, status: number, body: unknown, tag?: string): FastifyReply {
+  if (tag !== undefined) void reply.header('etag', etagOf(tag))
   return reply.code(status).type(SCIM_CONTENT_TYPE).send(typeof body === 'string' ? body : JSON.stringify(body))
 }
 
-/** 304 when If-None-Match names the current version (RFC 7644 §3.14). */
-export function notModified(request: FastifyRequest, reply: FastifyReply, version: number): boolean {
+/** 304 when If-None-Match names the current representation (RFC 7644 §3.14). */
+export function notModified(request: FastifyRequest, reply: FastifyReply, tag: string): boolean {
   const inm = request.headers['if-none-match']
-  if (typeof inm === 'string' && etagMatches(inm, version)) {
-    void reply.header('etag', etagOf(version)).code(304).send()
+  if (typeof inm === 'string' && etagMatchesTag(inm, tag)) {
+    void reply.header('etag', etagOf(tag)).code(304).send()
     return true
   }
   return false

@@ -11,7 +11,7 @@ import { etagOf } from '../../scim/etag.ts'
 import { restrictToResource } from '../../scim/filter/restrict.ts'
 import { parseListParams, parseSearchRequest, type ListParams } from '../../scim/list-query.ts'
 import { parseAttributeList, project } from '../../scim/projection.ts'
-import { renderResource, renderResourceJson } from '../../scim/render.ts'
+import { renderResource, renderResourceJson, tagOf } from '../../scim/render.ts'
 import { groupResource, userResource, type ResourceSchema } from '../../scim/schema/registry.ts'
 import type { GroupRow, ListResult, OrgId, UserRow } from '../../store/store.ts'
 import { notModified, sendJson } from './plugin.ts'
@@ -35,9 +35,18 @@ function projectionOf(query: Query): Projection {
   return { attributes: parseAttributeList(get('attributes')), excludedAttributes: parseAttributeList(get('excludedAttributes')) }
 }
 
+function refsOf(row: Row) {
+  return 'groups' in row ? row.groups : 'members' in row ? row.members : undefined
+}
+
+/** The representation's tag: its ETag and meta.version (render.ts tagOf). */
+function tag(rs: ResourceSchema, row: Row): string {
+  return tagOf(rs, row.version, refsOf(row))
+}
+
 /** The resource's JSON text, projected when asked (RFC 7644 §3.4.2.5). */
 function render(rs: ResourceSchema, row: Row, baseUrl: string, p: Projection): string {
-  const refs = 'groups' in row ? row.groups : 'members' in row ? row.members : undefined
+  const refs = refsOf(row)
   if (!p.attributes && !p.excludedAttributes) return renderResourceJson(rs, row, baseUrl, refs)
   return JSON.stringify(project(rs, renderResource(rs, row, baseUrl, refs), p))
 }
@@ -98,7 +107,7 @@ export function registerResourceRoutes(app: FastifyInstance, deps: Deps, baseUrl
         full = await ops.get(deps, orgOf(request), row.id, true).catch(() => row)
       }
       if (status === 201) void reply.header('location', `${baseUrlOf(request)}${base}/${row.id}`)
-      return sendJson(reply, status, render(rs, full, baseUrlOf(request), p), row.version)
+      return sendJson(reply, status, render(rs, full, baseUrlOf(request), p), tag(rs, full))
     }
 
     const list = async (request: FastifyRequest, reply: FastifyReply, p: ListParams) => {
@@ -119,8 +128,8 @@ export function registerResourceRoutes(app: FastifyInstance, deps: Deps, baseUrl
     app.get<{ Params: { id: string }; Querystring: Query }>(`${base}/:id`, async (request, reply) => {
       const p = projectionOf(request.query)
       const row = await ops.get(deps, orgOf(request), request.params.id, wantsMembership(rs, p))
-      if (notModified(request, reply, row.version)) return reply
-      return sendJson(reply, 200, render(rs, row, baseUrlOf(request), p), row.version)
+      if (notModified(request, reply, tag(rs, row))) return reply
+      return sendJson(reply, 200, render(rs, row, baseUrlOf(request), p), tag(rs, row))
     })
 
     app.put<{ Params: { id: string }; Querystring: Query }>(`${base}/:id`, async (request, reply) => {
