@@ -17,11 +17,17 @@ describe('loadConfig', () => {
     expect(c).toMatchObject({ port: 9000, dbPoolSize: 4, publicUrl: 'https://r.example.com' })
   })
 
+  it('keeps shared domains off unless ROSTER_SHARED_DOMAINS=1', () => {
+    expect(loadConfig({}).sharedDomains).toBe(false)
+    expect(loadConfig({ ROSTER_SHARED_DOMAINS: '1' }).sharedDomains).toBe(true)
+  })
+
   it.each([
     [{ ROSTER_DATABASE_URL: 'mysql://x' }, 'ROSTER_ERR_CONFIG_DB_URL'],
     [{ ROSTER_DATABASE_URL: 'sqlite:' }, 'ROSTER_ERR_CONFIG_DB_URL'],
     [{ PORT: 'eighty' }, 'ROSTER_ERR_CONFIG_PORT'],
     [{ ROSTER_REQUEST_TIMEOUT_MS: '60000' }, 'ROSTER_ERR_CONFIG_ROSTER_REQUEST_TIMEOUT_MS'],
+    [{ ROSTER_SHARED_DOMAINS: 'yes' }, 'ROSTER_ERR_CONFIG_ROSTER_SHARED_DOMAINS'],
   ])('refuses %o with %s', (env, code) => {
     expect(() => loadConfig(env)).toThrow(ConfigError)
     try {

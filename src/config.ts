@@ -40,6 +40,8 @@ export interface Config {
   readonly webhookWorker: boolean
   /** Longest wait for a webhook receiver's answer (Standard Webhooks suggests 15 to 30 s). */
   readonly webhookTimeoutMs: number
+  /** Two organizations may list one email domain unverified (docs/api.md, organization settings). */
+  readonly sharedDomains: boolean
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -92,5 +94,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhookAllowPrivate: flag(env, 'ROSTER_WEBHOOK_ALLOW_PRIVATE'),
     webhookWorker: !flag(env, 'ROSTER_NO_WEBHOOK_WORKER'),
     webhookTimeoutMs: int(env, 'ROSTER_WEBHOOK_TIMEOUT_MS', 15_000, 500, 30_000),
+    sharedDomains: flag(env, 'ROSTER_SHARED_DOMAINS'),
   })
 }

@@ -1,5 +1,6 @@
-// `roster serve | migrate | org create|list | token refresh | user list | group list | log |
-// api-key create|list|revoke`.
+// `roster serve | migrate | org create|list|show|set|domain verify|audit | token refresh |
+// user list | group list | log | api-key create|list|revoke | webhook … | worker`.
+// `org show|set|domain|audit` read their own flags (commands/org.ts).
 // Every command takes --json for scripts. Exit codes: 0 ok, 1 failure, 2 usage.
 import { uuidV7Generator } from '../ids.ts'
 import { parseArgs } from 'node:util'
@@ -11,6 +12,8 @@ import { LogQueryError, parseLogQuery, readLogPage } from '../provisioning/log-q
 import { OrgError, createOrg, findOrg, refreshToken } from '../provisioning/orgs.ts'
 import { openStore } from '../store/open.ts'
 import { formatLogPage } from './commands/log.ts'
+import { ORG_USAGE, OrgUsage, isOrgSettingsCommand, orgSettingsCommand } from './commands/org.ts'
+import { systemTxtResolver } from '../orgs/domains.ts'
 import { WebhookUsage, runWorker, webhookCommand } from './commands/webhook.ts'
 import { WebhookError } from '../events/webhooks.ts'
 
@@ -18,8 +21,19 @@ const USAGE = `Usage: roster <command> [options]
 
   serve [--no-migrate]                 run the server (HOST, PORT, ROSTER_DATABASE_URL)
   migrate                              apply database migrations and exit
-  org create NAME [--domain D ...]     create an organization; prints its SCIM tenant URL and token (once)
+  org create NAME [--domain D ...] [--force]
+                                       create an organization; prints its SCIM tenant URL and token (once)
   org list                             list organizations
+  org show ORG                         its settings and email domains
+  org set ORG [--domain-add D]... [--domain-remove D]... [--send-invitations on|off]
+      [--outside-domains refuse|allow] [--subdomains on|off] [--deprovision suspend|delete]
+      [--delete-after-days N] [--adopt-existing on|off] [--scim-owned F,F] [--force]
+                                       change them, recorded in its audit log and as an organization.updated
+                                       event; --force accepts a consumer domain (gmail.com …); a domain another
+                                       organization lists needs DNS verification (or ROSTER_SHARED_DOMAINS=1)
+  org domain verify ORG DOMAIN         prove a domain by DNS: prints the TXT record to publish, then the result
+  org audit ORG [--limit N] [--cursor C]
+                                       who changed the organization's settings, when and what, newest first
   token refresh ORG                    issue a new SCIM token for ORG (id or name); the old one stops working
   user list ORG [--filter F] [--count N]
   group list ORG [--filter F] [--count N]
@@ -28,7 +42,8 @@ const USAGE = `Usage: roster <command> [options]
   api-key create [NAME] [--org ORG] [--scope S,S] [--expires 30d|ISO]
                                        create an API key for /api/v1; prints it (once). Without --org
                                        it is an operator key (every organization); scopes default to all
-                                       (directory:read, directory:write, events:read, webhooks:manage, log:read)
+                                       (directory:read, directory:write, events:read, webhooks:manage, log:read,
+                                       org:admin)
   api-key list                         list API keys (never the secret)
   api-key revoke ID|NAME               revoke an API key at once
   webhook add ORG URL [--types T,T] [--description D]
@@ -61,12 +76,19 @@ function out(json: boolean, value: unknown, text: string): void {
 }
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'org' && isOrgSettingsCommand(argv[1])) {
+    const config = loadConfig()
+    return orgSettingsCommand(argv.slice(1), {
+      sharedDomains: config.sharedDomains, txtResolver: systemTxtResolver, withDeps: (fn) => withDeps(config, fn), print: out,
+    })
+  }
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
     options: {
       json: { type: 'boolean', default: false },
       domain: { type: 'string', multiple: true },
+      force: { type: 'boolean', default: false },
       'no-migrate': { type: 'boolean', default: false },
       filter: { type: 'string' },
       count: { type: 'string' },
@@ -105,7 +127,7 @@ async function main(argv: string[]): Promise<number> {
     case 'org':
       if (sub === 'create') {
         if (!arg) throw new UsageError('org create needs a NAME')
-        const r = await withDeps(config, (deps) => createOrg(deps, arg, values.domain ?? []))
+        const r = await withDeps(config, (deps) => createOrg(deps, arg, values.domain ?? [], { force: values.force, sharedDomains: config.sharedDomains }))
         const url = tenantUrl(config)
         out(json, { orgId: r.orgId, tenantUrl: url, token: r.token },
           `Organization: ${r.orgId}\nTenant URL:   ${url}\nSCIM token:   ${r.token}\n\nThe token is shown only now. Paste the tenant URL and token into your identity provider.`)
@@ -204,12 +226,20 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** node:util parseArgs's refusal of an unknown flag or a flag without its value: a usage error. */
+function isParseArgsError(e: unknown): boolean {
+  return e instanceof TypeError && String((e as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS')
+}
+
 try {
   const code = await main(process.argv.slice(2))
   if (code >= 0) process.exitCode = code
 } catch (e) {
-  if (e instanceof UsageError || e instanceof WebhookUsage) {
-    process.stderr.write(`${e.message}\n\n${USAGE}\n`)
+  if (e instanceof UsageError || e instanceof WebhookUsage || isParseArgsError(e)) {
+    process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n\n${USAGE}\n`)
+    process.exitCode = 2
+  } else if (e instanceof OrgUsage) {
+    process.stderr.write(`${e.message === ORG_USAGE ? '' : `${e.message}\n\n`}${ORG_USAGE}\n`)
     process.exitCode = 2
   } else if (e instanceof ConfigError || e instanceof OrgError || e instanceof ApiKeyError || e instanceof WebhookError) {
     process.stderr.write(`error ${e.code}: ${e.message}\n`)

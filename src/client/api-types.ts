@@ -25,6 +25,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/orgs/{org}/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read the organization's audit log
+         * @description Changes of the organization's settings and domains, newest first, a page at a time: who (`cli`, `api-key:<id>`, `system`), when and what.
+         *
+         *     Scope: `log:read` or `org:admin`.
+         */
+        get: operations["listOrgAudit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{org}/domains/{domain}/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Verify a domain by DNS
+         * @description The first call makes the DNS TXT record to publish and sets the domain `pending` (listing it when the organization did not). Later calls look the record up: `verified`, or `failed` with the reason in `detail`. A verified domain supersedes every other organization's claim on it; a domain another organization has verified is a 409.
+         *
+         *     Scope: `directory:write` or `org:admin`.
+         */
+        post: operations["verifyOrgDomain"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/orgs/{org}/events": {
         parameters: {
             query?: never;
@@ -133,6 +177,34 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{org}/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get the organization's settings
+         * @description The organization's settings and email domains with their verification states.
+         *
+         *     Scope: `directory:read` or `org:admin`.
+         */
+        get: operations["getOrgSettings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change the organization's settings
+         * @description Adds and removes domains and changes the settings the body names, all or nothing: a value that is not valid is a 400 naming it and nothing is written. A domain is normalized (lower case, internationalized names to punycode); wildcards are refused, and consumer mailbox domains (gmail.com …) unless `force`. A domain another organization has verified is a 409, and so is one another organization lists unverified unless the operator allows shared domains (ROSTER_SHARED_DOMAINS=1). A change writes one audit entry and one `organization.updated` event; a body that changes nothing writes nothing.
+         *
+         *     Scope: `directory:write` or `org:admin`.
+         */
+        patch: operations["updateOrgSettings"];
         trace?: never;
     };
     "/api/v1/orgs/{org}/users": {
@@ -577,9 +649,68 @@ export interface components {
             /** @description Grows by one at each change; the ETag is W/"version" */
             version: number;
         };
+        /** @description A change of the organization's settings or domains: who, when, what */
+        AuditEntry: {
+            /** @description organization.settings_changed, organization.domain_verification or organization.domain_superseded */
+            action: string;
+            /** @description Who: `cli`, `api-key:<key id>`, or `system` (another organization's verification) */
+            actor: string;
+            /**
+             * Format: date-time
+             * @description When
+             */
+            at: string;
+            /** @description What: `changes`, `before` and `after` of what changed, `domainsAdded`, `domainsRemoved`; for a domain, `domain` and its state before and after */
+            details: {
+                [key: string]: unknown;
+            };
+            /** @description The entry id (newest first is id descending) */
+            id: string;
+        };
+        /** @description A page of the organization's audit log, newest first */
+        AuditPage: {
+            data: components["schemas"]["AuditEntry"][];
+            /** @description Pass as `cursor` for the next (older) page; null on the last page */
+            nextCursor: string | null;
+        };
+        /** @description One of the organization's domains and its DNS verification */
+        DomainState: {
+            /**
+             * Format: date-time
+             * @description When the TXT record was last looked up
+             */
+            checkedAt: string | null;
+            /** @description Why the last check failed, or that another organization verified the domain */
+            detail: string | null;
+            /** @description The domain, lower case, internationalized names in their punycode (xn--) form */
+            domain: string;
+            /** @description The DNS TXT record to publish (while pending or failed) */
+            record?: {
+                /**
+                 * @description The record's name
+                 * @example _roster-verification.acme.com
+                 */
+                name: string;
+                /**
+                 * @description The record's value
+                 * @example roster-verification=3q2-7wXl0bS7lFq1d8n7Zg
+                 */
+                value: string;
+            };
+            /**
+             * @description `unverified` (listed, never checked), `pending` (the TXT record was asked for), `verified`, `failed` (the last check did not find it), `superseded` (another organization verified it: it no longer counts here)
+             * @enum {string}
+             */
+            state: "unverified" | "pending" | "verified" | "failed" | "superseded";
+            /**
+             * Format: date-time
+             * @description When the domain was verified
+             */
+            verifiedAt: string | null;
+        };
         /** @description An event, exactly as webhooks deliver it (Standard Webhooks payload; docs/events.md) */
         Event: {
-            /** @description The resource in the directory API's shape (ApiUser, ApiGroup) with `orgId`; `changes` ({ attributes, before, after }) on updates, `member` ({ id, type }) on membership events; a token.refreshed event carries { id, prefix, createdAt, orgId } */
+            /** @description The resource in the directory API's shape (ApiUser, ApiGroup) with `orgId`; `changes` ({ attributes, before, after }) on updates, `member` ({ id, type }) on membership events; a token.refreshed event carries { id, prefix, createdAt, orgId }; an organization.updated event carries the organization's settings (OrgSettings) and `changes`, the names of what changed */
             data: {
                 /** @description The organization of the event */
                 orgId: string;
@@ -665,6 +796,37 @@ export interface components {
             data: components["schemas"]["ApiMember"][];
             /** @description Pass as `cursor` for the next page; null on the last page */
             nextCursor: string | null;
+        };
+        /** @description An organization's settings and email domains (docs/api.md) */
+        OrgSettings: {
+            /** @description A SCIM create whose userName is an application-created user's takes that user over */
+            adoptExisting: boolean;
+            /** @description Days a user deleted under `suspend` is kept (0 to 3650) */
+            deleteAfterDays: number;
+            /**
+             * @description What a SCIM DELETE does: `delete` at once, or `suspend` and delete after deleteAfterDays
+             * @enum {string}
+             */
+            deprovision: "delete" | "suspend";
+            /** @description Each domain with its verification state, in the same order */
+            domainStates: components["schemas"]["DomainState"][];
+            /** @description Every domain the organization lists, sorted */
+            domains: string[];
+            /** @description The organization's name */
+            name: string;
+            /** @description The organization's id */
+            orgId: string;
+            /**
+             * @description `refuse`: with domains listed, a SCIM write whose userName (an email address), primary email or work email is outside them is a 400 invalidValue; `allow`: no check
+             * @enum {string}
+             */
+            outsideDomains: "refuse" | "allow";
+            /** @description The user fields an identity provider owns on SCIM-managed users */
+            scimOwnedFields: ("userName" | "externalId" | "name" | "displayName" | "nickName" | "emails" | "phoneNumbers" | "addresses" | "title" | "userType" | "preferredLanguage" | "locale" | "timezone" | "active" | "enterprise")[];
+            /** @description A user an identity provider creates starts `pending` and is sent an invitation email */
+            sendInvitations: boolean;
+            /** @description Subdomains of a listed domain count as inside it (eu.acme.com under acme.com) */
+            subdomains: boolean;
         };
         /** @description A page of users */
         UserPage: {
@@ -809,6 +971,208 @@ export interface operations {
                     "application/json": {
                         [key: string]: unknown;
                     };
+                };
+            };
+            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description internal: an unexpected error (the message and requestId identify it in the server's log) */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    listOrgAudit: {
+        parameters: {
+            query?: {
+                /** @description How many items a page holds at most (1 to 1000, 100 when absent) */
+                limit?: number;
+                /** @description The `nextCursor` of the previous page (opaque); absent for the first page */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The organization: its id or its name
+                 * @example Acme Corp
+                 */
+                org: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of audit entries */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            /** @description invalid_parameter: a parameter or the body is not valid; the message names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="roster-api" */
+                    "www-authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description internal: an unexpected error (the message and requestId identify it in the server's log) */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    verifyOrgDomain: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The organization: its id or its name
+                 * @example Acme Corp
+                 */
+                org: string;
+                /** @description A domain of the organization (or one to claim), e.g. acme.com; an internationalized name in either form */
+                domain: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The domain's state, with the record to publish while pending or failed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DomainState"];
+                };
+            };
+            /** @description invalid_parameter: a parameter or the body is not valid; the message names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="roster-api" */
+                    "www-authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description a conflict with the current state; `error` says which: scim_owned_fields (the identity provider owns a field sent; `fields` names them), user_name_taken, domain_claimed (another organization holds the domain) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
             /** @description Another client error (413 too_large: the body is too large; 415 …) */
@@ -1370,6 +1734,233 @@ export interface operations {
             };
         };
     };
+    getOrgSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The organization: its id or its name
+                 * @example Acme Corp
+                 */
+                org: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The settings */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrgSettings"];
+                };
+            };
+            /** @description invalid_parameter: a parameter or the body is not valid; the message names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="roster-api" */
+                    "www-authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description internal: an unexpected error (the message and requestId identify it in the server's log) */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    updateOrgSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The organization: its id or its name
+                 * @example Acme Corp
+                 */
+                org: string;
+            };
+            cookie?: never;
+        };
+        /** @description Every key optional; any other key is a 400 */
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description A SCIM create whose userName is an application-created user's takes that user over */
+                    adoptExisting?: boolean;
+                    /** @description Days a user deleted under `suspend` is kept (0 to 3650) */
+                    deleteAfterDays?: number;
+                    /**
+                     * @description What a SCIM DELETE does: `delete` at once, or `suspend` and delete after deleteAfterDays
+                     * @enum {string}
+                     */
+                    deprovision?: "delete" | "suspend";
+                    /** @description Domains to list */
+                    domainAdd?: string[];
+                    /** @description Domains to stop listing */
+                    domainRemove?: string[];
+                    /** @description Accept consumer mailbox domains in domainAdd */
+                    force?: boolean;
+                    /**
+                     * @description `refuse`: with domains listed, a SCIM write whose userName (an email address), primary email or work email is outside them is a 400 invalidValue; `allow`: no check
+                     * @enum {string}
+                     */
+                    outsideDomains?: "refuse" | "allow";
+                    /** @description The user fields an identity provider owns on SCIM-managed users */
+                    scimOwnedFields?: ("userName" | "externalId" | "name" | "displayName" | "nickName" | "emails" | "phoneNumbers" | "addresses" | "title" | "userType" | "preferredLanguage" | "locale" | "timezone" | "active" | "enterprise")[];
+                    /** @description A user an identity provider creates starts `pending` and is sent an invitation email */
+                    sendInvitations?: boolean;
+                    /** @description Subdomains of a listed domain count as inside it (eu.acme.com under acme.com) */
+                    subdomains?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description The settings after the change */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrgSettings"];
+                };
+            };
+            /** @description invalid_parameter: a parameter or the body is not valid; the message names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="roster-api" */
+                    "www-authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description a conflict with the current state; `error` says which: scim_owned_fields (the identity provider owns a field sent; `fields` names them), user_name_taken, domain_claimed (another organization holds the domain) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description internal: an unexpected error (the message and requestId identify it in the server's log) */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
     listUsers: {
         parameters: {
             query?: {
@@ -1596,7 +2187,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description a conflict: scim_owned_fields (the identity provider owns a field sent; `fields` names them), user_name_taken */
+            /** @description a conflict with the current state; `error` says which: scim_owned_fields (the identity provider owns a field sent; `fields` names them), user_name_taken, domain_claimed (another organization holds the domain) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2080,7 +2671,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description a conflict: scim_owned_fields (the identity provider owns a field sent; `fields` names them), user_name_taken */
+            /** @description a conflict with the current state; `error` says which: scim_owned_fields (the identity provider owns a field sent; `fields` names them), user_name_taken, domain_claimed (another organization holds the domain) */
             409: {
                 headers: {
                     [name: string]: unknown;

@@ -11,6 +11,7 @@ import { Retention, pruneEvents, pruneLog } from '../provisioning/log-retention.
 import { apiPlugin } from './api/plugin.ts'
 import { scimPlugin } from './scim/plugin.ts'
 import { WebhookDispatcher, type DispatcherOptions } from '../events/dispatcher.ts'
+import type { TxtResolver } from '../orgs/domains.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -23,7 +24,7 @@ declare module 'fastify' {
 
 export interface AppOptions {
   readonly deps: Deps
-  readonly config: Pick<Config, 'publicUrl' | 'requestTimeoutMs' | 'logLevel'> & Partial<Pick<Config, 'logRetentionDays' | 'eventRetentionDays' | 'webhookAllowPrivate' | 'allowedHosts' | 'host' | 'port'>>
+  readonly config: Pick<Config, 'publicUrl' | 'requestTimeoutMs' | 'logLevel'> & Partial<Pick<Config, 'logRetentionDays' | 'eventRetentionDays' | 'webhookAllowPrivate' | 'allowedHosts' | 'host' | 'port' | 'sharedDomains'>>
   /** Provisioning-log timings (tests shorten them). */
   readonly provisioningLog?: { readonly flushIntervalMs?: number; readonly pruneIntervalMs?: number }
   readonly logger?: boolean
@@ -31,6 +32,8 @@ export interface AppOptions {
   readonly logStream?: NodeJS.WritableStream
   /** Webhook delivery in this server (on unless `false`; `roster worker` delivers otherwise); tests shorten its timings. */
   readonly webhooks?: false | Partial<Pick<DispatcherOptions, 'leaseMs' | 'timeoutMs' | 'intervalMs' | 'concurrency' | 'lookup'>>
+  /** Where domain verification looks TXT records up (the system's DNS when absent). */
+  readonly txtResolver?: TxtResolver
 }
 
 /** Request ids: a per-process random prefix and a counter (unique, cheap, not a secret). */
@@ -119,6 +122,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(apiPlugin, {
     prefix: '/api/v1', deps: opts.deps, eventRetentionDays: eventRetention.retentionDays, closing,
     webhookPolicy: { allowPrivate, ...(opts.webhooks && opts.webhooks.lookup ? { lookup: opts.webhooks.lookup } : {}) },
+    sharedDomains: opts.config.sharedDomains ?? false, ...(opts.txtResolver ? { txtResolver: opts.txtResolver } : {}),
   })
   return app
 }

@@ -5,8 +5,11 @@ import { generateApiKey } from '../orgs/api-keys.ts'
 import type { ApiKeyRow, OrgId } from '../store/store.ts'
 import type { Deps } from './deps.ts'
 
-/** Every scope a key can hold; `*` stands for all of them (the operator's keys from before scopes). */
-export const SCOPES = ['directory:read', 'directory:write', 'events:read', 'webhooks:manage', 'log:read'] as const
+/**
+ * Every scope a key can hold; `*` stands for all of them (the operator's keys from before scopes).
+ * `org:admin`: the organization's settings, domains and audit log (docs/api.md).
+ */
+export const SCOPES = ['directory:read', 'directory:write', 'events:read', 'webhooks:manage', 'log:read', 'org:admin'] as const
 export type Scope = (typeof SCOPES)[number]
 
 export class ApiKeyError extends Error {

@@ -1,31 +1,58 @@
 // Organizations and their SCIM tokens. Refreshing revokes every earlier token in the same
 // transaction that stores the new one (docs/architecture.md, parts and boundaries: orgs/).
+import { claimRefusal } from '../orgs/domain-claims.ts'
+import { normalizeDomain } from '../orgs/domains.ts'
 import { generateToken } from '../orgs/tokens.ts'
 import type { OrgId, OrgRow } from '../store/store.ts'
 import { UniqueViolation } from '../store/store.ts'
 import type { Deps } from './deps.ts'
 import { tokenRefreshed } from '../events/build.ts'
 
+export type OrgErrorCode =
+  | 'ROSTER_ERR_ORG_EXISTS' | 'ROSTER_ERR_ORG_NOT_FOUND' | 'ROSTER_ERR_ORG_NAME'
+  | 'ROSTER_ERR_ORG_DOMAIN' | 'ROSTER_ERR_ORG_DOMAIN_CLAIMED' | 'ROSTER_ERR_ORG_SETTING'
+
 export class OrgError extends Error {
-  constructor(readonly code: 'ROSTER_ERR_ORG_EXISTS' | 'ROSTER_ERR_ORG_NOT_FOUND' | 'ROSTER_ERR_ORG_NAME', message: string) {
+  /** `field`: the input at fault (`domainAdd`, `sendInvitations` …), for the API's message. */
+  constructor(readonly code: OrgErrorCode, message: string, readonly field?: string) {
     super(message)
     this.name = 'OrgError'
   }
 }
 
-const DOMAIN = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i
+/** Domains as an admin typed them, normalized (orgs/domains.ts) and without repeats; `field` names them in a refusal. */
+export function normalizeDomains(inputs: readonly string[], field: string, force: boolean): string[] {
+  const out = new Set<string>()
+  for (const input of inputs) {
+    const r = normalizeDomain(input, { force })
+    if (!r.ok) throw new OrgError('ROSTER_ERR_ORG_DOMAIN', r.reason, field)
+    out.add(r.domain)
+  }
+  return [...out]
+}
 
-/** Creates an organization with its first SCIM token; the token is returned once, never stored. */
-export async function createOrg(deps: Deps, name: string, domains: readonly string[]): Promise<{ orgId: OrgId; token: string }> {
+/**
+ * Creates an organization with its first SCIM token; the token is returned once, never stored.
+ * Its domains are normalized and claimed under the same rules as `roster org set --domain-add`
+ * (org-settings.ts): `force` accepts consumer domains, `sharedDomains` another organization's
+ * unverified ones.
+ */
+export async function createOrg(
+  deps: Deps, name: string, domains: readonly string[], opts: { force?: boolean; sharedDomains?: boolean } = {},
+): Promise<{ orgId: OrgId; token: string }> {
   const trimmed = name.trim()
   if (trimmed === '' || trimmed.length > 200) throw new OrgError('ROSTER_ERR_ORG_NAME', 'An organization name must be 1 to 200 characters')
-  for (const d of domains) if (!DOMAIN.test(d)) throw new OrgError('ROSTER_ERR_ORG_NAME', `"${d}" is not a domain name`)
+  const normalized = normalizeDomains(domains, 'domain', opts.force === true)
   const orgId = deps.newId() as OrgId
   const t = generateToken()
   const now = deps.now().toISOString()
   try {
     await deps.store.write(async (tx) => {
-      await tx.createOrg({ id: orgId, name: trimmed, now, domains })
+      for (const domain of normalized) {
+        const refusal = claimRefusal(orgId, domain, await tx.orgs.claims(domain), opts.sharedDomains === true)
+        if (refusal) throw new OrgError('ROSTER_ERR_ORG_DOMAIN_CLAIMED', refusal.message, 'domain')
+      }
+      await tx.createOrg({ id: orgId, name: trimmed, now, domains: normalized })
       await tx.replaceToken(orgId, { id: deps.newId(), hash: t.hash, prefix: t.prefix, now })
     })
   } catch (e) {

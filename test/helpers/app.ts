@@ -5,6 +5,7 @@ import { buildApp, type AppOptions } from '../../src/http/app.ts'
 import { uuidV7Generator } from '../../src/ids.ts'
 import { DEFAULT_LIMITS, type Deps, type Limits } from '../../src/provisioning/deps.ts'
 import { createOrg } from '../../src/provisioning/orgs.ts'
+import type { TxtResolver } from '../../src/orgs/domains.ts'
 import type { OrgId, Store } from '../../src/store/store.ts'
 import type { StoreFactory } from './stores.ts'
 
@@ -37,6 +38,10 @@ export interface AppTestOptions {
   readonly pruneIntervalMs?: number
   /** Run the webhook dispatcher in the app, with these timings, delivering to private addresses (off when absent). */
   readonly webhooks?: Exclude<AppOptions['webhooks'], false | undefined>
+  /** Two organizations may list one domain unverified (ROSTER_SHARED_DOMAINS=1). */
+  readonly sharedDomains?: boolean
+  /** Where domain verification looks TXT records up (a fake, so that tests never query DNS). */
+  readonly txtResolver?: TxtResolver
 }
 
 export async function startApp(factory: StoreFactory, limits: Partial<Limits> = {}, opts: AppTestOptions = {}): Promise<TestApp> {
@@ -47,7 +52,9 @@ export async function startApp(factory: StoreFactory, limits: Partial<Limits> = 
     config: {
       publicUrl: 'https://roster.test', requestTimeoutMs: 20_000, logLevel: 'silent', webhookAllowPrivate: opts.webhooks !== undefined,
       ...(opts.logRetentionDays ? { logRetentionDays: opts.logRetentionDays } : {}),
+      ...(opts.sharedDomains ? { sharedDomains: true } : {}),
     },
+    ...(opts.txtResolver ? { txtResolver: opts.txtResolver } : {}),
     ...(opts.pruneIntervalMs ? { provisioningLog: { pruneIntervalMs: opts.pruneIntervalMs } } : {}),
     webhooks: opts.webhooks ?? false,
   })

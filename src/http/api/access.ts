@@ -44,3 +44,14 @@ export function keyToucher(deps: Deps, onError: (err: unknown) => void): (key: A
     deps.store.touchApiKey(key.id, now.toISOString()).catch(onError)
   }
 }
+
+/** As authorize, for an endpoint that any one of `scopes` opens (a 403 names them all). */
+export async function authorizeAny(deps: Deps, request: FastifyRequest, orgParam: string, scopes: readonly Scope[]): Promise<OrgRow> {
+  const key = request.apiKey
+  if (!key) throw new ApiError(401, 'unauthorized', 'Not authenticated')
+  const held = scopes.find((s) => hasScope(key, s))
+  if (held === undefined) {
+    throw new ApiError(403, 'insufficient_scope', `This API key holds none of the scopes this endpoint takes: ${scopes.map((s) => `"${s}"`).join(' or ')}`)
+  }
+  return authorize(deps, request, orgParam, held)
+}

@@ -20,6 +20,8 @@ import { registerDirectoryWrites } from './directory-writes.ts'
 import { ApiError } from './errors.ts'
 import { registerEventRoutes } from './events.ts'
 import { registerLogRoutes } from './provisioning-log.ts'
+import { registerOrgSettingsRoutes } from './org-settings.ts'
+import { systemTxtResolver, type TxtResolver } from '../../orgs/domains.ts'
 import { registerWebhookRoutes } from './webhooks.ts'
 import type { WebhookPolicy } from '../../events/webhooks.ts'
 import { REFERENCE, SHARED_SCHEMAS, TAGS } from './schemas.ts'
@@ -124,6 +126,10 @@ export interface ApiPluginOptions {
   /** Resolves when the server closes (long-polls answer then). */
   readonly closing?: Promise<void>
   readonly webhookPolicy?: WebhookPolicy
+  /** Two organizations may list one domain unverified (ROSTER_SHARED_DOMAINS=1; off when absent). */
+  readonly sharedDomains?: boolean
+  /** Where domain verification looks TXT records up (the system's DNS when absent; tests replace it). */
+  readonly txtResolver?: TxtResolver
 }
 
 /** The OpenAPI document's fixed parts; the paths and schemas come from the routes. */
@@ -142,7 +148,7 @@ const OPENAPI: FastifyDynamicSwaggerOptions['openapi'] = {
     securitySchemes: {
       apiKey: {
         type: 'http', scheme: 'bearer', bearerFormat: 'roster_api_…',
-        description: 'An API key (roster api-key create --org ORG --scope …), with the scope the endpoint names: directory:read, directory:write, events:read, webhooks:manage, log:read',
+        description: 'An API key (roster api-key create --org ORG --scope …), with the scope the endpoint names: directory:read, directory:write, events:read, webhooks:manage, log:read, org:admin',
       },
     },
   },
@@ -208,6 +214,7 @@ export async function apiPlugin(app: FastifyInstance, opts: ApiPluginOptions): P
   registerDirectoryWrites(app, deps)
   registerEventRoutes(app, deps, { retentionDays: opts.eventRetentionDays ?? 30, closing: opts.closing ?? new Promise(() => undefined) })
   registerWebhookRoutes(app, deps, opts.webhookPolicy ?? { allowPrivate: false })
+  registerOrgSettingsRoutes(app, deps, { sharedDomains: opts.sharedDomains ?? false, txtResolver: opts.txtResolver ?? systemTxtResolver })
 
   // The document, serialized once (a string is sent as it is).
   let document: string | null = null

@@ -9,6 +9,7 @@
 // its declared type on the way out.
 import type { FastifySchema } from 'fastify'
 import { EVENT_TYPES } from '../../events/build.ts'
+import { MAX_DELETE_AFTER_DAYS, SCIM_FIELDS } from '../../orgs/settings.ts'
 import { DEFAULT_LIMIT, MAX_LIMIT, MAX_WAIT_SECONDS } from './paging.ts'
 
 type Schema = Record<string, unknown>
@@ -127,7 +128,8 @@ const event = {
     data: {
       type: 'object',
       description: 'The resource in the directory API\'s shape (ApiUser, ApiGroup) with `orgId`; `changes` ({ attributes, before, after }) on updates, ' +
-        '`member` ({ id, type }) on membership events; a token.refreshed event carries { id, prefix, createdAt, orgId }',
+        '`member` ({ id, type }) on membership events; a token.refreshed event carries { id, prefix, createdAt, orgId }; ' +
+        'an organization.updated event carries the organization\'s settings (OrgSettings) and `changes`, the names of what changed',
       properties: { orgId: str('The organization of the event') },
       required: ['orgId'],
       additionalProperties: true,
@@ -225,6 +227,68 @@ const logPage = {
   }),
 }
 
+// An organization's settings (provisioning/org-settings.ts: orgSettingsView), as read and as changed.
+const settingProperties: Record<string, Schema> = {
+  sendInvitations: { type: 'boolean', description: 'A user an identity provider creates starts `pending` and is sent an invitation email' },
+  outsideDomains: {
+    type: 'string', enum: ['refuse', 'allow'],
+    description: '`refuse`: with domains listed, a SCIM write whose userName (an email address), primary email or work email is outside them is a 400 invalidValue; `allow`: no check',
+  },
+  subdomains: { type: 'boolean', description: 'Subdomains of a listed domain count as inside it (eu.acme.com under acme.com)' },
+  deprovision: { type: 'string', enum: ['delete', 'suspend'], description: 'What a SCIM DELETE does: `delete` at once, or `suspend` and delete after deleteAfterDays' },
+  deleteAfterDays: { type: 'integer', minimum: 0, maximum: MAX_DELETE_AFTER_DAYS, description: `Days a user deleted under \`suspend\` is kept (0 to ${MAX_DELETE_AFTER_DAYS})` },
+  adoptExisting: { type: 'boolean', description: 'A SCIM create whose userName is an application-created user\'s takes that user over' },
+  scimOwnedFields: { type: 'array', items: { type: 'string', enum: [...SCIM_FIELDS] }, description: 'The user fields an identity provider owns on SCIM-managed users' },
+}
+
+const domainState = {
+  $id: 'DomainState',
+  ...object('One of the organization\'s domains and its DNS verification', {
+    domain: str('The domain, lower case, internationalized names in their punycode (xn--) form'),
+    state: {
+      type: 'string', enum: ['unverified', 'pending', 'verified', 'failed', 'superseded'],
+      description: '`unverified` (listed, never checked), `pending` (the TXT record was asked for), `verified`, `failed` (the last check did not find it), `superseded` (another organization verified it: it no longer counts here)',
+    },
+    checkedAt: { ...instant('When the TXT record was last looked up'), type: ['string', 'null'] },
+    verifiedAt: { ...instant('When the domain was verified'), type: ['string', 'null'] },
+    detail: nullableStr('Why the last check failed, or that another organization verified the domain'),
+    record: object('The DNS TXT record to publish (while pending or failed)', {
+      name: str('The record\'s name', { examples: ['_roster-verification.acme.com'] }),
+      value: str('The record\'s value', { examples: ['roster-verification=3q2-7wXl0bS7lFq1d8n7Zg'] }),
+    }),
+  }, { optional: ['record'] }),
+}
+
+const orgSettings = {
+  $id: 'OrgSettings',
+  ...object('An organization\'s settings and email domains (docs/api.md)', {
+    orgId: str('The organization\'s id'),
+    name: str('The organization\'s name'),
+    domains: { type: 'array', items: { type: 'string' }, description: 'Every domain the organization lists, sorted' },
+    domainStates: { type: 'array', items: ref('DomainState'), description: 'Each domain with its verification state, in the same order' },
+    ...settingProperties,
+  }),
+}
+
+const auditEntry = {
+  $id: 'AuditEntry',
+  ...object('A change of the organization\'s settings or domains: who, when, what', {
+    id: str('The entry id (newest first is id descending)'),
+    at: instant('When'),
+    actor: str('Who: `cli`, `api-key:<key id>`, or `system` (another organization\'s verification)'),
+    action: str('organization.settings_changed, organization.domain_verification or organization.domain_superseded'),
+    details: freeForm('What: `changes`, `before` and `after` of what changed, `domainsAdded`, `domainsRemoved`; for a domain, `domain` and its state before and after'),
+  }),
+}
+
+const auditPage = {
+  $id: 'AuditPage',
+  ...object('A page of the organization\'s audit log, newest first', {
+    data: { type: 'array', items: ref('AuditEntry') },
+    nextCursor: nullableStr('Pass as `cursor` for the next (older) page; null on the last page'),
+  }),
+}
+
 /** Every shared schema, in the order the document lists them (plugin.ts adds them with addSchema). */
 export const SHARED_SCHEMAS: readonly (Schema & { $id: string })[] = [
   apiError, apiUser, apiGroup, apiMember,
@@ -232,6 +296,7 @@ export const SHARED_SCHEMAS: readonly (Schema & { $id: string })[] = [
   eventType, event, eventPage,
   webhookEndpoint, webhookEndpointCreated, webhookEndpointList, webhookAttempt, webhookAttemptPage,
   logItem, logPage,
+  domainState, orgSettings, auditEntry, auditPage,
 ]
 
 // --- Route schema parts ---
@@ -241,6 +306,7 @@ export const TAGS = [
   { name: 'events', description: 'The event feed (scope events:read; docs/events.md)' },
   { name: 'webhooks', description: 'Webhook endpoints and their deliveries (scope webhooks:manage; docs/events.md)' },
   { name: 'provisioning log', description: 'The SCIM requests of an organization (scope log:read; docs/provisioning-log.md)' },
+  { name: 'organizations', description: 'An organization\'s settings, email domains and audit log (scope org:admin, or the scope each endpoint names)' },
   { name: 'reference', description: 'This document (no API key needed)' },
 ] as const
 
@@ -251,7 +317,7 @@ const ERROR_DESCRIPTIONS: Readonly<Record<number, string>> = {
   401: 'unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer)',
   403: 'insufficient_scope: the key does not hold the scope this endpoint needs',
   404: 'not_found: no such organization (also for another organization\'s, to a key of one organization), resource or endpoint',
-  409: 'a conflict: scim_owned_fields (the identity provider owns a field sent; `fields` names them), user_name_taken',
+  409: 'a conflict with the current state; `error` says which: scim_owned_fields (the identity provider owns a field sent; `fields` names them), user_name_taken, domain_claimed (another organization holds the domain)',
   412: 'version_mismatch: If-Match does not name the resource\'s current version',
   410: 'cursor_expired: the cursor is older than the event retention; resynchronise, then follow from resyncCursor',
   503: 'unavailable: the database is temporarily unavailable; retry after Retry-After seconds',
@@ -333,9 +399,9 @@ const USER_WRITE = (required: readonly string[]): Schema => ({
 const ETAG = { etag: { type: 'string', description: 'The resource\'s version as a weak ETag: W/"version"' } }
 
 /** The scopes of provisioning/api-keys.ts's SCOPES that an endpoint may need. */
-type Scope = 'directory:read' | 'directory:write' | 'events:read' | 'webhooks:manage' | 'log:read'
+type Scope = 'directory:read' | 'events:read' | 'webhooks:manage' | 'log:read' | 'directory:write' | 'org:admin'
 
-const SCOPE_OF: Readonly<Record<Exclude<Tag, 'reference'>, Scope>> = {
+const SCOPE_OF: Readonly<Record<Exclude<Tag, 'reference' | 'organizations'>, Scope>> = {
   directory: 'directory:read', events: 'events:read', webhooks: 'webhooks:manage', 'provisioning log': 'log:read',
 }
 
@@ -353,8 +419,8 @@ interface RouteDoc {
   /** Error statuses beyond 400, 401, 403, 404 and 503 (or fewer, for the public routes). */
   readonly errors?: readonly number[]
   readonly public?: boolean
-  /** The scope when it is not the tag's (a write of the directory). */
-  readonly scope?: Scope
+  /** The scopes that open the endpoint, any one of them (the tag's scope when absent). */
+  readonly scopes?: readonly Scope[]
 }
 
 /** A route's schema from its documentation. */
@@ -362,14 +428,15 @@ function route(d: RouteDoc): FastifySchema {
   const response: Record<string, Schema> = {}
   for (const [code, s] of Object.entries(d.ok)) response[code] = s
   Object.assign(response, errors(d.errors ?? [400, 401, 403, 404, 503]))
-  const scope = d.tag === 'reference' ? null : d.scope ?? SCOPE_OF[d.tag]
+  const scopes = d.scopes ?? (d.tag === 'reference' || d.tag === 'organizations' ? [] : [SCOPE_OF[d.tag]])
   return {
     operationId: d.operationId,
     tags: [d.tag],
     summary: d.summary,
-    description: scope ? `${d.description}\n\nScope: \`${scope}\`.` : d.description,
-    // OpenAPI 3.1 lets a requirement of a non-OAuth scheme name roles: the key's scope.
-    security: d.public || !scope ? [] : [{ apiKey: [scope] }],
+    description: scopes.length > 0 ? `${d.description}\n\nScope: ${scopes.map((s) => `\`${s}\``).join(' or ')}.` : d.description,
+    // OpenAPI 3.1 lets a requirement of a non-OAuth scheme name roles: the key's scope (each
+    // requirement is an alternative).
+    security: d.public || scopes.length === 0 ? [] : scopes.map((s) => ({ apiKey: [s] })),
     ...(d.params ? { params: d.params } : {}),
     ...(d.querystring ? { querystring: d.querystring } : {}),
     ...(d.headers ? { headers: d.headers } : {}),
@@ -401,13 +468,13 @@ export const DIRECTORY = {
     params: ID('user'), headers: IF_NONE_MATCH, ok: { 200: { ...ref('ApiUser', 'The user'), headers: ETAG }, ...notModified },
   }),
   createUser: route({
-    operationId: 'createUser', tag: 'directory', scope: 'directory:write', summary: 'Create a user the application manages',
+    operationId: 'createUser', tag: 'directory', scopes: ['directory:write'], summary: 'Create a user the application manages',
     description: 'A user the application itself creates (`managedBy: "app"`, `state: "active"`, no invitation). An identity provider that later provisions the same userName does not take it over unless the organization allows adoption (docs/policies.md).',
     params: params(), body: USER_WRITE(['userName']), ok: { 201: { ...ref('ApiUser', 'The user'), headers: ETAG } },
     errors: [400, 401, 403, 404, 409, 503],
   }),
   updateUser: route({
-    operationId: 'updateUser', tag: 'directory', scope: 'directory:write', summary: 'Change a user\'s fields or metadata',
+    operationId: 'updateUser', tag: 'directory', scopes: ['directory:write'], summary: 'Change a user\'s fields or metadata',
     description: 'The fields sent replace the stored ones (null removes one; metadata is replaced whole). On a SCIM-managed user the organization\'s SCIM-owned fields (by default userName, externalId, name, displayName, emails, phoneNumbers, title, active, addresses, enterprise) are the identity provider\'s: sending one is a 409 `scim_owned_fields` naming each, and nothing changes. `metadata` is the application\'s on every user; SCIM never reads or writes it.',
     params: ID('user'), headers: IF_MATCH, body: USER_WRITE([]), ok: { 200: { ...ref('ApiUser', 'The user after the change'), headers: ETAG } },
     errors: [400, 401, 403, 404, 409, 412, 503],
@@ -577,6 +644,51 @@ export const LOG = {
       cursor: str('The `nextCursor` of the previous page'),
     }),
     ok: { 200: ref('LogPage', 'A page of the log') },
+  }),
+}
+
+const DOMAIN_PARAM = str('A domain of the organization (or one to claim), e.g. acme.com; an internationalized name in either form')
+
+export const ORG_SETTINGS = {
+  getOrgSettings: route({
+    operationId: 'getOrgSettings', tag: 'organizations', summary: 'Get the organization\'s settings',
+    description: 'The organization\'s settings and email domains with their verification states.',
+    scopes: ['directory:read', 'org:admin'], params: params(), ok: { 200: ref('OrgSettings', 'The settings') },
+  }),
+  updateOrgSettings: route({
+    operationId: 'updateOrgSettings', tag: 'organizations', summary: 'Change the organization\'s settings',
+    description: 'Adds and removes domains and changes the settings the body names, all or nothing: a value that is not valid is a 400 naming it and nothing is written. ' +
+      'A domain is normalized (lower case, internationalized names to punycode); wildcards are refused, and consumer mailbox domains (gmail.com …) unless `force`. ' +
+      'A domain another organization has verified is a 409, and so is one another organization lists unverified unless the operator allows shared domains (ROSTER_SHARED_DOMAINS=1). ' +
+      'A change writes one audit entry and one `organization.updated` event; a body that changes nothing writes nothing.',
+    scopes: ['directory:write', 'org:admin'], params: params(),
+    body: {
+      type: 'object',
+      description: 'Every key optional; any other key is a 400',
+      properties: {
+        domainAdd: { type: 'array', items: { type: 'string' }, maxItems: 100, description: 'Domains to list' },
+        domainRemove: { type: 'array', items: { type: 'string' }, maxItems: 100, description: 'Domains to stop listing' },
+        force: { type: 'boolean', description: 'Accept consumer mailbox domains in domainAdd' },
+        ...settingProperties,
+      },
+    },
+    ok: { 200: ref('OrgSettings', 'The settings after the change') },
+    errors: [400, 401, 403, 404, 409, 503],
+  }),
+  verifyOrgDomain: route({
+    operationId: 'verifyOrgDomain', tag: 'organizations', summary: 'Verify a domain by DNS',
+    description: 'The first call makes the DNS TXT record to publish and sets the domain `pending` (listing it when the organization did not). ' +
+      'Later calls look the record up: `verified`, or `failed` with the reason in `detail`. A verified domain supersedes every other organization\'s claim on it; ' +
+      'a domain another organization has verified is a 409.',
+    scopes: ['directory:write', 'org:admin'], params: params({ domain: DOMAIN_PARAM }),
+    ok: { 200: ref('DomainState', 'The domain\'s state, with the record to publish while pending or failed') },
+    errors: [400, 401, 403, 404, 409, 503],
+  }),
+  listOrgAudit: route({
+    operationId: 'listOrgAudit', tag: 'organizations', summary: 'Read the organization\'s audit log',
+    description: 'Changes of the organization\'s settings and domains, newest first, a page at a time: who (`cli`, `api-key:<id>`, `system`), when and what.',
+    scopes: ['log:read', 'org:admin'], params: params(), querystring: query({ limit: LIMIT, cursor: CURSOR }),
+    ok: { 200: ref('AuditPage', 'A page of audit entries') },
   }),
 }
 
