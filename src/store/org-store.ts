@@ -61,7 +61,7 @@ export interface OrgPolicyTx {
   /** False when the organization does not list it. */
   removeDomain(orgId: OrgId, domain: string): Promise<boolean>
   updateDomain(orgId: OrgId, domain: string, change: DomainChange): Promise<void>
-  /** Every organization's claim on the domain. */
+  /** Every organization's claim on the domain; the domain stays locked until the transaction ends. */
   claims(domain: string): Promise<readonly DomainClaim[]>
   insertAudit(orgId: OrgId, row: AuditRow): Promise<void>
 }

@@ -231,6 +231,17 @@ describe.each(storeMatrix())('organization settings on $name', (factory) => {
     expect(again.json.error).toBe('domain_claimed')
   })
 
+  it('two organizations claiming one new domain at the same moment: exactly one gets it (PostgreSQL locks the domain per transaction)', async () => {
+    for (let round = 0; round < 5; round++) {
+      const orgs = await Promise.all([newOrg('race'), newOrg('race'), newOrg('race'), newOrg('race')])
+      const domain = fresh('contested')
+      const answers = await Promise.all(orgs.map((o) => patch(o, { domainAdd: [domain] })))
+      expect(answers.map((a) => a.status).sort()).toEqual([200, 409, 409, 409])
+      const holders = (await Promise.all(orgs.map(settingsOf))).filter((s) => s.domains.includes(domain))
+      expect(holders).toHaveLength(1)
+    }
+  })
+
   it('with shared domains allowed, two organizations may list one domain unverified, never a verified one', async () => {
     const shared = await startApp(factory, {}, { txtResolver: dns.resolver, sharedDomains: true })
     try {

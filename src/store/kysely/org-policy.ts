@@ -47,10 +47,12 @@ export async function readPolicy(conn: Conn, st: OrgStatements, orgId: OrgId): P
 export class KyselyOrgPolicyTx implements OrgPolicyTx {
   readonly #c: Conn
   readonly #st: OrgStatements
+  readonly #kind: 'sqlite' | 'postgres'
 
-  constructor(conn: Conn, st: OrgStatements) {
+  constructor(conn: Conn, st: OrgStatements, kind: 'sqlite' | 'postgres') {
     this.#c = conn
     this.#st = st
+    this.#kind = kind
   }
 
   policy(orgId: OrgId): Promise<OrgPolicy> {
@@ -83,6 +85,9 @@ export class KyselyOrgPolicyTx implements OrgPolicyTx {
   }
 
   async claims(domain: string): Promise<readonly DomainClaim[]> {
+    // PostgreSQL: the domain is locked for the rest of the transaction, so two organizations
+    // claiming it at once are decided one after the other (SQLite's single writer does that already).
+    if (this.#kind === 'postgres') await this.#c.all("select pg_advisory_xact_lock(hashtext('roster domain ' || $1))", [domain])
     return (await all<{ org_id: string; domain: string; state: string }>(this.#c, this.#st.domainClaims, [domain]))
       .map((r) => ({ orgId: r.org_id as OrgId, domain: r.domain, state: r.state as DomainState }))
   }

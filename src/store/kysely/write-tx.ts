@@ -48,7 +48,7 @@ export class KyselyTx implements StoreTx {
   }
 
   get orgs(): KyselyOrgPolicyTx {
-    this.#orgs ??= new KyselyOrgPolicyTx(this.#c, this.#st)
+    this.#orgs ??= new KyselyOrgPolicyTx(this.#c, this.#st, this.#d.kind)
     return this.#orgs
   }
 
