@@ -9,6 +9,7 @@ import { Retention, pruneEvents, pruneLog } from '../provisioning/log-retention.
 import { apiPlugin } from './api/plugin.ts'
 import { scimPlugin } from './scim/plugin.ts'
 import { WebhookDispatcher, type DispatcherOptions } from '../events/dispatcher.ts'
+import { Mailer, type MailerSettings } from '../mail/mailer.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -16,6 +17,8 @@ declare module 'fastify' {
     provisioningLog: { flush(): Promise<void>; prune(): Promise<number> }
     /** The in-server webhook delivery loop, when it runs. */
     webhookDispatcher: WebhookDispatcher | null
+    /** The in-server invitation mailer, when it runs. */
+    mailer: Mailer | null
   }
 }
 
@@ -29,6 +32,8 @@ export interface AppOptions {
   readonly logStream?: NodeJS.WritableStream
   /** Webhook delivery in this server (on unless `false`; `roster worker` delivers otherwise); tests shorten its timings. */
   readonly webhooks?: false | Partial<Pick<DispatcherOptions, 'leaseMs' | 'timeoutMs' | 'intervalMs' | 'concurrency' | 'lookup'>>
+  /** Invitation emails sent by this server (mail/mailer.ts; off when absent: `roster worker` sends them otherwise). */
+  readonly mailer?: MailerSettings
 }
 
 /** Request ids: a per-process random prefix and a counter (unique, cheap, not a secret). */
@@ -88,9 +93,18 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   })
   app.decorate('webhookDispatcher', dispatcher)
   app.addHook('onReady', async () => dispatcher?.start())
+  const mailer = opts.mailer === undefined ? null : new Mailer({
+    store: opts.deps.store, newId: opts.deps.newId, now: opts.deps.now, ...opts.mailer,
+    // The outbox's files are the only trace of a message when there is no mail server: each is logged (never its token).
+    ...(opts.mailer.writesFiles ? { onSent: (s: { orgId: string; invitationId: string; where: string }) => app.log.info({ orgId: s.orgId, invitationId: s.invitationId, file: s.where }, `invitation email written to ${s.where}`) } : {}),
+    onError: (err) => app.log.warn({ err }, 'invitations: mailer pass failed; retrying'),
+  })
+  app.decorate('mailer', mailer)
+  app.addHook('onReady', async () => mailer?.start())
   // After the last request is answered: stop pruning, write what is buffered.
   app.addHook('onClose', async () => {
     await dispatcher?.stop()
+    await mailer?.stop()
     await retention.stop()
     await eventPruning.stop()
     await appender.close()

@@ -60,6 +60,11 @@ const FIELD_NAME = /^[!-9;-~]+$/
 const BARE_ADDRESS = /^[^\s@<>(),;:"[\]\\]+@[^\s@<>(),;:"[\]\\]+$/
 const LINE_BREAK = /[\r\n]/
 
+/** Whether `s` is one bare address (no display name, no list), as a message's `to` must be. */
+export function isBareAddress(s: string): boolean {
+  return BARE_ADDRESS.test(s)
+}
+
 /** Refuses what would turn a header into two, or one message into mail for someone else. */
 function checkMessage(m: MailMessage): void {
   const refuse = (why: string): never => {
