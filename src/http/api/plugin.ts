@@ -17,6 +17,7 @@ import { keyToucher } from './access.ts'
 import { registerDirectoryRoutes } from './directory.ts'
 import { ApiError } from './errors.ts'
 import { registerEventRoutes } from './events.ts'
+import { registerInvitationRoutes } from './invitations.ts'
 import { registerLogRoutes } from './provisioning-log.ts'
 import { registerWebhookRoutes } from './webhooks.ts'
 import type { WebhookPolicy } from '../../events/webhooks.ts'
@@ -198,6 +199,7 @@ export async function apiPlugin(app: FastifyInstance, opts: ApiPluginOptions): P
   registerDirectoryRoutes(app, deps)
   registerEventRoutes(app, deps, { retentionDays: opts.eventRetentionDays ?? 30, closing: opts.closing ?? new Promise(() => undefined) })
   registerWebhookRoutes(app, deps, opts.webhookPolicy ?? { allowPrivate: false })
+  registerInvitationRoutes(app, deps)
 
   // The document, serialized once (a string is sent as it is).
   let document: string | null = null
