@@ -37,6 +37,10 @@ export interface AppTestOptions {
   readonly pruneIntervalMs?: number
   /** Run the webhook dispatcher in the app, with these timings, delivering to private addresses (off when absent). */
   readonly webhooks?: Exclude<AppOptions['webhooks'], false | undefined>
+  /** Run the invitation mailer in the app with these settings (off when absent). */
+  readonly mailer?: AppOptions['mailer']
+  /** The app's log lines at level info go here (silent when absent). */
+  readonly logStream?: NodeJS.WritableStream
 }
 
 export async function startApp(factory: StoreFactory, limits: Partial<Limits> = {}, opts: AppTestOptions = {}): Promise<TestApp> {
@@ -45,11 +49,13 @@ export async function startApp(factory: StoreFactory, limits: Partial<Limits> = 
   const app = await buildApp({
     deps,
     config: {
-      publicUrl: 'https://roster.test', requestTimeoutMs: 20_000, logLevel: 'silent', webhookAllowPrivate: opts.webhooks !== undefined,
+      publicUrl: 'https://roster.test', requestTimeoutMs: 20_000, logLevel: opts.logStream ? 'info' : 'silent', webhookAllowPrivate: opts.webhooks !== undefined,
       ...(opts.logRetentionDays ? { logRetentionDays: opts.logRetentionDays } : {}),
     },
     ...(opts.pruneIntervalMs ? { provisioningLog: { pruneIntervalMs: opts.pruneIntervalMs } } : {}),
     webhooks: opts.webhooks ?? false,
+    ...(opts.mailer ? { mailer: opts.mailer } : {}),
+    ...(opts.logStream ? { logStream: opts.logStream } : {}),
   })
   const org = await createOrg(deps, `org-${randomUUID()}`, [])
   const t: TestApp = {
