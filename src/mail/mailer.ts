@@ -12,6 +12,7 @@
 // outcome was recorded sends it again when its lease ends, with a new token (only the hash was
 // stored, so the first email's link stops working and the newest one's works).
 import { randomBytes } from 'node:crypto'
+import { performance, type EventLoopUtilization } from 'node:perf_hooks'
 import type { Config } from '../config.ts'
 import { apiUser, type ApiUser } from '../directory/shape.ts'
 import { RETRY_FOR_MS } from '../events/backoff.ts'
@@ -49,6 +50,11 @@ export interface MailerSettings {
   readonly retryForMs?: number
   /** Emails sent at once. */
   readonly concurrency?: number
+  /**
+   * Sends wait (at most MAX_DEFER_MS) while this process's event loop is saturated, so that a
+   * burst of SCIM writes is not slowed by its own invitations (on by default).
+   */
+  readonly yieldToLoad?: boolean
   readonly random?: () => number
 }
 
@@ -73,6 +79,10 @@ const EVENTS_GATHER_MS = 10
 const CURSOR_PERSIST_MS = 1_000
 /** Longest last_error kept. */
 const MAX_ERROR = 1_000
+/** The event loop's busy share above which sends wait. */
+const BUSY_UTILIZATION = 0.9
+/** Under constant load, a batch still goes at least this often. */
+const MAX_DEFER_MS = 1_000
 
 /** The jittered delay (±20 %) after the `attempt`th failed send: base × 2^(attempt−1), capped. */
 export function mailRetryDelayMs(attempt: number, baseMs: number, maxMs: number, random: () => number): number {
@@ -132,11 +142,14 @@ export class Mailer {
   #dirty = false
   #persistedAt = 0
   #nextSweepMs = 0
+  #elu: EventLoopUtilization = performance.eventLoopUtilization()
+  /** When sends started waiting for the load to pass; null when they do not wait. */
+  #deferredSince: number | null = null
 
   constructor(opts: MailerOptions) {
     this.#o = {
       intervalMs: 1_000, sweepIntervalMs: 60_000, leaseMs: 300_000, retryBaseMs: 5_000, retryMaxMs: 600_000, retryForMs: RETRY_FOR_MS,
-      concurrency: 5, random: Math.random, ...opts,
+      concurrency: 5, random: Math.random, yieldToLoad: true, ...opts,
     }
   }
 
@@ -192,7 +205,7 @@ export class Mailer {
           this.#nextSweepMs = nowMs + this.#o.sweepIntervalMs
         }
         // Nothing due (an idle server, whose commits still wake the loop): no write at all.
-        const worked = !this.#stopped && (await this.#o.store.invitations.hasDue(nowMs)) && (await this.#sendDue())
+        const worked = !this.#stopped && !this.#busy(nowMs) && (await this.#o.store.invitations.hasDue(nowMs)) && (await this.#sendDue())
         if (!worked && !this.#stopped) await this.#sleep(this.#o.intervalMs)
       } catch (e) {
         // The database is unavailable: nothing is lost (invitations wait in their table, events in the feed).
@@ -200,6 +213,25 @@ export class Mailer {
         if (!this.#stopped) await this.#sleep(Math.max(this.#o.intervalMs, 1_000))
       }
     }
+  }
+
+  /**
+   * Whether sends should wait: the event loop was busy more than BUSY_UTILIZATION of the time
+   * since the last look (a burst of requests, whose invitations are queued meanwhile), and they
+   * have not waited MAX_DEFER_MS yet.
+   */
+  #busy(nowMs: number): boolean {
+    if (!this.#o.yieldToLoad) return false
+    const since = performance.eventLoopUtilization(this.#elu)
+    this.#elu = performance.eventLoopUtilization()
+    if (since.utilization < BUSY_UTILIZATION) {
+      this.#deferredSince = null
+      return false
+    }
+    this.#deferredSince ??= nowMs
+    if (nowMs - this.#deferredSince < MAX_DEFER_MS) return true
+    this.#deferredSince = null
+    return false
   }
 
   /** Queues the invitations the feed asks for, until it is read to its end. */
