@@ -37,3 +37,40 @@ describe('loadConfig', () => {
     }
   })
 })
+
+describe('loadConfig: invitation emails', () => {
+  it('writes .eml files beside the SQLite database unless ROSTER_SMTP_URL is set; defaults the rest', () => {
+    const c = loadConfig({})
+    expect(c.smtpUrl).toBeNull()
+    expect(c.outboxDir).toMatch(/data\/outbox$/)
+    expect(c).toMatchObject({ productName: 'Roster', invitationTtlDays: 7, mailWorker: true, inviteUrl: expect.stringContaining('{token}') })
+    expect(loadConfig({ ROSTER_DATABASE_URL: 'sqlite:/srv/roster/r.db' }).outboxDir).toBe('/srv/roster/outbox')
+    expect(loadConfig({ ROSTER_DATABASE_URL: 'postgres://db/r' }).outboxDir).toMatch(/data\/outbox$/)
+    const set = loadConfig({
+      ROSTER_SMTP_URL: 'smtp://127.0.0.1:2525', ROSTER_OUTBOX_DIR: '/tmp/x', ROSTER_INVITE_URL: 'https://app.example.com/join/{token}',
+      ROSTER_PRODUCT_NAME: 'Acme Cloud', ROSTER_MAIL_FROM: 'Acme <no-reply@acme.com>', ROSTER_INVITATION_TTL_DAYS: '14', ROSTER_NO_MAIL_WORKER: '1',
+    })
+    expect(set).toMatchObject({
+      smtpUrl: 'smtp://127.0.0.1:2525', outboxDir: '/tmp/x', inviteUrl: 'https://app.example.com/join/{token}', productName: 'Acme Cloud',
+      mailFrom: 'Acme <no-reply@acme.com>', invitationTtlDays: 14, mailWorker: false,
+    })
+  })
+
+  it.each([
+    [{ ROSTER_INVITE_URL: 'https://app.example.com/join' }, 'ROSTER_ERR_CONFIG_ROSTER_INVITE_URL'],
+    [{ ROSTER_INVITE_URL: 'javascript:alert({token})' }, 'ROSTER_ERR_CONFIG_ROSTER_INVITE_URL'],
+    [{ ROSTER_INVITE_URL: '/join/{token}' }, 'ROSTER_ERR_CONFIG_ROSTER_INVITE_URL'],
+    [{ ROSTER_SMTP_URL: 'http://mail.example.com' }, 'ROSTER_ERR_CONFIG_ROSTER_SMTP_URL'],
+    [{ ROSTER_INVITATION_TTL_DAYS: '0' }, 'ROSTER_ERR_CONFIG_ROSTER_INVITATION_TTL_DAYS'],
+    [{ ROSTER_INVITATION_TTL_DAYS: '91' }, 'ROSTER_ERR_CONFIG_ROSTER_INVITATION_TTL_DAYS'],
+    [{ ROSTER_MAIL_FROM: 'nobody' }, 'ROSTER_ERR_CONFIG_ROSTER_MAIL_FROM'],
+    [{ ROSTER_PRODUCT_NAME: 'Acme\r\nBcc: x@example.com' }, 'ROSTER_ERR_CONFIG_ROSTER_PRODUCT_NAME'],
+    [{ ROSTER_NO_MAIL_WORKER: 'yes' }, 'ROSTER_ERR_CONFIG_ROSTER_NO_MAIL_WORKER'],
+  ])('refuses %o with %s', (env, code) => {
+    expect(() => loadConfig(env)).toThrow(expect.objectContaining({ code }))
+  })
+
+  it('never repeats an SMTP URL, which may hold a password', () => {
+    expect(() => loadConfig({ ROSTER_SMTP_URL: 'mail://user:s3cret@host' })).toThrow(expect.objectContaining({ message: expect.not.stringContaining('s3cret') }))
+  })
+})

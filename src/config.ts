@@ -1,7 +1,8 @@
 // Configuration, read once from the environment, validated and frozen. Every startup error has
 // a stable code (docs/errors.md says how to fix each).
-import { resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { LOOPBACK_HOSTS } from './http/base-url.ts'
+import { DEFAULT_INVITE_URL, inviteUrl } from './mail/templates.ts'
 import { DEFAULT_LIMITS, type Limits } from './provisioning/deps.ts'
 
 export class ConfigError extends Error {
@@ -42,6 +43,18 @@ export interface Config {
   readonly webhookTimeoutMs: number
   /** Two organizations may list one email domain unverified (docs/api.md, organization settings). */
   readonly sharedDomains: boolean
+  /** Invitation emails go through this SMTP relay; null: written as .eml files to `outboxDir`. */
+  readonly smtpUrl: string | null
+  readonly outboxDir: string
+  /** The page that accepts invitations, `{token}` where the token goes (mail/templates.ts inviteUrl). */
+  readonly inviteUrl: string
+  /** The product's name in invitation emails. */
+  readonly productName: string
+  /** The From of invitation emails. */
+  readonly mailFrom: string
+  readonly invitationTtlDays: number
+  /** Send invitation emails from the server (`roster worker` sends them otherwise). */
+  readonly mailWorker: boolean
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -70,13 +83,50 @@ export function parseDatabaseUrl(raw: string | undefined): DatabaseConfig {
   throw new ConfigError('ROSTER_ERR_CONFIG_DB_URL', 'ROSTER_DATABASE_URL must start with sqlite: or postgres://')
 }
 
+/** `outbox` beside the SQLite database file (`data/outbox` for the default); `./data/outbox` otherwise. */
+function defaultOutbox(db: DatabaseConfig): string {
+  return db.kind === 'sqlite' && db.path !== ':memory:' ? join(dirname(db.path), 'outbox') : resolve('./data/outbox')
+}
+
+function mailConfig(env: NodeJS.ProcessEnv, db: DatabaseConfig) {
+  const smtpUrl = env.ROSTER_SMTP_URL === undefined || env.ROSTER_SMTP_URL === '' ? null : env.ROSTER_SMTP_URL
+  if (smtpUrl !== null && !/^smtps?:\/\/[^/?#]/.test(smtpUrl)) {
+    // The URL may hold a password: it is never repeated.
+    throw new ConfigError('ROSTER_ERR_CONFIG_ROSTER_SMTP_URL', 'ROSTER_SMTP_URL must be smtp://host:port or smtps://user:password@host:465')
+  }
+  const template = env.ROSTER_INVITE_URL === undefined || env.ROSTER_INVITE_URL === '' ? DEFAULT_INVITE_URL : env.ROSTER_INVITE_URL
+  try {
+    inviteUrl(template, 'roster_inv_check')
+  } catch (e) {
+    throw new ConfigError('ROSTER_ERR_CONFIG_ROSTER_INVITE_URL', `ROSTER_INVITE_URL must be an absolute http(s) URL containing {token}, got "${template}" (${(e as Error).message})`)
+  }
+  const line = (name: string, fallback: string): string => {
+    const raw = env[name]
+    if (raw === undefined || raw.trim() === '') return fallback
+    if (/[\r\n]/.test(raw) || raw.length > 200) throw new ConfigError(`ROSTER_ERR_CONFIG_${name}`, `${name} must be one line of at most 200 characters`)
+    return raw.trim()
+  }
+  const mailFrom = line('ROSTER_MAIL_FROM', 'Roster <no-reply@localhost>')
+  if (!mailFrom.includes('@')) throw new ConfigError('ROSTER_ERR_CONFIG_ROSTER_MAIL_FROM', `ROSTER_MAIL_FROM must name an address, e.g. "Acme <no-reply@acme.com>", got "${mailFrom}"`)
+  return {
+    smtpUrl,
+    outboxDir: env.ROSTER_OUTBOX_DIR ? resolve(env.ROSTER_OUTBOX_DIR) : defaultOutbox(db),
+    inviteUrl: template,
+    productName: line('ROSTER_PRODUCT_NAME', 'Roster'),
+    mailFrom,
+    invitationTtlDays: int(env, 'ROSTER_INVITATION_TTL_DAYS', 7, 1, 90),
+    mailWorker: !flag(env, 'ROSTER_NO_MAIL_WORKER'),
+  }
+}
+
 /** Reads the configuration from `env`; throws ConfigError with a stable code. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const requestTimeoutMs = int(env, 'ROSTER_REQUEST_TIMEOUT_MS', 20_000, 1_000, 25_000)
+  const database = parseDatabaseUrl(env.ROSTER_DATABASE_URL)
   return Object.freeze({
     host: env.HOST && env.HOST !== '' ? env.HOST : '127.0.0.1',
     port: int(env, 'PORT', 8080, 0, 65_535),
-    database: parseDatabaseUrl(env.ROSTER_DATABASE_URL),
+    database,
     publicUrl: env.ROSTER_PUBLIC_URL ? env.ROSTER_PUBLIC_URL.replace(/\/+$/, '') : null,
     allowedHosts: env.ROSTER_ALLOWED_HOSTS ? env.ROSTER_ALLOWED_HOSTS.split(',').map((h) => h.trim()).filter((h) => h !== '') : LOOPBACK_HOSTS,
     limits: Object.freeze({
@@ -95,5 +145,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhookWorker: !flag(env, 'ROSTER_NO_WEBHOOK_WORKER'),
     webhookTimeoutMs: int(env, 'ROSTER_WEBHOOK_TIMEOUT_MS', 15_000, 500, 30_000),
     sharedDomains: flag(env, 'ROSTER_SHARED_DOMAINS'),
+    ...mailConfig(env, database),
   })
 }

@@ -50,8 +50,9 @@ const USAGE = `Usage: roster <command> [options]
                                        add a webhook endpoint; prints its signing secret (once)
   webhook list ORG | remove ORG ID | test ORG ID | rotate ORG ID
   webhook redeliver ORG ID EVENT_ID | replay ORG ID [--after CURSOR]
-  worker                               deliver webhooks in this process (beside servers started
-                                       with ROSTER_NO_WEBHOOK_WORKER=1)
+  worker                               deliver webhooks and send invitation emails in this process
+                                       (beside servers started with ROSTER_NO_WEBHOOK_WORKER=1 and
+                                       ROSTER_NO_MAIL_WORKER=1)
 
 Every command accepts --json.`
 

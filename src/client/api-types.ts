@@ -5,6 +5,28 @@
  */
 
 export interface paths {
+    "/api/v1/invitations/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accept an invitation
+         * @description Accepts the invitation whose token the email's link carried (ROSTER_INVITE_URL with `{token}` replaced): in one transaction the invitation ends, the user becomes active (state `active`, a new version) and `user.invitation_accepted` is written. A token works once. The API key must be of the invitation's organization, or an operator key; another organization's invitation is unknown (404).
+         *
+         *     Scope: `directory:write`.
+         */
+        post: operations["acceptInvitation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/openapi.json": {
         parameters: {
             query?: never;
@@ -329,6 +351,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/orgs/{org}/users/{id}/invitation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a user's invitation
+         * @description The user's newest invitation: its status, when it was sent and expires, the attempts and the last error (never its token). 404 when the user has none.
+         *
+         *     Scope: `directory:read`.
+         */
+        get: operations["getUserInvitation"];
+        put?: never;
+        /**
+         * Send a new invitation
+         * @description Revokes the user's open invitation (its link stops working) and queues a new one, which is emailed with a new token within moments. The user must be pending (409 otherwise).
+         *
+         *     Scope: `directory:write`.
+         */
+        post: operations["resendUserInvitation"];
+        /**
+         * Revoke the invitation
+         * @description Revokes the user's open (queued or sent) invitation: its link stops working and a queued email is not sent. The user stays pending. 404 when there is no open invitation.
+         *
+         *     Scope: `directory:write`.
+         */
+        delete: operations["revokeUserInvitation"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/orgs/{org}/webhooks": {
         parameters: {
             query?: never;
@@ -508,7 +564,7 @@ export interface components {
         /** @description An error: a stable code, a message naming the problem (a parameter first: `limit: …`), and for some errors more fields */
         ApiError: {
             /**
-             * @description A stable code: invalid_parameter, unauthorized, insufficient_scope, not_found, cursor_expired, too_large, bad_request, unavailable, internal
+             * @description A stable code: invalid_parameter, unauthorized, insufficient_scope, not_found, cursor_expired, too_large, bad_request, unavailable, internal; for invitations invitation_not_found, invitation_expired, user_not_pending
              * @example invalid_parameter
              */
             error: string;
@@ -550,6 +606,49 @@ export interface components {
             updatedAt: string;
             /** @description Grows by one at each change, membership changes included; the ETag is W/"version" */
             version: number;
+        };
+        /** @description A user's invitation (docs/api.md, "Invitations"): never its token */
+        ApiInvitation: {
+            /** @description Sends tried */
+            attempts: number;
+            /**
+             * Format: date-time
+             * @description When the invitation was queued
+             */
+            createdAt: string;
+            /** @description The address of the last attempt */
+            email: string | null;
+            /**
+             * Format: date-time
+             * @description When it was accepted, expired, revoked or failed
+             */
+            endedAt: string | null;
+            /**
+             * Format: date-time
+             * @description When its link stops working
+             */
+            expiresAt: string | null;
+            /** @description The invitation id */
+            id: string;
+            /** @description Why the last send failed (the mail server's answer) */
+            lastError: string | null;
+            /**
+             * Format: date-time
+             * @description While queued: when the next send is due
+             */
+            nextAttemptAt: string | null;
+            /**
+             * Format: date-time
+             * @description When the email went out
+             */
+            sentAt: string | null;
+            /**
+             * @description `queued` (the email is waiting to go, or to be retried), `sent`, `accepted`, `expired`, `revoked` (by hand, by a newer invitation, or because the user stopped being pending before it was sent), `failed` (the mail server refused the address, or retries ran out)
+             * @enum {string}
+             */
+            status: "queued" | "sent" | "accepted" | "expired" | "revoked" | "failed";
+            /** @description The invited user */
+            userId: string;
         };
         /** @description A member of a group */
         ApiMember: {
@@ -953,6 +1052,109 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    acceptInvitation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The invitation token from the link (roster_inv_…) */
+                    token: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The user, now active */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiUser"];
+                };
+            };
+            /** @description invalid_parameter: a parameter or the body is not valid; the message names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="roster-api" */
+                    "www-authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint; invitation_not_found: no usable invitation has the token (unknown, used, revoked) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description cursor_expired: the cursor is older than the event retention; resynchronise, then follow from resyncCursor; invitation_expired: the invitation's link has expired */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description internal: an unexpected error (the message and requestId identify it in the server's log) */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
     getOpenApiDocument: {
         parameters: {
             query?: never;
@@ -1051,7 +1253,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint */
+            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint; invitation_not_found: no usable invitation has the token (unknown, used, revoked) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1146,7 +1348,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint */
+            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint; invitation_not_found: no usable invitation has the token (unknown, used, revoked) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1155,7 +1357,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description a conflict with the current state; `error` says which: scim_owned_fields (the identity provider owns a field sent; `fields` names them), user_name_taken, domain_claimed (another organization holds the domain) */
+            /** @description a conflict with the current state; `error` says which: scim_owned_fields (the identity provider owns a field sent; `fields` names them), user_name_taken, domain_claimed (another organization holds the domain), user_not_pending (the user is not pending: it accepted, was created active, or is deactivated) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1260,7 +1462,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint */
+            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint; invitation_not_found: no usable invitation has the token (unknown, used, revoked) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1269,7 +1471,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description cursor_expired: the cursor is older than the event retention; resynchronise, then follow from resyncCursor */
+            /** @description cursor_expired: the cursor is older than the event retention; resynchronise, then follow from resyncCursor; invitation_expired: the invitation's link has expired */
             410: {
                 headers: {
                     [name: string]: unknown;
@@ -1377,7 +1579,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint */
+            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint; invitation_not_found: no usable invitation has the token (unknown, used, revoked) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1484,7 +1686,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint */
+            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint; invitation_not_found: no usable invitation has the token (unknown, used, revoked) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1584,7 +1786,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint */
+            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint; invitation_not_found: no usable invitation has the token (unknown, used, revoked) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1694,7 +1896,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint */
+            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint; invitation_not_found: no usable invitation has the token (unknown, used, revoked) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1787,7 +1989,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint */
+            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint; invitation_not_found: no usable invitation has the token (unknown, used, revoked) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1912,7 +2114,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint */
+            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint; invitation_not_found: no usable invitation has the token (unknown, used, revoked) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1921,7 +2123,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description a conflict with the current state; `error` says which: scim_owned_fields (the identity provider owns a field sent; `fields` names them), user_name_taken, domain_claimed (another organization holds the domain) */
+            /** @description a conflict with the current state; `error` says which: scim_owned_fields (the identity provider owns a field sent; `fields` names them), user_name_taken, domain_claimed (another organization holds the domain), user_not_pending (the user is not pending: it accepted, was created active, or is deactivated) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2029,7 +2231,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint */
+            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint; invitation_not_found: no usable invitation has the token (unknown, used, revoked) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2178,7 +2380,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint */
+            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint; invitation_not_found: no usable invitation has the token (unknown, used, revoked) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2187,7 +2389,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description a conflict with the current state; `error` says which: scim_owned_fields (the identity provider owns a field sent; `fields` names them), user_name_taken, domain_claimed (another organization holds the domain) */
+            /** @description a conflict with the current state; `error` says which: scim_owned_fields (the identity provider owns a field sent; `fields` names them), user_name_taken, domain_claimed (another organization holds the domain), user_not_pending (the user is not pending: it accepted, was created active, or is deactivated) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2294,7 +2496,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint */
+            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint; invitation_not_found: no usable invitation has the token (unknown, used, revoked) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2401,7 +2603,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint */
+            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint; invitation_not_found: no usable invitation has the token (unknown, used, revoked) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2508,7 +2710,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint */
+            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint; invitation_not_found: no usable invitation has the token (unknown, used, revoked) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2662,7 +2864,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint */
+            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint; invitation_not_found: no usable invitation has the token (unknown, used, revoked) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2671,7 +2873,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description a conflict with the current state; `error` says which: scim_owned_fields (the identity provider owns a field sent; `fields` names them), user_name_taken, domain_claimed (another organization holds the domain) */
+            /** @description a conflict with the current state; `error` says which: scim_owned_fields (the identity provider owns a field sent; `fields` names them), user_name_taken, domain_claimed (another organization holds the domain), user_not_pending (the user is not pending: it accepted, was created active, or is deactivated) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2780,7 +2982,299 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint */
+            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint; invitation_not_found: no usable invitation has the token (unknown, used, revoked) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description internal: an unexpected error (the message and requestId identify it in the server's log) */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    getUserInvitation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The organization: its id or its name
+                 * @example Acme Corp
+                 */
+                org: string;
+                /** @description The user's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The newest invitation */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiInvitation"];
+                };
+            };
+            /** @description invalid_parameter: a parameter or the body is not valid; the message names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="roster-api" */
+                    "www-authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint; invitation_not_found: no usable invitation has the token (unknown, used, revoked) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description internal: an unexpected error (the message and requestId identify it in the server's log) */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    resendUserInvitation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The organization: its id or its name
+                 * @example Acme Corp
+                 */
+                org: string;
+                /** @description The user's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new invitation, queued */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiInvitation"];
+                };
+            };
+            /** @description invalid_parameter: a parameter or the body is not valid; the message names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="roster-api" */
+                    "www-authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint; invitation_not_found: no usable invitation has the token (unknown, used, revoked) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description a conflict with the current state; `error` says which: scim_owned_fields (the identity provider owns a field sent; `fields` names them), user_name_taken, domain_claimed (another organization holds the domain), user_not_pending (the user is not pending: it accepted, was created active, or is deactivated) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description internal: an unexpected error (the message and requestId identify it in the server's log) */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    revokeUserInvitation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The organization: its id or its name
+                 * @example Acme Corp
+                 */
+                org: string;
+                /** @description The user's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description invalid_parameter: a parameter or the body is not valid; the message names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="roster-api" */
+                    "www-authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint; invitation_not_found: no usable invitation has the token (unknown, used, revoked) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2873,7 +3367,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint */
+            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint; invitation_not_found: no usable invitation has the token (unknown, used, revoked) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2980,7 +3474,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint */
+            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint; invitation_not_found: no usable invitation has the token (unknown, used, revoked) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3075,7 +3569,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint */
+            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint; invitation_not_found: no usable invitation has the token (unknown, used, revoked) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3168,7 +3662,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint */
+            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint; invitation_not_found: no usable invitation has the token (unknown, used, revoked) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3276,7 +3770,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint */
+            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint; invitation_not_found: no usable invitation has the token (unknown, used, revoked) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3376,7 +3870,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint */
+            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint; invitation_not_found: no usable invitation has the token (unknown, used, revoked) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3481,7 +3975,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint */
+            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint; invitation_not_found: no usable invitation has the token (unknown, used, revoked) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3586,7 +4080,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint */
+            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint; invitation_not_found: no usable invitation has the token (unknown, used, revoked) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3689,7 +4183,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint */
+            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint; invitation_not_found: no usable invitation has the token (unknown, used, revoked) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3795,7 +4289,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint */
+            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint; invitation_not_found: no usable invitation has the token (unknown, used, revoked) */
             404: {
                 headers: {
                     [name: string]: unknown;

@@ -12,6 +12,7 @@ import { apiPlugin } from './api/plugin.ts'
 import { scimPlugin } from './scim/plugin.ts'
 import { WebhookDispatcher, type DispatcherOptions } from '../events/dispatcher.ts'
 import type { TxtResolver } from '../orgs/domains.ts'
+import { Mailer, type MailerSettings } from '../mail/mailer.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -19,6 +20,8 @@ declare module 'fastify' {
     provisioningLog: { flush(): Promise<void>; prune(): Promise<number> }
     /** The in-server webhook delivery loop, when it runs. */
     webhookDispatcher: WebhookDispatcher | null
+    /** The in-server invitation mailer, when it runs. */
+    mailer: Mailer | null
   }
 }
 
@@ -34,6 +37,8 @@ export interface AppOptions {
   readonly webhooks?: false | Partial<Pick<DispatcherOptions, 'leaseMs' | 'timeoutMs' | 'intervalMs' | 'concurrency' | 'lookup'>>
   /** Where domain verification looks TXT records up (the system's DNS when absent). */
   readonly txtResolver?: TxtResolver
+  /** Invitation emails sent by this server (mail/mailer.ts; off when absent: `roster worker` sends them otherwise). */
+  readonly mailer?: MailerSettings
 }
 
 /** Request ids: a per-process random prefix and a counter (unique, cheap, not a secret). */
@@ -99,9 +104,18 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   })
   app.decorate('webhookDispatcher', dispatcher)
   app.addHook('onReady', async () => dispatcher?.start())
+  const mailer = opts.mailer === undefined ? null : new Mailer({
+    store: opts.deps.store, newId: opts.deps.newId, now: opts.deps.now, ...opts.mailer,
+    // The outbox's files are the only trace of a message when there is no mail server: each is logged (never its token).
+    ...(opts.mailer.writesFiles ? { onSent: (s: { orgId: string; invitationId: string; where: string }) => app.log.info({ orgId: s.orgId, invitationId: s.invitationId, file: s.where }, `invitation email written to ${s.where}`) } : {}),
+    onError: (err) => app.log.warn({ err }, 'invitations: mailer pass failed; retrying'),
+  })
+  app.decorate('mailer', mailer)
+  app.addHook('onReady', async () => mailer?.start())
   // After the last request is answered: stop pruning, write what is buffered.
   app.addHook('onClose', async () => {
     await dispatcher?.stop()
+    await mailer?.stop()
     await retention.stop()
     await eventPruning.stop()
     await deprovisioning.stop()

@@ -2,13 +2,17 @@
 import { uuidV7Generator } from '../ids.ts'
 import type { Config } from '../config.ts'
 import type { Deps } from '../provisioning/deps.ts'
+import { mailerSettings } from '../mail/mailer.ts'
 import { openStore } from '../store/open.ts'
 import { buildApp } from './app.ts'
 
 export async function serve(config: Config): Promise<{ url: string; close: () => Promise<void> }> {
   const store = await openStore(config.database, { migrate: config.migrate, sqliteReadWorkers: config.sqliteReadWorkers, poolSize: config.dbPoolSize })
   const deps: Deps = { store, now: () => new Date(), newId: uuidV7Generator(), limits: config.limits }
-  const app = await buildApp({ deps, config, webhooks: config.webhookWorker ? { timeoutMs: config.webhookTimeoutMs } : false })
+  const app = await buildApp({
+    deps, config, webhooks: config.webhookWorker ? { timeoutMs: config.webhookTimeoutMs } : false,
+    ...(config.mailWorker ? { mailer: mailerSettings(config) } : {}),
+  })
   const address = await app.listen({ host: config.host, port: config.port })
   let closing: Promise<void> | null = null
   const close = () => {

@@ -258,6 +258,15 @@ describe('fileTransport', () => {
     expect(files.every((f) => f.endsWith('.eml') && !f.startsWith('.'))).toBe(true)
   })
 
+  it('makes the directory again when it was removed after the first message', async () => {
+    const dir = join(await tempDir(), 'outbox')
+    const t = track(fileTransport(dir))
+    await t.send(message)
+    await rm(dir, { recursive: true })
+    await t.send(message)
+    expect((await readdir(dir)).filter((f) => f.endsWith('.eml'))).toHaveLength(1)
+  })
+
   it('reports a directory it cannot create as a transient file error', async () => {
     const dir = await tempDir()
     await writeFile(join(dir, 'a-file'), '')

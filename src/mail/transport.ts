@@ -60,6 +60,11 @@ const FIELD_NAME = /^[!-9;-~]+$/
 const BARE_ADDRESS = /^[^\s@<>(),;:"[\]\\]+@[^\s@<>(),;:"[\]\\]+$/
 const LINE_BREAK = /[\r\n]/
 
+/** Whether `s` is one bare address (no display name, no list), as a message's `to` must be. */
+export function isBareAddress(s: string): boolean {
+  return BARE_ADDRESS.test(s)
+}
+
 /** Refuses what would turn a header into two, or one message into mail for someone else. */
 function checkMessage(m: MailMessage): void {
   const refuse = (why: string): never => {
@@ -186,6 +191,24 @@ function secretForms(urlPassword: string): string[] {
 export function fileTransport(directory: string): MailTransport {
   const dir = resolve(directory)
   const composer = createTransport({ streamTransport: true, buffer: true, newline: 'windows', ...NO_CONTENT_FETCH })
+  // The directory is made once, not at every message (a syscall each, on the event loop's side of
+  // the thread pool); made again if it disappears.
+  let made: Promise<unknown> | null = null
+  const create = async (path: string): Promise<Awaited<ReturnType<typeof open>>> => {
+    made ??= mkdir(dir, { recursive: true }).catch((e: unknown) => {
+      made = null
+      throw e
+    })
+    await made
+    try {
+      return await open(path, 'wx', 0o600)
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
+      made = null
+      await mkdir(dir, { recursive: true })
+      return open(path, 'wx', 0o600)
+    }
+  }
   return {
     async send(message) {
       checkMessage(message)
@@ -202,8 +225,7 @@ export function fileTransport(directory: string): MailTransport {
       const path = join(dir, name)
       const temporary = join(dir, `.${name}.tmp`)
       try {
-        await mkdir(dir, { recursive: true })
-        const file = await open(temporary, 'wx', 0o600)
+        const file = await create(temporary)
         try {
           await file.writeFile(raw)
           await file.sync()

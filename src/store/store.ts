@@ -6,6 +6,7 @@ import type { MemberDelta } from '../scim/patch/apply.ts'
 import type { OrgSettings } from '../orgs/settings.ts'
 import type { AuditRow, DomainRecord, OrgPolicyTx } from './org-store.ts'
 import type { WebhookStore } from './webhook-store.ts'
+import type { InvitationStore, InvitationTx } from './invitation-store.ts'
 
 export type OrgId = string & { readonly __brand: 'OrgId' }
 export type ResourceId = string
@@ -227,6 +228,8 @@ export interface NewApiKey {
 export interface StoreTx {
   /** The organization's settings, domains and audit entries (org-store.ts). */
   readonly orgs: OrgPolicyTx
+  /** Invitations: accepting, resending, revoking, and the outcome of a send (invitation-store.ts). */
+  readonly invitations: InvitationTx
   insertUser(orgId: OrgId, user: NewUser): Promise<void>
   getUserForUpdate(orgId: OrgId, id: ResourceId): Promise<UserRow | null>
   /** An application-created user becomes SCIM-managed (the organization allows adoption). */
@@ -283,6 +286,8 @@ export interface Store {
   readonly kind: 'sqlite' | 'postgres'
   /** Webhook endpoints, deliveries and attempts (webhook-store.ts). */
   readonly webhooks: WebhookStore
+  /** The mailer's queue of invitations, fed from the event outbox (invitation-store.ts). */
+  readonly invitations: InvitationStore
   /** Runs `fn` in one transaction; resolves only after the commit is durable. */
   write<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>
   /**

@@ -43,7 +43,7 @@ describe.skipIf(!adminUrl)('two servers on one PostgreSQL', () => {
     const u = new URL(adminUrl as string)
     u.pathname = `/${dbName}`
     url = u.toString()
-    env = { ...process.env, ROSTER_DATABASE_URL: url, HOST: '127.0.0.1', LOG_LEVEL: 'warn' }
+    env = { ...process.env, ROSTER_DATABASE_URL: url, HOST: '127.0.0.1', LOG_LEVEL: 'warn', ROSTER_NO_MAIL_WORKER: '1' }
     // Both start on the empty database at the same moment: both run the migrations.
     for (let i = 0; i < 2; i++) {
       const port = 21_000 + Math.floor(Math.random() * 20_000)

@@ -45,7 +45,7 @@ describe.each(dbs.map((open, i) => ({ open, name: i === 0 ? 'sqlite' : 'postgres
   it('every event arrives, in order per lane, after a receiver outage and a SIGKILL of the server', async () => {
     const db = await open()
     cleanups.push(() => db.cleanup())
-    const env = { ...process.env, ROSTER_DATABASE_URL: db.url, HOST: '127.0.0.1', LOG_LEVEL: 'warn', ROSTER_WEBHOOK_ALLOW_PRIVATE: '1', ROSTER_WEBHOOK_TIMEOUT_MS: '1000' }
+    const env = { ...process.env, ROSTER_DATABASE_URL: db.url, HOST: '127.0.0.1', LOG_LEVEL: 'warn', ROSTER_WEBHOOK_ALLOW_PRIVATE: '1', ROSTER_WEBHOOK_TIMEOUT_MS: '1000', ROSTER_NO_MAIL_WORKER: '1' }
     const start = async (port: number): Promise<ChildProcess> => {
       const p = spawn('node', [BIN, 'serve'], { env: { ...env, PORT: String(port) }, stdio: 'ignore' })
       procs.push(p)

@@ -42,6 +42,10 @@ export interface AppTestOptions {
   readonly sharedDomains?: boolean
   /** Where domain verification looks TXT records up (a fake, so that tests never query DNS). */
   readonly txtResolver?: TxtResolver
+  /** Run the invitation mailer in the app with these settings (off when absent). */
+  readonly mailer?: AppOptions['mailer']
+  /** The app's log lines at level info go here (silent when absent). */
+  readonly logStream?: NodeJS.WritableStream
 }
 
 export async function startApp(factory: StoreFactory, limits: Partial<Limits> = {}, opts: AppTestOptions = {}): Promise<TestApp> {
@@ -50,13 +54,15 @@ export async function startApp(factory: StoreFactory, limits: Partial<Limits> = 
   const app = await buildApp({
     deps,
     config: {
-      publicUrl: 'https://roster.test', requestTimeoutMs: 20_000, logLevel: 'silent', webhookAllowPrivate: opts.webhooks !== undefined,
+      publicUrl: 'https://roster.test', requestTimeoutMs: 20_000, logLevel: opts.logStream ? 'info' : 'silent', webhookAllowPrivate: opts.webhooks !== undefined,
       ...(opts.logRetentionDays ? { logRetentionDays: opts.logRetentionDays } : {}),
       ...(opts.sharedDomains ? { sharedDomains: true } : {}),
     },
     ...(opts.txtResolver ? { txtResolver: opts.txtResolver } : {}),
     ...(opts.pruneIntervalMs ? { provisioningLog: { pruneIntervalMs: opts.pruneIntervalMs } } : {}),
     webhooks: opts.webhooks ?? false,
+    ...(opts.mailer ? { mailer: opts.mailer } : {}),
+    ...(opts.logStream ? { logStream: opts.logStream } : {}),
   })
   const org = await createOrg(deps, `org-${randomUUID()}`, [])
   const t: TestApp = {

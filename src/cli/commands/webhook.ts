@@ -1,6 +1,7 @@
-// `roster webhook add|list|remove|test|replay|rotate|redeliver ORG ...` and `roster worker`.
+// `roster webhook add|list|remove|test|replay|rotate|redeliver ORG ...` and `roster worker` (webhooks and invitation emails).
 import type { Config } from '../../config.ts'
 import { WebhookDispatcher } from '../../events/dispatcher.ts'
+import { Mailer, mailerSettings } from '../../mail/mailer.ts'
 import {
   addWebhook, listWebhooks, publicEndpoint, redeliverEvent, removeWebhook, replayWebhook, rotateWebhookSecret, testWebhook,
 } from '../../events/webhooks.ts'
@@ -81,9 +82,18 @@ export async function runWorker(deps: Deps, config: Config, log: (msg: string) =
     onError: (err) => log(`webhooks: delivery pass failed; retrying (${err instanceof Error ? err.message : String(err)})`),
   })
   dispatcher.start()
-  log(`Roster worker ${dispatcher.owner} delivering webhooks (${config.database.kind}); stop with Ctrl-C or SIGTERM.`)
+  // Invitation emails too (mail/mailer.ts), for servers started with ROSTER_NO_MAIL_WORKER=1.
+  const settings = mailerSettings(config)
+  const mailer = new Mailer({
+    store: deps.store, newId: deps.newId, now: deps.now, ...settings,
+    ...(settings.writesFiles ? { onSent: (s: { invitationId: string; where: string }) => log(`invitations: ${s.invitationId} written to ${s.where}`) } : {}),
+    onError: (err) => log(`invitations: mailer pass failed; retrying (${err instanceof Error ? err.message : String(err)})`),
+  })
+  mailer.start()
+  log(`Roster worker ${dispatcher.owner} delivering webhooks and sending invitations (${config.database.kind}); stop with Ctrl-C or SIGTERM.`)
   await new Promise<void>((resolve) => {
     for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve())
   })
   await dispatcher.stop()
+  await mailer.stop()
 }

@@ -19,6 +19,7 @@ import { registerDirectoryRoutes } from './directory.ts'
 import { registerDirectoryWrites } from './directory-writes.ts'
 import { ApiError } from './errors.ts'
 import { registerEventRoutes } from './events.ts'
+import { registerInvitationRoutes } from './invitations.ts'
 import { registerLogRoutes } from './provisioning-log.ts'
 import { registerOrgSettingsRoutes } from './org-settings.ts'
 import { systemTxtResolver, type TxtResolver } from '../../orgs/domains.ts'
@@ -215,6 +216,7 @@ export async function apiPlugin(app: FastifyInstance, opts: ApiPluginOptions): P
   registerEventRoutes(app, deps, { retentionDays: opts.eventRetentionDays ?? 30, closing: opts.closing ?? new Promise(() => undefined) })
   registerWebhookRoutes(app, deps, opts.webhookPolicy ?? { allowPrivate: false })
   registerOrgSettingsRoutes(app, deps, { sharedDomains: opts.sharedDomains ?? false, txtResolver: opts.txtResolver ?? systemTxtResolver })
+  registerInvitationRoutes(app, deps)
 
   // The document, serialized once (a string is sent as it is).
   let document: string | null = null

@@ -39,7 +39,8 @@ const apiError = {
   type: 'object',
   description: 'An error: a stable code, a message naming the problem (a parameter first: `limit: …`), and for some errors more fields',
   properties: {
-    error: str('A stable code: invalid_parameter, unauthorized, insufficient_scope, not_found, cursor_expired, too_large, bad_request, unavailable, internal', {
+    error: str('A stable code: invalid_parameter, unauthorized, insufficient_scope, not_found, cursor_expired, too_large, bad_request, unavailable, internal; ' +
+      'for invitations invitation_not_found, invitation_expired, user_not_pending', {
       examples: ['invalid_parameter'],
     }),
     message: str('What is wrong, for a person', { examples: ['limit: must be an integer from 1 to 1000 (got 0)'] }),
@@ -289,6 +290,26 @@ const auditPage = {
   }),
 }
 
+const apiInvitation = {
+  $id: 'ApiInvitation',
+  ...object('A user\'s invitation (docs/api.md, "Invitations"): never its token', {
+    id: str('The invitation id'),
+    userId: str('The invited user'),
+    status: {
+      type: 'string', enum: ['queued', 'sent', 'accepted', 'expired', 'revoked', 'failed'],
+      description: '`queued` (the email is waiting to go, or to be retried), `sent`, `accepted`, `expired`, `revoked` (by hand, by a newer invitation, or because the user stopped being pending before it was sent), `failed` (the mail server refused the address, or retries ran out)',
+    },
+    email: nullableStr('The address of the last attempt'),
+    createdAt: instant('When the invitation was queued'),
+    sentAt: { ...instant('When the email went out'), type: ['string', 'null'] },
+    expiresAt: { ...instant('When its link stops working'), type: ['string', 'null'] },
+    endedAt: { ...instant('When it was accepted, expired, revoked or failed'), type: ['string', 'null'] },
+    attempts: { type: 'integer', description: 'Sends tried' },
+    nextAttemptAt: { ...instant('While queued: when the next send is due'), type: ['string', 'null'] },
+    lastError: nullableStr('Why the last send failed (the mail server\'s answer)'),
+  }),
+}
+
 /** Every shared schema, in the order the document lists them (plugin.ts adds them with addSchema). */
 export const SHARED_SCHEMAS: readonly (Schema & { $id: string })[] = [
   apiError, apiUser, apiGroup, apiMember,
@@ -297,6 +318,7 @@ export const SHARED_SCHEMAS: readonly (Schema & { $id: string })[] = [
   webhookEndpoint, webhookEndpointCreated, webhookEndpointList, webhookAttempt, webhookAttemptPage,
   logItem, logPage,
   domainState, orgSettings, auditEntry, auditPage,
+  apiInvitation,
 ]
 
 // --- Route schema parts ---
@@ -307,6 +329,7 @@ export const TAGS = [
   { name: 'webhooks', description: 'Webhook endpoints and their deliveries (scope webhooks:manage; docs/events.md)' },
   { name: 'provisioning log', description: 'The SCIM requests of an organization (scope log:read; docs/provisioning-log.md)' },
   { name: 'organizations', description: 'An organization\'s settings, email domains and audit log (scope org:admin, or the scope each endpoint names)' },
+  { name: 'invitations', description: 'Invitation emails of pending users: accept, read, resend, revoke (scope directory:write; reading: directory:read)' },
   { name: 'reference', description: 'This document (no API key needed)' },
 ] as const
 
@@ -316,10 +339,13 @@ const ERROR_DESCRIPTIONS: Readonly<Record<number, string>> = {
   400: 'invalid_parameter: a parameter or the body is not valid; the message names it',
   401: 'unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer)',
   403: 'insufficient_scope: the key does not hold the scope this endpoint needs',
-  404: 'not_found: no such organization (also for another organization\'s, to a key of one organization), resource or endpoint',
-  409: 'a conflict with the current state; `error` says which: scim_owned_fields (the identity provider owns a field sent; `fields` names them), user_name_taken, domain_claimed (another organization holds the domain)',
+  404: 'not_found: no such organization (also for another organization\'s, to a key of one organization), resource or endpoint; ' +
+    'invitation_not_found: no usable invitation has the token (unknown, used, revoked)',
+  409: 'a conflict with the current state; `error` says which: scim_owned_fields (the identity provider owns a field sent; `fields` names them), user_name_taken, ' +
+    'domain_claimed (another organization holds the domain), user_not_pending (the user is not pending: it accepted, was created active, or is deactivated)',
   412: 'version_mismatch: If-Match does not name the resource\'s current version',
-  410: 'cursor_expired: the cursor is older than the event retention; resynchronise, then follow from resyncCursor',
+  410: 'cursor_expired: the cursor is older than the event retention; resynchronise, then follow from resyncCursor; ' +
+    'invitation_expired: the invitation\'s link has expired',
   503: 'unavailable: the database is temporarily unavailable; retry after Retry-After seconds',
 }
 
@@ -403,6 +429,7 @@ type Scope = 'directory:read' | 'events:read' | 'webhooks:manage' | 'log:read' |
 
 const SCOPE_OF: Readonly<Record<Exclude<Tag, 'reference' | 'organizations'>, Scope>> = {
   directory: 'directory:read', events: 'events:read', webhooks: 'webhooks:manage', 'provisioning log': 'log:read',
+  invitations: 'directory:write',
 }
 
 interface RouteDoc {
@@ -689,6 +716,39 @@ export const ORG_SETTINGS = {
     description: 'Changes of the organization\'s settings and domains, newest first, a page at a time: who (`cli`, `api-key:<id>`, `system`), when and what.',
     scopes: ['log:read', 'org:admin'], params: params(), querystring: query({ limit: LIMIT, cursor: CURSOR }),
     ok: { 200: ref('AuditPage', 'A page of audit entries') },
+  }),
+}
+
+const invitationParams = ID('user')
+
+export const INVITATIONS = {
+  acceptInvitation: route({
+    operationId: 'acceptInvitation', tag: 'invitations', summary: 'Accept an invitation',
+    description: 'Accepts the invitation whose token the email\'s link carried (ROSTER_INVITE_URL with `{token}` replaced): in one transaction the invitation ends, the user becomes active ' +
+      '(state `active`, a new version) and `user.invitation_accepted` is written. A token works once. The API key must be of the invitation\'s organization, or an operator key; ' +
+      'another organization\'s invitation is unknown (404).',
+    body: {
+      type: 'object',
+      properties: { token: str('The invitation token from the link (roster_inv_…)', { maxLength: 200 }) },
+      required: ['token'],
+    },
+    ok: { 200: ref('ApiUser', 'The user, now active') },
+    errors: [400, 401, 403, 404, 410, 503],
+  }),
+  getUserInvitation: route({
+    operationId: 'getUserInvitation', tag: 'invitations', scopes: ['directory:read'], summary: 'Get a user\'s invitation',
+    description: 'The user\'s newest invitation: its status, when it was sent and expires, the attempts and the last error (never its token). 404 when the user has none.',
+    params: invitationParams, ok: { 200: ref('ApiInvitation', 'The newest invitation') },
+  }),
+  resendUserInvitation: route({
+    operationId: 'resendUserInvitation', tag: 'invitations', summary: 'Send a new invitation',
+    description: 'Revokes the user\'s open invitation (its link stops working) and queues a new one, which is emailed with a new token within moments. The user must be pending (409 otherwise).',
+    params: invitationParams, ok: { 202: ref('ApiInvitation', 'The new invitation, queued') }, errors: [400, 401, 403, 404, 409, 503],
+  }),
+  revokeUserInvitation: route({
+    operationId: 'revokeUserInvitation', tag: 'invitations', summary: 'Revoke the invitation',
+    description: 'Revokes the user\'s open (queued or sent) invitation: its link stops working and a queued email is not sent. The user stays pending. 404 when there is no open invitation.',
+    params: invitationParams, ok: { 204: { type: 'null', description: 'Revoked' } },
   }),
 }
 

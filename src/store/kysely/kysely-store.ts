@@ -27,6 +27,7 @@ import { statements, type Statements } from './statements.ts'
 import type { StoreDriver } from './store-driver.ts'
 import { KyselyTx } from './write-tx.ts'
 import { KyselyWebhooks } from './webhook-store.ts'
+import { KyselyInvitations, invitationStatements, type InvitationStatements } from './invitation-store.ts'
 
 interface OrgRecord { id: string; name: string; created_at: string; settings: string }
 
@@ -63,19 +64,24 @@ function toApiKeyRow(k: Omit<ApiKeysTable, 'hash'>): ApiKeyRow {
 export class KyselyStore implements Store {
   readonly kind: 'sqlite' | 'postgres'
   readonly #d: StoreDriver
-  readonly #st: Statements & DirectoryStatements & OrgStatements & LifecycleStatements
+  readonly #st: Statements & DirectoryStatements & OrgStatements & LifecycleStatements & InvitationStatements
   readonly #pager: ListPager
   readonly #dir: DirectoryReads
   readonly #eventListeners = new Set<() => void>()
   readonly webhooks: KyselyWebhooks
+  readonly invitations: KyselyInvitations
 
   constructor(driver: StoreDriver) {
     this.#d = driver
     this.kind = driver.kind
-    this.#st = { ...statements(driver.builder, driver.sql, driver.lockRows), ...directoryStatements(driver.builder, driver.sql), ...orgStatements(driver.builder, driver.kind), ...lifecycleStatements(driver.builder), ...driver.statements }
+    this.#st = {
+      ...statements(driver.builder, driver.sql, driver.lockRows), ...directoryStatements(driver.builder, driver.sql), ...orgStatements(driver.builder, driver.kind),
+      ...lifecycleStatements(driver.builder), ...invitationStatements(driver.builder, driver.lockRows), ...driver.statements,
+    }
     this.#pager = new ListPager(driver)
     this.#dir = new DirectoryReads(driver, this.#st)
     this.webhooks = new KyselyWebhooks(driver)
+    this.invitations = new KyselyInvitations(driver)
     if (driver.eventStamper) driver.eventStamper.onStamped = () => this.#announceEvents()
   }
 

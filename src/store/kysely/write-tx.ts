@@ -7,6 +7,7 @@ import type {
 } from '../store.ts'
 import type { DirectoryStatements } from './directory-statements.ts'
 import type { LifecycleStatements } from './lifecycle-statements.ts'
+import { KyselyInvitationTx, type InvitationStatements } from './invitation-store.ts'
 import { KyselyOrgPolicyTx, type OrgStatements } from './org-policy.ts'
 import { encodeMemberList } from '../member-list.ts'
 import { all, chunks, run } from './conn-helpers.ts'
@@ -34,13 +35,14 @@ function customJson(custom: Record<string, unknown> | null): string | null {
 
 export class KyselyTx implements StoreTx {
   readonly #c: Conn
-  readonly #st: Statements & DirectoryStatements & OrgStatements & LifecycleStatements
+  readonly #st: Statements & DirectoryStatements & OrgStatements & LifecycleStatements & InvitationStatements
   readonly #d: SqlDialect
   #orgs: KyselyOrgPolicyTx | null = null
+  #invitations: KyselyInvitationTx | null = null
   /** Called once the transaction has written events, so the store can announce them after the commit. */
   readonly #onEvents: () => void
 
-  constructor(conn: Conn, st: Statements & DirectoryStatements & OrgStatements & LifecycleStatements, d: SqlDialect, onEvents: () => void = () => undefined) {
+  constructor(conn: Conn, st: Statements & DirectoryStatements & OrgStatements & LifecycleStatements & InvitationStatements, d: SqlDialect, onEvents: () => void = () => undefined) {
     this.#c = conn
     this.#st = st
     this.#d = d
@@ -50,6 +52,11 @@ export class KyselyTx implements StoreTx {
   get orgs(): KyselyOrgPolicyTx {
     this.#orgs ??= new KyselyOrgPolicyTx(this.#c, this.#st, this.#d.kind)
     return this.#orgs
+  }
+
+  get invitations(): KyselyInvitationTx {
+    this.#invitations ??= new KyselyInvitationTx(this.#c, this.#st)
+    return this.#invitations
   }
 
   async insertUser(orgId: OrgId, u: NewUser): Promise<void> {

@@ -1,0 +1,242 @@
+// Invitations over the store's driver (store/invitation-store.ts, migration 0008). The mailer's
+// side (fan-out from the feed, claims, expiries) runs its own transactions, like webhook
+// deliveries: they change no user, group or membership, so list caches stay valid. A claim
+// takes `FOR UPDATE SKIP LOCKED` on PostgreSQL and every lease expires, so any number of
+// mailers share the queue and a killed one stalls nothing; the fan-out holds the cursor's row,
+// so two mailers never queue the same events. The request side (accept, resend, revoke, and the
+// outcome of a send, which writes an event) runs inside a write transaction: KyselyInvitationTx,
+// over fixed statements compiled once per store.
+import { sql, type Kysely, type RawBuilder } from 'kysely'
+import type {
+  ArmedInvitation, Claim, FanOut, FanOutResult, FeedRef, InvitationRow, InvitationStatus, InvitationStore, InvitationTx,
+} from '../invitation-store.ts'
+import type { OrgId, ResourceId } from '../store.ts'
+import { all, run } from './conn-helpers.ts'
+import { arg, prepare, type Conn } from './prepared.ts'
+import { toUserRow, type ResourceRecord } from './rows.ts'
+import type { Database, InvitationsTable } from './schema.ts'
+import type { StoreDriver } from './store-driver.ts'
+
+/** The worker_cursors row of the mailer (created by migration 0008 at the newest position). */
+const CURSOR = 'mailer'
+
+function toInvitation(r: InvitationsTable): InvitationRow {
+  return {
+    orgId: r.org_id as OrgId, id: r.id, userId: r.user_id, status: r.status as InvitationStatus, email: r.email, createdAt: r.created_at,
+    sentAt: r.sent_at, expiresAt: r.expires_at, endedAt: r.ended_at, attempts: Number(r.attempts), nextAttemptMs: Number(r.next_attempt_ms),
+    lastError: r.last_error,
+  }
+}
+
+/** The statements of InvitationTx, compiled once per store. */
+export function invitationStatements(b: Kysely<Database>, lockRows: boolean) {
+  const lock = <Q extends { forUpdate(): Q }>(q: Q): Q => (lockRows ? q.forUpdate() : q)
+  const inv = b.updateTable('invitations')
+  const armed = (q: typeof inv) => q.where('org_id', '=', arg(0)).where('id', '=', arg(1)).where('status', '=', 'queued').where('token_hash', '=', arg(2))
+  return {
+    invitationByHash: prepare(lock(b.selectFrom('invitations').selectAll().where('token_hash', '=', arg(0)))),
+    invitationLatest: prepare(lock(b.selectFrom('invitations').selectAll().where('org_id', '=', arg(0)).where('user_id', '=', arg(1))
+      .orderBy('created_at', 'desc').orderBy('id', 'desc').limit(1))),
+    invitationQueue: prepare(b.insertInto('invitations').values({
+      org_id: arg(0), id: arg(1), user_id: arg(2), status: 'queued', created_at: arg(3), attempts: 0, next_attempt_ms: arg(4), lease_until_ms: 0,
+    })),
+    invitationRevokeOpen: prepare(inv.set({ status: 'revoked', ended_at: arg(2), lease_until_ms: 0 })
+      .where('org_id', '=', arg(0)).where('user_id', '=', arg(1)).where('status', 'in', ['queued', 'sent'])),
+    invitationEnd: prepare(inv.set({ status: arg(3), ended_at: arg(2) }).where('org_id', '=', arg(0)).where('id', '=', arg(1)).where('status', '=', 'sent')),
+    invitationSent: prepare(armed(inv.set({ status: 'sent', sent_at: arg(3), lease_until_ms: 0, last_error: null }))),
+    invitationRetry: prepare(armed(inv.set({ next_attempt_ms: arg(3), last_error: arg(4), lease_until_ms: 0, token_hash: null, expires_at: null }))),
+    invitationFailed: prepare(armed(inv.set({ status: 'failed', ended_at: arg(3), last_error: arg(4), lease_until_ms: 0, token_hash: null, expires_at: null }))),
+  }
+}
+export type InvitationStatements = ReturnType<typeof invitationStatements>
+
+export class KyselyInvitationTx implements InvitationTx {
+  readonly #c: Conn
+  readonly #st: InvitationStatements
+
+  constructor(conn: Conn, st: InvitationStatements) {
+    this.#c = conn
+    this.#st = st
+  }
+
+  async byTokenHash(hash: string): Promise<InvitationRow | null> {
+    const [r] = await all<InvitationsTable>(this.#c, this.#st.invitationByHash, [hash])
+    return r ? toInvitation(r) : null
+  }
+
+  async latest(orgId: OrgId, userId: ResourceId): Promise<InvitationRow | null> {
+    const [r] = await all<InvitationsTable>(this.#c, this.#st.invitationLatest, [orgId, userId])
+    return r ? toInvitation(r) : null
+  }
+
+  async queue(orgId: OrgId, i: { id: string; userId: ResourceId; now: string; nowMs: number }): Promise<void> {
+    await run(this.#c, this.#st.invitationQueue, [orgId, i.id, i.userId, i.now, i.nowMs])
+  }
+
+  revokeOpen(orgId: OrgId, userId: ResourceId, now: string): Promise<number> {
+    return run(this.#c, this.#st.invitationRevokeOpen, [orgId, userId, now])
+  }
+
+  async accept(orgId: OrgId, id: string, now: string): Promise<boolean> {
+    return (await run(this.#c, this.#st.invitationEnd, [orgId, id, now, 'accepted'])) === 1
+  }
+
+  async expire(orgId: OrgId, id: string, now: string): Promise<boolean> {
+    return (await run(this.#c, this.#st.invitationEnd, [orgId, id, now, 'expired'])) === 1
+  }
+
+  async markSent(orgId: OrgId, id: string, tokenHash: string, now: string): Promise<boolean> {
+    return (await run(this.#c, this.#st.invitationSent, [orgId, id, tokenHash, now])) === 1
+  }
+
+  async markRetry(orgId: OrgId, id: string, tokenHash: string, nextAttemptMs: number, error: string): Promise<boolean> {
+    return (await run(this.#c, this.#st.invitationRetry, [orgId, id, tokenHash, nextAttemptMs, error])) === 1
+  }
+
+  async markFailed(orgId: OrgId, id: string, tokenHash: string, now: string, error: string): Promise<boolean> {
+    return (await run(this.#c, this.#st.invitationFailed, [orgId, id, tokenHash, now, error])) === 1
+  }
+}
+
+interface FeedRecord { position: number | string; org_id: string; type: string; resource_id: string; payload: string | null }
+
+/** A claimed row: the invitation, its organization's name, and the user's columns (null when deleted). */
+interface ClaimRecord extends InvitationsTable {
+  org_name: string
+  u_id: string | null; u_version: number | string | null; u_created_at: string | null; u_updated_at: string | null; u_data: unknown
+  u_managed_by: string | null; u_identity_provider: string | null; u_custom_attributes: string | null; u_pending: number | string | null; u_metadata: string | null
+}
+
+function claimedUser(r: ClaimRecord) {
+  if (r.u_id === null) return null
+  const record: ResourceRecord = {
+    id: r.u_id, version: r.u_version ?? 1, created_at: r.u_created_at ?? '', updated_at: r.u_updated_at ?? '', data: r.u_data,
+    managed_by: r.u_managed_by ?? 'scim', identity_provider: r.u_identity_provider, custom_attributes: r.u_custom_attributes,
+    pending: r.u_pending ?? 0, metadata: r.u_metadata,
+  }
+  return toUserRow(record)
+}
+
+export class KyselyInvitations implements InvitationStore {
+  readonly #d: StoreDriver
+
+  constructor(driver: StoreDriver) {
+    this.#d = driver
+  }
+
+  #pg(): boolean {
+    return this.#d.kind === 'postgres'
+  }
+
+  #all<R>(conn: Conn, q: RawBuilder<unknown>): Promise<R[]> {
+    const c = q.compile(this.#d.builder)
+    return conn.all<R>(c.sql, c.parameters)
+  }
+
+  #run(conn: Conn, q: RawBuilder<unknown>): Promise<number> {
+    const c = q.compile(this.#d.builder)
+    return conn.run(c.sql, c.parameters)
+  }
+
+  #read<R>(q: RawBuilder<unknown>): Promise<R[]> {
+    return this.#d.read(() => this.#all<R>(this.#d.reader, q))
+  }
+
+  /** Invitations are not list data: their transactions keep list caches (like webhook deliveries). */
+  #tx<T>(fn: (conn: Conn) => Promise<T>): Promise<T> {
+    return this.#d.transaction(fn, { logOnly: true })
+  }
+
+  async #storedCursor(conn: Conn, inTx: boolean): Promise<number> {
+    const [c] = await this.#all<{ position: number | string }>(conn, sql`select position from worker_cursors where name = ${CURSOR} ${inTx && this.#pg() ? sql`for update` : sql``}`)
+    if (c) return Number(c.position)
+    // A database whose row was removed by hand: start after the newest event, as migration 0008 does.
+    const [newest] = await this.#all<{ position: number | string | null }>(conn, sql`select max(position) as position from events`)
+    const position = Number(newest?.position ?? 0)
+    if (inTx) await this.#run(conn, sql`insert into worker_cursors (name, position) values (${CURSOR}, ${position})`)
+    return position
+  }
+
+  async fanOut(o: FanOut): Promise<FanOutResult> {
+    const start = o.after ?? await this.#d.read(() => this.#storedCursor(this.#d.reader, false))
+    const wanted = o.types.length === 0 ? sql`null` : sql`case when type in (${sql.join(o.types)}) then payload end`
+    // Every organization's events in feed order: SQLite's position is the rowid; on PostgreSQL only
+    // stamped rows, on the index of stamped positions (a position is never stamped below one seen).
+    const rows = (await this.#read<FeedRecord>(sql`select position, org_id, type, resource_id, ${wanted} as payload from events
+      where ${this.#pg() ? sql`position is not null and ` : sql``}position > ${start} order by position limit ${o.limit}`))
+      .map((r): FeedRef => ({ position: Number(r.position), orgId: r.org_id as OrgId, type: r.type, resourceId: r.resource_id, payload: r.payload }))
+    const last = rows[rows.length - 1]
+    if (!last) return { cursor: start, read: 0, queued: 0, stored: false }
+    const picks = rows.flatMap((e) => {
+      const userId = o.pick(e)
+      return userId === null ? [] : [{ position: e.position, orgId: e.orgId, userId }]
+    })
+    // Nothing to queue: the cursor may stay behind (reading those events again queues nothing either).
+    if (picks.length === 0 && !o.persist) return { cursor: last.position, read: rows.length, queued: 0, stored: false }
+    return this.#tx(async (conn) => {
+      const stored = await this.#storedCursor(conn, true)
+      // Another mailer got there first; what it read, it queued.
+      if (stored >= last.position) return { cursor: stored, read: rows.length, queued: 0, stored: true }
+      const fresh = [...new Map(picks.filter((p) => p.position > stored).map((p) => [`${p.orgId}\u0000${p.userId}`, p])).values()]
+      let queued = 0
+      if (fresh.length > 0) {
+        const source = this.#d.sql.recordSource(sql`${this.#d.sql.records(fresh.map((p) => ({ o: p.orgId, i: o.newId(), u: p.userId })))}`,
+          [['o', 'text'], ['i', 'text'], ['u', 'text']], 'c')
+        queued = await this.#run(conn, sql`insert into invitations (org_id, id, user_id, status, created_at, attempts, next_attempt_ms, lease_until_ms)
+          select c.o, c.i, c.u, 'queued', ${o.now}, 0, ${o.nowMs}, 0 from ${source}
+          where exists (select 1 from users u where u.org_id = c.o and u.id = c.u and u.pending = 1)
+            and not exists (select 1 from invitations x where x.org_id = c.o and x.user_id = c.u and x.status in ('queued', 'sent'))`)
+      }
+      await this.#run(conn, sql`update worker_cursors set position = ${last.position} where name = ${CURSOR}`)
+      return { cursor: last.position, read: rows.length, queued, stored: true }
+    })
+  }
+
+  async hasDue(nowMs: number): Promise<boolean> {
+    // The literal status lets SQLite use the partial index invitations_due.
+    const rows = await this.#read<{ id: string }>(sql`select id from invitations where status = 'queued' and next_attempt_ms <= ${nowMs} and lease_until_ms < ${nowMs} limit 1`)
+    return rows.length > 0
+  }
+
+  claim(c: Claim): Promise<readonly ArmedInvitation[]> {
+    return this.#tx(async (conn) => {
+      const rows = await this.#all<ClaimRecord>(conn, sql`select i.*, o.name as org_name, u.id as u_id, u.version as u_version, u.created_at as u_created_at,
+          u.updated_at as u_updated_at, u.data as u_data, u.managed_by as u_managed_by, u.identity_provider as u_identity_provider,
+          u.custom_attributes as u_custom_attributes, u.pending as u_pending, u.metadata as u_metadata
+        from invitations i
+        join orgs o on o.id = i.org_id
+        left join users u on u.org_id = i.org_id and u.id = i.user_id
+        where i.status = 'queued' and i.next_attempt_ms <= ${c.nowMs} and i.lease_until_ms < ${c.nowMs}
+        order by i.next_attempt_ms limit ${c.limit} ${this.#pg() ? sql`for update of i skip locked` : sql``}`)
+      const out: ArmedInvitation[] = []
+      for (const r of rows) {
+        const claimed = { invitation: toInvitation(r), orgName: r.org_name, user: claimedUser(r) }
+        const d = c.arm(claimed)
+        if (d.kind === 'end') {
+          await this.#run(conn, sql`update invitations set status = ${d.status}, ended_at = ${c.now}, last_error = ${d.reason}, lease_until_ms = 0
+            where org_id = ${r.org_id} and id = ${r.id}`)
+          continue
+        }
+        // The token's hash and expiry are stored before the email goes out: a token in a mailbox is always one the store knows.
+        await this.#run(conn, sql`update invitations set lease_until_ms = ${c.nowMs + c.leaseMs}, attempts = attempts + 1, token_hash = ${d.tokenHash},
+          expires_at = ${d.expiresAt}, email = ${d.email} where org_id = ${r.org_id} and id = ${r.id}`)
+        out.push({
+          ...claimed, invitation: { ...claimed.invitation, attempts: claimed.invitation.attempts + 1, email: d.email, expiresAt: d.expiresAt },
+          tokenHash: d.tokenHash, expiresAt: d.expiresAt, email: d.email,
+        })
+      }
+      return out
+    })
+  }
+
+  async dueExpiries(now: string, limit: number): Promise<readonly InvitationRow[]> {
+    return (await this.#read<InvitationsTable>(sql`select * from invitations where status = 'sent' and expires_at <= ${now} order by expires_at limit ${limit}`))
+      .map(toInvitation)
+  }
+
+  async latest(orgId: OrgId, userId: ResourceId): Promise<InvitationRow | null> {
+    const [r] = await this.#read<InvitationsTable>(sql`select * from invitations where org_id = ${orgId} and user_id = ${userId}
+      order by created_at desc, id desc limit 1`)
+    return r ? toInvitation(r) : null
+  }
+}
