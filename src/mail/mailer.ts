@@ -83,6 +83,8 @@ const MAX_ERROR = 1_000
 const BUSY_UTILIZATION = 0.9
 /** Under constant load, a batch still goes at least this often. */
 const MAX_DEFER_MS = 1_000
+/** How long a saturated server is left alone before the mailer looks again. */
+const BUSY_PAUSE_MS = 100
 
 /** The jittered delay (±20 %) after the `attempt`th failed send: base × 2^(attempt−1), capped. */
 export function mailRetryDelayMs(attempt: number, baseMs: number, maxMs: number, random: () => number): number {
@@ -143,6 +145,8 @@ export class Mailer {
   #persistedAt = 0
   #nextSweepMs = 0
   #elu: EventLoopUtilization = performance.eventLoopUtilization()
+  /** The last look found the event loop saturated. */
+  #pressed = false
   /** When sends started waiting for the load to pass; null when they do not wait. */
   #deferredSince: number | null = null
 
@@ -198,14 +202,22 @@ export class Mailer {
   async #run(): Promise<void> {
     while (!this.#stopped) {
       try {
-        await this.#fanOut(false)
+        // A saturated server (a burst of SCIM creates) is left alone: its events wait in the
+        // feed, and the mailer reads and sends nothing (not even the fan-out's inserts, which
+        // would cost the single writer a row a create) until it breathes, or a second has
+        // passed, and then only a page at a time.
         const nowMs = this.#o.now().getTime()
+        if (this.#busy(nowMs)) {
+          await this.#pause(BUSY_PAUSE_MS)
+          continue
+        }
+        await this.#fanOut(false, this.#pressed ? 1 : Number.POSITIVE_INFINITY)
         if (nowMs >= this.#nextSweepMs) {
           await this.#expire()
           this.#nextSweepMs = nowMs + this.#o.sweepIntervalMs
         }
         // Nothing due (an idle server, whose commits still wake the loop): no write at all.
-        const worked = !this.#stopped && !this.#busy(nowMs) && (await this.#o.store.invitations.hasDue(nowMs)) && (await this.#sendDue())
+        const worked = !this.#stopped && (await this.#o.store.invitations.hasDue(nowMs)) && (await this.#sendDue())
         if (!worked && !this.#stopped) await this.#sleep(this.#o.intervalMs)
       } catch (e) {
         // The database is unavailable: nothing is lost (invitations wait in their table, events in the feed).
@@ -224,7 +236,8 @@ export class Mailer {
     if (!this.#o.yieldToLoad) return false
     const since = performance.eventLoopUtilization(this.#elu)
     this.#elu = performance.eventLoopUtilization()
-    if (since.utilization < BUSY_UTILIZATION) {
+    this.#pressed = since.utilization >= BUSY_UTILIZATION
+    if (!this.#pressed) {
       this.#deferredSince = null
       return false
     }
@@ -234,9 +247,24 @@ export class Mailer {
     return false
   }
 
-  /** Queues the invitations the feed asks for, until it is read to its end. */
-  async #fanOut(final: boolean): Promise<void> {
-    for (;;) {
+  /** A wait that new events do not cut short (stop does). */
+  #pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#wake = null
+        resolve()
+      }, ms)
+      this.#wake = () => {
+        if (!this.#stopped) return
+        clearTimeout(timer)
+        resolve()
+      }
+    })
+  }
+
+  /** Queues the invitations the feed asks for, until it is read to its end or `pages` pages were read. */
+  async #fanOut(final: boolean, pages = Number.POSITIVE_INFINITY): Promise<void> {
+    for (let page = 0; page < pages; page++) {
       const at = this.#o.now()
       const persist = final || (this.#dirty && at.getTime() - this.#persistedAt >= CURSOR_PERSIST_MS)
       const r = await this.#o.store.invitations.fanOut({
