@@ -186,13 +186,15 @@ export class Mailer {
     w?.()
   }
 
-  #sleep(ms: number): Promise<void> {
+  /** Waits `ms`; new events end the wait early unless `eventsWake` is false (stop always does). */
+  #sleep(ms: number, eventsWake = true): Promise<void> {
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.#wake = null
         resolve()
       }, ms)
       this.#wake = () => {
+        if (!eventsWake && !this.#stopped) return
         clearTimeout(timer)
         resolve()
       }
@@ -208,7 +210,7 @@ export class Mailer {
         // passed, and then only a page at a time.
         const nowMs = this.#o.now().getTime()
         if (this.#busy(nowMs)) {
-          await this.#pause(BUSY_PAUSE_MS)
+          await this.#sleep(BUSY_PAUSE_MS, false)
           continue
         }
         await this.#fanOut(false, this.#pressed ? 1 : Number.POSITIVE_INFINITY)
@@ -245,21 +247,6 @@ export class Mailer {
     if (nowMs - this.#deferredSince < MAX_DEFER_MS) return true
     this.#deferredSince = null
     return false
-  }
-
-  /** A wait that new events do not cut short (stop does). */
-  #pause(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.#wake = null
-        resolve()
-      }, ms)
-      this.#wake = () => {
-        if (!this.#stopped) return
-        clearTimeout(timer)
-        resolve()
-      }
-    })
   }
 
   /** Queues the invitations the feed asks for, until it is read to its end or `pages` pages were read. */

@@ -3,8 +3,9 @@ import net, { type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { simpleParser, type ParsedMail } from 'mailparser'
-import { SMTPServer, type SMTPServerOptions } from 'smtp-server'
+import type { SMTPServerOptions } from 'smtp-server'
 import { afterEach, describe, expect, it } from 'vitest'
+import { startSmtp, type ReceivedMail } from '../../test/helpers/smtp-server.ts'
 import { invitationEmail } from './templates.ts'
 import { fileTransport, MailError, smtpTransport, transportFromConfig, type MailMessage, type MailTransport } from './transport.ts'
 
@@ -30,36 +31,11 @@ function track(t: MailTransport): MailTransport {
   return t
 }
 
-interface Received {
-  readonly from: string
-  readonly to: string[]
-  readonly parsed: ParsedMail
-}
-
-/** A real SMTP server on 127.0.0.1, plain text (no STARTTLS), logins optional; `port` it listens on. */
-async function startServer(options: SMTPServerOptions = {}): Promise<{ port: number; received: Received[] }> {
-  const received: Received[] = []
-  const server = new SMTPServer({
-    secure: false,
-    disabledCommands: ['STARTTLS'],
-    authOptional: true,
-    logger: false,
-    closeTimeout: 100,
-    onData(stream, session, callback) {
-      simpleParser(stream).then(
-        (parsed) => {
-          const envelope = session.envelope
-          received.push({ from: envelope.mailFrom ? envelope.mailFrom.address : '', to: envelope.rcptTo.map((r) => r.address), parsed })
-          callback()
-        },
-        (e: unknown) => callback(e as Error),
-      )
-    },
-    ...options,
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  cleanups.push(() => new Promise<void>((resolve) => server.close(resolve)))
-  return { port: (server.server.address() as AddressInfo).port, received }
+/** A real SMTP server on 127.0.0.1 (test/helpers/smtp-server.ts), closed after the test. */
+async function startServer(options: SMTPServerOptions = {}): Promise<{ port: number; received: ReceivedMail[] }> {
+  const server = await startSmtp({ server: options })
+  cleanups.push(() => server.close())
+  return server
 }
 
 function smtpError(code: number, text: string): Error {

@@ -30,19 +30,7 @@ export class InvitationError extends Error {
 }
 
 /** An invitation as the API shows it: never its token or the token's hash. */
-export interface PublicInvitation {
-  readonly id: string
-  readonly userId: string
-  readonly status: InvitationStatus
-  readonly email: string | null
-  readonly createdAt: string
-  readonly sentAt: string | null
-  readonly expiresAt: string | null
-  readonly endedAt: string | null
-  readonly attempts: number
-  readonly nextAttemptAt: string | null
-  readonly lastError: string | null
-}
+export type PublicInvitation = Omit<InvitationRow, 'orgId' | 'nextAttemptMs' | 'tokenHash'> & { readonly nextAttemptAt: string | null }
 
 export function publicInvitation(r: InvitationRow): PublicInvitation {
   return {

@@ -4,7 +4,7 @@
 // recipients as the test says (a 550 to RCPT TO).
 import type { AddressInfo } from 'node:net'
 import { simpleParser, type ParsedMail } from 'mailparser'
-import { SMTPServer, type SMTPServerAddress } from 'smtp-server'
+import { SMTPServer, type SMTPServerAddress, type SMTPServerOptions } from 'smtp-server'
 
 export interface ReceivedMail {
   readonly from: string
@@ -24,6 +24,8 @@ export interface SmtpOptions {
   readonly port?: number
   /** An SMTP reply code (and text) refusing this recipient, or null to take it. */
   readonly refuse?: (address: string) => { code: number; text: string } | null
+  /** More of smtp-server's options (its own onRcptTo, onAuth …), over the ones above. */
+  readonly server?: SMTPServerOptions
 }
 
 export async function startSmtp(opts: SmtpOptions = {}): Promise<SmtpServer> {
@@ -49,6 +51,7 @@ export async function startSmtp(opts: SmtpOptions = {}): Promise<SmtpServer> {
         (e: unknown) => callback(e as Error),
       )
     },
+    ...opts.server,
   })
   await new Promise<void>((resolve, reject) => {
     server.server.once('error', reject)

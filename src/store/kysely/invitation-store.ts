@@ -6,7 +6,7 @@
 // so two mailers never queue the same events. The request side (accept, resend, revoke, and the
 // outcome of a send, which writes an event) runs inside a write transaction: KyselyInvitationTx,
 // over fixed statements compiled once per store.
-import { sql, type Kysely, type RawBuilder } from 'kysely'
+import { sql, type Kysely } from 'kysely'
 import type {
   ArmedInvitation, Claim, FanOut, FanOutResult, FeedRef, InvitationRow, InvitationStatus, InvitationStore, InvitationTx,
 } from '../invitation-store.ts'
@@ -15,6 +15,7 @@ import { all, run } from './conn-helpers.ts'
 import { arg, prepare, type Conn } from './prepared.ts'
 import { toUserRow, type ResourceRecord } from './rows.ts'
 import type { Database, InvitationsTable } from './schema.ts'
+import { RawQueries } from './raw-queries.ts'
 import type { StoreDriver } from './store-driver.ts'
 
 /** The worker_cursors row of the mailer (created by migration 0008 at the newest position). */
@@ -119,41 +120,22 @@ function claimedUser(r: ClaimRecord) {
 
 export class KyselyInvitations implements InvitationStore {
   readonly #d: StoreDriver
+  /** Not list data: its transactions keep list caches valid (raw-queries.ts). */
+  readonly #q: RawQueries
 
   constructor(driver: StoreDriver) {
     this.#d = driver
+    this.#q = new RawQueries(driver)
   }
 
-  #pg(): boolean {
-    return this.#d.kind === 'postgres'
-  }
-
-  #all<R>(conn: Conn, q: RawBuilder<unknown>): Promise<R[]> {
-    const c = q.compile(this.#d.builder)
-    return conn.all<R>(c.sql, c.parameters)
-  }
-
-  #run(conn: Conn, q: RawBuilder<unknown>): Promise<number> {
-    const c = q.compile(this.#d.builder)
-    return conn.run(c.sql, c.parameters)
-  }
-
-  #read<R>(q: RawBuilder<unknown>): Promise<R[]> {
-    return this.#d.read(() => this.#all<R>(this.#d.reader, q))
-  }
-
-  /** Invitations are not list data: their transactions keep list caches (like webhook deliveries). */
-  #tx<T>(fn: (conn: Conn) => Promise<T>): Promise<T> {
-    return this.#d.transaction(fn, { logOnly: true })
-  }
 
   async #storedCursor(conn: Conn, inTx: boolean): Promise<number> {
-    const [c] = await this.#all<{ position: number | string }>(conn, sql`select position from worker_cursors where name = ${CURSOR} ${inTx && this.#pg() ? sql`for update` : sql``}`)
+    const [c] = await this.#q.all<{ position: number | string }>(conn, sql`select position from worker_cursors where name = ${CURSOR} ${inTx && this.#q.pg ? sql`for update` : sql``}`)
     if (c) return Number(c.position)
     // A database whose row was removed by hand: start after the newest event, as migration 0008 does.
-    const [newest] = await this.#all<{ position: number | string | null }>(conn, sql`select max(position) as position from events`)
+    const [newest] = await this.#q.all<{ position: number | string | null }>(conn, sql`select max(position) as position from events`)
     const position = Number(newest?.position ?? 0)
-    if (inTx) await this.#run(conn, sql`insert into worker_cursors (name, position) values (${CURSOR}, ${position})`)
+    if (inTx) await this.#q.run(conn, sql`insert into worker_cursors (name, position) values (${CURSOR}, ${position})`)
     return position
   }
 
@@ -162,8 +144,8 @@ export class KyselyInvitations implements InvitationStore {
     const wanted = o.types.length === 0 ? sql`null` : sql`case when type in (${sql.join(o.types)}) then payload end`
     // Every organization's events in feed order: SQLite's position is the rowid; on PostgreSQL only
     // stamped rows, on the index of stamped positions (a position is never stamped below one seen).
-    const rows = (await this.#read<FeedRecord>(sql`select position, org_id, type, resource_id, ${wanted} as payload from events
-      where ${this.#pg() ? sql`position is not null and ` : sql``}position > ${start} order by position limit ${o.limit}`))
+    const rows = (await this.#q.read<FeedRecord>(sql`select position, org_id, type, resource_id, ${wanted} as payload from events
+      where ${this.#q.pg ? sql`position is not null and ` : sql``}position > ${start} order by position limit ${o.limit}`))
       .map((r): FeedRef => ({ position: Number(r.position), orgId: r.org_id as OrgId, type: r.type, resourceId: r.resource_id, payload: r.payload }))
     const last = rows[rows.length - 1]
     if (!last) return { cursor: start, read: 0, queued: 0, stored: false }
@@ -173,7 +155,7 @@ export class KyselyInvitations implements InvitationStore {
     })
     // Nothing to queue: the cursor may stay behind (reading those events again queues nothing either).
     if (picks.length === 0 && !o.persist) return { cursor: last.position, read: rows.length, queued: 0, stored: false }
-    return this.#tx(async (conn) => {
+    return this.#q.tx(async (conn) => {
       const stored = await this.#storedCursor(conn, true)
       // Another mailer got there first; what it read, it queued.
       if (stored >= last.position) return { cursor: stored, read: rows.length, queued: 0, stored: true }
@@ -182,43 +164,43 @@ export class KyselyInvitations implements InvitationStore {
       if (fresh.length > 0) {
         const source = this.#d.sql.recordSource(sql`${this.#d.sql.records(fresh.map((p) => ({ o: p.orgId, i: o.newId(), u: p.userId })))}`,
           [['o', 'text'], ['i', 'text'], ['u', 'text']], 'c')
-        queued = await this.#run(conn, sql`insert into invitations (org_id, id, user_id, status, created_at, attempts, next_attempt_ms, lease_until_ms)
+        queued = await this.#q.run(conn, sql`insert into invitations (org_id, id, user_id, status, created_at, attempts, next_attempt_ms, lease_until_ms)
           select c.o, c.i, c.u, 'queued', ${o.now}, 0, ${o.nowMs}, 0 from ${source}
           where exists (select 1 from users u where u.org_id = c.o and u.id = c.u and u.pending = 1)
             and not exists (select 1 from invitations x where x.org_id = c.o and x.user_id = c.u and x.status in ('queued', 'sent'))`)
       }
-      await this.#run(conn, sql`update worker_cursors set position = ${last.position} where name = ${CURSOR}`)
+      await this.#q.run(conn, sql`update worker_cursors set position = ${last.position} where name = ${CURSOR}`)
       return { cursor: last.position, read: rows.length, queued, stored: true }
     })
   }
 
   async hasDue(nowMs: number): Promise<boolean> {
     // The literal status lets SQLite use the partial index invitations_due.
-    const rows = await this.#read<{ id: string }>(sql`select id from invitations where status = 'queued' and next_attempt_ms <= ${nowMs} and lease_until_ms < ${nowMs} limit 1`)
+    const rows = await this.#q.read<{ id: string }>(sql`select id from invitations where status = 'queued' and next_attempt_ms <= ${nowMs} and lease_until_ms < ${nowMs} limit 1`)
     return rows.length > 0
   }
 
   claim(c: Claim): Promise<readonly ArmedInvitation[]> {
-    return this.#tx(async (conn) => {
-      const rows = await this.#all<ClaimRecord>(conn, sql`select i.*, o.name as org_name, u.id as u_id, u.version as u_version, u.created_at as u_created_at,
+    return this.#q.tx(async (conn) => {
+      const rows = await this.#q.all<ClaimRecord>(conn, sql`select i.*, o.name as org_name, u.id as u_id, u.version as u_version, u.created_at as u_created_at,
           u.updated_at as u_updated_at, u.data as u_data, u.managed_by as u_managed_by, u.identity_provider as u_identity_provider,
           u.custom_attributes as u_custom_attributes, u.pending as u_pending, u.metadata as u_metadata
         from invitations i
         join orgs o on o.id = i.org_id
         left join users u on u.org_id = i.org_id and u.id = i.user_id
         where i.status = 'queued' and i.next_attempt_ms <= ${c.nowMs} and i.lease_until_ms < ${c.nowMs}
-        order by i.next_attempt_ms limit ${c.limit} ${this.#pg() ? sql`for update of i skip locked` : sql``}`)
+        order by i.next_attempt_ms limit ${c.limit} ${this.#q.pg ? sql`for update of i skip locked` : sql``}`)
       const out: ArmedInvitation[] = []
       for (const r of rows) {
         const claimed = { invitation: toInvitation(r), orgName: r.org_name, user: claimedUser(r) }
         const d = c.arm(claimed)
         if (d.kind === 'end') {
-          await this.#run(conn, sql`update invitations set status = ${d.status}, ended_at = ${c.now}, last_error = ${d.reason}, lease_until_ms = 0
+          await this.#q.run(conn, sql`update invitations set status = ${d.status}, ended_at = ${c.now}, last_error = ${d.reason}, lease_until_ms = 0
             where org_id = ${r.org_id} and id = ${r.id}`)
           continue
         }
         // The token's hash and expiry are stored before the email goes out: a token in a mailbox is always one the store knows.
-        await this.#run(conn, sql`update invitations set lease_until_ms = ${c.nowMs + c.leaseMs}, attempts = attempts + 1, token_hash = ${d.tokenHash},
+        await this.#q.run(conn, sql`update invitations set lease_until_ms = ${c.nowMs + c.leaseMs}, attempts = attempts + 1, token_hash = ${d.tokenHash},
           expires_at = ${d.expiresAt}, email = ${d.email} where org_id = ${r.org_id} and id = ${r.id}`)
         out.push({
           ...claimed, invitation: { ...claimed.invitation, attempts: claimed.invitation.attempts + 1, email: d.email, expiresAt: d.expiresAt },
@@ -230,12 +212,12 @@ export class KyselyInvitations implements InvitationStore {
   }
 
   async dueExpiries(now: string, limit: number): Promise<readonly InvitationRow[]> {
-    return (await this.#read<InvitationsTable>(sql`select * from invitations where status = 'sent' and expires_at <= ${now} order by expires_at limit ${limit}`))
+    return (await this.#q.read<InvitationsTable>(sql`select * from invitations where status = 'sent' and expires_at <= ${now} order by expires_at limit ${limit}`))
       .map(toInvitation)
   }
 
   async latest(orgId: OrgId, userId: ResourceId): Promise<InvitationRow | null> {
-    const [r] = await this.#read<InvitationsTable>(sql`select * from invitations where org_id = ${orgId} and user_id = ${userId}
+    const [r] = await this.#q.read<InvitationsTable>(sql`select * from invitations where org_id = ${orgId} and user_id = ${userId}
       order by created_at desc, id desc limit 1`)
     return r ? toInvitation(r) : null
   }

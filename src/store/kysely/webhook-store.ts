@@ -13,6 +13,7 @@ import type {
 import { chunks } from './conn-helpers.ts'
 import type { Conn } from './prepared.ts'
 import type { WebhookAttemptsTable, WebhookEndpointsTable } from './schema.ts'
+import { RawQueries } from './raw-queries.ts'
 import type { StoreDriver } from './store-driver.ts'
 
 /** Rows per multi-row insert (11 or 12 parameters each: well under both databases' limits). */
@@ -62,57 +63,38 @@ function toAttempt(r: WebhookAttemptsTable): AttemptRow {
 
 export class KyselyWebhooks implements WebhookStore {
   readonly #d: StoreDriver
+  /** Not list data: its transactions keep list caches valid (raw-queries.ts). */
+  readonly #q: RawQueries
 
   constructor(driver: StoreDriver) {
     this.#d = driver
+    this.#q = new RawQueries(driver)
   }
 
-  #pg(): boolean {
-    return this.#d.kind === 'postgres'
-  }
-
-  #all<R>(conn: Conn, q: RawBuilder<unknown>): Promise<R[]> {
-    const c = q.compile(this.#d.builder)
-    return conn.all<R>(c.sql, c.parameters)
-  }
-
-  #run(conn: Conn, q: RawBuilder<unknown>): Promise<number> {
-    const c = q.compile(this.#d.builder)
-    return conn.run(c.sql, c.parameters)
-  }
-
-  #read<R>(q: RawBuilder<unknown>): Promise<R[]> {
-    return this.#d.read(() => this.#all<R>(this.#d.reader, q))
-  }
-
-  /** Webhook tables are not list data: their transactions keep list caches (like log batches). */
-  #tx<T>(fn: (conn: Conn) => Promise<T>): Promise<T> {
-    return this.#d.transaction(fn, { logOnly: true })
-  }
 
   async createEndpoint(e: NewWebhookEndpoint): Promise<WebhookEndpointRow> {
-    return this.#tx(async (conn) => {
+    return this.#q.tx(async (conn) => {
       // Only events from now on: the newest position now is where the endpoint's feed starts.
-      const [b] = await this.#all<{ newest: number | string | null }>(conn, sql`select max(position) as newest from events where org_id = ${e.orgId} and position is not null`)
+      const [b] = await this.#q.all<{ newest: number | string | null }>(conn, sql`select max(position) as newest from events where org_id = ${e.orgId} and position is not null`)
       const cursor = Number(b?.newest ?? 0)
-      await this.#run(conn, sql`insert into webhook_endpoints (org_id, id, url, description, event_types, enabled, secrets, cursor, created_at, updated_at, failing_since, disabled_reason)
+      await this.#q.run(conn, sql`insert into webhook_endpoints (org_id, id, url, description, event_types, enabled, secrets, cursor, created_at, updated_at, failing_since, disabled_reason)
         values (${e.orgId}, ${e.id}, ${e.url}, ${e.description}, ${JSON.stringify(e.eventTypes)}, 1, ${JSON.stringify([{ secret: e.secret, expiresAt: null }])}, ${cursor}, ${e.now}, ${e.now}, null, null)`)
-      const [row] = await this.#all<WebhookEndpointsTable>(conn, sql`select * from webhook_endpoints where org_id = ${e.orgId} and id = ${e.id}`)
+      const [row] = await this.#q.all<WebhookEndpointsTable>(conn, sql`select * from webhook_endpoints where org_id = ${e.orgId} and id = ${e.id}`)
       return toEndpoint(row as WebhookEndpointsTable)
     })
   }
 
   async getEndpoint(orgId: OrgId, id: string): Promise<WebhookEndpointRow | null> {
-    const [row] = await this.#read<WebhookEndpointsTable>(sql`select * from webhook_endpoints where org_id = ${orgId} and id = ${id}`)
+    const [row] = await this.#q.read<WebhookEndpointsTable>(sql`select * from webhook_endpoints where org_id = ${orgId} and id = ${id}`)
     return row ? toEndpoint(row) : null
   }
 
   async listEndpoints(orgId: OrgId): Promise<readonly WebhookEndpointRow[]> {
-    return (await this.#read<WebhookEndpointsTable>(sql`select * from webhook_endpoints where org_id = ${orgId} order by created_at, id`)).map(toEndpoint)
+    return (await this.#q.read<WebhookEndpointsTable>(sql`select * from webhook_endpoints where org_id = ${orgId} order by created_at, id`)).map(toEndpoint)
   }
 
   updateEndpoint(orgId: OrgId, id: string, c: WebhookEndpointChange): Promise<WebhookEndpointRow | null> {
-    return this.#tx(async (conn) => {
+    return this.#q.tx(async (conn) => {
       const sets: RawBuilder<unknown>[] = [sql`updated_at = ${c.now}`]
       if (c.url !== undefined) sets.push(sql`url = ${c.url}`)
       if (c.description !== undefined) sets.push(sql`description = ${c.description}`)
@@ -120,39 +102,39 @@ export class KyselyWebhooks implements WebhookStore {
       if (c.secrets !== undefined) sets.push(sql`secrets = ${JSON.stringify(c.secrets)}`)
       if (c.enabled === true) sets.push(sql`enabled = 1, failing_since = null, disabled_reason = null`)
       if (c.enabled === false) sets.push(sql`enabled = 0, disabled_reason = ${'disabled through the API'}`)
-      const n = await this.#run(conn, sql`update webhook_endpoints set ${sql.join(sets)} where org_id = ${orgId} and id = ${id}`)
+      const n = await this.#q.run(conn, sql`update webhook_endpoints set ${sql.join(sets)} where org_id = ${orgId} and id = ${id}`)
       if (n === 0) return null
-      const [row] = await this.#all<WebhookEndpointsTable>(conn, sql`select * from webhook_endpoints where org_id = ${orgId} and id = ${id}`)
+      const [row] = await this.#q.all<WebhookEndpointsTable>(conn, sql`select * from webhook_endpoints where org_id = ${orgId} and id = ${id}`)
       return row ? toEndpoint(row) : null
     })
   }
 
   deleteEndpoint(orgId: OrgId, id: string): Promise<boolean> {
-    return this.#tx(async (conn) => {
-      const n = await this.#run(conn, sql`delete from webhook_endpoints where org_id = ${orgId} and id = ${id}`)
-      await this.#run(conn, sql`delete from webhook_deliveries where org_id = ${orgId} and endpoint_id = ${id}`)
-      await this.#run(conn, sql`delete from webhook_attempts where org_id = ${orgId} and endpoint_id = ${id}`)
+    return this.#q.tx(async (conn) => {
+      const n = await this.#q.run(conn, sql`delete from webhook_endpoints where org_id = ${orgId} and id = ${id}`)
+      await this.#q.run(conn, sql`delete from webhook_deliveries where org_id = ${orgId} and endpoint_id = ${id}`)
+      await this.#q.run(conn, sql`delete from webhook_attempts where org_id = ${orgId} and endpoint_id = ${id}`)
       return n > 0
     })
   }
 
   async fanOut(newId: () => string, nowMs: number, limit: number): Promise<number> {
     // A read first: with nothing new, no write transaction at all.
-    const behind = await this.#read<{ id: string }>(sql`select w.id from webhook_endpoints w where w.enabled = 1
+    const behind = await this.#q.read<{ id: string }>(sql`select w.id from webhook_endpoints w where w.enabled = 1
       and exists (select 1 from events e where e.org_id = w.org_id and e.position > w.cursor) limit 1`)
     if (behind.length === 0) return 0
-    return this.#tx(async (conn) => {
-      const endpoints = await this.#all<WebhookEndpointsTable>(conn, sql`select * from webhook_endpoints where enabled = 1 ${this.#pg() ? sql`for update skip locked` : sql``}`)
+    return this.#q.tx(async (conn) => {
+      const endpoints = await this.#q.all<WebhookEndpointsTable>(conn, sql`select * from webhook_endpoints where enabled = 1 ${this.#q.pg ? sql`for update skip locked` : sql``}`)
       let created = 0
       for (const ep of endpoints) {
-        const events = await this.#all<EventRef>(conn,
+        const events = await this.#q.all<EventRef>(conn,
           sql`select position, count, type, lane from events where org_id = ${ep.org_id} and position > ${ep.cursor} order by position limit ${limit}`)
         const last = events[events.length - 1]
         if (!last) continue
         const types = JSON.parse(ep.event_types) as string[]
         const wanted = types.length === 0 ? events : events.filter((e) => types.includes(e.type))
         created += await this.#enqueue(conn, ep.org_id, ep.id, wanted.map((e) => ({ ...e, offset: 0, until: Number(e.count) })), newId, nowMs)
-        await this.#run(conn, sql`update webhook_endpoints set cursor = ${last.position} where org_id = ${ep.org_id} and id = ${ep.id}`)
+        await this.#q.run(conn, sql`update webhook_endpoints set cursor = ${last.position} where org_id = ${ep.org_id} and id = ${ep.id}`)
       }
       return created
     })
@@ -164,7 +146,7 @@ export class KyselyWebhooks implements WebhookStore {
     const lanes = [...new Set(events.map((e) => e.lane))]
     const busy = new Set<string>()
     for (const part of chunks(lanes)) {
-      const rows = await this.#all<{ lane: string }>(conn, sql`select distinct lane from webhook_deliveries where endpoint_id = ${endpointId}
+      const rows = await this.#q.all<{ lane: string }>(conn, sql`select distinct lane from webhook_deliveries where endpoint_id = ${endpointId}
         and ${this.#d.sql.inIds(sql.ref('lane'), sql`${this.#d.sql.ids(part)}`)}`)
       for (const r of rows) busy.add(r.lane)
     }
@@ -174,7 +156,7 @@ export class KyselyWebhooks implements WebhookStore {
         busy.add(e.lane)
         return sql`(${newId()}, ${orgId}, ${endpointId}, ${e.position}, ${e.offset}, ${e.until}, ${e.lane}, 0, null, ${nowMs}, 0, null, ${head})`
       })
-      await this.#run(conn, sql`insert into webhook_deliveries (id, org_id, endpoint_id, position, event_offset, event_until, lane, attempts, first_failure_ms,
+      await this.#q.run(conn, sql`insert into webhook_deliveries (id, org_id, endpoint_id, position, event_offset, event_until, lane, attempts, first_failure_ms,
         next_attempt_ms, lease_until_ms, lease_owner, is_head) values ${sql.join(values)}`)
     }
     return events.reduce((n, e) => n + e.until - e.offset, 0)
@@ -182,33 +164,33 @@ export class KyselyWebhooks implements WebhookStore {
 
   complete(results: readonly DeliveryResult[], now: string): Promise<void> {
     if (results.length === 0) return Promise.resolve()
-    return this.#tx((conn) => this.#complete(conn, results, now))
+    return this.#q.tx((conn) => this.#complete(conn, results, now))
   }
 
   completeAndClaim(results: readonly DeliveryResult[], now: string, claim: ClaimRequest): Promise<readonly (readonly DeliveryJob[])[]> {
-    return this.#tx(async (conn) => {
+    return this.#q.tx(async (conn) => {
       if (results.length > 0) await this.#complete(conn, results, now)
       return claim.limit > 0 ? this.#claim(conn, claim) : []
     })
   }
 
   async #claim(conn: Conn, c: ClaimRequest): Promise<DeliveryJob[][]> {
-    const heads = await this.#all<JobRecord>(conn, sql`${this.#jobSelect()}
+    const heads = await this.#q.all<JobRecord>(conn, sql`${this.#jobSelect()}
       where d.is_head = 1 and d.next_attempt_ms <= ${c.nowMs} and d.lease_until_ms < ${c.nowMs} and w.enabled = 1
-      order by d.next_attempt_ms limit ${c.limit} ${this.#pg() ? sql`for update of d skip locked` : sql``}`)
+      order by d.next_attempt_ms limit ${c.limit} ${this.#q.pg ? sql`for update of d skip locked` : sql``}`)
     if (heads.length === 0) return []
     const lanes: JobRecord[][] = heads.map((h) => [h])
     // Few lanes due: each takes its next deliveries along (only a head is ever claimed, so nobody else can).
     if (c.followers > 0 && heads.length <= FOLLOWER_LANES) {
       for (const lane of lanes) {
         const h = lane[0] as JobRecord
-        lane.push(...await this.#all<JobRecord>(conn, sql`${this.#jobSelect()}
+        lane.push(...await this.#q.all<JobRecord>(conn, sql`${this.#jobSelect()}
           where d.endpoint_id = ${h.endpoint_id} and d.lane = ${h.lane} and d.position > ${h.position} and d.is_head = 0
           order by d.position limit ${c.followers}`))
       }
     }
     for (const part of chunks(lanes.flat().map((r) => r.id))) {
-      await this.#run(conn, sql`update webhook_deliveries set lease_until_ms = ${c.nowMs + c.leaseMs}, lease_owner = ${c.owner}
+      await this.#q.run(conn, sql`update webhook_deliveries set lease_until_ms = ${c.nowMs + c.leaseMs}, lease_owner = ${c.owner}
         where ${this.#d.sql.inIds(sql.ref('id'), sql`${this.#d.sql.ids(part)}`)}`)
     }
     // An endpoint's secrets parsed once a claim, not once a delivery.
@@ -236,17 +218,17 @@ export class KyselyWebhooks implements WebhookStore {
    * Statements are per batch, not per attempt: most batches are many single-event lanes.
    */
   async #complete(conn: Conn, results: readonly DeliveryResult[], now: string): Promise<void> {
-    if (this.#pg()) {
+    if (this.#q.pg) {
       // Orders this hand-over of lane heads against a concurrent fan-out.
       const keys = [...new Set(results.map((r) => `${r.job.orgId}\u0000${r.job.endpointId}`))].sort()
       for (const k of keys) {
         const [orgId, id] = k.split('\u0000') as [string, string]
-        await this.#all(conn, sql`select id from webhook_endpoints where org_id = ${orgId} and id = ${id} for update`)
+        await this.#q.all(conn, sql`select id from webhook_endpoints where org_id = ${orgId} and id = ${id} for update`)
       }
     }
     const attempted = results.flatMap((r) => (r.kind === 'release' ? [] : [r]))
     for (const part of chunks(attempted, INSERT_CHUNK)) {
-      await this.#run(conn, sql`insert into webhook_attempts (org_id, endpoint_id, id, event_id, event_type, at, status, duration_ms, outcome, excerpt, error)
+      await this.#q.run(conn, sql`insert into webhook_attempts (org_id, endpoint_id, id, event_id, event_type, at, status, duration_ms, outcome, excerpt, error)
         values ${sql.join(part.map(({ job, attempt: a }) => sql`(${job.orgId}, ${job.endpointId}, ${a.id}, ${a.eventId}, ${a.eventType}, ${a.at}, ${a.status},
           ${a.durationMs}, ${a.outcome}, ${a.excerpt}, ${a.error})`))}`)
     }
@@ -261,56 +243,56 @@ export class KyselyWebhooks implements WebhookStore {
       if (r.kind === 'delivered' || r.kind === 'failed') {
         if (index + 1 >= job.until) done.push(r)
         // The row's next event is due now, its own attempts from nothing.
-        else await this.#run(conn, sql`update webhook_deliveries set event_offset = ${index + 1}, attempts = 0, first_failure_ms = null where id = ${job.id}`)
+        else await this.#q.run(conn, sql`update webhook_deliveries set event_offset = ${index + 1}, attempts = 0, first_failure_ms = null where id = ${job.id}`)
       } else if (r.kind === 'retry') {
-        await this.#run(conn, sql`update webhook_deliveries set event_offset = ${index}, attempts = ${index === job.offset ? job.attempts + 1 : 1},
+        await this.#q.run(conn, sql`update webhook_deliveries set event_offset = ${index}, attempts = ${index === job.offset ? job.attempts + 1 : 1},
           first_failure_ms = ${r.firstFailureMs}, next_attempt_ms = ${r.nextAttemptMs}, lease_until_ms = 0, lease_owner = null where id = ${job.id}`)
       } else if (r.kind === 'release') {
         // Past the job's offset, the events before `index` were delivered: the one at `index` has no failures yet.
         const fresh = index > job.offset ? sql`, attempts = 0, first_failure_ms = null` : sql``
-        await this.#run(conn, sql`update webhook_deliveries set event_offset = ${index}, lease_until_ms = 0, lease_owner = null${fresh} where id = ${job.id}`)
+        await this.#q.run(conn, sql`update webhook_deliveries set event_offset = ${index}, lease_until_ms = 0, lease_owner = null${fresh} where id = ${job.id}`)
       } else {
-        await this.#run(conn, sql`update webhook_deliveries set event_offset = ${index}, lease_until_ms = 0, lease_owner = null where id = ${job.id}`)
-        await this.#run(conn, sql`update webhook_endpoints set enabled = 0, disabled_reason = ${r.reason}, updated_at = ${now} where org_id = ${job.orgId} and id = ${job.endpointId}`)
+        await this.#q.run(conn, sql`update webhook_deliveries set event_offset = ${index}, lease_until_ms = 0, lease_owner = null where id = ${job.id}`)
+        await this.#q.run(conn, sql`update webhook_endpoints set enabled = 0, disabled_reason = ${r.reason}, updated_at = ${now} where org_id = ${job.orgId} and id = ${job.endpointId}`)
       }
     }
     for (const r of attempted) (r.kind === 'delivered' ? recovered : failing).set(`${r.job.orgId}\u0000${r.job.endpointId}`, r.job)
     for (const part of chunks(done)) {
-      await this.#run(conn, sql`delete from webhook_deliveries where ${this.#d.sql.inIds(sql.ref('id'), sql`${this.#d.sql.ids(part.map((r) => r.job.id))}`)}`)
+      await this.#q.run(conn, sql`delete from webhook_deliveries where ${this.#d.sql.inIds(sql.ref('id'), sql`${this.#d.sql.ids(part.map((r) => r.job.id))}`)}`)
       // The lanes' next deliveries become their heads (a single-event lane has none).
       const lanes = [...new Map(part.map((r) => [`${r.job.endpointId}\u0000${r.job.lane}`, { e: r.job.endpointId, l: r.job.lane }])).values()]
-      await this.#run(conn, sql`update webhook_deliveries set is_head = 1 where id in (select (select x.id from webhook_deliveries x
+      await this.#q.run(conn, sql`update webhook_deliveries set is_head = 1 where id in (select (select x.id from webhook_deliveries x
           where x.endpoint_id = l.e and x.lane = l.l order by x.position, x.event_offset limit 1)
         from ${this.#d.sql.recordSource(sql`${this.#d.sql.records(lanes)}`, [['e', 'text'], ['l', 'text']], 'l')})`)
     }
     for (const [k, job] of recovered) {
       if (failing.has(k)) continue
-      await this.#run(conn, sql`update webhook_endpoints set failing_since = null where org_id = ${job.orgId} and id = ${job.endpointId} and failing_since is not null`)
+      await this.#q.run(conn, sql`update webhook_endpoints set failing_since = null where org_id = ${job.orgId} and id = ${job.endpointId} and failing_since is not null`)
     }
     for (const job of failing.values()) {
-      await this.#run(conn, sql`update webhook_endpoints set failing_since = ${now} where org_id = ${job.orgId} and id = ${job.endpointId} and failing_since is null`)
+      await this.#q.run(conn, sql`update webhook_endpoints set failing_since = ${now} where org_id = ${job.orgId} and id = ${job.endpointId} and failing_since is null`)
     }
   }
 
   async hasDue(nowMs: number): Promise<boolean> {
-    const rows = await this.#read<{ id: string }>(sql`select d.id from webhook_deliveries d
+    const rows = await this.#q.read<{ id: string }>(sql`select d.id from webhook_deliveries d
       where d.is_head = 1 and d.next_attempt_ms <= ${nowMs} and d.lease_until_ms < ${nowMs} limit 1`)
     return rows.length > 0
   }
 
   async releaseLeases(owner: string): Promise<void> {
-    await this.#tx((conn) => this.#run(conn, sql`update webhook_deliveries set lease_until_ms = 0, lease_owner = null where lease_owner = ${owner}`))
+    await this.#q.tx((conn) => this.#q.run(conn, sql`update webhook_deliveries set lease_until_ms = 0, lease_owner = null where lease_owner = ${owner}`))
   }
 
   async listAttempts(orgId: OrgId, endpointId: string, before: string | null, limit: number): Promise<readonly AttemptRow[]> {
     const older = before === null ? sql`` : sql`and id < ${before}`
-    return (await this.#read<WebhookAttemptsTable>(sql`select * from webhook_attempts where org_id = ${orgId} and endpoint_id = ${endpointId} ${older}
+    return (await this.#q.read<WebhookAttemptsTable>(sql`select * from webhook_attempts where org_id = ${orgId} and endpoint_id = ${endpointId} ${older}
       order by id desc limit ${limit}`)).map(toAttempt)
   }
 
   redeliver(orgId: OrgId, endpointId: string, rowId: string, index: number, newId: () => string, nowMs: number): Promise<boolean> {
-    return this.#tx(async (conn) => {
-      const [row] = await this.#all<EventRef>(conn,
+    return this.#q.tx(async (conn) => {
+      const [row] = await this.#q.all<EventRef>(conn,
         sql`select position, count, type, lane from events where org_id = ${orgId} and id = ${rowId} and position is not null`)
       if (!row || index >= Number(row.count)) return false
       return (await this.#enqueue(conn, orgId, endpointId, [{ ...row, offset: index, until: index + 1 }], newId, nowMs)) > 0
@@ -318,12 +300,12 @@ export class KyselyWebhooks implements WebhookStore {
   }
 
   replay(orgId: OrgId, endpointId: string, afterPosition: number, newId: () => string, nowMs: number): Promise<number> {
-    return this.#tx(async (conn) => {
-      const [ep] = await this.#all<WebhookEndpointsTable>(conn, sql`select * from webhook_endpoints where org_id = ${orgId} and id = ${endpointId} ${this.#pg() ? sql`for update` : sql``}`)
+    return this.#q.tx(async (conn) => {
+      const [ep] = await this.#q.all<WebhookEndpointsTable>(conn, sql`select * from webhook_endpoints where org_id = ${orgId} and id = ${endpointId} ${this.#q.pg ? sql`for update` : sql``}`)
       if (!ep) return 0
       const types = JSON.parse(ep.event_types) as string[]
       // Up to the endpoint's cursor (later rows reach it by the fan-out anyway), from the row holding `afterPosition`.
-      const rows = (await this.#all<EventRef>(conn,
+      const rows = (await this.#q.all<EventRef>(conn,
         sql`select position, count, type, lane from events where org_id = ${orgId} and position + count - 1 > ${afterPosition} and position <= ${ep.cursor} order by position`))
         .filter((e) => types.length === 0 || types.includes(e.type))
       return this.#enqueue(conn, orgId, endpointId, rows.map((e) => ({ ...e, offset: Math.max(0, afterPosition + 1 - Number(e.position)), until: Number(e.count) })), newId, nowMs)

@@ -1,0 +1,38 @@
+// Statements built per call (with kysely's `sql` tag) for the stores of rows that are not list
+// data (webhook deliveries, invitations): run on a transaction's connection or on the reader,
+// and written in transactions that leave list caches valid (like provisioning-log batches).
+import type { RawBuilder } from 'kysely'
+import type { Conn } from './prepared.ts'
+import type { StoreDriver } from './store-driver.ts'
+
+export class RawQueries {
+  readonly #d: StoreDriver
+
+  constructor(driver: StoreDriver) {
+    this.#d = driver
+  }
+
+  get pg(): boolean {
+    return this.#d.kind === 'postgres'
+  }
+
+  all<R>(conn: Conn, q: RawBuilder<unknown>): Promise<R[]> {
+    const c = q.compile(this.#d.builder)
+    return conn.all<R>(c.sql, c.parameters)
+  }
+
+  run(conn: Conn, q: RawBuilder<unknown>): Promise<number> {
+    const c = q.compile(this.#d.builder)
+    return conn.run(c.sql, c.parameters)
+  }
+
+  /** On the reader. */
+  read<R>(q: RawBuilder<unknown>): Promise<R[]> {
+    return this.#d.read(() => this.all<R>(this.#d.reader, q))
+  }
+
+  /** A transaction that changes no list data. */
+  tx<T>(fn: (conn: Conn) => Promise<T>): Promise<T> {
+    return this.#d.transaction(fn, { logOnly: true })
+  }
+}
