@@ -39,41 +39,6 @@ export interface ApiUser {
   readonly version: number
 }
 
-/**
- * Every field of ApiUser in its order, with the value a field holds when the user has nothing
- * there (undefined: a field that always has a value). Events store users without those fields
- * (events/build.ts) and the feed puts them back (events/rows.ts): a sixth of a user event's bytes.
- */
-export const API_USER_DEFAULTS: Readonly<Record<keyof ApiUser, unknown>> = {
-  id: undefined, externalId: null, userName: undefined, email: null, emails: [], name: null, displayName: null, nickName: null, title: null,
-  userType: null, preferredLanguage: null, locale: null, timezone: null, phoneNumbers: [], addresses: [], active: undefined, state: undefined,
-  enterprise: null, managedBy: undefined, identityProvider: null, customAttributes: {}, metadata: {}, createdAt: undefined, updatedAt: undefined,
-  version: undefined,
-}
-
-function isDefault(value: unknown, fallback: unknown): boolean {
-  if (fallback === null) return value === null
-  if (Array.isArray(fallback)) return Array.isArray(value) && value.length === 0
-  if (typeof fallback === 'object' && fallback !== null) return isObject(value) && Object.keys(value).length === 0
-  return false
-}
-
-/** The user without the fields that hold their default (API_USER_DEFAULTS). */
-export function compactUser(user: ApiUser): Record<string, unknown> {
-  const out: Record<string, unknown> = {}
-  for (const [k, v] of Object.entries(user)) if (!isDefault(v, API_USER_DEFAULTS[k as keyof ApiUser])) out[k] = v
-  return out
-}
-
-/** A compact user's JSON text made whole again, with `orgId` after its fields and anything else the event says after that. */
-export function wholeUserJson(compact: Record<string, unknown>, orgId: string): string {
-  const out: Record<string, unknown> = {}
-  for (const [k, fallback] of Object.entries(API_USER_DEFAULTS)) out[k] = k in compact ? compact[k] : fallback
-  out.orgId = orgId
-  for (const [k, v] of Object.entries(compact)) if (!(k in out)) out[k] = v
-  return JSON.stringify(out)
-}
-
 export interface ApiGroup {
   readonly id: string
   readonly externalId: string | null

@@ -1,12 +1,11 @@
-// The events a change writes to the outbox (docs/events.md). Each is Standard Webhooks' payload
+// The events a change writes to the outbox (docs/events.md). Each is serialized once, here,
+// into the exact text the feed serves and webhooks sign and send: Standard Webhooks' payload
 // `{"id","type","timestamp","data"}`, where `data` is the resource in the directory API's shape
-// plus `orgId`; a row stores only `data` (a user's without its default fields and orgId: about a
-// third fewer bytes a user event, the largest thing a write commits), and events/rows.ts makes
-// the text the feed serves and webhooks sign and send. A consumer can upsert from one event and drop a stale one by its `version`.
+// plus `orgId`. A consumer can upsert from one event and drop a stale one by its `version`.
 // A group's events never carry its member list; a membership event carries the group and the
 // one member, and a 5,000-member change is 5,000 of them, stored as one row (events/rows.ts).
 import { isDeepStrictEqual } from 'node:util'
-import { apiGroup, apiUser, compactUser, type ApiUser } from '../directory/shape.ts'
+import { apiGroup, apiUser, type ApiUser } from '../directory/shape.ts'
 import { changeParts, type Change } from '../provisioning/log-change.ts'
 import type { GroupRow, MemberDeltaResult, MemberKey, NewEvent, OrgId, UserRow } from '../store/store.ts'
 
@@ -41,18 +40,6 @@ function openData(ctx: EventContext, shape: object): string {
   return `${JSON.stringify(shape).slice(0, -1)},"orgId":${JSON.stringify(ctx.orgId)}`
 }
 
-/**
- * A user's `data` as stored, minus its closing brace: without the fields that hold their default
- * and without `orgId` (the row has it); events/rows.ts makes it whole when it is read.
- */
-function openUser(shape: ApiUser): string {
-  return JSON.stringify(compactUser(shape)).slice(0, -1)
-}
-
-/**
- * A single event's row. Its payload is the event's `data` alone: the envelope (`id`, `type`,
- * `timestamp`) is the row's own columns, put around it when the event is read (events/rows.ts).
- */
 function event(ctx: EventContext, type: EventType, resourceType: string, resourceId: string, version: number, dataText: string): NewEvent {
   const id = ctx.newId()
   return {
@@ -63,7 +50,7 @@ function event(ctx: EventContext, type: EventType, resourceType: string, resourc
     lane: resourceId,
     version,
     at: ctx.at,
-    payload: dataText,
+    payload: `{"id":${JSON.stringify(id)},"type":"${type}","timestamp":"${ctx.at}","data":${dataText}}`,
     members: null,
   }
 }
@@ -96,7 +83,7 @@ function withChanges(prefix: string, changes: string | null): string {
 }
 
 export function userCreated(ctx: EventContext, row: UserRow): NewEvent {
-  return event(ctx, 'user.created', 'User', row.id, row.version, `${openUser(apiUser(row))}}`)
+  return event(ctx, 'user.created', 'User', row.id, row.version, `${openData(ctx, apiUser(row))}}`)
 }
 
 /**
@@ -110,7 +97,7 @@ export function userUpdated(ctx: EventContext, before: UserRow, after: UserRow, 
     metadata: { before: before.directory?.metadata ?? {}, after: after.directory?.metadata ?? {} },
   })
   if (changes === null) return []
-  const prefix = openUser(apiUser(after))
+  const prefix = openData(ctx, apiUser(after))
   const out = [event(ctx, 'user.updated', 'User', after.id, after.version, withChanges(prefix, changes))]
   const was = before.body.active !== false
   const is = after.body.active !== false
@@ -125,17 +112,17 @@ export function userUpdated(ctx: EventContext, before: UserRow, after: UserRow, 
  */
 export function userEvent(ctx: EventContext, type: EventType, row: UserRow, extra: Record<string, unknown> = {}): NewEvent {
   const more = Object.keys(extra).length === 0 ? '' : `,${JSON.stringify(extra).slice(1, -1)}`
-  return event(ctx, type, 'User', row.id, row.version, `${openUser(apiUser(row))}${more}}`)
+  return event(ctx, type, 'User', row.id, row.version, `${openData(ctx, apiUser(row))}${more}}`)
 }
 
 /** A user kept after its DELETE (deprovision: suspend), in the shape the directory API shows it. */
 export function deletedUserEvent(ctx: EventContext, type: 'user.deactivated' | 'user.deleted', shape: ApiUser): NewEvent {
-  return event(ctx, type, 'User', shape.id, shape.version, `${openUser(shape)}}`)
+  return event(ctx, type, 'User', shape.id, shape.version, `${openData(ctx, shape)}}`)
 }
 
 /** The user as it was before the delete. */
 export function userDeleted(ctx: EventContext, before: UserRow): NewEvent {
-  return event(ctx, 'user.deleted', 'User', before.id, before.version, `${openUser(apiUser(before))}}`)
+  return event(ctx, 'user.deleted', 'User', before.id, before.version, `${openData(ctx, apiUser(before))}}`)
 }
 
 export function groupCreated(ctx: EventContext, row: GroupRow): NewEvent {

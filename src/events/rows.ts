@@ -1,9 +1,8 @@
-// How stored event rows become events (migration 0007). A row holds one event (its `data`;
-// the envelope is the row's columns), or a membership change's events: one per member, sharing the group's
+// How stored event rows become events (migration 0007). A row holds one event, its JSON text
+// exactly as delivered, or a membership change's events: one per member, sharing the group's
 // `data` text (stored open, without its closing brace) and differing in the member. Such a row
 // spends one insert on a 5,000-member PATCH instead of 5,000, and its events are made here, on
 // reading, with the ids `<row id>_<index>` and positions `<row position> + index`.
-import { wholeUserJson } from '../directory/shape.ts'
 import { decodeMemberList } from '../store/member-list.ts'
 import type { StoredEvents } from '../store/store.ts'
 
@@ -16,7 +15,7 @@ export interface Event {
   readonly resourceId: string
   readonly lane: string
   readonly at: string
-  /** `{"id","type","timestamp","data"}` as served and delivered. */
+  /** `{"id","type","timestamp","data"}` as delivered. */
   readonly payload: string
 }
 
@@ -31,21 +30,10 @@ export function parseEventId(id: string): { rowId: string; index: number } {
   return m ? { rowId: m[1] as string, index: Number(m[2]) } : { rowId: id, index: 0 }
 }
 
-/**
- * A single event's JSON text. Its row holds `data` alone (a user's without the fields that hold
- * their default, and without `orgId`: events/build.ts); rows written before that hold the whole
- * text, which is served as it is.
- */
-function singleEvent(row: StoredEvents): string {
-  if (row.payload.startsWith(`{"id":${JSON.stringify(row.id)},"type":"`)) return row.payload
-  const data = row.type.startsWith('user.') ? wholeUserJson(JSON.parse(row.payload) as Record<string, unknown>, row.orgId) : row.payload
-  return `{"id":${JSON.stringify(row.id)},"type":"${row.type}","timestamp":"${row.at}","data":${data}}`
-}
-
 /** The row's events from `from` up to (not including) `until`. */
 export function expand(row: StoredEvents, from = 0, until = row.count): Event[] {
   const base = { type: row.type, resourceId: row.resourceId, lane: row.lane, at: row.at }
-  if (row.members === null) return from === 0 && until >= 1 ? [{ ...base, position: row.position, index: 0, id: row.id, payload: singleEvent(row) }] : []
+  if (row.members === null) return from === 0 && until >= 1 ? [{ ...base, position: row.position, index: 0, id: row.id, payload: row.payload }] : []
   const members = decodeMemberList(row.members)
   const out: Event[] = []
   for (let i = from; i < Math.min(until, members.length); i++) {

@@ -102,10 +102,8 @@ export function invitationAddress(user: Pick<ApiUser, 'email' | 'userName'>): st
 function invitee(e: FeedRef): string | null {
   if (e.type !== 'user.created' || e.payload === null) return null
   try {
-    // The row holds the user (events/build.ts); a row written before that, the whole event.
-    const stored = JSON.parse(e.payload) as { state?: unknown; type?: unknown; data?: { state?: unknown } }
-    const state = typeof stored.type === 'string' && stored.data !== undefined ? stored.data.state : stored.state
-    return state === 'pending' ? e.resourceId : null
+    const event = JSON.parse(e.payload) as { data?: { state?: unknown } }
+    return event.data?.state === 'pending' ? e.resourceId : null
   } catch {
     return null
   }

@@ -93,9 +93,9 @@ export interface NewGroup {
 }
 
 /**
- * One outbox row (docs/events.md, events/rows.ts): one event, whose `payload` is its `data`
- * (a user's without the fields that hold their default or its orgId; the envelope is the row's
- * columns); or, with `members`, one event per member sharing `payload` as the open text of their `data`.
+ * One outbox row (docs/events.md, events/rows.ts): one event, whose `payload` is its JSON text
+ * exactly as delivered; or, with `members`, one event per member sharing `payload` as the open
+ * text of their `data`.
  */
 export interface NewEvent {
   readonly id: string
@@ -112,7 +112,6 @@ export interface NewEvent {
 
 /** A stored row of events as the feed reads it: positions `position` … `position + count - 1`. */
 export interface StoredEvents {
-  readonly orgId: OrgId
   readonly position: number
   readonly count: number
   readonly id: string

@@ -98,8 +98,8 @@ export function registerEventRoutes(app: FastifyInstance, deps: Deps, opts: Feed
     const last = rows[rows.length - 1]
     const reached = rows.length < limit ? Math.max(last?.position ?? after, newest) : (last as Event).position
     const next = encodeFeedCursor(reached, deps.now().getTime())
-    // Each event's JSON text (events/rows.ts) is spliced, never parsed again (a string is sent
-    // as it is; the response schema, EventPage, only documents it).
+    // The stored payloads are the events' exact JSON text: spliced, never parsed again (a string
+    // is sent as it is; the response schema, EventPage, only documents it).
     return reply.type('application/json; charset=utf-8').send(`{"data":[${rows.map((r) => r.payload).join(',')}],"nextCursor":"${next}"}`)
 
     async function read(orgId: OrgId, from: number): Promise<readonly Event[]> {

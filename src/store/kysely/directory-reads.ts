@@ -17,9 +17,9 @@ interface EventRecord {
   position: number | string; count: number | string; id: string; type: string; resource_id: string; lane: string; at: string; payload: string; members: string | null
 }
 
-function toStoredEvents(r: EventRecord, orgId: OrgId): StoredEvents {
+function toStoredEvents(r: EventRecord): StoredEvents {
   return {
-    orgId, position: Number(r.position), count: Number(r.count), id: r.id, type: r.type, resourceId: r.resource_id, lane: r.lane, at: r.at, payload: r.payload, members: r.members,
+    position: Number(r.position), count: Number(r.count), id: r.id, type: r.type, resourceId: r.resource_id, lane: r.lane, at: r.at, payload: r.payload, members: r.members,
   }
 }
 
@@ -90,12 +90,12 @@ export class DirectoryReads {
       if (after > 0) {
         // A cursor may stop inside a membership row: that row comes first, with what is left of it.
         const [r] = await all<EventRecord>(this.#d.reader, this.#st.eventRowAt, [orgId, after])
-        if (r && Number(r.position) + Number(r.count) - 1 > after && (types === null || types.includes(r.type))) out.push(toStoredEvents(r, orgId))
+        if (r && Number(r.position) + Number(r.count) - 1 > after && (types === null || types.includes(r.type))) out.push(toStoredEvents(r))
       }
       const rows = types === null
         ? await all<EventRecord>(this.#d.reader, this.#st.readEvents, [orgId, after, limit])
         : await all<EventRecord>(this.#d.reader, this.#st.readEventsOfTypes, [orgId, after, limit, this.#d.sql.ids(types)])
-      for (const r of rows) out.push(toStoredEvents(r, orgId))
+      for (const r of rows) out.push(toStoredEvents(r))
       return out
     })
   }

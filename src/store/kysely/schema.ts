@@ -106,7 +106,7 @@ export interface EventsTable {
   lane: string
   version: number
   at: string
-  /** One event: its `data` (compact for users, events/build.ts); several: the shared `data` text, open (events/rows.ts). */
+  /** One event: its JSON text exactly as delivered; several: the shared `data` text, open (events/rows.ts). */
   payload: string
   /** Several: one event per member (store/member-list.ts). */
   members: string | null

@@ -40,7 +40,7 @@ function toJob(r: JobRecord, secrets: readonly WebhookSecret[]): DeliveryJob {
     lane: r.lane, attempts: Number(r.attempts), firstFailureMs: r.first_failure_ms === null ? null : Number(r.first_failure_ms),
     // An event row pruned before its delivery (an endpoint disabled past the retention) is gone.
     events: r.e_id === null || r.payload === null ? null : {
-      orgId: r.org_id as OrgId, position, count: Number(r.e_count), id: r.e_id, type: r.e_type ?? '', resourceId: r.e_resource_id ?? '', lane: r.lane, at: r.e_at ?? '', payload: r.payload, members: r.members,
+      position, count: Number(r.e_count), id: r.e_id, type: r.e_type ?? '', resourceId: r.e_resource_id ?? '', lane: r.lane, at: r.e_at ?? '', payload: r.payload, members: r.members,
     },
     url: r.url, secrets, failingSince: r.failing_since,
   }
