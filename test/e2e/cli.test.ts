@@ -1,6 +1,7 @@
 // The `roster` command and the server process, as a user runs them.
 import { spawn, execFile } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
+import net, { type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -36,6 +37,22 @@ describe('roster CLI and server process', () => {
     db.close()
     expect(rows.map((r) => r.n)).toEqual(migrationNames().map(() => 1))
     expect(rows.map((r) => r.name)).toEqual(migrationNames())
+  })
+
+  it('serve on a port in use exits at once with its code, instead of hanging on its open store', async () => {
+    const taken = net.createServer()
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve))
+    const port = (taken.address() as AddressInfo).port
+    try {
+      const started = Date.now()
+      const r = await run('node', [BIN, 'serve'], { env: { ...env, PORT: String(port), ROSTER_DATABASE_URL: `sqlite:${join(dir, 'port.db')}` }, timeout: 20_000 }).then(
+        () => ({ code: 0, stderr: '' }), (e: { code?: number; stderr?: string }) => ({ code: e.code, stderr: e.stderr ?? '' }))
+      expect(r.code).toBe(1)
+      expect(r.stderr).toContain(`error ROSTER_ERR_PORT_IN_USE: 127.0.0.1:${port} is in use by another process`)
+      expect(Date.now() - started).toBeLessThan(15_000)
+    } finally {
+      await new Promise<void>((resolve) => taken.close(() => resolve()))
+    }
   })
 
   it('org create --json prints the org id, tenant URL and a token; token refresh replaces it; lists work', async () => {
