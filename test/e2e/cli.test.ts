@@ -1,6 +1,6 @@
 // The `roster` command and the server process, as a user runs them.
 import { spawn, execFile } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import net, { type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -53,6 +53,17 @@ describe('roster CLI and server process', () => {
     } finally {
       await new Promise<void>((resolve) => taken.close(() => resolve()))
     }
+  })
+
+  it('a database that cannot be opened or reached is named with its cause and a code (the password never shown)', async () => {
+    const fail = (url: string) => run('node', [BIN, 'migrate'], { env: { ...env, ROSTER_DATABASE_URL: url }, timeout: 30_000 }).then(
+      () => ({ code: 0, stderr: '' }), (e: { code?: number; stderr?: string }) => ({ code: e.code, stderr: e.stderr ?? '' }))
+    const garbage = join(dir, 'garbage.db')
+    writeFileSync(garbage, 'this is not a database, whatever its name says\n'.repeat(100))
+    expect(await fail(`sqlite:${garbage}`)).toEqual({ code: 1, stderr: `error ROSTER_ERR_DB_OPEN: The SQLite database ${garbage} cannot be opened: file is not a database\n` })
+    const unreachable = await fail('postgres://roster:s3cret-pw@127.0.0.1:1/roster')
+    expect(unreachable.code).toBe(1)
+    expect(unreachable.stderr).toBe('error ROSTER_ERR_DB_UNREACHABLE: PostgreSQL at postgres://roster:***@127.0.0.1:1/roster cannot be reached: connect ECONNREFUSED 127.0.0.1:1\n')
   })
 
   it('org create --json prints the org id, tenant URL and a token; token refresh replaces it; lists work', async () => {

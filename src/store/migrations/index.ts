@@ -32,8 +32,10 @@ export async function migrateToLatest(db: Kysely<unknown>, kind: DialectKind): P
   const migrator = new Migrator({ db, provider })
   const { error, results } = await migrator.migrateToLatest()
   if (error) {
-    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown'
-    throw new Error(`migration ${failed} failed`, { cause: error })
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName
+    // No migration ran: the database itself failed (unreachable, refused): that error is the answer.
+    if (failed === undefined) throw error
+    throw new Error(`migration ${failed} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error })
   }
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName)
 }
