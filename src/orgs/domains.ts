@@ -160,6 +160,10 @@ export interface DomainCheckedUser {
 export function outsideDomains(values: DomainCheckedUser, allowed: readonly string[], subdomains: boolean): string[] {
   if (allowed.length === 0) return []
   const inside = (value: string): boolean => {
+    // The usual case without normalizing: the text after the `@` is a listed domain as it is
+    // stored (a SCIM write's profile put normalization at a fortieth of a create).
+    const at = value.lastIndexOf('@')
+    if (at > 0 && allowed.includes(value.slice(at + 1).toLowerCase())) return true
     const domain = emailDomainOf(value)
     return domain !== null && domainAllowed(domain, allowed, subdomains)
   }

@@ -15,30 +15,6 @@ function emailsOf(body: Body | null): { value: string; primary?: boolean; type?:
   })
 }
 
-/** The text after the last `@`, lower-cased (an ASCII domain as a listed domain is stored), or null. */
-function rawDomain(value: string): string | null {
-  const at = value.lastIndexOf('@')
-  return at <= 0 ? null : value.slice(at + 1).toLowerCase()
-}
-
-/**
- * The usual case, decided without normalizing anything: every value the policy checks has, after
- * its `@`, exactly one of the listed domains (which are stored normalized). Anything else (a
- * subdomain, an internationalized name, a value outside) goes the whole way (orgs/domains.ts).
- */
-function plainlyInside(policy: OrgPolicy, userName: string | null, emails: unknown): boolean {
-  const listed = (d: string | null) => d !== null && policy.domains.includes(d)
-  if (userName !== null && userName.lastIndexOf('@') > 0 && !listed(rawDomain(userName))) return false
-  if (!Array.isArray(emails)) return true
-  for (const e of emails as unknown[]) {
-    if (typeof e !== 'object' || e === null) continue
-    const { value, primary, type } = e as Record<string, unknown>
-    const checked = primary === true || (typeof type === 'string' && type.trim().toLowerCase() === 'work')
-    if (checked && (typeof value !== 'string' || !listed(rawDomain(value)))) return false
-  }
-  return true
-}
-
 /**
  * With domains listed and `outsideDomains: refuse`, a userName that is an email address, the
  * primary email and any work email must be inside them. Only values the write introduces are
@@ -49,7 +25,6 @@ function plainlyInside(policy: OrgPolicy, userName: string | null, emails: unkno
 export function checkDomains(policy: OrgPolicy, after: Body, before: Body | null): void {
   if (policy.settings.outsideDomains === 'allow' || policy.domains.length === 0) return
   const userName = typeof after.userName === 'string' ? after.userName : null
-  if (plainlyInside(policy, userName, after.emails)) return
   const offending = outsideDomains({ userName, emails: emailsOf(after) }, policy.domains, policy.settings.subdomains)
   if (offending.length === 0) return
   const old = new Set(before === null ? [] : [
