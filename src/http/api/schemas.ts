@@ -392,25 +392,23 @@ const IF_MATCH = {
   properties: { 'if-match': str('The version the change was made against (W/"3"): a 412 when the resource has moved on') },
 }
 
-const nullable = (t: string, description: string): Schema => ({ type: [t, 'null'], description })
-
 /** The body of a user write: the directory shape's writable fields and the application's metadata. */
 const USER_WRITE = (required: readonly string[]): Schema => ({
   type: 'object',
   description: 'The fields to set, in the directory API\'s shape',
   properties: {
     userName: str('The unique sign-in name'),
-    externalId: nullable('string', 'The application\'s own id for the user'),
-    email: nullable('string', 'The primary (work) email; replaces emails'),
+    externalId: nullableStr('The application\'s own id for the user'),
+    email: nullableStr('The primary (work) email; replaces emails'),
     emails: { type: ['array', 'null'], items: freeForm('{ value, type, primary }'), description: 'Every email' },
     name: { ...freeForm('givenName, familyName, formatted, …'), type: ['object', 'null'] },
-    displayName: nullable('string', 'The name to show'),
-    nickName: nullable('string', 'A casual name'),
-    title: nullable('string', 'Job title'),
-    userType: nullable('string', 'Employee, Contractor…'),
-    preferredLanguage: nullable('string', 'e.g. en-US'),
-    locale: nullable('string', 'e.g. en-US'),
-    timezone: nullable('string', 'An IANA time zone'),
+    displayName: nullableStr('The name to show'),
+    nickName: nullableStr('A casual name'),
+    title: nullableStr('Job title'),
+    userType: nullableStr('Employee, Contractor…'),
+    preferredLanguage: nullableStr('e.g. en-US'),
+    locale: nullableStr('e.g. en-US'),
+    timezone: nullableStr('An IANA time zone'),
     active: { type: 'boolean', description: 'false to suspend the user' },
     phoneNumbers: { type: ['array', 'null'], items: freeForm('{ value, type, primary }'), description: 'Every phone number' },
     addresses: { type: ['array', 'null'], items: freeForm('A SCIM address'), description: 'Every address' },
