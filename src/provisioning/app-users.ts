@@ -6,7 +6,6 @@
 // bodies are the directory API's shape (directory/shape.ts) made into SCIM's, so that one
 // validator and one store serve both.
 import { isDeepStrictEqual } from 'node:util'
-import { apiUser } from '../directory/shape.ts'
 import { userCreated, userUpdated } from '../events/build.ts'
 import type { ScimOwnedField } from '../orgs/settings.ts'
 import { ScimError } from '../scim/errors.ts'
@@ -170,6 +169,3 @@ export async function updateAppUser(deps: Deps, orgId: OrgId, id: string, input:
     return taken(e, input.userName)
   }
 }
-
-/** The user as the directory API shows it (for the routes' answers). */
-export { apiUser }
