@@ -16,6 +16,7 @@ import type { Deps } from './deps.ts'
 import type { WriteLog } from './log-change.ts'
 import { hashPassword } from './password.ts'
 import { checkDomains } from './policy.ts'
+import type { OrgPolicy } from '../store/org-store.ts'
 
 async function userNameTaken(deps: Deps, orgId: OrgId, userName: unknown, e: unknown): Promise<never> {
   if (e instanceof UniqueViolation && e.what === 'userName' && typeof userName === 'string') {
@@ -71,15 +72,21 @@ export async function createUser(deps: Deps, orgId: OrgId, input: unknown, log?:
   }
 }
 
+/** The organization's policy, read in this transaction at most once, and only if asked for. */
+function policyOf(tx: StoreTx, orgId: OrgId): () => Promise<OrgPolicy> {
+  let read: Promise<OrgPolicy> | null = null
+  return () => (read ??= tx.orgs.policy(orgId))
+}
+
 /**
  * A SCIM write to a user the application created: refused (409) unless the organization allows
  * adoption, in which case the write takes the user over (true). An identity provider that
  * matched the user by userName (Entra ID and Okta look a user up before creating it) is told
  * why in its provisioning log rather than silently taking it over.
  */
-async function mayAdopt(tx: StoreTx, orgId: OrgId, cur: UserRow): Promise<boolean> {
+async function mayAdopt(policy: () => Promise<OrgPolicy>, cur: UserRow): Promise<boolean> {
   if (cur.directory?.managedBy !== 'app') return false
-  if ((await tx.orgs.policy(orgId)).settings.adoptExisting) return true
+  if ((await policy()).settings.adoptExisting) return true
   throw new ScimError(409, null, `User ${quote(cur.id)} was created by the application, not by an identity provider; ` +
     'an identity provider does not take over such a user unless the organization allows adoption (adoptExisting)')
 }
@@ -141,14 +148,15 @@ async function modifyUser(
       const cur = await tx.getUserForUpdate(orgId, id)
       if (!cur) throw notFound('User', id)
       checkIfMatch(ifMatch, cur.version)
-      const adopting = await mayAdopt(tx, orgId, cur)
+      const policy = policyOf(tx, orgId)
+      const adopting = await mayAdopt(policy, cur)
       const next = change(cur)
       // Taking a user over is a change even when the body is the same.
       if (adopting) next.changed = true
       userName = next.body.userName
       // The domains are read only when the write changes what they govern.
       if (next.changed && (!isDeepStrictEqual(cur.body.userName, next.body.userName) || !isDeepStrictEqual(cur.body.emails, next.body.emails))) {
-        checkDomains(await tx.orgs.policy(orgId), next.body, cur.body)
+        checkDomains(await policy(), next.body, cur.body)
       }
       if (!next.changed) {
         await log?.record(tx, orgId, { resourceType: 'User', resourceId: id, before: cur.body, after: cur.body })
@@ -234,9 +242,10 @@ export async function deleteUser(deps: Deps, orgId: OrgId, id: string, ifMatch: 
     const cur = await tx.getUserForUpdate(orgId, id)
     if (!cur) throw notFound('User', id)
     checkIfMatch(ifMatch, cur.version)
-    await mayAdopt(tx, orgId, cur)
+    const policy = policyOf(tx, orgId)
+    await mayAdopt(policy, cur)
     const ctx = eventContext(deps, orgId, now)
-    const { settings } = await tx.orgs.policy(orgId)
+    const { settings } = await policy()
     const groups = (await tx.deleteUser(orgId, id, now)) ?? []
     const removed = groups.map((g) => memberRemovedByDelete(ctx, g, id, 'User'))
     if (settings.deprovision === 'suspend') {
