@@ -15,6 +15,7 @@ export function orgStatements(b: Kysely<Database>, kind: 'sqlite' | 'postgres') 
     policy: prepare(b.selectFrom('orgs as o').select(['o.settings', (eb) => eb.selectFrom('org_domains as d').select(joined.as('j'))
       .where('d.org_id', '=', arg(0)).where('d.state', '<>', 'superseded').as('domains')]).where('o.id', '=', arg(0))),
     domainRecords: prepare(b.selectFrom('org_domains').selectAll().where('org_id', '=', arg(0)).orderBy('domain')),
+    domainRecord: prepare(b.selectFrom('org_domains').selectAll().where('org_id', '=', arg(0)).where('domain', '=', arg(1))),
     saveSettings: prepare(b.updateTable('orgs').set({ settings: arg(1) }).where('id', '=', arg(0))),
     addDomain: prepare(b.insertInto('org_domains').values({ org_id: arg(0), domain: arg(1), state: 'unverified', added_at: arg(2) }).onConflict((oc) => oc.doNothing())),
     removeDomain: prepare(b.deleteFrom('org_domains').where('org_id', '=', arg(0)).where('domain', '=', arg(1))),
@@ -76,7 +77,7 @@ export class KyselyOrgPolicyTx implements OrgPolicyTx {
   }
 
   async updateDomain(orgId: OrgId, domain: string, c: DomainChange): Promise<void> {
-    const [cur] = (await all<OrgDomainsTable>(this.#c, this.#st.domainRecords, [orgId])).filter((r) => r.domain === domain)
+    const [cur] = await all<OrgDomainsTable>(this.#c, this.#st.domainRecord, [orgId, domain])
     if (!cur) return
     await run(this.#c, this.#st.updateDomain, [
       orgId, domain, c.state, c.token === undefined ? cur.token : c.token, c.detail === undefined ? cur.detail : c.detail,
