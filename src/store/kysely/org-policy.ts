@@ -40,11 +40,6 @@ export function toAuditRow(r: AuditLogTable): AuditRow {
   return { id: r.id, at: r.at, actor: r.actor, action: r.action, details: JSON.parse(r.details) as Record<string, unknown> }
 }
 
-export async function readPolicy(conn: Conn, st: OrgStatements, orgId: OrgId): Promise<OrgPolicy> {
-  const [org] = await all<{ settings: string; domains: string | null }>(conn, st.policy, [orgId])
-  return { settings: readSettings(org?.settings), domains: org?.domains ? org.domains.split(' ').sort() : [] }
-}
-
 export class KyselyOrgPolicyTx implements OrgPolicyTx {
   readonly #c: Conn
   readonly #st: OrgStatements
@@ -56,8 +51,9 @@ export class KyselyOrgPolicyTx implements OrgPolicyTx {
     this.#kind = kind
   }
 
-  policy(orgId: OrgId): Promise<OrgPolicy> {
-    return readPolicy(this.#c, this.#st, orgId)
+  async policy(orgId: OrgId): Promise<OrgPolicy> {
+    const [org] = await all<{ settings: string; domains: string | null }>(this.#c, this.#st.policy, [orgId])
+    return { settings: readSettings(org?.settings), domains: org?.domains ? org.domains.split(' ').sort() : [] }
   }
 
   async domains(orgId: OrgId): Promise<readonly DomainRecord[]> {
