@@ -29,6 +29,8 @@ export interface ApiUser {
   /** pending: invited, not yet accepted · active · suspended: deactivated by the identity provider · deleted: kept for the deprovisioning policy's days. */
   readonly state: 'pending' | 'active' | 'suspended' | 'deleted'
   readonly enterprise: Json | null
+  /** The organization's declared extensions' values, by URN (docs/custom-attributes.md). */
+  readonly extensions: Json
   readonly managedBy: string
   readonly identityProvider: string | null
   readonly customAttributes: Json
@@ -44,6 +46,8 @@ export interface ApiGroup {
   readonly externalId: string | null
   readonly displayName: string
   readonly memberCount: number
+  /** The organization's declared extensions' values, by URN (docs/custom-attributes.md). */
+  readonly extensions: Json
   readonly managedBy: string
   readonly identityProvider: string | null
   readonly createdAt: string
@@ -87,6 +91,18 @@ function enterpriseOf(body: Json): Json | null {
   return out
 }
 
+/**
+ * The body's extension objects other than the enterprise one: a validated body holds an
+ * extension's values under its URN only for a schema the organization declares.
+ */
+function extensionsOf(body: Json): Json {
+  let out: Json | null = null
+  for (const k in body) {
+    if (k.startsWith('urn:') && k !== ENTERPRISE && isObject(body[k])) (out ??= {})[k] = body[k]
+  }
+  return out ?? {}
+}
+
 export function apiUser(row: UserRow): ApiUser {
   const b = row.body
   const emails = valued(b.emails)
@@ -111,6 +127,7 @@ export function apiUser(row: UserRow): ApiUser {
     active,
     state: !active ? 'suspended' : info?.pending === true ? 'pending' : 'active',
     enterprise: enterpriseOf(b),
+    extensions: extensionsOf(b),
     managedBy: info?.managedBy ?? 'scim',
     identityProvider: info?.identityProvider ?? null,
     customAttributes: info?.customAttributes ?? {},
@@ -129,6 +146,7 @@ export function apiGroup(row: GroupRow): ApiGroup {
     externalId: str(b.externalId),
     displayName: str(b.displayName) ?? '',
     memberCount: info?.memberCount ?? 0,
+    extensions: extensionsOf(b),
     managedBy: info?.managedBy ?? 'scim',
     identityProvider: info?.identityProvider ?? null,
     createdAt: row.created,

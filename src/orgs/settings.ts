@@ -21,6 +21,11 @@ export interface OrgSettings {
   readonly adoptExisting: boolean
   /** The directory API's user fields that an identity provider owns on SCIM-managed users. */
   readonly scimOwnedFields: readonly ScimOwnedField[]
+  /**
+   * A SCIM write carrying attributes that no schema of the organization declares is a 400
+   * invalidSyntax naming them; off, they are kept for the application (docs/custom-attributes.md).
+   */
+  readonly strictAttributes: boolean
 }
 
 /**
@@ -46,6 +51,7 @@ export const DEFAULT_SETTINGS: OrgSettings = {
   deleteAfterDays: 30,
   adoptExisting: false,
   scimOwnedFields: DEFAULT_SCIM_OWNED,
+  strictAttributes: false,
 }
 
 export const MAX_DELETE_AFTER_DAYS = 3_650
@@ -71,6 +77,7 @@ export function readSettings(json: string | null | undefined): OrgSettings {
       ? (s.deleteAfterDays as number) : d.deleteAfterDays,
     adoptExisting: typeof s.adoptExisting === 'boolean' ? s.adoptExisting : d.adoptExisting,
     scimOwnedFields: Array.isArray(s.scimOwnedFields) && s.scimOwnedFields.every(isField) ? s.scimOwnedFields : d.scimOwnedFields,
+    strictAttributes: typeof s.strictAttributes === 'boolean' ? s.strictAttributes : d.strictAttributes,
   }
 }
 
@@ -95,6 +102,7 @@ export function parseSettingsChange(input: Record<string, unknown>): SettingsCha
       case 'sendInvitations':
       case 'subdomains':
       case 'adoptExisting':
+      case 'strictAttributes':
         if (typeof v !== 'boolean') throw new SettingsError(k, `${k} must be true or false`)
         out[k] = v
         break

@@ -54,6 +54,7 @@ export function orgSettingsView(org: Pick<OrgRow, 'id' | 'name' | 'settings' | '
     deleteAfterDays: s.deleteAfterDays,
     adoptExisting: s.adoptExisting,
     scimOwnedFields: [...s.scimOwnedFields],
+    strictAttributes: s.strictAttributes,
   }
 }
 
@@ -91,20 +92,20 @@ function pick(s: OrgSettings, keys: readonly string[]): Record<string, unknown> 
   return Object.fromEntries(keys.map((k) => [k, s[k as keyof OrgSettings]]))
 }
 
-async function viewInTx(tx: StoreTx, org: Pick<OrgRow, 'id' | 'name'>): Promise<OrgSettingsView> {
+export async function viewInTx(tx: StoreTx, org: Pick<OrgRow, 'id' | 'name'>): Promise<OrgSettingsView> {
   const { settings } = await tx.orgs.policy(org.id)
   const domainRecords = await tx.orgs.domains(org.id)
   return orgSettingsView({ id: org.id, name: org.name, settings, domainRecords })
 }
 
 /** The audit entry and the `organization.updated` event of one change, in the change's transaction. */
-async function record(
+export async function record(
   deps: Deps, tx: StoreTx, orgId: OrgId, at: string, entry: { actor: string; action: string; details: Record<string, unknown> },
-  view: OrgSettingsView, changes: readonly string[],
+  view: OrgSettingsView, changes: readonly string[], extra: Record<string, unknown> = {},
 ): Promise<void> {
   const row: AuditRow = { id: deps.newId(), at, ...entry }
   await tx.orgs.insertAudit(orgId, row)
-  await tx.insertEvents(orgId, [organizationUpdated({ orgId, at, newId: deps.newId }, { ...view, changes })])
+  await tx.insertEvents(orgId, [organizationUpdated({ orgId, at, newId: deps.newId }, { ...view, ...extra, changes })])
 }
 
 /**

@@ -6,7 +6,7 @@ import { ScimError, quote } from '../scim/errors.ts'
 import { applyPatch } from '../scim/patch/apply.ts'
 import { normalizePatch, type PatchOperation } from '../scim/patch/normalize.ts'
 import { validateResource } from '../scim/resource.ts'
-import { userResource } from '../scim/schema/registry.ts'
+import type { ResourceSchema } from '../scim/schema/registry.ts'
 import { apiUser } from '../directory/shape.ts'
 import { deletedUserEvent, memberRemovedByDelete, userCreated, userDeleted, userEvent, userUpdated, type EventContext } from '../events/build.ts'
 import type { DirectoryInfo, ListResult, OrgId, StoreTx, UserRow } from '../store/store.ts'
@@ -15,7 +15,7 @@ import { checkIfMatch, notFound, toListQuery } from './common.ts'
 import type { Deps } from './deps.ts'
 import type { WriteLog } from './log-change.ts'
 import { hashPassword } from './password.ts'
-import { checkDomains } from './policy.ts'
+import { checkDomains, checkUndeclared } from './policy.ts'
 import type { OrgPolicy } from '../store/org-store.ts'
 
 async function userNameTaken(deps: Deps, orgId: OrgId, userName: unknown, e: unknown): Promise<never> {
@@ -39,8 +39,8 @@ export function eventContext(deps: Deps, orgId: OrgId, at: string): EventContext
  * invitations are on (the mailer sends the invitation from the event, never in the request), and
  * may take over an application-created user of the same userName only when adoption is allowed.
  */
-export async function createUser(deps: Deps, orgId: OrgId, input: unknown, log?: WriteLog): Promise<UserRow> {
-  const v = validateResource(userResource, input, { mode: 'create' })
+export async function createUser(deps: Deps, orgId: OrgId, input: unknown, log: WriteLog | undefined, rs: ResourceSchema): Promise<UserRow> {
+  const v = validateResource(rs, input, { mode: 'create' })
   const passwordHash = v.password === null ? null : await hashPassword(v.password)
   const id = deps.newId()
   const now = deps.now().toISOString()
@@ -50,6 +50,7 @@ export async function createUser(deps: Deps, orgId: OrgId, input: unknown, log?:
     return await deps.store.write(async (tx) => {
       const policy = await tx.orgs.policy(orgId)
       checkDomains(policy, v.body, null)
+      checkUndeclared(policy, v.unknown, log?.note?.bind(log))
       const pending = policy.settings.sendInvitations
       const row: UserRow = {
         id, version: 1, created: now, lastModified: now, body: v.body, groups: [],
@@ -132,8 +133,8 @@ export async function getUser(deps: Deps, orgId: OrgId, id: string, withMembersh
 }
 
 /** GET /Users and POST /Users/.search. */
-export function listUsers(deps: Deps, orgId: OrgId, p: ListParams, withMembership: boolean): Promise<ListResult<UserRow>> {
-  return deps.store.listUsers(orgId, toListQuery(p), { withMembership })
+export function listUsers(deps: Deps, orgId: OrgId, p: ListParams, withMembership: boolean, rs: ResourceSchema): Promise<ListResult<UserRow>> {
+  return deps.store.listUsers(orgId, { ...toListQuery(p), rs }, { withMembership })
 }
 
 /** Runs a read-modify-write of one user; returns the stored row, or the unchanged one when nothing changed. */
@@ -151,6 +152,7 @@ async function modifyUser(
       const policy = policyOf(tx, orgId)
       const adopting = await mayAdopt(policy, cur)
       const next = change(cur)
+      if (next.customAttributes) checkUndeclared(await policy(), next.customAttributes, log?.note?.bind(log))
       // Taking a user over is a change even when the body is the same.
       if (adopting) next.changed = true
       userName = next.body.userName
@@ -190,8 +192,8 @@ async function modifyUser(
 }
 
 /** PUT /Users/{id}: replaces the body; readOnly values are ignored, `id` cannot change (RFC 7644 §3.5.1). */
-export async function replaceUser(deps: Deps, orgId: OrgId, id: string, input: unknown, ifMatch: string | undefined, log?: WriteLog): Promise<UserRow> {
-  const v = validateResource(userResource, input, { mode: 'replace' })
+export async function replaceUser(deps: Deps, orgId: OrgId, id: string, input: unknown, ifMatch: string | undefined, log: WriteLog | undefined, rs: ResourceSchema): Promise<UserRow> {
+  const v = validateResource(rs, input, { mode: 'replace' })
   // A PUT without a password keeps the stored one: identity providers send it only to set it.
   const passwordHash = v.password === null ? undefined : await hashPassword(v.password)
   // A PUT that repeats the stored user (Okta sends the whole profile on every push) changes
@@ -217,12 +219,12 @@ function passwordSetBy(ops: readonly PatchOperation[]): string | null {
 }
 
 /** PATCH /Users/{id} (RFC 7644 §3.5.2): all operations or none. */
-export async function patchUser(deps: Deps, orgId: OrgId, id: string, input: unknown, ifMatch: string | undefined, log?: WriteLog): Promise<UserRow> {
-  const ops = normalizePatch(userResource, input, { maxOperations: deps.limits.maxPatchOperations })
+export async function patchUser(deps: Deps, orgId: OrgId, id: string, input: unknown, ifMatch: string | undefined, log: WriteLog | undefined, rs: ResourceSchema): Promise<UserRow> {
+  const ops = normalizePatch(rs, input, { maxOperations: deps.limits.maxPatchOperations })
   const newPassword = passwordSetBy(ops)
   const newHash = newPassword === null ? null : await hashPassword(newPassword)
   return modifyUser(deps, orgId, id, ifMatch, log, (cur) => {
-    const r = applyPatch(userResource, cur.body, ops)
+    const r = applyPatch(rs, cur.body, ops)
     if (r.members) throw new ScimError(400, 'invalidPath', 'Users have no members')
     const passwordHash = r.password === undefined ? undefined : r.password === null ? null : r.password === newPassword ? newHash : undefined
     return { body: r.body, passwordHash, changed: r.changed }

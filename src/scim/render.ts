@@ -24,8 +24,9 @@ export function schemasOf(rs: ResourceSchema, body: Record<string, unknown>): st
  * The SCIM representation of a row. `refs` is the computed multi-valued attribute (a user's
  * `groups`, a group's `members`), rendered with `$ref` URIs; undefined leaves it out.
  */
-export function renderResource(rs: ResourceSchema, row: RenderableRow, baseUrl: string, refs?: readonly RenderedRef[]): Record<string, unknown> {
-  return { schemas: schemasOf(rs, row.body), id: row.id, ...row.body, ...refsOf(rs, baseUrl, refs), meta: metaOf(rs, row, baseUrl, refs) }
+export function renderResource(rs: ResourceSchema, row: RenderableRow, baseUrl: string, refs?: readonly RenderedRef[], dropRequested = false): Record<string, unknown> {
+  const body = rs.clean ? rs.clean(row.body, dropRequested) : row.body
+  return { schemas: schemasOf(rs, body), id: row.id, ...body, ...refsOf(rs, baseUrl, refs), meta: metaOf(rs, row, baseUrl, refs) }
 }
 
 /**
@@ -73,7 +74,8 @@ function refsOf(rs: ResourceSchema, baseUrl: string, refs: readonly RenderedRef[
  */
 export function renderResourceJson(rs: ResourceSchema, row: RenderableRow, baseUrl: string, refs?: readonly RenderedRef[]): string {
   const text = row.json
-  if (text === undefined) return JSON.stringify(renderResource(rs, row, baseUrl, refs))
+  // An organization's declarations decide what of the body is shown: the object path.
+  if (text === undefined || rs.clean) return JSON.stringify(renderResource(rs, row, baseUrl, refs, true))
   const inner = text.slice(1, -1).trim()
   const computed = refsJson(rs, baseUrl, refs)
   return `{"schemas":${schemasJson(rs, text)},"id":${str(row.id)}${inner === '' ? '' : `,${inner}`},${computed === '' ? '' : `${computed},`}"meta":${metaJson(rs, row, baseUrl, refs)}}`
