@@ -82,6 +82,9 @@ function isDateTime(value: unknown): boolean {
   if (!m || Number.isNaN(Date.parse(value))) return false
   // Date.parse rolls 2024-02-30 over to March; compare the day it kept with the one written.
   const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])]
+  // XML Schema 1.0 has no year zero (and PostgreSQL's timestamptz, which filters read a stored
+  // dateTime as, refuses it).
+  if (y === 0) return false
   return new Date(Date.UTC(y, mo - 1, d)).getUTCDate() === d
 }
 

@@ -22,6 +22,8 @@ export const sqliteSql: SqlDialect = {
     return sql`(case when json_type(${doc}, ${jsonPath(path)}) = 'text' then ${v} end)`
   },
 
+  // SQLite's time values take the offset suffix and any number of fractional digits; %f is SS.SSS.
+  instant: (e) => sql`strftime('%Y-%m-%dT%H:%M:%fZ', ${e})`,
   existsElement(doc, path, cond) {
     // json_each gives an object or array element as JSON text but a scalar as its SQL value
     // (text unquoted, true as 1): each element is handed on as JSON text, so that jsonValue reads

@@ -166,8 +166,10 @@ function jsonPathOf(ctx: CompileContext, r: ResolvedAttr): string[] {
 function jsonTarget(ctx: CompileContext, doc: Expr, path: readonly string[], a: AttributeDef): Target {
   const kind = valueKind(a)
   if (kind === null) invalid(`Attribute ${quote(a.name)} is complex; compare one of its sub-attributes`)
+  const text = ctx.dialect.jsonValue(doc, path, jsonType(kind))
   return {
-    expr: ctx.dialect.jsonValue(doc, path, jsonType(kind)),
+    // A dateTime in the body is kept as sent (offsets, precision): compared as its instant.
+    expr: kind === 'dateTime' ? ctx.dialect.instant(text) : text,
     kind,
     folded: false,
     caseInsensitive: kind === 'string' && !a.caseExact,
