@@ -28,7 +28,8 @@ const USAGE = `Usage: roster <command> [options]
   org show ORG                         its settings and email domains
   org set ORG [--domain-add D]... [--domain-remove D]... [--send-invitations on|off]
       [--outside-domains refuse|allow] [--subdomains on|off] [--deprovision suspend|delete]
-      [--delete-after-days N] [--adopt-existing on|off] [--scim-owned F,F] [--strict-attributes on|off] [--force]
+      [--delete-after-days N] [--adopt-existing on|off] [--scim-owned F,F] [--strict-attributes on|off]
+      [--attribute-map PATH=FIELD,...] [--force]
                                        change them, recorded in its audit log and as an organization.updated
                                        event; --force accepts a consumer domain (gmail.com …); a domain another
                                        organization lists needs DNS verification (or ROSTER_SHARED_DOMAINS=1)

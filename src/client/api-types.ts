@@ -756,6 +756,10 @@ export interface components {
             };
             /** @description The identity provider's id of the user */
             externalId: string | null;
+            /** @description The organization's attribute mapping applied (settings `attributeMapping`): each mapped SCIM attribute's value under the application's field name, null when the user has none */
+            fields: {
+                [key: string]: unknown;
+            };
             /** @description Roster's id of the user */
             id: string;
             /** @description The identity provider that created the user (entra, okta, …), when recognised */
@@ -989,6 +993,16 @@ export interface components {
         OrgSettings: {
             /** @description A SCIM create whose userName is an application-created user's takes that user over */
             adoptExisting: boolean;
+            /**
+             * @description SCIM attribute paths (`title`, `name.givenName`, `urn:…:User:costCenter`) → the application's field names, shown in each user's `fields` in this API and in the events; a change replaces the whole mapping
+             * @example {
+             *       "title": "jobTitle",
+             *       "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department": "department"
+             *     }
+             */
+            attributeMapping: {
+                [key: string]: string;
+            };
             /** @description Days a user deleted under `suspend` is kept (0 to 3650) */
             deleteAfterDays: number;
             /**
@@ -2435,6 +2449,16 @@ export interface operations {
                 "application/json": {
                     /** @description A SCIM create whose userName is an application-created user's takes that user over */
                     adoptExisting?: boolean;
+                    /**
+                     * @description SCIM attribute paths (`title`, `name.givenName`, `urn:…:User:costCenter`) → the application's field names, shown in each user's `fields` in this API and in the events; a change replaces the whole mapping
+                     * @example {
+                     *       "title": "jobTitle",
+                     *       "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department": "department"
+                     *     }
+                     */
+                    attributeMapping?: {
+                        [key: string]: string;
+                    };
                     /** @description Days a user deleted under `suspend` is kept (0 to 3650) */
                     deleteAfterDays?: number;
                     /**

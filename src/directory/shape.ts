@@ -3,6 +3,7 @@
 // active"), the enterprise extension's attributes without their URN, who manages the resource,
 // and the attributes an identity provider sent that no schema declares, kept under
 // `customAttributes` rather than dropped. Events carry the same shapes (docs/events.md).
+import { NO_MAPPING, type AttributeMapping } from '../orgs/settings.ts'
 import type { GroupRow, MemberRow, UserRow } from '../store/store.ts'
 
 const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'
@@ -31,6 +32,8 @@ export interface ApiUser {
   readonly enterprise: Json | null
   /** The organization's declared extensions' values, by URN (docs/custom-attributes.md). */
   readonly extensions: Json
+  /** The organization's attribute mapping applied: its field names with their values (null when unset). */
+  readonly fields: Json
   readonly managedBy: string
   readonly identityProvider: string | null
   readonly customAttributes: Json
@@ -103,7 +106,38 @@ function extensionsOf(body: Json): Json {
   return out ?? {}
 }
 
-export function apiUser(row: UserRow): ApiUser {
+/** The value of `key` in `obj`, its name matched case-insensitively (RFC 7643 §2.1). */
+function keyOf(obj: Json, key: string): unknown {
+  if (Object.hasOwn(obj, key)) return obj[key]
+  const lower = key.toLowerCase()
+  for (const k in obj) if (k.toLowerCase() === lower) return obj[k]
+  return undefined
+}
+
+/**
+ * The value at a SCIM attribute path in a stored body: an extension's attribute under its URN; of
+ * a multi-valued attribute, the primary element (else the first), and of a complex element its
+ * `value` unless a sub-attribute is named.
+ */
+export function valueAt(body: Json, path: string): unknown {
+  const colon = path.lastIndexOf(':')
+  const container = colon < 0 ? body : keyOf(body, path.slice(0, colon))
+  if (!isObject(container)) return null
+  const [name, sub] = path.slice(colon + 1).split('.') as [string, string | undefined]
+  let v = keyOf(container, name)
+  if (Array.isArray(v)) v = v.find((e) => isObject(e) && e.primary === true) ?? v[0]
+  if (isObject(v)) v = keyOf(v, sub ?? 'value')
+  else if (sub !== undefined) return null
+  return v ?? null
+}
+
+function fieldsOf(body: Json, mapping: AttributeMapping): Json {
+  const out: Json = {}
+  for (const path in mapping) out[mapping[path] as string] = valueAt(body, path)
+  return out
+}
+
+export function apiUser(row: UserRow, mapping: AttributeMapping = NO_MAPPING): ApiUser {
   const b = row.body
   const emails = valued(b.emails)
   const active = b.active !== false
@@ -128,6 +162,7 @@ export function apiUser(row: UserRow): ApiUser {
     state: !active ? 'suspended' : info?.pending === true ? 'pending' : 'active',
     enterprise: enterpriseOf(b),
     extensions: extensionsOf(b),
+    fields: fieldsOf(b, mapping),
     managedBy: info?.managedBy ?? 'scim',
     identityProvider: info?.identityProvider ?? null,
     customAttributes: info?.customAttributes ?? {},

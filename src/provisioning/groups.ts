@@ -13,6 +13,7 @@ import { UniqueViolation } from '../store/store.ts'
 import { checkIfMatch, notFound, toListQuery } from './common.ts'
 import type { Deps } from './deps.ts'
 import { memberChange, type MemberChange, type WriteLog } from './log-change.ts'
+import { NO_MAPPING } from '../orgs/settings.ts'
 import { checkUndeclared } from './policy.ts'
 import { eventContext } from './users.ts'
 
@@ -65,7 +66,7 @@ export async function createGroup(deps: Deps, orgId: OrgId, input: unknown, log:
         id, version: 1, created: now, lastModified: now, body: v.body,
         directory: { managedBy: 'scim', identityProvider, customAttributes: null, memberCount: r?.added.length ?? 0 },
       }
-      const ctx = eventContext(deps, orgId, now)
+      const ctx = eventContext(deps, orgId, now, NO_MAPPING)
       await tx.insertEvents(orgId, [groupCreated(ctx, created), ...(r ? memberEvents(ctx, created, r) : [])])
       await log?.record(tx, orgId, { resourceType: 'Group', resourceId: id, before: null, after: v.body, members: r ? memberChange(delta, r) : undefined })
       return created
@@ -125,7 +126,7 @@ async function modifyGroup(
         id, version: cur.version + 1, created: cur.created, lastModified: now, body: next.body,
         directory: { managedBy: cur.directory?.managedBy ?? 'scim', identityProvider: cur.directory?.identityProvider ?? null, customAttributes: null, memberCount },
       }
-      const ctx = eventContext(deps, orgId, now)
+      const ctx = eventContext(deps, orgId, now, NO_MAPPING)
       await tx.insertEvents(orgId, [...(next.changed ? groupUpdated(ctx, after, logged) : []), ...(result ? memberEvents(ctx, after, result) : [])])
       return after
     })
@@ -160,7 +161,7 @@ export async function deleteGroup(deps: Deps, orgId: OrgId, id: string, ifMatch:
     const cur = await tx.getGroupForUpdate(orgId, id)
     if (!cur) throw notFound('Group', id)
     checkIfMatch(ifMatch, cur.version)
-    const ctx = eventContext(deps, orgId, now)
+    const ctx = eventContext(deps, orgId, now, NO_MAPPING)
     const parents = (await tx.deleteGroup(orgId, id, now)) ?? []
     await tx.insertEvents(orgId, [groupDeleted(ctx, cur), ...parents.map((g) => memberRemovedByDelete(ctx, g, id, 'Group'))])
     await log?.record(tx, orgId, { resourceType: 'Group', resourceId: id, before: cur.body, after: null })

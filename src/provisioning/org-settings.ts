@@ -8,7 +8,7 @@
 import { organizationUpdated } from '../events/build.ts'
 import { claimRefusal, supersededDetail } from '../orgs/domain-claims.ts'
 import { checkDomainVerification, newVerificationToken, normalizeDomain, verificationRecord, type TxtResolver } from '../orgs/domains.ts'
-import { SettingsError, applySettingsChange, parseSettingsChange, type OrgSettings, type SettingsChange } from '../orgs/settings.ts'
+import { NO_MAPPING, SettingsError, applySettingsChange, parseSettingsChange, type OrgSettings, type SettingsChange } from '../orgs/settings.ts'
 import type { AuditRow, DomainRecord, DomainState } from '../store/org-store.ts'
 import type { OrgId, OrgRow, StoreTx } from '../store/store.ts'
 import type { Deps } from './deps.ts'
@@ -55,6 +55,7 @@ export function orgSettingsView(org: Pick<OrgRow, 'id' | 'name' | 'settings' | '
     adoptExisting: s.adoptExisting,
     scimOwnedFields: [...s.scimOwnedFields],
     strictAttributes: s.strictAttributes,
+    attributeMapping: { ...s.attributeMapping },
   }
 }
 
@@ -105,7 +106,7 @@ export async function record(
 ): Promise<void> {
   const row: AuditRow = { id: deps.newId(), at, ...entry }
   await tx.orgs.insertAudit(orgId, row)
-  await tx.insertEvents(orgId, [organizationUpdated({ orgId, at, newId: deps.newId }, { ...view, ...extra, changes })])
+  await tx.insertEvents(orgId, [organizationUpdated({ orgId, at, newId: deps.newId, mapping: NO_MAPPING }, { ...view, ...extra, changes })])
 }
 
 /**

@@ -16,6 +16,7 @@ import type { Deps } from './deps.ts'
 import type { WriteLog } from './log-change.ts'
 import { hashPassword } from './password.ts'
 import { checkDomains, checkUndeclared } from './policy.ts'
+import type { AttributeMapping } from '../orgs/settings.ts'
 import type { OrgPolicy } from '../store/org-store.ts'
 
 async function userNameTaken(deps: Deps, orgId: OrgId, userName: unknown, e: unknown): Promise<never> {
@@ -28,8 +29,9 @@ async function userNameTaken(deps: Deps, orgId: OrgId, userName: unknown, e: unk
   throw e
 }
 
-export function eventContext(deps: Deps, orgId: OrgId, at: string): EventContext {
-  return { orgId, at, newId: deps.newId }
+/** What the events of one change share; `mapping` is the organization's attribute mapping (its users' `fields`). */
+export function eventContext(deps: Deps, orgId: OrgId, at: string, mapping: AttributeMapping): EventContext {
+  return { orgId, at, newId: deps.newId, mapping }
 }
 
 /**
@@ -58,7 +60,7 @@ export async function createUser(deps: Deps, orgId: OrgId, input: unknown, log: 
       }
       adopt = policy.settings.adoptExisting
       await tx.insertUser(orgId, { id, body: v.body, passwordHash, now, identityProvider, customAttributes: v.unknown, managedBy: 'scim', pending, metadata: null })
-      await tx.insertEvents(orgId, [userCreated(eventContext(deps, orgId, now), row)])
+      await tx.insertEvents(orgId, [userCreated(eventContext(deps, orgId, now, policy.settings.attributeMapping), row)])
       await log?.record(tx, orgId, { resourceType: 'User', resourceId: id, before: null, after: v.body, secrets: passwordHash === null ? [] : ['password'] })
       return row
     })
@@ -110,7 +112,8 @@ async function adoptUser(
   return deps.store.write(async (tx) => {
     const cur = await tx.getUserForUpdate(orgId, id)
     if (!cur || cur.directory?.managedBy !== 'app') throw new ScimError(409, 'uniqueness', `userName ${quote(v.body.userName)} is already taken`)
-    checkDomains(await tx.orgs.policy(orgId), v.body, null)
+    const policy = await tx.orgs.policy(orgId)
+    checkDomains(policy, v.body, null)
     await tx.updateUser(orgId, id, v.body, cur.body, passwordHash ?? undefined, cur.version, now, v.unknown)
     await tx.adoptUser(orgId, id, identityProvider)
     const after: UserRow = {
@@ -118,7 +121,7 @@ async function adoptUser(
       directory: { ...(cur.directory as DirectoryInfo), managedBy: 'scim', identityProvider, customAttributes: v.unknown },
     }
     const logged = { resourceType: 'User' as const, resourceId: id, before: cur.body, after: v.body, secrets: passwordHash === null ? [] : ['password'] }
-    const ctx = eventContext(deps, orgId, now)
+    const ctx = eventContext(deps, orgId, now, policy.settings.attributeMapping)
     await tx.insertEvents(orgId, [userEvent(ctx, 'user.adopted', after, { previouslyManagedBy: 'app' }), ...userUpdated(ctx, cur, after, logged)])
     await log?.record(tx, orgId, logged)
     return after
@@ -173,7 +176,7 @@ async function modifyUser(
         },
       }
       const logged = { resourceType: 'User' as const, resourceId: id, before: cur.body, after: next.body, secrets: next.passwordHash === undefined ? [] : ['password'] }
-      const ctx = eventContext(deps, orgId, now)
+      const ctx = eventContext(deps, orgId, now, (await policy()).settings.attributeMapping)
       if (adopting) {
         const identityProvider = log?.identityProvider ?? null
         await tx.adoptUser(orgId, id, identityProvider)
@@ -246,13 +249,13 @@ export async function deleteUser(deps: Deps, orgId: OrgId, id: string, ifMatch: 
     checkIfMatch(ifMatch, cur.version)
     const policy = policyOf(tx, orgId)
     await mayAdopt(policy, cur)
-    const ctx = eventContext(deps, orgId, now)
     const { settings } = await policy()
+    const ctx = eventContext(deps, orgId, now, settings.attributeMapping)
     const groups = (await tx.deleteUser(orgId, id, now)) ?? []
     const removed = groups.map((g) => memberRemovedByDelete(ctx, g, id, 'User'))
     if (settings.deprovision === 'suspend') {
       const kept: UserRow = { ...cur, version: cur.version + 1, lastModified: now }
-      const shape = { ...apiUser(kept), state: 'deleted' as const }
+      const shape = { ...apiUser(kept, settings.attributeMapping), state: 'deleted' as const }
       await tx.keepDeletedUser(orgId, id, { deletedAt: now, purgeAt: new Date(Date.parse(now) + settings.deleteAfterDays * 86_400_000).toISOString(), data: shape })
       await tx.insertEvents(orgId, [deletedUserEvent(ctx, 'user.deactivated', shape), ...removed])
     } else {

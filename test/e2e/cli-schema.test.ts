@@ -52,9 +52,13 @@ describe('roster schema', () => {
     expect((await fails('schema', 'add', 'Schema Co', bad)).stderr).toMatch(/ROSTER_ERR_SCHEMA: .*is not JSON/)
     expect((await fails('schema', 'add', 'Schema Co')).code).toBe(2)
 
+    const mapped = JSON.parse((await roster('org', 'set', 'Schema Co', '--attribute-map', `title=jobTitle,${URN}:costCenter=costCenter`, '--json')).stdout) as Record<string, unknown>
+    expect(mapped.attributeMapping).toEqual({ title: 'jobTitle', [`${URN}:costCenter`]: 'costCenter' })
+    expect((await fails('org', 'set', 'Schema Co', '--attribute-map', 'title')).code).toBe(2)
+
     expect((await roster('schema', 'remove', 'Schema Co', URN)).stdout).toMatch(/^Removed /)
     expect((await fails('schema', 'remove', 'Schema Co', URN)).stderr).toMatch(/ROSTER_ERR_SCHEMA_NOT_FOUND/)
     const audit = JSON.parse((await roster('org', 'audit', 'Schema Co', '--json')).stdout) as { data: { actor: string; action: string }[] }
-    expect(audit.data.map((e) => [e.actor, e.action])).toEqual([['cli', 'organization.schema_removed'], ['cli', 'organization.schema_declared']])
+    expect(audit.data.map((e) => [e.actor, e.action])).toEqual([['cli', 'organization.schema_removed'], ['cli', 'organization.settings_changed'], ['cli', 'organization.schema_declared']])
   })
 })

@@ -254,6 +254,44 @@ describe.each(storeMatrix())('declared extension schemas on $name', (factory) =>
     expect(ok.status, ok.text).toBe(201)
   })
 
+  it('the attribute mapping shows the SCIM attributes under the application\'s field names, in the directory API and the events', async () => {
+    const o = await newOrg('mapping')
+    expect((await declare(o, declaration)).status).toBe(201)
+    const settings = (body: unknown) => t.app.inject({
+      method: 'PATCH', url: `/api/v1/orgs/${o.id}/settings`, headers: { authorization: `Bearer ${o.key}`, 'content-type': 'application/json' }, payload: JSON.stringify(body),
+    })
+    for (const bad of [{ 'not a path!': 'x' }, { title: '1field' }, { title: 'same', nickName: 'same' }, ['title']]) {
+      const r = await settings({ attributeMapping: bad })
+      expect(r.statusCode, r.body).toBe(400)
+      expect(r.body).toContain('attributeMapping')
+    }
+    const mapping = {
+      title: 'jobTitle', 'name.givenName': 'firstName', emails: 'email', 'phoneNumbers.type': 'phoneType',
+      'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department': 'department', [`${EXT.toLowerCase()}:COSTCENTER`]: 'costCenter', [`${EXT}:office.floor`]: 'floor', nickName: 'nick',
+    }
+    const set = await settings({ attributeMapping: mapping })
+    expect(set.statusCode, set.body).toBe(200)
+    expect(JSON.parse(set.body).attributeMapping).toEqual(mapping)
+
+    const created = await scim(o, 'POST', '/Users', user('mapped@example.com', {
+      title: 'Engineer', emails: [{ value: 'other@example.com', type: 'home' }, { value: 'mapped@example.com', type: 'work', primary: true }],
+      phoneNumbers: [{ value: '+1 555 0100', type: 'mobile' }],
+      'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User': { department: 'R&D' },
+      [EXT]: { costCenter: 'AB-12', office: { floor: 3 } },
+    }))
+    expect(created.status, created.text).toBe(201)
+    const id = created.json.id as string
+    const want = { jobTitle: 'Engineer', firstName: 'Ada', email: 'mapped@example.com', phoneType: 'mobile', department: 'R&D', costCenter: 'AB-12', floor: 3, nick: null }
+    expect((await api('GET', `/orgs/${o.id}/users/${id}`, o.key)).json.fields).toEqual(want)
+    expect(((await api('GET', `/orgs/${o.id}/users`, o.key)).json.data as Json[])[0]?.fields).toEqual(want)
+    const patched = await scim(o, 'PATCH', `/Users/${id}`, patchOp({ op: 'replace', path: 'title', value: 'Lead' }))
+    expect(patched.status, patched.text).toBe(200)
+    const events = await o.feed.take(20, { timeoutMs: 2_000 })
+    const ofUser = events.filter((e) => (e.data as Json).id === id)
+    expect((ofUser.find((e) => e.type === 'user.created')?.data as Json).fields).toEqual(want)
+    expect((ofUser.find((e) => e.type === 'user.updated')?.data as Json).fields).toEqual({ ...want, jobTitle: 'Lead' })
+  })
+
   it('a removed declaration\'s values are hidden over SCIM and show again when it is declared again; groups take extensions too', async () => {
     const o = await newOrg('remove')
     expect((await declare(o, declaration)).status).toBe(201)

@@ -26,7 +26,7 @@ export const ORG_USAGE = `usage: roster org show ORG [--json]
        roster org set ORG [--domain-add D]... [--domain-remove D]... [--send-invitations on|off]
                           [--outside-domains refuse|allow] [--subdomains on|off] [--deprovision suspend|delete]
                           [--delete-after-days N] [--adopt-existing on|off] [--scim-owned F,F]
-                          [--strict-attributes on|off] [--force] [--json]
+                          [--strict-attributes on|off] [--attribute-map PATH=FIELD,...] [--force] [--json]
        roster org domain verify ORG DOMAIN [--json]
        roster org audit ORG [--limit N] [--cursor C] [--json]`
 
@@ -44,7 +44,7 @@ const ACTOR = 'cli'
 const FLAG_OF: Readonly<Record<string, string>> = {
   domainAdd: '--domain-add', domainRemove: '--domain-remove', sendInvitations: '--send-invitations', outsideDomains: '--outside-domains',
   subdomains: '--subdomains', deprovision: '--deprovision', deleteAfterDays: '--delete-after-days', adoptExisting: '--adopt-existing',
-  scimOwnedFields: '--scim-owned', strictAttributes: '--strict-attributes',
+  scimOwnedFields: '--scim-owned', strictAttributes: '--strict-attributes', attributeMapping: '--attribute-map',
 }
 
 const OPTIONS = {
@@ -60,6 +60,7 @@ const OPTIONS = {
   'adopt-existing': { type: 'string' },
   'scim-owned': { type: 'string' },
   'strict-attributes': { type: 'string' },
+  'attribute-map': { type: 'string' },
   force: { type: 'boolean', default: false },
   limit: { type: 'string' },
   cursor: { type: 'string' },
@@ -106,6 +107,14 @@ export function changeFromFlags(v: Values): SettingsUpdate {
     settings.deleteAfterDays = Number(days)
   }
   if (v['scim-owned'] !== undefined) settings.scimOwnedFields = list([v['scim-owned']]) ?? []
+  // The whole mapping, `title=jobTitle,name.givenName=firstName`; an empty value clears it.
+  if (v['attribute-map'] !== undefined) {
+    settings.attributeMapping = Object.fromEntries((list([v['attribute-map']]) ?? []).map((pair) => {
+      const eq = pair.lastIndexOf('=')
+      if (eq <= 0) throw new OrgUsage(`--attribute-map takes PATH=FIELD pairs, got "${pair}"`)
+      return [pair.slice(0, eq).trim(), pair.slice(eq + 1).trim()]
+    }))
+  }
   const change: SettingsUpdate = { domainAdd: list(v['domain-add']), domainRemove: list(v['domain-remove']), force: v.force, settings }
   try {
     checkSettingsUpdate(change)
@@ -146,6 +155,7 @@ export function formatSettings(v: OrgSettingsView): string {
     ['Deprovision', v.deprovision === 'suspend' ? `suspend, delete after ${v.deleteAfterDays} days` : 'delete'],
     ['Adopt existing', onOffText(v.adoptExisting)],
     ['Strict attributes', onOffText(v.strictAttributes)],
+    ['Attribute map', Object.entries(v.attributeMapping).map(([p, f]) => `${p}=${f}`).join(', ') || 'none'],
     ['SCIM-owned fields', v.scimOwnedFields.join(', ') || 'none'],
   ]
   return rows.map(([k, val]) => `${k.padEnd(18)} ${val}`).join('\n')

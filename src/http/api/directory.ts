@@ -71,13 +71,13 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: Deps): void 
     const org = await authorize(deps, request, request.params.org, 'directory:read')
     // A filter names the organization's declared attributes as SCIM does.
     const rs = q.filter ? (await orgResources(deps, org.id)).user : undefined
-    return page(await filtered(store.directoryUsers(org.id, { ...q, rs })), q.limit, (u) => u.id, apiUser)
+    return page(await filtered(store.directoryUsers(org.id, { ...q, rs })), q.limit, (u) => u.id, (u) => apiUser(u, org.settings.attributeMapping))
   })
 
   app.get<{ Params: IdParams }>('/orgs/:org/users/:id', { schema: DIRECTORY.getUser }, async (request, reply) => {
     const org = await authorize(deps, request, request.params.org, 'directory:read')
     const user = await store.directoryUser(org.id, 'id', request.params.id)
-    if (user) return sendVersioned(request, reply, user.version, apiUser(user))
+    if (user) return sendVersioned(request, reply, user.version, apiUser(user, org.settings.attributeMapping))
     // Deleted by the identity provider and kept under the policy deprovision: suspend.
     const kept = await store.deletedUser(org.id, request.params.id)
     if (!kept) throw notFound('user')
@@ -90,7 +90,7 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: Deps): void 
       const org = await authorize(deps, request, request.params.org, 'directory:read')
       const user = await store.directoryUser(org.id, by, request.params.value)
       if (!user) throw notFound('user')
-      return sendVersioned(request, reply, user.version, apiUser(user))
+      return sendVersioned(request, reply, user.version, apiUser(user, org.settings.attributeMapping))
     })
   }
 

@@ -79,6 +79,7 @@ const userProperties: Record<string, Schema> = {
   managedBy: str('Who manages the user: `scim` (an identity provider; its SCIM-owned fields are read-only here) or `app` (the application created it)'),
   identityProvider: nullableStr('The identity provider that created the user (entra, okta, …), when recognised'),
   extensions: freeForm('The values of the extension schemas the organization declares (docs/custom-attributes.md), each under its URN as SCIM sends it; the enterprise extension is `enterprise`'),
+  fields: freeForm('The organization\'s attribute mapping applied (settings `attributeMapping`): each mapped SCIM attribute\'s value under the application\'s field name, null when the user has none'),
   customAttributes: freeForm('What the identity provider sent that no schema declares (unknown attributes, unknown extensions by URN), kept rather than dropped'),
   metadata: freeForm("The application's own attributes (a role in the product, settings): set through this API, never read or written by SCIM"),
   createdAt: instant('When the user was created'),
@@ -242,6 +243,11 @@ const settingProperties: Record<string, Schema> = {
   deleteAfterDays: { type: 'integer', minimum: 0, maximum: MAX_DELETE_AFTER_DAYS, description: `Days a user deleted under \`suspend\` is kept (0 to ${MAX_DELETE_AFTER_DAYS})` },
   adoptExisting: { type: 'boolean', description: 'A SCIM create whose userName is an application-created user\'s takes that user over' },
   scimOwnedFields: { type: 'array', items: { type: 'string', enum: [...SCIM_FIELDS] }, description: 'The user fields an identity provider owns on SCIM-managed users' },
+  attributeMapping: {
+    type: 'object', additionalProperties: { type: 'string' }, maxProperties: 100,
+    description: 'SCIM attribute paths (`title`, `name.givenName`, `urn:…:User:costCenter`) → the application\'s field names, shown in each user\'s `fields` in this API and in the events; a change replaces the whole mapping',
+    examples: [{ title: 'jobTitle', 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department': 'department' }],
+  },
   strictAttributes: { type: 'boolean', description: 'A SCIM write carrying attributes that no schema of the organization declares is a 400 invalidSyntax naming them; off (the default), they are kept under `customAttributes`' },
 }
 
