@@ -139,11 +139,13 @@ function refsJson(rs: ResourceSchema, baseUrl: string, refs: readonly RenderedRe
     }
     return `"groups":[${parts.join(',')}]`
   }
-  for (let i = 0; i < refs.length; i++) {
-    const m = refs[i] as RenderedRef
-    const type = m.type === 'Group' ? 'Group' : 'User'
-    const display = m.display == null ? '' : `,"display":${JSON.stringify(m.display)}`
-    parts[i] = `{"value":${JSON.stringify(m.value)},"$ref":${JSON.stringify(`${baseUrl}/${type}s/${m.value}`)},"type":"${type}"${display}}`
-  }
+  for (let i = 0; i < refs.length; i++) parts[i] = memberJson(baseUrl, refs[i] as RenderedRef)
   return `"members":[${parts.join(',')}]`
+}
+
+/** One element of a group's `members`, as refsOf renders it, serialized. */
+export function memberJson(baseUrl: string, m: RenderedRef): string {
+  const type = m.type === 'Group' ? 'Group' : 'User'
+  const display = m.display == null ? '' : `,"display":${JSON.stringify(m.display)}`
+  return `{"value":${JSON.stringify(m.value)},"$ref":${JSON.stringify(`${baseUrl}/${type}s/${m.value}`)},"type":"${type}"${display}}`
 }

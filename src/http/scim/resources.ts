@@ -16,6 +16,7 @@ import type { ResourceSchema } from '../../scim/schema/registry.ts'
 import { orgResources } from '../../provisioning/org-schemas.ts'
 import type { GroupRow, ListResult, OrgId, UserRow } from '../../store/store.ts'
 import { notModified, sendJson } from './plugin.ts'
+import { sendGroupStream, streamsMembers } from './group-stream.ts'
 import { writeLog } from './request-log.ts'
 
 const LIST_RESPONSE = 'urn:ietf:params:scim:api:messages:2.0:ListResponse'
@@ -137,7 +138,16 @@ export function registerResourceRoutes(app: FastifyInstance, deps: Deps, baseUrl
     app.get<{ Params: { id: string }; Querystring: Query }>(`${base}/:id`, async (request, reply) => {
       const p = projectionOf(request.query)
       const rs = await rsOf(request)
-      const row = await ops.get(deps, orgOf(request), request.params.id, wantsMembership(rs, p))
+      const membership = wantsMembership(rs, p)
+      if (ops.kind === 'Group' && membership && !p.attributes && !p.excludedAttributes) {
+        // A large group's members are streamed a page at a time (group-stream.ts).
+        const group = await deps.store.directoryGroup(orgOf(request), request.params.id)
+        if (group && streamsMembers(deps, group)) {
+          if (notModified(request, reply, tag(rs, group))) return reply
+          return sendGroupStream(deps, reply, rs, orgOf(request), group, baseUrlOf(request), tag(rs, group))
+        }
+      }
+      const row = await ops.get(deps, orgOf(request), request.params.id, membership)
       if (notModified(request, reply, tag(rs, row))) return reply
       return sendJson(reply, 200, render(rs, row, baseUrlOf(request), p), tag(rs, row))
     })
