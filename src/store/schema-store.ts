@@ -1,5 +1,5 @@
 // What an organization's declared extension schemas need from the store
-// (docs/custom-attributes.md, migration 0010): the declarations read by any request, and
+// (docs/custom-attributes.md, migration 0011): the declarations read by any request, and
 // changed inside a write transaction together with the version that tells every server to
 // rebuild the organization's schemas.
 import type { OrgId } from './store.ts'

@@ -7,7 +7,7 @@ export interface OrgsTable {
   id: string; name: string; name_folded: string; created_at: string
   /** The organization's policy as JSON text (orgs/settings.ts; absent keys take the defaults). */
   settings: string
-  /** Moves on every change of the organization's declared schemas (migration 0010). */
+  /** Moves on every change of the organization's declared schemas (migration 0011). */
   schema_version: ColumnType<number, number | undefined, number>
 }
 export interface OrgDomainsTable {
