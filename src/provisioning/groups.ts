@@ -48,6 +48,7 @@ async function resolveRefs(tx: StoreTx, orgId: OrgId, groupId: string, refs: rea
 /** POST /Groups. */
 export async function createGroup(deps: Deps, orgId: OrgId, input: unknown, log?: WriteLog): Promise<GroupRow> {
   const v = validateResource(groupResource, input, { mode: 'create' })
+  for (const n of v.notes) log?.note?.(n)
   checkMemberCount(deps, v.members?.length ?? 0)
   const id = deps.newId()
   const now = deps.now().toISOString()
@@ -132,6 +133,7 @@ async function modifyGroup(
 /** PUT /Groups/{id}: replaces the body and the whole member list. */
 export async function replaceGroup(deps: Deps, orgId: OrgId, id: string, input: unknown, ifMatch: string | undefined, log?: WriteLog): Promise<GroupRow> {
   const v = validateResource(groupResource, input, { mode: 'replace' })
+  for (const n of v.notes) log?.note?.(n)
   const delta: MemberDelta = v.members ? { replaceAll: v.members, add: [], remove: [], removeAll: false } : { replaceAll: null, add: [], remove: [], removeAll: true }
   return modifyGroup(deps, orgId, id, ifMatch, log, () => ({ body: v.body, changed: true, delta }))
 }
@@ -140,7 +142,9 @@ export async function replaceGroup(deps: Deps, orgId: OrgId, id: string, input: 
 export async function patchGroup(deps: Deps, orgId: OrgId, id: string, input: unknown, ifMatch: string | undefined, log?: WriteLog): Promise<GroupRow> {
   const ops = normalizePatch(groupResource, input, { maxOperations: deps.limits.maxPatchOperations })
   return modifyGroup(deps, orgId, id, ifMatch, log, (cur) => {
+    // A group keeps no undeclared attributes (a create drops them too): they are ignored, noted.
     const r = applyPatch(groupResource, cur.body, ops)
+    for (const n of r.notes) log?.note?.(n)
     return { body: r.body, changed: r.changed && JSON.stringify(r.body) !== JSON.stringify(cur.body), delta: r.members }
   })
 }

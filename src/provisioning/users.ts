@@ -41,6 +41,7 @@ export function eventContext(deps: Deps, orgId: OrgId, at: string): EventContext
  */
 export async function createUser(deps: Deps, orgId: OrgId, input: unknown, log?: WriteLog): Promise<UserRow> {
   const v = validateResource(userResource, input, { mode: 'create' })
+  for (const n of v.notes) log?.note?.(n)
   const passwordHash = v.password === null ? null : await hashPassword(v.password)
   const id = deps.newId()
   const now = deps.now().toISOString()
@@ -192,6 +193,7 @@ async function modifyUser(
 /** PUT /Users/{id}: replaces the body; readOnly values are ignored, `id` cannot change (RFC 7644 §3.5.1). */
 export async function replaceUser(deps: Deps, orgId: OrgId, id: string, input: unknown, ifMatch: string | undefined, log?: WriteLog): Promise<UserRow> {
   const v = validateResource(userResource, input, { mode: 'replace' })
+  for (const n of v.notes) log?.note?.(n)
   // A PUT without a password keeps the stored one: identity providers send it only to set it.
   const passwordHash = v.password === null ? undefined : await hashPassword(v.password)
   // A PUT that repeats the stored user (Okta sends the whole profile on every push) changes
@@ -222,10 +224,12 @@ export async function patchUser(deps: Deps, orgId: OrgId, id: string, input: unk
   const newPassword = passwordSetBy(ops)
   const newHash = newPassword === null ? null : await hashPassword(newPassword)
   return modifyUser(deps, orgId, id, ifMatch, log, (cur) => {
-    const r = applyPatch(userResource, cur.body, ops)
+    // Undeclared attributes are kept with the user, as a create keeps them (docs/compatibility.md).
+    const r = applyPatch(userResource, cur.body, ops, cur.directory?.customAttributes ?? null)
     if (r.members) throw new ScimError(400, 'invalidPath', 'Users have no members')
+    for (const n of r.notes) log?.note?.(n)
     const passwordHash = r.password === undefined ? undefined : r.password === null ? null : r.password === newPassword ? newHash : undefined
-    return { body: r.body, passwordHash, changed: r.changed }
+    return { body: r.body, passwordHash, changed: r.changed, ...(r.custom !== undefined ? { customAttributes: r.custom } : {}) }
   })
 }
 

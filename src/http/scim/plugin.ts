@@ -48,6 +48,8 @@ export function notModified(request: FastifyRequest, reply: FastifyReply, tag: s
   return false
 }
 
+const WITH_CHARSET = `${SCIM_CONTENT_TYPE}; charset=utf-8`
+
 const PUBLIC = new Set(['/serviceproviderconfig', '/resourcetypes', '/schemas'])
 
 export async function scimPlugin(app: FastifyInstance, opts: ScimPluginOptions): Promise<void> {
@@ -92,6 +94,10 @@ export async function scimPlugin(app: FastifyInstance, opts: ScimPluginOptions):
     })
   })
   app.addHook('onResponse', logResponse(opts.appender))
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (reply.getHeader('content-type') === WITH_CHARSET) void reply.header('content-type', SCIM_CONTENT_TYPE)
+    done(null, payload)
+  })
   app.setErrorHandler((err, request, reply) => sendScimError(err, request, reply))
   app.setNotFoundHandler((request, reply) => sendScimError(new ScimError(404, null, `No SCIM endpoint ${request.method} ${request.url.split('?')[0]}`), request, reply))
 
