@@ -15,8 +15,10 @@ export interface Limits {
   readonly maxPatchOperations: number
   /** Most member values one request may name. */
   readonly maxMembersPerRequest: number
-  /** Largest request body in bytes. */
+  /** Largest request body in bytes; for POST /Bulk, its maxPayloadSize (RFC 7644 §3.7.4). */
   readonly maxBodyBytes: number
+  /** Most operations in one POST /Bulk (maxOperations, RFC 7644 §3.7.4). */
+  readonly maxBulkOperations: number
 }
 
 export const DEFAULT_LIMITS: Limits = Object.freeze({
@@ -24,4 +26,5 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   maxPatchOperations: 1_000,
   maxMembersPerRequest: 10_000,
   maxBodyBytes: 1024 * 1024,
+  maxBulkOperations: 1_000,
 })

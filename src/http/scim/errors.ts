@@ -20,7 +20,8 @@ export function toScimError(err: unknown, reqId: string): { error: ScimError; bu
   const fe = err as Partial<FastifyError>
   switch (fe.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return { error: new ScimError(413, null, 'The request body is larger than the server accepts'), bug: false }
+      // For POST /Bulk this is its maxPayloadSize (RFC 7644 §3.7.4, /ServiceProviderConfig).
+      return { error: new ScimError(413, 'tooMany', 'The request body is larger than the server accepts (maxPayloadSize in /ServiceProviderConfig); send it in parts'), bug: false }
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return { error: new ScimError(415, null, 'Send application/scim+json or application/json'), bug: false }
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':

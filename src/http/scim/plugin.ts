@@ -13,6 +13,7 @@ import { resourceTypes, schemas, serviceProviderConfig } from './discovery.ts'
 import { SCIM_CONTENT_TYPE, sendScimError } from './errors.ts'
 import { logResponse, startRequestLog } from './request-log.ts'
 import { registerResourceRoutes } from './resources.ts'
+import { registerBulkRoute } from './bulk.ts'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -46,6 +47,11 @@ export function notModified(request: FastifyRequest, reply: FastifyReply, tag: s
     return true
   }
   return false
+}
+
+function orgOf(request: FastifyRequest): OrgId {
+  if (request.orgId === null) throw new ScimError(401, null, 'Not authenticated')
+  return request.orgId
 }
 
 const WITH_CHARSET = `${SCIM_CONTENT_TYPE}; charset=utf-8`
@@ -108,4 +114,5 @@ export async function scimPlugin(app: FastifyInstance, opts: ScimPluginOptions):
   app.get<{ Params: { id: string } }>('/Schemas/:id', async (request, reply) => sendJson(reply, 200, schemas(baseUrlOf(request), request.params.id)))
 
   registerResourceRoutes(app, deps, baseUrlOf)
+  registerBulkRoute(app, { deps, baseUrlOf, appender: opts.appender, logIdAt: opts.logIdAt, orgOf })
 }

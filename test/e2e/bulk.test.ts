@@ -1,0 +1,142 @@
+// POST /Bulk (RFC 7644 §3.7) end to end on each store: bulkId references (in data and in paths,
+// forward ones too), per-operation results, failOnErrors, circular references, the advertised
+// limits enforced with 413, and one provisioning-log row per operation.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { patchOp, startApp, user, type TestApp } from '../helpers/app.ts'
+import { storeMatrix } from '../helpers/stores.ts'
+
+const BULK = 'urn:ietf:params:scim:api:messages:2.0:BulkRequest'
+const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group'
+
+interface Result { method: string; bulkId?: string; status: string; location?: string; version?: string; response?: { status: string; scimType?: string; detail: string } }
+const bulk = (Operations: unknown[], extra: Record<string, unknown> = {}) => ({ schemas: [BULK], ...extra, Operations })
+const resultsOf = (r: { json: Record<string, unknown> }) => r.json.Operations as Result[]
+
+describe.each(storeMatrix())('/Bulk on $name', (factory) => {
+  let t: TestApp
+  beforeAll(async () => {
+    t = await startApp(factory, { maxBulkOperations: 50, maxBodyBytes: 64 * 1024 })
+  })
+  afterAll(async () => t.close())
+
+  it('is advertised in /ServiceProviderConfig with its limits', async () => {
+    const spc = await t.req('GET', '/ServiceProviderConfig')
+    expect(spc.json.bulk).toEqual({ supported: true, maxOperations: 50, maxPayloadSize: 64 * 1024 })
+  })
+
+  it('creates a group with members created in the same request, by bulkId, in data and in paths, forward references too', async () => {
+    const r = await t.req('POST', '/Bulk', bulk([
+      // The group comes first and refers to users created after it.
+      { method: 'POST', path: '/Groups', bulkId: 'g1', data: { schemas: [GROUP], displayName: 'Bulk team', members: [{ value: 'bulkId:u1', type: 'User' }, { value: 'bulkId:u2' }] } },
+      { method: 'POST', path: '/Users', bulkId: 'u1', data: user('bulk.one@example.com', { displayName: 'Bulk One' }) },
+      { method: 'POST', path: '/Users', bulkId: 'u2', data: user('bulk.two@example.com') },
+      { method: 'PATCH', path: '/Users/bulkId:u2', data: patchOp({ op: 'replace', path: 'title', value: 'Second' }) },
+      { method: 'POST', path: '/Groups', bulkId: 'g2', data: { schemas: [GROUP], displayName: 'Bulk parent', members: [{ value: 'bulkId:g1', type: 'Group' }] } },
+    ]))
+    expect(r.status, r.text).toBe(200)
+    expect(r.json.schemas).toEqual(['urn:ietf:params:scim:api:messages:2.0:BulkResponse'])
+    const ops = resultsOf(r)
+    expect(ops.map((o) => [o.method, o.bulkId, o.status])).toEqual([['POST', 'g1', '201'], ['POST', 'u1', '201'], ['POST', 'u2', '201'], ['PATCH', undefined, '200'], ['POST', 'g2', '201']])
+    const id = (i: number) => String(ops[i]?.location?.split('/').pop())
+    expect(ops[1]?.location).toBe(`https://roster.test/scim/v2/Users/${id(1)}`)
+    expect(ops[1]?.version).toMatch(/^W\/"1/)
+    const g = await t.req('GET', `/Groups/${id(0)}`)
+    expect((g.json.members as { value: string; display: string }[]).map((m) => [m.value, m.display]).sort()).toEqual([[id(1), 'Bulk One'], [id(2), 'bulk.two@example.com']].sort())
+    expect((await t.req('GET', `/Users/${id(2)}`)).json.title).toBe('Second')
+    expect(((await t.req('GET', `/Groups/${id(4)}`)).json.members as { value: string }[]).map((m) => m.value)).toEqual([id(0)])
+  })
+
+  it('answers each operation with its own status and goes on after errors without failOnErrors', async () => {
+    await t.req('POST', '/Users', user('bulk.taken@example.com'))
+    const r = await t.req('POST', '/Bulk', bulk([
+      { method: 'POST', path: '/Users', bulkId: 'a', data: user('bulk.taken@example.com') },
+      { method: 'POST', path: '/Users', bulkId: 'b', data: { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'] } },
+      { method: 'POST', path: '/Users', bulkId: 'c', data: user('bulk.fine@example.com') },
+      { method: 'DELETE', path: '/Users/no-such-user' },
+      { method: 'GET', path: '/Users' },
+      { method: 'POST', path: '/Groups', bulkId: 'd', data: { schemas: [GROUP], displayName: 'Needs a', members: [{ value: 'bulkId:a' }] } },
+      { method: 'POST', path: '/Groups', bulkId: 'e', data: { schemas: [GROUP], displayName: 'Needs nobody', members: [{ value: 'bulkId:nobody' }] } },
+      { method: 'PUT', path: '/Users/bulkId:c', version: 'W/"1"', data: user('bulk.fine@example.com', { displayName: 'Fine' }) },
+      { method: 'DELETE', path: '/Users/bulkId:c', version: 'W/"1"' },
+    ]))
+    expect(r.status, r.text).toBe(200)
+    const ops = resultsOf(r)
+    expect(ops.map((o) => [o.status, o.response?.scimType])).toEqual([
+      ['409', 'uniqueness'], ['400', 'invalidValue'], ['201', undefined], ['404', undefined], ['400', 'invalidSyntax'],
+      ['409', undefined], ['400', 'invalidValue'], ['200', undefined], ['412', undefined],
+    ])
+    expect(ops[5]?.response?.detail).toContain('"a"')
+    expect(ops[0]?.response?.detail).toContain('bulk.taken@example.com')
+    const c = String(ops[2]?.location?.split('/').pop())
+    expect((await t.req('GET', `/Users/${c}`)).json.displayName).toBe('Fine')
+    expect((await t.req('GET', `/Groups?filter=${encodeURIComponent('displayName sw "Needs"')}`)).json.totalResults).toBe(0)
+  })
+
+  it('failOnErrors stops at that many errors: later operations are neither run nor answered', async () => {
+    const r = await t.req('POST', '/Bulk', bulk([
+      { method: 'POST', path: '/Users', bulkId: 'f1', data: user('fail.one@example.com') },
+      { method: 'POST', path: '/Users', bulkId: 'f2', data: user('fail.one@example.com') },
+      { method: 'POST', path: '/Users', bulkId: 'f3', data: { userName: '' } },
+      { method: 'POST', path: '/Users', bulkId: 'f4', data: user('fail.four@example.com') },
+    ], { failOnErrors: 2 }))
+    expect(r.status).toBe(200)
+    expect(resultsOf(r).map((o) => [o.bulkId, o.status])).toEqual([['f1', '201'], ['f2', '409'], ['f3', '400']])
+    expect((await t.req('GET', `/Users?filter=${encodeURIComponent('userName eq "fail.four@example.com"')}`)).json.totalResults).toBe(0)
+    expect((await t.req('POST', '/Bulk', bulk([], { failOnErrors: 0 }))).json.scimType).toBe('invalidValue')
+  })
+
+  it('refuses circular references with 409 (RFC 7644 §3.7.1) and runs the rest', async () => {
+    const r = await t.req('POST', '/Bulk', bulk([
+      { method: 'POST', path: '/Groups', bulkId: 'x', data: { schemas: [GROUP], displayName: 'Circle X', members: [{ value: 'bulkId:y' }] } },
+      { method: 'POST', path: '/Groups', bulkId: 'y', data: { schemas: [GROUP], displayName: 'Circle Y', members: [{ value: 'bulkId:x' }] } },
+      { method: 'POST', path: '/Groups', bulkId: 'z', data: { schemas: [GROUP], displayName: 'Waits on the circle', members: [{ value: 'bulkId:x' }] } },
+      { method: 'POST', path: '/Groups', bulkId: 's', data: { schemas: [GROUP], displayName: 'Itself', members: [{ value: 'bulkId:s' }] } },
+      { method: 'POST', path: '/Users', bulkId: 'free', data: user('circle.free@example.com') },
+    ]))
+    expect(resultsOf(r).map((o) => [o.bulkId, o.status])).toEqual([['x', '409'], ['y', '409'], ['z', '409'], ['s', '409'], ['free', '201']])
+    expect(resultsOf(r)[0]?.response?.detail).toMatch(/circle/)
+  })
+
+  it('enforces maxOperations and maxPayloadSize with 413 tooMany, and a malformed request with 400', async () => {
+    const many = await t.req('POST', '/Bulk', bulk(Array.from({ length: 51 }, (_, i) => ({ method: 'DELETE', path: `/Users/u${i}` }))))
+    expect(many.status).toBe(413)
+    expect(many.json).toMatchObject({ status: '413', scimType: 'tooMany' })
+    expect(String(many.json.detail)).toContain('50')
+    const big = await t.req('POST', '/Bulk', bulk([{ method: 'POST', path: '/Users', bulkId: 'big', data: user('big@example.com', { nickName: 'x'.repeat(70 * 1024) }) }]))
+    expect(big.status).toBe(413)
+    expect(big.json).toMatchObject({ status: '413', scimType: 'tooMany' })
+    expect((await t.req('POST', '/Bulk', { Operations: [] })).json.scimType).toBe('invalidSyntax')
+    expect((await t.req('POST', '/Bulk', bulk([{ method: 'POST', path: '/Users', bulkId: 'same', data: user('s1@example.com') }, { method: 'POST', path: '/Users', bulkId: 'same', data: user('s2@example.com') }]))).status).toBe(400)
+    expect((await t.req('POST', '/Bulk', bulk([]), { token: null })).status).toBe(401)
+  })
+
+  it('writes a provisioning-log row per operation (the change in its transaction), and the events of each', async () => {
+    const r = await t.req('POST', '/Bulk', bulk([
+      { method: 'POST', path: '/Users', bulkId: 'l1', data: user('logged.one@example.com', { department: 'Ops', favouriteColour: 'red' }) },
+      { method: 'POST', path: '/Users', bulkId: 'l2', data: user('logged.one@example.com') },
+    ]), { headers: { 'user-agent': 'Microsoft Azure AD SCIM provisioning 1.0.0' } })
+    const id = String(resultsOf(r)[0]?.location?.split('/').pop())
+    await t.app.provisioningLog.flush()
+    const rows = await t.store.listLog(t.orgId, { before: null, sinceId: null, status: null, statusClass: null, resourceId: null, limit: 20 })
+    const created = rows.find((x) => x.resourceId === id)
+    expect(created).toMatchObject({ method: 'POST', path: '/scim/v2/Users', status: 201, identityProvider: 'entra' })
+    expect(created?.changes).toContain('logged.one@example.com')
+    expect(created?.notes).toContain('operation 1 of a bulk request')
+    expect(created?.notes).toContain('top-level \\"department\\" read as')
+    expect(created?.notes).toContain('favouriteColour')
+    expect(rows.find((x) => x.status === 409 && x.method === 'POST')?.notes).toContain('operation 2 of a bulk request')
+    const envelope = rows.find((x) => x.path === '/scim/v2/Bulk')
+    expect(envelope).toMatchObject({ status: 200 })
+    expect(envelope?.notes).toContain('2 of 2 operations run, 1 failed')
+    // The user's own read and its custom attribute, as a single POST would have kept them.
+    expect((await t.store.directoryUser(t.orgId, 'id', id))?.directory?.customAttributes).toEqual({ favouriteColour: 'red' })
+  })
+
+  it('runs a long run of creates (submitted together) to the same result as one by one', async () => {
+    const n = 40
+    const r = await t.req('POST', '/Bulk', bulk(Array.from({ length: n }, (_, i) => ({ method: 'POST', path: '/Users', bulkId: `m${i}`, data: user(`many.${i}@example.com`) }))))
+    expect(resultsOf(r).map((o) => o.status)).toEqual(Array.from({ length: n }, () => '201'))
+    expect(new Set(resultsOf(r).map((o) => o.location)).size).toBe(n)
+    expect((await t.req('GET', `/Users?filter=${encodeURIComponent('userName sw "many."')}&count=0`)).json.totalResults).toBe(n)
+  })
+})
