@@ -10,6 +10,7 @@
 // them over its pool; every other operation waits for what was submitted before it and runs
 // alone, so a PATCH, PUT or DELETE sees every earlier operation's effect. With `failOnErrors`
 // every operation runs alone, so that processing stops exactly at the error that reaches it.
+// Circular references come last (runCircle).
 import { ScimError, quote, type ScimErrorBody } from '../scim/errors.ts'
 import { BULK_RESPONSE_SCHEMA, planBulk, resolveBulkIds, type BulkOperation, type BulkRequest } from '../scim/bulk.ts'
 
@@ -66,9 +67,9 @@ export async function runBulk(req: BulkRequest, perform: PerformOperation): Prom
     await Promise.all(w)
     pendingBulkIds.clear()
   }
-  const run = async (op: BulkOperation): Promise<void> => {
+  const run = async (op: BulkOperation, data: unknown = op.data): Promise<void> => {
     const id = op.id === null ? null : (resolveBulkIds(op.id, created) as string)
-    const out = await perform(op, id, resolveBulkIds(op.data, created))
+    const out = await perform(op, id, resolveBulkIds(data, created))
     if (!out.ok) {
       record(op, failed(op, out.error))
       return
@@ -80,31 +81,26 @@ export async function runBulk(req: BulkRequest, perform: PerformOperation): Prom
       status: String(out.status),
     })
   }
+  /** Why an operation cannot run now (an unknown or unresolved reference), or null. */
+  const blocked = (op: BulkOperation, refs: readonly string[] = op.refs): ScimError | null => {
+    const unknown = refs.find((r) => !known.has(r))
+    if (unknown !== undefined) return new ScimError(400, 'invalidValue', `bulkId ${quote(unknown)} names no operation of this request`)
+    const unresolved = refs.find((r) => !created.has(r))
+    return unresolved === undefined ? null : new ScimError(409, null, `bulkId ${quote(unresolved)} cannot be resolved: its operation failed`)
+  }
 
-  // Operations that cannot run at all are answered in their place in the order.
-  const circular = [...plan.circular].sort((a, b) => a - b)
-  for (const index of [...plan.order, ...circular]) {
+  for (const index of plan.order) {
     if (stopped()) break
     const op = ops[index] as BulkOperation
     if (op.error) {
       record(op, failed(op, op.error))
       continue
     }
-    if (plan.circular.has(index)) {
-      // RFC 7644 §3.7.1: a service provider MAY stop at circular references and answer 409.
-      record(op, failed(op, new ScimError(409, null, `bulkId references form a circle through this operation (${op.refs.map((r) => quote(r)).join(', ')}); create the resources first, then link them with PATCH`)))
-      continue
-    }
-    const unknown = op.refs.find((r) => !known.has(r))
-    if (unknown !== undefined) {
-      record(op, failed(op, new ScimError(400, 'invalidValue', `bulkId ${quote(unknown)} names no operation of this request`)))
-      continue
-    }
     const concurrent = req.failOnErrors === null && op.method === 'POST' && !op.refs.some((r) => pendingBulkIds.has(r))
     if (!concurrent || wave.length >= MAX_CONCURRENT) await flush()
-    const unresolved = op.refs.find((r) => !created.has(r))
-    if (unresolved !== undefined) {
-      record(op, failed(op, new ScimError(409, null, `bulkId ${quote(unresolved)} cannot be resolved: its operation failed`)))
+    const why = blocked(op)
+    if (why) {
+      record(op, failed(op, why))
       continue
     }
     if (concurrent) {
@@ -115,5 +111,89 @@ export async function runBulk(req: BulkRequest, perform: PerformOperation): Prom
     }
   }
   await flush()
+  if (plan.circular.size > 0) await runCircle(ops.filter((op) => plan.circular.has(op.index)), { run, record, blocked, stopped, created, perform })
+  await flush()
   return { schemas: [BULK_RESPONSE_SCHEMA], Operations: [...results.entries()].sort((a, b) => a[0] - b[0]).map(([, r]) => r) }
+}
+
+interface CircleContext {
+  readonly run: (op: BulkOperation, data?: unknown) => Promise<void>
+  readonly record: (op: BulkOperation, r: BulkResult) => void
+  readonly blocked: (op: BulkOperation, refs?: readonly string[]) => ScimError | null
+  readonly stopped: () => boolean
+  readonly created: ReadonlyMap<string, string>
+  readonly perform: PerformOperation
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+/** The `bulkId:x` member values of a group's data that name an operation of the circle. */
+function circleMembers(data: unknown, circle: ReadonlySet<string>): Set<string> {
+  const out = new Set<string>()
+  const members = isObject(data) ? Object.entries(data).find(([k]) => k.toLowerCase() === 'members')?.[1] : undefined
+  for (const m of Array.isArray(members) ? members : []) {
+    const v = isObject(m) ? Object.entries(m).find(([k]) => k.toLowerCase() === 'value')?.[1] : undefined
+    if (typeof v === 'string' && v.startsWith('bulkId:') && circle.has(v.slice(7))) out.add(v.slice(7))
+  }
+  return out
+}
+
+/**
+ * Operations on a circle of bulkId references (RFC 7644 §3.7.1: the service provider MUST try to
+ * resolve them). Groups whose only references into the circle are members (the RFC's example: two
+ * groups each a member of the other) are created without those members, the other operations of
+ * the circle then run if their references now resolve, and last each such group gets its deferred
+ * members by a PATCH of its own (its own log row and events). What still cannot be resolved answers
+ * 409, as §3.7.1 allows.
+ */
+async function runCircle(circle: readonly BulkOperation[], c: CircleContext): Promise<void> {
+  const ids = new Set(circle.flatMap((op) => (op.bulkId !== null ? [op.bulkId] : [])))
+  const deferred = new Map<BulkOperation, Set<string>>()
+  for (const op of circle) {
+    if (op.error || op.method !== 'POST' || op.endpoint !== 'Groups') continue
+    const members = circleMembers(op.data, ids)
+    const rest = op.refs.filter((r) => !members.has(r))
+    // A reference into the circle outside `members` cannot be deferred.
+    // A group naming itself is refused by the use case anyway: it is not deferred.
+    if (members.size > 0 && !rest.some((r) => ids.has(r)) && !(op.bulkId !== null && members.has(op.bulkId))) deferred.set(op, members)
+  }
+  const circleError = (op: BulkOperation) => new ScimError(409, null,
+    `bulkId references form a circle through this operation (${op.refs.map((r) => quote(r)).join(', ')}) that cannot be resolved; create the resources first, then link them with PATCH`)
+  for (const [op, members] of deferred) {
+    if (c.stopped()) return
+    const why = c.blocked(op, op.refs.filter((r) => !members.has(r)))
+    if (why) {
+      c.record(op, failed(op, why))
+      deferred.delete(op)
+      continue
+    }
+    const data = op.data as Record<string, unknown>
+    const without = Object.fromEntries(Object.entries(data).map(([k, v]) => [k, k.toLowerCase() !== 'members' || !Array.isArray(v) ? v
+      : v.filter((m) => !(isObject(m) && Object.values(m).some((x) => typeof x === 'string' && x.startsWith('bulkId:') && members.has(x.slice(7)))))]))
+    await c.run(op, without)
+  }
+  for (const op of circle) {
+    if (deferred.has(op)) continue
+    if (c.stopped()) return
+    if (op.error) c.record(op, failed(op, op.error))
+    else if (op.refs.every((r) => c.created.has(r))) await c.run(op)
+    else c.record(op, failed(op, op.refs.some((r) => ids.has(r) && !c.created.has(r)) ? circleError(op) : c.blocked(op) ?? circleError(op)))
+  }
+  for (const [op, members] of deferred) {
+    if (c.stopped()) return
+    const id = op.bulkId === null ? undefined : c.created.get(op.bulkId)
+    if (id === undefined) continue
+    const why = c.blocked(op, [...members])
+    const value = [...members].map((m) => ({ value: c.created.get(m) ?? '' }))
+    const patch = { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'add', path: 'members', value }] }
+    const out = why ? { ok: false as const, error: why } : await c.perform({ ...op, method: 'PATCH', path: `/Groups/${id}`, id, bulkId: null, data: patch, refs: [] }, id, patch)
+    if (out.ok) {
+      c.record(op, { method: op.method, ...(op.bulkId !== null ? { bulkId: op.bulkId } : {}), ...(out.version !== null ? { version: out.version } : {}), ...(out.location !== null ? { location: out.location } : {}), status: '201' })
+    } else {
+      const e = new ScimError(out.error.status, out.error.scimType, `The group was created (${id}) without the members it names by bulkId, and adding them failed: ${out.error.message}`)
+      c.record(op, failed(op, e))
+    }
+  }
 }

@@ -85,16 +85,28 @@ describe.each(storeMatrix())('/Bulk on $name', (factory) => {
     expect((await t.req('POST', '/Bulk', bulk([], { failOnErrors: 0 }))).json.scimType).toBe('invalidValue')
   })
 
-  it('refuses circular references with 409 (RFC 7644 §3.7.1) and runs the rest', async () => {
+  it('resolves a circle of groups that are members of each other (RFC 7644 §3.7.1), and refuses what it cannot resolve with 409', async () => {
     const r = await t.req('POST', '/Bulk', bulk([
       { method: 'POST', path: '/Groups', bulkId: 'x', data: { schemas: [GROUP], displayName: 'Circle X', members: [{ value: 'bulkId:y' }] } },
-      { method: 'POST', path: '/Groups', bulkId: 'y', data: { schemas: [GROUP], displayName: 'Circle Y', members: [{ value: 'bulkId:x' }] } },
+      { method: 'POST', path: '/Groups', bulkId: 'y', data: { schemas: [GROUP], displayName: 'Circle Y', members: [{ value: 'bulkId:x' }, { value: 'bulkId:free' }] } },
       { method: 'POST', path: '/Groups', bulkId: 'z', data: { schemas: [GROUP], displayName: 'Waits on the circle', members: [{ value: 'bulkId:x' }] } },
       { method: 'POST', path: '/Groups', bulkId: 's', data: { schemas: [GROUP], displayName: 'Itself', members: [{ value: 'bulkId:s' }] } },
       { method: 'POST', path: '/Users', bulkId: 'free', data: user('circle.free@example.com') },
+      // Users managing each other: no order and no deferral resolves that.
+      { method: 'POST', path: '/Users', bulkId: 'm1', data: user('circle.m1@example.com', { 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User': { manager: { value: 'bulkId:m2' } } }) },
+      { method: 'POST', path: '/Users', bulkId: 'm2', data: user('circle.m2@example.com', { 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User': { manager: { value: 'bulkId:m1' } } }) },
     ]))
-    expect(resultsOf(r).map((o) => [o.bulkId, o.status])).toEqual([['x', '409'], ['y', '409'], ['z', '409'], ['s', '409'], ['free', '201']])
-    expect(resultsOf(r)[0]?.response?.detail).toMatch(/circle/)
+    const ops = resultsOf(r)
+    expect(ops.map((o) => [o.bulkId, o.status])).toEqual([['x', '201'], ['y', '201'], ['z', '201'], ['s', '409'], ['free', '201'], ['m1', '409'], ['m2', '409']])
+    expect(ops[5]?.response?.detail).toMatch(/circle/)
+    const id = (i: number) => String(ops[i]?.location?.split('/').pop())
+    const members = async (i: number) => (((await t.req('GET', `/Groups/${id(i)}`)).json.members ?? []) as { value: string }[]).map((m) => m.value).sort()
+    expect(await members(0)).toEqual([id(1)])
+    expect(await members(1)).toEqual([id(0), id(4)].sort())
+    expect(await members(2)).toEqual([id(0)])
+    // The version answered is the group's after its members were added.
+    expect(ops[0]?.version).toBe((await t.req('GET', `/Groups/${id(0)}`)).headers.etag)
+    expect((await t.req('GET', `/Users?filter=${encodeURIComponent('userName sw "circle.m"')}`)).json.totalResults).toBe(0)
   })
 
   it('enforces maxOperations and maxPayloadSize with 413 tooMany, and a malformed request with 400', async () => {
