@@ -399,6 +399,7 @@ describe('applyPatch: undeclared attributes (kept as custom attributes, like a c
     expect(r.changed).toBe(false)
     expect(r.custom).toBeUndefined()
     expect(r.notes).toEqual(['"name.nickname" is not declared by the User schemas: ignored', `"${ENT}:shoeSize" is not declared by the User schemas: ignored`])
+    expect(runCustom(null, [{ op: 'replace', path: 'schemas', value: ['x'] }]).custom).toBeUndefined()
   })
 
   it('a group keeps no undeclared attributes: they are ignored with a note', () => {

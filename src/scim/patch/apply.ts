@@ -126,7 +126,8 @@ function undeclared(rs: ResourceSchema, path: AttrPath, filter: Filter | null): 
   const label = pathText(path)
   if (filter !== null) throw invalidPath(`${quote(label)} is not an attribute of a ${rs.kind}, so it cannot take a value filter`)
   const tail = path.sub === null ? [path.name] : [path.name, path.sub]
-  if (path.uri === null) return { keys: findTopLevel(rs, path.name) ? null : tail, label }
+  // `schemas` is the message's own, not an attribute to keep (a path-less value skips it too).
+  if (path.uri === null) return { keys: findTopLevel(rs, path.name) || path.name.toLowerCase() === 'schemas' ? null : tail, label }
   return { keys: findSchema(rs, path.uri) ? null : [path.uri, ...tail], label }
 }
 
