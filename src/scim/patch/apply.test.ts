@@ -217,6 +217,7 @@ const errorCases: ErrCase[] = [
   { name: 'a value filter on an undeclared attribute is invalidPath', ops: [{ op: 'replace', path: 'badges[type eq "x"].value', value: 'x' }], scimType: 'invalidPath' },
   { name: 'replace with a filter that is not only eq terms and matches nothing is noTarget', ops: [{ op: 'replace', path: 'emails[value co "zzz"].type', value: 'x' }], scimType: 'noTarget' },
   { name: 'an extension URN path with a value that is not an object is invalidValue', ops: [{ op: 'add', path: ENT, value: 'Sales' }], scimType: 'invalidValue' },
+  { name: 'remove with the core schema URN as the path is invalidPath', ops: [{ op: 'remove', path: 'urn:ietf:params:scim:schemas:core:2.0:User' }], scimType: 'invalidPath' },
   { name: 'a filter with a wrong-typed value is invalidFilter even when there are no values', body: { userName: 'b' }, ops: [{ op: 'remove', path: 'emails[primary eq "yes"]' }], scimType: 'invalidFilter' },
   { name: 'add with a filter and a non-object value is invalidValue', body: { userName: 'b' }, ops: [{ op: 'add', path: 'emails[type eq "work"]', value: 'w@x' }], scimType: 'invalidValue' },
   { name: 'add with a non-eq filter matching nothing is noTarget', ops: [{ op: 'add', path: 'emails[value co "zzz"].type', value: 'work' }], scimType: 'noTarget' },
@@ -421,6 +422,8 @@ describe('applyPatch: an extension URN as the path', () => {
     expect(rem.changed).toBe(true)
     // Case-insensitive URN (RFC 7643 §2.1), and a remove of an absent extension changes nothing.
     expect(run(userResource, { userName: 'b' }, [{ op: 'remove', path: ENT.toLowerCase() }]).changed).toBe(false)
+    // The core schema's URN as a path carries core attributes, read as a path-less value.
+    expect(run(userResource, user(), [{ op: 'replace', path: 'urn:ietf:params:scim:schemas:core:2.0:User', value: { displayName: 'Babs' } }]).body.displayName).toBe('Babs')
   })
 })
 

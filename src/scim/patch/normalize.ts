@@ -28,12 +28,19 @@ function syntax(detail: string): ScimError {
 
 /**
  * A path equal to an extension's schema URN (`urn:…:enterprise:2.0:User`) addresses the extension
- * object as a whole: `add` merges the attributes sent (a path-less add of {urn: value}),
+ * object as a whole (the core schema's URN, the core attributes: a path-less add or replace): `add` merges the attributes sent (a path-less add of {urn: value}),
  * `replace` replaces the object (remove it, then add), `remove` removes it.
  */
 function extensionOps(rs: ResourceSchema, op: PatchOperation['op'], uri: string, value: unknown, at: string): PatchOperation[] | null {
   const ext = findSchema(rs, uri)
-  if (!ext || ext === rs.core) return null
+  if (!ext) return null
+  if (ext === rs.core) {
+    // The core schema's URN holds the core attributes: its value is read as a path-less one, as
+    // resource.ts reads them nested under that URN in a POST or PUT.
+    if (op === 'remove') throw new ScimError(400, 'invalidPath', `${at}: the core schema ${quote(ext.id)} cannot be removed; name the attributes to remove`)
+    if (!isObject(value)) throw new ScimError(400, 'invalidValue', `${at}: the value for ${quote(ext.id)} must be an object of its attributes`)
+    return [{ op, path: null, value }]
+  }
   const remove: PatchOperation = { op: 'remove', path: null, value: undefined, extension: ext.id }
   if (op === 'remove') return [remove]
   if (value === null) return op === 'replace' ? [remove] : []
