@@ -7,11 +7,14 @@
 // after the operations it refers to by bulkId, else in request order). Consecutive POSTs that do
 // not refer to each other are submitted together, so the SQLite group committer writes a run of
 // creates in one durable commit per batch rather than one per operation, and PostgreSQL spreads
-// them over its pool; every other operation waits for what was submitted before it and runs
+// them over its pool (two creates of one userName or group name never together, so the first in
+// request order wins); every other operation waits for what was submitted before it and runs
 // alone, so a PATCH, PUT or DELETE sees every earlier operation's effect. With `failOnErrors`
 // every operation runs alone, so that processing stops exactly at the error that reaches it.
 // Circular references come last (runCircle).
 import { ScimError, quote, type ScimErrorBody } from '../scim/errors.ts'
+import { fold } from '../scim/fold.ts'
+import { getIgnoringCase } from '../scim/resource.ts'
 import { BULK_RESPONSE_SCHEMA, planBulk, resolveBulkIds, type BulkOperation, type BulkRequest } from '../scim/bulk.ts'
 
 /** What one operation did: its status and, on success, the resource's id and version. */
@@ -37,6 +40,17 @@ export interface BulkResponse {
   Operations: BulkResult[]
 }
 
+/**
+ * A create's unique name (a user's userName, a group's displayName, folded as uniqueness folds
+ * it): two creates of one name are never in flight together, so the first in request order is
+ * the one that wins and the second the one that answers 409, on PostgreSQL as on SQLite.
+ */
+function uniqueKey(op: BulkOperation): string | null {
+  if (op.method !== 'POST' || typeof op.data !== 'object' || op.data === null) return null
+  const name = getIgnoringCase(op.data as Record<string, unknown>, op.endpoint === 'Users' ? 'userName' : 'displayName')
+  return typeof name === 'string' ? `${op.endpoint ?? ''}\n${fold(name)}` : null
+}
+
 /** Most operations submitted together; a longer run of creates is submitted in several parts. */
 const MAX_CONCURRENT = 256
 
@@ -51,6 +65,8 @@ export async function runBulk(req: BulkRequest, perform: PerformOperation): Prom
   const results = new Map<number, BulkResult>()
   const created = new Map<string, string>()
   const pendingBulkIds = new Set<string>()
+  /** The unique names (userName, a group's displayName) of the creates in flight. */
+  const pendingKeys = new Set<string>()
   const known = new Set(ops.flatMap((op) => (op.bulkId !== null && op.error === null ? [op.bulkId] : [])))
   let wave: Promise<void>[] = []
   let errors = 0
@@ -66,6 +82,7 @@ export async function runBulk(req: BulkRequest, perform: PerformOperation): Prom
     wave = []
     await Promise.all(w)
     pendingBulkIds.clear()
+    pendingKeys.clear()
   }
   const run = async (op: BulkOperation, data: unknown = op.data): Promise<void> => {
     const id = op.id === null ? null : (resolveBulkIds(op.id, created) as string)
@@ -96,7 +113,8 @@ export async function runBulk(req: BulkRequest, perform: PerformOperation): Prom
       record(op, failed(op, op.error))
       continue
     }
-    const concurrent = req.failOnErrors === null && op.method === 'POST' && !op.refs.some((r) => pendingBulkIds.has(r))
+    const key = uniqueKey(op)
+    const concurrent = req.failOnErrors === null && op.method === 'POST' && !op.refs.some((r) => pendingBulkIds.has(r)) && !(key !== null && pendingKeys.has(key))
     if (!concurrent || wave.length >= MAX_CONCURRENT) await flush()
     const why = blocked(op)
     if (why) {
@@ -106,6 +124,7 @@ export async function runBulk(req: BulkRequest, perform: PerformOperation): Prom
     if (concurrent) {
       wave.push(run(op))
       if (op.bulkId !== null) pendingBulkIds.add(op.bulkId)
+      if (key !== null) pendingKeys.add(key)
     } else {
       await run(op)
     }
