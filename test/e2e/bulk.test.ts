@@ -4,6 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { patchOp, startApp, user, type TestApp } from '../helpers/app.ts'
 import { storeMatrix } from '../helpers/stores.ts'
+import { updateOrgSettings } from '../../src/provisioning/org-settings.ts'
+import { eventually } from '../helpers/webhook-receiver.ts'
 
 const BULK = 'urn:ietf:params:scim:api:messages:2.0:BulkRequest'
 const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group'
@@ -144,6 +146,23 @@ describe.each(storeMatrix())('/Bulk on $name', (factory) => {
     expect(mine.find((x) => x.status === 409)?.notes).toContain('operation 2 of a bulk request')
     // The user's own read and its custom attribute, as a single POST would have kept them.
     expect((await t.store.directoryUser(t.orgId, 'id', id))?.directory?.customAttributes).toEqual({ favouriteColour: 'red' })
+  })
+
+  it('applies the organization\'s policies to each operation, as to single requests (domains, invitations), and writes its events', async () => {
+    const org = await t.newOrg(`bulk-policy-${Date.now()}`)
+    await updateOrgSettings(t.deps, org.orgId, { domainAdd: ['policy.example'], settings: { sendInvitations: true } }, 'test', { sharedDomains: false })
+    const r = await t.req('POST', '/Bulk', bulk([
+      { method: 'POST', path: '/Users', bulkId: 'in', data: user('inside@policy.example') },
+      { method: 'POST', path: '/Users', bulkId: 'out', data: user('outside@elsewhere.example') },
+    ]), { token: org.token })
+    expect(resultsOf(r).map((o) => [o.bulkId, o.status, o.response?.scimType])).toEqual([['in', '201', undefined], ['out', '400', 'invalidValue']])
+    const id = String(resultsOf(r)[0]?.location?.split('/').pop())
+    const u = await t.store.directoryUser(org.orgId, 'id', id)
+    expect(u?.directory?.pending).toBe(true)
+    // On PostgreSQL an event gets its feed position just after its commit (docs/events.md).
+    const userEvents = async () => (await t.store.readEvents(org.orgId, 0, 50, null)).filter((e) => e.type.startsWith('user.')).map((e) => [e.type, e.resourceId])
+    await eventually(async () => (await userEvents()).length > 0, 10_000, 'the user.created event')
+    expect(await userEvents()).toEqual([['user.created', id]])
   })
 
   it('runs a long run of creates (submitted together) to the same result as one by one', async () => {
