@@ -10,6 +10,7 @@ import { LOOPBACK_HOSTS, baseUrlResolver, serverAddress } from './base-url.ts'
 import { Retention, pruneEvents, pruneLog } from '../provisioning/log-retention.ts'
 import { apiPlugin } from './api/plugin.ts'
 import { scimPlugin } from './scim/plugin.ts'
+import { RateLimiter } from './rate-limit.ts'
 import { WebhookDispatcher, type DispatcherOptions } from '../events/dispatcher.ts'
 import type { TxtResolver } from '../orgs/domains.ts'
 import { Mailer, type MailerSettings } from '../mail/mailer.ts'
@@ -27,10 +28,12 @@ declare module 'fastify' {
 
 export interface AppOptions {
   readonly deps: Deps
-  readonly config: Pick<Config, 'publicUrl' | 'requestTimeoutMs' | 'logLevel'> & Partial<Pick<Config, 'logRetentionDays' | 'eventRetentionDays' | 'webhookAllowPrivate' | 'allowedHosts' | 'host' | 'port' | 'sharedDomains'>>
+  readonly config: Pick<Config, 'publicUrl' | 'requestTimeoutMs' | 'logLevel'> & Partial<Pick<Config, 'logRetentionDays' | 'eventRetentionDays' | 'webhookAllowPrivate' | 'allowedHosts' | 'host' | 'port' | 'sharedDomains' | 'rateLimits'>>
   /** Provisioning-log timings (tests shorten them). */
   readonly provisioningLog?: { readonly flushIntervalMs?: number; readonly pruneIntervalMs?: number }
   readonly logger?: boolean
+  /** How often rate-limit consumption is shared with other servers on PostgreSQL (tests shorten it). */
+  readonly rateLimitSyncMs?: number
   /** Where log lines go (standard output when absent). */
   readonly logStream?: NodeJS.WritableStream
   /** Webhook delivery in this server (on unless `false`; `roster worker` delivers otherwise); tests shorten its timings. */
@@ -122,11 +125,16 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     await appender.close()
   })
 
+  const rateLimiter = opts.config.rateLimits ? new RateLimiter(opts.config.rateLimits, {
+    shared: opts.deps.store.rateLimitBuckets, ...(opts.rateLimitSyncMs ? { syncMs: opts.rateLimitSyncMs } : {}),
+    onError: (err) => app.log.warn({ err }, 'rate limits: sharing with the other servers failed; retrying'),
+  }) : null
+  app.addHook('onClose', async () => rateLimiter?.close())
   const baseUrl = baseUrlResolver({
     publicUrl: opts.config.publicUrl, allowedHosts: opts.config.allowedHosts ?? LOOPBACK_HOSTS,
     fallback: serverAddress(opts.config.host ?? '127.0.0.1', opts.config.port ?? 8080),
   })
-  await app.register(scimPlugin, { prefix: '/scim/v2', deps: opts.deps, baseUrl, appender, logIdAt: uuidV7At() })
+  await app.register(scimPlugin, { prefix: '/scim/v2', deps: opts.deps, baseUrl, appender, logIdAt: uuidV7At(), ...(rateLimiter?.enabled ? { rateLimiter } : {}) })
   let closed: () => void = () => undefined
   const closing = new Promise<void>((resolve) => {
     closed = resolve

@@ -7,6 +7,7 @@ import type { OrgSettings } from '../orgs/settings.ts'
 import type { AuditRow, DomainRecord, OrgPolicyTx } from './org-store.ts'
 import type { WebhookStore } from './webhook-store.ts'
 import type { InvitationStore, InvitationTx } from './invitation-store.ts'
+import type { RateLimitBuckets } from './rate-limit-store.ts'
 
 export type OrgId = string & { readonly __brand: 'OrgId' }
 export type ResourceId = string
@@ -288,6 +289,8 @@ export interface Store {
   readonly webhooks: WebhookStore
   /** The mailer's queue of invitations, fed from the event outbox (invitation-store.ts). */
   readonly invitations: InvitationStore
+  /** Rate-limit counters shared by every server (PostgreSQL); null where one process is the whole truth. */
+  readonly rateLimitBuckets: RateLimitBuckets | null
   /** Runs `fn` in one transaction; resolves only after the commit is durable. */
   write<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>
   /**

@@ -13,8 +13,8 @@ function unauthorized(detail: string, error: 'invalid_request' | 'invalid_token'
   return new ScimError(401, null, detail, { 'www-authenticate': `${CHALLENGE}, error="${error}"` })
 }
 
-/** The token's organization; `onRevoked` learns the organization of a revoked token (its 401 is logged there). */
-export async function authenticate(store: Store, request: FastifyRequest, onRevoked?: (orgId: OrgId) => void): Promise<OrgId> {
+/** The token's organization and the token's hash (its rate-limit key); `onRevoked` learns the organization of a revoked token (its 401 is logged there). */
+export async function authenticate(store: Store, request: FastifyRequest, onRevoked?: (orgId: OrgId) => void): Promise<{ orgId: OrgId; tokenHash: string }> {
   const header = request.headers.authorization
   if (header === undefined) throw new ScimError(401, null, 'Authorization header with a Bearer token is required', { 'www-authenticate': CHALLENGE })
   const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header)
@@ -30,5 +30,5 @@ export async function authenticate(store: Store, request: FastifyRequest, onRevo
     }
     throw unauthorized('The token is not valid', 'invalid_token')
   }
-  return orgId
+  return { orgId, tokenHash: hash }
 }

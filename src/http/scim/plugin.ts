@@ -8,6 +8,7 @@ import type { OrgId } from '../../store/store.ts'
 import { detectIdentityProvider, type ScimTrace } from '../../scim/compat/detect.ts'
 import type { LogAppender } from '../../provisioning/log-appender.ts'
 import { findNul, mayHoldNul, nulMessage, urlHoldsNul } from '../nul.ts'
+import { type RateLimiter, tooManyRequests } from '../rate-limit.ts'
 import { authenticate } from './auth.ts'
 import { resourceTypes, schemas, serviceProviderConfig } from './discovery.ts'
 import { SCIM_CONTENT_TYPE, sendScimError } from './errors.ts'
@@ -30,6 +31,8 @@ export interface ScimPluginOptions {
   readonly appender: LogAppender
   /** Provisioning-log ids for an arrival time (a UUIDv7 generator). */
   readonly logIdAt: (ms: number) => string
+  /** Per-token and per-organization limits (http/rate-limit.ts); none when absent. */
+  readonly rateLimiter?: RateLimiter
 }
 
 /** Sends a SCIM document; `body` may already be its JSON text; `tag` is its ETag's value (render.ts tagOf). */
@@ -87,9 +90,12 @@ export async function scimPlugin(app: FastifyInstance, opts: ScimPluginOptions):
     // Discovery describes the server, not an organization, and is readable without a token
     // (RFC 7643 §5: authenticationSchemes SHOULD be readable unauthenticated).
     if (request.method === 'GET' && PUBLIC.has(first)) return
-    request.orgId = await authenticate(deps.store, request, (orgId) => {
+    const caller = await authenticate(deps.store, request, (orgId) => {
       if (request.requestLog) request.requestLog.revokedOrgId = orgId
     })
+    request.orgId = caller.orgId
+    const refused = opts.rateLimiter?.take(caller.tokenHash, caller.orgId)
+    if (refused) throw tooManyRequests(refused)
   })
   app.addHook('onResponse', logResponse(opts.appender))
   app.setErrorHandler((err, request, reply) => sendScimError(err, request, reply))

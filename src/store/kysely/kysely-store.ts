@@ -27,6 +27,8 @@ import { statements, type Statements } from './statements.ts'
 import type { StoreDriver } from './store-driver.ts'
 import { KyselyTx } from './write-tx.ts'
 import { KyselyWebhooks } from './webhook-store.ts'
+import { rateLimitBuckets } from './rate-limit-buckets.ts'
+import type { RateLimitBuckets } from '../rate-limit-store.ts'
 import { KyselyInvitations, invitationStatements, type InvitationStatements } from './invitation-store.ts'
 
 interface OrgRecord { id: string; name: string; created_at: string; settings: string }
@@ -70,6 +72,7 @@ export class KyselyStore implements Store {
   readonly #eventListeners = new Set<() => void>()
   readonly webhooks: KyselyWebhooks
   readonly invitations: KyselyInvitations
+  readonly rateLimitBuckets: RateLimitBuckets | null
 
   constructor(driver: StoreDriver) {
     this.#d = driver
@@ -82,6 +85,7 @@ export class KyselyStore implements Store {
     this.#dir = new DirectoryReads(driver, this.#st)
     this.webhooks = new KyselyWebhooks(driver)
     this.invitations = new KyselyInvitations(driver)
+    this.rateLimitBuckets = rateLimitBuckets(driver)
     if (driver.eventStamper) driver.eventStamper.onStamped = () => this.#announceEvents()
   }
 
