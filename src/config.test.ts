@@ -27,7 +27,14 @@ describe('loadConfig', () => {
     expect(loadConfig({ ROSTER_RATE_LIMIT_TOKEN: '0', ROSTER_RATE_LIMIT_ORG: '30', ROSTER_RATE_LIMIT_BURST_SECONDS: '5' }).rateLimits).toEqual({ tokenPerSecond: 0, orgPerSecond: 30, burstSeconds: 5 })
   })
 
+  it('gives a SCIM request 15 s to be answered, never more than the request timeout', () => {
+    expect(loadConfig({}).requestDeadlineMs).toBe(15_000)
+    expect(loadConfig({ ROSTER_REQUEST_TIMEOUT_MS: '10000' }).requestDeadlineMs).toBe(10_000)
+    expect(loadConfig({ ROSTER_REQUEST_DEADLINE_MS: '2000' }).requestDeadlineMs).toBe(2_000)
+  })
+
   it.each([
+    [{ ROSTER_REQUEST_DEADLINE_MS: '30000' }, 'ROSTER_ERR_CONFIG_ROSTER_REQUEST_DEADLINE_MS'],
     [{ ROSTER_RATE_LIMIT_TOKEN: '-1' }, 'ROSTER_ERR_CONFIG_ROSTER_RATE_LIMIT_TOKEN'],
     [{ ROSTER_RATE_LIMIT_BURST_SECONDS: '0' }, 'ROSTER_ERR_CONFIG_ROSTER_RATE_LIMIT_BURST_SECONDS'],
     [{ ROSTER_DATABASE_URL: 'mysql://x' }, 'ROSTER_ERR_CONFIG_DB_URL'],

@@ -26,6 +26,8 @@ export interface Config {
   readonly limits: Limits
   /** Per-token and per-organization request rates of the SCIM surface (http/rate-limit.ts). */
   readonly rateLimits: RateLimitSettings
+  /** How long a SCIM request may take to be answered; then 503 and its work is abandoned (http/deadline.ts). */
+  readonly requestDeadlineMs: number
   /** Server-side request timeout, under identity providers' client timeouts (Entra ~60 s, Okta ≥ 30 s). */
   readonly requestTimeoutMs: number
   readonly logLevel: string
@@ -142,6 +144,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       orgPerSecond: int(env, 'ROSTER_RATE_LIMIT_ORG', 1_000, 0, 10_000_000),
       burstSeconds: int(env, 'ROSTER_RATE_LIMIT_BURST_SECONDS', 2, 1, 60),
     }),
+    requestDeadlineMs: int(env, 'ROSTER_REQUEST_DEADLINE_MS', Math.min(15_000, requestTimeoutMs), 100, requestTimeoutMs),
     requestTimeoutMs,
     logLevel: env.LOG_LEVEL ?? 'info',
     migrate: env.ROSTER_NO_MIGRATE !== '1',

@@ -28,7 +28,7 @@ declare module 'fastify' {
 
 export interface AppOptions {
   readonly deps: Deps
-  readonly config: Pick<Config, 'publicUrl' | 'requestTimeoutMs' | 'logLevel'> & Partial<Pick<Config, 'logRetentionDays' | 'eventRetentionDays' | 'webhookAllowPrivate' | 'allowedHosts' | 'host' | 'port' | 'sharedDomains' | 'rateLimits'>>
+  readonly config: Pick<Config, 'publicUrl' | 'requestTimeoutMs' | 'logLevel'> & Partial<Pick<Config, 'logRetentionDays' | 'eventRetentionDays' | 'webhookAllowPrivate' | 'allowedHosts' | 'host' | 'port' | 'sharedDomains' | 'rateLimits' | 'requestDeadlineMs'>>
   /** Provisioning-log timings (tests shorten them). */
   readonly provisioningLog?: { readonly flushIntervalMs?: number; readonly pruneIntervalMs?: number }
   readonly logger?: boolean
@@ -134,7 +134,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     publicUrl: opts.config.publicUrl, allowedHosts: opts.config.allowedHosts ?? LOOPBACK_HOSTS,
     fallback: serverAddress(opts.config.host ?? '127.0.0.1', opts.config.port ?? 8080),
   })
-  await app.register(scimPlugin, { prefix: '/scim/v2', deps: opts.deps, baseUrl, appender, logIdAt: uuidV7At(), ...(rateLimiter?.enabled ? { rateLimiter } : {}) })
+  await app.register(scimPlugin, { prefix: '/scim/v2', deps: opts.deps, baseUrl, appender, logIdAt: uuidV7At(), ...(rateLimiter?.enabled ? { rateLimiter } : {}),
+    ...(opts.config.requestDeadlineMs ? { deadlineMs: opts.config.requestDeadlineMs } : {}),
+  })
   let closed: () => void = () => undefined
   const closing = new Promise<void>((resolve) => {
     closed = resolve

@@ -49,6 +49,8 @@ export interface AppTestOptions {
   /** Rate limits of the SCIM surface (none when absent), and how often servers share them. */
   readonly rateLimits?: AppOptions['config']['rateLimits']
   readonly rateLimitSyncMs?: number
+  /** How long a SCIM request may take to be answered (none when absent). */
+  readonly requestDeadlineMs?: number
 }
 
 export async function startApp(factory: StoreFactory, limits: Partial<Limits> = {}, opts: AppTestOptions = {}): Promise<TestApp> {
@@ -61,6 +63,7 @@ export async function startApp(factory: StoreFactory, limits: Partial<Limits> = 
       ...(opts.logRetentionDays ? { logRetentionDays: opts.logRetentionDays } : {}),
       ...(opts.sharedDomains ? { sharedDomains: true } : {}),
       ...(opts.rateLimits ? { rateLimits: opts.rateLimits } : {}),
+      ...(opts.requestDeadlineMs ? { requestDeadlineMs: opts.requestDeadlineMs } : {}),
     },
     ...(opts.rateLimitSyncMs ? { rateLimitSyncMs: opts.rateLimitSyncMs } : {}),
     ...(opts.txtResolver ? { txtResolver: opts.txtResolver } : {}),

@@ -9,6 +9,7 @@ import { detectIdentityProvider, type ScimTrace } from '../../scim/compat/detect
 import type { LogAppender } from '../../provisioning/log-appender.ts'
 import { findNul, mayHoldNul, nulMessage, urlHoldsNul } from '../nul.ts'
 import { type RateLimiter, tooManyRequests } from '../rate-limit.ts'
+import { requestDeadlines } from '../deadline.ts'
 import { authenticate } from './auth.ts'
 import { resourceTypes, schemas, serviceProviderConfig } from './discovery.ts'
 import { SCIM_CONTENT_TYPE, sendScimError } from './errors.ts'
@@ -31,6 +32,8 @@ export interface ScimPluginOptions {
   readonly appender: LogAppender
   /** Provisioning-log ids for an arrival time (a UUIDv7 generator). */
   readonly logIdAt: (ms: number) => string
+  /** Milliseconds a request may take to be answered (http/deadline.ts); none when absent. */
+  readonly deadlineMs?: number
   /** Per-token and per-organization limits (http/rate-limit.ts); none when absent. */
   readonly rateLimiter?: RateLimiter
 }
@@ -75,6 +78,8 @@ export async function scimPlugin(app: FastifyInstance, opts: ScimPluginOptions):
     })
   })
 
+  // First, so that its time includes authentication.
+  if (opts.deadlineMs !== undefined) requestDeadlines(app, opts.deadlineMs)
   app.decorateRequest('orgId', null)
   app.decorateRequest('scimTrace', null as unknown as ScimTrace)
   app.decorateRequest('requestLog', null)

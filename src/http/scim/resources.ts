@@ -94,6 +94,8 @@ const USERS: Ops = { rs: userResource, create: createUser, get: getUser, list: l
 const GROUPS: Ops = { rs: groupResource, create: createGroup, get: getGroup, list: listGroups, replace: replaceGroup, patch: patchGroup, remove: deleteGroup, patchNoContent: true }
 
 export function registerResourceRoutes(app: FastifyInstance, deps: Deps, baseUrlOf: (r: FastifyRequest) => string): void {
+  // The use cases see the request's deadline (http/deadline.ts).
+  const depsOf = (request: FastifyRequest): Deps => (request.deadline ? { ...deps, deadline: request.deadline } : deps)
   for (const ops of [USERS, GROUPS]) {
     const { rs } = ops
     const base = rs.resourceType.endpoint
@@ -104,14 +106,14 @@ export function registerResourceRoutes(app: FastifyInstance, deps: Deps, baseUrl
       if (!('groups' in row) && !('members' in row) && wantsMembership(rs, p) && status !== 201) {
         // The write has committed: if reading the membership back fails, answer with the row
         // (without it) rather than an error that would make the identity provider retry it.
-        full = await ops.get(deps, orgOf(request), row.id, true).catch(() => row)
+        full = await ops.get(depsOf(request), orgOf(request), row.id, true).catch(() => row)
       }
       if (status === 201) void reply.header('location', `${baseUrlOf(request)}${base}/${row.id}`)
       return sendJson(reply, status, render(rs, full, baseUrlOf(request), p), tag(rs, full))
     }
 
     const list = async (request: FastifyRequest, reply: FastifyReply, p: ListParams) => {
-      const result = await ops.list(deps, orgOf(request), p, wantsMembership(rs, p))
+      const result = await ops.list(depsOf(request), orgOf(request), p, wantsMembership(rs, p))
       return sendJson(reply, 200, listResponse(rs, result, p, baseUrlOf(request)))
     }
 
@@ -121,32 +123,32 @@ export function registerResourceRoutes(app: FastifyInstance, deps: Deps, baseUrl
     app.post(`${base}/.search`, async (request, reply) => list(request, reply, parseSearchRequest(rewriteSearchRequest(requireBody(request), request.scimTrace), deps.limits.maxResults)))
 
     app.post<{ Querystring: Query }>(base, async (request, reply) => {
-      const row = await ops.create(deps, orgOf(request), rewriteResource(rs, requireBody(request), request.scimTrace), writeLog(request, 201))
+      const row = await ops.create(depsOf(request), orgOf(request), rewriteResource(rs, requireBody(request), request.scimTrace), writeLog(request, 201))
       return sendOne(request, reply, 201, row, projectionOf(request.query))
     })
 
     app.get<{ Params: { id: string }; Querystring: Query }>(`${base}/:id`, async (request, reply) => {
       const p = projectionOf(request.query)
-      const row = await ops.get(deps, orgOf(request), request.params.id, wantsMembership(rs, p))
+      const row = await ops.get(depsOf(request), orgOf(request), request.params.id, wantsMembership(rs, p))
       if (notModified(request, reply, tag(rs, row))) return reply
       return sendJson(reply, 200, render(rs, row, baseUrlOf(request), p), tag(rs, row))
     })
 
     app.put<{ Params: { id: string }; Querystring: Query }>(`${base}/:id`, async (request, reply) => {
-      const row = await ops.replace(deps, orgOf(request), request.params.id, rewriteResource(rs, requireBody(request), request.scimTrace), ifMatchOf(request), writeLog(request, 200))
+      const row = await ops.replace(depsOf(request), orgOf(request), request.params.id, rewriteResource(rs, requireBody(request), request.scimTrace), ifMatchOf(request), writeLog(request, 200))
       return sendOne(request, reply, 200, row, projectionOf(request.query))
     })
 
     app.patch<{ Params: { id: string }; Querystring: Query }>(`${base}/:id`, async (request, reply) => {
       const p = projectionOf(request.query)
       const noContent = ops.patchNoContent && !p.attributes && !p.excludedAttributes
-      const row = await ops.patch(deps, orgOf(request), request.params.id, rewritePatch(rs, requireBody(request), request.scimTrace), ifMatchOf(request), writeLog(request, noContent ? 204 : 200))
+      const row = await ops.patch(depsOf(request), orgOf(request), request.params.id, rewritePatch(rs, requireBody(request), request.scimTrace), ifMatchOf(request), writeLog(request, noContent ? 204 : 200))
       if (noContent) return reply.header('etag', etagOf(row.version)).code(204).send()
       return sendOne(request, reply, 200, row, p)
     })
 
     app.delete<{ Params: { id: string } }>(`${base}/:id`, async (request, reply) => {
-      await ops.remove(deps, orgOf(request), request.params.id, ifMatchOf(request), writeLog(request, 204))
+      await ops.remove(depsOf(request), orgOf(request), request.params.id, ifMatchOf(request), writeLog(request, 204))
       return reply.code(204).send()
     })
   }
@@ -159,7 +161,7 @@ export function registerResourceRoutes(app: FastifyInstance, deps: Deps, baseUrl
     const parts: { ops: Ops; total: number; p: ListParams }[] = []
     for (const ops of [USERS, GROUPS]) {
       const own = { ...p, filter: p.filter ? restrictToResource(ops.rs, p.filter) : null }
-      const { total } = await ops.list(deps, orgId, { ...own, startIndex: 1, count: 0 }, false)
+      const { total } = await ops.list(depsOf(request), orgId, { ...own, startIndex: 1, count: 0 }, false)
       parts.push({ ops, total, p: own })
     }
     const total = parts.reduce((n, x) => n + x.total, 0)
@@ -172,7 +174,7 @@ export function registerResourceRoutes(app: FastifyInstance, deps: Deps, baseUrl
         skip -= n
         continue
       }
-      const page = await ops.list(deps, orgId, { ...own, startIndex: skip + 1, count: want }, wantsMembership(ops.rs, p))
+      const page = await ops.list(depsOf(request), orgId, { ...own, startIndex: skip + 1, count: want }, wantsMembership(ops.rs, p))
       resources.push(...page.rows.map((r) => render(ops.rs, r, baseUrlOf(request), p)))
       want -= page.rows.length
       skip = 0

@@ -29,6 +29,7 @@ import { KyselyTx } from './write-tx.ts'
 import { KyselyWebhooks } from './webhook-store.ts'
 import { rateLimitBuckets } from './rate-limit-buckets.ts'
 import type { RateLimitBuckets } from '../rate-limit-store.ts'
+import type { Deadline } from '../deadline.ts'
 import { KyselyInvitations, invitationStatements, type InvitationStatements } from './invitation-store.ts'
 
 interface OrgRecord { id: string; name: string; created_at: string; settings: string }
@@ -89,11 +90,11 @@ export class KyselyStore implements Store {
     if (driver.eventStamper) driver.eventStamper.onStamped = () => this.#announceEvents()
   }
 
-  async write<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+  async write<T>(fn: (tx: StoreTx) => Promise<T>, deadline?: Deadline): Promise<T> {
     let wroteEvents = false
     const value = await this.#d.transaction((conn) => fn(new KyselyTx(conn, this.#st, this.#d.sql, () => {
       wroteEvents = true
-    })))
+    })), deadline ? { deadline } : undefined)
     if (wroteEvents) {
       if (this.#d.eventStamper) this.#d.eventStamper.kick()
       else this.#announceEvents()
@@ -267,7 +268,7 @@ export class KyselyStore implements Store {
         const { total, rows } = onePage(await all<ResourceRecord & { groups: string }>(this.#d.reader, this.#st.userByNameWithGroups, [orgId, name]), query)
         return { total, rows: rows.map((r) => toUserRow(r, groupRefs(r.groups))) }
       }
-      const { total, rows } = await this.#pager.list(orgId, userResource, 'users', query, this.#d.sql.codePoint(sql.ref('t.user_name_folded')))
+      const { total, rows } = await this.#pager.list(orgId, userResource, 'users', query, this.#d.sql.codePoint(sql.ref('t.user_name_folded')), opts.deadline)
       if (!opts.withMembership || rows.length === 0) return { total, rows: rows.map((r) => toUserRow(r)) }
       const groups = await groupsOf(this.#d.reader, this.#st, this.#d.sql, orgId, rows.map((u) => u.id))
       return { total, rows: rows.map((r) => toUserRow(r, groups.get(r.id) ?? NO_GROUPS)) }
@@ -280,10 +281,10 @@ export class KyselyStore implements Store {
       if (name === NO_MATCH) return { total: 0, rows: [] }
       const { total, rows } = name !== null
         ? onePage(await all<ResourceRecord>(this.#d.reader, this.#st.groupByName, [orgId, name]), query)
-        : await this.#pager.list(orgId, groupResource, 'groups', query, this.#d.sql.codePoint(sql.ref('t.display_name_folded')))
+        : await this.#pager.list(orgId, groupResource, 'groups', query, this.#d.sql.codePoint(sql.ref('t.display_name_folded')), opts.deadline)
       if (!opts.withMembership) return { total, rows: rows.map((r) => toGroupRow(r)) }
       const out: GroupRow[] = []
-      for (const r of rows) out.push(toGroupRow(r, await this.#members(orgId, r.id)))
+      for (const r of rows) out.push(toGroupRow(r, await this.#members(orgId, r.id, opts.deadline)))
       return { total, rows: out }
     })
   }
@@ -292,12 +293,12 @@ export class KyselyStore implements Store {
     return this.#d.read(async () => {
       const [row] = await all<ResourceRecord>(this.#d.reader, this.#st.group, [orgId, id])
       if (!row) return null
-      return opts.withMembership ? toGroupRow(row, await this.#members(orgId, id)) : toGroupRow(row)
+      return opts.withMembership ? toGroupRow(row, await this.#members(orgId, id, opts.deadline)) : toGroupRow(row)
     })
   }
 
-  #members(orgId: OrgId, groupId: string): Promise<MemberRow[]> {
-    return all<MemberRow>(this.#d.scanner, this.#st.members, [orgId, groupId])
+  #members(orgId: OrgId, groupId: string, deadline?: Deadline): Promise<MemberRow[]> {
+    return this.#d.scanner.all<MemberRow>(this.#st.members.sql, this.#st.members.bind([orgId, groupId]), deadline)
   }
 
   findUserIdByUserName(orgId: OrgId, userName: string): Promise<ResourceId | null> {
