@@ -11,6 +11,8 @@ import { Retention, pruneEvents, pruneLog } from '../provisioning/log-retention.
 import { apiPlugin } from './api/plugin.ts'
 import { scimPlugin } from './scim/plugin.ts'
 import { RateLimiter } from './rate-limit.ts'
+import { safeErrors } from './safe-errors.ts'
+import { securityHeaders } from './security-headers.ts'
 import { WebhookDispatcher, type DispatcherOptions } from '../events/dispatcher.ts'
 import type { TxtResolver } from '../orgs/domains.ts'
 import { Mailer, type MailerSettings } from '../mail/mailer.ts'
@@ -69,6 +71,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, maxParamLength: 200 },
   })
   app.server.headersTimeout = Math.min(10_000, opts.config.requestTimeoutMs)
+  securityHeaders(app)
+  safeErrors(app)
 
   app.get('/healthz', async (_request, reply) => {
     try {
