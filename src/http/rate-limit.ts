@@ -3,8 +3,9 @@
 // at `rate` a second; a request takes one from both buckets or is answered 429 with
 // Retry-After (RFC 6585 §4) and the RateLimit / RateLimit-Policy fields of
 // draft-ietf-httpapi-ratelimit-headers. The defaults sit far above what identity providers send
-// (Microsoft Entra ID documents about 25 requests a second per tenant: Microsoft Learn,
-// "Known issues for application provisioning"), so they bound a runaway client, not a normal one.
+// (Microsoft's guidance is that a SCIM endpoint support 25 requests a second per tenant, and Entra
+// ID waits out a 429's Retry-After: Microsoft Q&A 1233453 and 2284725), so they bound a runaway
+// client, not a normal one.
 //
 // The check is a Map lookup and some arithmetic, in memory: it never adds a database round trip
 // to a request. Several servers on one PostgreSQL share each bucket's consumption through
