@@ -1,4 +1,5 @@
 // What every use case is handed: the store, a clock and an id source (no module-level state).
+import type { Deadline } from '../store/deadline.ts'
 import type { Store } from '../store/store.ts'
 
 export interface Deps {
@@ -6,6 +7,8 @@ export interface Deps {
   readonly now: () => Date
   readonly newId: () => string
   readonly limits: Limits
+  /** The request's deadline, when the use case serves one (store/deadline.ts). */
+  readonly deadline?: Deadline | undefined
 }
 
 export interface Limits {

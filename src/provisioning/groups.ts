@@ -71,7 +71,7 @@ export async function createGroup(deps: Deps, orgId: OrgId, input: unknown, log:
       await tx.insertEvents(orgId, [groupCreated(ctx, created), ...(r ? memberEvents(ctx, created, r) : [])])
       await log?.record(tx, orgId, { resourceType: 'Group', resourceId: id, before: null, after: v.body, members: r ? memberChange(delta, r) : undefined })
       return created
-    })
+    }, deps.deadline)
   } catch (e) {
     return displayNameTaken(deps, orgId, v.body.displayName, e)
   }
@@ -79,14 +79,14 @@ export async function createGroup(deps: Deps, orgId: OrgId, input: unknown, log:
 
 /** GET /Groups/{id}; `withMembership` false never reads the membership rows. */
 export async function getGroup(deps: Deps, orgId: OrgId, id: string, withMembership: boolean): Promise<GroupRow> {
-  const row = await deps.store.getGroup(orgId, id, { withMembership })
+  const row = await deps.store.getGroup(orgId, id, { withMembership, deadline: deps.deadline })
   if (!row) throw notFound('Group', id)
   return row
 }
 
 /** GET /Groups and POST /Groups/.search. */
 export function listGroups(deps: Deps, orgId: OrgId, p: ListParams, withMembership: boolean, rs: ResourceSchema): Promise<ListResult<GroupRow>> {
-  return deps.store.listGroups(orgId, { ...toListQuery(p), rs }, { withMembership })
+  return deps.store.listGroups(orgId, { ...toListQuery(p), rs }, { withMembership, deadline: deps.deadline })
 }
 
 async function modifyGroup(
@@ -130,7 +130,7 @@ async function modifyGroup(
       const ctx = eventContext(deps, orgId, now, NO_MAPPING)
       await tx.insertEvents(orgId, [...(next.changed ? groupUpdated(ctx, after, logged) : []), ...(result ? memberEvents(ctx, after, result) : [])])
       return after
-    })
+    }, deps.deadline)
   } catch (e) {
     return displayNameTaken(deps, orgId, displayName, e)
   }
@@ -169,5 +169,5 @@ export async function deleteGroup(deps: Deps, orgId: OrgId, id: string, ifMatch:
     const parents = (await tx.deleteGroup(orgId, id, now)) ?? []
     await tx.insertEvents(orgId, [groupDeleted(ctx, cur), ...parents.map((g) => memberRemovedByDelete(ctx, g, id, 'Group'))])
     await log?.record(tx, orgId, { resourceType: 'Group', resourceId: id, before: cur.body, after: null })
-  })
+  }, deps.deadline)
 }

@@ -64,7 +64,7 @@ export async function createUser(deps: Deps, orgId: OrgId, input: unknown, log: 
       await tx.insertEvents(orgId, [userCreated(eventContext(deps, orgId, now, policy.settings.attributeMapping), row)])
       await log?.record(tx, orgId, { resourceType: 'User', resourceId: id, before: null, after: v.body, secrets: passwordHash === null ? [] : ['password'] })
       return row
-    })
+    }, deps.deadline)
   } catch (e) {
     const holder = e instanceof UniqueViolation && e.what === 'userName' ? await appUserNamed(deps, orgId, v.body.userName) : null
     if (holder === null) return userNameTaken(deps, orgId, v.body.userName, e)
@@ -126,19 +126,19 @@ async function adoptUser(
     await tx.insertEvents(orgId, [userEvent(ctx, 'user.adopted', after, { previouslyManagedBy: 'app' }), ...userUpdated(ctx, cur, after, logged)])
     await log?.record(tx, orgId, logged)
     return after
-  })
+  }, deps.deadline)
 }
 
 /** GET /Users/{id}. */
 export async function getUser(deps: Deps, orgId: OrgId, id: string, withMembership: boolean): Promise<UserRow> {
-  const row = await deps.store.getUser(orgId, id, { withMembership })
+  const row = await deps.store.getUser(orgId, id, { withMembership, deadline: deps.deadline })
   if (!row) throw notFound('User', id)
   return row
 }
 
 /** GET /Users and POST /Users/.search. */
 export function listUsers(deps: Deps, orgId: OrgId, p: ListParams, withMembership: boolean, rs: ResourceSchema): Promise<ListResult<UserRow>> {
-  return deps.store.listUsers(orgId, { ...toListQuery(p), rs }, { withMembership })
+  return deps.store.listUsers(orgId, { ...toListQuery(p), rs }, { withMembership, deadline: deps.deadline })
 }
 
 /** Runs a read-modify-write of one user; returns the stored row, or the unchanged one when nothing changed. */
@@ -189,7 +189,7 @@ async function modifyUser(
       await tx.insertEvents(orgId, userUpdated(ctx, cur, after, logged))
       await log?.record(tx, orgId, logged)
       return after
-    })
+    }, deps.deadline)
   } catch (e) {
     return userNameTaken(deps, orgId, userName, e)
   }
@@ -272,5 +272,5 @@ export async function deleteUser(deps: Deps, orgId: OrgId, id: string, ifMatch: 
       await tx.insertEvents(orgId, [userDeleted(ctx, cur), ...removed])
     }
     await log?.record(tx, orgId, { resourceType: 'User', resourceId: id, before: cur.body, after: null })
-  })
+  }, deps.deadline)
 }

@@ -9,6 +9,8 @@ import type { ResourceSchema } from '../scim/schema/registry.ts'
 import type { AuditRow, DomainRecord, OrgPolicyTx } from './org-store.ts'
 import type { WebhookStore } from './webhook-store.ts'
 import type { InvitationStore, InvitationTx } from './invitation-store.ts'
+import type { RateLimitBuckets } from './rate-limit-store.ts'
+import type { Deadline } from './deadline.ts'
 
 export type OrgId = string & { readonly __brand: 'OrgId' }
 export type ResourceId = string
@@ -160,6 +162,8 @@ export interface ListQuery {
 export interface ReadOptions {
   /** Read the membership rows (a user's groups, a group's members). */
   readonly withMembership: boolean
+  /** The request's deadline: a read still running then is stopped and is a 503 (store/deadline.ts). */
+  readonly deadline?: Deadline | undefined
 }
 
 export interface ListResult<T> {
@@ -298,8 +302,10 @@ export interface Store {
   readonly invitations: InvitationStore
   /** Organizations' declared extension schemas (schema-store.ts). */
   readonly schemas: SchemaStore
+  /** Rate-limit counters shared by every server (PostgreSQL); null where one process is the whole truth. */
+  readonly rateLimitBuckets: RateLimitBuckets | null
   /** Runs `fn` in one transaction; resolves only after the commit is durable. */
-  write<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>
+  write<T>(fn: (tx: StoreTx) => Promise<T>, deadline?: Deadline): Promise<T>
   /**
    * Rows of requests that wrote nothing, several organizations at once, in one transaction of
    * their own (the batched appender). It changes no user, group or membership, so list totals

@@ -14,10 +14,10 @@ function unauthorized(detail: string, error: 'invalid_request' | 'invalid_token'
 }
 
 /**
- * The token's organization, with the version of its declared schemas; `onRevoked` learns the
- * organization of a revoked token (its 401 is logged there).
+ * The token's organization, with the version of its declared schemas and the token's hash (its
+ * rate-limit key); `onRevoked` learns the organization of a revoked token (its 401 is logged there).
  */
-export async function authenticate(store: Store, request: FastifyRequest, onRevoked?: (orgId: OrgId) => void): Promise<{ orgId: OrgId; schemaVersion: number }> {
+export async function authenticate(store: Store, request: FastifyRequest, onRevoked?: (orgId: OrgId) => void): Promise<{ orgId: OrgId; schemaVersion: number; tokenHash: string }> {
   const header = request.headers.authorization
   if (header === undefined) throw new ScimError(401, null, 'Authorization header with a Bearer token is required', { 'www-authenticate': CHALLENGE })
   const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header)
@@ -33,5 +33,5 @@ export async function authenticate(store: Store, request: FastifyRequest, onRevo
     }
     throw unauthorized('The token is not valid', 'invalid_token')
   }
-  return org
+  return { ...org, tokenHash: hash }
 }

@@ -8,6 +8,8 @@ import type { OrgId } from '../../store/store.ts'
 import { detectIdentityProvider, type ScimTrace } from '../../scim/compat/detect.ts'
 import type { LogAppender } from '../../provisioning/log-appender.ts'
 import { findNul, mayHoldNul, nulMessage, urlHoldsNul } from '../nul.ts'
+import { type RateLimiter, tooManyRequests } from '../rate-limit.ts'
+import { requestDeadlines } from '../deadline.ts'
 import { authenticate } from './auth.ts'
 import { resourceTypes, schemas, serviceProviderConfig } from './discovery.ts'
 import { SCIM_CONTENT_TYPE, sendScimError } from './errors.ts'
@@ -34,6 +36,10 @@ export interface ScimPluginOptions {
   readonly appender: LogAppender
   /** Provisioning-log ids for an arrival time (a UUIDv7 generator). */
   readonly logIdAt: (ms: number) => string
+  /** Milliseconds a request may take to be answered (http/deadline.ts); none when absent. */
+  readonly deadlineMs?: number
+  /** Per-token and per-organization limits (http/rate-limit.ts); none when absent. */
+  readonly rateLimiter?: RateLimiter
 }
 
 /** Sends a SCIM document; `body` may already be its JSON text; `tag` is its ETag's value (render.ts tagOf). */
@@ -83,6 +89,8 @@ export async function scimPlugin(app: FastifyInstance, opts: ScimPluginOptions):
     })
   })
 
+  // First, so that its time includes authentication.
+  if (opts.deadlineMs !== undefined) requestDeadlines(app, opts.deadlineMs)
   app.decorateRequest('orgId', null)
   app.decorateRequest('schemaVersion', null)
   app.decorateRequest('scimTrace', null as unknown as ScimTrace)
@@ -101,11 +109,13 @@ export async function scimPlugin(app: FastifyInstance, opts: ScimPluginOptions):
     // describes what that organization accepts, its declared extensions included, which is how
     // Entra ID and Okta discover custom attributes.
     if (request.method === 'GET' && PUBLIC.has(first) && request.headers.authorization === undefined) return
-    const org = await authenticate(deps.store, request, (orgId) => {
+    const caller = await authenticate(deps.store, request, (orgId) => {
       if (request.requestLog) request.requestLog.revokedOrgId = orgId
     })
-    request.orgId = org.orgId
-    request.schemaVersion = org.schemaVersion
+    request.orgId = caller.orgId
+    request.schemaVersion = caller.schemaVersion
+    const refused = opts.rateLimiter?.take(caller.tokenHash, caller.orgId)
+    if (refused) throw tooManyRequests(refused)
   })
   app.addHook('onResponse', logResponse(opts.appender))
   app.addHook('onSend', (_request, reply, payload, done) => {

@@ -108,6 +108,8 @@ async function resourceOf(deps: Deps, request: FastifyRequest, kind: 'User' | 'G
 }
 
 export function registerResourceRoutes(app: FastifyInstance, deps: Deps, baseUrlOf: (r: FastifyRequest) => string): void {
+  // The use cases see the request's deadline (http/deadline.ts).
+  const depsOf = (request: FastifyRequest): Deps => (request.deadline ? { ...deps, deadline: request.deadline } : deps)
   for (const ops of [USERS, GROUPS]) {
     const base = ops.kind === 'User' ? '/Users' : '/Groups'
     const rsOf = (request: FastifyRequest) => resourceOf(deps, request, ops.kind)
@@ -121,7 +123,7 @@ export function registerResourceRoutes(app: FastifyInstance, deps: Deps, baseUrl
       if (!('groups' in row) && !('members' in row) && wantsMembership(rs, p) && !created) {
         // The write has committed: if reading the membership back fails, answer with the row
         // (without it) rather than an error that would make the identity provider retry it.
-        full = await ops.get(deps, orgOf(request), row.id, true).catch(() => row)
+        full = await ops.get(depsOf(request), orgOf(request), row.id, true).catch(() => row)
       }
       if (status === 201) void reply.header('location', `${baseUrlOf(request)}${base}/${row.id}`)
       return sendJson(reply, status, render(rs, full, baseUrlOf(request), p), tag(rs, full))
@@ -129,7 +131,7 @@ export function registerResourceRoutes(app: FastifyInstance, deps: Deps, baseUrl
 
     const list = async (request: FastifyRequest, reply: FastifyReply, p: ListParams) => {
       const rs = await rsOf(request)
-      const result = await ops.list(deps, orgOf(request), p, wantsMembership(rs, p), rs)
+      const result = await ops.list(depsOf(request), orgOf(request), p, wantsMembership(rs, p), rs)
       return sendJson(reply, 200, listResponse(rs, result, p, baseUrlOf(request)))
     }
 
@@ -140,7 +142,7 @@ export function registerResourceRoutes(app: FastifyInstance, deps: Deps, baseUrl
 
     app.post<{ Querystring: Query }>(base, async (request, reply) => {
       const rs = await rsOf(request)
-      const row = await ops.create(deps, orgOf(request), rewriteResource(rs, requireBody(request), request.scimTrace), writeLog(request, 201), rs)
+      const row = await ops.create(depsOf(request), orgOf(request), rewriteResource(rs, requireBody(request), request.scimTrace), writeLog(request, 201), rs)
       return sendOne(request, reply, rs, 201, row, projectionOf(request.query))
     })
 
@@ -156,14 +158,14 @@ export function registerResourceRoutes(app: FastifyInstance, deps: Deps, baseUrl
           return sendGroupStream(deps, reply, rs, orgOf(request), group, baseUrlOf(request), tag(rs, group))
         }
       }
-      const row = await ops.get(deps, orgOf(request), request.params.id, membership)
+      const row = await ops.get(depsOf(request), orgOf(request), request.params.id, membership)
       if (notModified(request, reply, tag(rs, row))) return reply
       return sendJson(reply, 200, render(rs, row, baseUrlOf(request), p), tag(rs, row))
     })
 
     app.put<{ Params: { id: string }; Querystring: Query }>(`${base}/:id`, async (request, reply) => {
       const rs = await rsOf(request)
-      const row = await ops.replace(deps, orgOf(request), request.params.id, rewriteResource(rs, requireBody(request), request.scimTrace), ifMatchOf(request), writeLog(request, 200), rs)
+      const row = await ops.replace(depsOf(request), orgOf(request), request.params.id, rewriteResource(rs, requireBody(request), request.scimTrace), ifMatchOf(request), writeLog(request, 200), rs)
       return sendOne(request, reply, rs, 200, row, projectionOf(request.query))
     })
 
@@ -171,13 +173,13 @@ export function registerResourceRoutes(app: FastifyInstance, deps: Deps, baseUrl
       const p = projectionOf(request.query)
       const noContent = ops.patchNoContent && !p.attributes && !p.excludedAttributes
       const rs = await rsOf(request)
-      const row = await ops.patch(deps, orgOf(request), request.params.id, rewritePatch(rs, requireBody(request), request.scimTrace), ifMatchOf(request), writeLog(request, noContent ? 204 : 200), rs)
+      const row = await ops.patch(depsOf(request), orgOf(request), request.params.id, rewritePatch(rs, requireBody(request), request.scimTrace), ifMatchOf(request), writeLog(request, noContent ? 204 : 200), rs)
       if (noContent) return reply.header('etag', etagOf(row.version)).code(204).send()
       return sendOne(request, reply, rs, 200, row, p)
     })
 
     app.delete<{ Params: { id: string } }>(`${base}/:id`, async (request, reply) => {
-      await ops.remove(deps, orgOf(request), request.params.id, ifMatchOf(request), writeLog(request, 204))
+      await ops.remove(depsOf(request), orgOf(request), request.params.id, ifMatchOf(request), writeLog(request, 204))
       return reply.code(204).send()
     })
   }
@@ -191,7 +193,7 @@ export function registerResourceRoutes(app: FastifyInstance, deps: Deps, baseUrl
     for (const ops of [USERS, GROUPS]) {
       const rs = await resourceOf(deps, request, ops.kind)
       const own = { ...p, filter: p.filter ? restrictToResource(rs, p.filter) : null }
-      const { total } = await ops.list(deps, orgId, { ...own, startIndex: 1, count: 0 }, false, rs)
+      const { total } = await ops.list(depsOf(request), orgId, { ...own, startIndex: 1, count: 0 }, false, rs)
       parts.push({ ops, rs, total, p: own })
     }
     const total = parts.reduce((n, x) => n + x.total, 0)
@@ -204,7 +206,7 @@ export function registerResourceRoutes(app: FastifyInstance, deps: Deps, baseUrl
         skip -= n
         continue
       }
-      const page = await ops.list(deps, orgId, { ...own, startIndex: skip + 1, count: want }, wantsMembership(rs, p), rs)
+      const page = await ops.list(depsOf(request), orgId, { ...own, startIndex: skip + 1, count: want }, wantsMembership(rs, p), rs)
       resources.push(...page.rows.map((r) => render(rs, r, baseUrlOf(request), p)))
       want -= page.rows.length
       skip = 0

@@ -27,6 +27,9 @@ import { statements, type Statements } from './statements.ts'
 import type { StoreDriver } from './store-driver.ts'
 import { KyselyTx } from './write-tx.ts'
 import { KyselyWebhooks } from './webhook-store.ts'
+import { rateLimitBuckets } from './rate-limit-buckets.ts'
+import type { RateLimitBuckets } from '../rate-limit-store.ts'
+import type { Deadline } from '../deadline.ts'
 import { KyselyInvitations, invitationStatements, type InvitationStatements } from './invitation-store.ts'
 import { KyselySchemas, schemaStatements, type SchemaStatements } from './schema-store.ts'
 
@@ -72,6 +75,7 @@ export class KyselyStore implements Store {
   readonly webhooks: KyselyWebhooks
   readonly invitations: KyselyInvitations
   readonly schemas: KyselySchemas
+  readonly rateLimitBuckets: RateLimitBuckets | null
 
   constructor(driver: StoreDriver) {
     this.#d = driver
@@ -85,14 +89,15 @@ export class KyselyStore implements Store {
     this.webhooks = new KyselyWebhooks(driver)
     this.invitations = new KyselyInvitations(driver)
     this.schemas = new KyselySchemas(driver, this.#st)
+    this.rateLimitBuckets = rateLimitBuckets(driver)
     if (driver.eventStamper) driver.eventStamper.onStamped = () => this.#announceEvents()
   }
 
-  async write<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+  async write<T>(fn: (tx: StoreTx) => Promise<T>, deadline?: Deadline): Promise<T> {
     let wroteEvents = false
     const value = await this.#d.transaction((conn) => fn(new KyselyTx(conn, this.#st, this.#d.sql, () => {
       wroteEvents = true
-    })))
+    })), deadline ? { deadline } : undefined)
     if (wroteEvents) {
       if (this.#d.eventStamper) this.#d.eventStamper.kick()
       else this.#announceEvents()
@@ -273,7 +278,7 @@ export class KyselyStore implements Store {
         const { total, rows } = onePage(await all<ResourceRecord & { groups: string }>(this.#d.reader, this.#st.userByNameWithGroups, [orgId, name]), query)
         return { total, rows: rows.map((r) => toUserRow(r, groupRefs(r.groups))) }
       }
-      const { total, rows } = await this.#pager.list(orgId, query.rs ?? userResource, 'users', query, this.#d.sql.codePoint(sql.ref('t.user_name_folded')))
+      const { total, rows } = await this.#pager.list(orgId, query.rs ?? userResource, 'users', query, this.#d.sql.codePoint(sql.ref('t.user_name_folded')), opts.deadline)
       if (!opts.withMembership || rows.length === 0) return { total, rows: rows.map((r) => toUserRow(r)) }
       const groups = await groupsOf(this.#d.reader, this.#st, this.#d.sql, orgId, rows.map((u) => u.id))
       return { total, rows: rows.map((r) => toUserRow(r, groups.get(r.id) ?? NO_GROUPS)) }
@@ -286,10 +291,10 @@ export class KyselyStore implements Store {
       if (name === NO_MATCH) return { total: 0, rows: [] }
       const { total, rows } = name !== null
         ? onePage(await all<ResourceRecord>(this.#d.reader, this.#st.groupByName, [orgId, name]), query)
-        : await this.#pager.list(orgId, query.rs ?? groupResource, 'groups', query, this.#d.sql.codePoint(sql.ref('t.display_name_folded')))
+        : await this.#pager.list(orgId, query.rs ?? groupResource, 'groups', query, this.#d.sql.codePoint(sql.ref('t.display_name_folded')), opts.deadline)
       if (!opts.withMembership) return { total, rows: rows.map((r) => toGroupRow(r)) }
       const out: GroupRow[] = []
-      for (const r of rows) out.push(toGroupRow(r, await this.#members(orgId, r.id)))
+      for (const r of rows) out.push(toGroupRow(r, await this.#members(orgId, r.id, opts.deadline)))
       return { total, rows: out }
     })
   }
@@ -298,12 +303,12 @@ export class KyselyStore implements Store {
     return this.#d.read(async () => {
       const [row] = await all<ResourceRecord>(this.#d.reader, this.#st.group, [orgId, id])
       if (!row) return null
-      return opts.withMembership ? toGroupRow(row, await this.#members(orgId, id)) : toGroupRow(row)
+      return opts.withMembership ? toGroupRow(row, await this.#members(orgId, id, opts.deadline)) : toGroupRow(row)
     })
   }
 
-  #members(orgId: OrgId, groupId: string): Promise<MemberRow[]> {
-    return all<MemberRow>(this.#d.scanner, this.#st.members, [orgId, groupId])
+  #members(orgId: OrgId, groupId: string, deadline?: Deadline): Promise<MemberRow[]> {
+    return this.#d.scanner.all<MemberRow>(this.#st.members.sql, this.#st.members.bind([orgId, groupId]), deadline)
   }
 
   findUserIdByUserName(orgId: OrgId, userName: string): Promise<ResourceId | null> {
