@@ -72,7 +72,7 @@ function label(o: FilterOutcome | { ids: string[] } | { error: { status: number;
 }
 
 /** What the server answered beyond or short of the evaluator, by userName or displayName. */
-function difference(want: { ids: string[] } | { error: unknown }, got: FilterOutcome, resources: readonly Record<string, unknown>[], kind: 'user' | 'group'): string {
+function difference(want: { ids: string[] } | { error: { status: number; scimType: string | null } }, got: FilterOutcome, resources: readonly Record<string, unknown>[], kind: 'user' | 'group'): string {
   if (!('ids' in want) || !got.ids) return `evaluator ${label(want)}, server ${label(got)}`
   const name = (id: string) => JSON.stringify(resources.find((r) => r.id === id)?.[kind === 'user' ? 'userName' : 'displayName'] ?? id)
   const extra = got.ids.filter((id) => !want.ids.includes(id)).map(name)
