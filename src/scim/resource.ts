@@ -262,6 +262,25 @@ function checkExtension(ext: SchemaDef, value: unknown): JsonObject | undefined 
  * body with the password and Group members set apart. Both modes check alike: whether an
  * immutable attribute changed can only be decided against the stored resource, by the caller.
  */
+/**
+ * Deepest nesting kept in an attribute no schema declares. JSON.parse reads any depth, but the
+ * store and the event payloads serialise the value recursively, and 5,000 levels overflowed the
+ * stack (a 500 inside the write transaction); no identity provider sends more than a few.
+ */
+export const MAX_UNDECLARED_DEPTH = 64
+
+/** Whether arrays and objects nest more than `max` levels in `value` (iteratively: no recursion to overflow). */
+function nestsDeeper(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]]
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop() as [unknown, number]
+    if (typeof v !== 'object' || v === null) continue
+    if (depth >= max) return true
+    for (const child of Object.values(v)) if (typeof child === 'object' && child !== null) stack.push([child, depth + 1])
+  }
+  return false
+}
+
 export function validateResource(rs: ResourceSchema, input: unknown, _opts: { mode: 'create' | 'replace' }): ValidatedResource {
   if (!isObject(input)) throw new ScimError(400, 'invalidSyntax', `A ${rs.kind} must be a JSON object, got ${describe(input)}`)
   const body: JsonObject = {}
@@ -283,6 +302,7 @@ export function validateResource(rs: ResourceSchema, input: unknown, _opts: { mo
     }
     const top = findTopLevel(rs, key)
     if (!top) {
+      if (nestsDeeper(value, MAX_UNDECLARED_DEPTH)) throw new ScimError(400, 'invalidValue', `Attribute ${JSON.stringify(key)} nests deeper than ${MAX_UNDECLARED_DEPTH} levels`)
       if (value !== null && value !== undefined) (unknown ??= {})[key] = value
       continue
     }
