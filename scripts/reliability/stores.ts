@@ -8,8 +8,16 @@ export async function scriptStores(): Promise<{ stores: StoreFactory[]; adminUrl
   if (!process.env.TEST_DATABASE_URL && process.env.ROSTER_TEST_NO_POSTGRES !== '1') {
     const bin = postgresBin()
     if (bin) {
-      cluster = await createCluster(bin)
-      process.env.TEST_DATABASE_URL = cluster.url
+      const c = await createCluster(bin)
+      cluster = c
+      process.env.TEST_DATABASE_URL = c.url
+      // Stopped with Ctrl-C or a signal: the throwaway cluster goes too.
+      for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+        process.once(sig, () => {
+          c.destroy()
+          process.exit(130)
+        })
+      }
     } else {
       console.warn('PostgreSQL binaries not found: SQLite only')
     }
