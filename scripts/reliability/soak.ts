@@ -115,8 +115,12 @@ try {
   let lastSample = t0
   const tickMs = 20
   let owed = 0
+  let lastTick = Date.now()
   while (Date.now() - t0 < durationS * 1000) {
-    owed += (rate * tickMs) / 1000
+    // What the rate owes since the last tick as measured (timers fire late, never early).
+    const now = Date.now()
+    owed += (rate * (now - lastTick)) / 1000
+    lastTick = now
     while (owed >= 1) {
       owed--
       if (inFlight >= 64) {
