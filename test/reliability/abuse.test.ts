@@ -1,5 +1,5 @@
 // Abuse through a real server and real sockets (`roster serve`), on a SQLite file and on
-// PostgreSQL: slow clients (a byte a second), many idle connections, oversized headers, deep
+// PostgreSQL (slow clients: slow-clients.test.ts): many idle connections, oversized headers, deep
 // JSON, huge arrays, PATCH with 1,000 operations and 10,000 member values, count=1000000,
 // startIndex=2^53, invalid UTF-8, NUL bytes. Each gets a bounded answer (a status, a SCIM error
 // body on SCIM routes, never a 5xx), another organization's request made at the same moment
@@ -9,8 +9,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestDatabase } from '../helpers/pg-database.ts'
-import { httpRequest, idleSockets, rawRequest, type RawAnswer } from './lib/raw.ts'
-import { call, cli, startServer, type Server } from './lib/server.ts'
+import { httpRequest, idleSockets, rawRequest } from './lib/raw.ts'
+import { seedDatabase } from './lib/seed.ts'
+import { call, startServer, type Server } from './lib/server.ts'
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User'
 const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group'
@@ -34,30 +35,17 @@ describe.each(targets)('abuse on $name', ({ open }) => {
   let bystanderUser = ''
   let groupId = ''
   let memberIds: string[] = []
-  let slow: Promise<RawAnswer[]>
   let rssBefore = 0
 
   beforeAll(async () => {
     db = await open()
-    // A 2 s request timeout, so that slow clients meet it within the test.
-    s = await startServer(db.url, { ROSTER_REQUEST_TIMEOUT_MS: '2000' })
-    attacker = String((await cli(db.url, 'org', 'create', 'attacker')).token)
-    bystander = String((await cli(db.url, 'org', 'create', 'bystander')).token)
+    // The organizations and the attacker's 10,000 users (for the member PATCH) are set up in
+    // process, before the server starts: setup, not what is under test.
+    const seeded = await seedDatabase(db.url, ['attacker', 'bystander'], 10_000, (i) => `m${i}@attacker.example`)
+    ;[attacker = '', bystander = ''] = seeded.tokens
+    memberIds = seeded.userIds
+    s = await startServer(db.url, { ROSTER_REQUEST_TIMEOUT_MS: '5000' })
     bystanderUser = String((await call(s.base, 'POST', '/scim/v2/Users', bystander, { schemas: [USER], userName: 'calm@bystander.example' })).json.id)
-    // Slow clients run while everything else happens: headers, then a body, a byte a second.
-    const req = httpRequest('POST', '/scim/v2/Users', { authorization: `Bearer ${attacker}`, 'content-type': 'application/scim+json' }, JSON.stringify({ schemas: [USER], userName: 'slow@attacker.example' }))
-    const split = req.indexOf('\r\n\r\n') + 4
-    const bytes = (b: Buffer) => [...b].map((x) => Buffer.from([x]))
-    slow = Promise.all([
-      rawRequest(s.port, bytes(req), { gapMs: 1_000, maxMs: 45_000 }),
-      rawRequest(s.port, [req.subarray(0, split), ...bytes(req.subarray(split))], { gapMs: 1_000, maxMs: 45_000 }),
-    ])
-    // 10,000 users of the attacker's, created 32 at a time, for the member PATCH.
-    memberIds = []
-    for (let i = 0; i < 10_000; i += 32) {
-      const batch = await Promise.all(Array.from({ length: Math.min(32, 10_000 - i) }, (_, k) => call(s.base, 'POST', '/scim/v2/Users', attacker, { schemas: [USER], userName: `m${i + k}@attacker.example` })))
-      memberIds.push(...batch.map((r) => String(r.json.id)))
-    }
     groupId = String((await call(s.base, 'POST', '/scim/v2/Groups', attacker, { schemas: [GROUP], displayName: 'Big' })).json.id)
     rssBefore = s.rssKiB() ?? 0
   }, 120_000)
@@ -174,15 +162,10 @@ describe.each(targets)('abuse on $name', ({ open }) => {
     }
   })
 
-  it('slow clients are cut off with an answer, and memory returns near where it began', async () => {
-    const answers = await slow
-    for (const a of answers) {
-      // Cut by the server (408), not left to hang until this test gives up (status 0).
-      expect(a.status, a.head).toBe(408)
-    }
+  it('memory after the barrage stays near where it began, and another organization is still served', async () => {
     expect((await call(s.base, 'GET', `/scim/v2/Users/${bystanderUser}`, bystander)).status).toBe(200)
     const rssAfter = s.rssKiB() ?? 0
     console.log(`[abuse] server RSS ${Math.round(rssBefore / 1024)} MiB before the barrage, ${Math.round(rssAfter / 1024)} MiB after`)
     expect(rssAfter - rssBefore).toBeLessThan(200 * 1024)
-  }, 60_000)
+  })
 })

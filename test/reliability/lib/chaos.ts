@@ -8,7 +8,8 @@
 // share the database and one of them is killed each cycle while the other keeps serving.
 import { randomBytes } from 'node:crypto'
 import BetterSqlite3 from 'better-sqlite3'
-import { call, cli, startServer, type Server } from './server.ts'
+import { seedDatabase } from './seed.ts'
+import { call, startServer, type Server } from './server.ts'
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User'
 const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group'
@@ -46,11 +47,10 @@ const rnd = (min: number, max: number) => min + Math.floor(Math.random() * (max 
 
 export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   const log = opts.log ?? (() => undefined)
+  const { tokens: [token = ''], orgIds: [orgId = ''], key } = await seedDatabase(opts.databaseUrl, [`chaos-${randomBytes(4).toString('hex')}`], 0, String, ['events:read', 'directory:read'])
+  const org = { orgId }
   const servers: Server[] = []
   for (let i = 0; i < opts.servers; i++) servers.push(await startServer(opts.databaseUrl))
-  const org = await cli(opts.databaseUrl, 'org', 'create', `chaos-${randomBytes(4).toString('hex')}`)
-  const token = String(org.token)
-  const key = String((await cli(opts.databaseUrl, 'api-key', 'create', '--org', String(org.orgId), '--scope', 'events:read,directory:read')).key)
   const groups: string[] = []
   for (let i = 0; i < 4; i++) {
     const g = await call((servers[0] as Server).base, 'POST', '/scim/v2/Groups', token, { schemas: [GROUP], displayName: `chaos ${i}` })
