@@ -7,6 +7,7 @@ import type { OrgSettings } from '../orgs/settings.ts'
 import type { AuditRow, DomainRecord, OrgPolicyTx } from './org-store.ts'
 import type { WebhookStore } from './webhook-store.ts'
 import type { InvitationStore, InvitationTx } from './invitation-store.ts'
+import type { ConsoleStore } from './console-store.ts'
 
 export type OrgId = string & { readonly __brand: 'OrgId' }
 export type ResourceId = string
@@ -272,7 +273,7 @@ export interface StoreTx {
 
   createOrg(org: { id: OrgId; name: string; now: string; domains: readonly string[] }): Promise<void>
   /** Revokes every live token of the org and stores the new one, in this transaction. */
-  replaceToken(orgId: OrgId, token: { id: string; hash: string; prefix: string; now: string }): Promise<void>
+  replaceToken(orgId: OrgId, token: { id: string; hash: string; prefix: string; lastFour?: string; now: string }): Promise<void>
 
   /** The log row of the change this transaction makes (docs/architecture.md: it commits with the change). */
   insertLog(orgId: OrgId, row: LogRow): Promise<void>
@@ -288,6 +289,8 @@ export interface Store {
   readonly webhooks: WebhookStore
   /** The mailer's queue of invitations, fed from the event outbox (invitation-store.ts). */
   readonly invitations: InvitationStore
+  /** The admin console's accounts, sessions, links and SCIM token metadata (console-store.ts). */
+  readonly console: ConsoleStore
   /** Runs `fn` in one transaction; resolves only after the commit is durable. */
   write<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>
   /**

@@ -46,6 +46,10 @@ export interface AppTestOptions {
   readonly mailer?: AppOptions['mailer']
   /** The app's log lines at level info go here (silent when absent). */
   readonly logStream?: NodeJS.WritableStream
+  /** The admin console's emails (none sent when absent). */
+  readonly consoleMail?: AppOptions['consoleMail']
+  /** Serve the built console from this directory. */
+  readonly consoleDir?: string
 }
 
 export async function startApp(factory: StoreFactory, limits: Partial<Limits> = {}, opts: AppTestOptions = {}): Promise<TestApp> {
@@ -63,6 +67,8 @@ export async function startApp(factory: StoreFactory, limits: Partial<Limits> = 
     webhooks: opts.webhooks ?? false,
     ...(opts.mailer ? { mailer: opts.mailer } : {}),
     ...(opts.logStream ? { logStream: opts.logStream } : {}),
+    ...(opts.consoleMail ? { consoleMail: opts.consoleMail } : {}),
+    ...(opts.consoleDir ? { consoleDir: opts.consoleDir } : {}),
   })
   const org = await createOrg(deps, `org-${randomUUID()}`, [])
   const t: TestApp = {

@@ -13,8 +13,13 @@ function unauthorized(detail: string, error: 'invalid_request' | 'invalid_token'
   return new ScimError(401, null, detail, { 'www-authenticate': `${CHALLENGE}, error="${error}"` })
 }
 
-/** The token's organization; `onRevoked` learns the organization of a revoked token (its 401 is logged there). */
-export async function authenticate(store: Store, request: FastifyRequest, onRevoked?: (orgId: OrgId) => void): Promise<OrgId> {
+/**
+ * The token's organization; `onRevoked` learns the organization of a revoked token (its 401 is
+ * logged there), `onUsed` the hash of a token that authenticated (the console's "last used").
+ */
+export async function authenticate(
+  store: Store, request: FastifyRequest, onRevoked?: (orgId: OrgId) => void, onUsed?: (hash: string) => Promise<void>,
+): Promise<OrgId> {
   const header = request.headers.authorization
   if (header === undefined) throw new ScimError(401, null, 'Authorization header with a Bearer token is required', { 'www-authenticate': CHALLENGE })
   const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header)
@@ -30,5 +35,6 @@ export async function authenticate(store: Store, request: FastifyRequest, onRevo
     }
     throw unauthorized('The token is not valid', 'invalid_token')
   }
+  if (onUsed) await onUsed(hash)
   return orgId
 }

@@ -30,6 +30,8 @@ export interface ScimPluginOptions {
   readonly appender: LogAppender
   /** Provisioning-log ids for an arrival time (a UUIDv7 generator). */
   readonly logIdAt: (ms: number) => string
+  /** Records a token's use by the identity provider (console/scim-tokens.ts tokenUseRecorder). */
+  readonly tokenUsed?: (hash: string, identityProvider: string) => Promise<void>
 }
 
 /** Sends a SCIM document; `body` may already be its JSON text; `tag` is its ETag's value (render.ts tagOf). */
@@ -89,7 +91,7 @@ export async function scimPlugin(app: FastifyInstance, opts: ScimPluginOptions):
     if (request.method === 'GET' && PUBLIC.has(first)) return
     request.orgId = await authenticate(deps.store, request, (orgId) => {
       if (request.requestLog) request.requestLog.revokedOrgId = orgId
-    })
+    }, opts.tokenUsed ? (hash) => opts.tokenUsed?.(hash, request.scimTrace.identityProvider) ?? Promise.resolve() : undefined)
   })
   app.addHook('onResponse', logResponse(opts.appender))
   app.setErrorHandler((err, request, reply) => sendScimError(err, request, reply))

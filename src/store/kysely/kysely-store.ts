@@ -28,6 +28,7 @@ import type { StoreDriver } from './store-driver.ts'
 import { KyselyTx } from './write-tx.ts'
 import { KyselyWebhooks } from './webhook-store.ts'
 import { KyselyInvitations, invitationStatements, type InvitationStatements } from './invitation-store.ts'
+import { KyselyConsole } from './console-store.ts'
 
 interface OrgRecord { id: string; name: string; created_at: string; settings: string }
 
@@ -70,6 +71,7 @@ export class KyselyStore implements Store {
   readonly #eventListeners = new Set<() => void>()
   readonly webhooks: KyselyWebhooks
   readonly invitations: KyselyInvitations
+  readonly console: KyselyConsole
 
   constructor(driver: StoreDriver) {
     this.#d = driver
@@ -82,6 +84,7 @@ export class KyselyStore implements Store {
     this.#dir = new DirectoryReads(driver, this.#st)
     this.webhooks = new KyselyWebhooks(driver)
     this.invitations = new KyselyInvitations(driver)
+    this.console = new KyselyConsole(driver)
     if (driver.eventStamper) driver.eventStamper.onStamped = () => this.#announceEvents()
   }
 
