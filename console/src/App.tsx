@@ -60,7 +60,7 @@ export function App() {
       case 'users': content = id ? <UserPage org={orgId} orgId={orgId} id={id} /> : <Users org={orgId} />; break
       case 'groups': content = id ? <GroupPage org={orgId} id={id} /> : <Groups org={orgId} />; break
       case 'log': content = <Log org={orgId} />; break
-      case 'webhooks': content = <Webhooks org={orgId} />; break
+      case 'webhooks': content = <Webhooks org={orgId} orgId={orgId} />; break
       case 'audit': content = <Audit org={orgId} />; break
       case 'members': content = <Members org={orgId} orgId={orgId} />; break
       default: content = <Setup org={orgId} />

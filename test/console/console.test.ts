@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { OrgId } from '../../src/store/store.ts'
 import { startApp, user, type TestApp } from '../helpers/app.ts'
 import { PASSWORD, consoleAccount } from '../helpers/console.ts'
 import { storeMatrix } from '../helpers/stores.ts'
@@ -30,6 +31,8 @@ describe.skipIf(missing !== null)('the admin console in Chromium', () => {
   let browser: Browser
   let page: Page
   let token = ''
+  /** The organization the pages show (a readable name for the screenshots). */
+  let acme: { orgId: OrgId; token: string }
   const errors: string[] = []
 
   async function scim(method: string, path: string, bearer: string, body?: unknown): Promise<Response> {
@@ -81,9 +84,10 @@ describe.skipIf(missing !== null)('the admin console in Chromium', () => {
     if (!sqlite) throw new Error('no store')
     t = await startApp(sqlite, {}, { consoleDir: DIST })
     base = (await listening(t)).replace('127.0.0.1', 'localhost')
-    await consoleAccount(t, 'admin@acme.test', 'admin')
-    await consoleAccount(t, 'viewer@acme.test', 'viewer')
-    await consoleAccount(t, 'lock@acme.test', 'viewer')
+    acme = await t.newOrg('Acme Corp')
+    await consoleAccount(t, 'admin@acme.test', 'admin', acme.orgId)
+    await consoleAccount(t, 'viewer@acme.test', 'viewer', acme.orgId)
+    await consoleAccount(t, 'lock@acme.test', 'viewer', acme.orgId)
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'] })
     ;({ page } = await newContext())
   })
@@ -106,7 +110,7 @@ describe.skipIf(missing !== null)('the admin console in Chromium', () => {
   })
 
   it('adds a domain: a bad one is refused inline, a good one is listed unverified', async () => {
-    await open(page, `/o/${t.orgId}/settings`, 'Settings')
+    await open(page, `/o/${acme.orgId}/settings`, 'Settings')
     await page.getByLabel('Add a domain').fill('not a domain')
     await page.getByRole('button', { name: 'Add domain' }).click()
     await page.locator('#domain-error').waitFor()
@@ -120,7 +124,7 @@ describe.skipIf(missing !== null)('the admin console in Chromium', () => {
   })
 
   it('generates the token, copies it, and the copy works for a real SCIM request; the first request turns the status green', async () => {
-    await open(page, `/o/${t.orgId}/token`, 'SCIM token')
+    await open(page, `/o/${acme.orgId}/token`, 'SCIM token')
     // The test organization's token is from before: refresh it behind the confirmation.
     await page.getByRole('button', { name: 'Refresh token' }).click()
     await page.getByRole('dialog').getByText('stops working immediately').waitFor()
@@ -131,15 +135,15 @@ describe.skipIf(missing !== null)('the admin console in Chromium', () => {
     await page.getByRole('button', { name: 'Copied the token' }).waitFor()
     token = String(await page.evaluate('navigator.clipboard.readText()'))
     expect(token).toBe(await page.locator('#new-token').textContent())
-    expect((await scim('GET', '/Users', t.token)).status).toBe(401)
+    expect((await scim('GET', '/Users', acme.token)).status).toBe(401)
     expect((await scim('GET', '/Users', token)).status).toBe(200)
     await shot(page, 'token')
-    await open(page, `/o/${t.orgId}/setup`, 'Set up SCIM provisioning')
+    await open(page, `/o/${acme.orgId}/setup`, 'Set up SCIM provisioning')
     await page.getByText('Connected: the first request came from okta').waitFor()
   })
 
   it('refreshes the token: a notice says the old one stopped, and SCIM refuses it', async () => {
-    await open(page, `/o/${t.orgId}/token`, 'SCIM token')
+    await open(page, `/o/${acme.orgId}/token`, 'SCIM token')
     await page.getByRole('cell', { name: `…${token.slice(-4)}` }).waitFor()
     await page.getByRole('button', { name: 'Refresh token' }).click()
     await page.getByRole('button', { name: 'Refresh now' }).click()
@@ -155,7 +159,7 @@ describe.skipIf(missing !== null)('the admin console in Chromium', () => {
     await scim('POST', '/Users', token, user('grace@acme.test', { displayName: 'Grace Hopper' }))
     const g = await scim('POST', '/Groups', token, { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Engineering', members: [{ value: ada.id }] })
     expect(g.status).toBe(201)
-    await open(page, `/o/${t.orgId}/users`, 'Users')
+    await open(page, `/o/${acme.orgId}/users`, 'Users')
     await page.getByLabel('Search by name, email or userName').fill('ada')
     await page.getByRole('button', { name: 'Search' }).click()
     await page.getByRole('row', { name: /grace/ }).waitFor({ state: 'detached' })
@@ -166,7 +170,7 @@ describe.skipIf(missing !== null)('the admin console in Chromium', () => {
     await page.getByRole('heading', { level: 1, name: 'Ada Lovelace' }).waitFor()
     expect(await page.getByText('set by okta (a SCIM-owned field)').count()).toBeGreaterThan(2)
     await shot(page, 'user')
-    await open(page, `/o/${t.orgId}/groups`, 'Groups')
+    await open(page, `/o/${acme.orgId}/groups`, 'Groups')
     expect(await page.getByRole('row', { name: /Engineering/ }).textContent()).toContain('1')
     await shot(page, 'groups')
     await page.getByRole('link', { name: 'Engineering' }).click()
@@ -178,7 +182,7 @@ describe.skipIf(missing !== null)('the admin console in Chromium', () => {
   it('opens the log entry of a refused request and explains it', async () => {
     expect((await scim('POST', '/Users', token, user('mallory@elsewhere.test'))).status).toBe(400)
     await t.app.provisioningLog.flush()
-    await open(page, `/o/${t.orgId}/log`, 'Provisioning log')
+    await open(page, `/o/${acme.orgId}/log`, 'Provisioning log')
     await page.getByLabel('Outcome').selectOption('4xx')
     await page.getByRole('button', { name: 'Filter' }).click()
     await page.getByRole('button', { name: /400 POST \/scim\/v2\/Users/ }).first().click()
@@ -188,13 +192,13 @@ describe.skipIf(missing !== null)('the admin console in Chromium', () => {
   })
 
   it('the audit log, members, webhooks and operator pages pass axe-core', async () => {
-    await open(page, `/o/${t.orgId}/audit`, 'Audit log')
+    await open(page, `/o/${acme.orgId}/audit`, 'Audit log')
     await page.getByRole('cell', { name: 'token.refreshed' }).first().waitFor()
     await shot(page, 'audit')
-    await open(page, `/o/${t.orgId}/members`, 'Console members')
+    await open(page, `/o/${acme.orgId}/members`, 'Console members')
     await page.getByRole('cell', { name: 'viewer@acme.test', exact: true }).waitFor()
     await shot(page, 'members')
-    await open(page, `/o/${t.orgId}/webhooks`, 'Webhooks')
+    await open(page, `/o/${acme.orgId}/webhooks`, 'Webhooks')
     await accessible(page, 'webhooks')
     await consoleAccount(t, 'op@roster.test', 'operator')
     const { context, page: op } = await newContext()
@@ -202,6 +206,19 @@ describe.skipIf(missing !== null)('the admin console in Chromium', () => {
     await op.getByRole('heading', { level: 1, name: 'Organizations' }).waitFor()
     await op.getByRole('row', { name: /okta/ }).waitFor()
     await shot(op, 'operator')
+    // A new organization starts without a token; its first domain generates one, shown once.
+    await op.getByLabel('Name', { exact: true }).fill('Initech')
+    await op.getByRole('button', { name: 'Create' }).click()
+    await op.getByRole('link', { name: 'Initech' }).click()
+    await op.getByRole('heading', { level: 1, name: 'Set up SCIM provisioning' }).waitFor()
+    await op.getByText('No token yet.').waitFor()
+    await op.getByRole('link', { name: 'Settings' }).click()
+    await op.getByLabel('Add a domain').fill('initech.test')
+    await op.getByRole('button', { name: 'Add domain' }).click()
+    await op.getByText('The SCIM token was generated').waitFor()
+    const initech = String(await op.locator('#new-token').textContent())
+    expect((await scim('GET', '/Users', initech)).status).toBe(200)
+    expect((await scim('GET', '/Users', token)).status).toBe(200)
     await context.close()
   })
 
@@ -209,12 +226,12 @@ describe.skipIf(missing !== null)('the admin console in Chromium', () => {
     const { context, page: v } = await newContext()
     await signIn(v, 'viewer@acme.test')
     await v.getByRole('heading', { level: 1, name: 'Set up SCIM provisioning' }).waitFor()
-    await open(v, `/o/${t.orgId}/token`, 'SCIM token')
+    await open(v, `/o/${acme.orgId}/token`, 'SCIM token')
     await v.getByText('Only an admin of the organization').waitFor()
     expect(await v.getByRole('button', { name: /Refresh|Generate|Rotate/ }).count()).toBe(0)
     const answer = await v.evaluate(`(async () => {
       const s = await (await fetch('/api/v1/console/session')).json()
-      const r = await fetch('/api/v1/orgs/${t.orgId}/scim-token', { method: 'POST', headers: { 'x-csrf-token': s.csrfToken } })
+      const r = await fetch('/api/v1/orgs/${acme.orgId}/scim-token', { method: 'POST', headers: { 'x-csrf-token': s.csrfToken } })
       return { status: r.status, body: await r.json() }
     })()`) as { status: number; body: { error: string } }
     expect(answer).toMatchObject({ status: 403, body: { error: 'insufficient_role' } })
@@ -223,7 +240,7 @@ describe.skipIf(missing !== null)('the admin console in Chromium', () => {
   })
 
   it('refuses a change without the CSRF token, from the admin\'s own page', async () => {
-    const answer = await page.evaluate(`fetch('/api/v1/orgs/${t.orgId}/scim-token', { method: 'POST' }).then(async (r) => ({ status: r.status, body: await r.json() }))`) as { status: number; body: { error: string } }
+    const answer = await page.evaluate(`fetch('/api/v1/orgs/${acme.orgId}/scim-token', { method: 'POST' }).then(async (r) => ({ status: r.status, body: await r.json() }))`) as { status: number; body: { error: string } }
     expect(answer).toMatchObject({ status: 403, body: { error: 'csrf_refused' } })
     expect((await scim('GET', '/Users', token)).status).toBe(200)
   })
@@ -247,7 +264,7 @@ describe.skipIf(missing !== null)('the admin console in Chromium', () => {
     await accessible(p, 'link')
     await context.close()
     await page.setViewportSize({ width: 390, height: 844 })
-    for (const [hash, heading] of [[`/o/${t.orgId}/users`, 'Users'], [`/o/${t.orgId}/settings`, 'Settings'], [`/o/${t.orgId}/token`, 'SCIM token']] as const) {
+    for (const [hash, heading] of [[`/o/${acme.orgId}/users`, 'Users'], [`/o/${acme.orgId}/settings`, 'Settings'], [`/o/${acme.orgId}/token`, 'SCIM token']] as const) {
       await open(page, hash, heading)
       const wide = await page.evaluate(`[...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > 391 && !e.closest('table')).map((e) => e.tagName + '.' + e.className).slice(0, 5)`)
       expect(wide, hash).toEqual([])

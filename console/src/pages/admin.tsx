@@ -5,8 +5,12 @@ import { api, messageOf } from '../api.ts'
 import { canAdmin, useSession } from '../session.tsx'
 import { ErrorLine, Notice, Pager, useLoad, when } from '../ui.tsx'
 
-export function Webhooks({ org }: { org: string }) {
+export function Webhooks({ org, orgId }: { org: string; orgId: string }) {
+  const { session } = useSession()
+  const admin = canAdmin(session, orgId)
   const [open, setOpen] = useState<string | null>(null)
+  const [note, setNote] = useState<string | null>(null)
+  const [problem, setProblem] = useState<string | null>(null)
   const { data, error } = useLoad(async () => {
     const { data, error } = await api.GET('/api/v1/orgs/{org}/webhooks', { params: { path: { org } } })
     if (error) throw new Error(messageOf(error))
@@ -17,24 +21,44 @@ export function Webhooks({ org }: { org: string }) {
     const { data, error } = await api.GET('/api/v1/orgs/{org}/webhooks/{id}/attempts', { params: { path: { org, id: open }, query: { limit: 20 } } })
     if (error) throw new Error(messageOf(error))
     return data
-  }, [org, open])
+  }, [org, open, note])
+  const act = async (what: Promise<{ error?: unknown }>, done: string) => {
+    const { error } = await what
+    if (error) setProblem(messageOf(error))
+    else { setProblem(null); setNote(done) }
+  }
   return (
     <section aria-labelledby="webhooks-title">
       <h1 id="webhooks-title">Webhooks</h1>
-      <ErrorLine message={error} />
+      {note && <Notice>{note}</Notice>}
+      <ErrorLine message={error ?? problem} />
       {data && (data.data.length === 0 ? <p>No webhook endpoints. Your application adds them through the API (docs/events.md).</p> : (
-        <ul>
+        <ul className="log">
           {data.data.map((w) => (
             <li key={w.id}>
               <button type="button" className="entry" aria-expanded={open === w.id} onClick={() => setOpen(open === w.id ? null : w.id)}>
                 {w.url} <span className={`tag ${w.enabled ? 'good' : 'bad'}`}>{w.enabled ? 'enabled' : 'disabled'}</span>{w.failingSince && <span className="tag bad">failing since {when(w.failingSince)}</span>}
+                {w.disabledReason && <span className="muted"> · {w.disabledReason}</span>}
               </button>
-              {open === w.id && attempts.data && (
-                <table>
-                  <caption>Latest deliveries</caption>
-                  <thead><tr><th scope="col">When</th><th scope="col">Event</th><th scope="col">Outcome</th><th scope="col">Status</th></tr></thead>
-                  <tbody>{attempts.data.data.map((a) => <tr key={a.id}><td>{when(a.at)}</td><td>{a.eventType}</td><td>{a.outcome}</td><td>{a.status ?? a.error ?? '—'}</td></tr>)}</tbody>
-                </table>
+              {open === w.id && (
+                <div>
+                  {admin && (
+                    <div className="row">
+                      <button type="button" className="secondary" onClick={() => void act(api.POST('/api/v1/orgs/{org}/webhooks/{id}/test', { params: { path: { org, id: w.id } } }), 'A test event was sent.')}>Send a test event</button>
+                      <button type="button" className="secondary" onClick={() => void act(api.POST('/api/v1/orgs/{org}/webhooks/{id}/replay', { params: { path: { org, id: w.id } }, body: {} }), 'Every kept event is queued again.')}>Replay every kept event</button>
+                    </div>
+                  )}
+                  {attempts.data && (
+                    <table>
+                      <caption>Latest deliveries</caption>
+                      <thead><tr><th scope="col">When</th><th scope="col">Event</th><th scope="col">Outcome</th><th scope="col">Status</th>{admin && <th scope="col"><span className="sr-only">Actions</span></th>}</tr></thead>
+                      <tbody>{attempts.data.data.map((a) => (
+                        <tr key={a.id}><td>{when(a.at)}</td><td>{a.eventType}</td><td>{a.outcome}</td><td>{a.status ?? a.error ?? '—'}</td>
+                          {admin && <td><button type="button" className="secondary" onClick={() => void act(api.POST('/api/v1/orgs/{org}/webhooks/{id}/redeliver', { params: { path: { org, id: w.id } }, body: { eventId: a.eventId } }), 'The event is queued again.')}>Redeliver</button></td>}</tr>
+                      ))}</tbody>
+                    </table>
+                  )}
+                </div>
               )}
             </li>
           ))}

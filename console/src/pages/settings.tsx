@@ -5,6 +5,7 @@ import { useState, type FormEvent } from 'react'
 import { api, messageOf, type Schemas } from '../api.ts'
 import { canAdmin, useSession } from '../session.tsx'
 import { ErrorLine, Notice, useLoad, when } from '../ui.tsx'
+import { NewToken } from './token.tsx'
 
 type Settings = Schemas['OrgSettings']
 type Change = Partial<Pick<Settings, 'sendInvitations' | 'outsideDomains' | 'subdomains' | 'deprovision' | 'deleteAfterDays' | 'scimOwnedFields'>> & { domainAdd?: string[]; domainRemove?: string[] }
@@ -23,6 +24,7 @@ export function SettingsPage({ org, orgId }: { org: string; orgId: string }) {
   const [domainError, setDomainError] = useState<string | null>(null)
   const [saved, setSaved] = useState<string | null>(null)
   const [problem, setProblem] = useState<string | null>(null)
+  const [token, setToken] = useState<string | null>(null)
 
   const change = async (body: Change, what: string): Promise<boolean> => {
     setSaved(null)
@@ -40,7 +42,17 @@ export function SettingsPage({ org, orgId }: { org: string; orgId: string }) {
   const add = async (e: FormEvent) => {
     e.preventDefault()
     setDomainError(null)
-    if (await change({ domainAdd: [domain] }, `${domain} added`)) setDomain('')
+    const first = (data?.domains.length ?? 0) === 0
+    if (!(await change({ domainAdd: [domain] }, `${domain} added`))) return
+    setDomain('')
+    // The first domain is where setting up starts: an organization without a token gets one now.
+    if (first) {
+      const live = await api.GET('/api/v1/orgs/{org}/scim-token', { params: { path: { org } } })
+      if (live.data && live.data.tokens.length === 0) {
+        const made = await api.POST('/api/v1/orgs/{org}/scim-token', { params: { path: { org } } })
+        if (made.data) setToken(made.data.token)
+      }
+    }
   }
   const verify = async (d: string) => {
     const { error } = await api.POST('/api/v1/orgs/{org}/domains/{domain}/verify', { params: { path: { org, domain: d } } })
@@ -53,6 +65,7 @@ export function SettingsPage({ org, orgId }: { org: string; orgId: string }) {
     <section aria-labelledby="settings-title">
       <h1 id="settings-title">Settings</h1>
       {saved && <Notice>Saved: {saved}.</Notice>}
+      {token && <NewToken token={token} kind="generated" onDone={() => setToken(null)} />}
       <ErrorLine message={problem} />
       <h2>Email domains</h2>
       {data.domainStates.length === 0 ? <p>No domains: users of any domain are accepted.</p> : (

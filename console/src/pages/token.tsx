@@ -42,18 +42,7 @@ export function Token({ org, orgId }: { org: string; orgId: string }) {
     <section aria-labelledby="token-title">
       <h1 id="token-title">SCIM token</h1>
       <ErrorLine message={error ?? problem} />
-      {fresh && (
-        <div className="fresh" role="region" aria-label="New token">
-          {fresh.kind === 'refreshed' && <Notice>The token was refreshed: the old token stopped working.</Notice>}
-          {fresh.kind === 'rotated' && <Notice>A second token was issued. The old one keeps working until the identity provider uses the new one, or you revoke it.</Notice>}
-          <p className="warning"><strong>Copy the token now: it will not be shown again.</strong></p>
-          <div className="row">
-            <code id="new-token" className="secret">{fresh.token}</code>
-            <CopyButton value={fresh.token} label="the token" />
-          </div>
-          <button type="button" className="secondary" onClick={() => setFresh(null)}>I have copied it</button>
-        </div>
-      )}
+      {fresh && <NewToken token={fresh.token} kind={fresh.kind} onDone={() => setFresh(null)} />}
       {data && (data.tokens.length === 0 ? <p>No token yet.</p> : (
         <table>
           <caption>Live tokens</caption>
@@ -82,5 +71,22 @@ export function Token({ org, orgId }: { org: string; orgId: string }) {
         <p>To switch without a failed request, use "Rotate without downtime" instead.</p>
       </Confirm>
     </section>
+  )
+}
+
+/** A token just issued: shown this once, with its copy button and the warning. */
+export function NewToken({ token, kind, onDone }: { token: string; kind: 'generated' | 'refreshed' | 'rotated'; onDone: () => void }) {
+  return (
+    <div className="fresh" role="region" aria-label="New token">
+      {kind === 'generated' && <Notice>The SCIM token was generated: paste it into your identity provider.</Notice>}
+      {kind === 'refreshed' && <Notice>The token was refreshed: the old token stopped working.</Notice>}
+      {kind === 'rotated' && <Notice>A second token was issued. The old one keeps working until the identity provider uses the new one, or you revoke it.</Notice>}
+      <p className="warning"><strong>Copy the token now: it will not be shown again.</strong></p>
+      <div className="row">
+        <code id="new-token" className="secret">{token}</code>
+        <CopyButton value={token} label="the token" />
+      </div>
+      <button type="button" className="secondary" onClick={onDone}>I have copied it</button>
+    </div>
   )
 }
