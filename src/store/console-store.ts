@@ -113,6 +113,8 @@ export interface ConsoleStore {
 
   /** Stores a link; earlier unused links of the same kind for the account (or setup links) stop working. */
   createLink(l: { hash: string; kind: LinkKind; accountId: string | null; now: string; expiresAt: string }): Promise<void>
+  /** Whether a link of this kind was made for the account at or after `since` (throttles emails). */
+  linkSince(accountId: string, kind: LinkKind, since: string): Promise<boolean>
   /** Uses the link once: null when unknown, used, or expired at `now`. */
   useLink(hash: string, now: string): Promise<LinkRow | null>
 

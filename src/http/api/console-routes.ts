@@ -15,6 +15,8 @@ import { clearSessionCookie, secureRequest, setSessionCookie } from './console-a
 import { CONSOLE } from './console-schemas.ts'
 import { ApiError } from './errors.ts'
 
+const RESET_EVERY_MS = 60_000
+
 export interface ConsoleRouteOptions {
   readonly policy: ConsolePolicy
   /** Where the console's emails go; null: none is sent (the answer says so). */
@@ -103,7 +105,9 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: Deps, opts: Co
   app.post<{ Body: { email: string } }>('/console/password-reset', { schema: CONSOLE.requestPasswordReset }, async (request, reply) => {
     const { folded } = await consoleMapped(async () => checkEmail(request.body.email))
     const account = await deps.store.console.accountByEmail(folded)
-    if (account && opts.mail) {
+    // One reset email a minute per account: asking again sends nothing more (the answer is the same).
+    const recent = account !== null && await deps.store.console.linkSince(account.id, 'reset', new Date(deps.now().getTime() - RESET_EVERY_MS).toISOString())
+    if (account && opts.mail && !recent) {
       const link = await createLink(deps, opts.policy, 'reset', account.id)
       await send(app, opts.mail, resetEmail(opts.mail, {
         to: account.email, url: linkUrl(opts.baseUrl(request), link.token), expiresAt: link.expiresAt,

@@ -167,6 +167,11 @@ export class KyselyConsole implements ConsoleStore {
     })
   }
 
+  async linkSince(accountId: string, kind: LinkKind, since: string): Promise<boolean> {
+    const rows = await this.#q.read<{ hash: string }>(sql`select hash from console_links where account_id = ${accountId} and kind = ${kind} and created_at >= ${since} limit 1`)
+    return rows.length > 0
+  }
+
   useLink(hash: string, now: string): Promise<LinkRow | null> {
     return this.#q.tx(async (conn) => {
       const lock = this.#q.pg ? sql` for update` : sql``
