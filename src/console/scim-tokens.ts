@@ -9,6 +9,7 @@
 // last four characters are kept in the clear.
 import { tokenRefreshed } from '../events/build.ts'
 import { uuidV7Floor } from '../ids.ts'
+import { NO_MAPPING } from '../orgs/settings.ts'
 import { generateToken } from '../orgs/tokens.ts'
 import type { Deps } from '../provisioning/deps.ts'
 import type { TokenMeta } from '../store/console-store.ts'
@@ -32,7 +33,7 @@ export async function refreshScimToken(deps: Deps, orgId: OrgId, actor: string):
   const now = deps.now().toISOString()
   await deps.store.write(async (tx) => {
     await tx.replaceToken(orgId, { id, hash: t.hash, prefix: t.prefix, lastFour: t.lastFour, now })
-    await tx.insertEvents(orgId, [tokenRefreshed({ orgId, at: now, newId: deps.newId }, { id, prefix: t.prefix })])
+    await tx.insertEvents(orgId, [tokenRefreshed({ orgId, at: now, newId: deps.newId, mapping: NO_MAPPING }, { id, prefix: t.prefix })])
     await tx.orgs.insertAudit(orgId, { id: deps.newId(), at: now, actor, action: 'token.refreshed', details: { tokenId: id, lastFour: t.lastFour } })
   })
   return { id, token: t.token, lastFour: t.lastFour, createdAt: now }

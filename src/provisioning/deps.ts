@@ -17,6 +17,12 @@ export interface Limits {
   readonly maxMembersPerRequest: number
   /** Largest request body in bytes. */
   readonly maxBodyBytes: number
+  /**
+   * A group with more members than this is answered to GET /Groups/{id} as a stream, its members
+   * read a page of `memberPageSize` at a time, so that memory does not grow with the group.
+   */
+  readonly streamMembersOver: number
+  readonly memberPageSize: number
 }
 
 export const DEFAULT_LIMITS: Limits = Object.freeze({
@@ -24,4 +30,6 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   maxPatchOperations: 1_000,
   maxMembersPerRequest: 10_000,
   maxBodyBytes: 1024 * 1024,
+  streamMembersOver: 1_000,
+  memberPageSize: 1_000,
 })

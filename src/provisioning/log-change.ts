@@ -44,6 +44,8 @@ export interface WriteLog {
   record(tx: StoreTx, orgId: OrgId, change: Change): Promise<void>
   /** The identity provider that made the request (recorded on what it creates), when known. */
   readonly identityProvider?: string
+  /** A note for the request's log row (docs/provisioning-log.md), before record() writes it. */
+  note?(text: string): void
 }
 
 /** The membership part of a change, from the delta as requested and the rows it changed. */

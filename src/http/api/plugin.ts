@@ -22,6 +22,7 @@ import { registerEventRoutes } from './events.ts'
 import { registerInvitationRoutes } from './invitations.ts'
 import { registerLogRoutes } from './provisioning-log.ts'
 import { registerOrgSettingsRoutes } from './org-settings.ts'
+import { registerOrgSchemaRoutes } from './org-schemas.ts'
 import { systemTxtResolver, type TxtResolver } from '../../orgs/domains.ts'
 import { registerWebhookRoutes } from './webhooks.ts'
 import type { WebhookPolicy } from '../../events/webhooks.ts'
@@ -247,6 +248,7 @@ export async function apiPlugin(app: FastifyInstance, opts: ApiPluginOptions): P
   registerWebhookRoutes(app, deps, opts.webhookPolicy ?? { allowPrivate: false })
   registerOrgSettingsRoutes(app, deps, { sharedDomains: opts.sharedDomains ?? false, txtResolver: opts.txtResolver ?? systemTxtResolver })
   registerInvitationRoutes(app, deps)
+  registerOrgSchemaRoutes(app, deps)
   const baseUrl = opts.baseUrl ?? ((request: FastifyRequest) => `${request.protocol}://${request.hostname}`)
   registerConsoleRoutes(app, deps, { policy, mail: opts.consoleMail ?? null, baseUrl, publicUrl: opts.publicUrl ?? null })
   registerScimTokenRoutes(app, deps, baseUrl)

@@ -14,12 +14,13 @@ function unauthorized(detail: string, error: 'invalid_request' | 'invalid_token'
 }
 
 /**
- * The token's organization; `onRevoked` learns the organization of a revoked token (its 401 is
- * logged there), `onUsed` the hash of a token that authenticated (the console's "last used").
+ * The token's organization, with the version of its declared schemas; `onRevoked` learns the
+ * organization of a revoked token (its 401 is logged there), `onUsed` the hash of a token that
+ * authenticated (the console's "last used").
  */
 export async function authenticate(
   store: Store, request: FastifyRequest, onRevoked?: (orgId: OrgId) => void, onUsed?: (hash: string) => Promise<void>,
-): Promise<OrgId> {
+): Promise<{ orgId: OrgId; schemaVersion: number }> {
   const header = request.headers.authorization
   if (header === undefined) throw new ScimError(401, null, 'Authorization header with a Bearer token is required', { 'www-authenticate': CHALLENGE })
   const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header)
@@ -27,8 +28,8 @@ export async function authenticate(
   const token = m[1]
   if (!isWellFormedToken(token)) throw unauthorized('The token is not valid', 'invalid_token')
   const hash = hashToken(token)
-  const orgId = await store.orgByTokenHash(hash)
-  if (orgId === null) {
+  const org = await store.tokenOrg(hash)
+  if (org === null) {
     if (onRevoked) {
       const revoked = await store.orgOfRevokedToken(hash)
       if (revoked !== null) onRevoked(revoked)
@@ -36,5 +37,5 @@ export async function authenticate(
     throw unauthorized('The token is not valid', 'invalid_token')
   }
   if (onUsed) await onUsed(hash)
-  return orgId
+  return org
 }

@@ -13,10 +13,13 @@ import { resourceTypes, schemas, serviceProviderConfig } from './discovery.ts'
 import { SCIM_CONTENT_TYPE, sendScimError } from './errors.ts'
 import { logResponse, startRequestLog } from './request-log.ts'
 import { registerResourceRoutes } from './resources.ts'
+import { orgResources } from '../../provisioning/org-schemas.ts'
 
 declare module 'fastify' {
   interface FastifyRequest {
     orgId: OrgId | null
+    /** The version of the organization's declared schemas its token lookup read (provisioning/org-schemas.ts). */
+    schemaVersion: number | null
     /** Set for every SCIM request before authentication. */
     scimTrace: ScimTrace
   }
@@ -75,6 +78,7 @@ export async function scimPlugin(app: FastifyInstance, opts: ScimPluginOptions):
   })
 
   app.decorateRequest('orgId', null)
+  app.decorateRequest('schemaVersion', null)
   app.decorateRequest('scimTrace', null as unknown as ScimTrace)
   app.decorateRequest('requestLog', null)
   const baseUrlOf = (request: FastifyRequest): string => `${opts.baseUrl(request.protocol, request.headers.host)}/scim/v2`
@@ -86,22 +90,27 @@ export async function scimPlugin(app: FastifyInstance, opts: ScimPluginOptions):
     if (urlHoldsNul(request.url)) throw new ScimError(400, 'invalidValue', 'The request URL contains a NUL character (%00), which no value may hold')
     const sub = request.url.slice(request.url.toLowerCase().indexOf('/scim/v2') + '/scim/v2'.length).split('?')[0] ?? ''
     const first = `/${sub.split('/')[1] ?? ''}`.toLowerCase()
-    // Discovery describes the server, not an organization, and is readable without a token
-    // (RFC 7643 §5: authenticationSchemes SHOULD be readable unauthenticated).
-    if (request.method === 'GET' && PUBLIC.has(first)) return
-    request.orgId = await authenticate(deps.store, request, (orgId) => {
+    // Discovery is readable without a token (RFC 7643 §5: authenticationSchemes SHOULD be
+    // readable unauthenticated) and then describes the server's standard schemas; with a token it
+    // describes what that organization accepts, its declared extensions included, which is how
+    // Entra ID and Okta discover custom attributes.
+    if (request.method === 'GET' && PUBLIC.has(first) && request.headers.authorization === undefined) return
+    const org = await authenticate(deps.store, request, (orgId) => {
       if (request.requestLog) request.requestLog.revokedOrgId = orgId
     }, opts.tokenUsed ? (hash) => opts.tokenUsed?.(hash, request.scimTrace.identityProvider) ?? Promise.resolve() : undefined)
+    request.orgId = org.orgId
+    request.schemaVersion = org.schemaVersion
   })
   app.addHook('onResponse', logResponse(opts.appender))
   app.setErrorHandler((err, request, reply) => sendScimError(err, request, reply))
   app.setNotFoundHandler((request, reply) => sendScimError(new ScimError(404, null, `No SCIM endpoint ${request.method} ${request.url.split('?')[0]}`), request, reply))
 
   app.get('/ServiceProviderConfig', async (request, reply) => sendJson(reply, 200, serviceProviderConfig(baseUrlOf(request), deps.limits)))
-  app.get('/ResourceTypes', async (request, reply) => sendJson(reply, 200, resourceTypes(baseUrlOf(request))))
-  app.get<{ Params: { id: string } }>('/ResourceTypes/:id', async (request, reply) => sendJson(reply, 200, resourceTypes(baseUrlOf(request), request.params.id)))
-  app.get('/Schemas', async (request, reply) => sendJson(reply, 200, schemas(baseUrlOf(request))))
-  app.get<{ Params: { id: string } }>('/Schemas/:id', async (request, reply) => sendJson(reply, 200, schemas(baseUrlOf(request), request.params.id)))
+  const discovered = async (request: FastifyRequest) => (request.orgId === null ? undefined : orgResources(deps, request.orgId, request.schemaVersion ?? undefined))
+  app.get('/ResourceTypes', async (request, reply) => sendJson(reply, 200, resourceTypes(baseUrlOf(request), undefined, await discovered(request))))
+  app.get<{ Params: { id: string } }>('/ResourceTypes/:id', async (request, reply) => sendJson(reply, 200, resourceTypes(baseUrlOf(request), request.params.id, await discovered(request))))
+  app.get('/Schemas', async (request, reply) => sendJson(reply, 200, schemas(baseUrlOf(request), undefined, await discovered(request))))
+  app.get<{ Params: { id: string } }>('/Schemas/:id', async (request, reply) => sendJson(reply, 200, schemas(baseUrlOf(request), request.params.id, await discovered(request))))
 
   registerResourceRoutes(app, deps, baseUrlOf)
 }

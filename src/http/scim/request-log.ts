@@ -55,6 +55,9 @@ export function writeLog(request: FastifyRequest, status: number): WriteLog {
       const idp = request.scimTrace.identityProvider
       return idp === 'unknown' ? undefined : idp
     },
+    note(text) {
+      request.scimTrace.notes.push(text)
+    },
     async record(tx, orgId, change) {
       const state = request.requestLog
       if (!state) return
