@@ -50,6 +50,7 @@ async function resolveRefs(tx: StoreTx, orgId: OrgId, groupId: string, refs: rea
 /** POST /Groups. */
 export async function createGroup(deps: Deps, orgId: OrgId, input: unknown, log: WriteLog | undefined, rs: ResourceSchema): Promise<GroupRow> {
   const v = validateResource(rs, input, { mode: 'create' })
+  for (const n of v.notes) log?.note?.(n)
   checkMemberCount(deps, v.members?.length ?? 0)
   const id = deps.newId()
   const now = deps.now().toISOString()
@@ -57,7 +58,7 @@ export async function createGroup(deps: Deps, orgId: OrgId, input: unknown, log:
   try {
     return await deps.store.write(async (tx) => {
       // Read only when there is something to decide: a group's usual create reads no policy.
-      if (v.unknown) checkUndeclared(await tx.orgs.policy(orgId), v.unknown, log?.note?.bind(log), false)
+      if (v.unknown) checkUndeclared(await tx.orgs.policy(orgId), v.unknown)
       await tx.insertGroup(orgId, { id, body: v.body, now, identityProvider })
       const members = await resolveRefs(tx, orgId, id, v.members ?? [])
       const delta: MemberDelta = { replaceAll: members, add: [], remove: [], removeAll: false }
@@ -100,7 +101,7 @@ async function modifyGroup(
       const cur = await tx.getGroupForUpdate(orgId, id)
       if (!cur) throw notFound('Group', id)
       checkIfMatch(ifMatch, cur.version)
-      if (unknown) checkUndeclared(await tx.orgs.policy(orgId), unknown, log?.note?.bind(log), false)
+      if (unknown) checkUndeclared(await tx.orgs.policy(orgId), unknown)
       const next = change(cur)
       displayName = next.body.displayName
       let membersChanged = false
@@ -138,6 +139,7 @@ async function modifyGroup(
 /** PUT /Groups/{id}: replaces the body and the whole member list. */
 export async function replaceGroup(deps: Deps, orgId: OrgId, id: string, input: unknown, ifMatch: string | undefined, log: WriteLog | undefined, rs: ResourceSchema): Promise<GroupRow> {
   const v = validateResource(rs, input, { mode: 'replace' })
+  for (const n of v.notes) log?.note?.(n)
   const delta: MemberDelta = v.members ? { replaceAll: v.members, add: [], remove: [], removeAll: false } : { replaceAll: null, add: [], remove: [], removeAll: true }
   return modifyGroup(deps, orgId, id, ifMatch, log, () => ({ body: v.body, changed: true, delta }), v.unknown)
 }
@@ -146,7 +148,9 @@ export async function replaceGroup(deps: Deps, orgId: OrgId, id: string, input: 
 export async function patchGroup(deps: Deps, orgId: OrgId, id: string, input: unknown, ifMatch: string | undefined, log: WriteLog | undefined, rs: ResourceSchema): Promise<GroupRow> {
   const ops = normalizePatch(rs, input, { maxOperations: deps.limits.maxPatchOperations })
   return modifyGroup(deps, orgId, id, ifMatch, log, (cur) => {
+    // A group keeps no undeclared attributes (a create drops them too): they are ignored, noted.
     const r = applyPatch(rs, cur.body, ops)
+    for (const n of r.notes) log?.note?.(n)
     return { body: r.body, changed: r.changed && JSON.stringify(r.body) !== JSON.stringify(cur.body), delta: r.members }
   })
 }

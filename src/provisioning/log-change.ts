@@ -44,7 +44,7 @@ export interface WriteLog {
   record(tx: StoreTx, orgId: OrgId, change: Change): Promise<void>
   /** The identity provider that made the request (recorded on what it creates), when known. */
   readonly identityProvider?: string
-  /** A note for the request's log row (docs/provisioning-log.md), before record() writes it. */
+  /** Adds a note to the request's log row (what was accepted without a schema, for instance). */
   note?(text: string): void
 }
 

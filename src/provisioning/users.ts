@@ -43,6 +43,7 @@ export function eventContext(deps: Deps, orgId: OrgId, at: string, mapping: Attr
  */
 export async function createUser(deps: Deps, orgId: OrgId, input: unknown, log: WriteLog | undefined, rs: ResourceSchema): Promise<UserRow> {
   const v = validateResource(rs, input, { mode: 'create' })
+  for (const n of v.notes) log?.note?.(n)
   const passwordHash = v.password === null ? null : await hashPassword(v.password)
   const id = deps.newId()
   const now = deps.now().toISOString()
@@ -52,7 +53,7 @@ export async function createUser(deps: Deps, orgId: OrgId, input: unknown, log: 
     return await deps.store.write(async (tx) => {
       const policy = await tx.orgs.policy(orgId)
       checkDomains(policy, v.body, null)
-      checkUndeclared(policy, v.unknown, log?.note?.bind(log))
+      checkUndeclared(policy, v.unknown)
       const pending = policy.settings.sendInvitations
       const row: UserRow = {
         id, version: 1, created: now, lastModified: now, body: v.body, groups: [],
@@ -155,7 +156,7 @@ async function modifyUser(
       const policy = policyOf(tx, orgId)
       const adopting = await mayAdopt(policy, cur)
       const next = change(cur)
-      if (next.customAttributes) checkUndeclared(await policy(), next.customAttributes, log?.note?.bind(log))
+      if (next.customAttributes) checkUndeclared(await policy(), introduced(cur.directory?.customAttributes ?? null, next.customAttributes))
       // Taking a user over is a change even when the body is the same.
       if (adopting) next.changed = true
       userName = next.body.userName
@@ -194,9 +195,16 @@ async function modifyUser(
   }
 }
 
+/** The undeclared attributes a write sets that the user did not hold with the same value. */
+function introduced(before: Readonly<Record<string, unknown>> | null, after: Readonly<Record<string, unknown>>): Record<string, unknown> | null {
+  const out = Object.entries(after).filter(([k, v]) => !isDeepStrictEqual(before?.[k], v))
+  return out.length === 0 ? null : Object.fromEntries(out)
+}
+
 /** PUT /Users/{id}: replaces the body; readOnly values are ignored, `id` cannot change (RFC 7644 §3.5.1). */
 export async function replaceUser(deps: Deps, orgId: OrgId, id: string, input: unknown, ifMatch: string | undefined, log: WriteLog | undefined, rs: ResourceSchema): Promise<UserRow> {
   const v = validateResource(rs, input, { mode: 'replace' })
+  for (const n of v.notes) log?.note?.(n)
   // A PUT without a password keeps the stored one: identity providers send it only to set it.
   const passwordHash = v.password === null ? undefined : await hashPassword(v.password)
   // A PUT that repeats the stored user (Okta sends the whole profile on every push) changes
@@ -227,10 +235,12 @@ export async function patchUser(deps: Deps, orgId: OrgId, id: string, input: unk
   const newPassword = passwordSetBy(ops)
   const newHash = newPassword === null ? null : await hashPassword(newPassword)
   return modifyUser(deps, orgId, id, ifMatch, log, (cur) => {
-    const r = applyPatch(rs, cur.body, ops)
+    // Undeclared attributes are kept with the user, as a create keeps them (docs/compatibility.md).
+    const r = applyPatch(rs, cur.body, ops, cur.directory?.customAttributes ?? null)
     if (r.members) throw new ScimError(400, 'invalidPath', 'Users have no members')
+    for (const n of r.notes) log?.note?.(n)
     const passwordHash = r.password === undefined ? undefined : r.password === null ? null : r.password === newPassword ? newHash : undefined
-    return { body: r.body, passwordHash, changed: r.changed }
+    return { body: r.body, passwordHash, changed: r.changed, ...(r.custom !== undefined ? { customAttributes: r.custom } : {}) }
   })
 }
 

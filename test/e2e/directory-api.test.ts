@@ -200,7 +200,7 @@ describe.each(storeMatrix())('directory API on $name', (factory) => {
 
   it('a filter that parses but that the schema refuses (unknown attribute, wrong value type, password) is a 400 naming filter, not a 500', async () => {
     // These were 500s: the store finds them when it compiles the filter to SQL (SCIM answers 400 invalidFilter).
-    const users = ['favoriteColor eq "green"', 'department eq "Navy"', 'password pr', 'userName gt 5', 'active eq "true"']
+    const users = ['favoriteColor eq "green"', 'urn:example:nope:department eq "Navy"', 'password pr', 'userName gt 5', 'active eq "true"']
     const groups = ['userName eq "x"', 'displayName eq 5']
     for (const [kind, filters] of [['users', users], ['groups', groups]] as const) {
       for (const f of filters) {

@@ -17,7 +17,7 @@ export function serviceProviderConfig(baseUrl: string, limits: Limits): Record<s
   return {
     schemas: ['urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig'],
     patch: { supported: true },
-    bulk: { supported: false, maxOperations: 0, maxPayloadSize: 0 },
+    bulk: { supported: true, maxOperations: limits.maxBulkOperations, maxPayloadSize: limits.maxBodyBytes },
     filter: { supported: true, maxResults: limits.maxResults },
     changePassword: { supported: true },
     sort: { supported: true },

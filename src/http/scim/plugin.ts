@@ -14,6 +14,7 @@ import { SCIM_CONTENT_TYPE, sendScimError } from './errors.ts'
 import { logResponse, startRequestLog } from './request-log.ts'
 import { registerResourceRoutes } from './resources.ts'
 import { orgResources } from '../../provisioning/org-schemas.ts'
+import { registerBulkRoute } from './bulk.ts'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -52,6 +53,13 @@ export function notModified(request: FastifyRequest, reply: FastifyReply, tag: s
   }
   return false
 }
+
+function orgOf(request: FastifyRequest): OrgId {
+  if (request.orgId === null) throw new ScimError(401, null, 'Not authenticated')
+  return request.orgId
+}
+
+const WITH_CHARSET = `${SCIM_CONTENT_TYPE}; charset=utf-8`
 
 const PUBLIC = new Set(['/serviceproviderconfig', '/resourcetypes', '/schemas'])
 
@@ -102,6 +110,10 @@ export async function scimPlugin(app: FastifyInstance, opts: ScimPluginOptions):
     request.schemaVersion = org.schemaVersion
   })
   app.addHook('onResponse', logResponse(opts.appender))
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (reply.getHeader('content-type') === WITH_CHARSET) void reply.header('content-type', SCIM_CONTENT_TYPE)
+    done(null, payload)
+  })
   app.setErrorHandler((err, request, reply) => sendScimError(err, request, reply))
   app.setNotFoundHandler((request, reply) => sendScimError(new ScimError(404, null, `No SCIM endpoint ${request.method} ${request.url.split('?')[0]}`), request, reply))
 
@@ -113,4 +125,5 @@ export async function scimPlugin(app: FastifyInstance, opts: ScimPluginOptions):
   app.get<{ Params: { id: string } }>('/Schemas/:id', async (request, reply) => sendJson(reply, 200, schemas(baseUrlOf(request), request.params.id, await discovered(request))))
 
   registerResourceRoutes(app, deps, baseUrlOf)
+  registerBulkRoute(app, { deps, baseUrlOf, appender: opts.appender, logIdAt: opts.logIdAt, orgOf })
 }

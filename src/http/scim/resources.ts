@@ -5,6 +5,7 @@ import type { Deps } from '../../provisioning/deps.ts'
 import type { WriteLog } from '../../provisioning/log-change.ts'
 import { createGroup, deleteGroup, getGroup, listGroups, patchGroup, replaceGroup } from '../../provisioning/groups.ts'
 import { createUser, deleteUser, getUser, listUsers, patchUser, replaceUser } from '../../provisioning/users.ts'
+import { addNote } from '../../scim/compat/detect.ts'
 import { rewriteListQuery, rewritePatch, rewriteResource, rewriteSearchRequest } from '../../scim/compat/rewrite.ts'
 import { ScimError } from '../../scim/errors.ts'
 import { etagOf } from '../../scim/etag.ts'
@@ -51,6 +52,11 @@ function render(rs: ResourceSchema, row: Row, baseUrl: string, p: Projection): s
   const refs = refsOf(row)
   if (!p.attributes && !p.excludedAttributes) return renderResourceJson(rs, row, baseUrl, refs)
   return JSON.stringify(project(rs, renderResource(rs, row, baseUrl, refs), p))
+}
+
+/** Records a lenient reading in the request's provisioning-log row. */
+function noteOn(request: FastifyRequest): (text: string) => void {
+  return (text) => addNote(request.scimTrace, text)
 }
 
 function orgOf(request: FastifyRequest): OrgId {
@@ -107,9 +113,12 @@ export function registerResourceRoutes(app: FastifyInstance, deps: Deps, baseUrl
     const rsOf = (request: FastifyRequest) => resourceOf(deps, request, ops.kind)
 
     const sendOne = async (request: FastifyRequest, reply: FastifyReply, rs: ResourceSchema, status: number, row: Row, p: Projection) => {
-      // After a write the membership is read back only when it is shown.
+      // After a write the membership is read back only when it is shown: a created user has no
+      // groups, but a group created with members answers with them (RFC 7644 §3.3: the resource
+      // as created), each with its display name.
       let full = row
-      if (!('groups' in row) && !('members' in row) && wantsMembership(rs, p) && status !== 201) {
+      const created = status === 201 && !(rs.kind === 'Group' && (row.directory as { memberCount?: number } | null)?.memberCount)
+      if (!('groups' in row) && !('members' in row) && wantsMembership(rs, p) && !created) {
         // The write has committed: if reading the membership back fails, answer with the row
         // (without it) rather than an error that would make the identity provider retry it.
         full = await ops.get(deps, orgOf(request), row.id, true).catch(() => row)
@@ -126,8 +135,8 @@ export function registerResourceRoutes(app: FastifyInstance, deps: Deps, baseUrl
 
     // Identity-provider dialects are read into standard SCIM (scim/compat/) before the use case
     // validates strictly; each lenient reading is noted on request.scimTrace for the log.
-    app.get<{ Querystring: Query }>(base, async (request, reply) => list(request, reply, parseListParams(rewriteListQuery(request.query, request.scimTrace), deps.limits.maxResults)))
-    app.post(`${base}/.search`, async (request, reply) => list(request, reply, parseSearchRequest(rewriteSearchRequest(requireBody(request), request.scimTrace), deps.limits.maxResults)))
+    app.get<{ Querystring: Query }>(base, async (request, reply) => list(request, reply, parseListParams(rewriteListQuery(request.query, request.scimTrace), deps.limits.maxResults, noteOn(request))))
+    app.post(`${base}/.search`, async (request, reply) => list(request, reply, parseSearchRequest(rewriteSearchRequest(requireBody(request), request.scimTrace), deps.limits.maxResults, noteOn(request))))
 
     app.post<{ Querystring: Query }>(base, async (request, reply) => {
       const rs = await rsOf(request)
@@ -177,7 +186,7 @@ export function registerResourceRoutes(app: FastifyInstance, deps: Deps, baseUrl
   // in its own sort order; comparisons on an attribute a type lacks are false for that type.
   app.post('/.search', async (request, reply) => {
     const orgId = orgOf(request)
-    const p = parseSearchRequest(rewriteSearchRequest(requireBody(request), request.scimTrace), deps.limits.maxResults)
+    const p = parseSearchRequest(rewriteSearchRequest(requireBody(request), request.scimTrace), deps.limits.maxResults, noteOn(request))
     const parts: { ops: Ops; rs: ResourceSchema; total: number; p: ListParams }[] = []
     for (const ops of [USERS, GROUPS]) {
       const rs = await resourceOf(deps, request, ops.kind)

@@ -142,3 +142,17 @@ export function withExtensions(base: ResourceSchema, declared: readonly { readon
     clean,
   })
 }
+
+/**
+ * resolveAttr for filters and sortBy, which also resolve a bare name that no core or common
+ * attribute has and exactly one extension declares (`manager`, `department`): Microsoft Entra ID
+ * filters on `manager eq "id"` without the enterprise URN, as it names `manager` bare in PATCH
+ * paths ("Develop and plan provisioning for a SCIM endpoint", Example 5). No core name is shadowed.
+ */
+export function resolveFilterAttr(rs: ResourceSchema, path: AttrPath): ResolvedAttr | null {
+  const r = resolveAttr(rs, path)
+  if (r || path.uri !== null || findTopLevel(rs, path.name)) return r
+  const owners = rs.extensions.filter((ext) => findIn(ext.attributes, path.name))
+  const only = owners.length === 1 ? owners[0] : undefined
+  return only ? resolveAttr(rs, { ...path, uri: only.id }) : null
+}

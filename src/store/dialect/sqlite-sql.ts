@@ -31,6 +31,10 @@ export const sqliteSql: SqlDialect = {
     const elem = sql`(case je.type when 'object' then je.value when 'array' then je.value when 'true' then 'true' when 'false' then 'false' when 'null' then 'null' else json_quote(je.value) end)`
     return sql`exists (select 1 from json_each(${doc}, ${jsonPath(path)}) as je where ${cond(elem)})`
   },
+  primaryValue(doc, path, sub) {
+    const at = `$.${JSON.stringify(sub)}`
+    return sql`(select json_extract(je.value, ${at}) from json_each(${doc}, ${jsonPath(path)}) as je where json_type(je.value, ${at}) = 'text' order by json_type(je.value, '$.primary') = 'true' desc, je.key limit 1)`
+  },
   contains: (hay, needle) => sql`instr(${hay}, ${needle}) > 0`,
   startsWith: (hay, needle) => sql`substr(${hay}, 1, length(${needle})) = ${needle}`,
   endsWith: (hay, needle) => sql`substr(${hay}, -length(${needle})) = ${needle}`,
