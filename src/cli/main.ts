@@ -1,5 +1,5 @@
 // `roster serve | migrate | org create|list|show|set|domain verify|audit | token refresh |
-// user list | group list | log | api-key create|list|revoke | webhook … | worker`.
+// user list | group list | log | api-key create|list|revoke | webhook … | admin create | worker`.
 // `org show|set|domain|audit` read their own flags (commands/org.ts).
 // Every command takes --json for scripts. Exit codes: 0 ok, 1 failure, 2 usage.
 import { uuidV7Generator } from '../ids.ts'
@@ -17,6 +17,7 @@ import { systemTxtResolver } from '../orgs/domains.ts'
 import { WebhookUsage, runWorker, webhookCommand } from './commands/webhook.ts'
 import { SchemaUsage, schemaCommand } from './commands/schema.ts'
 import { WebhookError } from '../events/webhooks.ts'
+import { ADMIN_USAGE, AdminUsage, adminCommand } from './commands/admin.ts'
 
 const USAGE = `Usage: roster <command> [options]
 
@@ -54,6 +55,8 @@ const USAGE = `Usage: roster <command> [options]
                                        add a webhook endpoint; prints its signing secret (once)
   webhook list ORG | remove ORG ID | test ORG ID | rotate ORG ID
   webhook redeliver ORG ID EVENT_ID | replay ORG ID [--after CURSOR]
+  admin create --email E --org ORG --role admin|viewer | admin create --email E --role operator
+                                       a console account with its role; prints a one-time link to choose its password
   worker                               deliver webhooks and send invitation emails in this process
                                        (beside servers started with ROSTER_NO_WEBHOOK_WORKER=1 and
                                        ROSTER_NO_MAIL_WORKER=1)
@@ -109,6 +112,8 @@ async function main(argv: string[]): Promise<number> {
       types: { type: 'string' },
       description: { type: 'string' },
       after: { type: 'string' },
+      email: { type: 'string' },
+      role: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   })
@@ -219,6 +224,8 @@ async function main(argv: string[]): Promise<number> {
       return withDeps(config, (deps) => webhookCommand(deps, config, {
         sub, org: arg, rest: positionals.slice(3), types: values.types, description: values.description, after: values.after,
       }, (value, text) => out(json, value, text)))
+    case 'admin':
+      return withDeps(config, (deps) => adminCommand(deps, config, { sub, email: values.email, org: values.org, role: values.role }, (value, text) => out(json, value, text)))
     case 'worker': {
       const store = await openStore(config.database, { migrate: config.migrate, sqliteReadWorkers: 0, poolSize: config.dbPoolSize })
       try {
@@ -242,7 +249,10 @@ try {
   const code = await main(process.argv.slice(2))
   if (code >= 0) process.exitCode = code
 } catch (e) {
-  if (e instanceof UsageError || e instanceof WebhookUsage || e instanceof SchemaUsage || isParseArgsError(e)) {
+  if (e instanceof AdminUsage) {
+    process.stderr.write(`${e.message}${e.message.includes(ADMIN_USAGE) ? '' : `\n${ADMIN_USAGE}`}\n`)
+    process.exitCode = 2
+  } else if (e instanceof UsageError || e instanceof WebhookUsage || e instanceof SchemaUsage || isParseArgsError(e)) {
     process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n\n${USAGE}\n`)
     process.exitCode = 2
   } else if (e instanceof OrgUsage) {

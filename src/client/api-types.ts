@@ -5,6 +5,126 @@
  */
 
 export interface paths {
+    "/api/v1/console/links/redeem": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Choose a password through a one-time link
+         * @description Uses the token of a setup link (printed at the first start, or by `roster admin create`), an invitation or a password reset, once: sets the password (the setup link also creates the operator account with `email`) and ends every other session of the account. Then sign in.
+         */
+        post: operations["consoleRedeemLink"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/console/password-reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ask for a password reset email
+         * @description Emails a one-time link (valid one hour) to choose a new password, when an account has this email. The answer is the same whether or not one has, so that it tells nothing.
+         */
+        post: operations["consoleRequestPasswordReset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/console/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The current session
+         * @description The signed-in account, its roles and the session's CSRF token. Needs a console session (401 otherwise).
+         */
+        get: operations["consoleSession"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/console/sign-in": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign in to the console
+         * @description Checks the email and password and opens a session: the answer sets the HttpOnly `roster_session` cookie (SameSite=Strict, Secure over HTTPS) and gives the CSRF token. Five failures of one email within 15 minutes lock it out for 15 minutes (429 with Retry-After), whether or not the account exists.
+         */
+        post: operations["consoleSignIn"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/console/sign-out": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign out
+         * @description Ends this session (the cookie is cleared). Needs the X-CSRF-Token header.
+         */
+        post: operations["consoleSignOut"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/console/sign-out-everywhere": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign out everywhere
+         * @description Ends every session of the account, on every browser and server, this one included. Needs the X-CSRF-Token header.
+         */
+        post: operations["consoleSignOutEverywhere"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/invitations/accept": {
         parameters: {
             query?: never;
@@ -41,6 +161,34 @@ export interface paths {
         get: operations["getOpenApiDocument"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List every organization with its health
+         * @description The operator only (a console operator, or an operator API key): organizations by name, a page at a time, each with its last request and its failures of the last day.
+         *
+         *     Scope: `org:admin`.
+         */
+        get: operations["listOrgs"];
+        put?: never;
+        /**
+         * Create an organization
+         * @description The operator only. Creates the organization with its domains (as `roster org create`), without a SCIM token: its admin generates one in the console.
+         *
+         *     Scope: `org:admin`.
+         */
+        post: operations["createOrg"];
         delete?: never;
         options?: never;
         head?: never;
@@ -179,6 +327,56 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/orgs/{org}/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the organization's console members
+         * @description The admins and viewers of the organization, by email (at most 1,000).
+         *
+         *     Scope: `directory:read` or `org:admin`.
+         */
+        get: operations["listOrgMembers"];
+        put?: never;
+        /**
+         * Invite an admin or a viewer
+         * @description Gives the email the role in the organization (creating its account when there is none) and emails a one-time link to choose a password (valid 7 days) when the account has none yet. Written to the audit log.
+         *
+         *     Scope: `org:admin`.
+         */
+        post: operations["inviteOrgMember"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{org}/members/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove a member
+         * @description Takes the role away and ends every session of the account at once. Written to the audit log.
+         *
+         *     Scope: `org:admin`.
+         */
+        delete: operations["removeOrgMember"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/orgs/{org}/provisioning-log": {
         parameters: {
             query?: never;
@@ -246,6 +444,100 @@ export interface paths {
          *     Scope: `directory:write` or `org:admin`.
          */
         delete: operations["removeOrgSchema"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{org}/scim-status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The identity provider's first request, and the health
+         * @description The tenant URL to give the identity provider, when and from which identity provider the first and the latest authenticated SCIM request arrived, and the failures of the last day.
+         *
+         *     Scope: `directory:read` or `org:admin`.
+         */
+        get: operations["getScimStatus"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{org}/scim-token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The organization's live SCIM tokens
+         * @description Each live token's last four characters, when it was issued, and when and by which identity provider it was first and last used; never the token.
+         *
+         *     Scope: `directory:read` or `org:admin`.
+         */
+        get: operations["getScimTokens"];
+        put?: never;
+        /**
+         * Generate or refresh the SCIM token
+         * @description Issues a new token and revokes every earlier one in the same transaction: from this answer on, the old token is refused (401). The token is in this answer only. Writes a `token.refreshed` event and an audit entry.
+         *
+         *     Scope: `org:admin`.
+         */
+        post: operations["refreshScimToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{org}/scim-token/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate without downtime
+         * @description Issues a second token valid beside the live one. The identity provider's first request with the new token revokes the older one; so does revoking it by hand. Rotating again before the new token was used replaces it. 409 when there is no token yet.
+         *
+         *     Scope: `org:admin`.
+         */
+        post: operations["rotateScimToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{org}/scim-token/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke one SCIM token
+         * @description The token stops working at once. Written to the audit log.
+         *
+         *     Scope: `org:admin`.
+         */
+        delete: operations["revokeScimToken"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1157,6 +1449,569 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    consoleRedeemLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The setup link only: the operator's email */
+                    email?: string;
+                    /** @description At least 12 characters, at most 128 */
+                    password: string;
+                    /** @description The link's token (roster_link_…) */
+                    token: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The account whose password was set */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description A console account */
+                        account: {
+                            /** @description Its email */
+                            email: string;
+                            /** @description The account id */
+                            id: string;
+                            /** @description The vendor's operator: admin of every organization */
+                            operator: boolean;
+                        };
+                    };
+                };
+            };
+            /** @description invalid_parameter: a parameter or the body is not valid; the message names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description a conflict with the current state; `error` says which: scim_owned_fields (the identity provider owns a field sent; `fields` names them), user_name_taken, domain_claimed (another organization holds the domain), user_not_pending (the user is not pending: it accepted, was created active, or is deactivated) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description internal: an unexpected error (the message and requestId identify it in the server's log) */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    consoleRequestPasswordReset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description An email address */
+                    email: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Accepted */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Always "accepted" */
+                        status: string;
+                    };
+                };
+            };
+            /** @description invalid_parameter: a parameter or the body is not valid; the message names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description internal: an unexpected error (the message and requestId identify it in the server's log) */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    consoleSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The signed-in account, its roles and the CSRF token its changes must carry */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description A console account */
+                        account: {
+                            /** @description Its email */
+                            email: string;
+                            /** @description The account id */
+                            id: string;
+                            /** @description The vendor's operator: admin of every organization */
+                            operator: boolean;
+                        };
+                        /** @description Send as the X-CSRF-Token header with every change (POST, PUT, PATCH, DELETE) made with this session */
+                        csrfToken: string;
+                        /**
+                         * Format: date-time
+                         * @description When the session ends at the latest (it ends sooner when idle)
+                         */
+                        expiresAt: string;
+                        /** @description Its organizations */
+                        roles: {
+                            /** @description The organization id */
+                            orgId: string;
+                            /** @description Its name */
+                            orgName: string;
+                            /**
+                             * @description `admin` (everything) or `viewer` (read only)
+                             * @enum {string}
+                             */
+                            role: "admin" | "viewer";
+                        }[];
+                    };
+                };
+            };
+            /** @description invalid_parameter: a parameter or the body is not valid; the message names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer), and no live console session; bad_credentials: the console sign-in's email or password is wrong */
+            401: {
+                headers: {
+                    /** @description Bearer realm="roster-api" */
+                    "www-authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint; invitation_not_found: no usable invitation has the token (unknown, used, revoked) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description internal: an unexpected error (the message and requestId identify it in the server's log) */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    consoleSignIn: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description An email address */
+                    email: string;
+                    /** @description At least 12 characters, at most 128 */
+                    password: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The signed-in account, its roles and the CSRF token its changes must carry */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description A console account */
+                        account: {
+                            /** @description Its email */
+                            email: string;
+                            /** @description The account id */
+                            id: string;
+                            /** @description The vendor's operator: admin of every organization */
+                            operator: boolean;
+                        };
+                        /** @description Send as the X-CSRF-Token header with every change (POST, PUT, PATCH, DELETE) made with this session */
+                        csrfToken: string;
+                        /**
+                         * Format: date-time
+                         * @description When the session ends at the latest (it ends sooner when idle)
+                         */
+                        expiresAt: string;
+                        /** @description Its organizations */
+                        roles: {
+                            /** @description The organization id */
+                            orgId: string;
+                            /** @description Its name */
+                            orgName: string;
+                            /**
+                             * @description `admin` (everything) or `viewer` (read only)
+                             * @enum {string}
+                             */
+                            role: "admin" | "viewer";
+                        }[];
+                    };
+                };
+            };
+            /** @description invalid_parameter: a parameter or the body is not valid; the message names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer), and no live console session; bad_credentials: the console sign-in's email or password is wrong */
+            401: {
+                headers: {
+                    /** @description Bearer realm="roster-api" */
+                    "www-authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description internal: an unexpected error (the message and requestId identify it in the server's log) */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    consoleSignOut: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Signed out */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description invalid_parameter: a parameter or the body is not valid; the message names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer), and no live console session; bad_credentials: the console sign-in's email or password is wrong */
+            401: {
+                headers: {
+                    /** @description Bearer realm="roster-api" */
+                    "www-authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint; invitation_not_found: no usable invitation has the token (unknown, used, revoked) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description internal: an unexpected error (the message and requestId identify it in the server's log) */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    consoleSignOutEverywhere: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description How many sessions ended */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Sessions ended */
+                        ended: number;
+                    };
+                };
+            };
+            /** @description invalid_parameter: a parameter or the body is not valid; the message names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer), and no live console session; bad_credentials: the console sign-in's email or password is wrong */
+            401: {
+                headers: {
+                    /** @description Bearer realm="roster-api" */
+                    "www-authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint; invitation_not_found: no usable invitation has the token (unknown, used, revoked) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description internal: an unexpected error (the message and requestId identify it in the server's log) */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
     acceptInvitation: {
         parameters: {
             query?: never;
@@ -1191,7 +2046,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer) */
+            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer), and no live console session; bad_credentials: the console sign-in's email or password is wrong */
             401: {
                 headers: {
                     /** @description Bearer realm="roster-api" */
@@ -1202,7 +2057,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1300,6 +2155,267 @@ export interface operations {
             };
         };
     };
+    listOrgs: {
+        parameters: {
+            query?: {
+                /** @description How many organizations a page holds (1 to 200, 50 when absent) */
+                limit?: number;
+                /** @description The `nextCursor` of the previous page (opaque); absent for the first page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of organizations */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            /**
+                             * Format: date-time
+                             * @description When it was created
+                             */
+                            createdAt: string;
+                            /** @description Its email domains */
+                            domains: string[];
+                            /** @description SCIM requests answered 4xx or 5xx in the last 24 hours (counted up to 1,000) */
+                            errorsLastDay: number;
+                            /**
+                             * Format: date-time
+                             * @description The identity provider's first authenticated SCIM request; null until one arrived
+                             */
+                            firstRequestAt: string | null;
+                            /** @description The identity provider that made it (entra, okta, …; unknown when not recognised) */
+                            firstRequestBy: string | null;
+                            /** @description The organization id */
+                            id: string;
+                            /**
+                             * Format: date-time
+                             * @description The latest authenticated SCIM request (recorded at most once a minute per token)
+                             */
+                            lastRequestAt: string | null;
+                            /** @description The identity provider that made it */
+                            lastRequestBy: string | null;
+                            /** @description Live SCIM tokens (two during a rotation) */
+                            liveTokens: number;
+                            /** @description Its name */
+                            name: string;
+                        }[];
+                        /** @description The next page's cursor; null on the last page */
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description invalid_parameter: a parameter or the body is not valid; the message names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer), and no live console session; bad_credentials: the console sign-in's email or password is wrong */
+            401: {
+                headers: {
+                    /** @description Bearer realm="roster-api" */
+                    "www-authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint; invitation_not_found: no usable invitation has the token (unknown, used, revoked) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description internal: an unexpected error (the message and requestId identify it in the server's log) */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    createOrg: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Its email domains */
+                    domains?: string[];
+                    /** @description The organization's name (unique, 1 to 200 characters) */
+                    name: string;
+                };
+            };
+        };
+        responses: {
+            /** @description An organization with its health */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * Format: date-time
+                         * @description When it was created
+                         */
+                        createdAt: string;
+                        /** @description Its email domains */
+                        domains: string[];
+                        /** @description SCIM requests answered 4xx or 5xx in the last 24 hours (counted up to 1,000) */
+                        errorsLastDay: number;
+                        /**
+                         * Format: date-time
+                         * @description The identity provider's first authenticated SCIM request; null until one arrived
+                         */
+                        firstRequestAt: string | null;
+                        /** @description The identity provider that made it (entra, okta, …; unknown when not recognised) */
+                        firstRequestBy: string | null;
+                        /** @description The organization id */
+                        id: string;
+                        /**
+                         * Format: date-time
+                         * @description The latest authenticated SCIM request (recorded at most once a minute per token)
+                         */
+                        lastRequestAt: string | null;
+                        /** @description The identity provider that made it */
+                        lastRequestBy: string | null;
+                        /** @description Live SCIM tokens (two during a rotation) */
+                        liveTokens: number;
+                        /** @description Its name */
+                        name: string;
+                    };
+                };
+            };
+            /** @description invalid_parameter: a parameter or the body is not valid; the message names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer), and no live console session; bad_credentials: the console sign-in's email or password is wrong */
+            401: {
+                headers: {
+                    /** @description Bearer realm="roster-api" */
+                    "www-authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint; invitation_not_found: no usable invitation has the token (unknown, used, revoked) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description a conflict with the current state; `error` says which: scim_owned_fields (the identity provider owns a field sent; `fields` names them), user_name_taken, domain_claimed (another organization holds the domain), user_not_pending (the user is not pending: it accepted, was created active, or is deactivated) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description internal: an unexpected error (the message and requestId identify it in the server's log) */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
     listOrgAudit: {
         parameters: {
             query?: {
@@ -1338,7 +2454,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer) */
+            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer), and no live console session; bad_credentials: the console sign-in's email or password is wrong */
             401: {
                 headers: {
                     /** @description Bearer realm="roster-api" */
@@ -1349,7 +2465,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1433,7 +2549,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer) */
+            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer), and no live console session; bad_credentials: the console sign-in's email or password is wrong */
             401: {
                 headers: {
                     /** @description Bearer realm="roster-api" */
@@ -1444,7 +2560,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1547,7 +2663,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer) */
+            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer), and no live console session; bad_credentials: the console sign-in's email or password is wrong */
             401: {
                 headers: {
                     /** @description Bearer realm="roster-api" */
@@ -1558,7 +2674,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1664,7 +2780,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer) */
+            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer), and no live console session; bad_credentials: the console sign-in's email or password is wrong */
             401: {
                 headers: {
                     /** @description Bearer realm="roster-api" */
@@ -1675,7 +2791,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1771,7 +2887,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer) */
+            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer), and no live console session; bad_credentials: the console sign-in's email or password is wrong */
             401: {
                 headers: {
                     /** @description Bearer realm="roster-api" */
@@ -1782,7 +2898,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1871,7 +2987,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer) */
+            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer), and no live console session; bad_credentials: the console sign-in's email or password is wrong */
             401: {
                 headers: {
                     /** @description Bearer realm="roster-api" */
@@ -1882,7 +2998,345 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint; invitation_not_found: no usable invitation has the token (unknown, used, revoked) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description internal: an unexpected error (the message and requestId identify it in the server's log) */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    listOrgMembers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The organization: its id or its name
+                 * @example Acme Corp
+                 */
+                org: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The members */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            /** @description Its email */
+                            email: string;
+                            /** @description The account id */
+                            id: string;
+                            /**
+                             * @description `admin` (everything) or `viewer` (read only)
+                             * @enum {string}
+                             */
+                            role: "admin" | "viewer";
+                            /**
+                             * Format: date-time
+                             * @description When the role was given
+                             */
+                            since: string;
+                            /**
+                             * @description `invited` until the password is chosen through the invitation's link
+                             * @enum {string}
+                             */
+                            status: "invited" | "active";
+                        }[];
+                    };
+                };
+            };
+            /** @description invalid_parameter: a parameter or the body is not valid; the message names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer), and no live console session; bad_credentials: the console sign-in's email or password is wrong */
+            401: {
+                headers: {
+                    /** @description Bearer realm="roster-api" */
+                    "www-authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint; invitation_not_found: no usable invitation has the token (unknown, used, revoked) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description internal: an unexpected error (the message and requestId identify it in the server's log) */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    inviteOrgMember: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The organization: its id or its name
+                 * @example Acme Corp
+                 */
+                org: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description An email address */
+                    email: string;
+                    /**
+                     * @description `admin` (everything) or `viewer` (read only)
+                     * @enum {string}
+                     */
+                    role: "admin" | "viewer";
+                };
+            };
+        };
+        responses: {
+            /** @description The member and whether the email went out */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description False when the mail server refused it or none is configured */
+                        emailSent: boolean;
+                        /** @description A console member of the organization */
+                        member: {
+                            /** @description Its email */
+                            email: string;
+                            /** @description The account id */
+                            id: string;
+                            /**
+                             * @description `admin` (everything) or `viewer` (read only)
+                             * @enum {string}
+                             */
+                            role: "admin" | "viewer";
+                            /**
+                             * Format: date-time
+                             * @description When the role was given
+                             */
+                            since: string;
+                            /**
+                             * @description `invited` until the password is chosen through the invitation's link
+                             * @enum {string}
+                             */
+                            status: "invited" | "active";
+                        };
+                    };
+                };
+            };
+            /** @description invalid_parameter: a parameter or the body is not valid; the message names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer), and no live console session; bad_credentials: the console sign-in's email or password is wrong */
+            401: {
+                headers: {
+                    /** @description Bearer realm="roster-api" */
+                    "www-authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint; invitation_not_found: no usable invitation has the token (unknown, used, revoked) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description internal: an unexpected error (the message and requestId identify it in the server's log) */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    removeOrgMember: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The organization: its id or its name
+                 * @example Acme Corp
+                 */
+                org: string;
+                /** @description The account id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description invalid_parameter: a parameter or the body is not valid; the message names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer), and no live console session; bad_credentials: the console sign-in's email or password is wrong */
+            401: {
+                headers: {
+                    /** @description Bearer realm="roster-api" */
+                    "www-authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1981,7 +3435,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer) */
+            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer), and no live console session; bad_credentials: the console sign-in's email or password is wrong */
             401: {
                 headers: {
                     /** @description Bearer realm="roster-api" */
@@ -1992,7 +3446,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2074,7 +3528,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer) */
+            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer), and no live console session; bad_credentials: the console sign-in's email or password is wrong */
             401: {
                 headers: {
                     /** @description Bearer realm="roster-api" */
@@ -2085,7 +3539,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2181,7 +3635,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer) */
+            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer), and no live console session; bad_credentials: the console sign-in's email or password is wrong */
             401: {
                 headers: {
                     /** @description Bearer realm="roster-api" */
@@ -2192,7 +3646,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2277,7 +3731,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer) */
+            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer), and no live console session; bad_credentials: the console sign-in's email or password is wrong */
             401: {
                 headers: {
                     /** @description Bearer realm="roster-api" */
@@ -2288,7 +3742,556 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint; invitation_not_found: no usable invitation has the token (unknown, used, revoked) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description internal: an unexpected error (the message and requestId identify it in the server's log) */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    getScimStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The organization: its id or its name
+                 * @example Acme Corp
+                 */
+                org: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The SCIM status */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description SCIM requests answered 4xx or 5xx in the last 24 hours (counted up to 1,000) */
+                        errorsLastDay: number;
+                        /**
+                         * Format: date-time
+                         * @description The identity provider's first authenticated SCIM request; null until one arrived
+                         */
+                        firstRequestAt: string | null;
+                        /** @description The identity provider that made it (entra, okta, …; unknown when not recognised) */
+                        firstRequestBy: string | null;
+                        /**
+                         * Format: date-time
+                         * @description The latest authenticated SCIM request (recorded at most once a minute per token)
+                         */
+                        lastRequestAt: string | null;
+                        /** @description The identity provider that made it */
+                        lastRequestBy: string | null;
+                        /** @description Live SCIM tokens (two during a rotation) */
+                        liveTokens: number;
+                        /** @description The SCIM base URL for the identity provider */
+                        tenantUrl: string;
+                    };
+                };
+            };
+            /** @description invalid_parameter: a parameter or the body is not valid; the message names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer), and no live console session; bad_credentials: the console sign-in's email or password is wrong */
+            401: {
+                headers: {
+                    /** @description Bearer realm="roster-api" */
+                    "www-authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint; invitation_not_found: no usable invitation has the token (unknown, used, revoked) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description internal: an unexpected error (the message and requestId identify it in the server's log) */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    getScimTokens: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The organization: its id or its name
+                 * @example Acme Corp
+                 */
+                org: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The live tokens */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description A rotation waits for the identity provider's first use of the newest token */
+                        rotating: boolean;
+                        tokens: {
+                            /**
+                             * Format: date-time
+                             * @description When it was issued
+                             */
+                            createdAt: string;
+                            /**
+                             * Format: date-time
+                             * @description The identity provider's first request with it
+                             */
+                            firstUsedAt: string | null;
+                            /** @description The identity provider of that request (entra, okta, …) */
+                            firstUsedBy: string | null;
+                            /** @description The token id */
+                            id: string;
+                            /** @description Its last four characters (null for a token issued before the console existed) */
+                            lastFour: string | null;
+                            /**
+                             * Format: date-time
+                             * @description Its latest use (recorded at most once a minute)
+                             */
+                            lastUsedAt: string | null;
+                            /** @description The identity provider of that request */
+                            lastUsedBy: string | null;
+                            /** @description Its first characters */
+                            prefix: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description invalid_parameter: a parameter or the body is not valid; the message names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer), and no live console session; bad_credentials: the console sign-in's email or password is wrong */
+            401: {
+                headers: {
+                    /** @description Bearer realm="roster-api" */
+                    "www-authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint; invitation_not_found: no usable invitation has the token (unknown, used, revoked) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description internal: an unexpected error (the message and requestId identify it in the server's log) */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    refreshScimToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The organization: its id or its name
+                 * @example Acme Corp
+                 */
+                org: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A new SCIM token: shown this once, never again */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * Format: date-time
+                         * @description When it was issued
+                         */
+                        createdAt: string;
+                        /** @description The token id */
+                        id: string;
+                        /** @description Its last four characters, as the console shows it from now on */
+                        lastFour: string;
+                        /** @description The token: paste it into the identity provider as the secret token / Authorization header value */
+                        token: string;
+                    };
+                };
+            };
+            /** @description invalid_parameter: a parameter or the body is not valid; the message names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer), and no live console session; bad_credentials: the console sign-in's email or password is wrong */
+            401: {
+                headers: {
+                    /** @description Bearer realm="roster-api" */
+                    "www-authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint; invitation_not_found: no usable invitation has the token (unknown, used, revoked) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description internal: an unexpected error (the message and requestId identify it in the server's log) */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    rotateScimToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The organization: its id or its name
+                 * @example Acme Corp
+                 */
+                org: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A new SCIM token: shown this once, never again */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * Format: date-time
+                         * @description When it was issued
+                         */
+                        createdAt: string;
+                        /** @description The token id */
+                        id: string;
+                        /** @description Its last four characters, as the console shows it from now on */
+                        lastFour: string;
+                        /** @description The token: paste it into the identity provider as the secret token / Authorization header value */
+                        token: string;
+                    };
+                };
+            };
+            /** @description invalid_parameter: a parameter or the body is not valid; the message names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer), and no live console session; bad_credentials: the console sign-in's email or password is wrong */
+            401: {
+                headers: {
+                    /** @description Bearer realm="roster-api" */
+                    "www-authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint; invitation_not_found: no usable invitation has the token (unknown, used, revoked) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description a conflict with the current state; `error` says which: scim_owned_fields (the identity provider owns a field sent; `fields` names them), user_name_taken, domain_claimed (another organization holds the domain), user_not_pending (the user is not pending: it accepted, was created active, or is deactivated) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description internal: an unexpected error (the message and requestId identify it in the server's log) */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    revokeScimToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The organization: its id or its name
+                 * @example Acme Corp
+                 */
+                org: string;
+                /** @description The token id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description invalid_parameter: a parameter or the body is not valid; the message names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer), and no live console session; bad_credentials: the console sign-in's email or password is wrong */
+            401: {
+                headers: {
+                    /** @description Bearer realm="roster-api" */
+                    "www-authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2370,7 +4373,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer) */
+            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer), and no live console session; bad_credentials: the console sign-in's email or password is wrong */
             401: {
                 headers: {
                     /** @description Bearer realm="roster-api" */
@@ -2381,7 +4384,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2507,7 +4510,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer) */
+            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer), and no live console session; bad_credentials: the console sign-in's email or password is wrong */
             401: {
                 headers: {
                     /** @description Bearer realm="roster-api" */
@@ -2518,7 +4521,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2624,7 +4627,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer) */
+            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer), and no live console session; bad_credentials: the console sign-in's email or password is wrong */
             401: {
                 headers: {
                     /** @description Bearer realm="roster-api" */
@@ -2635,7 +4638,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2773,7 +4776,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer) */
+            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer), and no live console session; bad_credentials: the console sign-in's email or password is wrong */
             401: {
                 headers: {
                     /** @description Bearer realm="roster-api" */
@@ -2784,7 +4787,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2889,7 +4892,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer) */
+            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer), and no live console session; bad_credentials: the console sign-in's email or password is wrong */
             401: {
                 headers: {
                     /** @description Bearer realm="roster-api" */
@@ -2900,7 +4903,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2996,7 +4999,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer) */
+            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer), and no live console session; bad_credentials: the console sign-in's email or password is wrong */
             401: {
                 headers: {
                     /** @description Bearer realm="roster-api" */
@@ -3007,7 +5010,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3103,7 +5106,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer) */
+            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer), and no live console session; bad_credentials: the console sign-in's email or password is wrong */
             401: {
                 headers: {
                     /** @description Bearer realm="roster-api" */
@@ -3114,7 +5117,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3257,7 +5260,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer) */
+            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer), and no live console session; bad_credentials: the console sign-in's email or password is wrong */
             401: {
                 headers: {
                     /** @description Bearer realm="roster-api" */
@@ -3268,7 +5271,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3375,7 +5378,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer) */
+            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer), and no live console session; bad_credentials: the console sign-in's email or password is wrong */
             401: {
                 headers: {
                     /** @description Bearer realm="roster-api" */
@@ -3386,7 +5389,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3470,7 +5473,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer) */
+            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer), and no live console session; bad_credentials: the console sign-in's email or password is wrong */
             401: {
                 headers: {
                     /** @description Bearer realm="roster-api" */
@@ -3481,7 +5484,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3565,7 +5568,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer) */
+            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer), and no live console session; bad_credentials: the console sign-in's email or password is wrong */
             401: {
                 headers: {
                     /** @description Bearer realm="roster-api" */
@@ -3576,7 +5579,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3667,7 +5670,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer) */
+            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer), and no live console session; bad_credentials: the console sign-in's email or password is wrong */
             401: {
                 headers: {
                     /** @description Bearer realm="roster-api" */
@@ -3678,7 +5681,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3760,7 +5763,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer) */
+            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer), and no live console session; bad_credentials: the console sign-in's email or password is wrong */
             401: {
                 headers: {
                     /** @description Bearer realm="roster-api" */
@@ -3771,7 +5774,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3867,7 +5870,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer) */
+            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer), and no live console session; bad_credentials: the console sign-in's email or password is wrong */
             401: {
                 headers: {
                     /** @description Bearer realm="roster-api" */
@@ -3878,7 +5881,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3962,7 +5965,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer) */
+            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer), and no live console session; bad_credentials: the console sign-in's email or password is wrong */
             401: {
                 headers: {
                     /** @description Bearer realm="roster-api" */
@@ -3973,7 +5976,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4055,7 +6058,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer) */
+            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer), and no live console session; bad_credentials: the console sign-in's email or password is wrong */
             401: {
                 headers: {
                     /** @description Bearer realm="roster-api" */
@@ -4066,7 +6069,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4163,7 +6166,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer) */
+            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer), and no live console session; bad_credentials: the console sign-in's email or password is wrong */
             401: {
                 headers: {
                     /** @description Bearer realm="roster-api" */
@@ -4174,7 +6177,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4263,7 +6266,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer) */
+            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer), and no live console session; bad_credentials: the console sign-in's email or password is wrong */
             401: {
                 headers: {
                     /** @description Bearer realm="roster-api" */
@@ -4274,7 +6277,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4368,7 +6371,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer) */
+            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer), and no live console session; bad_credentials: the console sign-in's email or password is wrong */
             401: {
                 headers: {
                     /** @description Bearer realm="roster-api" */
@@ -4379,7 +6382,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4473,7 +6476,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer) */
+            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer), and no live console session; bad_credentials: the console sign-in's email or password is wrong */
             401: {
                 headers: {
                     /** @description Bearer realm="roster-api" */
@@ -4484,7 +6487,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4576,7 +6579,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer) */
+            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer), and no live console session; bad_credentials: the console sign-in's email or password is wrong */
             401: {
                 headers: {
                     /** @description Bearer realm="roster-api" */
@@ -4587,7 +6590,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4682,7 +6685,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer) */
+            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer), and no live console session; bad_credentials: the console sign-in's email or password is wrong */
             401: {
                 headers: {
                     /** @description Bearer realm="roster-api" */
@@ -4693,7 +6696,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
             403: {
                 headers: {
                     [name: string]: unknown;

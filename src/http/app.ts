@@ -16,6 +16,10 @@ import { securityHeaders } from './security-headers.ts'
 import { WebhookDispatcher, type DispatcherOptions } from '../events/dispatcher.ts'
 import type { TxtResolver } from '../orgs/domains.ts'
 import { Mailer, type MailerSettings } from '../mail/mailer.ts'
+import type { ConsolePolicy } from '../console/accounts.ts'
+import type { ConsoleMailSettings } from '../console/mail.ts'
+import { tokenUseRecorder } from '../console/scim-tokens.ts'
+import { registerConsoleStatic } from './console-static.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -44,6 +48,12 @@ export interface AppOptions {
   readonly txtResolver?: TxtResolver
   /** Invitation emails sent by this server (mail/mailer.ts; off when absent: `roster worker` sends them otherwise). */
   readonly mailer?: MailerSettings
+  /** The admin console's emails (invitations, password resets); none is sent when absent. */
+  readonly consoleMail?: ConsoleMailSettings
+  /** The console's session, lock-out and link timings (the defaults of console/accounts.ts when absent). */
+  readonly consolePolicy?: ConsolePolicy
+  /** Where the built console is (console/dist); not served when absent. */
+  readonly consoleDir?: string
 }
 
 /** Request ids: a per-process random prefix and a counter (unique, cheap, not a secret). */
@@ -138,7 +148,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     publicUrl: opts.config.publicUrl, allowedHosts: opts.config.allowedHosts ?? LOOPBACK_HOSTS,
     fallback: serverAddress(opts.config.host ?? '127.0.0.1', opts.config.port ?? 8080),
   })
-  await app.register(scimPlugin, { prefix: '/scim/v2', deps: opts.deps, baseUrl, appender, logIdAt: uuidV7At(), ...(rateLimiter?.enabled ? { rateLimiter } : {}),
+  const tokenUsed = tokenUseRecorder(opts.deps, (err) => app.log.warn({ err }, 'scim token: could not record its use'))
+  await app.register(scimPlugin, { prefix: '/scim/v2', deps: opts.deps, baseUrl, appender, logIdAt: uuidV7At(), tokenUsed, ...(rateLimiter?.enabled ? { rateLimiter } : {}),
     ...(opts.config.requestDeadlineMs ? { deadlineMs: opts.config.requestDeadlineMs } : {}),
   })
   let closed: () => void = () => undefined
@@ -151,6 +162,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     prefix: '/api/v1', deps: opts.deps, eventRetentionDays: eventRetention.retentionDays, closing,
     webhookPolicy: { allowPrivate, ...(opts.webhooks && opts.webhooks.lookup ? { lookup: opts.webhooks.lookup } : {}) },
     sharedDomains: opts.config.sharedDomains ?? false, ...(opts.txtResolver ? { txtResolver: opts.txtResolver } : {}),
+    baseUrl: (request) => baseUrl(request.protocol, request.headers.host), publicUrl: opts.config.publicUrl,
+    ...(opts.consoleMail ? { consoleMail: opts.consoleMail } : {}), ...(opts.consolePolicy ? { consolePolicy: opts.consolePolicy } : {}),
   })
+  if (opts.consoleDir !== undefined) registerConsoleStatic(app, opts.consoleDir)
   return app
 }

@@ -5,6 +5,19 @@ import type { Deps } from '../provisioning/deps.ts'
 import { mailerSettings } from '../mail/mailer.ts'
 import { openStore } from '../store/open.ts'
 import { buildApp } from './app.ts'
+import { existsSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { DEFAULT_POLICY, setupLinkIfNoAccount } from '../console/accounts.ts'
+import { linkUrl } from '../console/mail.ts'
+import { transportFromConfig } from '../mail/transport.ts'
+
+/** The built console (console/dist), found from this file: the source (src/http) or the bundle (dist/). */
+export function consoleDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url))
+  for (let i = 0; i < 4 && !existsSync(join(dir, 'package.json')); i++) dir = dirname(dir)
+  return join(dir, 'console', 'dist')
+}
 
 /** A failed listen as a ConfigError the CLI prints with its code (docs/errors.md). */
 function listenError(e: unknown, config: Config): unknown {
@@ -22,6 +35,8 @@ export async function serve(config: Config): Promise<{ url: string; close: () =>
   const app = await buildApp({
     deps, config, webhooks: config.webhookWorker ? { timeoutMs: config.webhookTimeoutMs } : false,
     ...(config.mailWorker ? { mailer: mailerSettings(config) } : {}),
+    consoleMail: { transport: transportFromConfig({ smtpUrl: config.smtpUrl, outboxDir: config.outboxDir }), from: config.mailFrom, productName: config.productName },
+    consoleDir: consoleDir(),
   })
   let address: string
   try {
@@ -47,5 +62,12 @@ export async function serve(config: Config): Promise<{ url: string; close: () =>
     })
   }
   app.log.info({ address, database: config.database.kind }, `Roster listening; SCIM tenant URL ${address}/scim/v2`)
+  // A fresh install: a one-time link that creates the operator's console account (docs/console.md).
+  const setup = await setupLinkIfNoAccount(deps, DEFAULT_POLICY)
+  if (setup) {
+    const url = linkUrl(config.publicUrl ?? address, setup.token, true)
+    app.log.warn({ expiresAt: setup.expiresAt.toISOString() }, 'No console account yet: the one-time setup link is printed on standard error')
+    process.stderr.write(`\nRoster console setup (one-time link, valid 24 hours): ${url}\n\n`)
+  }
   return { url: address, close }
 }

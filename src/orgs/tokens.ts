@@ -13,6 +13,8 @@ export interface NewToken {
   readonly hash: string
   /** Enough to recognise the token in a list, never enough to use it. */
   readonly prefix: string
+  /** The last four characters, shown by the console to tell tokens apart. */
+  readonly lastFour: string
 }
 
 export function hashToken(token: string): string {
@@ -21,7 +23,7 @@ export function hashToken(token: string): string {
 
 export function generateToken(): NewToken {
   const token = TOKEN_PREFIX + randomBytes(32).toString('base64url')
-  return { token, hash: hashToken(token), prefix: token.slice(0, TOKEN_PREFIX.length + 4) }
+  return { token, hash: hashToken(token), prefix: token.slice(0, TOKEN_PREFIX.length + 4), lastFour: token.slice(-4) }
 }
 
 /** True when `token` has the shape of a Roster token; anything else is refused without a lookup. */

@@ -55,7 +55,7 @@ export async function createOrg(
         if (refusal) throw new OrgError('ROSTER_ERR_ORG_DOMAIN_CLAIMED', refusal.message, 'domain')
       }
       await tx.createOrg({ id: orgId, name: trimmed, now, domains: normalized })
-      await tx.replaceToken(orgId, { id: deps.newId(), hash: t.hash, prefix: t.prefix, now })
+      await tx.replaceToken(orgId, { id: deps.newId(), hash: t.hash, prefix: t.prefix, lastFour: t.lastFour, now })
     })
   } catch (e) {
     if (e instanceof UniqueViolation) throw new OrgError('ROSTER_ERR_ORG_EXISTS', `An organization named "${trimmed}" already exists`)
@@ -77,7 +77,7 @@ export async function refreshToken(deps: Deps, idOrName: string): Promise<{ orgI
   const id = deps.newId()
   const now = deps.now().toISOString()
   await deps.store.write(async (tx) => {
-    await tx.replaceToken(org.id, { id, hash: t.hash, prefix: t.prefix, now })
+    await tx.replaceToken(org.id, { id, hash: t.hash, prefix: t.prefix, lastFour: t.lastFour, now })
     await tx.insertEvents(org.id, [tokenRefreshed({ orgId: org.id, at: now, newId: deps.newId, mapping: NO_MAPPING }, { id, prefix: t.prefix })])
   })
   return { orgId: org.id, token: t.token }

@@ -11,6 +11,7 @@ import type { WebhookStore } from './webhook-store.ts'
 import type { InvitationStore, InvitationTx } from './invitation-store.ts'
 import type { RateLimitBuckets } from './rate-limit-store.ts'
 import type { Deadline } from './deadline.ts'
+import type { ConsoleStore } from './console-store.ts'
 
 export type OrgId = string & { readonly __brand: 'OrgId' }
 export type ResourceId = string
@@ -284,7 +285,7 @@ export interface StoreTx {
 
   createOrg(org: { id: OrgId; name: string; now: string; domains: readonly string[] }): Promise<void>
   /** Revokes every live token of the org and stores the new one, in this transaction. */
-  replaceToken(orgId: OrgId, token: { id: string; hash: string; prefix: string; now: string }): Promise<void>
+  replaceToken(orgId: OrgId, token: { id: string; hash: string; prefix: string; lastFour?: string; now: string }): Promise<void>
 
   /** The log row of the change this transaction makes (docs/architecture.md: it commits with the change). */
   insertLog(orgId: OrgId, row: LogRow): Promise<void>
@@ -304,6 +305,8 @@ export interface Store {
   readonly schemas: SchemaStore
   /** Rate-limit counters shared by every server (PostgreSQL); null where one process is the whole truth. */
   readonly rateLimitBuckets: RateLimitBuckets | null
+  /** The admin console's accounts, sessions, links and SCIM token metadata (console-store.ts). */
+  readonly console: ConsoleStore
   /** Runs `fn` in one transaction; resolves only after the commit is durable. */
   write<T>(fn: (tx: StoreTx) => Promise<T>, deadline?: Deadline): Promise<T>
   /**

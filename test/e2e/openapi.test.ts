@@ -16,6 +16,8 @@ import { listening, typedClient } from '../helpers/typed-client.ts'
 
 const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group'
 const REGENERATE = 'run `npm run openapi` and commit docs/openapi.json and src/client/api-types.ts'
+/** Operations that take neither an API key nor a session: the document, signing in and the console's one-time links. */
+const PUBLIC = new Set(['/api/v1/openapi.json', '/api/v1/console/sign-in', '/api/v1/console/password-reset', '/api/v1/console/links/redeem'])
 /** The reference page and its assets: HTML and scripts, not part of the document. */
 const PAGE = /^\/api\/v1\/reference(\/|$)/
 
@@ -99,10 +101,21 @@ describe.each(storeMatrix().slice(0, 1))('OpenAPI document and typed client on $
           expect(documentedResponse, `${where} ${code}`).toBeDefined()
           if (code !== '204') expect(documentedResponse?.content?.['application/json']?.schema, `${where} ${code}`).toBeDefined()
         }
-        // Every operation but the document itself needs an API key with a scope.
-        if (!r.url.endsWith('/openapi.json')) expect(op?.security?.[0]?.apiKey?.length, where).toBe(1)
+        // Every operation but the public ones needs an API key with a scope, or (the console's
+        // own) a console session; a key's scoped operations also take a session.
+        if (PUBLIC.has(r.url)) {
+          expect(op?.security, where).toEqual([])
+        } else if (op?.security?.[0]?.consoleSession) {
+          expect(op.security, where).toEqual([{ consoleSession: [] }])
+        } else {
+          expect(op?.security?.[0]?.apiKey?.length, where).toBe(1)
+          expect(op?.security?.at(-1), where).toEqual({ consoleSession: [] })
+        }
         for (const code of ['400', '401', '404']) {
-          if (!r.url.endsWith('/openapi.json')) expect(op?.responses?.[code]?.content?.['application/json']?.schema, `${where} ${code}`).toEqual({ $ref: '#/components/schemas/ApiError' })
+          if (!PUBLIC.has(r.url)) expect(op?.responses?.[code]?.content?.['application/json']?.schema, `${where} ${code}`).toEqual({ $ref: '#/components/schemas/ApiError' })
+        }
+        for (const code of ['400', '503']) {
+          expect(r.url.endsWith('/openapi.json') || op?.responses?.[code] !== undefined, `${where} ${code}`).toBe(true)
         }
       }
     }

@@ -51,6 +51,10 @@ export interface AppTestOptions {
   readonly rateLimitSyncMs?: number
   /** How long a SCIM request may take to be answered (none when absent). */
   readonly requestDeadlineMs?: number
+  /** The admin console's emails (none sent when absent). */
+  readonly consoleMail?: AppOptions['consoleMail']
+  /** Serve the built console from this directory. */
+  readonly consoleDir?: string
 }
 
 export async function startApp(factory: StoreFactory, limits: Partial<Limits> = {}, opts: AppTestOptions = {}): Promise<TestApp> {
@@ -71,6 +75,8 @@ export async function startApp(factory: StoreFactory, limits: Partial<Limits> = 
     webhooks: opts.webhooks ?? false,
     ...(opts.mailer ? { mailer: opts.mailer } : {}),
     ...(opts.logStream ? { logStream: opts.logStream } : {}),
+    ...(opts.consoleMail ? { consoleMail: opts.consoleMail } : {}),
+    ...(opts.consoleDir ? { consoleDir: opts.consoleDir } : {}),
   })
   const org = await createOrg(deps, `org-${randomUUID()}`, [])
   const t: TestApp = {

@@ -3,6 +3,7 @@
 // organization's data is told the organization does not exist (404, not 403): it learns nothing
 // about what other organizations there are. A missing scope is a 403 that names the scope.
 import type { FastifyRequest } from 'fastify'
+import { roleHasScope } from '../../console/roles.ts'
 import { hasScope, type Scope } from '../../provisioning/api-keys.ts'
 import type { Deps } from '../../provisioning/deps.ts'
 import type { ApiKeyRow, OrgRow } from '../../store/store.ts'
@@ -19,8 +20,44 @@ export function notFound(what: string): ApiError {
   return new ApiError(404, 'not_found', `No such ${what}`)
 }
 
-/** The organization `orgParam` (id or name) names, if this request's key may use it with `scope`. */
+/**
+ * A console session's organization: one it has a role in (the operator: any), with a role that
+ * holds `scope` (console/roles.ts). Another organization is a 404, as for an API key.
+ */
+async function authorizeSession(deps: Deps, request: FastifyRequest, orgParam: string, scopes: readonly Scope[]): Promise<OrgRow | null> {
+  const s = request.consoleSession
+  if (!s) return null
+  const org = await deps.store.getOrg(orgParam)
+  const role = org === null ? undefined : s.account.operator ? 'operator' : s.roles.get(org.id)
+  if (!org || role === undefined) throw notFound('organization')
+  if (!scopes.some((scope) => roleHasScope(role, scope))) {
+    throw new ApiError(403, 'insufficient_role', `Your role in this organization (${role}) cannot do this; ask an admin of the organization`)
+  }
+  return org
+}
+
+/** Who made a change, for the audit log: `console:<email>` or `api-key:<id>`. */
+export function actorOf(request: FastifyRequest): string {
+  if (request.consoleSession) return `console:${request.consoleSession.account.email}`
+  return `api-key:${request.apiKey?.id ?? 'unknown'}`
+}
+
+/** The operator: a console operator, or an operator API key (every organization) holding org:admin. */
+export function authorizeOperator(request: FastifyRequest): void {
+  const s = request.consoleSession
+  if (s) {
+    if (!s.account.operator) throw new ApiError(403, 'insufficient_role', 'Only the operator can do this')
+    return
+  }
+  const key = request.apiKey
+  if (!key) throw new ApiError(401, 'unauthorized', 'Not authenticated')
+  if (key.orgId !== null || !hasScope(key, 'org:admin')) throw new ApiError(403, 'insufficient_scope', 'This needs an operator API key (no organization) holding the scope "org:admin"')
+}
+
+/** The organization `orgParam` (id or name) names, if this request's key (or console session) may use it with `scope`. */
 export async function authorize(deps: Deps, request: FastifyRequest, orgParam: string, scope: Scope): Promise<OrgRow> {
+  const bySession = await authorizeSession(deps, request, orgParam, [scope])
+  if (bySession) return bySession
   const key = request.apiKey
   if (!key) throw new ApiError(401, 'unauthorized', 'Not authenticated')
   if (!hasScope(key, scope)) throw new ApiError(403, 'insufficient_scope', `This API key does not hold the scope "${scope}"`)
@@ -47,6 +84,8 @@ export function keyToucher(deps: Deps, onError: (err: unknown) => void): (key: A
 
 /** As authorize, for an endpoint that any one of `scopes` opens (a 403 names them all). */
 export async function authorizeAny(deps: Deps, request: FastifyRequest, orgParam: string, scopes: readonly Scope[]): Promise<OrgRow> {
+  const bySession = await authorizeSession(deps, request, orgParam, scopes)
+  if (bySession) return bySession
   const key = request.apiKey
   if (!key) throw new ApiError(401, 'unauthorized', 'Not authenticated')
   const held = scopes.find((s) => hasScope(key, s))

@@ -4,12 +4,12 @@
 // `directory:write`; `org:admin` opens all of them. The body is checked before the organization
 // is looked up, as every parameter of this API is; a change is recorded as made by
 // `api-key:<key id>`.
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import type { TxtResolver } from '../../orgs/domains.ts'
 import type { Deps } from '../../provisioning/deps.ts'
 import { checkSettingsUpdate, orgSettingsView, readAudit, updateOrgSettings, verifyDomain } from '../../provisioning/org-settings.ts'
 import { OrgError, normalizeDomains } from '../../provisioning/orgs.ts'
-import { authorizeAny, notFound } from './access.ts'
+import { actorOf, authorizeAny, notFound } from './access.ts'
 import { ApiError } from './errors.ts'
 import { decodeCursor, encodeCursor, parseLimit } from './paging.ts'
 import { ORG_SETTINGS } from './schemas.ts'
@@ -49,10 +49,6 @@ async function mapped<T>(fn: () => T | Promise<T>): Promise<T> {
   } catch (e) {
     throw apiErrorOf(e)
   }
-}
-
-function actorOf(request: FastifyRequest): string {
-  return `api-key:${request.apiKey?.id ?? 'unknown'}`
 }
 
 interface OrgParams { org: string }

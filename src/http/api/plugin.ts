@@ -27,6 +27,12 @@ import { systemTxtResolver, type TxtResolver } from '../../orgs/domains.ts'
 import { registerWebhookRoutes } from './webhooks.ts'
 import type { WebhookPolicy } from '../../events/webhooks.ts'
 import { REFERENCE, SHARED_SCHEMAS, TAGS } from './schemas.ts'
+import { DEFAULT_POLICY, type ConsolePolicy } from '../../console/accounts.ts'
+import type { ConsoleMailSettings } from '../../console/mail.ts'
+import { sessionOf } from './console-auth.ts'
+import { registerConsoleRoutes } from './console-routes.ts'
+import { registerOperatorRoutes } from './operator-routes.ts'
+import { registerScimTokenRoutes } from './scim-token-routes.ts'
 
 const CHALLENGE = 'Bearer realm="roster-api"'
 const RETRY_AFTER_SECONDS = 5
@@ -132,7 +138,18 @@ export interface ApiPluginOptions {
   readonly sharedDomains?: boolean
   /** Where domain verification looks TXT records up (the system's DNS when absent; tests replace it). */
   readonly txtResolver?: TxtResolver
+  /** The console's session, lock-out and link timings (console/accounts.ts DEFAULT_POLICY when absent). */
+  readonly consolePolicy?: ConsolePolicy
+  /** Where the console's emails go (invitations, password resets); none is sent when absent. */
+  readonly consoleMail?: ConsoleMailSettings
+  /** The server's base URL for a request (tenant URL, links in emails). */
+  readonly baseUrl?: (request: FastifyRequest) => string
+  /** ROSTER_PUBLIC_URL: an https one makes the session cookie Secure. */
+  readonly publicUrl?: string | null
 }
+
+/** Routes that take neither an API key nor a session: signing in, and the links that set a password. */
+const CONSOLE_PUBLIC = new Set(['/console/sign-in', '/console/password-reset', '/console/links/redeem'])
 
 /** The OpenAPI document's fixed parts; the paths and schemas come from the routes. */
 const OPENAPI: FastifyDynamicSwaggerOptions['openapi'] = {
@@ -151,6 +168,11 @@ const OPENAPI: FastifyDynamicSwaggerOptions['openapi'] = {
       apiKey: {
         type: 'http', scheme: 'bearer', bearerFormat: 'roster_api_…',
         description: 'An API key (roster api-key create --org ORG --scope …), with the scope the endpoint names: directory:read, directory:write, events:read, webhooks:manage, log:read, org:admin',
+      },
+      consoleSession: {
+        type: 'apiKey', in: 'cookie', name: 'roster_session',
+        description: 'A console session (POST /api/v1/console/sign-in sets the cookie); its role gives the scopes: an admin every scope of its organizations, a viewer directory:read, events:read and log:read, the operator every scope. ' +
+          'A change (POST, PUT, PATCH, DELETE) must carry the session\'s X-CSRF-Token header (docs/console.md).',
       },
     },
   },
@@ -180,14 +202,22 @@ export async function apiPlugin(app: FastifyInstance, opts: ApiPluginOptions): P
   const publicPrefix = `${app.prefix}${REFERENCE_PATH}`
   const documentUrl = `${app.prefix}/openapi.json`
   /** The routes answered without an API key: the document, the reference page and its assets. */
-  const isPublic = (routeUrl: string | undefined) => routeUrl === documentUrl || routeUrl === publicPrefix || routeUrl?.startsWith(`${publicPrefix}/`) === true
+  const isPublic = (routeUrl: string | undefined) => routeUrl === documentUrl || routeUrl === publicPrefix || routeUrl?.startsWith(`${publicPrefix}/`) === true ||
+    (routeUrl !== undefined && CONSOLE_PUBLIC.has(routeUrl.slice(app.prefix.length)))
+  const policy = opts.consolePolicy ?? DEFAULT_POLICY
   app.decorateRequest('apiKey', null)
+  app.decorateRequest('consoleSession', null)
   app.setErrorHandler((err, request, reply) => sendApiError(err, request, reply))
   app.setNotFoundHandler((request, reply) => sendApiError(new ApiError(404, 'not_found', `No endpoint ${request.method} ${request.url.split('?')[0]}`), request, reply))
   app.addHook('onRequest', async (request) => {
     if (isPublic(request.routeOptions.url)) return
     const header = request.headers.authorization
-    if (header === undefined) throw unauthorized('Authorization header with a Bearer API key is required')
+    if (header === undefined) {
+      // The console: a session cookie instead of a key (console-auth.ts).
+      request.consoleSession = await sessionOf(deps, policy, request)
+      if (request.consoleSession) return
+      throw unauthorized('Authorization header with a Bearer API key is required')
+    }
     const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header)
     if (!m?.[1]) throw unauthorized('Authorization must be "Bearer <API key>"')
     const secret = m[1]
@@ -219,6 +249,10 @@ export async function apiPlugin(app: FastifyInstance, opts: ApiPluginOptions): P
   registerOrgSettingsRoutes(app, deps, { sharedDomains: opts.sharedDomains ?? false, txtResolver: opts.txtResolver ?? systemTxtResolver })
   registerInvitationRoutes(app, deps)
   registerOrgSchemaRoutes(app, deps)
+  const baseUrl = opts.baseUrl ?? ((request: FastifyRequest) => `${request.protocol}://${request.hostname}`)
+  registerConsoleRoutes(app, deps, { policy, mail: opts.consoleMail ?? null, baseUrl, publicUrl: opts.publicUrl ?? null })
+  registerScimTokenRoutes(app, deps, baseUrl)
+  registerOperatorRoutes(app, deps, { sharedDomains: opts.sharedDomains ?? false })
 
   // The document, serialized once (a string is sent as it is).
   let document: string | null = null

@@ -14,14 +14,14 @@ import { DEFAULT_LIMIT, MAX_LIMIT, MAX_WAIT_SECONDS } from './paging.ts'
 
 type Schema = Record<string, unknown>
 
-const str = (description: string, extra: Schema = {}): Schema => ({ type: 'string', description, ...extra })
-const nullableStr = (description: string, extra: Schema = {}): Schema => ({ type: ['string', 'null'], description, ...extra })
-const instant = (description: string): Schema => ({ type: 'string', format: 'date-time', description })
+export const str = (description: string, extra: Schema = {}): Schema => ({ type: 'string', description, ...extra })
+export const nullableStr = (description: string, extra: Schema = {}): Schema => ({ type: ['string', 'null'], description, ...extra })
+export const instant = (description: string): Schema => ({ type: 'string', format: 'date-time', description })
 const freeForm = (description: string): Schema => ({ type: 'object', additionalProperties: true, description })
 const ref = (id: string, description?: string): Schema => (description === undefined ? { $ref: `${id}#` } : { description, $ref: `${id}#` })
 
 /** An object whose every listed property is always present. */
-function object(description: string, properties: Record<string, Schema>, opts: { optional?: readonly string[] } = {}): Schema {
+export function object(description: string, properties: Record<string, Schema>, opts: { optional?: readonly string[] } = {}): Schema {
   const optional = new Set(opts.optional ?? [])
   return { type: 'object', description, properties, required: Object.keys(properties).filter((k) => !optional.has(k)), additionalProperties: false }
 }
@@ -352,6 +352,9 @@ export const TAGS = [
   { name: 'provisioning log', description: 'The SCIM requests of an organization (scope log:read; docs/provisioning-log.md)' },
   { name: 'organizations', description: 'An organization\'s settings, email domains and audit log (scope org:admin, or the scope each endpoint names)' },
   { name: 'invitations', description: 'Invitation emails of pending users: accept, read, resend, revoke (scope directory:write; reading: directory:read)' },
+  { name: 'console', description: 'The admin console\'s accounts and sessions (docs/console.md): sign in with a cookie session, sign out, reset a password, invite admins and viewers' },
+  { name: 'scim tokens', description: 'An organization\'s SCIM tokens and the identity provider\'s first and last requests (scope org:admin; reading: directory:read)' },
+  { name: 'operator', description: 'Every organization and its health (the operator: a console operator or an operator API key with org:admin)' },
   { name: 'reference', description: 'This document (no API key needed)' },
 ] as const
 
@@ -359,8 +362,10 @@ type Tag = (typeof TAGS)[number]['name']
 
 const ERROR_DESCRIPTIONS: Readonly<Record<number, string>> = {
   400: 'invalid_parameter: a parameter or the body is not valid; the message names it',
-  401: 'unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer)',
-  403: 'insufficient_scope: the key does not hold the scope this endpoint needs',
+  401: 'unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer), and no live console session; ' +
+    'bad_credentials: the console sign-in\'s email or password is wrong',
+  403: 'insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account\'s role does not allow it (a viewer); ' +
+    'csrf_refused: a console session\'s change without its X-CSRF-Token',
   404: 'not_found: no such organization (also for another organization\'s, to a key of one organization), resource or endpoint; ' +
     'invitation_not_found: no usable invitation has the token (unknown, used, revoked)',
   409: 'a conflict with the current state; `error` says which: scim_owned_fields (the identity provider owns a field sent; `fields` names them), user_name_taken, ' +
@@ -368,6 +373,7 @@ const ERROR_DESCRIPTIONS: Readonly<Record<number, string>> = {
   412: 'version_mismatch: If-Match does not name the resource\'s current version',
   410: 'cursor_expired: the cursor is older than the event retention; resynchronise, then follow from resyncCursor; ' +
     'invitation_expired: the invitation\'s link has expired',
+  429: 'locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds',
   503: 'unavailable: the database is temporarily unavailable; retry after Retry-After seconds',
 }
 
@@ -388,19 +394,19 @@ function errors(codes: readonly number[]): Record<string, Schema> {
 
 const ORG_PARAM = str('The organization: its id or its name', { examples: ['Acme Corp'] })
 
-function params(extra: Record<string, Schema> = {}): Schema {
+export function params(extra: Record<string, Schema> = {}): Schema {
   return { type: 'object', properties: { org: ORG_PARAM, ...extra }, required: ['org', ...Object.keys(extra)] }
 }
 
 const ID = (what: string) => params({ id: str(`The ${what}'s id`) })
 
-const LIMIT = {
+export const LIMIT = {
   type: 'integer', minimum: 1, maximum: MAX_LIMIT, default: DEFAULT_LIMIT,
   description: `How many items a page holds at most (1 to ${MAX_LIMIT}, ${DEFAULT_LIMIT} when absent)`,
 }
-const CURSOR = str('The `nextCursor` of the previous page (opaque); absent for the first page')
+export const CURSOR = str('The `nextCursor` of the previous page (opaque); absent for the first page')
 
-function query(properties: Record<string, Schema>): Schema {
+export function query(properties: Record<string, Schema>): Schema {
   return { type: 'object', properties }
 }
 
@@ -447,7 +453,7 @@ const ETAG = { etag: { type: 'string', description: 'The resource\'s version as 
 /** The scopes of provisioning/api-keys.ts's SCOPES that an endpoint may need. */
 type Scope = 'directory:read' | 'events:read' | 'webhooks:manage' | 'log:read' | 'directory:write' | 'org:admin'
 
-const SCOPE_OF: Readonly<Record<Exclude<Tag, 'reference' | 'organizations'>, Scope>> = {
+const SCOPE_OF: Readonly<Record<Exclude<Tag, 'reference' | 'organizations' | 'console' | 'scim tokens' | 'operator'>, Scope>> = {
   directory: 'directory:read', events: 'events:read', webhooks: 'webhooks:manage', 'provisioning log': 'log:read',
   invitations: 'directory:write',
 }
@@ -466,16 +472,18 @@ interface RouteDoc {
   /** Error statuses beyond 400, 401, 403, 404 and 503 (or fewer, for the public routes). */
   readonly errors?: readonly number[]
   readonly public?: boolean
+  /** Only a console session opens it (no API key). */
+  readonly session?: boolean
   /** The scopes that open the endpoint, any one of them (the tag's scope when absent). */
   readonly scopes?: readonly Scope[]
 }
 
 /** A route's schema from its documentation. */
-function route(d: RouteDoc): FastifySchema {
+export function route(d: RouteDoc): FastifySchema {
   const response: Record<string, Schema> = {}
   for (const [code, s] of Object.entries(d.ok)) response[code] = s
   Object.assign(response, errors(d.errors ?? [400, 401, 403, 404, 503]))
-  const scopes = d.scopes ?? (d.tag === 'reference' || d.tag === 'organizations' ? [] : [SCOPE_OF[d.tag]])
+  const scopes = d.scopes ?? (d.tag === 'reference' || d.tag === 'organizations' || d.tag === 'console' || d.tag === 'scim tokens' || d.tag === 'operator' ? [] : [SCOPE_OF[d.tag]])
   return {
     operationId: d.operationId,
     tags: [d.tag],
@@ -483,7 +491,8 @@ function route(d: RouteDoc): FastifySchema {
     description: scopes.length > 0 ? `${d.description}\n\nScope: ${scopes.map((s) => `\`${s}\``).join(' or ')}.` : d.description,
     // OpenAPI 3.1 lets a requirement of a non-OAuth scheme name roles: the key's scope (each
     // requirement is an alternative).
-    security: d.public || scopes.length === 0 ? [] : scopes.map((s) => ({ apiKey: [s] })),
+    // A console session (cookie) is the other way in: its role gives it the scopes (docs/console.md).
+    security: d.public ? [] : d.session ? [{ consoleSession: [] }] : [...scopes.map((s) => ({ apiKey: [s] })), ...(scopes.length > 0 ? [{ consoleSession: [] }] : [])],
     ...(d.params ? { params: d.params } : {}),
     ...(d.querystring ? { querystring: d.querystring } : {}),
     ...(d.headers ? { headers: d.headers } : {}),

@@ -15,9 +15,12 @@ function unauthorized(detail: string, error: 'invalid_request' | 'invalid_token'
 
 /**
  * The token's organization, with the version of its declared schemas and the token's hash (its
- * rate-limit key); `onRevoked` learns the organization of a revoked token (its 401 is logged there).
+ * rate-limit key); `onRevoked` learns the organization of a revoked token (its 401 is logged
+ * there), `onUsed` the hash of a token that authenticated (the console's "last used").
  */
-export async function authenticate(store: Store, request: FastifyRequest, onRevoked?: (orgId: OrgId) => void): Promise<{ orgId: OrgId; schemaVersion: number; tokenHash: string }> {
+export async function authenticate(
+  store: Store, request: FastifyRequest, onRevoked?: (orgId: OrgId) => void, onUsed?: (hash: string) => Promise<void>,
+): Promise<{ orgId: OrgId; schemaVersion: number; tokenHash: string }> {
   const header = request.headers.authorization
   if (header === undefined) throw new ScimError(401, null, 'Authorization header with a Bearer token is required', { 'www-authenticate': CHALLENGE })
   const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header)
@@ -33,5 +36,6 @@ export async function authenticate(store: Store, request: FastifyRequest, onRevo
     }
     throw unauthorized('The token is not valid', 'invalid_token')
   }
+  if (onUsed) await onUsed(hash)
   return { ...org, tokenHash: hash }
 }

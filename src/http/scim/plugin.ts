@@ -40,6 +40,8 @@ export interface ScimPluginOptions {
   readonly deadlineMs?: number
   /** Per-token and per-organization limits (http/rate-limit.ts); none when absent. */
   readonly rateLimiter?: RateLimiter
+  /** Records a token's use by the identity provider (console/scim-tokens.ts tokenUseRecorder). */
+  readonly tokenUsed?: (hash: string, identityProvider: string) => Promise<void>
 }
 
 /** Sends a SCIM document; `body` may already be its JSON text; `tag` is its ETag's value (render.ts tagOf). */
@@ -111,7 +113,7 @@ export async function scimPlugin(app: FastifyInstance, opts: ScimPluginOptions):
     if (request.method === 'GET' && PUBLIC.has(first) && request.headers.authorization === undefined) return
     const caller = await authenticate(deps.store, request, (orgId) => {
       if (request.requestLog) request.requestLog.revokedOrgId = orgId
-    })
+    }, opts.tokenUsed ? (hash) => opts.tokenUsed?.(hash, request.scimTrace.identityProvider) ?? Promise.resolve() : undefined)
     request.orgId = caller.orgId
     request.schemaVersion = caller.schemaVersion
     const refused = opts.rateLimiter?.take(caller.tokenHash, caller.orgId)

@@ -32,6 +32,7 @@ import type { RateLimitBuckets } from '../rate-limit-store.ts'
 import type { Deadline } from '../deadline.ts'
 import { KyselyInvitations, invitationStatements, type InvitationStatements } from './invitation-store.ts'
 import { KyselySchemas, schemaStatements, type SchemaStatements } from './schema-store.ts'
+import { KyselyConsole } from './console-store.ts'
 
 interface OrgRecord { id: string; name: string; created_at: string; settings: string }
 
@@ -76,6 +77,7 @@ export class KyselyStore implements Store {
   readonly invitations: KyselyInvitations
   readonly schemas: KyselySchemas
   readonly rateLimitBuckets: RateLimitBuckets | null
+  readonly console: KyselyConsole
 
   constructor(driver: StoreDriver) {
     this.#d = driver
@@ -90,6 +92,7 @@ export class KyselyStore implements Store {
     this.invitations = new KyselyInvitations(driver)
     this.schemas = new KyselySchemas(driver, this.#st)
     this.rateLimitBuckets = rateLimitBuckets(driver)
+    this.console = new KyselyConsole(driver)
     if (driver.eventStamper) driver.eventStamper.onStamped = () => this.#announceEvents()
   }
 

@@ -15,7 +15,11 @@ export interface OrgDomainsTable {
   /** unverified | pending | verified | failed | superseded (orgs/domains.ts, migration 0008). */
   state: string; token: string | null; detail: string | null; checked_at: string | null; verified_at: string | null; added_at: string | null
 }
-export interface ScimTokensTable { org_id: string; id: string; hash: string; prefix: string; created_at: string; revoked_at: string | null }
+export interface ScimTokensTable {
+  org_id: string; id: string; hash: string; prefix: string; created_at: string; revoked_at: string | null
+  /** Migration 0009 (the console's token metadata; the rest of its columns are read by console-store.ts). */
+  last_four?: string | null
+}
 
 export interface UsersTable {
   org_id: string

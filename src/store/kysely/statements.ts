@@ -152,7 +152,7 @@ export function statements(b: Kysely<Database>, d: SqlDialect, lockRows: boolean
     insertOrg: prepare(b.insertInto('orgs').values({ id: arg(0), name: arg(1), name_folded: arg(2), created_at: arg(3), settings: '{}' })),
     insertDomain: prepare(b.insertInto('org_domains').values({ org_id: arg(0), domain: arg(1), state: 'unverified', added_at: arg(2) })),
     revokeTokens: prepare(b.updateTable('scim_tokens').set({ revoked_at: arg(1) }).where('org_id', '=', arg(0)).where('revoked_at', 'is', null)),
-    insertToken: prepare(b.insertInto('scim_tokens').values({ org_id: arg(0), id: arg(1), hash: arg(2), prefix: arg(3), created_at: arg(4), revoked_at: null })),
+    insertToken: prepare(b.insertInto('scim_tokens').values({ org_id: arg(0), id: arg(1), hash: arg(2), prefix: arg(3), created_at: arg(4), revoked_at: null, last_four: arg(5) })),
     insertLog: prepare(b.insertInto('provisioning_log').values(named(LOG_COLUMNS, 0))),
     insertLogChunk: prepare(b.insertInto('provisioning_log').values(Array.from({ length: LOG_CHUNK }, (_, i) => named(LOG_COLUMNS, i * LOG_COLUMNS.length)))),
     // The oldest rows first, a bounded batch at a time (retention; docs/provisioning-log.md).

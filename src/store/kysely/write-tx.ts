@@ -252,9 +252,9 @@ export class KyselyTx implements StoreTx {
     for (const domain of new Set(org.domains.map((d) => d.toLowerCase()))) await run(this.#c, this.#st.insertDomain, [org.id, domain, org.now])
   }
 
-  async replaceToken(orgId: OrgId, t: { id: string; hash: string; prefix: string; now: string }): Promise<void> {
+  async replaceToken(orgId: OrgId, t: { id: string; hash: string; prefix: string; lastFour?: string; now: string }): Promise<void> {
     await run(this.#c, this.#st.revokeTokens, [orgId, t.now])
-    await run(this.#c, this.#st.insertToken, [orgId, t.id, t.hash, t.prefix, t.now])
+    await run(this.#c, this.#st.insertToken, [orgId, t.id, t.hash, t.prefix, t.now, t.lastFour ?? null])
   }
 
   async insertLog(orgId: OrgId, row: LogRow): Promise<void> {

@@ -1,0 +1,162 @@
+// The console's account endpoints under /api/v1/console (sessions, password reset, one-time links)
+// and an organization's console members under /api/v1/orgs/{org}/members (docs/console.md).
+// Sign-in, reset and links are public (no key, no session); the others take a session or a key.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import {
+  ConsoleError, checkEmail, createLink, ensureAccount, redeemLink, signIn, signOut, signOutEverywhere, type ActiveSession, type ConsolePolicy,
+} from '../../console/accounts.ts'
+import { inviteEmail, linkUrl, resetEmail, type ConsoleMailSettings } from '../../console/mail.ts'
+import type { MailMessage } from '../../mail/transport.ts'
+import type { Deps } from '../../provisioning/deps.ts'
+import type { AccountRow, ConsoleRole } from '../../store/console-store.ts'
+import type { OrgId } from '../../store/store.ts'
+import { actorOf, authorizeAny, notFound } from './access.ts'
+import { clearSessionCookie, secureRequest, setSessionCookie } from './console-auth.ts'
+import { CONSOLE } from './console-schemas.ts'
+import { ApiError } from './errors.ts'
+
+const RESET_EVERY_MS = 60_000
+
+export interface ConsoleRouteOptions {
+  readonly policy: ConsolePolicy
+  /** Where the console's emails go; null: none is sent (the answer says so). */
+  readonly mail: ConsoleMailSettings | null
+  /** The server's base URL for a request (links in emails). */
+  readonly baseUrl: (request: FastifyRequest) => string
+  readonly publicUrl: string | null
+}
+
+/** A ConsoleError as the API's error. */
+export function consoleApiError(e: unknown): unknown {
+  if (!(e instanceof ConsoleError)) return e
+  switch (e.code) {
+    case 'bad_credentials': return new ApiError(401, 'bad_credentials', e.message)
+    case 'locked_out': return new ApiError(429, 'locked_out', e.message, { 'retry-after': String(e.retryAfterSeconds ?? 60) })
+    case 'invalid_parameter': return new ApiError(400, 'invalid_parameter', e.message)
+    case 'link_invalid': return new ApiError(400, 'link_invalid', e.message)
+    case 'account_exists': return new ApiError(409, 'account_exists', e.message)
+    case 'not_found': return new ApiError(404, 'not_found', e.message)
+    case 'conflict': return new ApiError(409, 'conflict', e.message)
+  }
+}
+
+export async function consoleMapped<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn()
+  } catch (e) {
+    throw consoleApiError(e)
+  }
+}
+
+function accountView(a: AccountRow) {
+  return { id: a.id, email: a.email, operator: a.operator }
+}
+
+async function sessionView(deps: Deps, s: Pick<ActiveSession, 'account' | 'session' | 'roles'>) {
+  const roles: { orgId: string; orgName: string; role: ConsoleRole }[] = []
+  for (const [orgId, role] of s.roles) {
+    const org = await deps.store.getOrg(orgId)
+    if (org) roles.push({ orgId, orgName: org.name, role })
+  }
+  roles.sort((a, b) => a.orgName.localeCompare(b.orgName))
+  return { account: accountView(s.account), roles, csrfToken: s.session.csrf, expiresAt: s.session.expiresAt }
+}
+
+function requireSession(request: FastifyRequest): ActiveSession {
+  if (!request.consoleSession) throw new ApiError(401, 'unauthorized', 'This needs a console session: sign in')
+  return request.consoleSession
+}
+
+async function send(app: FastifyInstance, mail: ConsoleMailSettings | null, message: MailMessage): Promise<boolean> {
+  if (!mail) return false
+  try {
+    await mail.transport.send(message)
+    return true
+  } catch (err) {
+    app.log.warn({ err }, 'console: an email could not be sent')
+    return false
+  }
+}
+
+export function registerConsoleRoutes(app: FastifyInstance, deps: Deps, opts: ConsoleRouteOptions): void {
+  const absoluteSeconds = Math.floor(opts.policy.absoluteMs / 1000)
+
+  app.post<{ Body: { email: string; password: string } }>('/console/sign-in', { schema: CONSOLE.signIn }, async (request, reply) => {
+    const signed = await consoleMapped(() => signIn(deps, opts.policy, request.body.email, request.body.password))
+    setSessionCookie(reply, signed.token, absoluteSeconds, secureRequest(request, opts.publicUrl))
+    const roles = await deps.store.console.roles(signed.account.id)
+    return sessionView(deps, { account: signed.account, session: signed.session, roles: new Map(roles.map((r) => [r.orgId, r.role])) })
+  })
+
+  app.get('/console/session', { schema: CONSOLE.getSession }, async (request) => sessionView(deps, requireSession(request)))
+
+  app.post('/console/sign-out', { schema: CONSOLE.signOut }, async (request, reply: FastifyReply) => {
+    await signOut(deps, requireSession(request).session)
+    clearSessionCookie(reply, secureRequest(request, opts.publicUrl))
+    return reply.code(204).send()
+  })
+
+  app.post('/console/sign-out-everywhere', { schema: CONSOLE.signOutEverywhere }, async (request, reply) => {
+    const ended = await signOutEverywhere(deps, requireSession(request).account.id)
+    clearSessionCookie(reply, secureRequest(request, opts.publicUrl))
+    return { ended }
+  })
+
+  app.post<{ Body: { email: string } }>('/console/password-reset', { schema: CONSOLE.requestPasswordReset }, async (request, reply) => {
+    const { folded } = await consoleMapped(async () => checkEmail(request.body.email))
+    const account = await deps.store.console.accountByEmail(folded)
+    // One reset email a minute per account: asking again sends nothing more (the answer is the same).
+    const recent = account !== null && await deps.store.console.linkSince(account.id, 'reset', new Date(deps.now().getTime() - RESET_EVERY_MS).toISOString())
+    if (account && opts.mail && !recent) {
+      const link = await createLink(deps, opts.policy, 'reset', account.id)
+      await send(app, opts.mail, resetEmail(opts.mail, {
+        to: account.email, url: linkUrl(opts.baseUrl(request), link.token), expiresAt: link.expiresAt,
+      }))
+    }
+    return reply.code(202).send({ status: 'accepted' })
+  })
+
+  app.post<{ Body: { token: string; password: string; email?: string } }>('/console/links/redeem', { schema: CONSOLE.redeemLink }, async (request) => {
+    const account = await consoleMapped(() => redeemLink(deps, request.body.token, request.body.password, request.body.email))
+    return { account: accountView(account) }
+  })
+
+  app.get<{ Params: { org: string } }>('/orgs/:org/members', { schema: CONSOLE.listMembers }, async (request) => {
+    const org = await authorizeAny(deps, request, request.params.org, ['directory:read', 'org:admin'])
+    const members = await deps.store.console.members(org.id, 1_000)
+    return {
+      data: members.map((m) => ({ id: m.account.id, email: m.account.email, role: m.role, since: m.since, status: m.account.passwordHash === null ? 'invited' : 'active' })),
+    }
+  })
+
+  app.post<{ Params: { org: string }; Body: { email: string; role: ConsoleRole } }>('/orgs/:org/members', { schema: CONSOLE.inviteMember }, async (request, reply) => {
+    await consoleMapped(async () => checkEmail(request.body.email))
+    const org = await authorizeAny(deps, request, request.params.org, ['org:admin'])
+    const { account } = await consoleMapped(() => ensureAccount(deps, request.body.email, false))
+    const now = deps.now().toISOString()
+    await deps.store.console.setRole(org.id, account.id, request.body.role, now, {
+      id: deps.newId(), at: now, actor: actorOf(request), action: 'member.invited', details: { email: account.email, role: request.body.role },
+    })
+    let emailSent = false
+    if (account.passwordHash === null) {
+      const link = await createLink(deps, opts.policy, 'invite', account.id)
+      const inviter = request.consoleSession?.account.email ?? `An admin of ${org.name}`
+      emailSent = opts.mail !== null && await send(app, opts.mail, inviteEmail(opts.mail, {
+        to: account.email, orgName: org.name, role: request.body.role, inviter, url: linkUrl(opts.baseUrl(request), link.token), expiresAt: link.expiresAt,
+      }))
+    }
+    return reply.code(201).send({
+      member: { id: account.id, email: account.email, role: request.body.role, since: now, status: account.passwordHash === null ? 'invited' : 'active' }, emailSent,
+    })
+  })
+
+  app.delete<{ Params: { org: string; id: string } }>('/orgs/:org/members/:id', { schema: CONSOLE.removeMember }, async (request, reply) => {
+    const org = await authorizeAny(deps, request, request.params.org, ['org:admin'])
+    const account = await deps.store.console.accountById(request.params.id)
+    const removed = account !== null && await deps.store.console.removeRole(org.id as OrgId, account.id, {
+      id: deps.newId(), at: deps.now().toISOString(), actor: actorOf(request), action: 'member.removed', details: { email: account.email },
+    })
+    if (!removed) throw notFound('member')
+    return reply.code(204).send()
+  })
+}

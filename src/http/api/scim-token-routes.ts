@@ -1,0 +1,43 @@
+// An organization's SCIM tokens and its identity provider's first request (docs/console.md):
+// GET, POST (refresh) /orgs/{org}/scim-token, POST /orgs/{org}/scim-token/rotate,
+// DELETE /orgs/{org}/scim-token/{id}, GET /orgs/{org}/scim-status. Reading takes directory:read
+// (a viewer), every change org:admin (an admin).
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { orgHealth, refreshScimToken, revokeScimToken, rotateScimToken, tokenView } from '../../console/scim-tokens.ts'
+import type { Deps } from '../../provisioning/deps.ts'
+import { actorOf, authorizeAny } from './access.ts'
+import { consoleMapped } from './console-routes.ts'
+import { SCIM_TOKENS } from './console-schemas.ts'
+
+const READ = ['directory:read', 'org:admin'] as const
+const ADMIN = ['org:admin'] as const
+
+interface OrgParams { org: string }
+
+export function registerScimTokenRoutes(app: FastifyInstance, deps: Deps, baseUrl: (request: FastifyRequest) => string): void {
+  app.get<{ Params: OrgParams }>('/orgs/:org/scim-token', { schema: SCIM_TOKENS.getTokens }, async (request) => {
+    const org = await authorizeAny(deps, request, request.params.org, READ)
+    return tokenView(deps, org.id)
+  })
+
+  app.post<{ Params: OrgParams }>('/orgs/:org/scim-token', { schema: SCIM_TOKENS.refreshToken }, async (request, reply) => {
+    const org = await authorizeAny(deps, request, request.params.org, ADMIN)
+    return reply.code(201).header('cache-control', 'no-store').send(await refreshScimToken(deps, org.id, actorOf(request)))
+  })
+
+  app.post<{ Params: OrgParams }>('/orgs/:org/scim-token/rotate', { schema: SCIM_TOKENS.rotateToken }, async (request, reply) => {
+    const org = await authorizeAny(deps, request, request.params.org, ADMIN)
+    return reply.code(201).header('cache-control', 'no-store').send(await consoleMapped(() => rotateScimToken(deps, org.id, actorOf(request))))
+  })
+
+  app.delete<{ Params: OrgParams & { id: string } }>('/orgs/:org/scim-token/:id', { schema: SCIM_TOKENS.revokeToken }, async (request, reply) => {
+    const org = await authorizeAny(deps, request, request.params.org, ADMIN)
+    await consoleMapped(() => revokeScimToken(deps, org.id, request.params.id, actorOf(request)))
+    return reply.code(204).send()
+  })
+
+  app.get<{ Params: OrgParams }>('/orgs/:org/scim-status', { schema: SCIM_TOKENS.getStatus }, async (request) => {
+    const org = await authorizeAny(deps, request, request.params.org, READ)
+    return { tenantUrl: `${baseUrl(request)}/scim/v2`, ...await orgHealth(deps, org) }
+  })
+}
