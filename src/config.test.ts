@@ -8,6 +8,8 @@ describe('loadConfig', () => {
     expect(c.port).toBe(8080)
     expect(c.database).toEqual({ kind: 'sqlite', path: expect.stringMatching(/data\/roster\.db$/) })
     expect(c.limits.maxBodyBytes).toBe(1024 * 1024)
+    expect(c.limits.maxBulkOperations).toBe(1000)
+    expect(loadConfig({ ROSTER_MAX_BULK_OPERATIONS: '50' }).limits.maxBulkOperations).toBe(50)
     expect(c.requestTimeoutMs).toBeLessThanOrEqual(25_000)
   })
 
@@ -40,6 +42,7 @@ describe('loadConfig', () => {
     [{ ROSTER_DATABASE_URL: 'mysql://x' }, 'ROSTER_ERR_CONFIG_DB_URL'],
     [{ ROSTER_DATABASE_URL: 'sqlite:' }, 'ROSTER_ERR_CONFIG_DB_URL'],
     [{ PORT: 'eighty' }, 'ROSTER_ERR_CONFIG_PORT'],
+    [{ ROSTER_MAX_BULK_OPERATIONS: '0' }, 'ROSTER_ERR_CONFIG_ROSTER_MAX_BULK_OPERATIONS'],
     [{ ROSTER_REQUEST_TIMEOUT_MS: '60000' }, 'ROSTER_ERR_CONFIG_ROSTER_REQUEST_TIMEOUT_MS'],
     [{ ROSTER_SHARED_DOMAINS: 'yes' }, 'ROSTER_ERR_CONFIG_ROSTER_SHARED_DOMAINS'],
   ])('refuses %o with %s', (env, code) => {

@@ -138,6 +138,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ...DEFAULT_LIMITS,
       maxBodyBytes: int(env, 'ROSTER_MAX_BODY_BYTES', DEFAULT_LIMITS.maxBodyBytes, 1024, 64 * 1024 * 1024),
       maxResults: int(env, 'ROSTER_MAX_RESULTS', DEFAULT_LIMITS.maxResults, 1, 100_000),
+      maxBulkOperations: int(env, 'ROSTER_MAX_BULK_OPERATIONS', DEFAULT_LIMITS.maxBulkOperations, 1, 100_000),
     }),
     rateLimits: Object.freeze({
       tokenPerSecond: int(env, 'ROSTER_RATE_LIMIT_TOKEN', 500, 0, 10_000_000),

@@ -4,6 +4,8 @@
 import type { Filter } from '../scim/filter/ast.ts'
 import type { MemberDelta } from '../scim/patch/apply.ts'
 import type { OrgSettings } from '../orgs/settings.ts'
+import type { SchemaStore, SchemaTx } from './schema-store.ts'
+import type { ResourceSchema } from '../scim/schema/registry.ts'
 import type { AuditRow, DomainRecord, OrgPolicyTx } from './org-store.ts'
 import type { WebhookStore } from './webhook-store.ts'
 import type { InvitationStore, InvitationTx } from './invitation-store.ts'
@@ -141,6 +143,8 @@ export interface DirectoryPageQuery {
   readonly limit: number
   /** Only rows whose updated_at is at or after this instant (ISO 8601). */
   readonly updatedSince: string | null
+  /** The resource type the filter names attributes of; the standard one when absent. */
+  readonly rs?: ResourceSchema
 }
 
 export interface ListQuery {
@@ -151,6 +155,8 @@ export interface ListQuery {
   /** 1-based (RFC 7644 §3.4.2.4). */
   readonly startIndex: number
   readonly count: number
+  /** The resource type the filter and sortBy name attributes of; the standard one when absent. */
+  readonly rs?: ResourceSchema
 }
 
 export interface ReadOptions {
@@ -234,6 +240,8 @@ export interface StoreTx {
   readonly orgs: OrgPolicyTx
   /** Invitations: accepting, resending, revoking, and the outcome of a send (invitation-store.ts). */
   readonly invitations: InvitationTx
+  /** The organization's declared extension schemas (schema-store.ts). */
+  readonly schemas: SchemaTx
   insertUser(orgId: OrgId, user: NewUser): Promise<void>
   getUserForUpdate(orgId: OrgId, id: ResourceId): Promise<UserRow | null>
   /** An application-created user becomes SCIM-managed (the organization allows adoption). */
@@ -294,6 +302,8 @@ export interface Store {
   readonly invitations: InvitationStore
   /** Rate-limit counters shared by every server (PostgreSQL); null where one process is the whole truth. */
   readonly rateLimitBuckets: RateLimitBuckets | null
+  /** Organizations' declared extension schemas (schema-store.ts). */
+  readonly schemas: SchemaStore
   /** Runs `fn` in one transaction; resolves only after the commit is durable. */
   write<T>(fn: (tx: StoreTx) => Promise<T>, deadline?: Deadline): Promise<T>
   /**
@@ -310,6 +320,8 @@ export interface Store {
   pruneLog(orgId: OrgId, beforeId: string, limit: number): Promise<number>
 
   orgByTokenHash(hash: string): Promise<OrgId | null>
+  /** A live token's organization with the version of its declared schemas (schema-store.ts), in one statement. */
+  tokenOrg(hash: string): Promise<{ readonly orgId: OrgId; readonly schemaVersion: number } | null>
   getOrg(idOrName: string): Promise<OrgRow | null>
   /** A user kept after its DELETE (deprovision: suspend), as the directory API shows it. */
   deletedUser(orgId: OrgId, id: ResourceId): Promise<Record<string, unknown> | null>

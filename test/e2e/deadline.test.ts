@@ -5,6 +5,7 @@
 // Assertions count answers and compare orders; the one bound on time is ten deadlines.
 import { afterEach, describe, expect, it } from 'vitest'
 import { createUser } from '../../src/provisioning/users.ts'
+import { userResource } from '../../src/scim/schema/registry.ts'
 import { patchOp, startApp, user, type TestApp } from '../helpers/app.ts'
 import { storeMatrix, type StoreFactory } from '../helpers/stores.ts'
 import { openSqliteStore } from '../../src/store/dialect/sqlite.ts'
@@ -24,7 +25,7 @@ const LONG_TITLE = 'Principal Engineer, Identity and Access Management, Platform
 
 async function seed(t: TestApp, orgId: OrgId, prefix: string, n: number, title?: string): Promise<void> {
   for (let i = 0; i < n; i += 500) {
-    await Promise.all(Array.from({ length: Math.min(500, n - i) }, (_, j) => createUser(t.deps, orgId, user(`${prefix}${i + j}`, title ? { title } : {}))))
+    await Promise.all(Array.from({ length: Math.min(500, n - i) }, (_, j) => createUser(t.deps, orgId, user(`${prefix}${i + j}`, title ? { title } : {}), undefined, userResource)))
   }
 }
 
