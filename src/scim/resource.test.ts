@@ -213,3 +213,19 @@ describe('strings are well-formed Unicode', () => {
     expect(validateResource(userResource, { userName: 'emoji \uD83D\uDE00' }, { mode: 'create' }).body.userName).toBe('emoji 😀')
   })
 })
+
+describe('attributes no schema declares', () => {
+  const nested = (depth: number): unknown => JSON.parse(`${'{"a":'.repeat(depth)}"x"${'}'.repeat(depth)}`)
+
+  it('are kept up to 64 levels deep', () => {
+    const v = validateResource(userResource, { schemas: [USER], userName: 'a', 'urn:example:deep': nested(63) }, { mode: 'create' })
+    expect(v.unknown).toHaveProperty(['urn:example:deep'])
+  })
+
+  // 20,000 levels parse, but serialising them for the store overflowed the stack: a 500.
+  it.each([65, 20_000])('nested %i levels deep are a 400 invalidValue', (depth) => {
+    const err = scimErrorOf(() => validateResource(userResource, { schemas: [USER], userName: 'a', 'urn:example:deep': nested(depth) }, { mode: 'create' }))
+    expect(err).toMatchObject({ status: 400, scimType: 'invalidValue' })
+    expect(err.message).toBe('Attribute "urn:example:deep" nests deeper than 64 levels')
+  })
+})

@@ -264,6 +264,20 @@ function checkSchemas(value: unknown): void {
   }
 }
 
+/** Notes of undeclared attributes kept per request: a body of 50,000 names gets a bounded log row. */
+const MAX_UNDECLARED_NOTES = 20
+
+/** Notes `name is <what>`, the first MAX_UNDECLARED_NOTES of a request, then one saying how many more. */
+function undeclaredNote(notes: string[], name: string, what: string): void {
+  if (notes.length < MAX_UNDECLARED_NOTES) {
+    notes.push(`${name} is ${what}`)
+    return
+  }
+  const last = notes[MAX_UNDECLARED_NOTES]
+  const more = last === undefined ? 1 : Number(/^(\d+) more/.exec(last)?.[1] ?? 0) + 1
+  notes[MAX_UNDECLARED_NOTES] = `${more} more undeclared attributes noted the same way`
+}
+
 function checkExtension(ext: SchemaDef, value: unknown, notes: string[], kind: string): JsonObject | undefined {
   if (value === null) return undefined
   if (!isObject(value)) throw invalid(ext.id, 'an object of extension attributes', value)
@@ -271,7 +285,7 @@ function checkExtension(ext: SchemaDef, value: unknown, notes: string[], kind: s
   const once = onceEach(`"${ext.id}"`)
   for (const [key, raw] of Object.entries(value)) {
     const def = ext.attributes.find((a) => a.name.toLowerCase() === key.toLowerCase())
-    if (!def && raw !== null && raw !== undefined) notes.push(`"${ext.id}:${key}" is not declared by the ${kind} schemas: ignored`)
+    if (!def && raw !== null && raw !== undefined) undeclaredNote(notes, `"${ext.id}:${key}"`, `not declared by the ${kind} schemas: ignored`)
     if (!def || def.mutability === 'readOnly') continue
     once(def.name)
     const v = checkValue(def, raw, `${ext.id}:${def.name}`)
@@ -285,6 +299,25 @@ function checkExtension(ext: SchemaDef, value: unknown, notes: string[], kind: s
  * body with the password and Group members set apart. Both modes check alike: whether an
  * immutable attribute changed can only be decided against the stored resource, by the caller.
  */
+/**
+ * Deepest nesting kept in an attribute no schema declares. JSON.parse reads any depth, but the
+ * store and the event payloads serialise the value recursively, and 5,000 levels overflowed the
+ * stack (a 500 inside the write transaction); no identity provider sends more than a few.
+ */
+export const MAX_UNDECLARED_DEPTH = 64
+
+/** Whether arrays and objects nest more than `max` levels in `value` (iteratively: no recursion to overflow). */
+function nestsDeeper(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]]
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop() as [unknown, number]
+    if (typeof v !== 'object' || v === null) continue
+    if (depth >= max) return true
+    for (const child of Object.values(v)) if (typeof child === 'object' && child !== null) stack.push([child, depth + 1])
+  }
+  return false
+}
+
 export function validateResource(rs: ResourceSchema, input: unknown, _opts: { mode: 'create' | 'replace' }): ValidatedResource {
   if (!isObject(input)) throw new ScimError(400, 'invalidSyntax', `A ${rs.kind} must be a JSON object, got ${describe(input)}`)
   const body: JsonObject = {}
@@ -307,10 +340,11 @@ export function validateResource(rs: ResourceSchema, input: unknown, _opts: { mo
     }
     const top = findTopLevel(rs, key)
     if (!top) {
+      if (nestsDeeper(value, MAX_UNDECLARED_DEPTH)) throw new ScimError(400, 'invalidValue', `Attribute ${JSON.stringify(key)} nests deeper than ${MAX_UNDECLARED_DEPTH} levels`)
       if (value !== null && value !== undefined) {
         (unknown ??= {})[key] = value
         // Users keep them (their customAttributes); groups have nowhere to keep them.
-        notes.push(`${quote(key, 256)} is not declared by the ${rs.kind} schemas: ${rs.kind === 'User' ? 'kept as a custom attribute, not returned by SCIM' : 'ignored'}`)
+        undeclaredNote(notes, quote(key, 256), `not declared by the ${rs.kind} schemas: ${rs.kind === 'User' ? 'kept as a custom attribute, not returned by SCIM' : 'ignored'}`)
       }
       continue
     }

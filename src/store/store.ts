@@ -300,10 +300,10 @@ export interface Store {
   readonly webhooks: WebhookStore
   /** The mailer's queue of invitations, fed from the event outbox (invitation-store.ts). */
   readonly invitations: InvitationStore
-  /** Rate-limit counters shared by every server (PostgreSQL); null where one process is the whole truth. */
-  readonly rateLimitBuckets: RateLimitBuckets | null
   /** Organizations' declared extension schemas (schema-store.ts). */
   readonly schemas: SchemaStore
+  /** Rate-limit counters shared by every server (PostgreSQL); null where one process is the whole truth. */
+  readonly rateLimitBuckets: RateLimitBuckets | null
   /** Runs `fn` in one transaction; resolves only after the commit is durable. */
   write<T>(fn: (tx: StoreTx) => Promise<T>, deadline?: Deadline): Promise<T>
   /**

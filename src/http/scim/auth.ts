@@ -14,7 +14,7 @@ function unauthorized(detail: string, error: 'invalid_request' | 'invalid_token'
 }
 
 /**
- * The token's organization, with the version of its declared schemas, and the token's hash (its
+ * The token's organization, with the version of its declared schemas and the token's hash (its
  * rate-limit key); `onRevoked` learns the organization of a revoked token (its 401 is logged there).
  */
 export async function authenticate(store: Store, request: FastifyRequest, onRevoked?: (orgId: OrgId) => void): Promise<{ orgId: OrgId; schemaVersion: number; tokenHash: string }> {

@@ -109,12 +109,12 @@ export async function scimPlugin(app: FastifyInstance, opts: ScimPluginOptions):
     // describes what that organization accepts, its declared extensions included, which is how
     // Entra ID and Okta discover custom attributes.
     if (request.method === 'GET' && PUBLIC.has(first) && request.headers.authorization === undefined) return
-    const org = await authenticate(deps.store, request, (orgId) => {
+    const caller = await authenticate(deps.store, request, (orgId) => {
       if (request.requestLog) request.requestLog.revokedOrgId = orgId
     })
-    request.orgId = org.orgId
-    request.schemaVersion = org.schemaVersion
-    const refused = opts.rateLimiter?.take(org.tokenHash, org.orgId)
+    request.orgId = caller.orgId
+    request.schemaVersion = caller.schemaVersion
+    const refused = opts.rateLimiter?.take(caller.tokenHash, caller.orgId)
     if (refused) throw tooManyRequests(refused)
   })
   app.addHook('onResponse', logResponse(opts.appender))

@@ -52,8 +52,11 @@ export const IDP_NAMES: Readonly<Record<IdentityProvider, string>> = {
  * Records a lenient reading once per request. `shapeOf` names the identity provider whose
  * dialect this shape is: when the User-Agent said nothing, the trace takes it, with a note.
  */
+/** Notes one request's log row keeps: the row stays bounded whatever the request holds. */
+export const MAX_NOTES = 50
+
 export function addNote(trace: ScimTrace, text: string, shapeOf?: IdentityProvider): void {
-  if (!trace.notes.includes(text)) trace.notes.push(text)
+  if (trace.notes.length < MAX_NOTES && !trace.notes.includes(text)) trace.notes.push(text)
   if (shapeOf && trace.identityProvider === 'unknown') {
     trace.identityProvider = shapeOf
     trace.notes.push(`identity provider read as ${IDP_NAMES[shapeOf]} from the request's shape`)

@@ -74,8 +74,8 @@ export class KyselyStore implements Store {
   readonly #eventListeners = new Set<() => void>()
   readonly webhooks: KyselyWebhooks
   readonly invitations: KyselyInvitations
-  readonly rateLimitBuckets: RateLimitBuckets | null
   readonly schemas: KyselySchemas
+  readonly rateLimitBuckets: RateLimitBuckets | null
 
   constructor(driver: StoreDriver) {
     this.#d = driver
@@ -88,8 +88,8 @@ export class KyselyStore implements Store {
     this.#dir = new DirectoryReads(driver, this.#st)
     this.webhooks = new KyselyWebhooks(driver)
     this.invitations = new KyselyInvitations(driver)
-    this.rateLimitBuckets = rateLimitBuckets(driver)
     this.schemas = new KyselySchemas(driver, this.#st)
+    this.rateLimitBuckets = rateLimitBuckets(driver)
     if (driver.eventStamper) driver.eventStamper.onStamped = () => this.#announceEvents()
   }
 

@@ -1,0 +1,67 @@
+// `npm run chaos`: crash consistency (test/reliability/lib/chaos.ts) on a SQLite file and on
+// PostgreSQL with two servers, then PostgreSQL stopped under load (lib/outage.ts).
+// --cycles N SIGKILLs per store (default 20), --writers N (default 32), --kill-min/--kill-max
+// the load before each kill in ms (default 300 and 2000), --down-ms the outage (default 5000).
+// Prints each cycle and the figures; exits 1 on any problem.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createTestDatabase } from '../../test/helpers/pg-database.ts'
+import { createCluster, postgresBin } from '../../test/helpers/pg-cluster.ts'
+import { runChaos, type ChaosReport } from '../../test/reliability/lib/chaos.ts'
+import { runOutage } from '../../test/reliability/lib/outage.ts'
+import { numberArg, scriptStores } from './stores.ts'
+
+const cycles = numberArg('cycles', 'CHAOS_CYCLES', 20)
+const writers = numberArg('writers', 'CHAOS_WRITERS', 32)
+const killMin = numberArg('kill-min', 'CHAOS_KILL_MIN_MS', 300)
+const killMax = numberArg('kill-max', 'CHAOS_KILL_MAX_MS', 2_000)
+const downMs = numberArg('down-ms', 'CHAOS_DOWN_MS', 5_000)
+let failed = false
+
+function print(name: string, r: ChaosReport, ms: number): void {
+  console.log(`${name}: ${r.cycles} SIGKILL cycles in ${(ms / 1000).toFixed(0)} s; user creates ${JSON.stringify(r.writes.users)}, member adds ${JSON.stringify(r.writes.members)}; ` +
+    `unacknowledged writes found whole ${r.unknownResolved.present}, absent ${r.unknownResolved.absent}; events ${r.events}; statuses ${JSON.stringify(r.statuses)}`)
+  console.log(`${name}: ${r.problems.length} problems (acknowledged writes lost, half-visible writes, missing or duplicate events)`)
+  for (const p of r.problems.slice(0, 30)) console.log(`  ${p}`)
+  if (r.problems.length > 0) failed = true
+}
+
+const { adminUrl, done } = await scriptStores()
+try {
+  const dir = mkdtempSync(join(tmpdir(), 'roster-chaos-'))
+  try {
+    const started = Date.now()
+    const r = await runChaos({ databaseUrl: `sqlite:${join(dir, 'roster.db')}`, servers: 1, cycles, writers, killAfterMs: [killMin, killMax], log: (l) => console.log(`sqlite ${l}`) })
+    print('sqlite', r, Date.now() - started)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+  if (adminUrl) {
+    const db = await createTestDatabase(adminUrl, 'roster_chaos')
+    try {
+      const started = Date.now()
+      const r = await runChaos({ databaseUrl: db.url, servers: 2, cycles, writers, killAfterMs: [killMin, killMax], log: (l) => console.log(`postgres ${l}`) })
+      print('postgres (2 servers)', r, Date.now() - started)
+    } finally {
+      await db.drop()
+    }
+    const bin = postgresBin()
+    if (bin) {
+      const cluster = await createCluster(bin)
+      try {
+        const o = await runOutage(cluster, downMs)
+        console.log(`postgres outage of ${downMs} ms under 8 clients:`)
+        for (const [phase, counts] of Object.entries(o.phases)) console.log(`  ${phase}: ${JSON.stringify(counts)}`)
+        console.log(`  answers during the outage other than 503 + Retry-After: ${o.badDuringOutage.length}${o.badDuringOutage.length ? ` (${o.badDuringOutage.slice(0, 5).join(' | ')})` : ''}`)
+        console.log(`  first 2xx ${o.recoveryMs} ms after PostgreSQL was back; Roster restarted: ${o.rosterRestarted}; acknowledged creates ${o.acknowledged}, missing ${o.missing.length}`)
+        if (o.badDuringOutage.length > 0 || o.recoveryMs === null || o.missing.length > 0 || o.rosterRestarted) failed = true
+      } finally {
+        cluster.destroy()
+      }
+    }
+  }
+} finally {
+  done()
+}
+process.exit(failed ? 1 : 0)

@@ -1,0 +1,35 @@
+// The stores a reliability script runs on: a SQLite file, and PostgreSQL from TEST_DATABASE_URL
+// or from a throwaway cluster started here (as `npm test` does), stopped at the end.
+import { createCluster, postgresBin, type Cluster } from '../../test/helpers/pg-cluster.ts'
+import { storeMatrix, type StoreFactory } from '../../test/helpers/stores.ts'
+
+export async function scriptStores(): Promise<{ stores: StoreFactory[]; adminUrl: string | null; done: () => void }> {
+  let cluster: Cluster | null = null
+  if (!process.env.TEST_DATABASE_URL && process.env.ROSTER_TEST_NO_POSTGRES !== '1') {
+    const bin = postgresBin()
+    if (bin) {
+      const c = await createCluster(bin)
+      cluster = c
+      process.env.TEST_DATABASE_URL = c.url
+      // Stopped with Ctrl-C or a signal: the throwaway cluster goes too.
+      for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+        process.once(sig, () => {
+          c.destroy()
+          process.exit(130)
+        })
+      }
+    } else {
+      console.warn('PostgreSQL binaries not found: SQLite only')
+    }
+  }
+  return { stores: storeMatrix(), adminUrl: process.env.TEST_DATABASE_URL ?? null, done: () => cluster?.destroy() }
+}
+
+/** `--name value` or NAME from the environment, as a number. */
+export function numberArg(name: string, env: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`)
+  const raw = i >= 0 ? process.argv[i + 1] : process.env[env]
+  const n = raw === undefined ? fallback : Number(raw)
+  if (!Number.isFinite(n)) throw new Error(`--${name} must be a number, not ${raw}`)
+  return n
+}

@@ -1,0 +1,36 @@
+// Setup that is not under test, done in process on the database before a server starts: an
+// organization, its SCIM token, and many users through the same use case SCIM creates run.
+import { parseDatabaseUrl } from '../../../src/config.ts'
+import { uuidV7Generator } from '../../../src/ids.ts'
+import { createApiKey, type Scope } from '../../../src/provisioning/api-keys.ts'
+import { DEFAULT_LIMITS, type Deps } from '../../../src/provisioning/deps.ts'
+import { createOrg } from '../../../src/provisioning/orgs.ts'
+import { createUser } from '../../../src/provisioning/users.ts'
+import { userResource } from '../../../src/scim/schema/registry.ts'
+import { openStore } from '../../../src/store/open.ts'
+
+const USER = 'urn:ietf:params:scim:schemas:core:2.0:User'
+
+/**
+ * Creates organizations named `names`, `users` users in the first and, with `keyScopes`, an API
+ * key of the first; returns their tokens and ids, the users' ids and the key.
+ */
+export async function seedDatabase(databaseUrl: string, names: readonly string[], users: number, userName: (i: number) => string, keyScopes: readonly Scope[] = []): Promise<{ tokens: string[]; orgIds: string[]; userIds: string[]; key: string }> {
+  const store = await openStore(parseDatabaseUrl(databaseUrl), { migrate: true })
+  try {
+    const deps: Deps = { store, now: () => new Date(), newId: uuidV7Generator(), limits: DEFAULT_LIMITS }
+    const orgs = []
+    for (const name of names) orgs.push(await createOrg(deps, name, []))
+    const first = orgs[0]
+    if (!first) throw new Error('no organization')
+    const userIds: string[] = []
+    for (let i = 0; i < users; i += 100) {
+      const batch = await Promise.all(Array.from({ length: Math.min(100, users - i) }, (_, k) => createUser(deps, first.orgId, { schemas: [USER], userName: userName(i + k) }, undefined, userResource)))
+      userIds.push(...batch.map((u) => u.id))
+    }
+    const key = keyScopes.length === 0 ? '' : (await createApiKey(deps, { name: 'seed', orgId: first.orgId, scopes: keyScopes, expiresAt: null })).key
+    return { tokens: orgs.map((o) => o.token), orgIds: orgs.map((o) => o.orgId), userIds, key }
+  } finally {
+    await store.close()
+  }
+}

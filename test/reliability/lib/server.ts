@@ -1,0 +1,90 @@
+// A Roster server as production runs it: `node bin/roster.js serve` in its own process, on a
+// port of 127.0.0.1, on a SQLite file or a PostgreSQL database. For the suites that need real
+// sockets (abuse), a process to kill (chaos) or to watch over time (soak).
+import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { freePort } from '../../helpers/free-port.ts'
+
+export const BIN = join(import.meta.dirname, '../../../bin/roster.js')
+const run = promisify(execFile)
+
+export interface Server {
+  readonly base: string
+  readonly port: number
+  readonly proc: ChildProcess
+  /** Resident memory of the server process in KiB (from /proc), or null where there is none. */
+  rssKiB(): number | null
+  kill(signal?: NodeJS.Signals): Promise<void>
+}
+
+export function serverEnv(databaseUrl: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { ...process.env, ROSTER_DATABASE_URL: databaseUrl, HOST: '127.0.0.1', LOG_LEVEL: 'warn', ROSTER_NO_MAIL_WORKER: '1', ...extra }
+}
+
+export async function startServer(databaseUrl: string, extra: Record<string, string> = {}, port?: number): Promise<Server> {
+  const p = port ?? (await freePort())
+  const proc = spawn(process.execPath, ['--max-semi-space-size=8', '--heap-growing-percent=30', BIN, 'serve'], { env: { ...serverEnv(databaseUrl, extra), PORT: String(p) }, stdio: ['ignore', 'ignore', 'pipe'] })
+  let stderr = ''
+  proc.stderr?.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4000)
+  })
+  const base = `http://127.0.0.1:${p}`
+  let up = false
+  for (let i = 0; i < 300 && !up && proc.exitCode === null; i++) {
+    up = await fetch(`${base}/healthz`).then((r) => r.ok, () => false)
+    if (!up) await new Promise((r) => setTimeout(r, 100))
+  }
+  if (!up) {
+    proc.kill('SIGKILL')
+    throw new Error(`roster serve did not become healthy on ${base}: ${stderr}`)
+  }
+  return {
+    base, port: p, proc,
+    rssKiB() {
+      try {
+        const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'))
+        return m ? Number(m[1]) : null
+      } catch {
+        return null
+      }
+    },
+    async kill(signal = 'SIGKILL') {
+      if (proc.exitCode !== null || proc.signalCode !== null) return
+      const exited = new Promise((r) => proc.once('exit', r))
+      proc.kill(signal)
+      await exited
+    },
+  }
+}
+
+/** `roster <args> --json` against the database, parsed. */
+export async function cli(databaseUrl: string, ...args: string[]): Promise<Record<string, string>> {
+  const { stdout } = await run(process.execPath, [BIN, ...args, '--json'], { env: serverEnv(databaseUrl) })
+  return JSON.parse(stdout) as Record<string, string>
+}
+
+export interface Call {
+  readonly status: number
+  readonly headers: Headers
+  readonly text: string
+  readonly json: Record<string, unknown> & { Resources?: Record<string, unknown>[] }
+}
+
+/** One HTTP request with a bearer token; the body is sent as JSON. */
+export async function call(base: string, method: string, path: string, token: string, body?: unknown, headers: Record<string, string> = {}): Promise<Call> {
+  const r = await fetch(`${base}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/scim+json' }), ...headers },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  })
+  const text = await r.text()
+  let json: Record<string, unknown> = {}
+  try {
+    json = text ? (JSON.parse(text) as Record<string, unknown>) : {}
+  } catch {
+    json = {}
+  }
+  return { status: r.status, headers: r.headers, text, json }
+}
