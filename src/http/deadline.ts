@@ -5,7 +5,7 @@
 // is dropped, one past the deadline rolls back, a read still running is stopped
 // (store/deadline.ts). A write whose commit has begun is waited for instead, so that nobody is
 // told 503 about a change that then commits. A client that goes away abandons its request too.
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { DeadlineExceeded, type Deadline } from '../store/deadline.ts'
 
 declare module 'fastify' {
@@ -34,6 +34,19 @@ export function requestDeadlines(app: FastifyInstance, ms: number): void {
   app.addHook('onResponse', (request, _reply, done) => {
     if (request.deadlineTimer !== null) clearTimeout(request.deadlineTimer)
     done()
+  })
+  // A handler whose work was abandoned ends in DeadlineExceeded after its 503 was sent: that is
+  // the expected end, not an error to log (Fastify logs a rejection after an answer as one).
+  app.addHook('onRoute', (route) => {
+    const handler = route.handler
+    route.handler = async function (this: FastifyInstance, request: FastifyRequest, reply: FastifyReply) {
+      try {
+        return await handler.call(this, request, reply)
+      } catch (e) {
+        if (reply.sent && request.deadline?.abandoned === true) return reply
+        throw e
+      }
+    }
   })
   app.addHook('onRequestAbort', (request, done) => {
     if (request.deadlineTimer !== null) clearTimeout(request.deadlineTimer)

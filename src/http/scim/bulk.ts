@@ -61,7 +61,9 @@ function operationLog(request: FastifyRequest, orgId: OrgId, o: BulkRouteOptions
 }
 
 async function perform(request: FastifyRequest, o: BulkRouteOptions, orgId: OrgId, op: BulkOperation, id: string | null, data: unknown): Promise<OperationOutcome> {
-  const { deps } = o
+  // Each operation is its own transaction under the request's deadline (http/deadline.ts): past it
+  // the operations not yet committed are not run (those before it stay, as RFC 7644 §3.7 allows).
+  const deps = request.deadline ? { ...o.deps, deadline: request.deadline } : o.deps
   const trace: ScimTrace = { identityProvider: request.scimTrace.identityProvider, notes: [] }
   const l = operationLog(request, orgId, o, op, trace)
   const users = op.endpoint === 'Users'

@@ -1,5 +1,11 @@
 // PostgreSQL's side of SqlDialect: jsonb operators with bound key paths, and case folding as
-// lower(normalize(x, NFKC)), the SQL spelling of src/scim/fold.ts.
+// lower(normalize(x, NFKC)) under ICU's root locale, the SQL spelling of src/scim/fold.ts. ICU's
+// lower case is Unicode's full default case mapping, as String.prototype.toLowerCase is ("İ"
+// becomes "i" and a combining dot above, a word-final "Σ" becomes "ς"); lower() under the
+// database's libc locale maps one code point at a time, and under the C locale only ASCII, so a
+// filter on a JSON attribute would not match what the server folds (docs/architecture.md, "Case
+// folding"). The "und-x-icu" collation exists wherever PostgreSQL is built with ICU, as its
+// packages, official images and hosted services are (and PostgreSQL 16 by default).
 import { sql } from 'kysely'
 import type { Expr, JsonValueType, SqlDialect } from './sql-dialect.ts'
 
@@ -10,7 +16,7 @@ function keys(path: readonly string[]): Expr {
 export const postgresSql: SqlDialect = {
   kind: 'postgres',
   codePoint: (e) => sql`${e} collate "C"`,
-  fold: (e) => sql`lower(normalize(${e}, NFKC))`,
+  fold: (e) => sql`lower(normalize(${e}, NFKC) collate "und-x-icu")`,
   jsonValue(doc: Expr, path: readonly string[], type: JsonValueType): Expr {
     const node = sql`(${doc} #> ${keys(path)})`
     if (type === 'boolean') return sql`(case when jsonb_typeof(${node}) = 'boolean' then (${node})::text::boolean end)`
