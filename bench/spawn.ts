@@ -25,7 +25,9 @@ export async function withSpawnedRoster(opts: BenchOptions, run: RunBench): Prom
   const bin = path.resolve(REPO_ROOT, opts.rosterBin)
   const dir = mkdtempSync(path.join(tmpdir(), 'roster-bench-'))
   const databaseUrl = opts.database ?? `sqlite:${path.join(dir, 'bench.db')}`
-  const baseEnv = { ...process.env, ROSTER_DATABASE_URL: databaseUrl }
+  // The benchmark sends tens of thousands of requests a second from one token: its limits are set
+  // out of reach (the check still runs), unless the caller set them.
+  const baseEnv = { ROSTER_RATE_LIMIT_TOKEN: '10000000', ROSTER_RATE_LIMIT_ORG: '10000000', ...process.env, ROSTER_DATABASE_URL: databaseUrl }
   const children: { child: ChildProcess; port: number; logPath: string }[] = []
   const onSignal = () => {
     for (const { child } of children) child.kill('SIGKILL')

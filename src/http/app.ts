@@ -10,6 +10,9 @@ import { LOOPBACK_HOSTS, baseUrlResolver, serverAddress } from './base-url.ts'
 import { Retention, pruneEvents, pruneLog } from '../provisioning/log-retention.ts'
 import { apiPlugin } from './api/plugin.ts'
 import { scimPlugin } from './scim/plugin.ts'
+import { RateLimiter } from './rate-limit.ts'
+import { safeErrors } from './safe-errors.ts'
+import { securityHeaders } from './security-headers.ts'
 import { WebhookDispatcher, type DispatcherOptions } from '../events/dispatcher.ts'
 import type { TxtResolver } from '../orgs/domains.ts'
 import { Mailer, type MailerSettings } from '../mail/mailer.ts'
@@ -27,10 +30,12 @@ declare module 'fastify' {
 
 export interface AppOptions {
   readonly deps: Deps
-  readonly config: Pick<Config, 'publicUrl' | 'requestTimeoutMs' | 'logLevel'> & Partial<Pick<Config, 'logRetentionDays' | 'eventRetentionDays' | 'webhookAllowPrivate' | 'allowedHosts' | 'host' | 'port' | 'sharedDomains'>>
+  readonly config: Pick<Config, 'publicUrl' | 'requestTimeoutMs' | 'logLevel'> & Partial<Pick<Config, 'logRetentionDays' | 'eventRetentionDays' | 'webhookAllowPrivate' | 'allowedHosts' | 'host' | 'port' | 'sharedDomains' | 'rateLimits' | 'requestDeadlineMs'>>
   /** Provisioning-log timings (tests shorten them). */
   readonly provisioningLog?: { readonly flushIntervalMs?: number; readonly pruneIntervalMs?: number }
   readonly logger?: boolean
+  /** How often rate-limit consumption is shared with other servers on PostgreSQL (tests shorten it). */
+  readonly rateLimitSyncMs?: number
   /** Where log lines go (standard output when absent). */
   readonly logStream?: NodeJS.WritableStream
   /** Webhook delivery in this server (on unless `false`; `roster worker` delivers otherwise); tests shorten its timings. */
@@ -66,6 +71,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, maxParamLength: 200 },
   })
   app.server.headersTimeout = Math.min(10_000, opts.config.requestTimeoutMs)
+  securityHeaders(app)
+  safeErrors(app)
 
   app.get('/healthz', async (_request, reply) => {
     try {
@@ -122,11 +129,18 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     await appender.close()
   })
 
+  const rateLimiter = opts.config.rateLimits ? new RateLimiter(opts.config.rateLimits, {
+    shared: opts.deps.store.rateLimitBuckets, ...(opts.rateLimitSyncMs ? { syncMs: opts.rateLimitSyncMs } : {}),
+    onError: (err) => app.log.warn({ err }, 'rate limits: sharing with the other servers failed; retrying'),
+  }) : null
+  app.addHook('onClose', async () => rateLimiter?.close())
   const baseUrl = baseUrlResolver({
     publicUrl: opts.config.publicUrl, allowedHosts: opts.config.allowedHosts ?? LOOPBACK_HOSTS,
     fallback: serverAddress(opts.config.host ?? '127.0.0.1', opts.config.port ?? 8080),
   })
-  await app.register(scimPlugin, { prefix: '/scim/v2', deps: opts.deps, baseUrl, appender, logIdAt: uuidV7At() })
+  await app.register(scimPlugin, { prefix: '/scim/v2', deps: opts.deps, baseUrl, appender, logIdAt: uuidV7At(), ...(rateLimiter?.enabled ? { rateLimiter } : {}),
+    ...(opts.config.requestDeadlineMs ? { deadlineMs: opts.config.requestDeadlineMs } : {}),
+  })
   let closed: () => void = () => undefined
   const closing = new Promise<void>((resolve) => {
     closed = resolve

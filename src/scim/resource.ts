@@ -15,7 +15,9 @@
 // - `null`, an empty array and an empty complex value mean "unassigned" (RFC 7643 §2.5) and are
 //   dropped from the body.
 // - Strings are kept exactly as sent; a required string that is empty or only white space is
-//   rejected. `canonicalValues` are not enforced (RFC 7643 §2.3.1 lets clients send others).
+//   rejected. The standard schemas' `canonicalValues` are not enforced (RFC 7643 §2.3.1 lets
+//   clients send others); an organization's declared attributes enforce theirs and the checks
+//   they declare (maximum length, allowed characters, a pattern: schema/declared.ts).
 // - Two keys that differ only in case name the same attribute (RFC 7643 §2.1): that is a 400
 //   invalidSyntax rather than a silent pick of one of them.
 import { ScimError, quote } from './errors.ts'
@@ -82,6 +84,9 @@ function isDateTime(value: unknown): boolean {
   if (!m || Number.isNaN(Date.parse(value))) return false
   // Date.parse rolls 2024-02-30 over to March; compare the day it kept with the one written.
   const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])]
+  // XML Schema 1.0 has no year zero (and PostgreSQL's timestamptz, which filters read a stored
+  // dateTime as, refuses it).
+  if (y === 0) return false
   return new Date(Date.UTC(y, mo - 1, d)).getUTCDate() === d
 }
 
@@ -135,7 +140,22 @@ export function checkSingle(def: AttributeDef, value: unknown, label: string): u
   const [expected, ok] = SIMPLE[def.type]
   if (!ok(value)) throw invalid(label, expected, value)
   if (typeof value === 'string' && hasLoneSurrogate(value)) throw invalid(label, 'well-formed Unicode text (it has a lone surrogate)', value)
+  if (def.validation && typeof value === 'string') checkDeclared(def, value, label)
   return value
+}
+
+/** The checks an organization declared on a string attribute (schema/declared.ts), each refusal naming its rule. */
+function checkDeclared(def: AttributeDef, value: string, label: string): void {
+  const v = def.validation as NonNullable<AttributeDef['validation']>
+  const refuse = (rule: string) => new ScimError(400, 'invalidValue', `Attribute "${label}" ${rule}`)
+  // Code points, as a person counts characters (and as RFC 7643's strings are Unicode).
+  if (v.maxLength !== undefined && [...value].length > v.maxLength) throw refuse(`must be at most ${v.maxLength} characters long`)
+  if (v.allowedCharacters && !v.allowedCharacters.test(value)) throw refuse(`may hold only the characters [${v.allowedCharacters.source.slice(2, -3)}]`)
+  if (v.pattern && !v.pattern.test(value)) throw refuse(`must match the pattern ${v.pattern.source}`)
+  if (v.canonicalOnly && def.canonicalValues) {
+    const ok = def.caseExact ? def.canonicalValues.includes(value) : def.canonicalValues.some((c) => c.toLowerCase() === value.toLowerCase())
+    if (!ok) throw refuse(`must be one of ${def.canonicalValues.map((c) => JSON.stringify(c)).join(', ')}`)
+  }
 }
 
 /**

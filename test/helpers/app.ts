@@ -46,6 +46,11 @@ export interface AppTestOptions {
   readonly mailer?: AppOptions['mailer']
   /** The app's log lines at level info go here (silent when absent). */
   readonly logStream?: NodeJS.WritableStream
+  /** Rate limits of the SCIM surface (none when absent), and how often servers share them. */
+  readonly rateLimits?: AppOptions['config']['rateLimits']
+  readonly rateLimitSyncMs?: number
+  /** How long a SCIM request may take to be answered (none when absent). */
+  readonly requestDeadlineMs?: number
 }
 
 export async function startApp(factory: StoreFactory, limits: Partial<Limits> = {}, opts: AppTestOptions = {}): Promise<TestApp> {
@@ -57,7 +62,10 @@ export async function startApp(factory: StoreFactory, limits: Partial<Limits> = 
       publicUrl: 'https://roster.test', requestTimeoutMs: 20_000, logLevel: opts.logStream ? 'info' : 'silent', webhookAllowPrivate: opts.webhooks !== undefined,
       ...(opts.logRetentionDays ? { logRetentionDays: opts.logRetentionDays } : {}),
       ...(opts.sharedDomains ? { sharedDomains: true } : {}),
+      ...(opts.rateLimits ? { rateLimits: opts.rateLimits } : {}),
+      ...(opts.requestDeadlineMs ? { requestDeadlineMs: opts.requestDeadlineMs } : {}),
     },
+    ...(opts.rateLimitSyncMs ? { rateLimitSyncMs: opts.rateLimitSyncMs } : {}),
     ...(opts.txtResolver ? { txtResolver: opts.txtResolver } : {}),
     ...(opts.pruneIntervalMs ? { provisioningLog: { pruneIntervalMs: opts.pruneIntervalMs } } : {}),
     webhooks: opts.webhooks ?? false,

@@ -17,7 +17,7 @@ import { rewritePatch, rewriteResource } from '../../scim/compat/rewrite.ts'
 import type { ScimError } from '../../scim/errors.ts'
 import { etagOf } from '../../scim/etag.ts'
 import { tagOf } from '../../scim/render.ts'
-import { groupResource, userResource } from '../../scim/schema/registry.ts'
+import { orgResources } from '../../provisioning/org-schemas.ts'
 import type { GroupRow, OrgId, UserRow } from '../../store/store.ts'
 import { toScimError } from './errors.ts'
 import { sendJson } from './plugin.ts'
@@ -65,7 +65,9 @@ async function perform(request: FastifyRequest, o: BulkRouteOptions, orgId: OrgI
   const trace: ScimTrace = { identityProvider: request.scimTrace.identityProvider, notes: [] }
   const l = operationLog(request, orgId, o, op, trace)
   const users = op.endpoint === 'Users'
-  const rs = users ? userResource : groupResource
+  // The organization's resource types, its declared extensions included (provisioning/org-schemas.ts).
+  const resources = await orgResources(deps, orgId, request.schemaVersion ?? undefined)
+  const rs = users ? resources.user : resources.group
   const ifMatch = op.version ?? undefined
   try {
     let row: UserRow | GroupRow | null = null
@@ -73,19 +75,19 @@ async function perform(request: FastifyRequest, o: BulkRouteOptions, orgId: OrgI
     switch (op.method) {
       case 'POST':
         status = 201
-        row = users ? await createUser(deps, orgId, rewriteResource(rs, data, trace), l.log(status)) : await createGroup(deps, orgId, rewriteResource(rs, data, trace), l.log(status))
+        row = users ? await createUser(deps, orgId, rewriteResource(rs, data, trace), l.log(status), rs) : await createGroup(deps, orgId, rewriteResource(rs, data, trace), l.log(status), rs)
         break
       case 'PUT':
         status = 200
         row = users
-          ? await replaceUser(deps, orgId, id ?? '', rewriteResource(rs, data, trace), ifMatch, l.log(status))
-          : await replaceGroup(deps, orgId, id ?? '', rewriteResource(rs, data, trace), ifMatch, l.log(status))
+          ? await replaceUser(deps, orgId, id ?? '', rewriteResource(rs, data, trace), ifMatch, l.log(status), rs)
+          : await replaceGroup(deps, orgId, id ?? '', rewriteResource(rs, data, trace), ifMatch, l.log(status), rs)
         break
       case 'PATCH':
         status = 200
         row = users
-          ? await patchUser(deps, orgId, id ?? '', rewritePatch(rs, data, trace), ifMatch, l.log(status))
-          : await patchGroup(deps, orgId, id ?? '', rewritePatch(rs, data, trace), ifMatch, l.log(status))
+          ? await patchUser(deps, orgId, id ?? '', rewritePatch(rs, data, trace), ifMatch, l.log(status), rs)
+          : await patchGroup(deps, orgId, id ?? '', rewritePatch(rs, data, trace), ifMatch, l.log(status), rs)
         break
       default:
         status = 204

@@ -18,6 +18,8 @@ export const postgresSql: SqlDialect = {
     return sql`(case when jsonb_typeof(${node}) = 'string' then ${doc} #>> ${keys(path)} end)`
   },
 
+  // Without an offset the text would take the session's time zone: it is read as UTC, as SQLite reads it.
+  instant: (e) => sql`to_char((case when ${e} ~ '([Zz]|[+-]\\d\\d:\\d\\d)$' then ${e} else ${e} || 'Z' end)::timestamptz at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`,
   existsElement(doc, path, cond) {
     const node = sql`(${doc} #> ${keys(path)})`
     return sql`(jsonb_typeof(${node}) = 'array' and exists (select 1 from jsonb_array_elements(${node}) as je(v) where ${cond(sql`je.v`)}))`

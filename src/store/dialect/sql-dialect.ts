@@ -13,6 +13,11 @@ export interface SqlDialect extends SqlLists {
   fold(e: Expr): Expr
   /** The value at `path` inside the JSON expression `doc`, typed for comparison; NULL when absent. */
   jsonValue(doc: Expr, path: readonly string[], type: JsonValueType): Expr
+  /**
+   * A stored xsd:dateTime text (any offset, any precision; none read as UTC) as the instant's
+   * canonical text, `Date.prototype.toISOString`'s form, so that instants compare as text.
+   */
+  instant(e: Expr): Expr
   /** `EXISTS (SELECT 1 FROM <elements of doc.path> AS <alias> WHERE cond)`: `elem` is the element's JSON. */
   existsElement(doc: Expr, path: readonly string[], cond: (elem: Expr) => Expr): Expr
   /**

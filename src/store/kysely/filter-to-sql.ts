@@ -121,6 +121,12 @@ function leaf(ctx: CompileContext, f: Leaf): Expr {
   // (RFC 7644 §3.4.2.2). `ne` is the negation of "some element equals".
   if (r.attr.multiValued) {
     if (f.kind === 'present' && !r.sub) return multiValuedPresent(ctx, r)
+    if (!r.attr.subAttributes && f.kind === 'compare') {
+      // A multi-valued simple attribute (an organization's declared `tags`): the elements are the values.
+      const inner = { ...f, op: f.op === 'ne' ? 'eq' as const : f.op }
+      const any = ctx.dialect.existsElement(ctx.dialect.body(ctx.alias), jsonPathOf(ctx, r), (elem) => compare(ctx, jsonTarget(ctx, elem, [], r.attr), inner, r.attr))
+      return f.op === 'ne' ? sql`(not ${any})` : any
+    }
     const sub = r.sub ?? (r.attr.subAttributes ? findSub(r.attr, 'value') ?? null : null)
     const inner: Leaf = f.kind === 'present'
       ? { kind: 'present', path: { uri: null, name: sub ? sub.name : 'value', sub: null } }
@@ -164,8 +170,10 @@ function jsonPathOf(ctx: CompileContext, r: ResolvedAttr): string[] {
 function jsonTarget(ctx: CompileContext, doc: Expr, path: readonly string[], a: AttributeDef): Target {
   const kind = valueKind(a)
   if (kind === null) invalid(`Attribute ${quote(a.name)} is complex; compare one of its sub-attributes`)
+  const text = ctx.dialect.jsonValue(doc, path, jsonType(kind))
   return {
-    expr: ctx.dialect.jsonValue(doc, path, jsonType(kind)),
+    // A dateTime in the body is kept as sent (offsets, precision): compared as its instant.
+    expr: kind === 'dateTime' ? ctx.dialect.instant(text) : text,
     kind,
     folded: false,
     caseInsensitive: kind === 'string' && !a.caseExact,
@@ -489,6 +497,11 @@ export function sortExpr(ctx: CompileContext, path: AttrPath): Expr {
   // Multi-valued: sort by the primary value, else the first one (RFC 7644 §3.4.2.3), compared as
   // a filter compares it (folded when the sub-attribute is not caseExact).
   if (r.attr.multiValued) {
+    if (!r.attr.subAttributes) {
+      // A multi-valued simple attribute (an organization's declared `tags`) has no primary: its first element.
+      const e = ctx.dialect.jsonValue(ctx.dialect.body(ctx.alias), [...jsonPathOf(ctx, { ...r, sub: null }), '0'], jsonType(valueKind(r.attr) ?? 'string'))
+      return r.attr.caseExact || valueKind(r.attr) !== 'string' ? e : ctx.dialect.fold(e)
+    }
     const sub = r.sub ?? (r.attr.subAttributes ? findSub(r.attr, 'value') ?? null : null)
     if (!sub || sub.type === 'complex') invalid(`Cannot sort by ${quote(pathName(path))}`)
     // Members and groups live in their own rows, not in the body: no value to sort by (as before).
