@@ -1,6 +1,7 @@
 // POST /Bulk (RFC 7644 §3.7) end to end on each store: bulkId references (in data and in paths,
 // forward ones too), per-operation results, failOnErrors, circular references, the advertised
 // limits enforced with 413, and one provisioning-log row per operation.
+import Database from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { patchOp, startApp, user, type TestApp } from '../helpers/app.ts'
 import { storeMatrix } from '../helpers/stores.ts'
@@ -171,5 +172,37 @@ describe.each(storeMatrix())('/Bulk on $name', (factory) => {
     expect(resultsOf(r).map((o) => o.status)).toEqual(Array.from({ length: n }, () => '201'))
     expect(new Set(resultsOf(r).map((o) => o.location)).size).toBe(n)
     expect((await t.req('GET', `/Users?filter=${encodeURIComponent('userName sw "many."')}&count=0`)).json.totalResults).toBe(n)
+  })
+})
+
+// The point of submitting creates together (docs/architecture.md, "Bulk"): on SQLite a run of
+// creates shares the group committer's durable commits instead of one each. Counted as the
+// COMMIT statements run on the data file (better-sqlite3's exec, in this process).
+describe('/Bulk on sqlite: durable commits', () => {
+  it('writes 300 creates of one Bulk in at most 2 commits (batches of 256), where one at a time would take 300', async () => {
+    const sqlite = storeMatrix().find((f) => f.name === 'sqlite')
+    if (!sqlite) throw new Error('no sqlite store')
+    const t = await startApp(sqlite)
+    const proto = (Database as unknown as { prototype: { exec(this: unknown, sql: string): unknown } }).prototype
+    const exec = proto.exec
+    let commits = 0
+    proto.exec = function (this: unknown, sql: string) {
+      // The data file's writer only (the provisioning log of failures has a file of its own).
+      if (sql === 'COMMIT' && (this as { name?: string }).name?.endsWith('roster.db')) commits++
+      return exec.call(this, sql)
+    }
+    try {
+      const r = await t.req('POST', '/Bulk', bulk(Array.from({ length: 300 }, (_, i) => ({ method: 'POST', path: '/Users', bulkId: `c${i}`, data: user(`commit.${i}@example.com`) }))))
+      expect(resultsOf(r).filter((o) => o.status === '201')).toHaveLength(300)
+      expect(commits).toBeGreaterThan(0)
+      expect(commits).toBeLessThanOrEqual(2)
+      // With failOnErrors every operation runs alone: one commit each.
+      commits = 0
+      await t.req('POST', '/Bulk', bulk(Array.from({ length: 5 }, (_, i) => ({ method: 'POST', path: '/Users', bulkId: `f${i}`, data: user(`alone.${i}@example.com`) })), { failOnErrors: 1 }))
+      expect(commits).toBe(5)
+    } finally {
+      proto.exec = exec
+      await t.close()
+    }
   })
 })
