@@ -36,7 +36,7 @@ export async function withSpawnedRoster(opts: BenchOptions, run: RunBench): Prom
   let code = 1
   try {
     // One after the other: the first applies any migration before the next starts (and
-    // bin/roster.js rewrites its bundle at each start).
+    // bin/roster.js builds its bundle when src/ is newer than dist/).
     for (let k = 0; k < opts.servers; k++) {
       const port = await freePort()
       const logPath = path.join(dir, opts.servers === 1 ? 'server.log' : `server-${k + 1}.log`)
