@@ -9,6 +9,7 @@ import { purgeDeletedUsers } from '../provisioning/deprovision.ts'
 import { LOOPBACK_HOSTS, baseUrlResolver, serverAddress } from './base-url.ts'
 import { Retention, pruneEvents, pruneLog } from '../provisioning/log-retention.ts'
 import { apiPlugin } from './api/plugin.ts'
+import { registerHealth } from './health.ts'
 import { scimPlugin } from './scim/plugin.ts'
 import { WebhookDispatcher, type DispatcherOptions } from '../events/dispatcher.ts'
 import type { TxtResolver } from '../orgs/domains.ts'
@@ -67,15 +68,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   })
   app.server.headersTimeout = Math.min(10_000, opts.config.requestTimeoutMs)
 
-  app.get('/healthz', async (_request, reply) => {
-    try {
-      await opts.deps.store.ping()
-      return reply.code(200).send({ status: 'ok' })
-    } catch {
-      return reply.code(503).header('retry-after', '5').send({ status: 'unavailable' })
-    }
-  })
-
   const appender = new LogAppender(opts.deps.store, {
     flushIntervalMs: opts.provisioningLog?.flushIntervalMs,
     onError: (err, dropped) => app.log.warn({ err, dropped }, 'provisioning log: a batch could not be written; retrying'),
@@ -112,6 +104,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   })
   app.decorate('mailer', mailer)
   app.addHook('onReady', async () => mailer?.start())
+  registerHealth(app, {
+    store: opts.deps.store,
+    workers: () => ({ ...(dispatcher ? { webhookDispatcher: dispatcher.running } : {}), ...(mailer ? { mailer: mailer.running } : {}) }),
+  })
   // After the last request is answered: stop pruning, write what is buffered.
   app.addHook('onClose', async () => {
     await dispatcher?.stop()

@@ -358,6 +358,8 @@ export interface Store {
 
   /** Fails (StoreUnavailable) when the database cannot answer. */
   ping(): Promise<void>
+  /** The names of the migrations applied to this database, in order (readiness, `roster migrate --dry-run`). */
+  appliedMigrations(): Promise<string[]>
   close(): Promise<void>
 }
 

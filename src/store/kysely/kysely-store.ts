@@ -310,6 +310,10 @@ export class KyselyStore implements Store {
     })
   }
 
+  appliedMigrations(): Promise<string[]> {
+    return this.#d.read(async () => (await this.#d.reader.all<{ name: string }>('select name from kysely_migration order by name', [])).map((r) => r.name))
+  }
+
   async close(): Promise<void> {
     await this.#d.eventStamper?.stop()
     return this.#d.close()
