@@ -10,6 +10,7 @@ import { LOOPBACK_HOSTS, baseUrlResolver, serverAddress } from './base-url.ts'
 import { Retention, pruneEvents, pruneLog } from '../provisioning/log-retention.ts'
 import { apiPlugin } from './api/plugin.ts'
 import { registerHealth } from './health.ts'
+import { countRequests, createMetrics, metricsRoute, type Metrics } from './metrics.ts'
 import { scimPlugin } from './scim/plugin.ts'
 import { WebhookDispatcher, type DispatcherOptions } from '../events/dispatcher.ts'
 import type { TxtResolver } from '../orgs/domains.ts'
@@ -23,6 +24,8 @@ declare module 'fastify' {
     webhookDispatcher: WebhookDispatcher | null
     /** The in-server invitation mailer, when it runs. */
     mailer: Mailer | null
+    /** Request and store metrics, when on (http/metrics.ts). */
+    metrics: Metrics | null
   }
 }
 
@@ -38,6 +41,8 @@ export interface AppOptions {
   readonly webhooks?: false | Partial<Pick<DispatcherOptions, 'leaseMs' | 'timeoutMs' | 'intervalMs' | 'concurrency' | 'lookup'>>
   /** Where domain verification looks TXT records up (the system's DNS when absent). */
   readonly txtResolver?: TxtResolver
+  /** Metrics (http/metrics.ts): GET /metrics on this app with `token` (null: served elsewhere, server.ts); off when absent. */
+  readonly metrics?: { readonly token: string | null; readonly orgLabel: boolean }
   /** Invitation emails sent by this server (mail/mailer.ts; off when absent: `roster worker` sends them otherwise). */
   readonly mailer?: MailerSettings
 }
@@ -104,6 +109,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   })
   app.decorate('mailer', mailer)
   app.addHook('onReady', async () => mailer?.start())
+  const metrics = opts.metrics === undefined ? null : createMetrics({ store: opts.deps.store, logAppenderPending: () => appender.pending, orgLabel: opts.metrics.orgLabel })
+  app.decorate('metrics', metrics)
+  if (metrics !== null) {
+    countRequests(app, metrics)
+    if (opts.metrics?.token) metricsRoute(app, metrics, opts.metrics.token)
+  }
   registerHealth(app, {
     store: opts.deps.store,
     workers: () => ({ ...(dispatcher ? { webhookDispatcher: dispatcher.running } : {}), ...(mailer ? { mailer: mailer.running } : {}) }),

@@ -46,6 +46,8 @@ export interface AppTestOptions {
   readonly mailer?: AppOptions['mailer']
   /** The app's log lines at level info go here (silent when absent). */
   readonly logStream?: NodeJS.WritableStream
+  /** Metrics on, GET /metrics with this token (http/metrics.ts). */
+  readonly metrics?: AppOptions['metrics']
 }
 
 export async function startApp(factory: StoreFactory, limits: Partial<Limits> = {}, opts: AppTestOptions = {}): Promise<TestApp> {
@@ -63,6 +65,7 @@ export async function startApp(factory: StoreFactory, limits: Partial<Limits> = 
     webhooks: opts.webhooks ?? false,
     ...(opts.mailer ? { mailer: opts.mailer } : {}),
     ...(opts.logStream ? { logStream: opts.logStream } : {}),
+    ...(opts.metrics ? { metrics: opts.metrics } : {}),
   })
   const org = await createOrg(deps, `org-${randomUUID()}`, [])
   const t: TestApp = {
@@ -72,7 +75,7 @@ export async function startApp(factory: StoreFactory, limits: Partial<Limits> = 
       const token = opts.token === undefined ? org.token : opts.token
       const headers: Record<string, string> = { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(opts.headers ?? {}) }
       if (body !== undefined && !headers['content-type']) headers['content-type'] = 'application/scim+json'
-      const r = await app.inject({ method, url: path.startsWith('/') && !path.startsWith(SCIM) && !path.startsWith('/healthz') ? `${SCIM}${path}` : path, headers, payload: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) })
+      const r = await app.inject({ method, url: path.startsWith('/') && !path.startsWith(SCIM) && !/^\/(healthz|readyz|metrics)/.test(path) ? `${SCIM}${path}` : path, headers, payload: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) })
       let json: Record<string, unknown> = {}
       try {
         json = r.body ? (JSON.parse(r.body) as Record<string, unknown>) : {}

@@ -1,6 +1,7 @@
 // The PostgreSQL store: a pg connection pool under Kysely. Commits are durable with
 // synchronous_commit=on (PostgreSQL's default); the server groups concurrent commits' WAL
 // flushes itself. Reads and writes share the pool; a write's row locks come from FOR UPDATE.
+import { recordWriteBatch, registerPool } from '../../ops/store-stats.ts'
 import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
 import { KyselyStore } from '../kysely/kysely-store.ts'
@@ -79,9 +80,11 @@ async function transaction<T>(pool: pg.Pool, fn: (conn: Conn) => Promise<T>): Pr
     const ignore = (): void => undefined
     client.on('error', ignore)
     try {
+      const started = performance.now()
       await client.query('begin')
       const value = await fn(pgConn(client))
       await client.query('commit')
+      recordWriteBatch(1, (performance.now() - started) / 1000)
       return value
     } catch (e) {
       await client.query('rollback').catch((err: unknown) => {
@@ -106,6 +109,7 @@ export async function openPostgresStore(opts: PostgresOptions): Promise<KyselySt
   })
   // An idle client that loses its connection emits 'error' on the pool; the pool replaces it.
   pool.on('error', () => undefined)
+  const unregister = registerPool('postgres', () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }))
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
   const guard = async <T>(fn: () => Promise<T>): Promise<T> => {
     try {
@@ -127,7 +131,10 @@ export async function openPostgresStore(opts: PostgresOptions): Promise<KyselySt
     statements: postgresStatements(db),
     transaction: (fn) => guard(() => transaction(pool, fn)),
     read: guard,
-    close: () => db.destroy(),
+    close: () => {
+      unregister()
+      return db.destroy()
+    },
   }
   return new KyselyStore(driver)
 }
