@@ -75,7 +75,8 @@ describe('loadConfig: invitation emails', () => {
   })
 
   it('reads the operations settings: metrics off, 25 s to shut down, unless set', () => {
-    expect(loadConfig({})).toMatchObject({ metricsToken: null, metricsPort: null, metricsOrgLabel: false, shutdownTimeoutMs: 25_000 })
+    expect(loadConfig({})).toMatchObject({ metricsToken: null, metricsPort: null, metricsOrgLabel: false, shutdownTimeoutMs: 25_000, requestLog: true, logLevel: 'info' })
+    expect(loadConfig({ ROSTER_REQUEST_LOG: '0', LOG_LEVEL: 'debug' })).toMatchObject({ requestLog: false, logLevel: 'debug' })
     expect(loadConfig({ ROSTER_METRICS_TOKEN: 'a-long-enough-token', ROSTER_METRICS_PORT: '9464', ROSTER_METRICS_ORG_LABEL: '1', ROSTER_SHUTDOWN_TIMEOUT_MS: '5000' }))
       .toMatchObject({ metricsToken: 'a-long-enough-token', metricsPort: 9464, metricsOrgLabel: true, shutdownTimeoutMs: 5_000 })
   })
@@ -85,6 +86,8 @@ describe('loadConfig: invitation emails', () => {
     [{ ROSTER_METRICS_PORT: 'nine' }, 'ROSTER_ERR_CONFIG_ROSTER_METRICS_PORT'],
     [{ ROSTER_METRICS_ORG_LABEL: 'yes' }, 'ROSTER_ERR_CONFIG_ROSTER_METRICS_ORG_LABEL'],
     [{ ROSTER_SHUTDOWN_TIMEOUT_MS: '10' }, 'ROSTER_ERR_CONFIG_ROSTER_SHUTDOWN_TIMEOUT_MS'],
+    [{ ROSTER_REQUEST_LOG: 'on' }, 'ROSTER_ERR_CONFIG_ROSTER_REQUEST_LOG'],
+    [{ LOG_LEVEL: 'verbose' }, 'ROSTER_ERR_CONFIG_LOG_LEVEL'],
   ])('refuses %o with %s, never repeating a token', (env, code) => {
     expect(() => loadConfig(env)).toThrow(expect.objectContaining({ code, message: expect.not.stringContaining('short') }))
   })

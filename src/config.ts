@@ -61,6 +61,8 @@ export interface Config {
   readonly metricsPort: number | null
   /** A label per organization on request metrics (one series per organization: mind the cardinality). */
   readonly metricsOrgLabel: boolean
+  /** One JSON log line per request at level info (http/access-log.ts). */
+  readonly requestLog: boolean
   /** SIGTERM/SIGINT: longest wait for in-flight requests and background work before the process exits anyway. */
   readonly shutdownTimeoutMs: number
 }
@@ -127,6 +129,14 @@ function mailConfig(env: NodeJS.ProcessEnv, db: DatabaseConfig) {
   }
 }
 
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
+
+function logLevel(raw: string | undefined): string {
+  if (raw === undefined || raw === '') return 'info'
+  if (!LOG_LEVELS.includes(raw)) throw new ConfigError('ROSTER_ERR_CONFIG_LOG_LEVEL', `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${raw}"`)
+  return raw
+}
+
 function opsConfig(env: NodeJS.ProcessEnv) {
   const token = env.ROSTER_METRICS_TOKEN === undefined || env.ROSTER_METRICS_TOKEN === '' ? null : env.ROSTER_METRICS_TOKEN
   // The token is never repeated in the message.
@@ -136,6 +146,7 @@ function opsConfig(env: NodeJS.ProcessEnv) {
     metricsToken: token,
     metricsPort: port === 0 ? null : port,
     metricsOrgLabel: flag(env, 'ROSTER_METRICS_ORG_LABEL'),
+    requestLog: env.ROSTER_REQUEST_LOG === undefined || env.ROSTER_REQUEST_LOG === '' || flag(env, 'ROSTER_REQUEST_LOG'),
     shutdownTimeoutMs: int(env, 'ROSTER_SHUTDOWN_TIMEOUT_MS', 25_000, 1_000, 600_000),
   }
 }
@@ -156,7 +167,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxResults: int(env, 'ROSTER_MAX_RESULTS', DEFAULT_LIMITS.maxResults, 1, 100_000),
     }),
     requestTimeoutMs,
-    logLevel: env.LOG_LEVEL ?? 'info',
+    logLevel: logLevel(env.LOG_LEVEL),
     migrate: env.ROSTER_NO_MIGRATE !== '1',
     sqliteReadWorkers: int(env, 'ROSTER_SQLITE_READ_WORKERS', 0, 0, 16),
     dbPoolSize: int(env, 'ROSTER_DB_POOL_SIZE', 16, 1, 1_000),

@@ -10,6 +10,7 @@ import { LOOPBACK_HOSTS, baseUrlResolver, serverAddress } from './base-url.ts'
 import { Retention, pruneEvents, pruneLog } from '../provisioning/log-retention.ts'
 import { apiPlugin } from './api/plugin.ts'
 import { registerHealth } from './health.ts'
+import { REDACT, accessLog } from './access-log.ts'
 import { countRequests, createMetrics, metricsRoute, type Metrics } from './metrics.ts'
 import { scimPlugin } from './scim/plugin.ts'
 import { WebhookDispatcher, type DispatcherOptions } from '../events/dispatcher.ts'
@@ -31,7 +32,7 @@ declare module 'fastify' {
 
 export interface AppOptions {
   readonly deps: Deps
-  readonly config: Pick<Config, 'publicUrl' | 'requestTimeoutMs' | 'logLevel'> & Partial<Pick<Config, 'logRetentionDays' | 'eventRetentionDays' | 'webhookAllowPrivate' | 'allowedHosts' | 'host' | 'port' | 'sharedDomains'>>
+  readonly config: Pick<Config, 'publicUrl' | 'requestTimeoutMs' | 'logLevel'> & Partial<Pick<Config, 'requestLog' | 'logRetentionDays' | 'eventRetentionDays' | 'webhookAllowPrivate' | 'allowedHosts' | 'host' | 'port' | 'sharedDomains'>>
   /** Provisioning-log timings (tests shorten them). */
   readonly provisioningLog?: { readonly flushIntervalMs?: number; readonly pruneIntervalMs?: number }
   readonly logger?: boolean
@@ -56,9 +57,9 @@ function requestIds(): () => string {
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: opts.logger === false ? false : { level: opts.config.logLevel, ...(opts.logStream ? { stream: opts.logStream } : {}) },
-    // One log line per request costs more than the request at thousands per second; errors are
-    // logged by the SCIM error renderer with their request id.
+    logger: opts.logger === false ? false : { level: opts.config.logLevel, redact: REDACT, ...(opts.logStream ? { stream: opts.logStream } : {}) },
+    // Fastify's two lines per request are off: access-log.ts writes one, with what an operator
+    // needs (ROSTER_REQUEST_LOG=0 or LOG_LEVEL=warn turn it off).
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: requestIds(),
     requestIdHeader: false,
@@ -115,6 +116,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     countRequests(app, metrics)
     if (opts.metrics?.token) metricsRoute(app, metrics, opts.metrics.token)
   }
+  if (opts.config.requestLog !== false) accessLog(app)
   registerHealth(app, {
     store: opts.deps.store,
     workers: () => ({ ...(dispatcher ? { webhookDispatcher: dispatcher.running } : {}), ...(mailer ? { mailer: mailer.running } : {}) }),

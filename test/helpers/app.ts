@@ -46,6 +46,8 @@ export interface AppTestOptions {
   readonly mailer?: AppOptions['mailer']
   /** The app's log lines at level info go here (silent when absent). */
   readonly logStream?: NodeJS.WritableStream
+  /** ROSTER_REQUEST_LOG: a line per request at level info (on when absent). */
+  readonly requestLog?: boolean
   /** Metrics on, GET /metrics with this token (http/metrics.ts). */
   readonly metrics?: AppOptions['metrics']
 }
@@ -59,6 +61,7 @@ export async function startApp(factory: StoreFactory, limits: Partial<Limits> = 
       publicUrl: 'https://roster.test', requestTimeoutMs: 20_000, logLevel: opts.logStream ? 'info' : 'silent', webhookAllowPrivate: opts.webhooks !== undefined,
       ...(opts.logRetentionDays ? { logRetentionDays: opts.logRetentionDays } : {}),
       ...(opts.sharedDomains ? { sharedDomains: true } : {}),
+      ...(opts.requestLog === false ? { requestLog: false } : {}),
     },
     ...(opts.txtResolver ? { txtResolver: opts.txtResolver } : {}),
     ...(opts.pruneIntervalMs ? { provisioningLog: { pruneIntervalMs: opts.pruneIntervalMs } } : {}),
