@@ -63,6 +63,8 @@ export interface Config {
   readonly metricsOrgLabel: boolean
   /** One JSON log line per request at level info (http/access-log.ts). */
   readonly requestLog: boolean
+  /** SIGTERM/SIGINT: how long /readyz fails while the server still answers, before its port closes. */
+  readonly shutdownDrainMs: number
   /** SIGTERM/SIGINT: longest wait for in-flight requests and background work before the process exits anyway. */
   readonly shutdownTimeoutMs: number
 }
@@ -147,6 +149,7 @@ function opsConfig(env: NodeJS.ProcessEnv) {
     metricsPort: port === 0 ? null : port,
     metricsOrgLabel: flag(env, 'ROSTER_METRICS_ORG_LABEL'),
     requestLog: env.ROSTER_REQUEST_LOG === undefined || env.ROSTER_REQUEST_LOG === '' || flag(env, 'ROSTER_REQUEST_LOG'),
+    shutdownDrainMs: int(env, 'ROSTER_SHUTDOWN_DRAIN_MS', 0, 0, 300_000),
     shutdownTimeoutMs: int(env, 'ROSTER_SHUTDOWN_TIMEOUT_MS', 25_000, 1_000, 600_000),
   }
 }

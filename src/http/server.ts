@@ -59,13 +59,16 @@ export async function serve(config: Config): Promise<{ url: string; close: () =>
   }
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
-      app.log.info({ signal, timeoutMs: config.shutdownTimeoutMs }, 'shutting down')
+      app.log.info({ signal, drainMs: config.shutdownDrainMs, timeoutMs: config.shutdownTimeoutMs }, 'shutting down')
+      app.draining = true
       const deadline = setTimeout(() => {
         app.log.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown did not finish within ROSTER_SHUTDOWN_TIMEOUT_MS; exiting')
         process.exit(1)
       }, config.shutdownTimeoutMs)
       deadline.unref()
-      close().then(() => {
+      // A connection the kernel accepted but the server had not yet taken when its port closes is
+      // reset: while /readyz fails, load balancers stop sending, and then the port closes.
+      new Promise((r) => setTimeout(r, config.shutdownDrainMs)).then(close).then(() => {
         app.log.info('stopped')
         process.exit(0)
       }, (e: unknown) => {

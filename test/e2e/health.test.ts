@@ -56,4 +56,15 @@ describe.each(storeMatrix())('health probes ($name)', (base) => {
     expect(r.statusCode).toBe(503)
     expect(r.json()).toMatchObject({ checks: { database: { ok: true }, webhookDispatcher: { ok: false, detail: 'not running' } } })
   })
+
+  it('/readyz is a 503 while the server drains before closing, and answers close their connections', async () => {
+    t = await startApp(base)
+    t.app.draining = true
+    const r = await t.app.inject({ method: 'GET', url: '/readyz' })
+    expect(r.statusCode).toBe(503)
+    expect(r.json()).toMatchObject({ checks: { shutdown: { ok: false } } })
+    const users = await t.req('GET', '/Users')
+    expect(users.status).toBe(200)
+    expect(users.headers.connection).toBe('close')
+  })
 })
