@@ -11,6 +11,8 @@ import { ApiKeyError, createApiKey, listApiKeys, parseExpiry, parseScopes, revok
 import { LogQueryError, parseLogQuery, readLogPage } from '../provisioning/log-query.ts'
 import { OrgError, createOrg, findOrg, refreshToken } from '../provisioning/orgs.ts'
 import { openStore } from '../store/open.ts'
+import { resolve } from 'node:path'
+import { backup, restore } from '../ops/backup.ts'
 import { formatLogPage } from './commands/log.ts'
 import { ORG_USAGE, OrgUsage, isOrgSettingsCommand, orgSettingsCommand } from './commands/org.ts'
 import { systemTxtResolver } from '../orgs/domains.ts'
@@ -20,7 +22,9 @@ import { WebhookError } from '../events/webhooks.ts'
 const USAGE = `Usage: roster <command> [options]
 
   serve [--no-migrate]                 run the server (HOST, PORT, ROSTER_DATABASE_URL)
-  migrate                              apply database migrations and exit
+  migrate [--dry-run]                  apply database migrations and exit (--dry-run: list the pending ones, apply none)
+  backup PATH                          copy the SQLite database (and its log file) to PATH while the server runs
+  restore PATH [--force]               put a backup in place of the SQLite database (stop the server first)
   org create NAME [--domain D ...] [--force]
                                        create an organization; prints its SCIM tenant URL and token (once)
   org list                             list organizations
@@ -125,6 +129,18 @@ async function main(argv: string[]): Promise<number> {
       await withDeps(config, async () => undefined)
       out(json, { migrated: true }, 'Database is up to date.')
       return 0
+    case 'backup': {
+      if (!sub) throw new UsageError('usage: roster backup PATH')
+      const r = backup(config.database, resolve(sub))
+      out(json, r, r.files.map((f) => `${f.from} → ${f.to} (${f.bytes} bytes)`).join('\n'))
+      return 0
+    }
+    case 'restore': {
+      if (!sub) throw new UsageError('usage: roster restore PATH [--force]')
+      const r = restore(config.database, resolve(sub), { force: values.force })
+      out(json, r, [...r.files.map((f) => `${f.from} → ${f.to} (${f.bytes} bytes)`), 'Restored. Start the server: it applies any migration the backup lacks.'].join('\n'))
+      return 0
+    }
     case 'org':
       if (sub === 'create') {
         if (!arg) throw new UsageError('org create needs a NAME')
