@@ -13,6 +13,7 @@ import { OrgError, createOrg, findOrg, refreshToken } from '../provisioning/orgs
 import { openStore } from '../store/open.ts'
 import { resolve } from 'node:path'
 import { backup, restore } from '../ops/backup.ts'
+import { migrationPlan } from '../ops/migrate-plan.ts'
 import { formatLogPage } from './commands/log.ts'
 import { ORG_USAGE, OrgUsage, isOrgSettingsCommand, orgSettingsCommand } from './commands/org.ts'
 import { systemTxtResolver } from '../orgs/domains.ts'
@@ -95,6 +96,7 @@ async function main(argv: string[]): Promise<number> {
       domain: { type: 'string', multiple: true },
       force: { type: 'boolean', default: false },
       'no-migrate': { type: 'boolean', default: false },
+      'dry-run': { type: 'boolean', default: false },
       filter: { type: 'string' },
       count: { type: 'string' },
       since: { type: 'string' },
@@ -126,6 +128,14 @@ async function main(argv: string[]): Promise<number> {
       await serve(config)
       return -1 // keep running
     case 'migrate':
+      if (values['dry-run']) {
+        const plan = await migrationPlan(config.database)
+        out(json, plan, [
+          plan.pending.length === 0 ? 'Database is up to date: nothing to apply.' : `Would apply ${plan.pending.length} migration${plan.pending.length === 1 ? '' : 's'}:\n${plan.pending.map((m) => `  ${m}`).join('\n')}`,
+          ...(plan.unknown.length > 0 ? [`Applied but unknown to this version (the database is newer): ${plan.unknown.join(', ')}`] : []),
+        ].join('\n'))
+        return 0
+      }
       await withDeps(config, async () => undefined)
       out(json, { migrated: true }, 'Database is up to date.')
       return 0

@@ -9,6 +9,7 @@ import type { Conn } from '../kysely/prepared.ts'
 import type { Database } from '../kysely/schema.ts'
 import type { StoreDriver } from '../kysely/store-driver.ts'
 import { migrateToLatest } from '../migrations/index.ts'
+import { withMigrationLock } from './postgres-migration-lock.ts'
 import { StoreUnavailable, UniqueViolation } from '../store.ts'
 import { postgresSql } from './postgres-sql.ts'
 import { postgresStatements } from './postgres-statements.ts'
@@ -118,7 +119,7 @@ export async function openPostgresStore(opts: PostgresOptions): Promise<KyselySt
       throw mapPostgresError(e)
     }
   }
-  if (opts.migrate !== false) await guard(() => migrateToLatest(db as Kysely<unknown>, 'postgres'))
+  if (opts.migrate !== false) await guard(() => withMigrationLock(opts.url, () => migrateToLatest(db as Kysely<unknown>, 'postgres')))
   const eventStamper = new EventStamper(() => guard(() => transaction(pool, stampEvents)))
   const driver: StoreDriver = {
     eventStamper,
