@@ -24,6 +24,7 @@ const USAGE = `Usage: roster <command> [options]
 
   serve [--no-migrate]                 run the server (HOST, PORT, ROSTER_DATABASE_URL)
   migrate [--dry-run]                  apply database migrations and exit (--dry-run: list the pending ones, apply none)
+  config check                         check every environment variable (docs/configuration.md) and print the result
   backup PATH                          copy the SQLite database (and its log file) to PATH while the server runs
   restore PATH [--force]               put a backup in place of the SQLite database (stop the server first)
   org create NAME [--domain D ...] [--force]
@@ -62,6 +63,17 @@ const USAGE = `Usage: roster <command> [options]
 Every command accepts --json.`
 
 class UsageError extends Error {}
+
+/** The configuration with its secrets hidden (a database or SMTP password, the metrics token). */
+function redactedConfig(config: Config): Record<string, unknown> {
+  const hide = (url: string) => url.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@')
+  return {
+    ...config,
+    database: config.database.kind === 'sqlite' ? `sqlite:${config.database.path}` : hide(config.database.url),
+    smtpUrl: config.smtpUrl === null ? null : hide(config.smtpUrl),
+    metricsToken: config.metricsToken === null ? null : '***',
+  }
+}
 
 function tenantUrl(config: Config): string {
   return `${config.publicUrl ?? `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`}/scim/v2`
@@ -139,6 +151,13 @@ async function main(argv: string[]): Promise<number> {
       await withDeps(config, async () => undefined)
       out(json, { migrated: true }, 'Database is up to date.')
       return 0
+    case 'config': {
+      if (sub !== 'check') throw new UsageError('usage: roster config check')
+      // loadConfig above has validated every variable (an error names the variable and exits 1).
+      const shown = redactedConfig(config)
+      out(json, shown, ['Configuration is valid:', ...Object.entries(shown).map(([k, v]) => `  ${k.padEnd(20)} ${typeof v === 'string' ? v : JSON.stringify(v)}`)].join('\n'))
+      return 0
+    }
     case 'backup': {
       if (!sub) throw new UsageError('usage: roster backup PATH')
       const r = backup(config.database, resolve(sub))
