@@ -1,6 +1,8 @@
 // GET /metrics through the real app and store: the token guard, request series by route
 // template, method, status and identity provider, no organization label unless asked, the write
 // transactions, the queue depths read from the database, and the pools.
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { startApp, user, type TestApp } from '../helpers/app.ts'
 import { storeMatrix } from '../helpers/stores.ts'
@@ -84,5 +86,16 @@ describe.each(storeMatrix())('metrics ($name)', (base) => {
     expect((await t.req('GET', '/Users')).status).toBe(200)
     const { text } = await scrape()
     expect(sample(text, `roster_http_requests_total{route="/scim/v2/Users",method="GET",status="200",identity_provider="unknown",organization="${t.orgId}"}`)).toBe(1)
+  })
+
+  it('serves every metric the sample Grafana dashboard queries', async () => {
+    t = await startApp(base, {}, { metrics: { token: TOKEN, orgLabel: false } })
+    expect((await t.req('POST', '/Users', user('dash@example.com'))).status).toBe(201)
+    const { text } = await scrape()
+    const dashboard = readFileSync(join(import.meta.dirname, '../../docs/grafana-dashboard.json'), 'utf8')
+    const queried = new Set([...dashboard.matchAll(/\b(roster_[a-z0-9_]+?)(?:_bucket|_sum|_count)?\{/g)].map((m) => m[1] as string))
+    expect(queried.size).toBeGreaterThan(5)
+    const served = new Set([...text.matchAll(/^# TYPE (roster_[a-z0-9_]+) /gm)].map((m) => m[1] as string))
+    expect([...queried].filter((m) => !served.has(m))).toEqual([])
   })
 })
