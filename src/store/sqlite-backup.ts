@@ -9,7 +9,7 @@ import { copyFileSync, existsSync, renameSync, rmSync, statSync } from 'node:fs'
 import { dirname } from 'node:path'
 import BetterSqlite3 from 'better-sqlite3'
 import { ConfigError, type DatabaseConfig } from '../config.ts'
-import { logFilePath } from '../store/dialect/sqlite-log-file.mjs'
+import { logFilePath } from './dialect/sqlite-log-file.mjs'
 
 export interface BackupResult {
   readonly files: readonly { readonly from: string; readonly to: string; readonly bytes: number }[]

@@ -1,9 +1,9 @@
 // `roster migrate --dry-run`: the migrations this version would apply to the configured
 // database, read without changing anything (a SQLite file that does not exist is not created).
 import { existsSync } from 'node:fs'
-import type { DatabaseConfig } from '../config.ts'
-import { migrationNames } from '../store/migrations/index.ts'
-import { openStore } from '../store/open.ts'
+import type { DatabaseConfig } from '../../config.ts'
+import { migrationNames } from '../../store/migrations/index.ts'
+import { openStore } from '../../store/open.ts'
 
 export interface MigrationPlan {
   readonly applied: readonly string[]
