@@ -9,7 +9,7 @@ import { serve } from '../http/server.ts'
 import { DEFAULT_LIMITS, type Deps } from '../provisioning/deps.ts'
 import { ApiKeyError, createApiKey, listApiKeys, parseExpiry, parseScopes, revokeApiKey } from '../provisioning/api-keys.ts'
 import { LogQueryError, parseLogQuery, readLogPage } from '../provisioning/log-query.ts'
-import { OrgError, createOrg, findOrg, refreshToken } from '../provisioning/orgs.ts'
+import { OrgError, createOrg, findOrg, refreshToken, renameOrg } from '../provisioning/orgs.ts'
 import { openStore } from '../store/open.ts'
 import { resolve } from 'node:path'
 import { backup, restore } from '../store/sqlite-backup.ts'
@@ -30,6 +30,7 @@ const USAGE = `Usage: roster <command> [options]
   org create NAME [--domain D ...] [--force]
                                        create an organization; prints its SCIM tenant URL and token (once)
   org list                             list organizations
+  org rename ORG NEW_NAME              give an organization another name (its id, tenant URL and token stay)
   org show ORG                         its settings and email domains
   org set ORG [--domain-add D]... [--domain-remove D]... [--send-invitations on|off]
       [--outside-domains refuse|allow] [--subdomains on|off] [--deprovision suspend|delete]
@@ -219,6 +220,13 @@ async function main(argv: string[]): Promise<number> {
         if (warning !== null) process.stderr.write(`warning: ${warning}\n`)
         out(json, { orgId: r.orgId, tenantUrl: url, token: r.token },
           `Organization: ${r.orgId}\nTenant URL:   ${url}\nSCIM token:   ${r.token}\n\nThe token is shown only now. Paste the tenant URL and token into your identity provider.`)
+        return 0
+      }
+      if (sub === 'rename') {
+        const name = positionals[3]
+        if (!arg || !name) throw new UsageError('usage: roster org rename ORG NEW_NAME')
+        const r = await withDeps(config, (deps) => renameOrg(deps, arg, name))
+        out(json, r, `Organization ${r.orgId}: "${r.previous}" is now "${r.name}". Its tenant URL and token are unchanged.`)
         return 0
       }
       if (sub === 'list') {

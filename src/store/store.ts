@@ -271,6 +271,8 @@ export interface StoreTx {
   touchGroup(orgId: OrgId, id: ResourceId, version: number, now: string): Promise<void>
 
   createOrg(org: { id: OrgId; name: string; now: string; domains: readonly string[] }): Promise<void>
+  /** Gives the organization another name (unique under folding: a UniqueViolation otherwise); false when it does not exist. */
+  renameOrg(orgId: OrgId, name: string): Promise<boolean>
   /** Revokes every live token of the org and stores the new one, in this transaction. */
   replaceToken(orgId: OrgId, token: { id: string; hash: string; prefix: string; now: string }): Promise<void>
 
