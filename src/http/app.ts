@@ -110,7 +110,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   })
   app.decorate('mailer', mailer)
   app.addHook('onReady', async () => mailer?.start())
-  const metrics = opts.metrics === undefined ? null : createMetrics({ store: opts.deps.store, logAppenderPending: () => appender.pending, orgLabel: opts.metrics.orgLabel })
+  const metrics = opts.metrics === undefined ? null : await createMetrics({ store: opts.deps.store, logAppenderPending: () => appender.pending, orgLabel: opts.metrics.orgLabel })
   app.decorate('metrics', metrics)
   if (metrics !== null) {
     countRequests(app, metrics)
