@@ -18,7 +18,9 @@ type Seen = FastifyRequest & { scimTrace?: { identityProvider: string } | null; 
 
 export function accessLog(app: FastifyInstance): void {
   // The level is fixed at start: below info, no hook at all.
-  if (!(app.log as unknown as { isLevelEnabled(level: string): boolean }).isLevelEnabled('info')) return
+  // (Without a logger, `logger: false`, app.log has no isLevelEnabled: nothing is logged either.)
+  const enabled = (app.log as unknown as { isLevelEnabled?: (level: string) => boolean }).isLevelEnabled
+  if (typeof enabled !== 'function' || !enabled.call(app.log, 'info')) return
   app.addHook('onResponse', (request, reply, done) => {
     const r = request as Seen
     const q = request.url.indexOf('?')

@@ -53,7 +53,8 @@ describe('a production install, read-only, run as an unprivileged user', () => {
         if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e // deleted in the work tree, not yet in git
       }
     }
-    await run('npm', ['ci', '--omit=dev', '--offline', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: app, timeout: 120_000 })
+    // From npm's cache where it can (the checkout's own install filled it), from the registry otherwise.
+    await run('npm', ['ci', '--omit=dev', '--prefer-offline', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: app, timeout: 120_000 })
     const native = 'node_modules/better-sqlite3/build/Release/better_sqlite3.node'
     mkdirSync(dirname(join(app, native)), { recursive: true })
     copyFileSync(join(REPO, native), join(app, native))
