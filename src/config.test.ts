@@ -8,6 +8,8 @@ describe('loadConfig', () => {
     expect(c.port).toBe(8080)
     expect(c.database).toEqual({ kind: 'sqlite', path: expect.stringMatching(/data\/roster\.db$/) })
     expect(c.limits.maxBodyBytes).toBe(1024 * 1024)
+    expect(c.limits.maxBulkOperations).toBe(1000)
+    expect(loadConfig({ ROSTER_MAX_BULK_OPERATIONS: '50' }).limits.maxBulkOperations).toBe(50)
     expect(c.requestTimeoutMs).toBeLessThanOrEqual(25_000)
   })
 
@@ -22,10 +24,25 @@ describe('loadConfig', () => {
     expect(loadConfig({ ROSTER_SHARED_DOMAINS: '1' }).sharedDomains).toBe(true)
   })
 
+  it('limits each SCIM token and organization well above Entra ID\'s 25 requests a second unless told otherwise (0: off)', () => {
+    expect(loadConfig({}).rateLimits).toEqual({ tokenPerSecond: 500, orgPerSecond: 1_000, burstSeconds: 2 })
+    expect(loadConfig({ ROSTER_RATE_LIMIT_TOKEN: '0', ROSTER_RATE_LIMIT_ORG: '30', ROSTER_RATE_LIMIT_BURST_SECONDS: '5' }).rateLimits).toEqual({ tokenPerSecond: 0, orgPerSecond: 30, burstSeconds: 5 })
+  })
+
+  it('gives a SCIM request 15 s to be answered, never more than the request timeout', () => {
+    expect(loadConfig({}).requestDeadlineMs).toBe(15_000)
+    expect(loadConfig({ ROSTER_REQUEST_TIMEOUT_MS: '10000' }).requestDeadlineMs).toBe(10_000)
+    expect(loadConfig({ ROSTER_REQUEST_DEADLINE_MS: '2000' }).requestDeadlineMs).toBe(2_000)
+  })
+
   it.each([
+    [{ ROSTER_REQUEST_DEADLINE_MS: '30000' }, 'ROSTER_ERR_CONFIG_ROSTER_REQUEST_DEADLINE_MS'],
+    [{ ROSTER_RATE_LIMIT_TOKEN: '-1' }, 'ROSTER_ERR_CONFIG_ROSTER_RATE_LIMIT_TOKEN'],
+    [{ ROSTER_RATE_LIMIT_BURST_SECONDS: '0' }, 'ROSTER_ERR_CONFIG_ROSTER_RATE_LIMIT_BURST_SECONDS'],
     [{ ROSTER_DATABASE_URL: 'mysql://x' }, 'ROSTER_ERR_CONFIG_DB_URL'],
     [{ ROSTER_DATABASE_URL: 'sqlite:' }, 'ROSTER_ERR_CONFIG_DB_URL'],
     [{ PORT: 'eighty' }, 'ROSTER_ERR_CONFIG_PORT'],
+    [{ ROSTER_MAX_BULK_OPERATIONS: '0' }, 'ROSTER_ERR_CONFIG_ROSTER_MAX_BULK_OPERATIONS'],
     [{ ROSTER_REQUEST_TIMEOUT_MS: '60000' }, 'ROSTER_ERR_CONFIG_ROSTER_REQUEST_TIMEOUT_MS'],
     [{ ROSTER_SHARED_DOMAINS: 'yes' }, 'ROSTER_ERR_CONFIG_ROSTER_SHARED_DOMAINS'],
   ])('refuses %o with %s', (env, code) => {

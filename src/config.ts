@@ -2,6 +2,7 @@
 // a stable code (docs/errors.md says how to fix each).
 import { dirname, join, resolve } from 'node:path'
 import { LOOPBACK_HOSTS } from './http/base-url.ts'
+import type { RateLimitSettings } from './http/rate-limit.ts'
 import { DEFAULT_INVITE_URL, inviteUrl } from './mail/templates.ts'
 import { DEFAULT_LIMITS, type Limits } from './provisioning/deps.ts'
 
@@ -23,6 +24,10 @@ export interface Config {
   /** Without publicUrl: the Host headers that may stand for the server (ROSTER_ALLOWED_HOSTS; loopback by default). */
   readonly allowedHosts: readonly string[]
   readonly limits: Limits
+  /** Per-token and per-organization request rates of the SCIM surface (http/rate-limit.ts). */
+  readonly rateLimits: RateLimitSettings
+  /** How long a SCIM request may take to be answered; then 503 and its work is abandoned (http/deadline.ts). */
+  readonly requestDeadlineMs: number
   /** Server-side request timeout, under identity providers' client timeouts (Entra ~60 s, Okta ≥ 30 s). */
   readonly requestTimeoutMs: number
   readonly logLevel: string
@@ -168,7 +173,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ...DEFAULT_LIMITS,
       maxBodyBytes: int(env, 'ROSTER_MAX_BODY_BYTES', DEFAULT_LIMITS.maxBodyBytes, 1024, 64 * 1024 * 1024),
       maxResults: int(env, 'ROSTER_MAX_RESULTS', DEFAULT_LIMITS.maxResults, 1, 100_000),
+      maxBulkOperations: int(env, 'ROSTER_MAX_BULK_OPERATIONS', DEFAULT_LIMITS.maxBulkOperations, 1, 100_000),
     }),
+    rateLimits: Object.freeze({
+      tokenPerSecond: int(env, 'ROSTER_RATE_LIMIT_TOKEN', 500, 0, 10_000_000),
+      orgPerSecond: int(env, 'ROSTER_RATE_LIMIT_ORG', 1_000, 0, 10_000_000),
+      burstSeconds: int(env, 'ROSTER_RATE_LIMIT_BURST_SECONDS', 2, 1, 60),
+    }),
+    requestDeadlineMs: int(env, 'ROSTER_REQUEST_DEADLINE_MS', Math.min(15_000, requestTimeoutMs), 100, requestTimeoutMs),
     requestTimeoutMs,
     logLevel: logLevel(env.LOG_LEVEL),
     migrate: env.ROSTER_NO_MIGRATE !== '1',

@@ -18,6 +18,7 @@ import { formatLogPage } from './commands/log.ts'
 import { ORG_USAGE, OrgUsage, isOrgSettingsCommand, orgSettingsCommand } from './commands/org.ts'
 import { systemTxtResolver } from '../orgs/domains.ts'
 import { WebhookUsage, runWorker, webhookCommand } from './commands/webhook.ts'
+import { SchemaUsage, schemaCommand } from './commands/schema.ts'
 import { WebhookError } from '../events/webhooks.ts'
 
 const USAGE = `Usage: roster <command> [options]
@@ -34,7 +35,8 @@ const USAGE = `Usage: roster <command> [options]
   org show ORG                         its settings and email domains
   org set ORG [--domain-add D]... [--domain-remove D]... [--send-invitations on|off]
       [--outside-domains refuse|allow] [--subdomains on|off] [--deprovision suspend|delete]
-      [--delete-after-days N] [--adopt-existing on|off] [--scim-owned F,F] [--force]
+      [--delete-after-days N] [--adopt-existing on|off] [--scim-owned F,F] [--strict-attributes on|off]
+      [--attribute-map PATH=FIELD,...] [--force]
                                        change them, recorded in its audit log and as an organization.updated
                                        event; --force accepts a consumer domain (gmail.com …); a domain another
                                        organization lists needs DNS verification (or ROSTER_SHARED_DOMAINS=1)
@@ -55,6 +57,8 @@ const USAGE = `Usage: roster <command> [options]
                                        org:admin)
   api-key list                         list API keys (never the secret)
   api-key revoke ID|NAME               revoke an API key at once
+  schema add ORG FILE.json | list ORG | remove ORG URN
+                                       the organization's declared extension schemas (custom attributes)
   webhook add ORG URL [--types T,T] [--description D]
                                        add a webhook endpoint; prints its signing secret (once)
   webhook list ORG | remove ORG ID | test ORG ID | rotate ORG ID
@@ -308,6 +312,8 @@ async function main(argv: string[]): Promise<number> {
         return 0
       }
       throw new UsageError(`unknown command: api-key ${sub ?? ''}`)
+    case 'schema':
+      return withDeps(config, (deps) => schemaCommand(deps, sub, arg, positionals[3], (value, text) => out(json, value, text)))
     case 'webhook':
       return withDeps(config, (deps) => webhookCommand(deps, config, {
         sub, org: arg, rest: positionals.slice(3), types: values.types, description: values.description, after: values.after,
@@ -335,7 +341,7 @@ try {
   const code = await main(process.argv.slice(2))
   if (code >= 0) process.exitCode = code
 } catch (e) {
-  if (e instanceof UsageError || e instanceof WebhookUsage || isParseArgsError(e)) {
+  if (e instanceof UsageError || e instanceof WebhookUsage || e instanceof SchemaUsage || isParseArgsError(e)) {
     process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n\n${USAGE}\n`)
     process.exitCode = 2
   } else if (e instanceof OrgUsage) {

@@ -201,6 +201,56 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/orgs/{org}/schemas": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the declared extension schemas
+         * @description The extension schemas the organization declares: what its identity provider discovers at /Schemas and /ResourceTypes with the organization's token, and what SCIM validates, stores, filters and returns.
+         *
+         *     Scope: `directory:read` or `org:admin`.
+         */
+        get: operations["listOrgSchemas"];
+        put?: never;
+        /**
+         * Declare an extension schema
+         * @description Declares one extension schema, or replaces the declaration of the same URN. The body is RFC 7643 §7's schema representation (`id`, `name`, `description`, `attributes` with `type`, `multiValued`, `required`, `caseExact`, `mutability`, `returned`, `uniqueness` (none), `canonicalValues`, `subAttributes`), plus `resourceType` (User or Group), `required`, and per string attribute `maxLength`, `pattern` and `allowedCharacters`. A declaration that is not valid is a 400 naming the part at fault; nothing is written. A change writes one audit entry and one `organization.updated` event; a declaration equal to the stored one writes nothing. Values users already hold stay stored when a declaration is replaced or removed.
+         *
+         *     Scope: `directory:write` or `org:admin`.
+         */
+        post: operations["declareOrgSchema"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{org}/schemas/{urn}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove a declared extension schema
+         * @description Removes the declaration: SCIM stops accepting and showing its attributes at once. The values users hold stay stored and show again if the schema is declared again.
+         *
+         *     Scope: `directory:write` or `org:admin`.
+         */
+        delete: operations["removeOrgSchema"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/orgs/{org}/settings": {
         parameters: {
             query?: never;
@@ -589,6 +639,10 @@ export interface components {
             createdAt: string;
             /** @description The group's name (unique per organization, case-insensitively) */
             displayName: string;
+            /** @description The values of the extension schemas the organization declares for groups (docs/custom-attributes.md), each under its URN */
+            extensions: {
+                [key: string]: unknown;
+            };
             /** @description The identity provider's id of the group */
             externalId: string | null;
             /** @description Roster's id of the group */
@@ -696,8 +750,16 @@ export interface components {
             enterprise: {
                 [key: string]: unknown;
             } | null;
+            /** @description The values of the extension schemas the organization declares (docs/custom-attributes.md), each under its URN as SCIM sends it; the enterprise extension is `enterprise` */
+            extensions: {
+                [key: string]: unknown;
+            };
             /** @description The identity provider's id of the user */
             externalId: string | null;
+            /** @description The organization's attribute mapping applied (settings `attributeMapping`): each mapped SCIM attribute's value under the application's field name, null when the user has none */
+            fields: {
+                [key: string]: unknown;
+            };
             /** @description Roster's id of the user */
             id: string;
             /** @description The identity provider that created the user (entra, okta, …), when recognised */
@@ -771,6 +833,37 @@ export interface components {
             data: components["schemas"]["AuditEntry"][];
             /** @description Pass as `cursor` for the next (older) page; null on the last page */
             nextCursor: string | null;
+        };
+        /** @description An extension schema the organization declares (docs/custom-attributes.md) */
+        DeclaredSchema: {
+            /**
+             * Format: date-time
+             * @description When it was first declared
+             */
+            createdAt: string;
+            /** @description The declaration with every default written out: RFC 7643 §7's schema representation (id, name, description, attributes) plus `resourceType`, `required`, and per attribute `maxLength`, `pattern` and `allowedCharacters` */
+            definition: {
+                [key: string]: unknown;
+            };
+            /**
+             * @description The schema's URN
+             * @example urn:ietf:params:scim:schemas:extension:acme:2.0:User
+             */
+            id: string;
+            /**
+             * @description The resource type it extends
+             * @enum {string}
+             */
+            resourceType: "User" | "Group";
+            /**
+             * Format: date-time
+             * @description When it was last declared
+             */
+            updatedAt: string;
+        };
+        /** @description The organization's declared schemas, oldest first */
+        DeclaredSchemaList: {
+            data: components["schemas"]["DeclaredSchema"][];
         };
         /** @description One of the organization's domains and its DNS verification */
         DomainState: {
@@ -900,6 +993,16 @@ export interface components {
         OrgSettings: {
             /** @description A SCIM create whose userName is an application-created user's takes that user over */
             adoptExisting: boolean;
+            /**
+             * @description SCIM attribute paths (`title`, `name.givenName`, `urn:…:User:costCenter`) → the application's field names, shown in each user's `fields` in this API and in the events; a change replaces the whole mapping
+             * @example {
+             *       "title": "jobTitle",
+             *       "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department": "department"
+             *     }
+             */
+            attributeMapping: {
+                [key: string]: string;
+            };
             /** @description Days a user deleted under `suspend` is kept (0 to 3650) */
             deleteAfterDays: number;
             /**
@@ -924,6 +1027,8 @@ export interface components {
             scimOwnedFields: ("userName" | "externalId" | "name" | "displayName" | "nickName" | "emails" | "phoneNumbers" | "addresses" | "title" | "userType" | "preferredLanguage" | "locale" | "timezone" | "active" | "enterprise")[];
             /** @description A user an identity provider creates starts `pending` and is sent an invitation email */
             sendInvitations: boolean;
+            /** @description A SCIM write carrying attributes that no schema of the organization declares is a 400 invalidSyntax naming them; off (the default), they are kept under `customAttributes` */
+            strictAttributes: boolean;
             /** @description Subdomains of a listed domain count as inside it (eu.acme.com under acme.com) */
             subdomains: boolean;
         };
@@ -1936,6 +2041,302 @@ export interface operations {
             };
         };
     };
+    listOrgSchemas: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The organization: its id or its name
+                 * @example Acme Corp
+                 */
+                org: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The declarations */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeclaredSchemaList"];
+                };
+            };
+            /** @description invalid_parameter: a parameter or the body is not valid; the message names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="roster-api" */
+                    "www-authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint; invitation_not_found: no usable invitation has the token (unknown, used, revoked) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description internal: an unexpected error (the message and requestId identify it in the server's log) */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    declareOrgSchema: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The organization: its id or its name
+                 * @example Acme Corp
+                 */
+                org: string;
+            };
+            cookie?: never;
+        };
+        /** @description The declaration */
+        requestBody: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description The declaration, replaced or unchanged */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeclaredSchema"];
+                };
+            };
+            /** @description The declaration, new */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeclaredSchema"];
+                };
+            };
+            /** @description invalid_parameter: a parameter or the body is not valid; the message names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="roster-api" */
+                    "www-authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint; invitation_not_found: no usable invitation has the token (unknown, used, revoked) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description internal: an unexpected error (the message and requestId identify it in the server's log) */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    removeOrgSchema: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The organization: its id or its name
+                 * @example Acme Corp
+                 */
+                org: string;
+                /**
+                 * @description The schema's URN (URL-encoded), case-insensitively
+                 * @example urn:ietf:params:scim:schemas:extension:acme:2.0:User
+                 */
+                urn: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description invalid_parameter: a parameter or the body is not valid; the message names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="roster-api" */
+                    "www-authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint; invitation_not_found: no usable invitation has the token (unknown, used, revoked) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description internal: an unexpected error (the message and requestId identify it in the server's log) */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
     getOrgSettings: {
         parameters: {
             query?: never;
@@ -2048,6 +2449,16 @@ export interface operations {
                 "application/json": {
                     /** @description A SCIM create whose userName is an application-created user's takes that user over */
                     adoptExisting?: boolean;
+                    /**
+                     * @description SCIM attribute paths (`title`, `name.givenName`, `urn:…:User:costCenter`) → the application's field names, shown in each user's `fields` in this API and in the events; a change replaces the whole mapping
+                     * @example {
+                     *       "title": "jobTitle",
+                     *       "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department": "department"
+                     *     }
+                     */
+                    attributeMapping?: {
+                        [key: string]: string;
+                    };
                     /** @description Days a user deleted under `suspend` is kept (0 to 3650) */
                     deleteAfterDays?: number;
                     /**
@@ -2070,6 +2481,8 @@ export interface operations {
                     scimOwnedFields?: ("userName" | "externalId" | "name" | "displayName" | "nickName" | "emails" | "phoneNumbers" | "addresses" | "title" | "userType" | "preferredLanguage" | "locale" | "timezone" | "active" | "enterprise")[];
                     /** @description A user an identity provider creates starts `pending` and is sent an invitation email */
                     sendInvitations?: boolean;
+                    /** @description A SCIM write carrying attributes that no schema of the organization declares is a 400 invalidSyntax naming them; off (the default), they are kept under `customAttributes` */
+                    strictAttributes?: boolean;
                     /** @description Subdomains of a listed domain count as inside it (eu.acme.com under acme.com) */
                     subdomains?: boolean;
                 };

@@ -3,6 +3,7 @@
 // active"), the enterprise extension's attributes without their URN, who manages the resource,
 // and the attributes an identity provider sent that no schema declares, kept under
 // `customAttributes` rather than dropped. Events carry the same shapes (docs/events.md).
+import { NO_MAPPING, type AttributeMapping } from '../orgs/settings.ts'
 import type { GroupRow, MemberRow, UserRow } from '../store/store.ts'
 
 const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'
@@ -29,6 +30,10 @@ export interface ApiUser {
   /** pending: invited, not yet accepted · active · suspended: deactivated by the identity provider · deleted: kept for the deprovisioning policy's days. */
   readonly state: 'pending' | 'active' | 'suspended' | 'deleted'
   readonly enterprise: Json | null
+  /** The organization's declared extensions' values, by URN (docs/custom-attributes.md). */
+  readonly extensions: Json
+  /** The organization's attribute mapping applied: its field names with their values (null when unset). */
+  readonly fields: Json
   readonly managedBy: string
   readonly identityProvider: string | null
   readonly customAttributes: Json
@@ -44,6 +49,8 @@ export interface ApiGroup {
   readonly externalId: string | null
   readonly displayName: string
   readonly memberCount: number
+  /** The organization's declared extensions' values, by URN (docs/custom-attributes.md). */
+  readonly extensions: Json
   readonly managedBy: string
   readonly identityProvider: string | null
   readonly createdAt: string
@@ -87,7 +94,50 @@ function enterpriseOf(body: Json): Json | null {
   return out
 }
 
-export function apiUser(row: UserRow): ApiUser {
+/**
+ * The body's extension objects other than the enterprise one: a validated body holds an
+ * extension's values under its URN only for a schema the organization declares.
+ */
+function extensionsOf(body: Json): Json {
+  let out: Json | null = null
+  for (const k in body) {
+    if (k.startsWith('urn:') && k !== ENTERPRISE && isObject(body[k])) (out ??= {})[k] = body[k]
+  }
+  return out ?? {}
+}
+
+/** The value of `key` in `obj`, its name matched case-insensitively (RFC 7643 §2.1). */
+function keyOf(obj: Json, key: string): unknown {
+  if (Object.hasOwn(obj, key)) return obj[key]
+  const lower = key.toLowerCase()
+  for (const k in obj) if (k.toLowerCase() === lower) return obj[k]
+  return undefined
+}
+
+/**
+ * The value at a SCIM attribute path in a stored body: an extension's attribute under its URN; of
+ * a multi-valued attribute, the primary element (else the first), and of a complex element its
+ * `value` unless a sub-attribute is named.
+ */
+export function valueAt(body: Json, path: string): unknown {
+  const colon = path.lastIndexOf(':')
+  const container = colon < 0 ? body : keyOf(body, path.slice(0, colon))
+  if (!isObject(container)) return null
+  const [name, sub] = path.slice(colon + 1).split('.') as [string, string | undefined]
+  let v = keyOf(container, name)
+  if (Array.isArray(v)) v = v.find((e) => isObject(e) && e.primary === true) ?? v[0]
+  if (isObject(v)) v = keyOf(v, sub ?? 'value')
+  else if (sub !== undefined) return null
+  return v ?? null
+}
+
+function fieldsOf(body: Json, mapping: AttributeMapping): Json {
+  const out: Json = {}
+  for (const path in mapping) out[mapping[path] as string] = valueAt(body, path)
+  return out
+}
+
+export function apiUser(row: UserRow, mapping: AttributeMapping = NO_MAPPING): ApiUser {
   const b = row.body
   const emails = valued(b.emails)
   const active = b.active !== false
@@ -111,6 +161,8 @@ export function apiUser(row: UserRow): ApiUser {
     active,
     state: !active ? 'suspended' : info?.pending === true ? 'pending' : 'active',
     enterprise: enterpriseOf(b),
+    extensions: extensionsOf(b),
+    fields: fieldsOf(b, mapping),
     managedBy: info?.managedBy ?? 'scim',
     identityProvider: info?.identityProvider ?? null,
     customAttributes: info?.customAttributes ?? {},
@@ -129,6 +181,7 @@ export function apiGroup(row: GroupRow): ApiGroup {
     externalId: str(b.externalId),
     displayName: str(b.displayName) ?? '',
     memberCount: info?.memberCount ?? 0,
+    extensions: extensionsOf(b),
     managedBy: info?.managedBy ?? 'scim',
     identityProvider: info?.identityProvider ?? null,
     createdAt: row.created,

@@ -6,6 +6,7 @@
 // one member, and a 5,000-member change is 5,000 of them, stored as one row (events/rows.ts).
 import { isDeepStrictEqual } from 'node:util'
 import { apiGroup, apiUser, type ApiUser } from '../directory/shape.ts'
+import type { AttributeMapping } from '../orgs/settings.ts'
 import { changeParts, type Change } from '../provisioning/log-change.ts'
 import type { GroupRow, MemberDeltaResult, MemberKey, NewEvent, OrgId, UserRow } from '../store/store.ts'
 
@@ -32,6 +33,8 @@ export interface EventContext {
   /** ISO 8601: the change's own time (the resource's updatedAt). */
   readonly at: string
   readonly newId: () => string
+  /** The organization's attribute mapping, for the users' `fields` (orgs/settings.ts). */
+  readonly mapping: AttributeMapping
 }
 
 /** `data` minus its closing brace, so that per-event fields can be appended to a shared prefix. */
@@ -83,7 +86,7 @@ function withChanges(prefix: string, changes: string | null): string {
 }
 
 export function userCreated(ctx: EventContext, row: UserRow): NewEvent {
-  return event(ctx, 'user.created', 'User', row.id, row.version, `${openData(ctx, apiUser(row))}}`)
+  return event(ctx, 'user.created', 'User', row.id, row.version, `${openData(ctx, apiUser(row, ctx.mapping))}}`)
 }
 
 /**
@@ -97,7 +100,7 @@ export function userUpdated(ctx: EventContext, before: UserRow, after: UserRow, 
     metadata: { before: before.directory?.metadata ?? {}, after: after.directory?.metadata ?? {} },
   })
   if (changes === null) return []
-  const prefix = openData(ctx, apiUser(after))
+  const prefix = openData(ctx, apiUser(after, ctx.mapping))
   const out = [event(ctx, 'user.updated', 'User', after.id, after.version, withChanges(prefix, changes))]
   const was = before.body.active !== false
   const is = after.body.active !== false
@@ -112,7 +115,7 @@ export function userUpdated(ctx: EventContext, before: UserRow, after: UserRow, 
  */
 export function userEvent(ctx: EventContext, type: EventType, row: UserRow, extra: Record<string, unknown> = {}): NewEvent {
   const more = Object.keys(extra).length === 0 ? '' : `,${JSON.stringify(extra).slice(1, -1)}`
-  return event(ctx, type, 'User', row.id, row.version, `${openData(ctx, apiUser(row))}${more}}`)
+  return event(ctx, type, 'User', row.id, row.version, `${openData(ctx, apiUser(row, ctx.mapping))}${more}}`)
 }
 
 /** A user kept after its DELETE (deprovision: suspend), in the shape the directory API shows it. */
@@ -122,7 +125,7 @@ export function deletedUserEvent(ctx: EventContext, type: 'user.deactivated' | '
 
 /** The user as it was before the delete. */
 export function userDeleted(ctx: EventContext, before: UserRow): NewEvent {
-  return event(ctx, 'user.deleted', 'User', before.id, before.version, `${openData(ctx, apiUser(before))}}`)
+  return event(ctx, 'user.deleted', 'User', before.id, before.version, `${openData(ctx, apiUser(before, ctx.mapping))}}`)
 }
 
 export function groupCreated(ctx: EventContext, row: GroupRow): NewEvent {

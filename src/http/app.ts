@@ -13,6 +13,9 @@ import { registerHealth } from './health.ts'
 import { REDACT, accessLog } from './access-log.ts'
 import { countRequests, createMetrics, metricsRoute, type Metrics } from './metrics.ts'
 import { scimPlugin } from './scim/plugin.ts'
+import { RateLimiter } from './rate-limit.ts'
+import { safeErrors } from './safe-errors.ts'
+import { securityHeaders } from './security-headers.ts'
 import { WebhookDispatcher, type DispatcherOptions } from '../events/dispatcher.ts'
 import type { TxtResolver } from '../orgs/domains.ts'
 import { Mailer, type MailerSettings } from '../mail/mailer.ts'
@@ -32,10 +35,12 @@ declare module 'fastify' {
 
 export interface AppOptions {
   readonly deps: Deps
-  readonly config: Pick<Config, 'publicUrl' | 'requestTimeoutMs' | 'logLevel'> & Partial<Pick<Config, 'requestLog' | 'logRetentionDays' | 'eventRetentionDays' | 'webhookAllowPrivate' | 'allowedHosts' | 'host' | 'port' | 'sharedDomains'>>
+  readonly config: Pick<Config, 'publicUrl' | 'requestTimeoutMs' | 'logLevel'> & Partial<Pick<Config, 'requestLog' | 'logRetentionDays' | 'eventRetentionDays' | 'webhookAllowPrivate' | 'allowedHosts' | 'host' | 'port' | 'sharedDomains' | 'rateLimits' | 'requestDeadlineMs'>>
   /** Provisioning-log timings (tests shorten them). */
   readonly provisioningLog?: { readonly flushIntervalMs?: number; readonly pruneIntervalMs?: number }
   readonly logger?: boolean
+  /** How often rate-limit consumption is shared with other servers on PostgreSQL (tests shorten it). */
+  readonly rateLimitSyncMs?: number
   /** Where log lines go (standard output when absent). */
   readonly logStream?: NodeJS.WritableStream
   /** Webhook delivery in this server (on unless `false`; `roster worker` delivers otherwise); tests shorten its timings. */
@@ -73,6 +78,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, maxParamLength: 200 },
   })
   app.server.headersTimeout = Math.min(10_000, opts.config.requestTimeoutMs)
+  securityHeaders(app)
+  safeErrors(app)
 
   const appender = new LogAppender(opts.deps.store, {
     flushIntervalMs: opts.provisioningLog?.flushIntervalMs,
@@ -131,11 +138,18 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     await appender.close()
   })
 
+  const rateLimiter = opts.config.rateLimits ? new RateLimiter(opts.config.rateLimits, {
+    shared: opts.deps.store.rateLimitBuckets, ...(opts.rateLimitSyncMs ? { syncMs: opts.rateLimitSyncMs } : {}),
+    onError: (err) => app.log.warn({ err }, 'rate limits: sharing with the other servers failed; retrying'),
+  }) : null
+  app.addHook('onClose', async () => rateLimiter?.close())
   const baseUrl = baseUrlResolver({
     publicUrl: opts.config.publicUrl, allowedHosts: opts.config.allowedHosts ?? LOOPBACK_HOSTS,
     fallback: serverAddress(opts.config.host ?? '127.0.0.1', opts.config.port ?? 8080),
   })
-  await app.register(scimPlugin, { prefix: '/scim/v2', deps: opts.deps, baseUrl, appender, logIdAt: uuidV7At() })
+  await app.register(scimPlugin, { prefix: '/scim/v2', deps: opts.deps, baseUrl, appender, logIdAt: uuidV7At(), ...(rateLimiter?.enabled ? { rateLimiter } : {}),
+    ...(opts.config.requestDeadlineMs ? { deadlineMs: opts.config.requestDeadlineMs } : {}),
+  })
   let closed: () => void = () => undefined
   const closing = new Promise<void>((resolve) => {
     closed = resolve

@@ -19,7 +19,7 @@ import { RETRY_FOR_MS } from '../events/backoff.ts'
 import { userEvent, type EventContext } from '../events/build.ts'
 import { generateInvitationToken } from '../orgs/invitation-tokens.ts'
 import type { ArmDecision, ArmedInvitation, ClaimedInvitation, FeedRef } from '../store/invitation-store.ts'
-import type { NewEvent, OrgId, Store } from '../store/store.ts'
+import type { NewEvent, OrgId, Store, StoreTx } from '../store/store.ts'
 import { invitationEmail, inviteUrl } from './templates.ts'
 import { MailError, isBareAddress, transportFromConfig, type MailTransport } from './transport.ts'
 
@@ -342,7 +342,7 @@ export class Mailer {
           await tx.invitations.markFailed(orgId, id, o.inv.tokenHash, now, o.error)
         } else if (await tx.invitations.markSent(orgId, id, o.inv.tokenHash, now)) {
           const user = await tx.getUserForUpdate(orgId, userId)
-          if (user) push(events, orgId, userEvent(this.#ctx(orgId, now), 'user.invited', user, { invitation: { id, expiresAt: o.inv.expiresAt } }))
+          if (user) push(events, orgId, userEvent(await this.#ctx(tx, orgId, now), 'user.invited', user, { invitation: { id, expiresAt: o.inv.expiresAt } }))
         }
       }
       for (const [orgId, list] of events) await tx.insertEvents(orgId, list)
@@ -360,7 +360,7 @@ export class Mailer {
         for (const inv of due) {
           if (!(await tx.invitations.expire(inv.orgId, inv.id, now))) continue
           const user = await tx.getUserForUpdate(inv.orgId, inv.userId)
-          if (user) push(events, inv.orgId, userEvent(this.#ctx(inv.orgId, now), 'user.invitation_expired', user, { invitation: { id: inv.id, expiresAt: inv.expiresAt } }))
+          if (user) push(events, inv.orgId, userEvent(await this.#ctx(tx, inv.orgId, now), 'user.invitation_expired', user, { invitation: { id: inv.id, expiresAt: inv.expiresAt } }))
         }
         for (const [orgId, list] of events) await tx.insertEvents(orgId, list)
       })
@@ -368,8 +368,9 @@ export class Mailer {
     }
   }
 
-  #ctx(orgId: OrgId, at: string): EventContext {
-    return { orgId, at, newId: this.#o.newId }
+  /** The events' context, with the organization's attribute mapping read in the transaction. */
+  async #ctx(tx: StoreTx, orgId: OrgId, at: string): Promise<EventContext> {
+    return { orgId, at, newId: this.#o.newId, mapping: (await tx.orgs.policy(orgId)).settings.attributeMapping }
   }
 }
 

@@ -21,6 +21,42 @@ export interface OrgSettings {
   readonly adoptExisting: boolean
   /** The directory API's user fields that an identity provider owns on SCIM-managed users. */
   readonly scimOwnedFields: readonly ScimOwnedField[]
+  /**
+   * A SCIM write carrying attributes that no schema of the organization declares is a 400
+   * invalidSyntax naming them; off, they are kept for the application (docs/custom-attributes.md).
+   */
+  readonly strictAttributes: boolean
+  /**
+   * SCIM attribute paths the directory API and the events also show under the application's own
+   * field names, in a user's `fields` (`title` → `jobTitle`): the same names whichever identity
+   * provider the customer uses (docs/custom-attributes.md).
+   */
+  readonly attributeMapping: AttributeMapping
+}
+
+/** SCIM attribute path (`title`, `name.givenName`, `urn:…:User:costCenter`) → the application's field name. */
+export type AttributeMapping = Readonly<Record<string, string>>
+
+export const NO_MAPPING: AttributeMapping = Object.freeze({})
+
+export const MAX_MAPPED_ATTRIBUTES = 100
+// An attribute path as a filter names one (RFC 7644 §3.4.2.2: [URI ":"] ATTRNAME ["." subAttr]).
+const MAPPED_PATH = /^(?:[A-Za-z][A-Za-z0-9+.-]*:[A-Za-z0-9._~:/%+-]*:)?[A-Za-z][A-Za-z0-9_-]*(?:\.[A-Za-z][A-Za-z0-9_-]*)?$/
+const FIELD_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/
+
+/** Checks a mapping: paths a filter could name, field names an application can use, each field once. */
+function parseMapping(v: unknown): AttributeMapping {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new SettingsError('attributeMapping', 'attributeMapping must be an object of SCIM attribute path → field name')
+  const entries = Object.entries(v)
+  if (entries.length > MAX_MAPPED_ATTRIBUTES) throw new SettingsError('attributeMapping', `attributeMapping maps at most ${MAX_MAPPED_ATTRIBUTES} attributes`)
+  const seen = new Set<string>()
+  for (const [path, field] of entries) {
+    if (!MAPPED_PATH.test(path) || path.length > 300) throw new SettingsError('attributeMapping', `attributeMapping: "${path}" is not a SCIM attribute path (title, name.givenName, urn:…:User:costCenter)`)
+    if (typeof field !== 'string' || !FIELD_NAME.test(field)) throw new SettingsError('attributeMapping', `attributeMapping: the field name for "${path}" must be a letter or _, then letters, digits or _ (at most 64)`)
+    if (seen.has(field)) throw new SettingsError('attributeMapping', `attributeMapping: "${field}" is the field name of two attributes`)
+    seen.add(field)
+  }
+  return Object.fromEntries(entries) as AttributeMapping
 }
 
 /**
@@ -46,6 +82,8 @@ export const DEFAULT_SETTINGS: OrgSettings = {
   deleteAfterDays: 30,
   adoptExisting: false,
   scimOwnedFields: DEFAULT_SCIM_OWNED,
+  strictAttributes: false,
+  attributeMapping: {},
 }
 
 export const MAX_DELETE_AFTER_DAYS = 3_650
@@ -71,6 +109,17 @@ export function readSettings(json: string | null | undefined): OrgSettings {
       ? (s.deleteAfterDays as number) : d.deleteAfterDays,
     adoptExisting: typeof s.adoptExisting === 'boolean' ? s.adoptExisting : d.adoptExisting,
     scimOwnedFields: Array.isArray(s.scimOwnedFields) && s.scimOwnedFields.every(isField) ? s.scimOwnedFields : d.scimOwnedFields,
+    strictAttributes: typeof s.strictAttributes === 'boolean' ? s.strictAttributes : d.strictAttributes,
+    attributeMapping: mappingOr(s.attributeMapping, d.attributeMapping),
+  }
+}
+
+function mappingOr(v: unknown, fallback: AttributeMapping): AttributeMapping {
+  if (v === undefined) return fallback
+  try {
+    return parseMapping(v)
+  } catch {
+    return fallback
   }
 }
 
@@ -95,6 +144,7 @@ export function parseSettingsChange(input: Record<string, unknown>): SettingsCha
       case 'sendInvitations':
       case 'subdomains':
       case 'adoptExisting':
+      case 'strictAttributes':
         if (typeof v !== 'boolean') throw new SettingsError(k, `${k} must be true or false`)
         out[k] = v
         break
@@ -111,6 +161,9 @@ export function parseSettingsChange(input: Record<string, unknown>): SettingsCha
           throw new SettingsError(k, `deleteAfterDays must be a whole number of days from 0 to ${MAX_DELETE_AFTER_DAYS}`)
         }
         out.deleteAfterDays = v
+        break
+      case 'attributeMapping':
+        out.attributeMapping = parseMapping(v)
         break
       case 'scimOwnedFields': {
         if (!Array.isArray(v)) throw new SettingsError(k, 'scimOwnedFields must be a list of field names')

@@ -107,7 +107,7 @@ export async function createAppUser(deps: Deps, orgId: OrgId, input: unknown): P
   try {
     await deps.store.write(async (tx) => {
       await tx.insertUser(orgId, { id, body: v.body, passwordHash: null, now, identityProvider: null, customAttributes: null, managedBy: 'app', pending: false, metadata })
-      await tx.insertEvents(orgId, [userCreated(eventContext(deps, orgId, now), row)])
+      await tx.insertEvents(orgId, [userCreated(eventContext(deps, orgId, now, (await tx.orgs.policy(orgId)).settings.attributeMapping), row)])
     })
   } catch (e) {
     return taken(e, input.userName)
@@ -162,7 +162,7 @@ export async function updateAppUser(deps: Deps, orgId: OrgId, id: string, input:
         directory: { ...(info ?? { managedBy: 'app', identityProvider: null, customAttributes: null }), metadata },
       }
       const change = { resourceType: 'User' as const, resourceId: id, before: cur.body, after: v.body }
-      await tx.insertEvents(orgId, userUpdated(eventContext(deps, orgId, now), cur, after, change))
+      await tx.insertEvents(orgId, userUpdated(eventContext(deps, orgId, now, (await tx.orgs.policy(orgId)).settings.attributeMapping), cur, after, change))
       return after
     })
   } catch (e) {

@@ -5,6 +5,7 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises'
 import type { ApiUser } from '../directory/shape.ts'
 import { deletedUserEvent } from '../events/build.ts'
+import { NO_MAPPING } from '../orgs/settings.ts'
 import type { Deps } from './deps.ts'
 import { eventContext } from './users.ts'
 
@@ -17,7 +18,7 @@ export async function purgeDeletedUsers(deps: Pick<Deps, 'store' | 'now' | 'newI
       const removed = await deps.store.write(async (tx) => {
         if (!(await tx.purgeDeletedUser(kept.orgId, kept.id))) return false
         const shape = { ...(kept.data as unknown as ApiUser), version: Number(kept.data.version) + 1, updatedAt: now }
-        await tx.insertEvents(kept.orgId, [deletedUserEvent(eventContext(deps as Deps, kept.orgId, now), 'user.deleted', shape)])
+        await tx.insertEvents(kept.orgId, [deletedUserEvent(eventContext(deps as Deps, kept.orgId, now, NO_MAPPING), 'user.deleted', shape)])
         return true
       })
       if (removed) total++

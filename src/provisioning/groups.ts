@@ -6,13 +6,15 @@ import { ScimError, quote } from '../scim/errors.ts'
 import { applyPatch } from '../scim/patch/apply.ts'
 import { normalizePatch } from '../scim/patch/normalize.ts'
 import { validateResource, type MemberRef } from '../scim/resource.ts'
-import { groupResource } from '../scim/schema/registry.ts'
+import type { ResourceSchema } from '../scim/schema/registry.ts'
 import { groupCreated, groupDeleted, groupUpdated, memberEvents, memberRemovedByDelete } from '../events/build.ts'
 import type { GroupRow, ListResult, MemberDelta, OrgId, StoreTx } from '../store/store.ts'
 import { UniqueViolation } from '../store/store.ts'
 import { checkIfMatch, notFound, toListQuery } from './common.ts'
 import type { Deps } from './deps.ts'
 import { memberChange, type MemberChange, type WriteLog } from './log-change.ts'
+import { NO_MAPPING } from '../orgs/settings.ts'
+import { checkUndeclared } from './policy.ts'
 import { eventContext } from './users.ts'
 
 async function displayNameTaken(deps: Deps, orgId: OrgId, displayName: unknown, e: unknown): Promise<never> {
@@ -46,14 +48,17 @@ async function resolveRefs(tx: StoreTx, orgId: OrgId, groupId: string, refs: rea
 }
 
 /** POST /Groups. */
-export async function createGroup(deps: Deps, orgId: OrgId, input: unknown, log?: WriteLog): Promise<GroupRow> {
-  const v = validateResource(groupResource, input, { mode: 'create' })
+export async function createGroup(deps: Deps, orgId: OrgId, input: unknown, log: WriteLog | undefined, rs: ResourceSchema): Promise<GroupRow> {
+  const v = validateResource(rs, input, { mode: 'create' })
+  for (const n of v.notes) log?.note?.(n)
   checkMemberCount(deps, v.members?.length ?? 0)
   const id = deps.newId()
   const now = deps.now().toISOString()
   const identityProvider = log?.identityProvider ?? null
   try {
     return await deps.store.write(async (tx) => {
+      // Read only when there is something to decide: a group's usual create reads no policy.
+      if (v.unknown) checkUndeclared(await tx.orgs.policy(orgId), v.unknown)
       await tx.insertGroup(orgId, { id, body: v.body, now, identityProvider })
       const members = await resolveRefs(tx, orgId, id, v.members ?? [])
       const delta: MemberDelta = { replaceAll: members, add: [], remove: [], removeAll: false }
@@ -62,11 +67,11 @@ export async function createGroup(deps: Deps, orgId: OrgId, input: unknown, log?
         id, version: 1, created: now, lastModified: now, body: v.body,
         directory: { managedBy: 'scim', identityProvider, customAttributes: null, memberCount: r?.added.length ?? 0 },
       }
-      const ctx = eventContext(deps, orgId, now)
+      const ctx = eventContext(deps, orgId, now, NO_MAPPING)
       await tx.insertEvents(orgId, [groupCreated(ctx, created), ...(r ? memberEvents(ctx, created, r) : [])])
       await log?.record(tx, orgId, { resourceType: 'Group', resourceId: id, before: null, after: v.body, members: r ? memberChange(delta, r) : undefined })
       return created
-    })
+    }, deps.deadline)
   } catch (e) {
     return displayNameTaken(deps, orgId, v.body.displayName, e)
   }
@@ -74,19 +79,20 @@ export async function createGroup(deps: Deps, orgId: OrgId, input: unknown, log?
 
 /** GET /Groups/{id}; `withMembership` false never reads the membership rows. */
 export async function getGroup(deps: Deps, orgId: OrgId, id: string, withMembership: boolean): Promise<GroupRow> {
-  const row = await deps.store.getGroup(orgId, id, { withMembership })
+  const row = await deps.store.getGroup(orgId, id, { withMembership, deadline: deps.deadline })
   if (!row) throw notFound('Group', id)
   return row
 }
 
 /** GET /Groups and POST /Groups/.search. */
-export function listGroups(deps: Deps, orgId: OrgId, p: ListParams, withMembership: boolean): Promise<ListResult<GroupRow>> {
-  return deps.store.listGroups(orgId, toListQuery(p), { withMembership })
+export function listGroups(deps: Deps, orgId: OrgId, p: ListParams, withMembership: boolean, rs: ResourceSchema): Promise<ListResult<GroupRow>> {
+  return deps.store.listGroups(orgId, { ...toListQuery(p), rs }, { withMembership, deadline: deps.deadline })
 }
 
 async function modifyGroup(
   deps: Deps, orgId: OrgId, id: string, ifMatch: string | undefined, log: WriteLog | undefined,
   change: (cur: GroupRow) => { body: Record<string, unknown>; changed: boolean; delta: MemberDelta | null },
+  unknown: Readonly<Record<string, unknown>> | null = null,
 ): Promise<GroupRow> {
   const now = deps.now().toISOString()
   let displayName: unknown
@@ -95,6 +101,7 @@ async function modifyGroup(
       const cur = await tx.getGroupForUpdate(orgId, id)
       if (!cur) throw notFound('Group', id)
       checkIfMatch(ifMatch, cur.version)
+      if (unknown) checkUndeclared(await tx.orgs.policy(orgId), unknown)
       const next = change(cur)
       displayName = next.body.displayName
       let membersChanged = false
@@ -120,27 +127,30 @@ async function modifyGroup(
         id, version: cur.version + 1, created: cur.created, lastModified: now, body: next.body,
         directory: { managedBy: cur.directory?.managedBy ?? 'scim', identityProvider: cur.directory?.identityProvider ?? null, customAttributes: null, memberCount },
       }
-      const ctx = eventContext(deps, orgId, now)
+      const ctx = eventContext(deps, orgId, now, NO_MAPPING)
       await tx.insertEvents(orgId, [...(next.changed ? groupUpdated(ctx, after, logged) : []), ...(result ? memberEvents(ctx, after, result) : [])])
       return after
-    })
+    }, deps.deadline)
   } catch (e) {
     return displayNameTaken(deps, orgId, displayName, e)
   }
 }
 
 /** PUT /Groups/{id}: replaces the body and the whole member list. */
-export async function replaceGroup(deps: Deps, orgId: OrgId, id: string, input: unknown, ifMatch: string | undefined, log?: WriteLog): Promise<GroupRow> {
-  const v = validateResource(groupResource, input, { mode: 'replace' })
+export async function replaceGroup(deps: Deps, orgId: OrgId, id: string, input: unknown, ifMatch: string | undefined, log: WriteLog | undefined, rs: ResourceSchema): Promise<GroupRow> {
+  const v = validateResource(rs, input, { mode: 'replace' })
+  for (const n of v.notes) log?.note?.(n)
   const delta: MemberDelta = v.members ? { replaceAll: v.members, add: [], remove: [], removeAll: false } : { replaceAll: null, add: [], remove: [], removeAll: true }
-  return modifyGroup(deps, orgId, id, ifMatch, log, () => ({ body: v.body, changed: true, delta }))
+  return modifyGroup(deps, orgId, id, ifMatch, log, () => ({ body: v.body, changed: true, delta }), v.unknown)
 }
 
 /** PATCH /Groups/{id} (RFC 7644 §3.5.2): all operations or none. */
-export async function patchGroup(deps: Deps, orgId: OrgId, id: string, input: unknown, ifMatch: string | undefined, log?: WriteLog): Promise<GroupRow> {
-  const ops = normalizePatch(groupResource, input, { maxOperations: deps.limits.maxPatchOperations })
+export async function patchGroup(deps: Deps, orgId: OrgId, id: string, input: unknown, ifMatch: string | undefined, log: WriteLog | undefined, rs: ResourceSchema): Promise<GroupRow> {
+  const ops = normalizePatch(rs, input, { maxOperations: deps.limits.maxPatchOperations })
   return modifyGroup(deps, orgId, id, ifMatch, log, (cur) => {
-    const r = applyPatch(groupResource, cur.body, ops)
+    // A group keeps no undeclared attributes (a create drops them too): they are ignored, noted.
+    const r = applyPatch(rs, cur.body, ops)
+    for (const n of r.notes) log?.note?.(n)
     return { body: r.body, changed: r.changed && JSON.stringify(r.body) !== JSON.stringify(cur.body), delta: r.members }
   })
 }
@@ -155,9 +165,9 @@ export async function deleteGroup(deps: Deps, orgId: OrgId, id: string, ifMatch:
     const cur = await tx.getGroupForUpdate(orgId, id)
     if (!cur) throw notFound('Group', id)
     checkIfMatch(ifMatch, cur.version)
-    const ctx = eventContext(deps, orgId, now)
+    const ctx = eventContext(deps, orgId, now, NO_MAPPING)
     const parents = (await tx.deleteGroup(orgId, id, now)) ?? []
     await tx.insertEvents(orgId, [groupDeleted(ctx, cur), ...parents.map((g) => memberRemovedByDelete(ctx, g, id, 'Group'))])
     await log?.record(tx, orgId, { resourceType: 'Group', resourceId: id, before: cur.body, after: null })
-  })
+  }, deps.deadline)
 }

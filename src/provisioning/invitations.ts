@@ -55,7 +55,7 @@ function unusable(status: InvitationStatus): string {
  * is written. `keyOrgId` is the API key's organization (null: the operator's, any organization);
  * another organization's invitation is unknown to it. Returns the user as it is now.
  */
-export async function acceptInvitation(deps: Deps, token: string, keyOrgId: OrgId | null): Promise<UserRow> {
+export async function acceptInvitation(deps: Deps, token: string, keyOrgId: OrgId | null): Promise<{ orgId: OrgId; user: UserRow }> {
   if (!isWellFormedInvitationToken(token)) throw new InvitationError('invitation_not_found', UNKNOWN)
   const hash = hashInvitationToken(token)
   const now = deps.now().toISOString()
@@ -74,8 +74,8 @@ export async function acceptInvitation(deps: Deps, token: string, keyOrgId: OrgI
       await tx.setPending(inv.orgId, cur.id, false, now)
       after = { ...cur, version: cur.version + 1, lastModified: now, directory: { ...cur.directory, pending: false } }
     }
-    await tx.insertEvents(inv.orgId, [userEvent(eventContext(deps, inv.orgId, now), 'user.invitation_accepted', after, { invitation: { id: inv.id } })])
-    return after
+    await tx.insertEvents(inv.orgId, [userEvent(eventContext(deps, inv.orgId, now, (await tx.orgs.policy(inv.orgId)).settings.attributeMapping), 'user.invitation_accepted', after, { invitation: { id: inv.id } })])
+    return { orgId: inv.orgId, user: after }
   })
 }
 

@@ -44,6 +44,8 @@ export interface WriteLog {
   record(tx: StoreTx, orgId: OrgId, change: Change): Promise<void>
   /** The identity provider that made the request (recorded on what it creates), when known. */
   readonly identityProvider?: string
+  /** Adds a note to the request's log row (what was accepted without a schema, for instance). */
+  note?(text: string): void
 }
 
 /** The membership part of a change, from the delta as requested and the rows it changed. */

@@ -8,7 +8,7 @@
 import { organizationUpdated } from '../events/build.ts'
 import { claimRefusal, supersededDetail } from '../orgs/domain-claims.ts'
 import { checkDomainVerification, newVerificationToken, normalizeDomain, verificationRecord, type TxtResolver } from '../orgs/domains.ts'
-import { SettingsError, applySettingsChange, parseSettingsChange, type OrgSettings, type SettingsChange } from '../orgs/settings.ts'
+import { NO_MAPPING, SettingsError, applySettingsChange, parseSettingsChange, type OrgSettings, type SettingsChange } from '../orgs/settings.ts'
 import type { AuditRow, DomainRecord, DomainState } from '../store/org-store.ts'
 import type { OrgId, OrgRow, StoreTx } from '../store/store.ts'
 import type { Deps } from './deps.ts'
@@ -54,6 +54,8 @@ export function orgSettingsView(org: Pick<OrgRow, 'id' | 'name' | 'settings' | '
     deleteAfterDays: s.deleteAfterDays,
     adoptExisting: s.adoptExisting,
     scimOwnedFields: [...s.scimOwnedFields],
+    strictAttributes: s.strictAttributes,
+    attributeMapping: { ...s.attributeMapping },
   }
 }
 
@@ -91,20 +93,20 @@ function pick(s: OrgSettings, keys: readonly string[]): Record<string, unknown> 
   return Object.fromEntries(keys.map((k) => [k, s[k as keyof OrgSettings]]))
 }
 
-async function viewInTx(tx: StoreTx, org: Pick<OrgRow, 'id' | 'name'>): Promise<OrgSettingsView> {
+export async function viewInTx(tx: StoreTx, org: Pick<OrgRow, 'id' | 'name'>): Promise<OrgSettingsView> {
   const { settings } = await tx.orgs.policy(org.id)
   const domainRecords = await tx.orgs.domains(org.id)
   return orgSettingsView({ id: org.id, name: org.name, settings, domainRecords })
 }
 
 /** The audit entry and the `organization.updated` event of one change, in the change's transaction. */
-async function record(
+export async function record(
   deps: Deps, tx: StoreTx, orgId: OrgId, at: string, entry: { actor: string; action: string; details: Record<string, unknown> },
-  view: OrgSettingsView, changes: readonly string[],
+  view: OrgSettingsView, changes: readonly string[], extra: Record<string, unknown> = {},
 ): Promise<void> {
   const row: AuditRow = { id: deps.newId(), at, ...entry }
   await tx.orgs.insertAudit(orgId, row)
-  await tx.insertEvents(orgId, [organizationUpdated({ orgId, at, newId: deps.newId }, { ...view, changes })])
+  await tx.insertEvents(orgId, [organizationUpdated({ orgId, at, newId: deps.newId, mapping: NO_MAPPING }, { ...view, ...extra, changes })])
 }
 
 /**

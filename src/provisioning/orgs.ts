@@ -1,5 +1,6 @@
 // Organizations and their SCIM tokens. Refreshing revokes every earlier token in the same
 // transaction that stores the new one (docs/architecture.md, parts and boundaries: orgs/).
+import { NO_MAPPING } from '../orgs/settings.ts'
 import { claimRefusal } from '../orgs/domain-claims.ts'
 import { normalizeDomain } from '../orgs/domains.ts'
 import { generateToken } from '../orgs/tokens.ts'
@@ -11,6 +12,7 @@ import { tokenRefreshed } from '../events/build.ts'
 export type OrgErrorCode =
   | 'ROSTER_ERR_ORG_EXISTS' | 'ROSTER_ERR_ORG_NOT_FOUND' | 'ROSTER_ERR_ORG_NAME'
   | 'ROSTER_ERR_ORG_DOMAIN' | 'ROSTER_ERR_ORG_DOMAIN_CLAIMED' | 'ROSTER_ERR_ORG_SETTING'
+  | 'ROSTER_ERR_SCHEMA' | 'ROSTER_ERR_SCHEMA_NOT_FOUND'
 
 export class OrgError extends Error {
   /** `field`: the input at fault (`domainAdd`, `sendInvitations` …), for the API's message. */
@@ -94,7 +96,7 @@ export async function refreshToken(deps: Deps, idOrName: string): Promise<{ orgI
   const now = deps.now().toISOString()
   await deps.store.write(async (tx) => {
     await tx.replaceToken(org.id, { id, hash: t.hash, prefix: t.prefix, now })
-    await tx.insertEvents(org.id, [tokenRefreshed({ orgId: org.id, at: now, newId: deps.newId }, { id, prefix: t.prefix })])
+    await tx.insertEvents(org.id, [tokenRefreshed({ orgId: org.id, at: now, newId: deps.newId, mapping: NO_MAPPING }, { id, prefix: t.prefix })])
   })
   return { orgId: org.id, token: t.token }
 }

@@ -38,3 +38,18 @@ export function checkDomains(policy: OrgPolicy, after: Body, before: Body | null
     `${fresh.map((v) => `"${v}"`).join(', ')} ${fresh.length === 1 ? 'is' : 'are'} outside the organization's email domains${scope}: ${allowed}. ` +
     'Provision users with an address in one of these domains, or ask the organization admin to add the domain.')
 }
+
+/**
+ * Attributes no schema of the organization declares (RFC 7644 §3.3 lets a service provider
+ * ignore them; Roster keeps a user's for the application under `customAttributes`, and the
+ * validation notes each in the log row): a 400 invalidSyntax naming them when the organization
+ * is strict (docs/custom-attributes.md).
+ */
+export function checkUndeclared(policy: OrgPolicy, unknown: Readonly<Record<string, unknown>> | null): void {
+  if (unknown === null || !policy.settings.strictAttributes) return
+  const names = Object.keys(unknown)
+  if (names.length === 0) return
+  const list = names.map((n) => JSON.stringify(n)).join(', ')
+  throw new ScimError(400, 'invalidSyntax', `No schema of this organization declares ${names.length === 1 ? 'the attribute' : 'the attributes'} ${list}; ` +
+    'declare them in an extension schema, or send only declared attributes (the organization refuses undeclared ones: strictAttributes)')
+}

@@ -6,7 +6,7 @@ import { ScimError, quote } from '../scim/errors.ts'
 import { applyPatch } from '../scim/patch/apply.ts'
 import { normalizePatch, type PatchOperation } from '../scim/patch/normalize.ts'
 import { validateResource } from '../scim/resource.ts'
-import { userResource } from '../scim/schema/registry.ts'
+import type { ResourceSchema } from '../scim/schema/registry.ts'
 import { apiUser } from '../directory/shape.ts'
 import { deletedUserEvent, memberRemovedByDelete, userCreated, userDeleted, userEvent, userUpdated, type EventContext } from '../events/build.ts'
 import type { DirectoryInfo, ListResult, OrgId, StoreTx, UserRow } from '../store/store.ts'
@@ -15,7 +15,8 @@ import { checkIfMatch, notFound, toListQuery } from './common.ts'
 import type { Deps } from './deps.ts'
 import type { WriteLog } from './log-change.ts'
 import { hashPassword } from './password.ts'
-import { checkDomains } from './policy.ts'
+import { checkDomains, checkUndeclared } from './policy.ts'
+import type { AttributeMapping } from '../orgs/settings.ts'
 import type { OrgPolicy } from '../store/org-store.ts'
 
 async function userNameTaken(deps: Deps, orgId: OrgId, userName: unknown, e: unknown): Promise<never> {
@@ -28,8 +29,9 @@ async function userNameTaken(deps: Deps, orgId: OrgId, userName: unknown, e: unk
   throw e
 }
 
-export function eventContext(deps: Deps, orgId: OrgId, at: string): EventContext {
-  return { orgId, at, newId: deps.newId }
+/** What the events of one change share; `mapping` is the organization's attribute mapping (its users' `fields`). */
+export function eventContext(deps: Deps, orgId: OrgId, at: string, mapping: AttributeMapping): EventContext {
+  return { orgId, at, newId: deps.newId, mapping }
 }
 
 /**
@@ -39,8 +41,9 @@ export function eventContext(deps: Deps, orgId: OrgId, at: string): EventContext
  * invitations are on (the mailer sends the invitation from the event, never in the request), and
  * may take over an application-created user of the same userName only when adoption is allowed.
  */
-export async function createUser(deps: Deps, orgId: OrgId, input: unknown, log?: WriteLog): Promise<UserRow> {
-  const v = validateResource(userResource, input, { mode: 'create' })
+export async function createUser(deps: Deps, orgId: OrgId, input: unknown, log: WriteLog | undefined, rs: ResourceSchema): Promise<UserRow> {
+  const v = validateResource(rs, input, { mode: 'create' })
+  for (const n of v.notes) log?.note?.(n)
   const passwordHash = v.password === null ? null : await hashPassword(v.password)
   const id = deps.newId()
   const now = deps.now().toISOString()
@@ -50,6 +53,7 @@ export async function createUser(deps: Deps, orgId: OrgId, input: unknown, log?:
     return await deps.store.write(async (tx) => {
       const policy = await tx.orgs.policy(orgId)
       checkDomains(policy, v.body, null)
+      checkUndeclared(policy, v.unknown)
       const pending = policy.settings.sendInvitations
       const row: UserRow = {
         id, version: 1, created: now, lastModified: now, body: v.body, groups: [],
@@ -57,10 +61,10 @@ export async function createUser(deps: Deps, orgId: OrgId, input: unknown, log?:
       }
       adopt = policy.settings.adoptExisting
       await tx.insertUser(orgId, { id, body: v.body, passwordHash, now, identityProvider, customAttributes: v.unknown, managedBy: 'scim', pending, metadata: null })
-      await tx.insertEvents(orgId, [userCreated(eventContext(deps, orgId, now), row)])
+      await tx.insertEvents(orgId, [userCreated(eventContext(deps, orgId, now, policy.settings.attributeMapping), row)])
       await log?.record(tx, orgId, { resourceType: 'User', resourceId: id, before: null, after: v.body, secrets: passwordHash === null ? [] : ['password'] })
       return row
-    })
+    }, deps.deadline)
   } catch (e) {
     const holder = e instanceof UniqueViolation && e.what === 'userName' ? await appUserNamed(deps, orgId, v.body.userName) : null
     if (holder === null) return userNameTaken(deps, orgId, v.body.userName, e)
@@ -109,7 +113,8 @@ async function adoptUser(
   return deps.store.write(async (tx) => {
     const cur = await tx.getUserForUpdate(orgId, id)
     if (!cur || cur.directory?.managedBy !== 'app') throw new ScimError(409, 'uniqueness', `userName ${quote(v.body.userName)} is already taken`)
-    checkDomains(await tx.orgs.policy(orgId), v.body, null)
+    const policy = await tx.orgs.policy(orgId)
+    checkDomains(policy, v.body, null)
     await tx.updateUser(orgId, id, v.body, cur.body, passwordHash ?? undefined, cur.version, now, v.unknown)
     await tx.adoptUser(orgId, id, identityProvider)
     const after: UserRow = {
@@ -117,23 +122,23 @@ async function adoptUser(
       directory: { ...(cur.directory as DirectoryInfo), managedBy: 'scim', identityProvider, customAttributes: v.unknown },
     }
     const logged = { resourceType: 'User' as const, resourceId: id, before: cur.body, after: v.body, secrets: passwordHash === null ? [] : ['password'] }
-    const ctx = eventContext(deps, orgId, now)
+    const ctx = eventContext(deps, orgId, now, policy.settings.attributeMapping)
     await tx.insertEvents(orgId, [userEvent(ctx, 'user.adopted', after, { previouslyManagedBy: 'app' }), ...userUpdated(ctx, cur, after, logged)])
     await log?.record(tx, orgId, logged)
     return after
-  })
+  }, deps.deadline)
 }
 
 /** GET /Users/{id}. */
 export async function getUser(deps: Deps, orgId: OrgId, id: string, withMembership: boolean): Promise<UserRow> {
-  const row = await deps.store.getUser(orgId, id, { withMembership })
+  const row = await deps.store.getUser(orgId, id, { withMembership, deadline: deps.deadline })
   if (!row) throw notFound('User', id)
   return row
 }
 
 /** GET /Users and POST /Users/.search. */
-export function listUsers(deps: Deps, orgId: OrgId, p: ListParams, withMembership: boolean): Promise<ListResult<UserRow>> {
-  return deps.store.listUsers(orgId, toListQuery(p), { withMembership })
+export function listUsers(deps: Deps, orgId: OrgId, p: ListParams, withMembership: boolean, rs: ResourceSchema): Promise<ListResult<UserRow>> {
+  return deps.store.listUsers(orgId, { ...toListQuery(p), rs }, { withMembership, deadline: deps.deadline })
 }
 
 /** Runs a read-modify-write of one user; returns the stored row, or the unchanged one when nothing changed. */
@@ -151,6 +156,7 @@ async function modifyUser(
       const policy = policyOf(tx, orgId)
       const adopting = await mayAdopt(policy, cur)
       const next = change(cur)
+      if (next.customAttributes) checkUndeclared(await policy(), introduced(cur.directory?.customAttributes ?? null, next.customAttributes))
       // Taking a user over is a change even when the body is the same.
       if (adopting) next.changed = true
       userName = next.body.userName
@@ -171,7 +177,7 @@ async function modifyUser(
         },
       }
       const logged = { resourceType: 'User' as const, resourceId: id, before: cur.body, after: next.body, secrets: next.passwordHash === undefined ? [] : ['password'] }
-      const ctx = eventContext(deps, orgId, now)
+      const ctx = eventContext(deps, orgId, now, (await policy()).settings.attributeMapping)
       if (adopting) {
         const identityProvider = log?.identityProvider ?? null
         await tx.adoptUser(orgId, id, identityProvider)
@@ -183,15 +189,22 @@ async function modifyUser(
       await tx.insertEvents(orgId, userUpdated(ctx, cur, after, logged))
       await log?.record(tx, orgId, logged)
       return after
-    })
+    }, deps.deadline)
   } catch (e) {
     return userNameTaken(deps, orgId, userName, e)
   }
 }
 
+/** The undeclared attributes a write sets that the user did not hold with the same value. */
+function introduced(before: Readonly<Record<string, unknown>> | null, after: Readonly<Record<string, unknown>>): Record<string, unknown> | null {
+  const out = Object.entries(after).filter(([k, v]) => !isDeepStrictEqual(before?.[k], v))
+  return out.length === 0 ? null : Object.fromEntries(out)
+}
+
 /** PUT /Users/{id}: replaces the body; readOnly values are ignored, `id` cannot change (RFC 7644 §3.5.1). */
-export async function replaceUser(deps: Deps, orgId: OrgId, id: string, input: unknown, ifMatch: string | undefined, log?: WriteLog): Promise<UserRow> {
-  const v = validateResource(userResource, input, { mode: 'replace' })
+export async function replaceUser(deps: Deps, orgId: OrgId, id: string, input: unknown, ifMatch: string | undefined, log: WriteLog | undefined, rs: ResourceSchema): Promise<UserRow> {
+  const v = validateResource(rs, input, { mode: 'replace' })
+  for (const n of v.notes) log?.note?.(n)
   // A PUT without a password keeps the stored one: identity providers send it only to set it.
   const passwordHash = v.password === null ? undefined : await hashPassword(v.password)
   // A PUT that repeats the stored user (Okta sends the whole profile on every push) changes
@@ -217,15 +230,17 @@ function passwordSetBy(ops: readonly PatchOperation[]): string | null {
 }
 
 /** PATCH /Users/{id} (RFC 7644 §3.5.2): all operations or none. */
-export async function patchUser(deps: Deps, orgId: OrgId, id: string, input: unknown, ifMatch: string | undefined, log?: WriteLog): Promise<UserRow> {
-  const ops = normalizePatch(userResource, input, { maxOperations: deps.limits.maxPatchOperations })
+export async function patchUser(deps: Deps, orgId: OrgId, id: string, input: unknown, ifMatch: string | undefined, log: WriteLog | undefined, rs: ResourceSchema): Promise<UserRow> {
+  const ops = normalizePatch(rs, input, { maxOperations: deps.limits.maxPatchOperations })
   const newPassword = passwordSetBy(ops)
   const newHash = newPassword === null ? null : await hashPassword(newPassword)
   return modifyUser(deps, orgId, id, ifMatch, log, (cur) => {
-    const r = applyPatch(userResource, cur.body, ops)
+    // Undeclared attributes are kept with the user, as a create keeps them (docs/compatibility.md).
+    const r = applyPatch(rs, cur.body, ops, cur.directory?.customAttributes ?? null)
     if (r.members) throw new ScimError(400, 'invalidPath', 'Users have no members')
+    for (const n of r.notes) log?.note?.(n)
     const passwordHash = r.password === undefined ? undefined : r.password === null ? null : r.password === newPassword ? newHash : undefined
-    return { body: r.body, passwordHash, changed: r.changed }
+    return { body: r.body, passwordHash, changed: r.changed, ...(r.custom !== undefined ? { customAttributes: r.custom } : {}) }
   })
 }
 
@@ -244,18 +259,18 @@ export async function deleteUser(deps: Deps, orgId: OrgId, id: string, ifMatch: 
     checkIfMatch(ifMatch, cur.version)
     const policy = policyOf(tx, orgId)
     await mayAdopt(policy, cur)
-    const ctx = eventContext(deps, orgId, now)
     const { settings } = await policy()
+    const ctx = eventContext(deps, orgId, now, settings.attributeMapping)
     const groups = (await tx.deleteUser(orgId, id, now)) ?? []
     const removed = groups.map((g) => memberRemovedByDelete(ctx, g, id, 'User'))
     if (settings.deprovision === 'suspend') {
       const kept: UserRow = { ...cur, version: cur.version + 1, lastModified: now }
-      const shape = { ...apiUser(kept), state: 'deleted' as const }
+      const shape = { ...apiUser(kept, settings.attributeMapping), state: 'deleted' as const }
       await tx.keepDeletedUser(orgId, id, { deletedAt: now, purgeAt: new Date(Date.parse(now) + settings.deleteAfterDays * 86_400_000).toISOString(), data: shape })
       await tx.insertEvents(orgId, [deletedUserEvent(ctx, 'user.deactivated', shape), ...removed])
     } else {
       await tx.insertEvents(orgId, [userDeleted(ctx, cur), ...removed])
     }
     await log?.record(tx, orgId, { resourceType: 'User', resourceId: id, before: cur.body, after: null })
-  })
+  }, deps.deadline)
 }

@@ -44,8 +44,12 @@ function list(v: unknown, name: string): string[] | null {
   throw new ScimError(400, 'invalidValue', `${name} must be a list of attribute names`)
 }
 
-/** Parses list parameters; `count` is clamped to `maxResults` and `startIndex` below 1 reads as 1 (RFC 7644 §3.4.2.4). */
-export function parseListParams(src: Record<string, unknown>, maxResults: number): ListParams {
+/**
+ * Parses list parameters; `count` is clamped to `maxResults` and `startIndex` below 1 reads as 1
+ * (RFC 7644 §3.4.2.4). A filter value sent without quotes where only a string can be meant is read
+ * as that string (filter/parser.ts) and reported to `note`.
+ */
+export function parseListParams(src: Record<string, unknown>, maxResults: number, note?: (text: string) => void): ListParams {
   const param = byLowerName(src)
   const filterText = text(param('filter'), 'filter')
   const sortBy = text(param('sortBy'), 'sortBy')
@@ -62,18 +66,18 @@ export function parseListParams(src: Record<string, unknown>, maxResults: number
   const attributes = list(param('attributes'), 'attributes')
   const excludedAttributes = list(param('excludedAttributes'), 'excludedAttributes')
   return {
-    filter: filterText === null || filterText.trim() === '' ? null : parseFilter(filterText),
+    filter: filterText === null || filterText.trim() === '' ? null : parseFilter(filterText, (word) => note?.(`filter value ${word.length > 64 ? `${word.slice(0, 64)}…` : word} read as the string ${quote(word)}`)),
     sortBy, sortOrder, startIndex, count, attributes, excludedAttributes,
   }
 }
 
 /** Checks a POST /.search body (RFC 7644 §3.4.3) and parses it like a query. */
-export function parseSearchRequest(body: unknown, maxResults: number): ListParams {
+export function parseSearchRequest(body: unknown, maxResults: number, note?: (text: string) => void): ListParams {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ScimError(400, 'invalidSyntax', 'A SearchRequest must be a JSON object')
   const src = body as Record<string, unknown>
   const schemas = byLowerName(src)('schemas')
   if (schemas !== undefined && !(Array.isArray(schemas) && schemas.some((s) => typeof s === 'string' && s.toLowerCase() === SEARCH_REQUEST_SCHEMA.toLowerCase()))) {
     throw new ScimError(400, 'invalidSyntax', `schemas must contain ${SEARCH_REQUEST_SCHEMA}`)
   }
-  return parseListParams(src, maxResults)
+  return parseListParams(src, maxResults, note)
 }

@@ -45,11 +45,16 @@ describe('parseAttributeList', () => {
   })
 
   it('rejects a malformed name with 400 invalidValue', () => {
-    for (const bad of ['user name', 'emails[type eq "work"]', 'a.b.c', 'name.']) {
+    for (const bad of ['user name', 'emails[type eq ]', 'emails[type eq "work"] x', 'a.b.c', 'name.']) {
       const e = scimErrorOf(() => parseAttributeList(bad))
       expect(e.status).toBe(400)
       expect(e.scimType).toBe('invalidValue')
     }
+  })
+
+  it('reads a value path as the attribute it filters (a leniency, as Microsoft\'s reference server)', () => {
+    expect(parseAttributeList('emails[type eq "work"], userName,emails[type eq "a,b"].value')).toEqual(['emails', 'userName', 'emails.value'])
+    expect(parseAttributeList('urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager')).toEqual(['urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager'])
   })
 
   it('keeps unknown but well-formed names, for project() to ignore', () => {

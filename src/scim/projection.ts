@@ -15,7 +15,9 @@
 //   not attributes of the resource are ignored (the RFC lets a server ignore them).
 // - When both lists are given, `attributes` selects first and `excludedAttributes` then removes.
 import type { AttrPath } from './filter/ast.ts'
+import { ScimError, quote } from './errors.ts'
 import { parseAttrPath } from './filter/parser.ts'
+import { parsePatchPath } from './path.ts'
 import { findSchema, findSub, findTopLevel, resolveAttr, type ResourceSchema } from './schema/registry.ts'
 import type { AttributeDef } from './schema/types.ts'
 
@@ -38,13 +40,54 @@ interface Selection {
 
 const CORE = ''
 
-/** Parses an `attributes`/`excludedAttributes` value: comma separated paths, trimmed; empty means none. */
+/**
+ * Parses an `attributes`/`excludedAttributes` value: comma separated paths, trimmed; empty means
+ * none. Leniency: a value path (`emails[type eq "work"]`, `emails[type eq "work"].value`) is read
+ * as the attribute it filters (`emails`, `emails.value`), as Microsoft's reference SCIM server
+ * (AzureAD/SCIMReferenceCode) reads it; RFC 7644 §3.4.2.5 lists attribute names only, and the
+ * projection applies to every value of the attribute, not to the filtered ones.
+ */
 export function parseAttributeList(param: string | undefined): string[] | null {
   if (param === undefined) return null
-  const names = param.split(',').map((s) => s.trim()).filter((s) => s !== '')
+  const names = splitOutsideBrackets(param).map((s) => s.trim()).filter((s) => s !== '')
   if (names.length === 0) return null
-  for (const n of names) parseAttrPath(n, 'invalidValue')
-  return names
+  return names.map((n) => {
+    if (!n.includes('[')) {
+      parseAttrPath(n, 'invalidValue')
+      return n
+    }
+    let p
+    try {
+      p = parsePatchPath(n)
+    } catch (e) {
+      throw new ScimError(400, 'invalidValue', `${quote(n)} is not an attribute name or a value path: ${e instanceof ScimError ? e.message : String(e)}`)
+    }
+    const base = `${p.path.uri === null ? '' : `${p.path.uri}:`}${p.path.name}`
+    return p.subAfterFilter === null ? base : `${base}.${p.subAfterFilter}`
+  })
+}
+
+/** Splits on commas that are outside brackets and string literals (a value filter may hold both). */
+function splitOutsideBrackets(text: string): string[] {
+  const out: string[] = []
+  let depth = 0
+  let inString = false
+  let start = 0
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]
+    if (inString) {
+      if (c === '\\') i++
+      else if (c === '"') inString = false
+    } else if (c === '"') inString = true
+    else if (c === '[') depth++
+    else if (c === ']') depth = Math.max(0, depth - 1)
+    else if (c === ',' && depth === 0) {
+      out.push(text.slice(start, i))
+      start = i + 1
+    }
+  }
+  out.push(text.slice(start))
+  return out
 }
 
 function keyOf(container: string, name: string): string {

@@ -24,8 +24,9 @@ export function schemasOf(rs: ResourceSchema, body: Record<string, unknown>): st
  * The SCIM representation of a row. `refs` is the computed multi-valued attribute (a user's
  * `groups`, a group's `members`), rendered with `$ref` URIs; undefined leaves it out.
  */
-export function renderResource(rs: ResourceSchema, row: RenderableRow, baseUrl: string, refs?: readonly RenderedRef[]): Record<string, unknown> {
-  return { schemas: schemasOf(rs, row.body), id: row.id, ...row.body, ...refsOf(rs, baseUrl, refs), meta: metaOf(rs, row, baseUrl, refs) }
+export function renderResource(rs: ResourceSchema, row: RenderableRow, baseUrl: string, refs?: readonly RenderedRef[], dropRequested = false): Record<string, unknown> {
+  const body = rs.clean ? rs.clean(row.body, dropRequested) : row.body
+  return { schemas: schemasOf(rs, body), id: row.id, ...body, ...refsOf(rs, baseUrl, refs), meta: metaOf(rs, row, baseUrl, refs) }
 }
 
 /**
@@ -73,7 +74,8 @@ function refsOf(rs: ResourceSchema, baseUrl: string, refs: readonly RenderedRef[
  */
 export function renderResourceJson(rs: ResourceSchema, row: RenderableRow, baseUrl: string, refs?: readonly RenderedRef[]): string {
   const text = row.json
-  if (text === undefined) return JSON.stringify(renderResource(rs, row, baseUrl, refs))
+  // An organization's declarations decide what of the body is shown: the object path.
+  if (text === undefined || rs.clean) return JSON.stringify(renderResource(rs, row, baseUrl, refs, true))
   const inner = text.slice(1, -1).trim()
   const computed = refsJson(rs, baseUrl, refs)
   return `{"schemas":${schemasJson(rs, text)},"id":${str(row.id)}${inner === '' ? '' : `,${inner}`},${computed === '' ? '' : `${computed},`}"meta":${metaJson(rs, row, baseUrl, refs)}}`
@@ -137,11 +139,13 @@ function refsJson(rs: ResourceSchema, baseUrl: string, refs: readonly RenderedRe
     }
     return `"groups":[${parts.join(',')}]`
   }
-  for (let i = 0; i < refs.length; i++) {
-    const m = refs[i] as RenderedRef
-    const type = m.type === 'Group' ? 'Group' : 'User'
-    const display = m.display == null ? '' : `,"display":${JSON.stringify(m.display)}`
-    parts[i] = `{"value":${JSON.stringify(m.value)},"$ref":${JSON.stringify(`${baseUrl}/${type}s/${m.value}`)},"type":"${type}"${display}}`
-  }
+  for (let i = 0; i < refs.length; i++) parts[i] = memberJson(baseUrl, refs[i] as RenderedRef)
   return `"members":[${parts.join(',')}]`
+}
+
+/** One element of a group's `members`, as refsOf renders it, serialized. */
+export function memberJson(baseUrl: string, m: RenderedRef): string {
+  const type = m.type === 'Group' ? 'Group' : 'User'
+  const display = m.display == null ? '' : `,"display":${JSON.stringify(m.display)}`
+  return `{"value":${JSON.stringify(m.value)},"$ref":${JSON.stringify(`${baseUrl}/${type}s/${m.value}`)},"type":"${type}"${display}}`
 }

@@ -15,10 +15,12 @@
 // - `null`, an empty array and an empty complex value mean "unassigned" (RFC 7643 §2.5) and are
 //   dropped from the body.
 // - Strings are kept exactly as sent; a required string that is empty or only white space is
-//   rejected. `canonicalValues` are not enforced (RFC 7643 §2.3.1 lets clients send others).
+//   rejected. The standard schemas' `canonicalValues` are not enforced (RFC 7643 §2.3.1 lets
+//   clients send others); an organization's declared attributes enforce theirs and the checks
+//   they declare (maximum length, allowed characters, a pattern: schema/declared.ts).
 // - Two keys that differ only in case name the same attribute (RFC 7643 §2.1): that is a 400
 //   invalidSyntax rather than a silent pick of one of them.
-import { ScimError } from './errors.ts'
+import { ScimError, quote } from './errors.ts'
 import { findSchema, findSub, findTopLevel, type ResourceSchema } from './schema/registry.ts'
 import type { AttributeDef, AttributeType, SchemaDef } from './schema/types.ts'
 import { hasLoneSurrogate } from './unicode.ts'
@@ -44,6 +46,8 @@ export interface ValidatedResource {
    * Null when there are none.
    */
   unknown: JsonObject | null
+  /** What was accepted without a schema (kept or ignored), for the provisioning log. */
+  notes: string[]
 }
 
 export type JsonObject = Record<string, unknown>
@@ -80,6 +84,9 @@ function isDateTime(value: unknown): boolean {
   if (!m || Number.isNaN(Date.parse(value))) return false
   // Date.parse rolls 2024-02-30 over to March; compare the day it kept with the one written.
   const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])]
+  // XML Schema 1.0 has no year zero (and PostgreSQL's timestamptz, which filters read a stored
+  // dateTime as, refuses it).
+  if (y === 0) return false
   return new Date(Date.UTC(y, mo - 1, d)).getUTCDate() === d
 }
 
@@ -133,7 +140,22 @@ export function checkSingle(def: AttributeDef, value: unknown, label: string): u
   const [expected, ok] = SIMPLE[def.type]
   if (!ok(value)) throw invalid(label, expected, value)
   if (typeof value === 'string' && hasLoneSurrogate(value)) throw invalid(label, 'well-formed Unicode text (it has a lone surrogate)', value)
+  if (def.validation && typeof value === 'string') checkDeclared(def, value, label)
   return value
+}
+
+/** The checks an organization declared on a string attribute (schema/declared.ts), each refusal naming its rule. */
+function checkDeclared(def: AttributeDef, value: string, label: string): void {
+  const v = def.validation as NonNullable<AttributeDef['validation']>
+  const refuse = (rule: string) => new ScimError(400, 'invalidValue', `Attribute "${label}" ${rule}`)
+  // Code points, as a person counts characters (and as RFC 7643's strings are Unicode).
+  if (v.maxLength !== undefined && [...value].length > v.maxLength) throw refuse(`must be at most ${v.maxLength} characters long`)
+  if (v.allowedCharacters && !v.allowedCharacters.test(value)) throw refuse(`may hold only the characters [${v.allowedCharacters.source.slice(2, -3)}]`)
+  if (v.pattern && !v.pattern.test(value)) throw refuse(`must match the pattern ${v.pattern.source}`)
+  if (v.canonicalOnly && def.canonicalValues) {
+    const ok = def.caseExact ? def.canonicalValues.includes(value) : def.canonicalValues.some((c) => c.toLowerCase() === value.toLowerCase())
+    if (!ok) throw refuse(`must be one of ${def.canonicalValues.map((c) => JSON.stringify(c)).join(', ')}`)
+  }
 }
 
 /**
@@ -242,13 +264,14 @@ function checkSchemas(value: unknown): void {
   }
 }
 
-function checkExtension(ext: SchemaDef, value: unknown): JsonObject | undefined {
+function checkExtension(ext: SchemaDef, value: unknown, notes: string[], kind: string): JsonObject | undefined {
   if (value === null) return undefined
   if (!isObject(value)) throw invalid(ext.id, 'an object of extension attributes', value)
   const out: JsonObject = {}
   const once = onceEach(`"${ext.id}"`)
   for (const [key, raw] of Object.entries(value)) {
     const def = ext.attributes.find((a) => a.name.toLowerCase() === key.toLowerCase())
+    if (!def && raw !== null && raw !== undefined) notes.push(`"${ext.id}:${key}" is not declared by the ${kind} schemas: ignored`)
     if (!def || def.mutability === 'readOnly') continue
     once(def.name)
     const v = checkValue(def, raw, `${ext.id}:${def.name}`)
@@ -269,7 +292,8 @@ export function validateResource(rs: ResourceSchema, input: unknown, _opts: { mo
   let members: MemberRef[] | null = null
   const once = onceEach('the request body')
   let unknown: JsonObject | null = null
-  for (const [key, value] of Object.entries(input)) {
+  const notes: string[] = []
+  for (const [key, value] of coreHoisted(rs, input)) {
     if (key.toLowerCase() === 'schemas') {
       checkSchemas(value)
       continue
@@ -277,13 +301,17 @@ export function validateResource(rs: ResourceSchema, input: unknown, _opts: { mo
     const ext = findSchema(rs, key)
     if (ext && ext !== rs.core) {
       once(ext.id)
-      const obj = checkExtension(ext, value)
+      const obj = checkExtension(ext, value, notes, rs.kind)
       if (obj) body[ext.id] = obj
       continue
     }
     const top = findTopLevel(rs, key)
     if (!top) {
-      if (value !== null && value !== undefined) (unknown ??= {})[key] = value
+      if (value !== null && value !== undefined) {
+        (unknown ??= {})[key] = value
+        // Users keep them (their customAttributes); groups have nowhere to keep them.
+        notes.push(`${quote(key, 256)} is not declared by the ${rs.kind} schemas: ${rs.kind === 'User' ? 'kept as a custom attribute, not returned by SCIM' : 'ignored'}`)
+      }
       continue
     }
     const def = top.attr
@@ -300,5 +328,18 @@ export function validateResource(rs: ResourceSchema, input: unknown, _opts: { mo
   }
   checkRequired(rs, body)
   const externalId = typeof body.externalId === 'string' ? body.externalId : null
-  return { body, password, members, externalId, unknown }
+  return { body, password, members, externalId, unknown, notes }
+}
+
+/**
+ * The body's entries, with the core attributes some client libraries nest under the core schema
+ * URN as a key ({"urn:…:core:2.0:User": {"userName": …}}) read as if they were at the top level:
+ * RFC 7643 §3 puts core attributes at the top level and only extensions under their URN, so the
+ * key has no other meaning. A name sent both ways is the usual duplicate (400 invalidSyntax).
+ */
+function coreHoisted(rs: ResourceSchema, input: JsonObject): [string, unknown][] {
+  const entries = Object.entries(input)
+  const at = entries.findIndex(([k, v]) => isObject(v) && k.toLowerCase() === rs.core.id.toLowerCase())
+  if (at < 0) return entries
+  return [...entries.slice(0, at), ...Object.entries(entries[at]?.[1] as JsonObject), ...entries.slice(at + 1)]
 }

@@ -4,9 +4,13 @@
 import type { Filter } from '../scim/filter/ast.ts'
 import type { MemberDelta } from '../scim/patch/apply.ts'
 import type { OrgSettings } from '../orgs/settings.ts'
+import type { SchemaStore, SchemaTx } from './schema-store.ts'
+import type { ResourceSchema } from '../scim/schema/registry.ts'
 import type { AuditRow, DomainRecord, OrgPolicyTx } from './org-store.ts'
 import type { WebhookStore } from './webhook-store.ts'
 import type { InvitationStore, InvitationTx } from './invitation-store.ts'
+import type { RateLimitBuckets } from './rate-limit-store.ts'
+import type { Deadline } from './deadline.ts'
 
 export type OrgId = string & { readonly __brand: 'OrgId' }
 export type ResourceId = string
@@ -139,6 +143,8 @@ export interface DirectoryPageQuery {
   readonly limit: number
   /** Only rows whose updated_at is at or after this instant (ISO 8601). */
   readonly updatedSince: string | null
+  /** The resource type the filter names attributes of; the standard one when absent. */
+  readonly rs?: ResourceSchema
 }
 
 export interface ListQuery {
@@ -149,11 +155,15 @@ export interface ListQuery {
   /** 1-based (RFC 7644 §3.4.2.4). */
   readonly startIndex: number
   readonly count: number
+  /** The resource type the filter and sortBy name attributes of; the standard one when absent. */
+  readonly rs?: ResourceSchema
 }
 
 export interface ReadOptions {
   /** Read the membership rows (a user's groups, a group's members). */
   readonly withMembership: boolean
+  /** The request's deadline: a read still running then is stopped and is a 503 (store/deadline.ts). */
+  readonly deadline?: Deadline | undefined
 }
 
 export interface ListResult<T> {
@@ -230,6 +240,8 @@ export interface StoreTx {
   readonly orgs: OrgPolicyTx
   /** Invitations: accepting, resending, revoking, and the outcome of a send (invitation-store.ts). */
   readonly invitations: InvitationTx
+  /** The organization's declared extension schemas (schema-store.ts). */
+  readonly schemas: SchemaTx
   insertUser(orgId: OrgId, user: NewUser): Promise<void>
   getUserForUpdate(orgId: OrgId, id: ResourceId): Promise<UserRow | null>
   /** An application-created user becomes SCIM-managed (the organization allows adoption). */
@@ -290,8 +302,12 @@ export interface Store {
   readonly webhooks: WebhookStore
   /** The mailer's queue of invitations, fed from the event outbox (invitation-store.ts). */
   readonly invitations: InvitationStore
+  /** Organizations' declared extension schemas (schema-store.ts). */
+  readonly schemas: SchemaStore
+  /** Rate-limit counters shared by every server (PostgreSQL); null where one process is the whole truth. */
+  readonly rateLimitBuckets: RateLimitBuckets | null
   /** Runs `fn` in one transaction; resolves only after the commit is durable. */
-  write<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>
+  write<T>(fn: (tx: StoreTx) => Promise<T>, deadline?: Deadline): Promise<T>
   /**
    * Rows of requests that wrote nothing, several organizations at once, in one transaction of
    * their own (the batched appender). It changes no user, group or membership, so list totals
@@ -306,6 +322,8 @@ export interface Store {
   pruneLog(orgId: OrgId, beforeId: string, limit: number): Promise<number>
 
   orgByTokenHash(hash: string): Promise<OrgId | null>
+  /** A live token's organization with the version of its declared schemas (schema-store.ts), in one statement. */
+  tokenOrg(hash: string): Promise<{ readonly orgId: OrgId; readonly schemaVersion: number } | null>
   getOrg(idOrName: string): Promise<OrgRow | null>
   /** A user kept after its DELETE (deprovision: suspend), as the directory API shows it. */
   deletedUser(orgId: OrgId, id: ResourceId): Promise<Record<string, unknown> | null>

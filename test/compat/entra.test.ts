@@ -187,6 +187,21 @@ describe.each(storeMatrix())('Entra ID on $name', (factory) => {
       expect(String(g2.json.detail)).toContain(String(g1.json.id))
     })
 
+    it('Replace through a filter matching nothing adds the value, and manager filters find the reports (issue 14)', async () => {
+      const n = randomUUID()
+      const boss = String((await entra('POST', '/Users', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: `boss_${n}` })).json.id)
+      const u = await entra('POST', '/Users', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User', ENT], userName: `report_${n}`, [ENT]: { manager: boss } })
+      const id = String(u.json.id)
+      // Microsoft Q&A 120490 and 1373350: Entra ID sends Add or Replace for a value not there yet.
+      const r = await entra('PATCH', `/Users/${id}`, { schemas: [PATCH], Operations: [{ op: 'Replace', path: 'addresses[type eq "work"].formatted', value: '1 Main St' }] })
+      expect(r.status, r.text).toBe(200)
+      expect(r.json.addresses).toEqual([{ type: 'work', formatted: '1 Main St' }])
+      for (const f of [`manager eq "${boss}"`, `manager.value eq "${boss}"`, `${ENT}:manager eq "${boss}"`, `${ENT}:manager.value eq ${boss}`]) {
+        const found = await entra('GET', '/Users', undefined, `filter=${q(f)}`)
+        expect(found.json, f).toMatchObject({ totalResults: 1, Resources: [{ id }] })
+      }
+    })
+
     it('bad input still gets a SCIM 400 with the right scimType, never a 500', async () => {
       const u = await entra('POST', '/Users', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: `bad_${randomUUID()}` })
       const id = String(u.json.id)
@@ -194,7 +209,8 @@ describe.each(storeMatrix())('Entra ID on $name', (factory) => {
         [{ op: 'Replace', path: 'active', value: 'Maybe' }, 'invalidValue'],
         [{ op: 'Merge', path: 'title', value: 'x' }, 'invalidSyntax'],
         [{ op: 'Replace', path: 'emails[type eq "work"', value: 'x' }, 'invalidFilter'],
-        [{ op: 'Replace', path: 'favouriteColour', value: 'x' }, 'invalidPath'],
+        // An undeclared attribute is accepted (docs/compatibility.md); a filter on one is not.
+        [{ op: 'Replace', path: 'favouriteColour[type eq "x"]', value: 'x' }, 'invalidPath'],
         [{ op: 'Add', path: 'manager', value: [{ value: 'a' }, { value: 'b' }] }, 'invalidValue'],
         [{ op: 'Remove' }, 'noTarget'],
       ]

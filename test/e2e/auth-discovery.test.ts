@@ -77,7 +77,7 @@ describe.each(storeMatrix())('auth and discovery on $name', (factory) => {
   it('discovery is readable without a token and describes User, Group and EnterpriseUser', async () => {
     const spc = await t.req('GET', '/ServiceProviderConfig', undefined, { token: null })
     expect(spc.status).toBe(200)
-    expect(spc.json).toMatchObject({ patch: { supported: true }, filter: { supported: true }, etag: { supported: true }, sort: { supported: true }, bulk: { supported: false } })
+    expect(spc.json).toMatchObject({ patch: { supported: true }, filter: { supported: true }, etag: { supported: true }, sort: { supported: true }, bulk: { supported: true, maxOperations: 1000, maxPayloadSize: 1024 * 1024 } })
     const rts = await t.req('GET', '/ResourceTypes', undefined, { token: null })
     expect(rts.json.totalResults).toBe(2)
     const u = await t.req('GET', '/ResourceTypes/User', undefined, { token: null })

@@ -13,7 +13,7 @@ const run = promisify(execFile)
 const BIN = join(import.meta.dirname, '../../bin/roster.js')
 
 /** The keys scripts read from `roster org set|show --json` (docs/api.md). */
-const CONTRACT = ['orgId', 'name', 'domains', 'domainStates', 'sendInvitations', 'outsideDomains', 'subdomains', 'deprovision', 'deleteAfterDays', 'adoptExisting', 'scimOwnedFields']
+const CONTRACT = ['orgId', 'name', 'domains', 'domainStates', 'sendInvitations', 'outsideDomains', 'subdomains', 'deprovision', 'deleteAfterDays', 'adoptExisting', 'scimOwnedFields', 'strictAttributes', 'attributeMapping']
 
 describe('roster org settings', () => {
   let dir = ''

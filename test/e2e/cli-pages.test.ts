@@ -11,6 +11,7 @@ import { DEFAULT_LIMITS } from '../../src/provisioning/deps.ts'
 import { findOrg } from '../../src/provisioning/orgs.ts'
 import { createUser } from '../../src/provisioning/users.ts'
 import { openSqliteStore } from '../../src/store/dialect/sqlite.ts'
+import { userResource } from '../../src/scim/schema/registry.ts'
 
 const run = promisify(execFile)
 const BIN = join(import.meta.dirname, '../../bin/roster.js')
@@ -46,7 +47,7 @@ describe('roster help, org create warnings, list paging', () => {
     const deps = { store, now: () => new Date(), newId: uuidV7Generator(), limits: DEFAULT_LIMITS }
     const org = await findOrg(deps, 'Local Co')
     for (let i = 1; i <= 5; i++) {
-      await createUser(deps, org.id, { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: `p${i}@pages.test`, title: `Title ${i}`, name: { givenName: `G${i}` } })
+      await createUser(deps, org.id, { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: `p${i}@pages.test`, title: `Title ${i}`, name: { givenName: `G${i}` } }, undefined, userResource)
     }
     await store.close()
     const first = (await roster(['user', 'list', 'Local Co', '--count', '2'])).stdout

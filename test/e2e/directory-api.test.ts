@@ -130,6 +130,9 @@ describe.each(storeMatrix())('directory API on $name', (factory) => {
       // Invitations are on by default: a user an identity provider creates waits for its acceptance.
       state: 'pending',
       enterprise: { employeeNumber: '1906', department: 'Navy', costCenter: 'CC-7', manager: { id: mgrId, displayName: null } },
+      // No schema declared: the unknown extension stays under customAttributes; no mapping, no fields.
+      extensions: {},
+      fields: {},
       managedBy: 'scim',
       identityProvider: 'entra',
       customAttributes: { favoriteColor: 'green', [CUSTOM]: { shoeSize: 38, badges: ['cobol'] } },
@@ -197,7 +200,7 @@ describe.each(storeMatrix())('directory API on $name', (factory) => {
 
   it('a filter that parses but that the schema refuses (unknown attribute, wrong value type, password) is a 400 naming filter, not a 500', async () => {
     // These were 500s: the store finds them when it compiles the filter to SQL (SCIM answers 400 invalidFilter).
-    const users = ['favoriteColor eq "green"', 'department eq "Navy"', 'password pr', 'userName gt 5', 'active eq "true"']
+    const users = ['favoriteColor eq "green"', 'urn:example:nope:department eq "Navy"', 'password pr', 'userName gt 5', 'active eq "true"']
     const groups = ['userName eq "x"', 'displayName eq 5']
     for (const [kind, filters] of [['users', users], ['groups', groups]] as const) {
       for (const f of filters) {
@@ -310,7 +313,7 @@ describe.each(storeMatrix())('directory API on $name', (factory) => {
     expect(listed.all.map((g) => g.displayName).sort()).toEqual(['Inner', 'Outer'])
     const g = await getGroup(o.orgId, gid)
     const group: ApiGroup | undefined = g.data
-    expect(Object.keys(group ?? {}).sort()).toEqual(['createdAt', 'displayName', 'externalId', 'id', 'identityProvider', 'managedBy', 'memberCount', 'updatedAt', 'version'])
+    expect(Object.keys(group ?? {}).sort()).toEqual(['createdAt', 'displayName', 'extensions', 'externalId', 'id', 'identityProvider', 'managedBy', 'memberCount', 'updatedAt', 'version'])
     expect(group).toMatchObject({ id: gid, externalId: 'okta-outer', displayName: 'Outer', memberCount: 7, managedBy: 'scim', version: 1 })
     expect(group?.createdAt).toBe((outer.json.meta as Json).created)
     expect(g.response.headers.get('etag')).toBe('W/"1"')

@@ -99,6 +99,7 @@ describe.each(storeMatrix())('organization settings on $name', (factory) => {
       orgId: o.id, name: o.name, domains: [], domainStates: [], sendInvitations: true, outsideDomains: 'refuse', subdomains: false,
       deprovision: 'delete', deleteAfterDays: 30, adoptExisting: false,
       scimOwnedFields: ['userName', 'externalId', 'name', 'displayName', 'emails', 'phoneNumbers', 'title', 'active', 'addresses', 'enterprise'],
+      strictAttributes: false, attributeMapping: {},
     })
     const domain = fresh('acme')
     const r = await patch(o, { domainAdd: [domain], sendInvitations: false, deprovision: 'suspend', deleteAfterDays: 7, scimOwnedFields: ['userName', 'emails'] })

@@ -148,7 +148,7 @@ describe.each(storeMatrix())('/Users on $name', (factory) => {
     const id = String(c.json.id)
     const r = await t.req('PATCH', `/Users/${id}`, patchOp(
       { op: 'replace', path: 'title', value: 'After' },
-      { op: 'replace', path: 'emails[type eq "pager"].value', value: 'x@example.com' },
+      { op: 'replace', path: 'emails[value co "pager"].value', value: 'x@example.com' },
     ))
     expect(r.status).toBe(400)
     expect(r.json.scimType).toBe('noTarget')
@@ -157,7 +157,7 @@ describe.each(storeMatrix())('/Users on $name', (factory) => {
     expect(ro.json.scimType).toBe('mutability')
     const groupsRo = await t.req('PATCH', `/Users/${id}`, patchOp({ op: 'add', path: 'groups', value: [{ value: 'g' }] }))
     expect(groupsRo.json.scimType).toBe('mutability')
-    const badPath = await t.req('PATCH', `/Users/${id}`, patchOp({ op: 'replace', path: 'nosuchattr', value: 'x' }))
+    const badPath = await t.req('PATCH', `/Users/${id}`, patchOp({ op: 'replace', path: 'nosuchattr[type eq "x"]', value: 'x' }))
     expect(badPath.status).toBe(400)
     expect(badPath.json.scimType).toBe('invalidPath')
     const noSchema = await t.req('PATCH', `/Users/${id}`, { Operations: [{ op: 'replace', path: 'title', value: 'x' }] })

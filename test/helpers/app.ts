@@ -50,6 +50,11 @@ export interface AppTestOptions {
   readonly requestLog?: boolean
   /** Metrics on, GET /metrics with this token (http/metrics.ts). */
   readonly metrics?: AppOptions['metrics']
+  /** Rate limits of the SCIM surface (none when absent), and how often servers share them. */
+  readonly rateLimits?: AppOptions['config']['rateLimits']
+  readonly rateLimitSyncMs?: number
+  /** How long a SCIM request may take to be answered (none when absent). */
+  readonly requestDeadlineMs?: number
 }
 
 export async function startApp(factory: StoreFactory, limits: Partial<Limits> = {}, opts: AppTestOptions = {}): Promise<TestApp> {
@@ -62,7 +67,10 @@ export async function startApp(factory: StoreFactory, limits: Partial<Limits> = 
       ...(opts.logRetentionDays ? { logRetentionDays: opts.logRetentionDays } : {}),
       ...(opts.sharedDomains ? { sharedDomains: true } : {}),
       ...(opts.requestLog === false ? { requestLog: false } : {}),
+      ...(opts.rateLimits ? { rateLimits: opts.rateLimits } : {}),
+      ...(opts.requestDeadlineMs ? { requestDeadlineMs: opts.requestDeadlineMs } : {}),
     },
+    ...(opts.rateLimitSyncMs ? { rateLimitSyncMs: opts.rateLimitSyncMs } : {}),
     ...(opts.txtResolver ? { txtResolver: opts.txtResolver } : {}),
     ...(opts.pruneIntervalMs ? { provisioningLog: { pruneIntervalMs: opts.pruneIntervalMs } } : {}),
     webhooks: opts.webhooks ?? false,

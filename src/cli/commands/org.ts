@@ -25,7 +25,8 @@ export function isOrgSettingsCommand(sub: string | undefined): boolean {
 export const ORG_USAGE = `usage: roster org show ORG [--json]
        roster org set ORG [--domain-add D]... [--domain-remove D]... [--send-invitations on|off]
                           [--outside-domains refuse|allow] [--subdomains on|off] [--deprovision suspend|delete]
-                          [--delete-after-days N] [--adopt-existing on|off] [--scim-owned F,F] [--force] [--json]
+                          [--delete-after-days N] [--adopt-existing on|off] [--scim-owned F,F]
+                          [--strict-attributes on|off] [--attribute-map PATH=FIELD,...] [--force] [--json]
        roster org domain verify ORG DOMAIN [--json]
        roster org audit ORG [--limit N] [--cursor C] [--json]`
 
@@ -43,7 +44,7 @@ const ACTOR = 'cli'
 const FLAG_OF: Readonly<Record<string, string>> = {
   domainAdd: '--domain-add', domainRemove: '--domain-remove', sendInvitations: '--send-invitations', outsideDomains: '--outside-domains',
   subdomains: '--subdomains', deprovision: '--deprovision', deleteAfterDays: '--delete-after-days', adoptExisting: '--adopt-existing',
-  scimOwnedFields: '--scim-owned',
+  scimOwnedFields: '--scim-owned', strictAttributes: '--strict-attributes', attributeMapping: '--attribute-map',
 }
 
 const OPTIONS = {
@@ -58,6 +59,8 @@ const OPTIONS = {
   'delete-after-days': { type: 'string' },
   'adopt-existing': { type: 'string' },
   'scim-owned': { type: 'string' },
+  'strict-attributes': { type: 'string' },
+  'attribute-map': { type: 'string' },
   force: { type: 'boolean', default: false },
   limit: { type: 'string' },
   cursor: { type: 'string' },
@@ -91,7 +94,7 @@ function list(raw: readonly string[] | undefined): string[] | undefined {
 /** The flags of `org set` as a change (settings by their names, as the API takes them). */
 export function changeFromFlags(v: Values): SettingsUpdate {
   const settings: Record<string, unknown> = {}
-  const bools = [['sendInvitations', 'send-invitations'], ['subdomains', 'subdomains'], ['adoptExisting', 'adopt-existing']] as const
+  const bools = [['sendInvitations', 'send-invitations'], ['subdomains', 'subdomains'], ['adoptExisting', 'adopt-existing'], ['strictAttributes', 'strict-attributes']] as const
   for (const [name, flag] of bools) {
     const b = onOff(`--${flag}`, v[flag])
     if (b !== undefined) settings[name] = b
@@ -104,6 +107,14 @@ export function changeFromFlags(v: Values): SettingsUpdate {
     settings.deleteAfterDays = Number(days)
   }
   if (v['scim-owned'] !== undefined) settings.scimOwnedFields = list([v['scim-owned']]) ?? []
+  // The whole mapping, `title=jobTitle,name.givenName=firstName`; an empty value clears it.
+  if (v['attribute-map'] !== undefined) {
+    settings.attributeMapping = Object.fromEntries((list([v['attribute-map']]) ?? []).map((pair) => {
+      const eq = pair.lastIndexOf('=')
+      if (eq <= 0) throw new OrgUsage(`--attribute-map takes PATH=FIELD pairs, got "${pair}"`)
+      return [pair.slice(0, eq).trim(), pair.slice(eq + 1).trim()]
+    }))
+  }
   const change: SettingsUpdate = { domainAdd: list(v['domain-add']), domainRemove: list(v['domain-remove']), force: v.force, settings }
   try {
     checkSettingsUpdate(change)
@@ -143,6 +154,8 @@ export function formatSettings(v: OrgSettingsView): string {
     ['Subdomains', onOffText(v.subdomains)],
     ['Deprovision', v.deprovision === 'suspend' ? `suspend, delete after ${v.deleteAfterDays} days` : 'delete'],
     ['Adopt existing', onOffText(v.adoptExisting)],
+    ['Strict attributes', onOffText(v.strictAttributes)],
+    ['Attribute map', Object.entries(v.attributeMapping).map(([p, f]) => `${p}=${f}`).join(', ') || 'none'],
     ['SCIM-owned fields', v.scimOwnedFields.join(', ') || 'none'],
   ]
   return rows.map(([k, val]) => `${k.padEnd(18)} ${val}`).join('\n')

@@ -20,7 +20,7 @@ export function registerDirectoryWrites(app: FastifyInstance, deps: Deps): void 
     const user = await createAppUser(deps, org.id, request.body).catch((e: unknown) => {
       throw apiErrorOf(e)
     })
-    return reply.code(201).header('etag', etagOf(user.version)).header('location', `${request.url.split('?')[0]}/${user.id}`).send(apiUser(user))
+    return reply.code(201).header('etag', etagOf(user.version)).header('location', `${request.url.split('?')[0]}/${user.id}`).send(apiUser(user, org.settings.attributeMapping))
   })
 
   app.patch<{ Params: { org: string; id: string } }>('/orgs/:org/users/:id', { schema: DIRECTORY.updateUser }, async (request, reply) => {
@@ -29,6 +29,6 @@ export function registerDirectoryWrites(app: FastifyInstance, deps: Deps): void 
     const user = await updateAppUser(deps, org.id, request.params.id, request.body, typeof ifMatch === 'string' ? ifMatch : undefined).catch((e: unknown) => {
       throw apiErrorOf(e)
     })
-    return reply.header('etag', etagOf(user.version)).send(apiUser(user))
+    return reply.header('etag', etagOf(user.version)).send(apiUser(user, org.settings.attributeMapping))
   })
 }

@@ -5,6 +5,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { apiGroup, apiMember, apiUser } from '../../directory/shape.ts'
 import type { Deps } from '../../provisioning/deps.ts'
+import { orgResources } from '../../provisioning/org-schemas.ts'
 import { ScimError } from '../../scim/errors.ts'
 import { etagMatches, etagOf } from '../../scim/etag.ts'
 import type { Filter } from '../../scim/filter/ast.ts'
@@ -68,13 +69,15 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: Deps): void 
   app.get<{ Params: OrgParams; Querystring: Query }>('/orgs/:org/users', { schema: DIRECTORY.listUsers }, async (request) => {
     const q = pageQuery(request.query)
     const org = await authorize(deps, request, request.params.org, 'directory:read')
-    return page(await filtered(store.directoryUsers(org.id, q)), q.limit, (u) => u.id, apiUser)
+    // A filter names the organization's declared attributes as SCIM does.
+    const rs = q.filter ? (await orgResources(deps, org.id)).user : undefined
+    return page(await filtered(store.directoryUsers(org.id, { ...q, rs })), q.limit, (u) => u.id, (u) => apiUser(u, org.settings.attributeMapping))
   })
 
   app.get<{ Params: IdParams }>('/orgs/:org/users/:id', { schema: DIRECTORY.getUser }, async (request, reply) => {
     const org = await authorize(deps, request, request.params.org, 'directory:read')
     const user = await store.directoryUser(org.id, 'id', request.params.id)
-    if (user) return sendVersioned(request, reply, user.version, apiUser(user))
+    if (user) return sendVersioned(request, reply, user.version, apiUser(user, org.settings.attributeMapping))
     // Deleted by the identity provider and kept under the policy deprovision: suspend.
     const kept = await store.deletedUser(org.id, request.params.id)
     if (!kept) throw notFound('user')
@@ -87,7 +90,7 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: Deps): void 
       const org = await authorize(deps, request, request.params.org, 'directory:read')
       const user = await store.directoryUser(org.id, by, request.params.value)
       if (!user) throw notFound('user')
-      return sendVersioned(request, reply, user.version, apiUser(user))
+      return sendVersioned(request, reply, user.version, apiUser(user, org.settings.attributeMapping))
     })
   }
 
@@ -102,7 +105,8 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: Deps): void 
   app.get<{ Params: OrgParams; Querystring: Query }>('/orgs/:org/groups', { schema: DIRECTORY.listGroups }, async (request) => {
     const q = pageQuery(request.query)
     const org = await authorize(deps, request, request.params.org, 'directory:read')
-    return page(await filtered(store.directoryGroups(org.id, q)), q.limit, (g) => g.id, apiGroup)
+    const rs = q.filter ? (await orgResources(deps, org.id)).group : undefined
+    return page(await filtered(store.directoryGroups(org.id, { ...q, rs })), q.limit, (g) => g.id, apiGroup)
   })
 
   app.get<{ Params: IdParams }>('/orgs/:org/groups/:id', { schema: DIRECTORY.getGroup }, async (request, reply) => {

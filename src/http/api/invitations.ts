@@ -40,7 +40,8 @@ export function registerInvitationRoutes(app: FastifyInstance, deps: Deps): void
     const key = request.apiKey
     if (!key) throw new ApiError(401, 'unauthorized', 'Not authenticated')
     if (!hasScope(key, 'directory:write')) throw new ApiError(403, 'insufficient_scope', 'This API key does not hold the scope "directory:write"')
-    return apiUser(await mapped(() => acceptInvitation(deps, request.body.token, key.orgId)))
+    const { orgId, user } = await mapped(() => acceptInvitation(deps, request.body.token, key.orgId))
+    return apiUser(user, (await deps.store.getOrg(orgId))?.settings.attributeMapping)
   })
 
   app.get<{ Params: UserParams }>('/orgs/:org/users/:id/invitation', { schema: INVITATIONS.getUserInvitation }, async (request) => {

@@ -22,6 +22,7 @@ import { registerEventRoutes } from './events.ts'
 import { registerInvitationRoutes } from './invitations.ts'
 import { registerLogRoutes } from './provisioning-log.ts'
 import { registerOrgSettingsRoutes } from './org-settings.ts'
+import { registerOrgSchemaRoutes } from './org-schemas.ts'
 import { systemTxtResolver, type TxtResolver } from '../../orgs/domains.ts'
 import { registerWebhookRoutes } from './webhooks.ts'
 import type { WebhookPolicy } from '../../events/webhooks.ts'
@@ -217,6 +218,7 @@ export async function apiPlugin(app: FastifyInstance, opts: ApiPluginOptions): P
   registerWebhookRoutes(app, deps, opts.webhookPolicy ?? { allowPrivate: false })
   registerOrgSettingsRoutes(app, deps, { sharedDomains: opts.sharedDomains ?? false, txtResolver: opts.txtResolver ?? systemTxtResolver })
   registerInvitationRoutes(app, deps)
+  registerOrgSchemaRoutes(app, deps)
 
   // The document, serialized once (a string is sent as it is).
   let document: string | null = null

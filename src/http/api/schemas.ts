@@ -78,6 +78,8 @@ const userProperties: Record<string, Schema> = {
   },
   managedBy: str('Who manages the user: `scim` (an identity provider; its SCIM-owned fields are read-only here) or `app` (the application created it)'),
   identityProvider: nullableStr('The identity provider that created the user (entra, okta, …), when recognised'),
+  extensions: freeForm('The values of the extension schemas the organization declares (docs/custom-attributes.md), each under its URN as SCIM sends it; the enterprise extension is `enterprise`'),
+  fields: freeForm('The organization\'s attribute mapping applied (settings `attributeMapping`): each mapped SCIM attribute\'s value under the application\'s field name, null when the user has none'),
   customAttributes: freeForm('What the identity provider sent that no schema declares (unknown attributes, unknown extensions by URN), kept rather than dropped'),
   metadata: freeForm("The application's own attributes (a role in the product, settings): set through this API, never read or written by SCIM"),
   createdAt: instant('When the user was created'),
@@ -92,6 +94,7 @@ const groupProperties: Record<string, Schema> = {
   externalId: nullableStr('The identity provider\'s id of the group'),
   displayName: str('The group\'s name (unique per organization, case-insensitively)'),
   memberCount: { type: 'integer', description: 'How many members the group has' },
+  extensions: freeForm('The values of the extension schemas the organization declares for groups (docs/custom-attributes.md), each under its URN'),
   managedBy: str('Who manages the group (`scim`: an identity provider)'),
   identityProvider: nullableStr('The identity provider that created the group, when recognised'),
   createdAt: instant('When the group was created'),
@@ -240,6 +243,12 @@ const settingProperties: Record<string, Schema> = {
   deleteAfterDays: { type: 'integer', minimum: 0, maximum: MAX_DELETE_AFTER_DAYS, description: `Days a user deleted under \`suspend\` is kept (0 to ${MAX_DELETE_AFTER_DAYS})` },
   adoptExisting: { type: 'boolean', description: 'A SCIM create whose userName is an application-created user\'s takes that user over' },
   scimOwnedFields: { type: 'array', items: { type: 'string', enum: [...SCIM_FIELDS] }, description: 'The user fields an identity provider owns on SCIM-managed users' },
+  attributeMapping: {
+    type: 'object', additionalProperties: { type: 'string' }, maxProperties: 100,
+    description: 'SCIM attribute paths (`title`, `name.givenName`, `urn:…:User:costCenter`) → the application\'s field names, shown in each user\'s `fields` in this API and in the events; a change replaces the whole mapping',
+    examples: [{ title: 'jobTitle', 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department': 'department' }],
+  },
+  strictAttributes: { type: 'boolean', description: 'A SCIM write carrying attributes that no schema of the organization declares is a 400 invalidSyntax naming them; off (the default), they are kept under `customAttributes`' },
 }
 
 const domainState = {
@@ -310,6 +319,19 @@ const apiInvitation = {
   }),
 }
 
+// An organization's declared extension schema (provisioning/org-schemas.ts: SchemaView).
+const declaredSchema = {
+  $id: 'DeclaredSchema',
+  ...object('An extension schema the organization declares (docs/custom-attributes.md)', {
+    id: str('The schema\'s URN', { examples: ['urn:ietf:params:scim:schemas:extension:acme:2.0:User'] }),
+    resourceType: { type: 'string', enum: ['User', 'Group'], description: 'The resource type it extends' },
+    definition: freeForm('The declaration with every default written out: RFC 7643 §7\'s schema representation (id, name, description, attributes) plus `resourceType`, `required`, and per attribute `maxLength`, `pattern` and `allowedCharacters`'),
+    createdAt: instant('When it was first declared'),
+    updatedAt: instant('When it was last declared'),
+  }),
+}
+const declaredSchemaList = { $id: 'DeclaredSchemaList', ...object('The organization\'s declared schemas, oldest first', { data: { type: 'array', items: ref('DeclaredSchema') } }) }
+
 /** Every shared schema, in the order the document lists them (plugin.ts adds them with addSchema). */
 export const SHARED_SCHEMAS: readonly (Schema & { $id: string })[] = [
   apiError, apiUser, apiGroup, apiMember,
@@ -318,7 +340,7 @@ export const SHARED_SCHEMAS: readonly (Schema & { $id: string })[] = [
   webhookEndpoint, webhookEndpointCreated, webhookEndpointList, webhookAttempt, webhookAttemptPage,
   logItem, logPage,
   domainState, orgSettings, auditEntry, auditPage,
-  apiInvitation,
+  apiInvitation, declaredSchema, declaredSchemaList,
 ]
 
 // --- Route schema parts ---
@@ -714,6 +736,31 @@ export const ORG_SETTINGS = {
     description: 'Changes of the organization\'s settings and domains, newest first, a page at a time: who (`cli`, `api-key:<id>`, `system`), when and what.',
     scopes: ['log:read', 'org:admin'], params: params(), querystring: query({ limit: LIMIT, cursor: CURSOR }),
     ok: { 200: ref('AuditPage', 'A page of audit entries') },
+  }),
+}
+
+const SCHEMA_PARAM = params({ urn: str('The schema\'s URN (URL-encoded), case-insensitively', { examples: ['urn:ietf:params:scim:schemas:extension:acme:2.0:User'] }) })
+
+export const ORG_SCHEMAS = {
+  listOrgSchemas: route({
+    operationId: 'listOrgSchemas', tag: 'organizations', summary: 'List the declared extension schemas',
+    description: 'The extension schemas the organization declares: what its identity provider discovers at /Schemas and /ResourceTypes with the organization\'s token, and what SCIM validates, stores, filters and returns.',
+    scopes: ['directory:read', 'org:admin'], params: params(), ok: { 200: ref('DeclaredSchemaList', 'The declarations') },
+  }),
+  declareOrgSchema: route({
+    operationId: 'declareOrgSchema', tag: 'organizations', summary: 'Declare an extension schema',
+    description: 'Declares one extension schema, or replaces the declaration of the same URN. The body is RFC 7643 §7\'s schema representation (`id`, `name`, `description`, `attributes` with `type`, ' +
+      '`multiValued`, `required`, `caseExact`, `mutability`, `returned`, `uniqueness` (none), `canonicalValues`, `subAttributes`), plus `resourceType` (User or Group), `required`, and per string ' +
+      'attribute `maxLength`, `pattern` and `allowedCharacters`. A declaration that is not valid is a 400 naming the part at fault; nothing is written. A change writes one audit entry and one ' +
+      '`organization.updated` event; a declaration equal to the stored one writes nothing. Values users already hold stay stored when a declaration is replaced or removed.',
+    scopes: ['directory:write', 'org:admin'], params: params(), body: { type: 'object', description: 'The declaration' },
+    ok: { 200: ref('DeclaredSchema', 'The declaration, replaced or unchanged'), 201: ref('DeclaredSchema', 'The declaration, new') },
+    errors: [400, 401, 403, 404, 503],
+  }),
+  removeOrgSchema: route({
+    operationId: 'removeOrgSchema', tag: 'organizations', summary: 'Remove a declared extension schema',
+    description: 'Removes the declaration: SCIM stops accepting and showing its attributes at once. The values users hold stay stored and show again if the schema is declared again.',
+    scopes: ['directory:write', 'org:admin'], params: SCHEMA_PARAM, ok: { 204: { type: 'null', description: 'Removed' } },
   }),
 }
 

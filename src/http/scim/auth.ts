@@ -13,8 +13,11 @@ function unauthorized(detail: string, error: 'invalid_request' | 'invalid_token'
   return new ScimError(401, null, detail, { 'www-authenticate': `${CHALLENGE}, error="${error}"` })
 }
 
-/** The token's organization; `onRevoked` learns the organization of a revoked token (its 401 is logged there). */
-export async function authenticate(store: Store, request: FastifyRequest, onRevoked?: (orgId: OrgId) => void): Promise<OrgId> {
+/**
+ * The token's organization, with the version of its declared schemas and the token's hash (its
+ * rate-limit key); `onRevoked` learns the organization of a revoked token (its 401 is logged there).
+ */
+export async function authenticate(store: Store, request: FastifyRequest, onRevoked?: (orgId: OrgId) => void): Promise<{ orgId: OrgId; schemaVersion: number; tokenHash: string }> {
   const header = request.headers.authorization
   if (header === undefined) throw new ScimError(401, null, 'Authorization header with a Bearer token is required', { 'www-authenticate': CHALLENGE })
   const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header)
@@ -22,13 +25,13 @@ export async function authenticate(store: Store, request: FastifyRequest, onRevo
   const token = m[1]
   if (!isWellFormedToken(token)) throw unauthorized('The token is not valid', 'invalid_token')
   const hash = hashToken(token)
-  const orgId = await store.orgByTokenHash(hash)
-  if (orgId === null) {
+  const org = await store.tokenOrg(hash)
+  if (org === null) {
     if (onRevoked) {
       const revoked = await store.orgOfRevokedToken(hash)
       if (revoked !== null) onRevoked(revoked)
     }
     throw unauthorized('The token is not valid', 'invalid_token')
   }
-  return orgId
+  return { ...org, tokenHash: hash }
 }

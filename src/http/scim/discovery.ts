@@ -5,6 +5,7 @@ import { commonAttributes } from '../../scim/schema/common.ts'
 import { allSchemas, groupResource, userResource } from '../../scim/schema/registry.ts'
 import type { AttributeDef, SchemaDef } from '../../scim/schema/types.ts'
 import type { Limits } from '../../provisioning/deps.ts'
+import type { OrgResources } from '../../provisioning/org-schemas.ts'
 
 const LIST = 'urn:ietf:params:scim:api:messages:2.0:ListResponse'
 
@@ -16,7 +17,7 @@ export function serviceProviderConfig(baseUrl: string, limits: Limits): Record<s
   return {
     schemas: ['urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig'],
     patch: { supported: true },
-    bulk: { supported: false, maxOperations: 0, maxPayloadSize: 0 },
+    bulk: { supported: true, maxOperations: limits.maxBulkOperations, maxPayloadSize: limits.maxBodyBytes },
     filter: { supported: true, maxResults: limits.maxResults },
     changePassword: { supported: true },
     sort: { supported: true },
@@ -61,16 +62,18 @@ function schemaDoc(baseUrl: string, s: SchemaDef): Record<string, unknown> {
   }
 }
 
-export function resourceTypes(baseUrl: string, id?: string): Record<string, unknown> {
-  const all = [userResource, groupResource].map((rs) => resourceTypeDoc(baseUrl, rs))
+/** The resource types; with an organization's resources, its declared extensions among them. */
+export function resourceTypes(baseUrl: string, id?: string, org?: OrgResources): Record<string, unknown> {
+  const all = (org ? [org.user, org.group] : [userResource, groupResource]).map((rs) => resourceTypeDoc(baseUrl, rs))
   if (id === undefined) return listOf(all)
   const one = all.find((r) => String(r.id).toLowerCase() === id.toLowerCase())
   if (!one) throw new ScimError(404, null, `ResourceType ${quote(id)} not found`)
   return one
 }
 
-export function schemas(baseUrl: string, id?: string): Record<string, unknown> {
-  const all = allSchemas.map((s) => schemaDoc(baseUrl, s))
+/** The schemas; with an organization's resources, its declared ones after the standard ones. */
+export function schemas(baseUrl: string, id?: string, org?: OrgResources): Record<string, unknown> {
+  const all = [...allSchemas, ...(org?.declared.map((d) => d.schema) ?? [])].map((s) => schemaDoc(baseUrl, s))
   if (id === undefined) return listOf(all)
   const one = all.find((s) => String(s.id).toLowerCase() === id.toLowerCase())
   if (!one) throw new ScimError(404, null, `Schema ${quote(id)} not found`)

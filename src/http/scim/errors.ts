@@ -6,7 +6,10 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { ScimError } from '../../scim/errors.ts'
 import { StoreUnavailable } from '../../store/store.ts'
 
-export const SCIM_CONTENT_TYPE = 'application/scim+json; charset=utf-8'
+// RFC 7644 §8.1 registers application/scim+json with no parameters, and some clients compare the
+// header exactly; JSON is UTF-8 whatever is said (RFC 8259 §8.1). Fastify appends a charset to
+// every JSON media type it sends, so the SCIM plugin's onSend hook takes it off again.
+export const SCIM_CONTENT_TYPE = 'application/scim+json'
 export const RETRY_AFTER_SECONDS = 5
 
 export function toScimError(err: unknown, reqId: string): { error: ScimError; bug: boolean } {
@@ -17,7 +20,8 @@ export function toScimError(err: unknown, reqId: string): { error: ScimError; bu
   const fe = err as Partial<FastifyError>
   switch (fe.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return { error: new ScimError(413, null, 'The request body is larger than the server accepts'), bug: false }
+      // For POST /Bulk this is its maxPayloadSize (RFC 7644 §3.7.4, /ServiceProviderConfig).
+      return { error: new ScimError(413, 'tooMany', 'The request body is larger than the server accepts (maxPayloadSize in /ServiceProviderConfig); send it in parts'), bug: false }
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return { error: new ScimError(415, null, 'Send application/scim+json or application/json'), bug: false }
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':

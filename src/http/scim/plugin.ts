@@ -8,15 +8,21 @@ import type { OrgId } from '../../store/store.ts'
 import { detectIdentityProvider, type ScimTrace } from '../../scim/compat/detect.ts'
 import type { LogAppender } from '../../provisioning/log-appender.ts'
 import { findNul, mayHoldNul, nulMessage, urlHoldsNul } from '../nul.ts'
+import { type RateLimiter, tooManyRequests } from '../rate-limit.ts'
+import { requestDeadlines } from '../deadline.ts'
 import { authenticate } from './auth.ts'
 import { resourceTypes, schemas, serviceProviderConfig } from './discovery.ts'
 import { SCIM_CONTENT_TYPE, sendScimError } from './errors.ts'
 import { logResponse, startRequestLog } from './request-log.ts'
 import { registerResourceRoutes } from './resources.ts'
+import { orgResources } from '../../provisioning/org-schemas.ts'
+import { registerBulkRoute } from './bulk.ts'
 
 declare module 'fastify' {
   interface FastifyRequest {
     orgId: OrgId | null
+    /** The version of the organization's declared schemas its token lookup read (provisioning/org-schemas.ts). */
+    schemaVersion: number | null
     /** Set for every SCIM request before authentication. */
     scimTrace: ScimTrace
   }
@@ -30,6 +36,10 @@ export interface ScimPluginOptions {
   readonly appender: LogAppender
   /** Provisioning-log ids for an arrival time (a UUIDv7 generator). */
   readonly logIdAt: (ms: number) => string
+  /** Milliseconds a request may take to be answered (http/deadline.ts); none when absent. */
+  readonly deadlineMs?: number
+  /** Per-token and per-organization limits (http/rate-limit.ts); none when absent. */
+  readonly rateLimiter?: RateLimiter
 }
 
 /** Sends a SCIM document; `body` may already be its JSON text; `tag` is its ETag's value (render.ts tagOf). */
@@ -47,6 +57,13 @@ export function notModified(request: FastifyRequest, reply: FastifyReply, tag: s
   }
   return false
 }
+
+function orgOf(request: FastifyRequest): OrgId {
+  if (request.orgId === null) throw new ScimError(401, null, 'Not authenticated')
+  return request.orgId
+}
+
+const WITH_CHARSET = `${SCIM_CONTENT_TYPE}; charset=utf-8`
 
 const PUBLIC = new Set(['/serviceproviderconfig', '/resourcetypes', '/schemas'])
 
@@ -72,7 +89,10 @@ export async function scimPlugin(app: FastifyInstance, opts: ScimPluginOptions):
     })
   })
 
+  // First, so that its time includes authentication.
+  if (opts.deadlineMs !== undefined) requestDeadlines(app, opts.deadlineMs)
   app.decorateRequest('orgId', null)
+  app.decorateRequest('schemaVersion', null)
   app.decorateRequest('scimTrace', null as unknown as ScimTrace)
   app.decorateRequest('requestLog', null)
   const baseUrlOf = (request: FastifyRequest): string => `${opts.baseUrl(request.protocol, request.headers.host)}/scim/v2`
@@ -84,22 +104,34 @@ export async function scimPlugin(app: FastifyInstance, opts: ScimPluginOptions):
     if (urlHoldsNul(request.url)) throw new ScimError(400, 'invalidValue', 'The request URL contains a NUL character (%00), which no value may hold')
     const sub = request.url.slice(request.url.toLowerCase().indexOf('/scim/v2') + '/scim/v2'.length).split('?')[0] ?? ''
     const first = `/${sub.split('/')[1] ?? ''}`.toLowerCase()
-    // Discovery describes the server, not an organization, and is readable without a token
-    // (RFC 7643 §5: authenticationSchemes SHOULD be readable unauthenticated).
-    if (request.method === 'GET' && PUBLIC.has(first)) return
-    request.orgId = await authenticate(deps.store, request, (orgId) => {
+    // Discovery is readable without a token (RFC 7643 §5: authenticationSchemes SHOULD be
+    // readable unauthenticated) and then describes the server's standard schemas; with a token it
+    // describes what that organization accepts, its declared extensions included, which is how
+    // Entra ID and Okta discover custom attributes.
+    if (request.method === 'GET' && PUBLIC.has(first) && request.headers.authorization === undefined) return
+    const caller = await authenticate(deps.store, request, (orgId) => {
       if (request.requestLog) request.requestLog.revokedOrgId = orgId
     })
+    request.orgId = caller.orgId
+    request.schemaVersion = caller.schemaVersion
+    const refused = opts.rateLimiter?.take(caller.tokenHash, caller.orgId)
+    if (refused) throw tooManyRequests(refused)
   })
   app.addHook('onResponse', logResponse(opts.appender))
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (reply.getHeader('content-type') === WITH_CHARSET) void reply.header('content-type', SCIM_CONTENT_TYPE)
+    done(null, payload)
+  })
   app.setErrorHandler((err, request, reply) => sendScimError(err, request, reply))
   app.setNotFoundHandler((request, reply) => sendScimError(new ScimError(404, null, `No SCIM endpoint ${request.method} ${request.url.split('?')[0]}`), request, reply))
 
   app.get('/ServiceProviderConfig', async (request, reply) => sendJson(reply, 200, serviceProviderConfig(baseUrlOf(request), deps.limits)))
-  app.get('/ResourceTypes', async (request, reply) => sendJson(reply, 200, resourceTypes(baseUrlOf(request))))
-  app.get<{ Params: { id: string } }>('/ResourceTypes/:id', async (request, reply) => sendJson(reply, 200, resourceTypes(baseUrlOf(request), request.params.id)))
-  app.get('/Schemas', async (request, reply) => sendJson(reply, 200, schemas(baseUrlOf(request))))
-  app.get<{ Params: { id: string } }>('/Schemas/:id', async (request, reply) => sendJson(reply, 200, schemas(baseUrlOf(request), request.params.id)))
+  const discovered = async (request: FastifyRequest) => (request.orgId === null ? undefined : orgResources(deps, request.orgId, request.schemaVersion ?? undefined))
+  app.get('/ResourceTypes', async (request, reply) => sendJson(reply, 200, resourceTypes(baseUrlOf(request), undefined, await discovered(request))))
+  app.get<{ Params: { id: string } }>('/ResourceTypes/:id', async (request, reply) => sendJson(reply, 200, resourceTypes(baseUrlOf(request), request.params.id, await discovered(request))))
+  app.get('/Schemas', async (request, reply) => sendJson(reply, 200, schemas(baseUrlOf(request), undefined, await discovered(request))))
+  app.get<{ Params: { id: string } }>('/Schemas/:id', async (request, reply) => sendJson(reply, 200, schemas(baseUrlOf(request), request.params.id, await discovered(request))))
 
   registerResourceRoutes(app, deps, baseUrlOf)
+  registerBulkRoute(app, { deps, baseUrlOf, appender: opts.appender, logIdAt: opts.logIdAt, orgOf })
 }

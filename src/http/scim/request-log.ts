@@ -10,6 +10,7 @@ import type { LogAppender } from '../../provisioning/log-appender.ts'
 import { logRow, type RequestInfo, type ResourceRef } from '../../provisioning/log-row.ts'
 import type { ScimError } from '../../scim/errors.ts'
 import type { OrgId } from '../../store/store.ts'
+import { addNote } from '../../scim/compat/detect.ts'
 
 export interface RequestLogState {
   readonly logId: string
@@ -54,6 +55,9 @@ export function writeLog(request: FastifyRequest, status: number): WriteLog {
     get identityProvider() {
       const idp = request.scimTrace.identityProvider
       return idp === 'unknown' ? undefined : idp
+    },
+    note(text) {
+      addNote(request.scimTrace, text)
     },
     async record(tx, orgId, change) {
       const state = request.requestLog

@@ -5,6 +5,7 @@ import type { Deps } from '../../provisioning/deps.ts'
 import type { WriteLog } from '../../provisioning/log-change.ts'
 import { createGroup, deleteGroup, getGroup, listGroups, patchGroup, replaceGroup } from '../../provisioning/groups.ts'
 import { createUser, deleteUser, getUser, listUsers, patchUser, replaceUser } from '../../provisioning/users.ts'
+import { addNote } from '../../scim/compat/detect.ts'
 import { rewriteListQuery, rewritePatch, rewriteResource, rewriteSearchRequest } from '../../scim/compat/rewrite.ts'
 import { ScimError } from '../../scim/errors.ts'
 import { etagOf } from '../../scim/etag.ts'
@@ -12,9 +13,11 @@ import { restrictToResource } from '../../scim/filter/restrict.ts'
 import { parseListParams, parseSearchRequest, type ListParams } from '../../scim/list-query.ts'
 import { parseAttributeList, project } from '../../scim/projection.ts'
 import { renderResource, renderResourceJson, tagOf } from '../../scim/render.ts'
-import { groupResource, userResource, type ResourceSchema } from '../../scim/schema/registry.ts'
+import type { ResourceSchema } from '../../scim/schema/registry.ts'
+import { orgResources } from '../../provisioning/org-schemas.ts'
 import type { GroupRow, ListResult, OrgId, UserRow } from '../../store/store.ts'
 import { notModified, sendJson } from './plugin.ts'
+import { sendGroupStream, streamsMembers } from './group-stream.ts'
 import { writeLog } from './request-log.ts'
 
 const LIST_RESPONSE = 'urn:ietf:params:scim:api:messages:2.0:ListResponse'
@@ -51,6 +54,11 @@ function render(rs: ResourceSchema, row: Row, baseUrl: string, p: Projection): s
   return JSON.stringify(project(rs, renderResource(rs, row, baseUrl, refs), p))
 }
 
+/** Records a lenient reading in the request's provisioning-log row. */
+function noteOn(request: FastifyRequest): (text: string) => void {
+  return (text) => addNote(request.scimTrace, text)
+}
+
 function orgOf(request: FastifyRequest): OrgId {
   if (request.orgId === null) throw new ScimError(401, null, 'Not authenticated')
   return request.orgId
@@ -77,76 +85,101 @@ function listResponse(rs: ResourceSchema, result: ListResult<Row>, p: ListParams
 }
 
 interface Ops {
-  readonly rs: ResourceSchema
-  create(deps: Deps, orgId: OrgId, body: unknown, log: WriteLog): Promise<Row>
+  readonly kind: 'User' | 'Group'
+  create(deps: Deps, orgId: OrgId, body: unknown, log: WriteLog, rs: ResourceSchema): Promise<Row>
   get(deps: Deps, orgId: OrgId, id: string, withMembership: boolean): Promise<Row>
-  list(deps: Deps, orgId: OrgId, p: ListParams, withMembership: boolean): Promise<ListResult<Row>>
-  replace(deps: Deps, orgId: OrgId, id: string, body: unknown, ifMatch: string | undefined, log: WriteLog): Promise<Row>
-  patch(deps: Deps, orgId: OrgId, id: string, body: unknown, ifMatch: string | undefined, log: WriteLog): Promise<Row>
+  list(deps: Deps, orgId: OrgId, p: ListParams, withMembership: boolean, rs: ResourceSchema): Promise<ListResult<Row>>
+  replace(deps: Deps, orgId: OrgId, id: string, body: unknown, ifMatch: string | undefined, log: WriteLog, rs: ResourceSchema): Promise<Row>
+  patch(deps: Deps, orgId: OrgId, id: string, body: unknown, ifMatch: string | undefined, log: WriteLog, rs: ResourceSchema): Promise<Row>
   remove(deps: Deps, orgId: OrgId, id: string, ifMatch: string | undefined, log: WriteLog): Promise<void>
   /** Answer a PATCH with 204 unless attributes were asked for (RFC 7644 §3.5.2 allows either). */
   readonly patchNoContent: boolean
 }
 
-const USERS: Ops = { rs: userResource, create: createUser, get: getUser, list: listUsers, replace: replaceUser, patch: patchUser, remove: deleteUser, patchNoContent: false }
+const USERS: Ops = { kind: 'User', create: createUser, get: getUser, list: listUsers, replace: replaceUser, patch: patchUser, remove: deleteUser, patchNoContent: false }
 // A group's answer would carry every member: a membership PATCH answers 204 so that its cost
 // stays proportional to the change, not to the group (Entra ID and Okta accept 204).
-const GROUPS: Ops = { rs: groupResource, create: createGroup, get: getGroup, list: listGroups, replace: replaceGroup, patch: patchGroup, remove: deleteGroup, patchNoContent: true }
+const GROUPS: Ops = { kind: 'Group', create: createGroup, get: getGroup, list: listGroups, replace: replaceGroup, patch: patchGroup, remove: deleteGroup, patchNoContent: true }
+
+/** The request's resource type with its organization's declared extensions (provisioning/org-schemas.ts). */
+async function resourceOf(deps: Deps, request: FastifyRequest, kind: 'User' | 'Group'): Promise<ResourceSchema> {
+  const r = await orgResources(deps, orgOf(request), request.schemaVersion ?? undefined)
+  return kind === 'User' ? r.user : r.group
+}
 
 export function registerResourceRoutes(app: FastifyInstance, deps: Deps, baseUrlOf: (r: FastifyRequest) => string): void {
+  // The use cases see the request's deadline (http/deadline.ts).
+  const depsOf = (request: FastifyRequest): Deps => (request.deadline ? { ...deps, deadline: request.deadline } : deps)
   for (const ops of [USERS, GROUPS]) {
-    const { rs } = ops
-    const base = rs.resourceType.endpoint
+    const base = ops.kind === 'User' ? '/Users' : '/Groups'
+    const rsOf = (request: FastifyRequest) => resourceOf(deps, request, ops.kind)
 
-    const sendOne = async (request: FastifyRequest, reply: FastifyReply, status: number, row: Row, p: Projection) => {
-      // After a write the membership is read back only when it is shown.
+    const sendOne = async (request: FastifyRequest, reply: FastifyReply, rs: ResourceSchema, status: number, row: Row, p: Projection) => {
+      // After a write the membership is read back only when it is shown: a created user has no
+      // groups, but a group created with members answers with them (RFC 7644 §3.3: the resource
+      // as created), each with its display name.
       let full = row
-      if (!('groups' in row) && !('members' in row) && wantsMembership(rs, p) && status !== 201) {
+      const created = status === 201 && !(rs.kind === 'Group' && (row.directory as { memberCount?: number } | null)?.memberCount)
+      if (!('groups' in row) && !('members' in row) && wantsMembership(rs, p) && !created) {
         // The write has committed: if reading the membership back fails, answer with the row
         // (without it) rather than an error that would make the identity provider retry it.
-        full = await ops.get(deps, orgOf(request), row.id, true).catch(() => row)
+        full = await ops.get(depsOf(request), orgOf(request), row.id, true).catch(() => row)
       }
       if (status === 201) void reply.header('location', `${baseUrlOf(request)}${base}/${row.id}`)
       return sendJson(reply, status, render(rs, full, baseUrlOf(request), p), tag(rs, full))
     }
 
     const list = async (request: FastifyRequest, reply: FastifyReply, p: ListParams) => {
-      const result = await ops.list(deps, orgOf(request), p, wantsMembership(rs, p))
+      const rs = await rsOf(request)
+      const result = await ops.list(depsOf(request), orgOf(request), p, wantsMembership(rs, p), rs)
       return sendJson(reply, 200, listResponse(rs, result, p, baseUrlOf(request)))
     }
 
     // Identity-provider dialects are read into standard SCIM (scim/compat/) before the use case
     // validates strictly; each lenient reading is noted on request.scimTrace for the log.
-    app.get<{ Querystring: Query }>(base, async (request, reply) => list(request, reply, parseListParams(rewriteListQuery(request.query, request.scimTrace), deps.limits.maxResults)))
-    app.post(`${base}/.search`, async (request, reply) => list(request, reply, parseSearchRequest(rewriteSearchRequest(requireBody(request), request.scimTrace), deps.limits.maxResults)))
+    app.get<{ Querystring: Query }>(base, async (request, reply) => list(request, reply, parseListParams(rewriteListQuery(request.query, request.scimTrace), deps.limits.maxResults, noteOn(request))))
+    app.post(`${base}/.search`, async (request, reply) => list(request, reply, parseSearchRequest(rewriteSearchRequest(requireBody(request), request.scimTrace), deps.limits.maxResults, noteOn(request))))
 
     app.post<{ Querystring: Query }>(base, async (request, reply) => {
-      const row = await ops.create(deps, orgOf(request), rewriteResource(rs, requireBody(request), request.scimTrace), writeLog(request, 201))
-      return sendOne(request, reply, 201, row, projectionOf(request.query))
+      const rs = await rsOf(request)
+      const row = await ops.create(depsOf(request), orgOf(request), rewriteResource(rs, requireBody(request), request.scimTrace), writeLog(request, 201), rs)
+      return sendOne(request, reply, rs, 201, row, projectionOf(request.query))
     })
 
     app.get<{ Params: { id: string }; Querystring: Query }>(`${base}/:id`, async (request, reply) => {
       const p = projectionOf(request.query)
-      const row = await ops.get(deps, orgOf(request), request.params.id, wantsMembership(rs, p))
+      const rs = await rsOf(request)
+      const membership = wantsMembership(rs, p)
+      if (ops.kind === 'Group' && membership && !p.attributes && !p.excludedAttributes) {
+        // A large group's members are streamed a page at a time (group-stream.ts).
+        const group = await deps.store.directoryGroup(orgOf(request), request.params.id)
+        if (group && streamsMembers(deps, group)) {
+          if (notModified(request, reply, tag(rs, group))) return reply
+          return sendGroupStream(deps, reply, rs, orgOf(request), group, baseUrlOf(request), tag(rs, group))
+        }
+      }
+      const row = await ops.get(depsOf(request), orgOf(request), request.params.id, membership)
       if (notModified(request, reply, tag(rs, row))) return reply
       return sendJson(reply, 200, render(rs, row, baseUrlOf(request), p), tag(rs, row))
     })
 
     app.put<{ Params: { id: string }; Querystring: Query }>(`${base}/:id`, async (request, reply) => {
-      const row = await ops.replace(deps, orgOf(request), request.params.id, rewriteResource(rs, requireBody(request), request.scimTrace), ifMatchOf(request), writeLog(request, 200))
-      return sendOne(request, reply, 200, row, projectionOf(request.query))
+      const rs = await rsOf(request)
+      const row = await ops.replace(depsOf(request), orgOf(request), request.params.id, rewriteResource(rs, requireBody(request), request.scimTrace), ifMatchOf(request), writeLog(request, 200), rs)
+      return sendOne(request, reply, rs, 200, row, projectionOf(request.query))
     })
 
     app.patch<{ Params: { id: string }; Querystring: Query }>(`${base}/:id`, async (request, reply) => {
       const p = projectionOf(request.query)
       const noContent = ops.patchNoContent && !p.attributes && !p.excludedAttributes
-      const row = await ops.patch(deps, orgOf(request), request.params.id, rewritePatch(rs, requireBody(request), request.scimTrace), ifMatchOf(request), writeLog(request, noContent ? 204 : 200))
+      const rs = await rsOf(request)
+      const row = await ops.patch(depsOf(request), orgOf(request), request.params.id, rewritePatch(rs, requireBody(request), request.scimTrace), ifMatchOf(request), writeLog(request, noContent ? 204 : 200), rs)
       if (noContent) return reply.header('etag', etagOf(row.version)).code(204).send()
-      return sendOne(request, reply, 200, row, p)
+      return sendOne(request, reply, rs, 200, row, p)
     })
 
     app.delete<{ Params: { id: string } }>(`${base}/:id`, async (request, reply) => {
-      await ops.remove(deps, orgOf(request), request.params.id, ifMatchOf(request), writeLog(request, 204))
+      await ops.remove(depsOf(request), orgOf(request), request.params.id, ifMatchOf(request), writeLog(request, 204))
       return reply.code(204).send()
     })
   }
@@ -155,25 +188,26 @@ export function registerResourceRoutes(app: FastifyInstance, deps: Deps, baseUrl
   // in its own sort order; comparisons on an attribute a type lacks are false for that type.
   app.post('/.search', async (request, reply) => {
     const orgId = orgOf(request)
-    const p = parseSearchRequest(rewriteSearchRequest(requireBody(request), request.scimTrace), deps.limits.maxResults)
-    const parts: { ops: Ops; total: number; p: ListParams }[] = []
+    const p = parseSearchRequest(rewriteSearchRequest(requireBody(request), request.scimTrace), deps.limits.maxResults, noteOn(request))
+    const parts: { ops: Ops; rs: ResourceSchema; total: number; p: ListParams }[] = []
     for (const ops of [USERS, GROUPS]) {
-      const own = { ...p, filter: p.filter ? restrictToResource(ops.rs, p.filter) : null }
-      const { total } = await ops.list(deps, orgId, { ...own, startIndex: 1, count: 0 }, false)
-      parts.push({ ops, total, p: own })
+      const rs = await resourceOf(deps, request, ops.kind)
+      const own = { ...p, filter: p.filter ? restrictToResource(rs, p.filter) : null }
+      const { total } = await ops.list(depsOf(request), orgId, { ...own, startIndex: 1, count: 0 }, false, rs)
+      parts.push({ ops, rs, total, p: own })
     }
     const total = parts.reduce((n, x) => n + x.total, 0)
     const resources: string[] = []
     let skip = p.startIndex - 1
     let want = p.count
-    for (const { ops, total: n, p: own } of parts) {
+    for (const { ops, rs, total: n, p: own } of parts) {
       if (want <= 0) break
       if (skip >= n) {
         skip -= n
         continue
       }
-      const page = await ops.list(deps, orgId, { ...own, startIndex: skip + 1, count: want }, wantsMembership(ops.rs, p))
-      resources.push(...page.rows.map((r) => render(ops.rs, r, baseUrlOf(request), p)))
+      const page = await ops.list(depsOf(request), orgId, { ...own, startIndex: skip + 1, count: want }, wantsMembership(rs, p), rs)
+      resources.push(...page.rows.map((r) => render(rs, r, baseUrlOf(request), p)))
       want -= page.rows.length
       skip = 0
     }

@@ -77,21 +77,6 @@ export function readManager(value: unknown, label: string, trace: ScimTrace): un
   return value
 }
 
-// A comparison whose value is a bare word: [TUTORIAL] "Example 1. Query the service for a
-// matching user" shows GET /Users?filter=externalId eq jyoung. RFC 7644 §3.4.2.2 wants a JSON
-// string; true, false, null and numbers keep their meaning.
-const BARE_COMPARISON = /^(\s*[A-Za-z][\w:.$-]*\s+(?:eq|ne|co|sw|ew|gt|ge|lt|le)\s+)([^\s"()[\]]+)(\s*)$/i
-const JSON_LITERAL = /^(?:true|false|null|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)$/i
-
-/** Quotes the bare value of a single-comparison filter; anything else is returned as it is. */
-export function quoteBareFilterValue(filter: string, trace: ScimTrace): string {
-  const m = BARE_COMPARISON.exec(filter)
-  if (!m || JSON_LITERAL.test(m[2] ?? '')) return filter
-  const word = m[2] ?? ''
-  addNote(trace, `filter value ${word.length > 64 ? `${word.slice(0, 64)}…` : word} read as the string ${quote(word)} (Entra ID)`)
-  return `${m[1] ?? ''}${JSON.stringify(word)}${m[3] ?? ''}`
-}
-
 // A value filter followed by a sub-attribute and a comparison: [TUTORIAL] "/Users" requires that
 // "a GET to /Users with a filter must allow for both userName eq "user@contoso.com" and
 // emails[type eq "work"].value eq "user@contoso.com" queries". RFC 7644 §3.4.2.2's grammar has

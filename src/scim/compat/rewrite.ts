@@ -17,7 +17,7 @@ import { findSchema, findSub, findTopLevel, resolveAttr, type ResourceSchema } f
 import type { AttributeDef, SchemaDef } from '../schema/types.ts'
 import { ENTERPRISE_USER_SCHEMA } from '../schema/enterprise-user.ts'
 import { addNote, type ScimTrace } from './detect.ts'
-import { foldValuePathSubFilter, isBooleanText, quoteBareFilterValue, readBoolean, readManager, readOp } from './entra.ts'
+import { foldValuePathSubFilter, isBooleanText, readBoolean, readManager, readOp } from './entra.ts'
 
 // The Group schema URN Entra ID adds to a group it creates ([TUTORIAL] "Create Group"): it names
 // no schema here, so the core ignores it (RFC 7644 §3.3); it only tells us who is calling.
@@ -254,7 +254,12 @@ function rewriteOperation(rs: ResourceSchema, raw: unknown, trace: ScimTrace): u
   const valueKey = keyOf(raw, 'value')
   const value = valueKey === undefined ? undefined : raw[valueKey]
   if (valueKey === undefined || value === undefined || value === null) return out ?? raw
-  if (typeof path === 'string') {
+  const wholeExt = typeof path === 'string' ? findSchema(rs, path.trim()) : undefined
+  if (wholeExt && wholeExt !== rs.core) {
+    // A path naming an extension's URN carries that extension's object (patch/normalize.ts).
+    const r = readExtension(wholeExt, value, trace)
+    if (r !== value) set(valueKey, r)
+  } else if (typeof path === 'string') {
     const t = (typeof op === 'string' && op.toLowerCase() === 'remove') || /manager/i.test(path) || mayHoldBooleanText(value) ? targetOf(rs, path) : null
     if (t && typeof op === 'string' && op.toLowerCase() === 'remove') {
       // The core removes the values listed (patch/apply.ts): RFC 7644 §3.5.2.2 would remove them
@@ -290,7 +295,8 @@ export function rewriteListQuery<Q extends Record<string, unknown>>(query: Q, tr
   const k = keyOf(query, 'filter')
   const f = k === undefined ? undefined : query[k]
   if (k === undefined || typeof f !== 'string') return query
-  const q = quoteBareFilterValue(foldValuePathSubFilter(f, trace), trace)
+  // Values without quotes are read by the filter parser itself, in any request (list-query.ts).
+  const q = foldValuePathSubFilter(f, trace)
   return q === f ? query : { ...query, [k]: q }
 }
 

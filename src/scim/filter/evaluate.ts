@@ -26,10 +26,14 @@
 //   value of another JSON type, never matches eq/co/sw/ew/gt/ge/lt/le.
 // - `attr[filter]` holds when some element of the multi-valued `attr` satisfies `filter`, whose
 //   names are sub-attributes of `attr`; a value filter on a single-valued attribute is 400.
-// - A complex attribute takes only `pr` (or a value filter when multi-valued); comparing it is 400.
+// - A complex attribute takes only `pr` (or a value filter when multi-valued); comparing it is 400,
+//   unless it has a `value` sub-attribute, which is then compared (`manager eq "id"`, as for a
+//   multi-valued `emails eq "x"`).
+// - A bare name no core attribute has and exactly one extension declares (`manager`) names that
+//   extension's attribute (registry.ts resolveFilterAttr).
 import { ScimError, quote } from '../errors.ts'
 import { fold } from '../fold.ts'
-import { findSub, resolveAttr, type ResolvedAttr, type ResourceSchema } from '../schema/registry.ts'
+import { findSub, resolveFilterAttr, type ResolvedAttr, type ResourceSchema } from '../schema/registry.ts'
 import type { AttributeDef } from '../schema/types.ts'
 import type { AttrPath, CompValue, CompareOp, Filter } from './ast.ts'
 
@@ -143,7 +147,7 @@ function leafTest(a: AttributeDef, f: Leaf): { test: Test; negate: boolean } {
 }
 
 function resolve(rs: ResourceSchema, path: AttrPath): ResolvedAttr {
-  const r = resolveAttr(rs, path)
+  const r = resolveFilterAttr(rs, path)
   if (!r) return invalid(`Unknown attribute ${quote(pathName(path))} in filter`)
   if (r.attr.returned === 'never' || r.sub?.returned === 'never') invalid(`Attribute ${quote(r.attr.name)} cannot be used in a filter`)
   return r
@@ -169,6 +173,11 @@ function compileLeaf(rs: ResourceSchema, f: Leaf): (resource: Resource) => boole
     const { test, negate } = leafTest(sub ?? r.attr, f)
     const pick = sub ? (el: unknown) => field(el, sub.name) : (el: unknown) => el
     return (resource) => elements(topValue(rs, resource, r)).some((el) => test(pick(el))) !== negate
+  }
+  // A single-valued complex attribute with a `value` compares it, as a multi-valued one does:
+  // `manager eq "id"` is `manager.value eq "id"` (Entra ID filters on the manager so).
+  if (r.sub === null && r.attr.type === 'complex' && f.kind === 'compare' && findSub(r.attr, 'value')) {
+    return compileLeaf(rs, { ...f, path: { ...f.path, sub: 'value' } })
   }
   const a = r.sub ?? r.attr
   if (a.type === 'complex' && f.kind === 'compare') invalid(`Attribute ${quote(a.name)} is complex; compare one of its sub-attributes`)

@@ -3,6 +3,7 @@ import { MAX_FILTER_DEPTH, MAX_FILTER_LENGTH, MAX_FILTER_TERMS, type Filter } fr
 import cases from './cases.json' with { type: 'json' }
 import { parseAttrPath, parseFilter } from './parser.ts'
 import { scimErrorOf } from '../../../test/helpers/scim-error.ts'
+import { prng, randomFilter, type Grammar } from '../../../test/helpers/filter-fuzz.ts'
 
 interface Row {
   readonly source: string
@@ -152,5 +153,77 @@ describe('parseAttrPath', () => {
       expect(e.scimType).toBe('invalidValue')
     }
     expect(scimErrorOf(() => parseAttrPath('a b', 'invalidFilter')).scimType).toBe('invalidFilter')
+  })
+})
+
+// Unquoted values (issue 14): with onBareValue, a bare word where only a string can be meant is
+// read as that string. Differential: every filter the strict grammar accepts (cases.json and
+// thousands of random ones) parses to the same tree, without a report; every filter it refuses
+// is either refused the same way or accepted only through a reported bare word.
+describe('parseFilter: unquoted values, against the strict parser', () => {
+  const lenient = (src: string) => {
+    const words: string[] = []
+    let f: Filter | null = null
+    let err: unknown = null
+    try {
+      f = parseFilter(src, (w) => words.push(w))
+    } catch (e) {
+      err = e
+    }
+    return { f, err, words }
+  }
+  const strict = (src: string): { f: Filter | null; err: unknown } => {
+    try {
+      return { f: parseFilter(src), err: null }
+    } catch (e) {
+      return { f: null, err: e }
+    }
+  }
+  const grammar: Grammar = {
+    attrs: [
+      { names: ['userName', 'name.familyName', 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value'], kind: 'string', pool: ['Employee', 'a b', 'and', 'or', '"q"', '(x)'] },
+      { names: ['active'], kind: 'boolean', pool: [] },
+      { names: ['meta.created'], kind: 'dateTime', pool: [] },
+      { names: ['name'], kind: 'complex', pool: [] },
+    ],
+    valuePaths: [{ name: 'emails', subs: [{ name: 'value', kind: 'string', pool: ['x@y'] }, { name: 'primary', kind: 'boolean', pool: [] }] }],
+    dates: ['2024-01-01T00:00:00Z'],
+    invalid: ['nope'],
+  }
+  const rng = prng(20261202)
+  const sources = [...(cases as readonly Row[]).map((r) => r.source), ...Array.from({ length: 3_000 }, () => randomFilter(rng, grammar))]
+
+  it(`${sources.length} filters: the strict grammar's answers are kept`, () => {
+    for (const src of sources) {
+      const a = strict(src)
+      const b = lenient(src)
+      if (a.f !== null) {
+        expect(b.f, src).toEqual(a.f)
+        expect(b.words, src).toEqual([])
+      } else if (b.f === null) {
+        expect((b.err as Error).message, src).toBe((a.err as Error).message)
+      } else {
+        expect(b.words.length, src).toBeGreaterThan(0)
+      }
+    }
+  })
+
+  it('reads bare words as strings where nothing else is meant, and refuses the ambiguous', () => {
+    const ok: [string, string][] = [
+      ['name.familyName eq Employee', 'Employee'],
+      ['externalId eq 5f2b9c1e-0d6a-4c1e-9a57-3c9b2f0e7d11', '5f2b9c1e-0d6a-4c1e-9a57-3c9b2f0e7d11'],
+      ['(userName eq bjensen)', 'bjensen'],
+      ['emails[value eq a@x.com]', 'a@x.com'],
+    ]
+    for (const [src, word] of ok) {
+      const r = lenient(src)
+      expect(r.words, src).toEqual([word])
+      expect(JSON.stringify(r.f), src).toContain(JSON.stringify(word))
+    }
+    const both = lenient('name.familyName eq Employee and userName ne bob or active eq true')
+    expect(both.words).toEqual(['Employee', 'bob'])
+    for (const src of ['userName eq john doe', 'userName eq and', 'userName eq eq', 'externalId eq 00042', 'externalId eq +5', 'userName eq pr', 'userName eq']) {
+      expect(lenient(src).err, src).toBeInstanceOf(Error)
+    }
   })
 })

@@ -22,13 +22,18 @@ export interface Scanner {
   pos: number
   terms: number
   peeked: Token | null
+  /** Set when bare-word values are read as strings (parseFilter's `onBareValue`). */
+  readonly onBareValue?: (word: string) => void
 }
 
-export function scanner(src: string): Scanner {
-  return { src, pos: 0, terms: 0, peeked: null }
+export function scanner(src: string, onBareValue?: (word: string) => void): Scanner {
+  return onBareValue ? { src, pos: 0, terms: 0, peeked: null, onBareValue } : { src, pos: 0, terms: 0, peeked: null }
 }
 
-const COMPARE_OPS: ReadonlySet<string> = new Set<CompareOp>(['eq', 'ne', 'co', 'sw', 'ew', 'gt', 'ge', 'lt', 'le'])
+const COMPARE_OPS_LIST: readonly CompareOp[] = ['eq', 'ne', 'co', 'sw', 'ew', 'gt', 'ge', 'lt', 'le']
+const COMPARE_OPS: ReadonlySet<string> = new Set<string>(COMPARE_OPS_LIST)
+// Words that are the grammar's own: never read as a bare value.
+const KEYWORDS: ReadonlySet<string> = new Set(['and', 'or', 'not', 'pr', ...COMPARE_OPS_LIST])
 // RFC 7644 §3.4.2.2 ATTRNAME = ALPHA *(nameChar); `$ref` (RFC 7643 §2.3.7) is the one exception.
 const NAME = '\\$?[A-Za-z][A-Za-z0-9_-]*'
 const NAME_RE = new RegExp(`^${NAME}$`)
@@ -165,8 +170,25 @@ function compValue(s: Scanner): CompValue {
       const n = Number(tok.text)
       if (Number.isFinite(n)) return n
     }
+    if (s.onBareValue && isBareValue(s, tok.text)) {
+      s.onBareValue(tok.text)
+      return tok.text
+    }
   }
   return fail(s, 'invalidFilter', 'a value (a string, a number, true, false or null)', tok.pos)
+}
+
+/**
+ * Whether a word where a value belongs can only mean that string (`familyName eq Employee`): it
+ * is not number-like, a keyword or an operator, and what follows is what may follow a value
+ * (the end, `)`, `]`, `and`, `or`). A word that a valid filter could hold there never reaches this:
+ * true, false, null and numbers are read above, so valid filters parse exactly as without it.
+ */
+function isBareValue(s: Scanner, word: string): boolean {
+  // `00042` or `+5` might mean a number: not unambiguous. A GUID such as `5f2b…` is a string.
+  if (KEYWORDS.has(word.toLowerCase()) || Number.isFinite(Number(word)) || hasLoneSurrogate(word)) return false
+  const after = peek(s)
+  return after.t === 'end' || after.t === ')' || after.t === ']' || isKeyword(after, 'and') || isKeyword(after, 'or')
 }
 
 function countTerm(s: Scanner, pos: number): void {
@@ -258,10 +280,15 @@ export function parseValueFilter(s: Scanner, outer: AttrPath, depth: number): Fi
   return f
 }
 
-/** Parses a SCIM filter (RFC 7644 §3.4.2.2); any mistake is a 400 invalidFilter naming the position. */
-export function parseFilter(source: string): Filter {
+/**
+ * Parses a SCIM filter (RFC 7644 §3.4.2.2); any mistake is a 400 invalidFilter naming the position.
+ * With `onBareValue`, a value written without quotes where nothing else can be meant
+ * (`name.familyName eq Employee`, isBareValue) is read as that string and reported; every filter
+ * the strict grammar accepts parses to the same tree either way.
+ */
+export function parseFilter(source: string, onBareValue?: (word: string) => void): Filter {
   checkLimits(source, 'Filter', 'invalidFilter')
-  const s = scanner(source)
+  const s = scanner(source, onBareValue)
   if (peek(s).t === 'end') throw new ScimError(400, 'invalidFilter', 'Filter is empty')
   const f = parseOr(s, 0, null)
   const rest = peek(s)

@@ -212,13 +212,12 @@ const errorCases: ErrCase[] = [
   { name: 'replace of a readOnly sub-attribute is a mutability error', ops: [{ op: 'replace', path: `${ENT}:manager.displayName`, value: 'x' }], scimType: 'mutability' },
   { name: 'changing a set immutable attribute is a mutability error', rs: immutableRs, body: { ...user(), badge: 'B1' }, ops: [{ op: 'replace', path: 'badge', value: 'B2' }], scimType: 'mutability', detail: /immutable/ },
   { name: 'removing a set immutable attribute is a mutability error', rs: immutableRs, body: { ...user(), badge: 'B1' }, ops: [{ op: 'remove', path: 'badge' }], scimType: 'mutability' },
-  { name: 'remove of an unknown attribute is invalidPath', ops: [{ op: 'remove', path: 'favouriteColour' }], scimType: 'invalidPath' },
-  { name: 'an unknown sub-attribute is invalidPath', ops: [{ op: 'replace', path: 'name.nickname', value: 'x' }], scimType: 'invalidPath' },
   { name: 'an unknown sub-attribute after a filter is invalidPath', ops: [{ op: 'replace', path: 'emails[type eq "work"].label', value: 'x' }], scimType: 'invalidPath' },
   { name: 'a filter on a single-valued attribute is invalidPath', ops: [{ op: 'replace', path: 'name[givenName eq "B"].familyName', value: 'x' }], scimType: 'invalidPath' },
-  { name: 'an unknown key in a path-less value is invalidPath', ops: [{ op: 'replace', value: { favouriteColour: 'blue' } }], scimType: 'invalidPath', detail: /favouriteColour/ },
-  { name: 'a path-less key with an unknown schema URN is invalidPath', ops: [{ op: 'add', value: { 'urn:example:custom:2.0:User:badge': 'x' } }], scimType: 'invalidPath' },
-  { name: 'replace with a filter matching nothing is noTarget', ops: [{ op: 'replace', path: 'emails[type eq "other"].value', value: 'x' }], scimType: 'noTarget' },
+  { name: 'a value filter on an undeclared attribute is invalidPath', ops: [{ op: 'replace', path: 'badges[type eq "x"].value', value: 'x' }], scimType: 'invalidPath' },
+  { name: 'replace with a filter that is not only eq terms and matches nothing is noTarget', ops: [{ op: 'replace', path: 'emails[value co "zzz"].type', value: 'x' }], scimType: 'noTarget' },
+  { name: 'an extension URN path with a value that is not an object is invalidValue', ops: [{ op: 'add', path: ENT, value: 'Sales' }], scimType: 'invalidValue' },
+  { name: 'remove with the core schema URN as the path is invalidPath', ops: [{ op: 'remove', path: 'urn:ietf:params:scim:schemas:core:2.0:User' }], scimType: 'invalidPath' },
   { name: 'a filter with a wrong-typed value is invalidFilter even when there are no values', body: { userName: 'b' }, ops: [{ op: 'remove', path: 'emails[primary eq "yes"]' }], scimType: 'invalidFilter' },
   { name: 'add with a filter and a non-object value is invalidValue', body: { userName: 'b' }, ops: [{ op: 'add', path: 'emails[type eq "work"]', value: 'w@x' }], scimType: 'invalidValue' },
   { name: 'add with a non-eq filter matching nothing is noTarget', ops: [{ op: 'add', path: 'emails[value co "zzz"].type', value: 'work' }], scimType: 'noTarget' },
@@ -244,7 +243,6 @@ const errorCases: ErrCase[] = [
   { name: 'a members sub-attribute path is a mutability error', rs: groupResource, body: group(), ops: [{ op: 'replace', path: 'members[value eq "a"].display', value: 'x' }], scimType: 'mutability' },
   { name: 'a member ref that is not an object is invalidValue', rs: groupResource, body: group(), ops: [{ op: 'add', path: 'members', value: ['u1'] }], scimType: 'invalidValue' },
   { name: 'a member ref without a value is invalidValue', rs: groupResource, body: group(), ops: [{ op: 'add', path: 'members', value: [{ display: 'x' }] }], scimType: 'invalidValue' },
-  { name: 'members on a user is invalidPath', ops: [{ op: 'add', path: 'members', value: [{ value: 'u1' }] }], scimType: 'invalidPath' },
   { name: 'removing a group displayName is invalidValue', rs: groupResource, body: group(), ops: [{ op: 'remove', path: 'displayName' }], scimType: 'invalidValue' },
 ]
 
@@ -362,5 +360,78 @@ describe('applyPatch: all or nothing', () => {
       { op: 'replace', path: 'emails[type eq "work"].primary', value: true },
     ])
     expect(r.body.emails).toStrictEqual([{ type: 'work', value: 'w@x', primary: true }])
+  })
+})
+
+describe('applyPatch: undeclared attributes (kept as custom attributes, like a create)', () => {
+  const runCustom = (custom: Body | null, operations: unknown[], rs: ResourceSchema = userResource, body: Body = user()) =>
+    applyPatch(rs, body, normalizePatch(rs, { schemas: [PATCH_OP_SCHEMA], Operations: operations }, { maxOperations: 100 }), rs === userResource ? custom : undefined)
+
+  it('add, replace and remove of an undeclared top-level attribute change the custom attributes, not the body', () => {
+    const a = runCustom(null, [{ op: 'add', path: 'favouriteColour', value: 'blue' }])
+    expect(a.custom).toEqual({ favouriteColour: 'blue' })
+    expect(a.body).toEqual(user())
+    expect(a.changed).toBe(true)
+    expect(a.notes.join()).toMatch(/favouriteColour.*kept as a custom attribute/)
+    expect(runCustom({ favouriteColour: 'blue', x: 1 }, [{ op: 'replace', path: 'favouriteColour', value: 'red' }]).custom).toEqual({ favouriteColour: 'red', x: 1 })
+    expect(runCustom({ favouriteColour: 'blue' }, [{ op: 'remove', path: 'favouriteColour' }]).custom).toBeNull()
+    // Removing what is not there changes nothing.
+    const none = runCustom({ x: 1 }, [{ op: 'remove', path: 'favouriteColour' }])
+    expect(none.custom).toBeUndefined()
+    expect(none.changed).toBe(false)
+  })
+
+  it('path-less keys, dotted paths and undeclared schema URNs land in the custom attributes', () => {
+    const r = runCustom({ tags: ['a'] }, [
+      { op: 'add', value: { favouriteColour: 'blue', 'urn:example:custom:2.0:User:badge': 'B1' } },
+      { op: 'add', path: 'tags', value: ['b', 'a'] },
+      { op: 'add', path: 'shoe.size', value: 42 },
+      { op: 'add', value: { 'urn:example:other:2.0:User': { costCentre: 'CC-1' } } },
+    ])
+    expect(r.custom).toEqual({
+      tags: ['a', 'b'], favouriteColour: 'blue', shoe: { size: 42 },
+      'urn:example:custom:2.0:User': { badge: 'B1' }, 'urn:example:other:2.0:User': { costCentre: 'CC-1' },
+    })
+    expect(runCustom(r.custom ?? null, [{ op: 'remove', path: 'urn:example:custom:2.0:User:badge' }]).custom).not.toHaveProperty(['urn:example:custom:2.0:User'])
+  })
+
+  it('an undeclared sub-attribute, or an undeclared attribute of a declared extension, is ignored with a note', () => {
+    const r = runCustom(null, [{ op: 'replace', path: 'name.nickname', value: 'Babs' }, { op: 'add', path: `${ENT}:shoeSize`, value: 42 }])
+    expect(r.changed).toBe(false)
+    expect(r.custom).toBeUndefined()
+    expect(r.notes).toEqual(['"name.nickname" is not declared by the User schemas: ignored', `"${ENT}:shoeSize" is not declared by the User schemas: ignored`])
+    expect(runCustom(null, [{ op: 'replace', path: 'schemas', value: ['x'] }]).custom).toBeUndefined()
+  })
+
+  it('a group keeps no undeclared attributes: they are ignored with a note', () => {
+    const r = runCustom(null, [{ op: 'add', path: 'favouriteColour', value: 'blue' }], groupResource, group())
+    expect(r.changed).toBe(false)
+    expect(r.notes.join()).toMatch(/favouriteColour.*ignored/)
+  })
+})
+
+describe('applyPatch: an extension URN as the path', () => {
+  it('add merges the extension\'s attributes, replace replaces the object, remove removes it', () => {
+    const add = run(userResource, user(), [{ op: 'add', path: ENT, value: { costCenter: 'CC', department: 'Eng' } }])
+    expect(add.body[ENT]).toEqual({ department: 'Eng', costCenter: 'CC' })
+    const base = { ...user(), [ENT]: { department: 'Sales', costCenter: 'CC' } }
+    const rep = run(userResource, base, [{ op: 'replace', path: ENT, value: { division: 'D' } }])
+    expect(rep.body[ENT]).toEqual({ division: 'D' })
+    const rem = run(userResource, base, [{ op: 'remove', path: ENT }])
+    expect(rem.body).not.toHaveProperty([ENT])
+    expect(rem.changed).toBe(true)
+    // Case-insensitive URN (RFC 7643 §2.1), and a remove of an absent extension changes nothing.
+    expect(run(userResource, { userName: 'b' }, [{ op: 'remove', path: ENT.toLowerCase() }]).changed).toBe(false)
+    // The core schema's URN as a path carries core attributes, read as a path-less value.
+    expect(run(userResource, user(), [{ op: 'replace', path: 'urn:ietf:params:scim:schemas:core:2.0:User', value: { displayName: 'Babs' } }]).body.displayName).toBe('Babs')
+  })
+})
+
+describe('applyPatch: replace through a value filter that matches nothing adds the value (Entra ID)', () => {
+  it('addresses[type eq "work"].formatted on a user without a work address', () => {
+    const r = run(userResource, user(), [{ op: 'replace', path: 'addresses[type eq "work"].formatted', value: '1 Main St' }])
+    expect(r.body.addresses).toEqual([{ type: 'work', formatted: '1 Main St' }])
+    const again = run(userResource, r.body, [{ op: 'replace', path: 'addresses[type eq "work"].formatted', value: '2 Main St' }])
+    expect(again.body.addresses).toEqual([{ type: 'work', formatted: '2 Main St' }])
   })
 })

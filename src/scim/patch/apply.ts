@@ -12,7 +12,12 @@
 //   {"op":"Add","path":"emails[type eq \"work\"].value","value":"x"} to a user without a work
 //   email and expects one ("Develop and plan provisioning for a SCIM endpoint in Microsoft Entra
 //   ID", learn.microsoft.com/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups).
-//   `replace` with a filter that matches nothing is 400 noTarget (RFC 7644 §3.5.2.3).
+//   `replace` through such a filter does the same: Entra ID sends either op for a value the user
+//   does not have yet ("In practice though, it could be either, … so you should support both",
+//   Microsoft Q&A 1373350), e.g. {"op":"Replace","path":"addresses[type eq \"work\"].formatted",
+//   "value":"x"} to a user without a work address, and Microsoft's answer is that the address is
+//   created (Microsoft Q&A 120490). RFC 7644 §3.5.2.3's noTarget stays for a filter whose terms
+//   cannot say what a new value would hold (not only `eq` joined by `and`).
 // - `remove` of something already absent, or with a filter that matches nothing, succeeds and
 //   changes nothing: identity providers retry, and the result is what they asked for.
 // - `remove` with a value on a multi-valued attribute (Entra and Okta) removes the values whose
@@ -25,7 +30,15 @@
 //   ("Okta and SCIM Version 2.0", developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20).
 // - Keys in a path-less value may be plain, dotted (`name.givenName`), schema-qualified
 //   (`urn:...:enterprise:2.0:User:department`) or an extension URN holding an object; `schemas`
-//   is skipped; a key naming no attribute is 400 invalidPath like a bad `path`.
+//   is skipped.
+// - A path (or path-less key) naming an attribute no schema declares is accepted, as a create
+//   accepts it (RFC 7644 §3.3 lets a service provider ignore what it does not support): an
+//   undeclared top-level attribute, or one under an undeclared schema URN, is kept apart from the
+//   SCIM body (`custom`, the user's customAttributes); an undeclared sub-attribute, or an
+//   undeclared attribute of a declared extension, is ignored. Both are noted (`notes`). A value
+//   filter on an undeclared attribute stays 400 invalidPath: there is no schema to read it by.
+// - A path equal to an extension's schema URN addresses the extension object as a whole
+//   (normalize.ts): `add` merges its attributes, `replace` replaces the object, `remove` removes it.
 // - A members delta keeps the operations' order: after "add x, remove x" x is in `remove`
 //   (absent afterwards, whether or not it was a member before).
 import { isDeepStrictEqual } from 'node:util'
@@ -37,7 +50,7 @@ import {
   checkMembers, checkPassword, checkPrimary, checkRequired, checkSingle, checkValue, getIgnoringCase, isMembers, isObject,
   isPassword, type JsonObject, type MemberRef,
 } from '../resource.ts'
-import { findSchema, findSub, resolveAttr, type ResourceSchema } from '../schema/registry.ts'
+import { findSchema, findSub, findTopLevel, resolveAttr, type ResourceSchema } from '../schema/registry.ts'
 import type { AttributeDef } from '../schema/types.ts'
 import type { PatchOperation } from './normalize.ts'
 
@@ -51,6 +64,10 @@ export interface MemberDelta {
 
 export interface PatchResult {
   body: Record<string, unknown>
+  /** The undeclared attributes after the PATCH (see the header), or undefined when unchanged. */
+  custom: Record<string, unknown> | null | undefined
+  /** What the PATCH accepted without a schema for it, for the provisioning log. */
+  notes: string[]
   /** The new cleartext password, null when removed, undefined when unchanged. */
   password: string | null | undefined
   members: MemberDelta | null
@@ -81,6 +98,15 @@ interface State {
   readonly body: JsonObject
   password: string | null | undefined
   delta: Delta | null
+  /** Undeclared attributes, kept apart from the body; null when the resource keeps none. */
+  readonly custom: JsonObject | null
+  readonly notes: string[]
+}
+
+/** Where an operation on an undeclared attribute lands: a key path inside `custom`, or nowhere. */
+interface Undeclared {
+  readonly keys: readonly string[] | null
+  readonly label: string
 }
 
 const invalidPath = (detail: string): ScimError => new ScimError(400, 'invalidPath', detail)
@@ -90,6 +116,21 @@ function pathText(p: AttrPath): string {
 }
 
 /** Resolves a path to its target; a readOnly target is 400 mutability, or null when `skipReadOnly`. */
+/**
+ * A path naming no declared attribute: kept in `custom` when it is a top-level name or sits under
+ * an undeclared schema URN, else (an undeclared sub-attribute, or an undeclared attribute of a
+ * declared extension) ignored. Null when the path does name a declared attribute.
+ */
+function undeclared(rs: ResourceSchema, path: AttrPath, filter: Filter | null): Undeclared | null {
+  if (resolveAttr(rs, path)) return null
+  const label = pathText(path)
+  if (filter !== null) throw invalidPath(`${quote(label)} is not an attribute of a ${rs.kind}, so it cannot take a value filter`)
+  const tail = path.sub === null ? [path.name] : [path.name, path.sub]
+  // `schemas` is the message's own, not an attribute to keep (a path-less value skips it too).
+  if (path.uri === null) return { keys: findTopLevel(rs, path.name) || path.name.toLowerCase() === 'schemas' ? null : tail, label }
+  return { keys: findSchema(rs, path.uri) ? null : [path.uri, ...tail], label }
+}
+
 function resolveTarget(rs: ResourceSchema, path: AttrPath, filter: Filter | null, subAfterFilter: string | null, skipReadOnly: true): Target | null
 function resolveTarget(rs: ResourceSchema, path: AttrPath, filter: Filter | null, subAfterFilter: string | null): Target
 function resolveTarget(rs: ResourceSchema, path: AttrPath, filter: Filter | null, subAfterFilter: string | null, skipReadOnly = false): Target | null {
@@ -132,7 +173,12 @@ function expandPathless(rs: ResourceSchema, value: JsonObject): { path: AttrPath
     }
     // A schema URN holds dots ("2.0"), so the schema prefix is matched before splitting on ".".
     const owner = lower.startsWith('urn:') ? [rs.core, ...rs.extensions].find((s) => lower.startsWith(`${s.id.toLowerCase()}:`)) : undefined
-    if (lower.startsWith('urn:') && !owner) throw invalidPath(`${quote(key)} names no schema of a ${rs.kind}`)
+    if (lower.startsWith('urn:') && !owner) {
+      // An undeclared schema: its object, or one attribute of it named `<urn>:<name>`.
+      const colon = key.lastIndexOf(':')
+      out.push({ path: isObject(v) ? { uri: key, name: '', sub: null } : { uri: key.slice(0, colon), name: key.slice(colon + 1), sub: null }, value: v })
+      continue
+    }
     out.push({ path: owner ? splitKey(key.slice(owner.id.length + 1), owner.id) : splitKey(key, null), value: v })
   }
   return out
@@ -283,9 +329,6 @@ function applyMulti(rs: ResourceSchema, kind: Kind, t: Target, c: JsonObject, va
     // `emails.value` without a filter addresses every value, like a filter matching them all.
     const hits = list.map((e) => isObject(e) && (filter === null || matchesElement(rs, t, filter, e)))
     if (kind !== 'remove' && !hits.includes(true)) {
-      if (kind === 'replace' && filter !== null) {
-        throw new ScimError(400, 'noTarget', `No value of "${attr.name}" matches the filter of this replace (RFC 7644 §3.5.2.3)`)
-      }
       const created = createElement(t, value)
       if (created !== undefined) list.push(created)
       touched.add(created)
@@ -378,10 +421,21 @@ function toDelta(d: Delta | null): MemberDelta | null {
  * Applies PATCH operations in order to a copy of `body` (RFC 7644 §3.5.2). Throws a ScimError,
  * leaving `body` untouched, if any operation fails.
  */
-export function applyPatch(rs: ResourceSchema, body: Record<string, unknown>, ops: readonly PatchOperation[]): PatchResult {
-  const st: State = { rs, body: structuredClone(body), password: undefined, delta: null }
+export function applyPatch(rs: ResourceSchema, body: Record<string, unknown>, ops: readonly PatchOperation[], custom?: Record<string, unknown> | null): PatchResult {
+  const keepsCustom = custom !== undefined
+  const st: State = { rs, body: structuredClone(body), password: undefined, delta: null, custom: keepsCustom ? structuredClone(custom ?? {}) : null, notes: [] }
+  const at = (path: AttrPath, filter: Filter | null, kind: Kind, value: unknown): boolean => {
+    const u = undeclared(rs, path, filter)
+    if (u) applyUndeclared(st, kind, u, value)
+    return u !== null
+  }
   for (const op of ops) {
+    if (op.extension !== undefined) {
+      removeExtension(st, op.extension)
+      continue
+    }
     if (op.path !== null) {
+      if (at(op.path.path, op.path.filter, op.op, op.value)) continue
       applyTo(st, op.op, resolveTarget(rs, op.path.path, op.path.filter, op.path.subAfterFilter), op.value)
       continue
     }
@@ -389,12 +443,66 @@ export function applyPatch(rs: ResourceSchema, body: Record<string, unknown>, op
     if (op.op === 'remove') throw new ScimError(400, 'noTarget', '"remove" needs a "path"')
     if (!isObject(op.value)) throw new ScimError(400, 'invalidValue', `"${op.op}" without a "path" needs an object of attributes`)
     for (const item of expandPathless(rs, op.value)) {
+      if (at(item.path, null, op.op, item.value)) continue
       const t = resolveTarget(rs, item.path, null, null, true)
       if (t) applyTo(st, op.op, t, item.value)
     }
   }
   checkRequired(rs, st.body)
   const members = toDelta(st.delta)
-  const changed = st.password !== undefined || members !== null || !isDeepStrictEqual(st.body, body)
-  return { body: st.body, password: st.password, members, changed }
+  const customOut = keepsCustom && !isDeepStrictEqual(st.custom ?? {}, custom ?? {}) ? orNull(st.custom) : undefined
+  const changed = st.password !== undefined || members !== null || !isDeepStrictEqual(st.body, body) || customOut !== undefined
+  return { body: st.body, password: st.password, members, changed, custom: customOut, notes: st.notes }
+}
+
+function orNull(obj: JsonObject | null): JsonObject | null {
+  return obj !== null && Object.keys(obj).length > 0 ? obj : null
+}
+
+/** An operation on an undeclared attribute: kept in `custom` (values as sent), or ignored. */
+function applyUndeclared(st: State, kind: Kind, u: Undeclared, value: unknown): void {
+  if (u.keys === null || st.custom === null) {
+    const note = `${quote(u.label, 256)} is not declared by the ${st.rs.kind} schemas: ignored`
+    if (!st.notes.includes(note)) st.notes.push(note)
+    return
+  }
+  const note = `${quote(u.label, 256)} is not declared by the ${st.rs.kind} schemas: kept as a custom attribute, not returned by SCIM`
+  if (!st.notes.includes(note)) st.notes.push(note)
+  // `<urn>` alone (a path-less key holding an undeclared schema's object) has an empty last key.
+  const keys = u.keys[u.keys.length - 1] === '' ? u.keys.slice(0, -1) : u.keys
+  const parents = keys.slice(0, -1)
+  const last = keys[keys.length - 1] as string
+  let c: JsonObject = st.custom
+  const chain: JsonObject[] = [c]
+  for (const k of parents) {
+    const next = c[k]
+    if (!isObject(next)) {
+      if (kind === 'remove') return
+      c[k] = {}
+    }
+    c = c[k] as JsonObject
+    chain.push(c)
+  }
+  const cur = c[last]
+  if (kind === 'remove' || value === null || (kind === 'replace' && value === undefined)) delete c[last]
+  else if (kind === 'add' && Array.isArray(cur)) c[last] = [...cur, ...(Array.isArray(value) ? value : [value]).filter((v) => !cur.some((e) => isDeepStrictEqual(e, v)))]
+  else if (kind === 'add' && isObject(cur) && isObject(value)) c[last] = { ...cur, ...value }
+  else c[last] = structuredClone(value)
+  // Objects left empty by a remove go too, as an unassigned value does (RFC 7643 §2.5).
+  for (let i = parents.length - 1; i >= 0; i--) {
+    const holder = chain[i] as JsonObject
+    const k = parents[i] as string
+    if (isObject(holder[k]) && Object.keys(holder[k] as JsonObject).length === 0) delete holder[k]
+  }
+}
+
+/** `remove` with an extension's URN as its path: every attribute of that extension goes. */
+function removeExtension(st: State, uri: string): void {
+  const ext = findSchema(st.rs, uri)
+  const obj = ext ? st.body[ext.id] : undefined
+  if (!ext || !isObject(obj)) return
+  for (const def of ext.attributes) {
+    if (obj[def.name] === undefined || def.mutability === 'readOnly') continue
+    applyTo(st, 'remove', { schema: ext.id, attr: def, sub: null, filter: null, label: `${ext.id}:${def.name}` }, undefined)
+  }
 }

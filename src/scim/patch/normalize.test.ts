@@ -44,7 +44,7 @@ const errors: { name: string; body: unknown; scimType: ScimType; detail?: RegExp
   { name: 'rejects a missing op', body: msg([{ path: 'title', value: 'x' }]), scimType: 'invalidSyntax' },
   { name: 'rejects a path that is not a string', body: msg([{ op: 'add', path: 7, value: 'x' }]), scimType: 'invalidPath' },
   { name: 'rejects a malformed path', body: msg([{ op: 'add', path: 'emails[', value: 'x' }]), scimType: 'invalidFilter' },
-  { name: 'rejects a path naming no attribute', body: msg([{ op: 'add', path: 'favouriteColour', value: 'x' }]), scimType: 'invalidPath', detail: /favouriteColour/ },
+  { name: 'rejects a value filter on a path naming no attribute', body: msg([{ op: 'add', path: 'favouriteColour[type eq "x"]', value: 'x' }]), scimType: 'invalidPath', detail: /favouriteColour/ },
   { name: 'rejects a remove without a path with noTarget', body: msg([{ op: 'remove' }]), scimType: 'noTarget' },
   { name: 'rejects an add without a value', body: msg([{ op: 'add', path: 'title' }]), scimType: 'invalidValue' },
   { name: 'rejects a replace without a value', body: msg([{ op: 'replace', path: 'title' }]), scimType: 'invalidValue' },

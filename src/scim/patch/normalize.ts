@@ -6,7 +6,7 @@ import { ScimError, quote } from '../errors.ts'
 import type { PatchPath } from '../filter/ast.ts'
 import { parsePatchPath } from '../path.ts'
 import { getIgnoringCase, isObject } from '../resource.ts'
-import { resolveAttr, type ResourceSchema } from '../schema/registry.ts'
+import { findSchema, resolveAttr, type ResourceSchema } from '../schema/registry.ts'
 
 export const PATCH_OP_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:PatchOp'
 
@@ -16,6 +16,8 @@ export interface PatchOperation {
   readonly path: PatchPath | null
   /** undefined when absent (only allowed for remove). */
   readonly value: unknown
+  /** A `remove` whose path was an extension's schema URN: the whole extension object goes. */
+  readonly extension?: string
 }
 
 const OPS: Readonly<Record<string, PatchOperation['op']>> = { add: 'add', replace: 'replace', remove: 'remove' }
@@ -24,7 +26,30 @@ function syntax(detail: string): ScimError {
   return new ScimError(400, 'invalidSyntax', detail)
 }
 
-function normalizeOne(rs: ResourceSchema, raw: unknown, i: number): PatchOperation {
+/**
+ * A path equal to an extension's schema URN (`urn:…:enterprise:2.0:User`) addresses the extension
+ * object as a whole (the core schema's URN, the core attributes: a path-less add or replace): `add` merges the attributes sent (a path-less add of {urn: value}),
+ * `replace` replaces the object (remove it, then add), `remove` removes it.
+ */
+function extensionOps(rs: ResourceSchema, op: PatchOperation['op'], uri: string, value: unknown, at: string): PatchOperation[] | null {
+  const ext = findSchema(rs, uri)
+  if (!ext) return null
+  if (ext === rs.core) {
+    // The core schema's URN holds the core attributes: its value is read as a path-less one, as
+    // resource.ts reads them nested under that URN in a POST or PUT.
+    if (op === 'remove') throw new ScimError(400, 'invalidPath', `${at}: the core schema ${quote(ext.id)} cannot be removed; name the attributes to remove`)
+    if (!isObject(value)) throw new ScimError(400, 'invalidValue', `${at}: the value for ${quote(ext.id)} must be an object of its attributes`)
+    return [{ op, path: null, value }]
+  }
+  const remove: PatchOperation = { op: 'remove', path: null, value: undefined, extension: ext.id }
+  if (op === 'remove') return [remove]
+  if (value === null) return op === 'replace' ? [remove] : []
+  if (!isObject(value)) throw new ScimError(400, 'invalidValue', `${at}: the value for ${quote(ext.id)} must be an object of that extension's attributes`)
+  const add: PatchOperation = { op: 'add', path: null, value: { [ext.id]: value } }
+  return op === 'replace' ? [remove, add] : [add]
+}
+
+function normalizeOne(rs: ResourceSchema, raw: unknown, i: number): PatchOperation[] {
   const at = `Operations[${i}]`
   if (!isObject(raw)) throw syntax(`${at} must be an object with "op", "path" and "value"`)
   const opName = getIgnoringCase(raw, 'op')
@@ -33,15 +58,20 @@ function normalizeOne(rs: ResourceSchema, raw: unknown, i: number): PatchOperati
 
   // A null path is read as an absent one, as some clients serialise it that way.
   const rawPath = getIgnoringCase(raw, 'path')
+  const value = getIgnoringCase(raw, 'value')
   let path: PatchPath | null = null
   if (rawPath !== undefined && rawPath !== null) {
     if (typeof rawPath !== 'string') throw new ScimError(400, 'invalidPath', `${at}.path must be a string`)
+    if (op === 'remove' || value !== undefined) {
+      const whole = extensionOps(rs, op, rawPath.trim(), value, at)
+      if (whole) return whole
+    }
     path = parsePatchPath(rawPath)
-    // Unknown attributes fail here, before the caller does any work (hashing, a transaction).
-    if (!resolveAttr(rs, path.path)) throw new ScimError(400, 'invalidPath', `${at}.path ${quote(rawPath)} names no attribute of a ${rs.kind}`)
+    // A value filter needs a declared attribute: that fails here, before the caller does any work
+    // (hashing, a transaction). Other undeclared attributes are accepted (patch/apply.ts).
+    if (path.filter !== null && !resolveAttr(rs, path.path)) throw new ScimError(400, 'invalidPath', `${at}.path ${quote(rawPath)} names no attribute of a ${rs.kind}`)
   }
 
-  const value = getIgnoringCase(raw, 'value')
   if (op === 'remove') {
     // RFC 7644 §3.5.2.2: a remove without a path fails with noTarget.
     if (path === null) throw new ScimError(400, 'noTarget', `${at}: "remove" needs a "path"`)
@@ -52,7 +82,7 @@ function normalizeOne(rs: ResourceSchema, raw: unknown, i: number): PatchOperati
     // Without a path the value is the set of attributes to add or replace.
     throw new ScimError(400, 'invalidValue', `${at}: "${op}" without a "path" needs an object of attributes as its "value"`)
   }
-  return { op, path, value }
+  return [{ op, path, value }]
 }
 
 /**
@@ -71,5 +101,5 @@ export function normalizePatch(rs: ResourceSchema, body: unknown, opts: { maxOpe
   if (ops.length > opts.maxOperations) {
     throw new ScimError(400, 'tooMany', `A PATCH may carry at most ${opts.maxOperations} operations, got ${ops.length}; split it`)
   }
-  return ops.map((raw, i) => normalizeOne(rs, raw, i))
+  return ops.flatMap((raw, i) => normalizeOne(rs, raw, i))
 }

@@ -14,6 +14,14 @@ export interface ResourceSchema {
   readonly core: SchemaDef
   readonly extensions: readonly SchemaDef[]
   readonly resourceType: ResourceTypeDef
+  /**
+   * For an organization that declares (or once declared) extensions: the body as SCIM shows it,
+   * without values of extensions it no longer declares and without declared attributes that are
+   * never returned (returned: never, or writeOnly), nor, when `dropRequested`, those returned only
+   * on request (RFC 7643 §2.2). Absent for the standard resource types, whose bodies hold only
+   * what they show.
+   */
+  readonly clean?: (body: Record<string, unknown>, dropRequested: boolean) => Record<string, unknown>
 }
 
 export const userResource: ResourceSchema = Object.freeze<ResourceSchema>({
@@ -91,4 +99,60 @@ export function resolveAttr(rs: ResourceSchema, path: AttrPath): ResolvedAttr | 
   if (path.sub === null) return { ...top, sub: null }
   const sub = findSub(top.attr, path.sub)
   return sub ? { ...top, sub } : null
+}
+
+/**
+ * A resource type with an organization's declared extensions beside its standard ones
+ * (schema/declared.ts): validation, filters, PATCH, projection and /Schemas read it exactly as
+ * they read the standard resource types.
+ */
+export function withExtensions(base: ResourceSchema, declared: readonly { readonly schema: SchemaDef; readonly required: boolean }[]): ResourceSchema {
+  const extensions = [...base.extensions, ...declared.map((d) => d.schema)]
+  const known = new Set(extensions.map((e) => e.id))
+  const unseen = (a: AttributeDef, dropRequested: boolean) => a.returned === 'never' || a.mutability === 'writeOnly' || (dropRequested && a.returned === 'request')
+  const clean = (body: Record<string, unknown>, dropRequested: boolean): Record<string, unknown> => {
+    let out: Record<string, unknown> | null = null
+    for (const key of Object.keys(body)) {
+      if (!key.startsWith('urn:')) continue
+      if (!known.has(key)) {
+        out ??= { ...body }
+        delete out[key]
+        continue
+      }
+      const schema = declared.find((d) => d.schema.id === key)?.schema
+      const value = body[key]
+      if (!schema || typeof value !== 'object' || value === null) continue
+      const hidden = schema.attributes.filter((a) => unseen(a, dropRequested) && a.name in value)
+      if (hidden.length === 0) continue
+      const kept: Record<string, unknown> = { ...(value as Record<string, unknown>) }
+      for (const a of hidden) delete kept[a.name]
+      out ??= { ...body }
+      if (Object.keys(kept).length === 0) delete out[key]
+      else out[key] = kept
+    }
+    return out ?? body
+  }
+  return Object.freeze<ResourceSchema>({
+    ...base,
+    extensions,
+    resourceType: {
+      ...base.resourceType,
+      schemaExtensions: [...base.resourceType.schemaExtensions, ...declared.map((d) => ({ schema: d.schema.id, required: d.required }))],
+    },
+    clean,
+  })
+}
+
+/**
+ * resolveAttr for filters and sortBy, which also resolve a bare name that no core or common
+ * attribute has and exactly one extension declares (`manager`, `department`): Microsoft Entra ID
+ * filters on `manager eq "id"` without the enterprise URN, as it names `manager` bare in PATCH
+ * paths ("Develop and plan provisioning for a SCIM endpoint", Example 5). No core name is shadowed.
+ */
+export function resolveFilterAttr(rs: ResourceSchema, path: AttrPath): ResolvedAttr | null {
+  const r = resolveAttr(rs, path)
+  if (r || path.uri !== null || findTopLevel(rs, path.name)) return r
+  const owners = rs.extensions.filter((ext) => findIn(ext.attributes, path.name))
+  const only = owners.length === 1 ? owners[0] : undefined
+  return only ? resolveAttr(rs, { ...path, uri: only.id }) : null
 }

@@ -19,6 +19,19 @@ export interface AttributeDef {
   readonly canonicalValues?: readonly string[]
   readonly referenceTypes?: readonly string[]
   readonly subAttributes?: readonly AttributeDef[]
+  /** Checks an organization declared beyond RFC 7643's (schema/declared.ts); none for the standard schemas. */
+  readonly validation?: AttributeValidation
+}
+
+/** What a declared string attribute's values must satisfy (JumpCloud's attribute table shows such rules). */
+export interface AttributeValidation {
+  readonly maxLength?: number
+  /** An ECMAScript pattern the whole value must match. */
+  readonly pattern?: RegExp
+  /** The characters allowed, as the inside of a character class (`A-Za-z0-9._-`). */
+  readonly allowedCharacters?: RegExp
+  /** Declared canonical values are the only values accepted. */
+  readonly canonicalOnly?: boolean
 }
 
 export interface SchemaDef {

@@ -18,9 +18,15 @@ export const postgresSql: SqlDialect = {
     return sql`(case when jsonb_typeof(${node}) = 'string' then ${doc} #>> ${keys(path)} end)`
   },
 
+  // Without an offset the text would take the session's time zone: it is read as UTC, as SQLite reads it.
+  instant: (e) => sql`to_char((case when ${e} ~ '([Zz]|[+-]\\d\\d:\\d\\d)$' then ${e} else ${e} || 'Z' end)::timestamptz at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`,
   existsElement(doc, path, cond) {
     const node = sql`(${doc} #> ${keys(path)})`
     return sql`(jsonb_typeof(${node}) = 'array' and exists (select 1 from jsonb_array_elements(${node}) as je(v) where ${cond(sql`je.v`)}))`
+  },
+  primaryValue(doc, path, sub) {
+    const node = sql`(${doc} #> ${keys(path)})`
+    return sql`(case when jsonb_typeof(${node}) = 'array' then (select je.v ->> ${sub}::text from jsonb_array_elements(${node}) with ordinality as je(v, i) where jsonb_typeof(je.v -> ${sub}::text) = 'string' order by (je.v -> 'primary') = 'true'::jsonb desc nulls last, je.i limit 1) end)`
   },
   contains: (hay, needle) => sql`strpos(${hay}, ${needle}) > 0`,
   startsWith: (hay, needle) => sql`left(${hay}, length(${needle})) = ${needle}`,

@@ -5,7 +5,8 @@
 // A 100-member PATCH on a 19,200-member group then read all 19,200 rows (0.51 x the rate of a
 // 50-member group in the benchmark). These forms look up each id on the full key, one unique
 // index probe per id, whatever the statistics say; the delete then removes the rows found by
-// their row ids (a TID scan). Same arguments and results as the shared statements they replace.
+// their row ids (a TID scan). Same arguments and results as the shared statements they replace;
+// the member lookups also lock what they find (below).
 import { sql, type Kysely, type RawBuilder } from 'kysely'
 import { arg, prepare } from '../kysely/prepared.ts'
 import type { Database } from '../kysely/schema.ts'
@@ -20,9 +21,12 @@ export function postgresStatements(db: Kysely<Database>): Partial<Statements> {
       from ${ids(2)} as v)) returning member_id as key, member_type as type`),
     memberKeysAmong: compiled(sql`select v as key from ${ids(2)} as v
       where exists (select 1 from group_members m where m.org_id = ${arg(0)} and m.group_id = ${arg(1)} and m.member_id = v)`),
-    existingUsers: compiled(sql`select v as id from ${ids(1)} as v
-      where exists (select 1 from users u where u.org_id = ${arg(0)} and u.id = v)`),
-    existingGroups: compiled(sql`select v as id from ${ids(1)} as v
-      where exists (select 1 from groups g where g.org_id = ${arg(0)} and g.id = v)`),
+    // The members a write adds are locked FOR KEY SHARE until it commits: a concurrent DELETE of
+    // one of them (which takes FOR UPDATE first) waits, then removes the new membership row with
+    // the rest; one that deleted first is seen as gone here (400). Without the lock a membership
+    // could outlive its member (docs/architecture.md DUR-10). KEY SHARE blocks no update of the
+    // member's other columns.
+    existingUsers: compiled(sql`select u.id from ${ids(1)} as v join users u on u.org_id = ${arg(0)} and u.id = v for key share of u`),
+    existingGroups: compiled(sql`select g.id from ${ids(1)} as v join groups g on g.org_id = ${arg(0)} and g.id = v for key share of g`),
   }
 }

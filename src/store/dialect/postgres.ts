@@ -11,6 +11,7 @@ import type { StoreDriver } from '../kysely/store-driver.ts'
 import { migrateToLatest } from '../migrations/index.ts'
 import { withMigrationLock } from './postgres-migration-lock.ts'
 import { StoreUnavailable, UniqueViolation } from '../store.ts'
+import { checkDeadline, DeadlineExceeded, type Deadline } from '../deadline.ts'
 import { postgresSql } from './postgres-sql.ts'
 import { postgresStatements } from './postgres-statements.ts'
 import { EventStamper, stampEvents } from '../kysely/event-stamper.ts'
@@ -58,9 +59,10 @@ function query(text: string, params: readonly unknown[]): pg.QueryConfig {
   return { name, text, values: params as unknown[] }
 }
 
-function pgConn(client: pg.Pool | pg.PoolClient): Conn {
+function pgConn(client: pg.Pool | pg.PoolClient, cancels?: pg.Pool): Conn {
   return {
-    async all<R>(text: string, params: readonly unknown[]) {
+    async all<R>(text: string, params: readonly unknown[], deadline?: Deadline) {
+      if (deadline !== undefined && client instanceof pg.Pool && cancels) return (await untilDeadline(client, cancels, query(text, params), deadline)).rows as R[]
       return (await client.query(query(text, params))).rows as R[]
     },
     async run(text: string, params: readonly unknown[]) {
@@ -69,11 +71,48 @@ function pgConn(client: pg.Pool | pg.PoolClient): Conn {
   }
 }
 
+/**
+ * Runs a read that stops at the request's deadline: PostgreSQL is asked to cancel it then
+ * (pg_cancel_backend, from a connection of `cancels`, a pool of its own that reads exhausting the
+ * main pool cannot take; the statement fails with 57014, a 503). No SET
+ * statement_timeout round trip on the way, and the pool's own statement_timeout still bounds it.
+ * A statement that ended with 57014 took its cancel with it; a connection that was sent a cancel
+ * its statement did not take (it finished first) is closed rather than reused, so that the cancel
+ * can never reach the next statement run on it.
+ */
+async function untilDeadline(pool: pg.Pool, cancels: pg.Pool, q: pg.QueryConfig, deadline: Deadline): Promise<pg.QueryResult> {
+  checkDeadline(deadline)
+  const client = await pool.connect()
+  if (Date.now() >= deadline.atMs || deadline.abandoned) {
+    client.release()
+    throw new DeadlineExceeded()
+  }
+  let cancelled: Promise<unknown> | null = null
+  let consumed = false
+  const timer = setTimeout(() => {
+    const pid = (client as unknown as { processID: number | null }).processID
+    if (pid !== null) cancelled = cancels.query('select pg_cancel_backend($1)', [pid]).catch(() => undefined)
+  }, Math.max(0, deadline.atMs - Date.now()))
+  try {
+    return await client.query(q)
+  } catch (e) {
+    consumed = e instanceof Error && 'code' in e && e.code === '57014'
+    if (cancelled !== null) throw new DeadlineExceeded()
+    throw e
+  } finally {
+    clearTimeout(timer)
+    if (cancelled !== null) await cancelled
+    client.release(cancelled !== null && !consumed)
+  }
+}
+
 /** Deadlocks and serialization failures are retried: the work is re-run from the start. */
 const RETRYABLE = new Set(['40P01', '40001'])
 
-async function transaction<T>(pool: pg.Pool, fn: (conn: Conn) => Promise<T>): Promise<T> {
+async function transaction<T>(pool: pg.Pool, fn: (conn: Conn) => Promise<T>, deadline?: Deadline): Promise<T> {
   for (let attempt = 1; ; attempt++) {
+    // Waiting for a connection may take the request's time: then nothing begins.
+    checkDeadline(deadline)
     const client = await pool.connect()
     let broken: Error | undefined
     // A checked-out client whose server connection dies emits 'error' on itself (the pool only
@@ -84,6 +123,10 @@ async function transaction<T>(pool: pg.Pool, fn: (conn: Conn) => Promise<T>): Pr
       const started = performance.now()
       await client.query('begin')
       const value = await fn(pgConn(client))
+      // Past the deadline the work rolls back (the client was answered 503); once the commit is
+      // sent the request waits for it, so no client is told 503 about a change that commits.
+      checkDeadline(deadline)
+      if (deadline !== undefined) deadline.committing = true
       await client.query('commit')
       recordWriteBatch(1, (performance.now() - started) / 1000)
       return value
@@ -111,6 +154,9 @@ export async function openPostgresStore(opts: PostgresOptions): Promise<KyselySt
   // An idle client that loses its connection emits 'error' on the pool; the pool replaces it.
   pool.on('error', () => undefined)
   const unregister = registerPool('postgres', () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }))
+  // Cancels of reads past their deadline (untilDeadline); connects only when one is needed.
+  const cancels = new pg.Pool({ connectionString: opts.url, max: 2, connectionTimeoutMillis: 5_000, idleTimeoutMillis: 10_000 })
+  cancels.on('error', () => undefined)
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
   const guard = async <T>(fn: () => Promise<T>): Promise<T> => {
     try {
@@ -120,21 +166,28 @@ export async function openPostgresStore(opts: PostgresOptions): Promise<KyselySt
     }
   }
   if (opts.migrate !== false) await guard(() => withMigrationLock(opts.url, () => migrateToLatest(db as Kysely<unknown>, 'postgres')))
+  const poolConn = pgConn(pool, cancels)
   const eventStamper = new EventStamper(() => guard(() => transaction(pool, stampEvents)))
   const driver: StoreDriver = {
     eventStamper,
     kind: 'postgres',
     sql: postgresSql,
     builder: db,
-    reader: pgConn(pool),
-    scanner: pgConn(pool),
+    // One pool for both: every list page goes the scanner's way (within the organization's slots,
+    // stopped at the request's deadline); a read without a deadline is a plain pool query.
+    reader: poolConn,
+    scanner: poolConn,
+    // A quarter of the pool (at least one) for one organization's scans: the rest serve the others
+    // (a cancelled scan's connection is replaced, which takes a moment of its own).
+    scanSlotsPerOrg: Math.max(1, Math.floor((opts.poolSize ?? 16) / 4)),
     lockRows: true,
     statements: postgresStatements(db),
-    transaction: (fn) => guard(() => transaction(pool, fn)),
+    transaction: (fn, o) => guard(() => transaction(pool, fn, o?.deadline)),
     read: guard,
-    close: () => {
+    close: async () => {
       unregister()
-      return db.destroy()
+      await db.destroy()
+      await cancels.end()
     },
   }
   return new KyselyStore(driver)

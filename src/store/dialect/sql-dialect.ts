@@ -13,8 +13,18 @@ export interface SqlDialect extends SqlLists {
   fold(e: Expr): Expr
   /** The value at `path` inside the JSON expression `doc`, typed for comparison; NULL when absent. */
   jsonValue(doc: Expr, path: readonly string[], type: JsonValueType): Expr
+  /**
+   * A stored xsd:dateTime text (any offset, any precision; none read as UTC) as the instant's
+   * canonical text, `Date.prototype.toISOString`'s form, so that instants compare as text.
+   */
+  instant(e: Expr): Expr
   /** `EXISTS (SELECT 1 FROM <elements of doc.path> AS <alias> WHERE cond)`: `elem` is the element's JSON. */
   existsElement(doc: Expr, path: readonly string[], cond: (elem: Expr) => Expr): Expr
+  /**
+   * The string `sub` of the array at `path` inside `doc` for sorting (RFC 7644 §3.4.2.3): the
+   * element whose `primary` is true, else the first element holding a string `sub`; NULL if none.
+   */
+  primaryValue(doc: Expr, path: readonly string[], sub: string): Expr
   /** Literal (not LIKE) substring tests; `needle` is already bound. */
   contains(hay: Expr, needle: Expr): Expr
   startsWith(hay: Expr, needle: Expr): Expr

@@ -5,6 +5,7 @@
 // its data commits, for the store's data version (dataVersionOf).
 import { recordWriteBatch, writeBatches, type PoolUse } from '../../ops/store-stats.ts'
 import type { Conn } from '../kysely/prepared.ts'
+import { DeadlineExceeded, expired, type Deadline } from '../deadline.ts'
 import { StoreUnavailable } from '../store.ts'
 import { mapSqliteError, sqliteConn, type Db } from './sqlite-connection.ts'
 
@@ -12,6 +13,7 @@ interface Job {
   readonly fn: (conn: Conn) => Promise<unknown>
   /** Writes only provisioning-log rows: no list or count can read what it changes. */
   readonly logOnly: boolean
+  readonly deadline: Deadline | undefined
   readonly resolve: (v: unknown) => void
   readonly reject: (e: unknown) => void
 }
@@ -31,9 +33,9 @@ export class GroupCommitter {
     this.#maxBatch = maxBatch
   }
 
-  run<T>(fn: (conn: Conn) => Promise<T>, logOnly = false): Promise<T> {
+  run<T>(fn: (conn: Conn) => Promise<T>, logOnly = false, deadline?: Deadline): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ fn, logOnly, resolve: resolve as (v: unknown) => void, reject })
+      this.#queue.push({ fn, logOnly, deadline, resolve: resolve as (v: unknown) => void, reject })
       if (!this.#running) {
         this.#running = true
         setImmediate(() => void this.#drain())
@@ -69,6 +71,15 @@ export class GroupCommitter {
       return
     }
     for (const job of batch) {
+      // A job whose request's time ran out while it waited is dropped unrun. One that starts runs
+      // to this batch's COMMIT without yielding to timers, so its request waits for that commit.
+      if (job.deadline !== undefined) {
+        if (expired(job.deadline)) {
+          results.push({ ok: false, value: new DeadlineExceeded() })
+          continue
+        }
+        job.deadline.committing = true
+      }
       let err: unknown = null
       try {
         this.#raw.exec('SAVEPOINT job')

@@ -1,12 +1,13 @@
 // Worker threads that run the SQLite reads that may scan (list pages and counts, large groups'
 // members). better-sqlite3 is synchronous: on the event loop a 100 ms scan would stall every
 // other request, writes included. Here it runs on another core. A statement that outlives the
-// timeout is answered 503 and its worker is replaced at once, so the reads behind it go on
+// timeout, or the request's deadline, is answered 503 and its worker is replaced at once, so the reads behind it go on
 // (docs/architecture.md: statement timeouts under 25 s). better-sqlite3 cannot interrupt a running
 // statement, so the old thread finishes that statement before it exits: the client's wait is
 // bounded, the CPU it costs is not.
 import { Worker } from 'node:worker_threads'
 import type { Conn } from '../kysely/prepared.ts'
+import { DeadlineExceeded, remainingMs, type Deadline } from '../deadline.ts'
 import { StoreUnavailable } from '../store.ts'
 
 /** What sqlite-read-worker.mjs answers. */
@@ -18,12 +19,16 @@ interface Pending {
   readonly resolve: (rows: unknown[]) => void
   readonly reject: (e: unknown) => void
   readonly timer: NodeJS.Timeout
+  /** Sends the statement again (to another worker). */
+  readonly again: () => void
 }
 
 class ReadWorker {
   readonly worker: Worker
   readonly pending = new Map<number, Pending>()
   readonly ready: Promise<void>
+  /** Stopped by the pool for a statement past its time: the statements queued behind it go to another worker. */
+  retired = false
 
   constructor(path: string, busyTimeoutMs: number, onExit: (w: ReadWorker) => void) {
     this.worker = new Worker(new URL('./sqlite-read-worker.mjs', import.meta.url), { workerData: { path, busyTimeoutMs } })
@@ -46,12 +51,16 @@ class ReadWorker {
       else p.reject(Object.assign(new Error(m.error.message), { code: m.error.code }))
     })
     this.worker.on('exit', () => {
-      for (const p of this.pending.values()) {
-        clearTimeout(p.timer)
-        p.reject(new StoreUnavailable('read worker stopped'))
-      }
-      this.pending.clear()
       onExit(this)
+      const queued = [...this.pending.values()]
+      this.pending.clear()
+      for (const p of queued) {
+        clearTimeout(p.timer)
+        // Statements queued behind one that was stopped never ran: they go on elsewhere. A
+        // worker that died by itself may have died of its statement: those fail.
+        if (this.retired) p.again()
+        else p.reject(new StoreUnavailable('read worker stopped'))
+      }
     })
   }
 }
@@ -87,20 +96,28 @@ export class SqliteReadPool implements Conn {
     this.#workers = this.#workers.map((w) => (w === dead ? this.#spawn() : w))
   }
 
-  all<R>(sql: string, params: readonly unknown[]): Promise<R[]> {
+  all<R>(sql: string, params: readonly unknown[], deadline?: Deadline): Promise<R[]> {
     // The worker with the fewest statements in flight takes it.
     let w = this.#workers[this.#next++ % this.#workers.length] as ReadWorker
     for (const c of this.#workers) if (c.pending.size < w.pending.size) w = c
     const id = this.#next
     // A replacement worker is still starting: the statement's time starts once it can run.
+    // The request's deadline, when it comes first, stops the statement the same way.
     return w.ready.then(() => new Promise<R[]>((resolve, reject) => {
+      const ms = remainingMs(deadline, this.#timeoutMs)
+      if (ms <= 0) {
+        reject(new DeadlineExceeded())
+        return
+      }
       const timer = setTimeout(() => {
         w.pending.delete(id)
-        reject(new StoreUnavailable(`read took longer than ${this.#timeoutMs} ms`))
+        reject(ms < this.#timeoutMs ? new DeadlineExceeded() : new StoreUnavailable(`read took longer than ${this.#timeoutMs} ms`))
+        w.retired = true
         this.#replace(w)
         void w.worker.terminate()
-      }, this.#timeoutMs)
-      w.pending.set(id, { resolve: resolve as (rows: unknown[]) => void, reject, timer })
+      }, ms)
+      const again = () => void this.all<R>(sql, params, deadline).then(resolve, reject)
+      w.pending.set(id, { resolve: resolve as (rows: unknown[]) => void, reject, timer, again })
       w.worker.postMessage({ id, sql, params })
     }))
   }

@@ -22,8 +22,18 @@ export const sqliteSql: SqlDialect = {
     return sql`(case when json_type(${doc}, ${jsonPath(path)}) = 'text' then ${v} end)`
   },
 
+  // SQLite's time values take the offset suffix and any number of fractional digits; %f is SS.SSS.
+  instant: (e) => sql`strftime('%Y-%m-%dT%H:%M:%fZ', ${e})`,
   existsElement(doc, path, cond) {
-    return sql`exists (select 1 from json_each(${doc}, ${jsonPath(path)}) as je where ${cond(sql`je.value`)})`
+    // json_each gives an object or array element as JSON text but a scalar as its SQL value
+    // (text unquoted, true as 1): each element is handed on as JSON text, so that jsonValue reads
+    // the elements of a multi-valued simple attribute (an organization's `tags`) as it reads members.
+    const elem = sql`(case je.type when 'object' then je.value when 'array' then je.value when 'true' then 'true' when 'false' then 'false' when 'null' then 'null' else json_quote(je.value) end)`
+    return sql`exists (select 1 from json_each(${doc}, ${jsonPath(path)}) as je where ${cond(elem)})`
+  },
+  primaryValue(doc, path, sub) {
+    const at = `$.${JSON.stringify(sub)}`
+    return sql`(select json_extract(je.value, ${at}) from json_each(${doc}, ${jsonPath(path)}) as je where json_type(je.value, ${at}) = 'text' order by json_type(je.value, '$.primary') = 'true' desc, je.key limit 1)`
   },
   contains: (hay, needle) => sql`instr(${hay}, ${needle}) > 0`,
   startsWith: (hay, needle) => sql`substr(${hay}, 1, length(${needle})) = ${needle}`,

@@ -71,6 +71,8 @@ export async function openSqliteStore(opts: SqliteOptions): Promise<KyselyStore>
     builder: kysely,
     reader,
     scanner: pool ?? reader,
+    // Half the read workers (at least one) for one organization's scans: the rest serve the others.
+    ...(pool ? { scanSlotsPerOrg: Math.max(1, Math.floor(workers / 2)) } : {}),
     lockRows: false,
     // Changes whenever a commit may have changed what lists read: the writer's own commits other
     // than provisioning-log batches (counted by the committer), and any other process's commit
@@ -80,7 +82,7 @@ export async function openSqliteStore(opts: SqliteOptions): Promise<KyselyStore>
     ...(readerRaw === writerRaw ? {} : { dataVersion: dataVersionOf(writerRaw, committer) }),
     // An in-memory database keeps every log row in its own provisioning_log.
     ...(logFile ? { logFile: logFile.driver } : {}),
-    transaction: (fn, opts) => committer.run(fn, opts?.logOnly ?? false),
+    transaction: (fn, opts) => committer.run(fn, opts?.logOnly ?? false, opts?.deadline),
     async read(fn) {
       try {
         return await fn()

@@ -4,6 +4,7 @@
 // sees every write acknowledged before it arrived: this is not a cache, nothing is kept after
 // the statement. Used for COUNT(*) of list queries, which visit every match and which a client
 // paging concurrently asks for once per page.
+import type { Deadline } from '../deadline.ts'
 import type { Conn } from './prepared.ts'
 
 export class Coalescer {
@@ -14,7 +15,8 @@ export class Coalescer {
     this.#conn = conn
   }
 
-  all<R>(sql: string, params: readonly unknown[]): Promise<R[]> {
+  /** A shared statement stops at the deadline of the first request that asked for it (they arrived within one turn). */
+  all<R>(sql: string, params: readonly unknown[], deadline?: Deadline): Promise<R[]> {
     const key = `${sql}\u0000${JSON.stringify(params)}`
     const queued = this.#waiting.get(key)
     if (queued) return queued as Promise<R[]>
@@ -22,7 +24,7 @@ export class Coalescer {
       setImmediate(() => {
         // From here on, a new request starts its own statement.
         this.#waiting.delete(key)
-        this.#conn.all(sql, params).then(resolve, reject)
+        this.#conn.all(sql, params, deadline).then(resolve, reject)
       })
     })
     this.#waiting.set(key, p)

@@ -47,11 +47,11 @@ export class DirectoryReads {
   }
 
   users(orgId: OrgId, q: DirectoryPageQuery): Promise<readonly UserRow[]> {
-    return this.#d.read(async () => (await this.#page('users', userResource, orgId, q)).map((r) => toUserRow(r)))
+    return this.#d.read(async () => (await this.#page('users', q.rs ?? userResource, orgId, q)).map((r) => toUserRow(r)))
   }
 
   groups(orgId: OrgId, q: DirectoryPageQuery): Promise<readonly GroupRow[]> {
-    return this.#d.read(async () => (await this.#page('groups', groupResource, orgId, q)).map((r) => toGroupRow(r)))
+    return this.#d.read(async () => (await this.#page('groups', q.rs ?? groupResource, orgId, q)).map((r) => toGroupRow(r)))
   }
 
   user(orgId: OrgId, by: 'id' | 'externalId' | 'userName', value: string): Promise<UserRow | null> {

@@ -209,7 +209,7 @@ describe.each(DIALECTS)('filterToSql on $name', (d) => {
     ['bogus eq "x"', userResource],
     ['name.bogus eq "x"', userResource],
     ['urn:example:nope:department eq "x"', userResource],
-    ['department eq "x"', userResource],
+    ['department eq "x"', groupResource],
     ['emails[bogus eq "x"]', userResource],
     ['emails[value.x eq "x"]', userResource],
     ['title[value eq "x"]', userResource],

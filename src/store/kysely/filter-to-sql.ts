@@ -17,7 +17,7 @@ import { sql } from 'kysely'
 import type { AttrPath, CompValue, CompareOp, Filter } from '../../scim/filter/ast.ts'
 import { ScimError, quote } from '../../scim/errors.ts'
 import { fold } from '../../scim/fold.ts'
-import { findSub, resolveAttr, type ResolvedAttr, type ResourceSchema } from '../../scim/schema/registry.ts'
+import { findSub, resolveFilterAttr, type ResolvedAttr, type ResourceSchema } from '../../scim/schema/registry.ts'
 import type { AttributeDef } from '../../scim/schema/types.ts'
 import type { Expr, JsonValueType, SqlDialect } from '../dialect/sql-dialect.ts'
 
@@ -101,7 +101,7 @@ export function filterToSql(ctx: CompileContext, filter: Filter): Expr {
 }
 
 function resolve(ctx: CompileContext, path: AttrPath): ResolvedAttr {
-  const r = resolveAttr(ctx.rs, path)
+  const r = resolveFilterAttr(ctx.rs, path)
   if (!r) invalid(`Unknown attribute ${quote(pathName(path))} in filter`)
   if (r.attr.returned === 'never' || r.sub?.returned === 'never') invalid(`Attribute ${quote(r.attr.name)} cannot be used in a filter`)
   return r
@@ -121,12 +121,22 @@ function leaf(ctx: CompileContext, f: Leaf): Expr {
   // (RFC 7644 §3.4.2.2). `ne` is the negation of "some element equals".
   if (r.attr.multiValued) {
     if (f.kind === 'present' && !r.sub) return multiValuedPresent(ctx, r)
+    if (!r.attr.subAttributes && f.kind === 'compare') {
+      // A multi-valued simple attribute (an organization's declared `tags`): the elements are the values.
+      const inner = { ...f, op: f.op === 'ne' ? 'eq' as const : f.op }
+      const any = ctx.dialect.existsElement(ctx.dialect.body(ctx.alias), jsonPathOf(ctx, r), (elem) => compare(ctx, jsonTarget(ctx, elem, [], r.attr), inner, r.attr))
+      return f.op === 'ne' ? sql`(not ${any})` : any
+    }
     const sub = r.sub ?? (r.attr.subAttributes ? findSub(r.attr, 'value') ?? null : null)
     const inner: Leaf = f.kind === 'present'
       ? { kind: 'present', path: { uri: null, name: sub ? sub.name : 'value', sub: null } }
       : { ...f, op: f.op === 'ne' ? 'eq' : f.op, path: { uri: null, name: sub ? sub.name : 'value', sub: null } }
     const any = valuePath(ctx, f.path.sub ? { ...f.path, sub: null } : f.path, inner)
     return f.kind === 'compare' && f.op === 'ne' ? sql`(not ${any})` : any
+  }
+  // `manager eq "id"` compares the complex attribute's `value` (evaluate.ts).
+  if (r.sub === null && r.attr.type === 'complex' && f.kind === 'compare' && findSub(r.attr, 'value')) {
+    return leaf(ctx, { ...f, path: { ...f.path, sub: 'value' } })
   }
   const leafAttr = r.sub ?? r.attr
   if (leafAttr.type === 'complex') {
@@ -160,8 +170,10 @@ function jsonPathOf(ctx: CompileContext, r: ResolvedAttr): string[] {
 function jsonTarget(ctx: CompileContext, doc: Expr, path: readonly string[], a: AttributeDef): Target {
   const kind = valueKind(a)
   if (kind === null) invalid(`Attribute ${quote(a.name)} is complex; compare one of its sub-attributes`)
+  const text = ctx.dialect.jsonValue(doc, path, jsonType(kind))
   return {
-    expr: ctx.dialect.jsonValue(doc, path, jsonType(kind)),
+    // A dateTime in the body is kept as sent (offsets, precision): compared as its instant.
+    expr: kind === 'dateTime' ? ctx.dialect.instant(text) : text,
     kind,
     folded: false,
     caseInsensitive: kind === 'string' && !a.caseExact,
@@ -479,14 +491,23 @@ function elementFilter(ctx: CompileContext, parent: AttributeDef, f: Filter, tar
 
 /** An ORDER BY expression for a sortBy attribute (RFC 7644 §3.4.2.3). */
 export function sortExpr(ctx: CompileContext, path: AttrPath): Expr {
-  const r = resolveAttr(ctx.rs, path)
+  const r = resolveFilterAttr(ctx.rs, path)
   if (!r) invalid(`Unknown attribute ${quote(pathName(path))} in sortBy`)
   const leafAttr = r.sub ?? r.attr
-  // Multi-valued: sort by the first element's value (the primary one is listed first by
-  // convention; RFC 7644 §3.4.2.3 asks for the primary value).
+  // Multi-valued: sort by the primary value, else the first one (RFC 7644 §3.4.2.3), compared as
+  // a filter compares it (folded when the sub-attribute is not caseExact).
   if (r.attr.multiValued) {
-    const sub = r.sub?.name ?? 'value'
-    return ctx.dialect.jsonValue(ctx.dialect.body(ctx.alias), [...jsonPathOf(ctx, { ...r, sub: null }), '0', sub], 'string')
+    if (!r.attr.subAttributes) {
+      // A multi-valued simple attribute (an organization's declared `tags`) has no primary: its first element.
+      const e = ctx.dialect.jsonValue(ctx.dialect.body(ctx.alias), [...jsonPathOf(ctx, { ...r, sub: null }), '0'], jsonType(valueKind(r.attr) ?? 'string'))
+      return r.attr.caseExact || valueKind(r.attr) !== 'string' ? e : ctx.dialect.fold(e)
+    }
+    const sub = r.sub ?? (r.attr.subAttributes ? findSub(r.attr, 'value') ?? null : null)
+    if (!sub || sub.type === 'complex') invalid(`Cannot sort by ${quote(pathName(path))}`)
+    // Members and groups live in their own rows, not in the body: no value to sort by (as before).
+    if (sideTable(ctx, r)?.complete) return sql`null`
+    const e = ctx.dialect.primaryValue(ctx.dialect.body(ctx.alias), jsonPathOf(ctx, { ...r, sub: null }), sub.name)
+    return sub.caseExact || valueKind(sub) !== 'string' ? e : ctx.dialect.fold(e)
   }
   if (leafAttr.type === 'complex') invalid(`Cannot sort by complex attribute ${quote(leafAttr.name)}`)
   if (r.attr.name === 'meta' && r.sub?.name !== 'created' && r.sub?.name !== 'lastModified') invalid(`Cannot sort by meta.${r.sub?.name ?? ''}`)

@@ -28,7 +28,11 @@ import type { StoreDriver } from './store-driver.ts'
 import { KyselyTx } from './write-tx.ts'
 import { queueDepths } from './queue-depths.ts'
 import { KyselyWebhooks } from './webhook-store.ts'
+import { rateLimitBuckets } from './rate-limit-buckets.ts'
+import type { RateLimitBuckets } from '../rate-limit-store.ts'
+import type { Deadline } from '../deadline.ts'
 import { KyselyInvitations, invitationStatements, type InvitationStatements } from './invitation-store.ts'
+import { KyselySchemas, schemaStatements, type SchemaStatements } from './schema-store.ts'
 
 interface OrgRecord { id: string; name: string; created_at: string; settings: string }
 
@@ -65,32 +69,36 @@ function toApiKeyRow(k: Omit<ApiKeysTable, 'hash'>): ApiKeyRow {
 export class KyselyStore implements Store {
   readonly kind: 'sqlite' | 'postgres'
   readonly #d: StoreDriver
-  readonly #st: Statements & DirectoryStatements & OrgStatements & LifecycleStatements & InvitationStatements
+  readonly #st: Statements & DirectoryStatements & OrgStatements & LifecycleStatements & InvitationStatements & SchemaStatements
   readonly #pager: ListPager
   readonly #dir: DirectoryReads
   readonly #eventListeners = new Set<() => void>()
   readonly webhooks: KyselyWebhooks
   readonly invitations: KyselyInvitations
+  readonly schemas: KyselySchemas
+  readonly rateLimitBuckets: RateLimitBuckets | null
 
   constructor(driver: StoreDriver) {
     this.#d = driver
     this.kind = driver.kind
     this.#st = {
       ...statements(driver.builder, driver.sql, driver.lockRows), ...directoryStatements(driver.builder, driver.sql), ...orgStatements(driver.builder, driver.kind),
-      ...lifecycleStatements(driver.builder), ...invitationStatements(driver.builder, driver.lockRows), ...driver.statements,
+      ...lifecycleStatements(driver.builder), ...invitationStatements(driver.builder, driver.lockRows), ...schemaStatements(driver.builder), ...driver.statements,
     }
     this.#pager = new ListPager(driver)
     this.#dir = new DirectoryReads(driver, this.#st)
     this.webhooks = new KyselyWebhooks(driver)
     this.invitations = new KyselyInvitations(driver)
+    this.schemas = new KyselySchemas(driver, this.#st)
+    this.rateLimitBuckets = rateLimitBuckets(driver)
     if (driver.eventStamper) driver.eventStamper.onStamped = () => this.#announceEvents()
   }
 
-  async write<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+  async write<T>(fn: (tx: StoreTx) => Promise<T>, deadline?: Deadline): Promise<T> {
     let wroteEvents = false
     const value = await this.#d.transaction((conn) => fn(new KyselyTx(conn, this.#st, this.#d.sql, () => {
       wroteEvents = true
-    })))
+    })), deadline ? { deadline } : undefined)
     if (wroteEvents) {
       if (this.#d.eventStamper) this.#d.eventStamper.kick()
       else this.#announceEvents()
@@ -160,6 +168,13 @@ export class KyselyStore implements Store {
     return this.#d.read(async () => {
       const [row] = await all<{ org_id: string }>(this.#d.reader, this.#st.tokenOrg, [hash])
       return row ? (row.org_id as OrgId) : null
+    })
+  }
+
+  tokenOrg(hash: string): Promise<{ orgId: OrgId; schemaVersion: number } | null> {
+    return this.#d.read(async () => {
+      const [row] = await all<{ org_id: string; schema_version: number | string }>(this.#d.reader, this.#st.tokenOrgVersion, [hash])
+      return row ? { orgId: row.org_id as OrgId, schemaVersion: Number(row.schema_version) } : null
     })
   }
 
@@ -254,7 +269,7 @@ export class KyselyStore implements Store {
 
   listUsers(orgId: OrgId, query: ListQuery, opts: ReadOptions): Promise<ListResult<UserRow>> {
     return this.#d.read(async () => {
-      const name = this.#pager.uniqueNameEq(userResource, query.filter)
+      const name = this.#pager.uniqueNameEq(query.rs ?? userResource, query.filter)
       if (name === NO_MATCH) return { total: 0, rows: [] }
       if (name !== null) {
         if (!opts.withMembership) {
@@ -264,7 +279,7 @@ export class KyselyStore implements Store {
         const { total, rows } = onePage(await all<ResourceRecord & { groups: string }>(this.#d.reader, this.#st.userByNameWithGroups, [orgId, name]), query)
         return { total, rows: rows.map((r) => toUserRow(r, groupRefs(r.groups))) }
       }
-      const { total, rows } = await this.#pager.list(orgId, userResource, 'users', query, this.#d.sql.codePoint(sql.ref('t.user_name_folded')))
+      const { total, rows } = await this.#pager.list(orgId, query.rs ?? userResource, 'users', query, this.#d.sql.codePoint(sql.ref('t.user_name_folded')), opts.deadline)
       if (!opts.withMembership || rows.length === 0) return { total, rows: rows.map((r) => toUserRow(r)) }
       const groups = await groupsOf(this.#d.reader, this.#st, this.#d.sql, orgId, rows.map((u) => u.id))
       return { total, rows: rows.map((r) => toUserRow(r, groups.get(r.id) ?? NO_GROUPS)) }
@@ -273,14 +288,14 @@ export class KyselyStore implements Store {
 
   listGroups(orgId: OrgId, query: ListQuery, opts: ReadOptions): Promise<ListResult<GroupRow>> {
     return this.#d.read(async () => {
-      const name = this.#pager.uniqueNameEq(groupResource, query.filter)
+      const name = this.#pager.uniqueNameEq(query.rs ?? groupResource, query.filter)
       if (name === NO_MATCH) return { total: 0, rows: [] }
       const { total, rows } = name !== null
         ? onePage(await all<ResourceRecord>(this.#d.reader, this.#st.groupByName, [orgId, name]), query)
-        : await this.#pager.list(orgId, groupResource, 'groups', query, this.#d.sql.codePoint(sql.ref('t.display_name_folded')))
+        : await this.#pager.list(orgId, query.rs ?? groupResource, 'groups', query, this.#d.sql.codePoint(sql.ref('t.display_name_folded')), opts.deadline)
       if (!opts.withMembership) return { total, rows: rows.map((r) => toGroupRow(r)) }
       const out: GroupRow[] = []
-      for (const r of rows) out.push(toGroupRow(r, await this.#members(orgId, r.id)))
+      for (const r of rows) out.push(toGroupRow(r, await this.#members(orgId, r.id, opts.deadline)))
       return { total, rows: out }
     })
   }
@@ -289,12 +304,12 @@ export class KyselyStore implements Store {
     return this.#d.read(async () => {
       const [row] = await all<ResourceRecord>(this.#d.reader, this.#st.group, [orgId, id])
       if (!row) return null
-      return opts.withMembership ? toGroupRow(row, await this.#members(orgId, id)) : toGroupRow(row)
+      return opts.withMembership ? toGroupRow(row, await this.#members(orgId, id, opts.deadline)) : toGroupRow(row)
     })
   }
 
-  #members(orgId: OrgId, groupId: string): Promise<MemberRow[]> {
-    return all<MemberRow>(this.#d.scanner, this.#st.members, [orgId, groupId])
+  #members(orgId: OrgId, groupId: string, deadline?: Deadline): Promise<MemberRow[]> {
+    return this.#d.scanner.all<MemberRow>(this.#st.members.sql, this.#st.members.bind([orgId, groupId]), deadline)
   }
 
   findUserIdByUserName(orgId: OrgId, userName: string): Promise<ResourceId | null> {

@@ -3,6 +3,8 @@
 // database reports commits (StoreDriver.dataVersion), what was learned since the last one (list
 // totals, where served pages ended) is reused, and an identity provider's exact-name lookup is
 // answered by a fixed statement (uniqueNameEq).
+import type { Deadline } from '../deadline.ts'
+import { ScanSlots } from './scan-slots.ts'
 import { sql } from 'kysely'
 import { parseAttrPath } from '../../scim/filter/parser.ts'
 import { fold } from '../../scim/fold.ts'
@@ -70,6 +72,7 @@ export class ListPager {
   readonly #d: StoreDriver
   readonly #shapes = new ShapeCache()
   readonly #counts: Coalescer
+  readonly #slots: ScanSlots | null
   // What was learned since the commit that set #seenVersion (see #version): list totals, and
   // where served pages ended. Exactly what reading again would give, until the next commit.
   readonly #totals = new Map<string, number>()
@@ -82,6 +85,7 @@ export class ListPager {
   constructor(driver: StoreDriver) {
     this.#d = driver
     this.#counts = new Coalescer(driver.scanner)
+    this.#slots = driver.scanSlotsPerOrg ? new ScanSlots(driver.scanSlotsPerOrg) : null
   }
 
   /** uniqueNameEq, or NO_MATCH where the value cannot be stored (filter-to-sql.ts positive()). */
@@ -92,7 +96,7 @@ export class ListPager {
   }
 
   /** Count and page under one WHERE; ordered by the sort key, then id, so pages are stable. */
-  async list(orgId: OrgId, rs: ResourceSchema, table: 'users' | 'groups', q: ListQuery, defaultOrder: Expr): Promise<{ total: number; rows: ResourceRecord[] }> {
+  async list(orgId: OrgId, rs: ResourceSchema, table: 'users' | 'groups', q: ListQuery, defaultOrder: Expr, deadline?: Deadline): Promise<{ total: number; rows: ResourceRecord[] }> {
     const ctx: CompileContext = { rs, dialect: this.#d.sql, orgId, alias: 't' }
     const where = q.filter ? filterToSql(ctx, q.filter) : null
     const order = q.sortBy ? sortExpr(ctx, parseAttrPath(q.sortBy)) : defaultOrder
@@ -107,7 +111,7 @@ export class ListPager {
     const shape = { key: whereShape.key + orderShape.key, values: [...whereShape.values, ...orderShape.values] }
     const count = async () => {
       const c = this.#shapes.sql(`count ${table}${whereShape.key}`, [orgId, ...whereShape.values], () => base().select((eb) => eb.fn.countAll<number | string>().as('n')).compile())
-      return this.#countOf(c.sql, c.parameters)
+      return this.#countOf(orgId, c.sql, c.parameters, deadline)
     }
     if (q.count === 0) return { total: await count(), rows: [] }
     // In the default order (the folded name: never null, unique in the organization; then id) a
@@ -152,17 +156,17 @@ export class ListPager {
         ? this.#shapes.sql(`after ${table} ${dir} ${q.count}${shape.key}`, [orgId, ...shape.values, afterKey], () => range().compile())
         : this.#shapes.sql(`near ${table} ${dir} ${q.count}${shape.key}`, [orgId, ...shape.values, afterKey, skip], () => range().offset(skip).compile())
       // A continued page is an index range (past `skip` rows): it runs where a first page does.
-      rows = await this.#page(page.sql, page.parameters, 1 + skip)
+      rows = await this.#page(orgId, page.sql, page.parameters, 1 + skip, deadline)
       // Valid only if nothing committed before it ran (it may have waited for a worker).
       current = this.#d.dataVersion?.()
       if (current !== version) {
         const again = skipping()
-        rows = await this.#page(again.sql, again.parameters, q.startIndex)
+        rows = await this.#page(orgId, again.sql, again.parameters, q.startIndex, deadline)
         current = this.#d.dataVersion?.()
       }
     } else {
       const page = skipping()
-      rows = await this.#page(page.sql, page.parameters, q.startIndex)
+      rows = await this.#page(orgId, page.sql, page.parameters, q.startIndex, deadline)
       if (keyed) current = this.#d.dataVersion?.()
     }
     const last = rows[rows.length - 1] as (ResourceRecord & { sort_key?: string }) | undefined
@@ -231,15 +235,20 @@ export class ListPager {
    * the last commit is reused: it is exactly what counting again would give. An identity
    * provider paging through a directory asks for the same total once per page.
    */
-  async #countOf(text: string, params: readonly unknown[]): Promise<number> {
+  async #countOf(orgId: OrgId, text: string, params: readonly unknown[], deadline?: Deadline): Promise<number> {
     const version = this.#version()
     const key = version === undefined ? null : `${text}\u0000${JSON.stringify(params)}`
     const known = key === null ? undefined : this.#totals.get(key)
     if (known !== undefined) return known
-    const n = Number((await this.#counts.all<{ n: number | string }>(text, params))[0]?.n ?? 0)
+    const n = Number((await this.#scan(orgId, deadline, () => this.#counts.all<{ n: number | string }>(text, params, deadline)))[0]?.n ?? 0)
     // Kept only if nothing was committed while it was counted.
     if (key !== null && this.#d.dataVersion?.() === version && this.#totals.size < 1_000) this.#totals.set(key, n)
     return n
+  }
+
+  /** A read on the scanner, within the organization's share of it (scan-slots.ts). */
+  #scan<T>(orgId: OrgId, deadline: Deadline | undefined, fn: () => Promise<T>): Promise<T> {
+    return this.#slots === null ? fn() : this.#slots.run(orgId, deadline, fn)
   }
 
   /**
@@ -247,9 +256,9 @@ export class ListPager {
    * its shape was once slow (an unindexed filter scanning for matches); a later page first
    * skips startIndex - 1 rows: it goes to the scanner, as counts do.
    */
-  #page(text: string, params: readonly unknown[], startIndex: number): Promise<ResourceRecord[]> {
+  #page(orgId: OrgId, text: string, params: readonly unknown[], startIndex: number, deadline?: Deadline): Promise<ResourceRecord[]> {
     const { reader, scanner } = this.#d
-    if (startIndex > 1 || scanner === reader || this.#slowPages.has(text)) return scanner.all<ResourceRecord>(text, params)
+    if (startIndex > 1 || scanner === reader || this.#slowPages.has(text)) return this.#scan(orgId, deadline, () => scanner.all<ResourceRecord>(text, params, deadline))
     // SQLite's reader runs the statement before returning its promise: time that call.
     const t0 = performance.now()
     const rows = reader.all<ResourceRecord>(text, params)

@@ -2,6 +2,7 @@
 // start-up, with marker values where the arguments go; a call binds the arguments into that
 // text and hands it to the connection, which keeps the database's prepared statement.
 import type { Compilable } from 'kysely'
+import type { Deadline } from '../deadline.ts'
 
 const MARK = '\u0000roster-arg:'
 
@@ -27,7 +28,8 @@ export function prepare(q: Compilable): Prepared {
 
 /** One database connection (or the reader pool) as the store uses it. */
 export interface Conn {
-  all<R = Record<string, unknown>>(sql: string, params: readonly unknown[]): Promise<R[]>
+  /** `deadline`: where the connection can stop a statement (read workers, PostgreSQL), it stops it then. */
+  all<R = Record<string, unknown>>(sql: string, params: readonly unknown[], deadline?: Deadline): Promise<R[]>
   /** Runs a statement; resolves to the number of rows it changed. */
   run(sql: string, params: readonly unknown[]): Promise<number>
 }

@@ -1,11 +1,14 @@
 // Table types for Kysely. Every table carries org_id and every key starts with it (docs/architecture.md,
 // data model); the exceptions are scim_tokens.hash, looked up before the organization is known,
 // and api_keys, which belong to the vendor rather than to an organization.
+import type { ColumnType } from 'kysely'
 
 export interface OrgsTable {
   id: string; name: string; name_folded: string; created_at: string
   /** The organization's policy as JSON text (orgs/settings.ts; absent keys take the defaults). */
   settings: string
+  /** Moves on every change of the organization's declared schemas (migration 0011). */
+  schema_version: ColumnType<number, number | undefined, number>
 }
 export interface OrgDomainsTable {
   org_id: string; domain: string
@@ -169,10 +172,13 @@ export interface InvitationsTable {
 
 export interface AuditLogTable { org_id: string; id: string; at: string; actor: string; action: string; details: string }
 
+export interface OrgSchemasTable { org_id: string; id_folded: string; resource_type: string; definition: string; created_at: string; updated_at: string }
+
 export interface WorkerCursorsTable { name: string; position: number | string }
 
 export interface Database {
   orgs: OrgsTable
+  org_schemas: OrgSchemasTable
   org_domains: OrgDomainsTable
   scim_tokens: ScimTokensTable
   users: UsersTable

@@ -72,6 +72,8 @@ export function statements(b: Kysely<Database>, d: SqlDialect, lockRows: boolean
   const key = (n: number): never => keyExpr(n) as never
   return {
     tokenOrg: prepare(b.selectFrom('scim_tokens').select('org_id').where('hash', '=', arg(0)).where('revoked_at', 'is', null)),
+    tokenOrgVersion: prepare(b.selectFrom('scim_tokens as t').innerJoin('orgs as o', 'o.id', 't.org_id').select(['t.org_id', 'o.schema_version'])
+      .where('t.hash', '=', arg(0)).where('t.revoked_at', 'is', null)),
     orgById: prepare(b.selectFrom('orgs').selectAll().where('id', '=', arg(0))),
     orgByName: prepare(b.selectFrom('orgs').selectAll().where('name_folded', '=', arg(0))),
     orgs: prepare(b.selectFrom('orgs').selectAll().orderBy('name_folded')),

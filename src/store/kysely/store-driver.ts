@@ -5,6 +5,7 @@ import type { Kysely } from 'kysely'
 import type { SqlDialect } from '../dialect/sql-dialect.ts'
 import type { Conn } from './prepared.ts'
 import type { Database } from './schema.ts'
+import type { Deadline } from '../deadline.ts'
 import type { Statements } from './statements.ts'
 import type { EventStamper } from './event-stamper.ts'
 
@@ -19,11 +20,14 @@ export interface StoreDriver {
   readonly scanner: Conn
   /**
    * Runs fn in one durable transaction; maps driver errors to UniqueViolation / StoreUnavailable.
-   * `logOnly`: it writes provisioning-log rows and nothing else (see dataVersion).
+   * `logOnly`: it writes provisioning-log rows and nothing else (see dataVersion). `deadline`: work
+   * not begun by then is dropped, and work past it rolls back, unless its commit has begun.
    */
-  transaction<T>(fn: (conn: Conn) => Promise<T>, opts?: { readonly logOnly?: boolean }): Promise<T>
+  transaction<T>(fn: (conn: Conn) => Promise<T>, opts?: { readonly logOnly?: boolean; readonly deadline?: Deadline | undefined }): Promise<T>
   /** Wraps a read so that driver failures become StoreUnavailable. */
   read<T>(fn: () => Promise<T>): Promise<T>
+  /** Most scanning reads of one organization at a time (scan-slots.ts); unlimited when absent. */
+  readonly scanSlotsPerOrg?: number
   /** Row lock for read-modify-write (PostgreSQL `FOR UPDATE`; SQLite's writer is already exclusive). */
   readonly lockRows: boolean
   /** The dialect's own forms of some fixed statements (same arguments, same results). */

@@ -9,6 +9,7 @@ import type { DirectoryStatements } from './directory-statements.ts'
 import type { LifecycleStatements } from './lifecycle-statements.ts'
 import { KyselyInvitationTx, type InvitationStatements } from './invitation-store.ts'
 import { KyselyOrgPolicyTx, type OrgStatements } from './org-policy.ts'
+import { KyselySchemaTx, type SchemaStatements } from './schema-store.ts'
 import { encodeMemberList } from '../member-list.ts'
 import { all, chunks, run } from './conn-helpers.ts'
 import { logArgs } from './log-sql.ts'
@@ -35,14 +36,15 @@ function customJson(custom: Record<string, unknown> | null): string | null {
 
 export class KyselyTx implements StoreTx {
   readonly #c: Conn
-  readonly #st: Statements & DirectoryStatements & OrgStatements & LifecycleStatements & InvitationStatements
+  readonly #st: Statements & DirectoryStatements & OrgStatements & LifecycleStatements & InvitationStatements & SchemaStatements
   readonly #d: SqlDialect
   #orgs: KyselyOrgPolicyTx | null = null
   #invitations: KyselyInvitationTx | null = null
+  #schemas: KyselySchemaTx | null = null
   /** Called once the transaction has written events, so the store can announce them after the commit. */
   readonly #onEvents: () => void
 
-  constructor(conn: Conn, st: Statements & DirectoryStatements & OrgStatements & LifecycleStatements & InvitationStatements, d: SqlDialect, onEvents: () => void = () => undefined) {
+  constructor(conn: Conn, st: Statements & DirectoryStatements & OrgStatements & LifecycleStatements & InvitationStatements & SchemaStatements, d: SqlDialect, onEvents: () => void = () => undefined) {
     this.#c = conn
     this.#st = st
     this.#d = d
@@ -52,6 +54,11 @@ export class KyselyTx implements StoreTx {
   get orgs(): KyselyOrgPolicyTx {
     this.#orgs ??= new KyselyOrgPolicyTx(this.#c, this.#st, this.#d.kind)
     return this.#orgs
+  }
+
+  get schemas(): KyselySchemaTx {
+    this.#schemas ??= new KyselySchemaTx(this.#c, this.#st)
+    return this.#schemas
   }
 
   get invitations(): KyselyInvitationTx {

@@ -9,6 +9,8 @@ import { sqliteMembershipKeys } from './0005-sqlite-membership-keys.ts'
 import { postgresPageIndexes } from './0006-postgres-page-indexes.ts'
 import { eventsAndDirectory } from './0007-events-and-directory.ts'
 import { organizationPolicies } from './0008-organization-policies.ts'
+import { rateLimits } from './0010-rate-limits.ts'
+import { declaredSchemas } from './0011-declared-schemas.ts'
 
 export type DialectKind = 'sqlite' | 'postgres'
 
@@ -17,7 +19,7 @@ function migrations(kind: DialectKind): Record<string, Migration> {
     '0001-initial': initial(kind), '0002-sqlite-planner-stats': sqlitePlannerStats(kind), '0003-postgres-code-point-indexes': postgresCodePointIndexes(kind),
     '0004-provisioning-log': provisioningLog(kind), '0005-sqlite-membership-keys': sqliteMembershipKeys(kind),
     '0006-postgres-page-indexes': postgresPageIndexes(kind), '0007-events-and-directory': eventsAndDirectory(kind),
-    '0008-organization-policies': organizationPolicies(kind),
+    '0008-organization-policies': organizationPolicies(kind), '0010-rate-limits': rateLimits(kind), '0011-declared-schemas': declaredSchemas(kind),
   }
 }
 

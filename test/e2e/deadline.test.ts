@@ -1,0 +1,133 @@
+// Request deadlines (docs/security.md, "Request deadlines"): a request not answered by its
+// deadline is answered 503 with Retry-After and its work is abandoned: a scan is stopped (a
+// SQLite read worker replaced, a PostgreSQL statement cancelled), a write rolls back or is never
+// begun. One organization hammering expensive filters leaves another's lookups answered.
+// Assertions count answers and compare orders; the one bound on time is ten deadlines.
+import { afterEach, describe, expect, it } from 'vitest'
+import { createUser } from '../../src/provisioning/users.ts'
+import { userResource } from '../../src/scim/schema/registry.ts'
+import { patchOp, startApp, user, type TestApp } from '../helpers/app.ts'
+import { storeMatrix, type StoreFactory } from '../helpers/stores.ts'
+import { openSqliteStore } from '../../src/store/dialect/sqlite.ts'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { OrgId } from '../../src/store/store.ts'
+
+const DEADLINE_MS = 1_000
+const USERS = 4_000
+
+/** An `or` of 850 `co` comparisons on an attribute kept only in the JSON body: every row, every term (seconds per scan). */
+const EXPENSIVE = Array.from({ length: 850 }, (_, i) => `title co "${i}"`).join(' or ')
+
+async function seed(t: TestApp, orgId: OrgId, prefix: string, n: number): Promise<void> {
+  for (let i = 0; i < n; i += 500) {
+    await Promise.all(Array.from({ length: Math.min(500, n - i) }, (_, j) => createUser(t.deps, orgId, user(`${prefix}${i + j}`), undefined, userResource)))
+  }
+}
+
+/** SQLite with two read workers: one organization's scans take at most half of them (scan-slots.ts). */
+const sqliteTwoWorkers: StoreFactory = {
+  name: 'sqlite',
+  async open() {
+    const dir = mkdtempSync(join(tmpdir(), 'roster-deadline-'))
+    const store = await openSqliteStore({ path: join(dir, 'roster.db'), readWorkers: 2 })
+    return { store, url: `sqlite:${join(dir, 'roster.db')}`, cleanup: async () => {
+      await store.close()
+      rmSync(dir, { recursive: true, force: true })
+    } }
+  },
+}
+
+describe.each(storeMatrix().map((f) => (f.name === 'sqlite' ? sqliteTwoWorkers : f)))('request deadlines on $name', (factory) => {
+  let t: TestApp | null = null
+  afterEach(async () => {
+    await t?.close()
+    t = null
+  })
+
+  it('a scan past the deadline is a 503 with Retry-After, not a hang; another organization\'s lookups are answered meanwhile', async () => {
+    t = await startApp(factory, {}, { requestDeadlineMs: DEADLINE_MS })
+    const b = await t.newOrg('deadline-b')
+    await seed(t, t.orgId, 'a', USERS)
+    await seed(t, b.orgId, 'b', 20)
+    const expensive = () => t!.req('GET', `/Users?count=10&filter=${encodeURIComponent(EXPENSIVE)}`)
+    // The first run of a filter shape runs its first page on the event loop (the store then moves
+    // that shape to the read workers): run it once before the other organization starts.
+    const first = await expensive()
+    expect([200, 503]).toContain(first.status)
+
+    let aDone = false
+    const hammer = (async () => {
+      const statuses: number[] = []
+      for (let round = 0; round < 3; round++) {
+        const rs = await Promise.all(Array.from({ length: 10 }, () => expensive()))
+        for (const r of rs) {
+          statuses.push(r.status)
+          if (r.status === 503) {
+            expect(r.headers['retry-after']).toBe('5')
+            expect(r.json).toMatchObject({ schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '503' })
+          }
+        }
+      }
+      aDone = true
+      return statuses
+    })()
+    // The other organization starts once the hammering requests are under way: parsing ten filters
+    // of 850 comparisons is event-loop time, which rate limits bound, not deadlines.
+    await new Promise((r) => setTimeout(r, 300))
+    const lookups: { status: number; total: unknown; ms: number; whileHammered: boolean }[] = []
+    for (let i = 0; i < 6; i++) {
+      const t0 = Date.now()
+      // A prefix filter counts its matches on the read workers (PostgreSQL: the pool), where the scans run.
+      const r = await t.req('GET', `/Users?filter=${encodeURIComponent('userName sw "b1"')}`, undefined, { token: b.token })
+      lookups.push({ status: r.status, total: r.json.totalResults, ms: Date.now() - t0, whileHammered: !aDone })
+    }
+    const statuses = await hammer
+    expect(statuses.every((s) => s === 200 || s === 503)).toBe(true)
+    expect(statuses).toContain(503)
+    // The other organization was answered, each lookup within ten deadlines, mostly with its
+    // result while the hammering went on (on a machine of two cores a scanning database can still
+    // make one of its lookups miss its own deadline: that is a 503 with Retry-After, never a hang).
+    for (const l of lookups) expect(l.status === 200 ? l.total : l.status).toBe(l.status === 200 ? 11 : 503)
+    expect(lookups.filter((l) => l.status === 200).length).toBeGreaterThanOrEqual(3)
+    expect(lookups.filter((l) => l.status === 200 && l.whileHammered).length).toBeGreaterThan(0)
+    expect(Math.max(...lookups.map((l) => l.ms))).toBeLessThan(10 * DEADLINE_MS)
+  }, 60_000)
+
+  it('a write that cannot finish before its deadline is a 503 and writes nothing (dropped from the SQLite queue, rolled back on PostgreSQL)', async () => {
+    t = await startApp(factory, {}, { requestDeadlineMs: 400 })
+    const created = await t.req('POST', '/Users', user('slow-write'))
+    expect(created.status).toBe(201)
+    const id = String(created.json.id)
+    const etag = created.headers.etag
+    // Another write holds what the PATCH needs for longer than its deadline: on SQLite the group
+    // committer (this batch yields for 1.5 s before its COMMIT), on PostgreSQL the user's row lock.
+    let release: () => void = () => undefined
+    const held = new Promise<void>((r) => {
+      release = r
+    })
+    const holder = t.store.write(async (tx) => {
+      await tx.getUserForUpdate(t!.orgId, id)
+      await held
+    })
+    await new Promise((r) => setTimeout(r, 50))
+    const patched = t.req('PATCH', `/Users/${id}`, patchOp({ op: 'replace', path: 'displayName', value: 'Written Too Late' }))
+    const timer = setTimeout(release, 1_500)
+    const r = await patched
+    expect(r.status).toBe(503)
+    expect(r.headers['retry-after']).toBe('5')
+    await holder
+    clearTimeout(timer)
+    // Whatever the PATCH had done is gone: the user is as it was, its version unchanged.
+    await new Promise((r2) => setTimeout(r2, 300))
+    const after = await t.req('GET', `/Users/${id}`)
+    expect(after.status).toBe(200)
+    expect(after.json.displayName).toBeUndefined()
+    expect(after.headers.etag).toBe(etag)
+    // And the next write goes through.
+    const next = await t.req('PATCH', `/Users/${id}`, patchOp({ op: 'replace', path: 'displayName', value: 'On Time' }))
+    expect(next.status).toBe(200)
+    expect(next.json.displayName).toBe('On Time')
+  })
+})
