@@ -90,4 +90,22 @@ describe('loadConfig: invitation emails', () => {
   it('never repeats an SMTP URL, which may hold a password', () => {
     expect(() => loadConfig({ ROSTER_SMTP_URL: 'mail://user:s3cret@host' })).toThrow(expect.objectContaining({ message: expect.not.stringContaining('s3cret') }))
   })
+
+  it('reads the operations settings: metrics off, 25 s to shut down, unless set', () => {
+    expect(loadConfig({})).toMatchObject({ metricsToken: null, metricsPort: null, metricsOrgLabel: false, shutdownTimeoutMs: 25_000, requestLog: true, logLevel: 'info' })
+    expect(loadConfig({ ROSTER_REQUEST_LOG: '0', LOG_LEVEL: 'debug' })).toMatchObject({ requestLog: false, logLevel: 'debug' })
+    expect(loadConfig({ ROSTER_METRICS_TOKEN: 'a-long-enough-token', ROSTER_METRICS_PORT: '9464', ROSTER_METRICS_ORG_LABEL: '1', ROSTER_SHUTDOWN_TIMEOUT_MS: '5000' }))
+      .toMatchObject({ metricsToken: 'a-long-enough-token', metricsPort: 9464, metricsOrgLabel: true, shutdownTimeoutMs: 5_000 })
+  })
+
+  it.each([
+    [{ ROSTER_METRICS_TOKEN: 'short' }, 'ROSTER_ERR_CONFIG_ROSTER_METRICS_TOKEN'],
+    [{ ROSTER_METRICS_PORT: 'nine' }, 'ROSTER_ERR_CONFIG_ROSTER_METRICS_PORT'],
+    [{ ROSTER_METRICS_ORG_LABEL: 'yes' }, 'ROSTER_ERR_CONFIG_ROSTER_METRICS_ORG_LABEL'],
+    [{ ROSTER_SHUTDOWN_TIMEOUT_MS: '10' }, 'ROSTER_ERR_CONFIG_ROSTER_SHUTDOWN_TIMEOUT_MS'],
+    [{ ROSTER_REQUEST_LOG: 'on' }, 'ROSTER_ERR_CONFIG_ROSTER_REQUEST_LOG'],
+    [{ LOG_LEVEL: 'verbose' }, 'ROSTER_ERR_CONFIG_LOG_LEVEL'],
+  ])('refuses %o with %s, never repeating a token', (env, code) => {
+    expect(() => loadConfig(env)).toThrow(expect.objectContaining({ code, message: expect.not.stringContaining('short') }))
+  })
 })

@@ -60,6 +60,18 @@ export interface Config {
   readonly invitationTtlDays: number
   /** Send invitation emails from the server (`roster worker` sends them otherwise). */
   readonly mailWorker: boolean
+  /** GET /metrics answers requests with this bearer token (http/metrics.ts); null: not on the main port. */
+  readonly metricsToken: string | null
+  /** GET /metrics, without a token, on this port of its own (bound to HOST); null: none. */
+  readonly metricsPort: number | null
+  /** A label per organization on request metrics (one series per organization: mind the cardinality). */
+  readonly metricsOrgLabel: boolean
+  /** One JSON log line per request at level info (http/access-log.ts). */
+  readonly requestLog: boolean
+  /** SIGTERM/SIGINT: how long /readyz fails while the server still answers, before its port closes. */
+  readonly shutdownDrainMs: number
+  /** SIGTERM/SIGINT: longest wait for in-flight requests and background work before the process exits anyway. */
+  readonly shutdownTimeoutMs: number
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -124,6 +136,29 @@ function mailConfig(env: NodeJS.ProcessEnv, db: DatabaseConfig) {
   }
 }
 
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
+
+function logLevel(raw: string | undefined): string {
+  if (raw === undefined || raw === '') return 'info'
+  if (!LOG_LEVELS.includes(raw)) throw new ConfigError('ROSTER_ERR_CONFIG_LOG_LEVEL', `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${raw}"`)
+  return raw
+}
+
+function opsConfig(env: NodeJS.ProcessEnv) {
+  const token = env.ROSTER_METRICS_TOKEN === undefined || env.ROSTER_METRICS_TOKEN === '' ? null : env.ROSTER_METRICS_TOKEN
+  // The token is never repeated in the message.
+  if (token !== null && (token.length < 16 || /\s/.test(token))) throw new ConfigError('ROSTER_ERR_CONFIG_ROSTER_METRICS_TOKEN', 'ROSTER_METRICS_TOKEN must be at least 16 characters without spaces')
+  const port = int(env, 'ROSTER_METRICS_PORT', 0, 0, 65_535)
+  return {
+    metricsToken: token,
+    metricsPort: port === 0 ? null : port,
+    metricsOrgLabel: flag(env, 'ROSTER_METRICS_ORG_LABEL'),
+    requestLog: env.ROSTER_REQUEST_LOG === undefined || env.ROSTER_REQUEST_LOG === '' || flag(env, 'ROSTER_REQUEST_LOG'),
+    shutdownDrainMs: int(env, 'ROSTER_SHUTDOWN_DRAIN_MS', 0, 0, 300_000),
+    shutdownTimeoutMs: int(env, 'ROSTER_SHUTDOWN_TIMEOUT_MS', 25_000, 1_000, 600_000),
+  }
+}
+
 /** Reads the configuration from `env`; throws ConfigError with a stable code. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const requestTimeoutMs = int(env, 'ROSTER_REQUEST_TIMEOUT_MS', 20_000, 1_000, 25_000)
@@ -147,7 +182,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }),
     requestDeadlineMs: int(env, 'ROSTER_REQUEST_DEADLINE_MS', Math.min(15_000, requestTimeoutMs), 100, requestTimeoutMs),
     requestTimeoutMs,
-    logLevel: env.LOG_LEVEL ?? 'info',
+    logLevel: logLevel(env.LOG_LEVEL),
     migrate: env.ROSTER_NO_MIGRATE !== '1',
     sqliteReadWorkers: int(env, 'ROSTER_SQLITE_READ_WORKERS', 0, 0, 16),
     dbPoolSize: int(env, 'ROSTER_DB_POOL_SIZE', 16, 1, 1_000),
@@ -158,5 +193,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhookTimeoutMs: int(env, 'ROSTER_WEBHOOK_TIMEOUT_MS', 15_000, 500, 30_000),
     sharedDomains: flag(env, 'ROSTER_SHARED_DOMAINS'),
     ...mailConfig(env, database),
+    ...opsConfig(env),
   })
 }

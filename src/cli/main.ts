@@ -9,8 +9,11 @@ import { serve } from '../http/server.ts'
 import { DEFAULT_LIMITS, type Deps } from '../provisioning/deps.ts'
 import { ApiKeyError, createApiKey, listApiKeys, parseExpiry, parseScopes, revokeApiKey } from '../provisioning/api-keys.ts'
 import { LogQueryError, parseLogQuery, readLogPage } from '../provisioning/log-query.ts'
-import { OrgError, createOrg, findOrg, refreshToken } from '../provisioning/orgs.ts'
+import { OrgError, createOrg, findOrg, refreshToken, renameOrg } from '../provisioning/orgs.ts'
 import { openStore } from '../store/open.ts'
+import { resolve } from 'node:path'
+import { backup, restore } from '../store/sqlite-backup.ts'
+import { migrationPlan } from './commands/migrate-plan.ts'
 import { formatLogPage } from './commands/log.ts'
 import { ORG_USAGE, OrgUsage, isOrgSettingsCommand, orgSettingsCommand } from './commands/org.ts'
 import { systemTxtResolver } from '../orgs/domains.ts'
@@ -22,10 +25,14 @@ import { ADMIN_USAGE, AdminUsage, adminCommand } from './commands/admin.ts'
 const USAGE = `Usage: roster <command> [options]
 
   serve [--no-migrate]                 run the server (HOST, PORT, ROSTER_DATABASE_URL)
-  migrate                              apply database migrations and exit
+  migrate [--dry-run]                  apply database migrations and exit (--dry-run: list the pending ones, apply none)
+  config check                         check every environment variable (docs/configuration.md) and print the result
+  backup PATH                          copy the SQLite database (and its log file) to PATH while the server runs
+  restore PATH [--force]               put a backup in place of the SQLite database (stop the server first)
   org create NAME [--domain D ...] [--force]
                                        create an organization; prints its SCIM tenant URL and token (once)
   org list                             list organizations
+  org rename ORG NEW_NAME              give an organization another name (its id, tenant URL and token stay)
   org show ORG                         its settings and email domains
   org set ORG [--domain-add D]... [--domain-remove D]... [--send-invitations on|off]
       [--outside-domains refuse|allow] [--subdomains on|off] [--deprovision suspend|delete]
@@ -38,8 +45,10 @@ const USAGE = `Usage: roster <command> [options]
   org audit ORG [--limit N] [--cursor C]
                                        who changed the organization's settings, when and what, newest first
   token refresh ORG                    issue a new SCIM token for ORG (id or name); the old one stops working
-  user list ORG [--filter F] [--count N]
-  group list ORG [--filter F] [--count N]
+  user list ORG [--filter F] [--start-index N] [--count N]
+                                       a page of users (100 by default; a hint tells how to see more);
+                                       --json prints every field
+  group list ORG [--filter F] [--start-index N] [--count N]
   log ORG [--since ISO|15m|1h|7d] [--status 409|4xx] [--user ID] [--limit N] [--cursor C]
                                        the provisioning log, newest first
   api-key create [NAME] [--org ORG] [--scope S,S] [--expires 30d|ISO]
@@ -65,8 +74,53 @@ Every command accepts --json.`
 
 class UsageError extends Error {}
 
+/** The usage lines of one command (`roster user --help`, `roster help org create`): USAGE's entries that start with it. */
+export function commandUsage(cmd: string, sub?: string): string | null {
+  const entries: string[][] = []
+  for (const line of USAGE.split('\n').slice(2)) {
+    if (/^ {2}\S/.test(line)) entries.push([line])
+    else if (/^ {3,}\S/.test(line) && entries.length > 0) entries.at(-1)?.push(line)
+    else if (line.trim() === '') break
+  }
+  const words = (e: string[]) => (e[0] ?? '').trim().split(/\s+/)
+  let found = entries.filter((e) => words(e)[0] === cmd)
+  if (sub !== undefined && found.some((e) => words(e)[1] === sub)) found = found.filter((e) => words(e)[1] === sub)
+  if (found.length === 0) return null
+  return `Usage: roster ${found.map((e) => e.join('\n').trimStart()).join('\n\n       roster ')}\n\nEvery command accepts --json. Errors and their codes: docs/errors.md.`
+}
+
+function printHelp(cmd: string, sub: string | undefined): number {
+  if (cmd === 'org' && isOrgSettingsCommand(sub)) {
+    process.stdout.write(`${ORG_USAGE}\n`)
+    return 0
+  }
+  const text = commandUsage(cmd, sub)
+  if (text === null) throw new UsageError(`unknown command: ${cmd}`)
+  process.stdout.write(`${text}\n`)
+  return 0
+}
+
+/** The configuration with its secrets hidden (a database or SMTP password, the metrics token). */
+function redactedConfig(config: Config): Record<string, unknown> {
+  const hide = (url: string) => url.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@')
+  return {
+    ...config,
+    database: config.database.kind === 'sqlite' ? `sqlite:${config.database.path}` : hide(config.database.url),
+    smtpUrl: config.smtpUrl === null ? null : hide(config.smtpUrl),
+    metricsToken: config.metricsToken === null ? null : '***',
+  }
+}
+
 function tenantUrl(config: Config): string {
   return `${config.publicUrl ?? `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`}/scim/v2`
+}
+
+/** Why identity providers would refuse `url` (plain http, or a loopback address they cannot reach); null when none. */
+function tenantUrlWarning(url: string): string | null {
+  const u = new URL(url)
+  const loopback = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/i.test(u.hostname)
+  if (u.protocol === 'https:' && !loopback) return null
+  return `${url} is ${loopback ? 'a loopback address, which identity providers cannot reach' : 'plain http, which identity providers (Entra ID, Okta) refuse'}: put Roster behind a TLS proxy and set ROSTER_PUBLIC_URL to its public https address (docs/operations.md)`
 }
 
 async function withDeps<T>(config: Config, fn: (deps: Deps) => Promise<T>): Promise<T> {
@@ -84,6 +138,7 @@ function out(json: boolean, value: unknown, text: string): void {
 }
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'org' && isOrgSettingsCommand(argv[1]) && (argv.includes('--help') || argv.includes('-h'))) return printHelp('org', argv[1])
   if (argv[0] === 'org' && isOrgSettingsCommand(argv[1])) {
     const config = loadConfig()
     return orgSettingsCommand(argv.slice(1), {
@@ -98,8 +153,10 @@ async function main(argv: string[]): Promise<number> {
       domain: { type: 'string', multiple: true },
       force: { type: 'boolean', default: false },
       'no-migrate': { type: 'boolean', default: false },
+      'dry-run': { type: 'boolean', default: false },
       filter: { type: 'string' },
       count: { type: 'string' },
+      'start-index': { type: 'string' },
       since: { type: 'string' },
       status: { type: 'string' },
       user: { type: 'string' },
@@ -118,6 +175,8 @@ async function main(argv: string[]): Promise<number> {
     },
   })
   const [cmd, sub, arg] = positionals
+  if (cmd === 'help' && sub !== undefined) return printHelp(sub, arg)
+  if (values.help && cmd !== undefined) return printHelp(cmd, sub)
   if (values.help || cmd === undefined || cmd === 'help') {
     process.stdout.write(`${USAGE}\n`)
     return cmd === undefined && !values.help ? 2 : 0
@@ -131,16 +190,52 @@ async function main(argv: string[]): Promise<number> {
       await serve(config)
       return -1 // keep running
     case 'migrate':
+      if (values['dry-run']) {
+        const plan = await migrationPlan(config.database)
+        out(json, plan, [
+          plan.pending.length === 0 ? 'Database is up to date: nothing to apply.' : `Would apply ${plan.pending.length} migration${plan.pending.length === 1 ? '' : 's'}:\n${plan.pending.map((m) => `  ${m}`).join('\n')}`,
+          ...(plan.unknown.length > 0 ? [`Applied but unknown to this version (the database is newer): ${plan.unknown.join(', ')}`] : []),
+        ].join('\n'))
+        return 0
+      }
       await withDeps(config, async () => undefined)
       out(json, { migrated: true }, 'Database is up to date.')
       return 0
+    case 'config': {
+      if (sub !== 'check') throw new UsageError('usage: roster config check')
+      // loadConfig above has validated every variable (an error names the variable and exits 1).
+      const shown = redactedConfig(config)
+      out(json, shown, ['Configuration is valid:', ...Object.entries(shown).map(([k, v]) => `  ${k.padEnd(20)} ${typeof v === 'string' ? v : JSON.stringify(v)}`)].join('\n'))
+      return 0
+    }
+    case 'backup': {
+      if (!sub) throw new UsageError('usage: roster backup PATH')
+      const r = backup(config.database, resolve(sub))
+      out(json, r, r.files.map((f) => `${f.from} → ${f.to} (${f.bytes} bytes)`).join('\n'))
+      return 0
+    }
+    case 'restore': {
+      if (!sub) throw new UsageError('usage: roster restore PATH [--force]')
+      const r = restore(config.database, resolve(sub), { force: values.force })
+      out(json, r, [...r.files.map((f) => `${f.from} → ${f.to} (${f.bytes} bytes)`), 'Restored. Start the server: it applies any migration the backup lacks.'].join('\n'))
+      return 0
+    }
     case 'org':
       if (sub === 'create') {
         if (!arg) throw new UsageError('org create needs a NAME')
         const r = await withDeps(config, (deps) => createOrg(deps, arg, values.domain ?? [], { force: values.force, sharedDomains: config.sharedDomains }))
         const url = tenantUrl(config)
+        const warning = tenantUrlWarning(url)
+        if (warning !== null) process.stderr.write(`warning: ${warning}\n`)
         out(json, { orgId: r.orgId, tenantUrl: url, token: r.token },
           `Organization: ${r.orgId}\nTenant URL:   ${url}\nSCIM token:   ${r.token}\n\nThe token is shown only now. Paste the tenant URL and token into your identity provider.`)
+        return 0
+      }
+      if (sub === 'rename') {
+        const name = positionals[3]
+        if (!arg || !name) throw new UsageError('usage: roster org rename ORG NEW_NAME')
+        const r = await withDeps(config, (deps) => renameOrg(deps, arg, name))
+        out(json, r, `Organization ${r.orgId}: "${r.previous}" is now "${r.name}". Its tenant URL and token are unchanged.`)
         return 0
       }
       if (sub === 'list') {
@@ -158,20 +253,24 @@ async function main(argv: string[]): Promise<number> {
       return 0
     case 'user':
     case 'group': {
-      if (sub !== 'list' || !arg) throw new UsageError(`usage: roster ${cmd} list ORG`)
+      if (sub !== 'list' || !arg) throw new UsageError(`usage: roster ${cmd} list ORG [--filter F] [--start-index N] [--count N]`)
       const { parseListParams } = await import('../scim/list-query.ts')
-      const p = parseListParams({ filter: values.filter, count: values.count ?? '1000' }, 100_000)
-      const query = { filter: p.filter, sortBy: null, sortOrder: 'ascending' as const, startIndex: 1, count: p.count }
+      const p = parseListParams({ filter: values.filter, count: values.count ?? '100', startIndex: values['start-index'] ?? '1' }, 100_000)
+      const query = { filter: p.filter, sortBy: null, sortOrder: 'ascending' as const, startIndex: p.startIndex, count: p.count }
       await withDeps(config, async (deps) => {
         const org = await findOrg(deps, arg)
+        const r = cmd === 'user' ? await deps.store.listUsers(org.id, query, { withMembership: false }) : await deps.store.listGroups(org.id, query, { withMembership: false })
+        const shown = p.startIndex - 1 + r.rows.length
+        const more = r.total > shown ? `\n… ${r.total - shown} more: --start-index ${shown + 1}` : ''
+        // --json: every field of each resource, as stored, with its id and times.
+        const full = r.rows.map((x) => ({ ...x.body, id: x.id, ...(cmd === 'user' ? { active: x.body.active !== false } : {}), externalId: x.body.externalId ?? null, created: x.created, lastModified: x.lastModified, version: x.version }))
+        const page = { totalResults: r.total, startIndex: p.startIndex, itemsPerPage: r.rows.length }
         if (cmd === 'user') {
-          const r = await deps.store.listUsers(org.id, query, { withMembership: false })
-          const rows = r.rows.map((u) => ({ id: u.id, userName: u.body.userName, active: u.body.active !== false, externalId: u.body.externalId ?? null }))
-          out(json, { totalResults: r.total, users: rows }, [`${r.total} users`, ...rows.map((u) => `${u.id}  ${String(u.userName)}${u.active ? '' : '  (inactive)'}`)].join('\n'))
+          out(json, { ...page, users: full }, [`${r.total} users${r.rows.length < r.total ? ` (${p.startIndex}–${shown} shown)` : ''}`,
+            ...r.rows.map((u) => `${u.id}  ${String(u.body.userName)}${u.body.active === false ? '  (inactive)' : ''}`)].join('\n') + more)
         } else {
-          const r = await deps.store.listGroups(org.id, query, { withMembership: false })
-          const rows = r.rows.map((g) => ({ id: g.id, displayName: g.body.displayName, externalId: g.body.externalId ?? null }))
-          out(json, { totalResults: r.total, groups: rows }, [`${r.total} groups`, ...rows.map((g) => `${g.id}  ${String(g.displayName)}`)].join('\n'))
+          out(json, { ...page, groups: full }, [`${r.total} groups${r.rows.length < r.total ? ` (${p.startIndex}–${shown} shown)` : ''}`,
+            ...r.rows.map((g) => `${g.id}  ${String(g.body.displayName)}`)].join('\n') + more)
         }
       })
       return 0

@@ -66,6 +66,11 @@ export class WebhookDispatcher {
     }
   }
 
+  /** Started and not stopped (readiness, src/http/health.ts). */
+  get running(): boolean {
+    return this.#loop !== null && !this.#stopped
+  }
+
   start(): void {
     if (this.#loop) return
     // A burst of commits wakes the loop once.

@@ -9,6 +9,9 @@ import { purgeDeletedUsers } from '../provisioning/deprovision.ts'
 import { LOOPBACK_HOSTS, baseUrlResolver, serverAddress } from './base-url.ts'
 import { Retention, pruneEvents, pruneLog } from '../provisioning/log-retention.ts'
 import { apiPlugin } from './api/plugin.ts'
+import { registerHealth } from './health.ts'
+import { REDACT, accessLog } from './access-log.ts'
+import { countRequests, createMetrics, metricsRoute, type Metrics } from './metrics.ts'
 import { scimPlugin } from './scim/plugin.ts'
 import { RateLimiter } from './rate-limit.ts'
 import { safeErrors } from './safe-errors.ts'
@@ -29,12 +32,14 @@ declare module 'fastify' {
     webhookDispatcher: WebhookDispatcher | null
     /** The in-server invitation mailer, when it runs. */
     mailer: Mailer | null
+    /** Request and store metrics, when on (http/metrics.ts). */
+    metrics: Metrics | null
   }
 }
 
 export interface AppOptions {
   readonly deps: Deps
-  readonly config: Pick<Config, 'publicUrl' | 'requestTimeoutMs' | 'logLevel'> & Partial<Pick<Config, 'logRetentionDays' | 'eventRetentionDays' | 'webhookAllowPrivate' | 'allowedHosts' | 'host' | 'port' | 'sharedDomains' | 'rateLimits' | 'requestDeadlineMs'>>
+  readonly config: Pick<Config, 'publicUrl' | 'requestTimeoutMs' | 'logLevel'> & Partial<Pick<Config, 'requestLog' | 'logRetentionDays' | 'eventRetentionDays' | 'webhookAllowPrivate' | 'allowedHosts' | 'host' | 'port' | 'sharedDomains' | 'rateLimits' | 'requestDeadlineMs'>>
   /** Provisioning-log timings (tests shorten them). */
   readonly provisioningLog?: { readonly flushIntervalMs?: number; readonly pruneIntervalMs?: number }
   readonly logger?: boolean
@@ -46,6 +51,8 @@ export interface AppOptions {
   readonly webhooks?: false | Partial<Pick<DispatcherOptions, 'leaseMs' | 'timeoutMs' | 'intervalMs' | 'concurrency' | 'lookup'>>
   /** Where domain verification looks TXT records up (the system's DNS when absent). */
   readonly txtResolver?: TxtResolver
+  /** Metrics (http/metrics.ts): GET /metrics on this app with `token` (null: served elsewhere, server.ts); off when absent. */
+  readonly metrics?: { readonly token: string | null; readonly orgLabel: boolean }
   /** Invitation emails sent by this server (mail/mailer.ts; off when absent: `roster worker` sends them otherwise). */
   readonly mailer?: MailerSettings
   /** The admin console's emails (invitations, password resets); none is sent when absent. */
@@ -65,9 +72,9 @@ function requestIds(): () => string {
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: opts.logger === false ? false : { level: opts.config.logLevel, ...(opts.logStream ? { stream: opts.logStream } : {}) },
-    // One log line per request costs more than the request at thousands per second; errors are
-    // logged by the SCIM error renderer with their request id.
+    logger: opts.logger === false ? false : { level: opts.config.logLevel, redact: REDACT, ...(opts.logStream ? { stream: opts.logStream } : {}) },
+    // Fastify's two lines per request are off: access-log.ts writes one, with what an operator
+    // needs (ROSTER_REQUEST_LOG=0 or LOG_LEVEL=warn turn it off).
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: requestIds(),
     requestIdHeader: false,
@@ -83,15 +90,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.server.headersTimeout = Math.min(10_000, opts.config.requestTimeoutMs)
   securityHeaders(app)
   safeErrors(app)
-
-  app.get('/healthz', async (_request, reply) => {
-    try {
-      await opts.deps.store.ping()
-      return reply.code(200).send({ status: 'ok' })
-    } catch {
-      return reply.code(503).header('retry-after', '5').send({ status: 'unavailable' })
-    }
-  })
 
   const appender = new LogAppender(opts.deps.store, {
     flushIntervalMs: opts.provisioningLog?.flushIntervalMs,
@@ -129,6 +127,17 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   })
   app.decorate('mailer', mailer)
   app.addHook('onReady', async () => mailer?.start())
+  const metrics = opts.metrics === undefined ? null : await createMetrics({ store: opts.deps.store, logAppenderPending: () => appender.pending, orgLabel: opts.metrics.orgLabel })
+  app.decorate('metrics', metrics)
+  if (metrics !== null) {
+    countRequests(app, metrics)
+    if (opts.metrics?.token) metricsRoute(app, metrics, opts.metrics.token)
+  }
+  if (opts.config.requestLog !== false) accessLog(app)
+  registerHealth(app, {
+    store: opts.deps.store,
+    workers: () => ({ ...(dispatcher ? { webhookDispatcher: dispatcher.running } : {}), ...(mailer ? { mailer: mailer.running } : {}) }),
+  })
   // After the last request is answered: stop pruning, write what is buffered.
   app.addHook('onClose', async () => {
     await dispatcher?.stop()

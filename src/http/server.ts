@@ -18,6 +18,8 @@ export function consoleDir(): string {
   for (let i = 0; i < 4 && !existsSync(join(dir, 'package.json')); i++) dir = dirname(dir)
   return join(dir, 'console', 'dist')
 }
+import Fastify, { type FastifyInstance } from 'fastify'
+import { metricsRoute, type Metrics } from './metrics.ts'
 
 /** A failed listen as a ConfigError the CLI prints with its code (docs/errors.md). */
 function listenError(e: unknown, config: Config): unknown {
@@ -29,6 +31,14 @@ function listenError(e: unknown, config: Config): unknown {
   return e
 }
 
+/** GET /metrics without a token on a port of its own (ROSTER_METRICS_PORT). */
+async function metricsListener(metrics: Metrics, config: Config): Promise<FastifyInstance> {
+  const server = Fastify({ logger: false })
+  metricsRoute(server, metrics, null)
+  await server.listen({ host: config.host, port: config.metricsPort ?? 0 })
+  return server
+}
+
 export async function serve(config: Config): Promise<{ url: string; close: () => Promise<void> }> {
   const store = await openStore(config.database, { migrate: config.migrate, sqliteReadWorkers: config.sqliteReadWorkers, poolSize: config.dbPoolSize })
   const deps: Deps = { store, now: () => new Date(), newId: uuidV7Generator(), limits: config.limits }
@@ -37,19 +47,26 @@ export async function serve(config: Config): Promise<{ url: string; close: () =>
     ...(config.mailWorker ? { mailer: mailerSettings(config) } : {}),
     consoleMail: { transport: transportFromConfig({ smtpUrl: config.smtpUrl, outboxDir: config.outboxDir }), from: config.mailFrom, productName: config.productName },
     consoleDir: consoleDir(),
+    ...(config.metricsToken !== null || config.metricsPort !== null ? { metrics: { token: config.metricsToken, orgLabel: config.metricsOrgLabel } } : {}),
   })
   let address: string
+  let metricsServer: FastifyInstance | null = null
   try {
     address = await app.listen({ host: config.host, port: config.port })
+    if (config.metricsPort !== null && app.metrics !== null) metricsServer = await metricsListener(app.metrics, config)
   } catch (e) {
     // Nothing may keep the process alive after a failed start (the store's workers and timers did).
     await app.close().catch(() => undefined)
     await store.close().catch(() => undefined)
-    throw listenError(e, config)
+    throw listenError(e, config.metricsPort !== null && app.server.listening ? { ...config, port: config.metricsPort } : config)
   }
   let closing: Promise<void> | null = null
+  // Stop accepting; answer the requests in flight (new ones on open connections get a 503);
+  // then stop the workers (webhook leases handed back, the mailer's cursor stored), write the
+  // log appender's rows, and close the store once its last write batch has committed.
   const close = () => {
     closing ??= (async () => {
+      await metricsServer?.close()
       await app.close()
       await store.close()
     })()
@@ -57,11 +74,27 @@ export async function serve(config: Config): Promise<{ url: string; close: () =>
   }
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
-      app.log.info({ signal }, 'shutting down')
-      void close().then(() => process.exit(0))
+      app.log.info({ signal, drainMs: config.shutdownDrainMs, timeoutMs: config.shutdownTimeoutMs }, 'shutting down')
+      app.draining = true
+      const deadline = setTimeout(() => {
+        app.log.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown did not finish within ROSTER_SHUTDOWN_TIMEOUT_MS; exiting')
+        process.exit(1)
+      }, config.shutdownTimeoutMs)
+      deadline.unref()
+      // A connection the kernel accepted but the server had not yet taken when its port closes is
+      // reset: while /readyz fails, load balancers stop sending, and then the port closes.
+      new Promise((r) => setTimeout(r, config.shutdownDrainMs)).then(close).then(() => {
+        app.log.info('stopped')
+        process.exit(0)
+      }, (e: unknown) => {
+        app.log.error({ err: e }, 'shutdown failed')
+        process.exit(1)
+      })
     })
   }
-  app.log.info({ address, database: config.database.kind }, `Roster listening; SCIM tenant URL ${address}/scim/v2`)
+  const where = config.database.kind === 'sqlite' ? config.database.path : 'PostgreSQL'
+  app.log.info({ address, database: config.database.kind, ...(metricsServer ? { metricsPort: config.metricsPort } : {}) },
+    `Roster listening; SCIM tenant URL ${address}/scim/v2; data in ${where}; stop with Ctrl-C or SIGTERM`)
   // A fresh install: a one-time link that creates the operator's console account (docs/console.md).
   const setup = await setupLinkIfNoAccount(deps, DEFAULT_POLICY)
   if (setup) {

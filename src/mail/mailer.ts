@@ -157,6 +157,11 @@ export class Mailer {
     }
   }
 
+  /** Started and not stopped (readiness, src/http/health.ts). */
+  get running(): boolean {
+    return this.#loop !== null && !this.#stopped
+  }
+
   start(): void {
     if (this.#loop) return
     this.#offEvents = this.#o.store.onEvents(() => {

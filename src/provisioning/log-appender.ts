@@ -44,6 +44,11 @@ export class LogAppender {
     this.#timer.unref()
   }
 
+  /** Rows buffered, not yet written. */
+  get pending(): number {
+    return this.#buffer.length
+  }
+
   /** Rows dropped because the database could not take them in time. */
   get dropped(): number {
     return this.#dropped

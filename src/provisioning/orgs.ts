@@ -64,6 +64,24 @@ export async function createOrg(
   return { orgId, token: t.token }
 }
 
+/** Renames an organization (its id, tokens and tenant URL stay); recorded in its audit log. */
+export async function renameOrg(deps: Deps, idOrName: string, newName: string, actor = 'cli'): Promise<{ orgId: OrgId; name: string; previous: string }> {
+  const trimmed = newName.trim()
+  if (trimmed === '' || trimmed.length > 200) throw new OrgError('ROSTER_ERR_ORG_NAME', 'An organization name must be 1 to 200 characters')
+  const org = await findOrg(deps, idOrName)
+  const at = deps.now().toISOString()
+  try {
+    await deps.store.write(async (tx) => {
+      if (!(await tx.renameOrg(org.id, trimmed))) throw new OrgError('ROSTER_ERR_ORG_NOT_FOUND', `No organization "${idOrName}"`)
+      await tx.orgs.insertAudit(org.id, { id: deps.newId(), at, actor, action: 'organization.renamed', details: { from: org.name, to: trimmed } })
+    })
+  } catch (e) {
+    if (e instanceof UniqueViolation) throw new OrgError('ROSTER_ERR_ORG_EXISTS', `An organization named "${trimmed}" already exists`)
+    throw e
+  }
+  return { orgId: org.id, name: trimmed, previous: org.name }
+}
+
 export async function findOrg(deps: Deps, idOrName: string): Promise<OrgRow> {
   const org = await deps.store.getOrg(idOrName)
   if (!org) throw new OrgError('ROSTER_ERR_ORG_NOT_FOUND', `No organization "${idOrName}"`)

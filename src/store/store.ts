@@ -284,6 +284,8 @@ export interface StoreTx {
   touchGroup(orgId: OrgId, id: ResourceId, version: number, now: string): Promise<void>
 
   createOrg(org: { id: OrgId; name: string; now: string; domains: readonly string[] }): Promise<void>
+  /** Gives the organization another name (unique under folding: a UniqueViolation otherwise); false when it does not exist. */
+  renameOrg(orgId: OrgId, name: string): Promise<boolean>
   /** Revokes every live token of the org and stores the new one, in this transaction. */
   replaceToken(orgId: OrgId, token: { id: string; hash: string; prefix: string; lastFour?: string; now: string }): Promise<void>
 
@@ -379,7 +381,24 @@ export interface Store {
 
   /** Fails (StoreUnavailable) when the database cannot answer. */
   ping(): Promise<void>
+  /** The background work waiting in the database, for /metrics (kysely/queue-depths.ts). */
+  queueDepths(): Promise<QueueDepths>
+  /** The names of the migrations applied to this database, in order (readiness, `roster migrate --dry-run`). */
+  appliedMigrations(): Promise<string[]>
   close(): Promise<void>
+}
+
+export interface QueueDepths {
+  /** Webhook deliveries not yet delivered (due, leased or waiting for a retry). */
+  readonly webhookDeliveries: number
+  /** Invitation emails queued and not yet sent. */
+  readonly invitationEmails: number
+  /** Events committed but without a feed position yet (PostgreSQL's stamping; always 0 on SQLite). */
+  readonly unstampedEvents: number
+  /** Events past the furthest-behind enabled webhook endpoint's cursor (not yet turned into deliveries). */
+  readonly webhookEventLag: number
+  /** Events past the invitation mailer's cursor. */
+  readonly mailerEventLag: number
 }
 
 /** A unique index refused a row: the caller turns it into a 409 uniqueness. */

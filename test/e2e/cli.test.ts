@@ -27,7 +27,7 @@ describe('roster CLI and server process', () => {
   }
 
   it('several processes starting at once on a new SQLite database apply each migration once, none fails', async () => {
-    // Each rebuilds dist/ and migrates: the bundle is replaced by rename, the migrations run in
+    // Each migrates (and builds its bundle when src/ is newer than dist/, renamed into place): the migrations run in
     // one transaction that the others wait for.
     const fresh = { ...env, ROSTER_DATABASE_URL: `sqlite:${join(dir, 'race.db')}` }
     const results = await Promise.allSettled(Array.from({ length: 4 }, () => run('node', [BIN, 'migrate', '--json'], { env: fresh })))

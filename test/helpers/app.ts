@@ -46,6 +46,10 @@ export interface AppTestOptions {
   readonly mailer?: AppOptions['mailer']
   /** The app's log lines at level info go here (silent when absent). */
   readonly logStream?: NodeJS.WritableStream
+  /** ROSTER_REQUEST_LOG: a line per request at level info (on when absent). */
+  readonly requestLog?: boolean
+  /** Metrics on, GET /metrics with this token (http/metrics.ts). */
+  readonly metrics?: AppOptions['metrics']
   /** Rate limits of the SCIM surface (none when absent), and how often servers share them. */
   readonly rateLimits?: AppOptions['config']['rateLimits']
   readonly rateLimitSyncMs?: number
@@ -66,6 +70,7 @@ export async function startApp(factory: StoreFactory, limits: Partial<Limits> = 
       publicUrl: 'https://roster.test', requestTimeoutMs: 20_000, logLevel: opts.logStream ? 'info' : 'silent', webhookAllowPrivate: opts.webhooks !== undefined,
       ...(opts.logRetentionDays ? { logRetentionDays: opts.logRetentionDays } : {}),
       ...(opts.sharedDomains ? { sharedDomains: true } : {}),
+      ...(opts.requestLog === false ? { requestLog: false } : {}),
       ...(opts.rateLimits ? { rateLimits: opts.rateLimits } : {}),
       ...(opts.requestDeadlineMs ? { requestDeadlineMs: opts.requestDeadlineMs } : {}),
     },
@@ -77,6 +82,7 @@ export async function startApp(factory: StoreFactory, limits: Partial<Limits> = 
     ...(opts.logStream ? { logStream: opts.logStream } : {}),
     ...(opts.consoleMail ? { consoleMail: opts.consoleMail } : {}),
     ...(opts.consoleDir ? { consoleDir: opts.consoleDir } : {}),
+    ...(opts.metrics ? { metrics: opts.metrics } : {}),
   })
   const org = await createOrg(deps, `org-${randomUUID()}`, [])
   const t: TestApp = {
@@ -86,7 +92,7 @@ export async function startApp(factory: StoreFactory, limits: Partial<Limits> = 
       const token = opts.token === undefined ? org.token : opts.token
       const headers: Record<string, string> = { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(opts.headers ?? {}) }
       if (body !== undefined && !headers['content-type']) headers['content-type'] = 'application/scim+json'
-      const r = await app.inject({ method, url: path.startsWith('/') && !path.startsWith(SCIM) && !path.startsWith('/healthz') ? `${SCIM}${path}` : path, headers, payload: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) })
+      const r = await app.inject({ method, url: path.startsWith('/') && !path.startsWith(SCIM) && !/^\/(healthz|readyz|metrics)/.test(path) ? `${SCIM}${path}` : path, headers, payload: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) })
       let json: Record<string, unknown> = {}
       try {
         json = r.body ? (JSON.parse(r.body) as Record<string, unknown>) : {}

@@ -1,6 +1,7 @@
 // The PostgreSQL store: a pg connection pool under Kysely. Commits are durable with
 // synchronous_commit=on (PostgreSQL's default); the server groups concurrent commits' WAL
 // flushes itself. Reads and writes share the pool; a write's row locks come from FOR UPDATE.
+import { recordWriteBatch, registerPool } from '../../ops/store-stats.ts'
 import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
 import { KyselyStore } from '../kysely/kysely-store.ts'
@@ -8,6 +9,7 @@ import type { Conn } from '../kysely/prepared.ts'
 import type { Database } from '../kysely/schema.ts'
 import type { StoreDriver } from '../kysely/store-driver.ts'
 import { migrateToLatest } from '../migrations/index.ts'
+import { withMigrationLock } from './postgres-migration-lock.ts'
 import { StoreUnavailable, UniqueViolation } from '../store.ts'
 import { checkDeadline, DeadlineExceeded, type Deadline } from '../deadline.ts'
 import { postgresSql } from './postgres-sql.ts'
@@ -118,6 +120,7 @@ async function transaction<T>(pool: pg.Pool, fn: (conn: Conn) => Promise<T>, dea
     const ignore = (): void => undefined
     client.on('error', ignore)
     try {
+      const started = performance.now()
       await client.query('begin')
       const value = await fn(pgConn(client))
       // Past the deadline the work rolls back (the client was answered 503); once the commit is
@@ -125,6 +128,7 @@ async function transaction<T>(pool: pg.Pool, fn: (conn: Conn) => Promise<T>, dea
       checkDeadline(deadline)
       if (deadline !== undefined) deadline.committing = true
       await client.query('commit')
+      recordWriteBatch(1, (performance.now() - started) / 1000)
       return value
     } catch (e) {
       await client.query('rollback').catch((err: unknown) => {
@@ -149,6 +153,7 @@ export async function openPostgresStore(opts: PostgresOptions): Promise<KyselySt
   })
   // An idle client that loses its connection emits 'error' on the pool; the pool replaces it.
   pool.on('error', () => undefined)
+  const unregister = registerPool('postgres', () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }))
   // Cancels of reads past their deadline (untilDeadline); connects only when one is needed.
   const cancels = new pg.Pool({ connectionString: opts.url, max: 2, connectionTimeoutMillis: 5_000, idleTimeoutMillis: 10_000 })
   cancels.on('error', () => undefined)
@@ -160,7 +165,7 @@ export async function openPostgresStore(opts: PostgresOptions): Promise<KyselySt
       throw mapPostgresError(e)
     }
   }
-  if (opts.migrate !== false) await guard(() => migrateToLatest(db as Kysely<unknown>, 'postgres'))
+  if (opts.migrate !== false) await guard(() => withMigrationLock(opts.url, () => migrateToLatest(db as Kysely<unknown>, 'postgres')))
   const poolConn = pgConn(pool, cancels)
   const eventStamper = new EventStamper(() => guard(() => transaction(pool, stampEvents)))
   const driver: StoreDriver = {
@@ -180,6 +185,7 @@ export async function openPostgresStore(opts: PostgresOptions): Promise<KyselySt
     transaction: (fn, o) => guard(() => transaction(pool, fn, o?.deadline)),
     read: guard,
     close: async () => {
+      unregister()
       await db.destroy()
       await cancels.end()
     },

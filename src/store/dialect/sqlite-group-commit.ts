@@ -3,6 +3,7 @@
 // (one request's 409 rolls back only its own savepoint), and every waiting request is answered
 // only after that COMMIT returns. One fsync serves the whole batch. The committer also counts
 // its data commits, for the store's data version (dataVersionOf).
+import { recordWriteBatch, writeBatches, type PoolUse } from '../../ops/store-stats.ts'
 import type { Conn } from '../kysely/prepared.ts'
 import { DeadlineExceeded, expired, type Deadline } from '../deadline.ts'
 import { StoreUnavailable } from '../store.ts'
@@ -55,8 +56,14 @@ export class GroupCommitter {
     }
   }
 
+  /** The writer's use, for /metrics: busy with a batch or not, and the requests waiting. */
+  use(): PoolUse {
+    return { total: 1, idle: this.#running ? 0 : 1, waiting: this.#queue.length }
+  }
+
   async #commitBatch(batch: readonly Job[]): Promise<void> {
     const results: { ok: boolean; value: unknown }[] = []
+    const started = performance.now()
     try {
       this.#raw.exec('BEGIN IMMEDIATE')
     } catch (e) {
@@ -97,6 +104,7 @@ export class GroupCommitter {
       this.#raw.exec('COMMIT')
       // Counted before any waiting request can run: a read after this sees a new data version.
       if (batch.some((job, i) => !job.logOnly && results[i]?.ok)) this.dataCommits++
+      recordWriteBatch(batch.length, (performance.now() - started) / 1000)
     } catch (e) {
       this.#failBatch(batch, e)
       return
@@ -121,6 +129,7 @@ export class GroupCommitter {
 
   /** Rolls back what is left of the batch's transaction and answers every job of it 503. */
   #failBatch(batch: readonly Job[], cause: unknown): void {
+    writeBatches.failed++
     try {
       if (this.#raw.inTransaction) this.#raw.exec('ROLLBACK')
     } catch {

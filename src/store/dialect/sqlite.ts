@@ -3,6 +3,7 @@
 // group-committed (sqlite-group-commit.ts); scanning reads may run on worker threads
 // (sqlite-read-pool.ts); a background thread checkpoints the WAL and writes the log file
 // (sqlite-background-worker.ts). openSqliteStore puts them together as a StoreDriver.
+import { registerPool } from '../../ops/store-stats.ts'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { Kysely, SqliteDialect } from 'kysely'
@@ -55,6 +56,7 @@ export async function openSqliteStore(opts: SqliteOptions): Promise<KyselyStore>
     }
   }
   const committer = new GroupCommitter(writerRaw, opts.maxBatch ?? 256)
+  const unregister = registerPool('sqlite_writer', () => committer.use())
   const reader = sqliteConn(readerRaw)
   const workers = opts.path === ':memory:' ? 0 : opts.readWorkers ?? 0
   const pool = workers > 0 ? await SqliteReadPool.open(opts.path, workers, busy, opts.statementTimeoutMs ?? 15_000) : null
@@ -89,6 +91,7 @@ export async function openSqliteStore(opts: SqliteOptions): Promise<KyselyStore>
       }
     },
     async close() {
+      unregister()
       await worker?.stop()
       logFile?.close()
       await pool?.close()

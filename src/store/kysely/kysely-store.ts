@@ -11,7 +11,7 @@ import { groupResource, userResource } from '../../scim/schema/registry.ts'
 import type { SqlDialect } from '../dialect/sql-dialect.ts'
 import type {
   ApiKeyRow, DirectoryPageQuery, GroupRef, GroupRow, ListQuery, ListResult, LogQuery, LogRow, MemberRow, OrgId, OrgRow,
-  ReadOptions, ResourceId, Store, StoreTx, StoredEvents, UserRow,
+  QueueDepths, ReadOptions, ResourceId, Store, StoreTx, StoredEvents, UserRow,
 } from '../store.ts'
 import { DirectoryReads } from './directory-reads.ts'
 import { directoryStatements, type DirectoryStatements } from './directory-statements.ts'
@@ -26,6 +26,7 @@ import type { ApiKeysTable, AuditLogTable, OrgDomainsTable, ProvisioningLogTable
 import { statements, type Statements } from './statements.ts'
 import type { StoreDriver } from './store-driver.ts'
 import { KyselyTx } from './write-tx.ts'
+import { queueDepths } from './queue-depths.ts'
 import { KyselyWebhooks } from './webhook-store.ts'
 import { rateLimitBuckets } from './rate-limit-buckets.ts'
 import type { RateLimitBuckets } from '../rate-limit-store.ts'
@@ -326,6 +327,14 @@ export class KyselyStore implements Store {
     return this.#d.read(async () => {
       await all(this.#d.reader, this.#st.ping, [])
     })
+  }
+
+  queueDepths(): Promise<QueueDepths> {
+    return this.#d.read(() => queueDepths(this.#d.reader))
+  }
+
+  appliedMigrations(): Promise<string[]> {
+    return this.#d.read(async () => (await this.#d.reader.all<{ name: string }>('select name from kysely_migration order by name', [])).map((r) => r.name))
   }
 
   async close(): Promise<void> {

@@ -150,6 +150,7 @@ export function statements(b: Kysely<Database>, d: SqlDialect, lockRows: boolean
     existingGroups: prepare(b.selectFrom('groups').select('id').where('org_id', '=', arg(0)).where((eb) => eb.and([d.inIds(sql.ref('id'), ids(1)) as never]))),
 
     insertOrg: prepare(b.insertInto('orgs').values({ id: arg(0), name: arg(1), name_folded: arg(2), created_at: arg(3), settings: '{}' })),
+    renameOrg: prepare(b.updateTable('orgs').set({ name: arg(1), name_folded: arg(2) }).where('id', '=', arg(0))),
     insertDomain: prepare(b.insertInto('org_domains').values({ org_id: arg(0), domain: arg(1), state: 'unverified', added_at: arg(2) })),
     revokeTokens: prepare(b.updateTable('scim_tokens').set({ revoked_at: arg(1) }).where('org_id', '=', arg(0)).where('revoked_at', 'is', null)),
     insertToken: prepare(b.insertInto('scim_tokens').values({ org_id: arg(0), id: arg(1), hash: arg(2), prefix: arg(3), created_at: arg(4), revoked_at: null, last_four: arg(5) })),

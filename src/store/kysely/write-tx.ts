@@ -252,6 +252,10 @@ export class KyselyTx implements StoreTx {
     for (const domain of new Set(org.domains.map((d) => d.toLowerCase()))) await run(this.#c, this.#st.insertDomain, [org.id, domain, org.now])
   }
 
+  async renameOrg(orgId: OrgId, name: string): Promise<boolean> {
+    return (await run(this.#c, this.#st.renameOrg, [orgId, name, fold(name)])) > 0
+  }
+
   async replaceToken(orgId: OrgId, t: { id: string; hash: string; prefix: string; lastFour?: string; now: string }): Promise<void> {
     await run(this.#c, this.#st.revokeTokens, [orgId, t.now])
     await run(this.#c, this.#st.insertToken, [orgId, t.id, t.hash, t.prefix, t.now, t.lastFour ?? null])
