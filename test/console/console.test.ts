@@ -3,7 +3,8 @@
 // (console/dist, made by `npm install`). Without the browser (or without the build) every test
 // is reported as skipped, with the reason, never passed. Each page is checked with axe-core
 // (WCAG 2.1 A and AA rules) and photographed into docs/screenshots/.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
@@ -17,7 +18,9 @@ import { listening } from '../helpers/typed-client.ts'
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..')
 const CHROMIUM = process.env.ROSTER_CHROMIUM ?? '/usr/bin/chromium'
 const DIST = join(ROOT, 'console/dist')
-const SHOTS = join(ROOT, 'docs/screenshots')
+// The pages are photographed on every run; into docs/screenshots/ only when asked
+// (ROSTER_SCREENSHOTS=1), so that a test run leaves the repository as it found it.
+const SHOTS = process.env.ROSTER_SCREENSHOTS === '1' ? join(ROOT, 'docs/screenshots') : mkdtempSync(join(tmpdir(), 'roster-screenshots-'))
 const missing = !existsSync(CHROMIUM) ? `no browser at ${CHROMIUM} (install Debian's chromium package)` : !existsSync(join(DIST, 'index.html')) ? 'the console is not built (npm run build:console)' : null
 if (missing) console.warn(`test/console: skipped: ${missing}`)
 
