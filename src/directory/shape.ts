@@ -4,6 +4,7 @@
 // and the attributes an identity provider sent that no schema declares, kept under
 // `customAttributes` rather than dropped. Events carry the same shapes (docs/events.md).
 import { NO_MAPPING, type AttributeMapping } from '../orgs/settings.ts'
+import { getIgnoringCase } from '../scim/resource.ts'
 import type { GroupRow, MemberRow, UserRow } from '../store/store.ts'
 
 const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'
@@ -106,14 +107,6 @@ function extensionsOf(body: Json): Json {
   return out ?? {}
 }
 
-/** The value of `key` in `obj`, its name matched case-insensitively (RFC 7643 §2.1). */
-function keyOf(obj: Json, key: string): unknown {
-  if (Object.hasOwn(obj, key)) return obj[key]
-  const lower = key.toLowerCase()
-  for (const k in obj) if (k.toLowerCase() === lower) return obj[k]
-  return undefined
-}
-
 /**
  * The value at a SCIM attribute path in a stored body: an extension's attribute under its URN; of
  * a multi-valued attribute, the primary element (else the first), and of a complex element its
@@ -121,12 +114,12 @@ function keyOf(obj: Json, key: string): unknown {
  */
 export function valueAt(body: Json, path: string): unknown {
   const colon = path.lastIndexOf(':')
-  const container = colon < 0 ? body : keyOf(body, path.slice(0, colon))
+  const container = colon < 0 ? body : getIgnoringCase(body, path.slice(0, colon))
   if (!isObject(container)) return null
   const [name, sub] = path.slice(colon + 1).split('.') as [string, string | undefined]
-  let v = keyOf(container, name)
+  let v = getIgnoringCase(container, name)
   if (Array.isArray(v)) v = v.find((e) => isObject(e) && e.primary === true) ?? v[0]
-  if (isObject(v)) v = keyOf(v, sub ?? 'value')
+  if (isObject(v)) v = getIgnoringCase(v, sub ?? 'value')
   else if (sub !== undefined) return null
   return v ?? null
 }

@@ -334,6 +334,7 @@ export class Mailer {
     const now = this.#o.now().toISOString()
     await this.#o.store.write(async (tx) => {
       const events = new Map<OrgId, NewEvent[]>()
+      const ctxOf = this.#contexts(tx, now)
       for (const o of outcomes) {
         const { orgId, id, userId } = o.inv.invitation
         if (o.kind === 'retry') {
@@ -342,7 +343,7 @@ export class Mailer {
           await tx.invitations.markFailed(orgId, id, o.inv.tokenHash, now, o.error)
         } else if (await tx.invitations.markSent(orgId, id, o.inv.tokenHash, now)) {
           const user = await tx.getUserForUpdate(orgId, userId)
-          if (user) push(events, orgId, userEvent(await this.#ctx(tx, orgId, now), 'user.invited', user, { invitation: { id, expiresAt: o.inv.expiresAt } }))
+          if (user) push(events, orgId, userEvent(await ctxOf(orgId), 'user.invited', user, { invitation: { id, expiresAt: o.inv.expiresAt } }))
         }
       }
       for (const [orgId, list] of events) await tx.insertEvents(orgId, list)
@@ -357,10 +358,11 @@ export class Mailer {
       if (due.length === 0) return
       await this.#o.store.write(async (tx) => {
         const events = new Map<OrgId, NewEvent[]>()
+        const ctxOf = this.#contexts(tx, now)
         for (const inv of due) {
           if (!(await tx.invitations.expire(inv.orgId, inv.id, now))) continue
           const user = await tx.getUserForUpdate(inv.orgId, inv.userId)
-          if (user) push(events, inv.orgId, userEvent(await this.#ctx(tx, inv.orgId, now), 'user.invitation_expired', user, { invitation: { id: inv.id, expiresAt: inv.expiresAt } }))
+          if (user) push(events, inv.orgId, userEvent(await ctxOf(inv.orgId), 'user.invitation_expired', user, { invitation: { id: inv.id, expiresAt: inv.expiresAt } }))
         }
         for (const [orgId, list] of events) await tx.insertEvents(orgId, list)
       })
@@ -368,9 +370,17 @@ export class Mailer {
     }
   }
 
-  /** The events' context, with the organization's attribute mapping read in the transaction. */
-  async #ctx(tx: StoreTx, orgId: OrgId, at: string): Promise<EventContext> {
-    return { orgId, at, newId: this.#o.newId, mapping: (await tx.orgs.policy(orgId)).settings.attributeMapping }
+  /**
+   * The events' context of one transaction: each organization's attribute mapping read in it once,
+   * however many of its users the batch holds.
+   */
+  #contexts(tx: StoreTx, at: string): (orgId: OrgId) => Promise<EventContext> {
+    const made = new Map<OrgId, EventContext>()
+    return async (orgId) => {
+      let ctx = made.get(orgId)
+      if (!ctx) made.set(orgId, (ctx = { orgId, at, newId: this.#o.newId, mapping: (await tx.orgs.policy(orgId)).settings.attributeMapping }))
+      return ctx
+    }
   }
 }
 

@@ -101,15 +101,16 @@ export async function declareSchema(deps: Deps, idOrName: string, input: unknown
       throw new OrgError('ROSTER_ERR_SCHEMA', `An organization declares at most ${MAX_DECLARED_SCHEMAS} schemas; remove one first`, 'id')
     }
     const replaced = await tx.schemas.put(org.id, d.schema.id, d.resourceType, d.definition, now)
+    const after = await tx.schemas.list(org.id)
     const details = { schema: d.schema.id, resourceType: d.resourceType, replaced, attributes: d.schema.attributes.map((a) => a.name) }
-    await record(deps, tx, org.id, now, { actor, action: SCHEMA_DECLARED, details }, await viewInTx(tx, org), ['schemas'], { schemas: await schemaIds(tx, org.id) })
-    const stored = (await tx.schemas.list(org.id)).find((s) => String(s.definition.id).toLowerCase() === d.schema.id.toLowerCase())
+    await record(deps, tx, org.id, now, { actor, action: SCHEMA_DECLARED, details }, await viewInTx(tx, org), ['schemas'], { schemas: idsOf(after) })
+    const stored = after.find((s) => String(s.definition.id).toLowerCase() === d.schema.id.toLowerCase())
     return { schema: view(stored as StoredSchema), replaced, changed: true }
   })
 }
 
-async function schemaIds(tx: { schemas: { list(orgId: OrgId): Promise<readonly StoredSchema[]> } }, orgId: OrgId): Promise<string[]> {
-  return (await tx.schemas.list(orgId)).map((s) => String(s.definition.id))
+function idsOf(schemas: readonly StoredSchema[]): string[] {
+  return schemas.map((s) => String(s.definition.id))
 }
 
 /** Removes a declaration. The values users hold under it stay stored, unshown until it is declared again. */
@@ -118,7 +119,7 @@ export async function removeSchema(deps: Deps, idOrName: string, urn: string, ac
   const now = deps.now().toISOString()
   await deps.store.write(async (tx) => {
     if (!(await tx.schemas.remove(org.id, urn))) throw new OrgError('ROSTER_ERR_SCHEMA_NOT_FOUND', `Organization "${org.name}" declares no schema ${urn}`, 'id')
-    await record(deps, tx, org.id, now, { actor, action: SCHEMA_REMOVED, details: { schema: urn } }, await viewInTx(tx, org), ['schemas'], { schemas: await schemaIds(tx, org.id) })
+    await record(deps, tx, org.id, now, { actor, action: SCHEMA_REMOVED, details: { schema: urn } }, await viewInTx(tx, org), ['schemas'], { schemas: idsOf(await tx.schemas.list(org.id)) })
   })
 }
 
