@@ -1,5 +1,6 @@
 // One better-sqlite3 connection as the SQLite store uses it: WAL mode with synchronous=FULL
-// (docs/architecture.md, durability: with NORMAL a committed transaction can be lost on power failure),
+// (docs/architecture.md, durability: with NORMAL a committed transaction can be lost on power
+// failure; the store's writer uses NORMAL and syncs the WAL itself, sqlite-wal-sync.ts),
 // roster_fold registered, statements prepared once and their rows built as objects (a Conn),
 // and SQLite's errors turned into the store's.
 import BetterSqlite3 from 'better-sqlite3'

@@ -1,13 +1,17 @@
 // Group commit: better-sqlite3 is synchronous, so concurrent write requests queue their work;
 // the queue drains in one BEGIN IMMEDIATE … COMMIT, each request's work in its own SAVEPOINT
 // (one request's 409 rolls back only its own savepoint), and every waiting request is answered
-// only after that COMMIT returns. One fsync serves the whole batch. The committer also counts
-// its data commits, for the store's data version (dataVersionOf).
+// only after that commit is durable. The writer commits with synchronous=NORMAL and a WalSync
+// fsyncs the WAL on libuv's thread pool (sqlite-wal-sync.ts): the event loop goes on serving
+// requests while the disk works, and while one commit's fsync is in flight the next batch's
+// transaction stays open and takes the jobs that arrive, so one fsync serves the whole batch.
+// The committer also counts its data commits, for the store's data version (dataVersionOf).
 import { recordWriteBatch, writeBatches, type PoolUse } from '../../ops/store-stats.ts'
 import type { Conn } from '../kysely/prepared.ts'
 import { DeadlineExceeded, expired, type Deadline } from '../deadline.ts'
 import { StoreUnavailable } from '../store.ts'
 import { mapSqliteError, sqliteConn, type Db } from './sqlite-connection.ts'
+import type { WalSync } from './sqlite-wal-sync.ts'
 
 interface Job {
   readonly fn: (conn: Conn) => Promise<unknown>
@@ -27,10 +31,14 @@ export class GroupCommitter {
   /** Commits of this connection that may have changed users, groups or memberships. */
   dataCommits = 0
 
-  constructor(raw: Db, maxBatch: number) {
+  readonly #sync: WalSync | null
+
+  /** `sync` null: every COMMIT is durable when it returns (synchronous=FULL, or an in-memory database). */
+  constructor(raw: Db, maxBatch: number, sync: WalSync | null = null) {
     this.#raw = raw
     this.#conn = sqliteConn(raw)
     this.#maxBatch = maxBatch
+    this.#sync = sync
   }
 
   run<T>(fn: (conn: Conn) => Promise<T>, logOnly = false, deadline?: Deadline): Promise<T> {
@@ -45,7 +53,7 @@ export class GroupCommitter {
 
   async #drain(): Promise<void> {
     try {
-      while (this.#queue.length > 0) await this.#commitBatch(this.#queue.splice(0, this.#maxBatch))
+      while (this.#queue.length > 0) await this.#commitBatch()
     } finally {
       this.#running = false
       // A job queued while the last batch failed is not left waiting for a run that never comes.
@@ -61,7 +69,8 @@ export class GroupCommitter {
     return { total: 1, idle: this.#running ? 0 : 1, waiting: this.#queue.length }
   }
 
-  async #commitBatch(batch: readonly Job[]): Promise<void> {
+  async #commitBatch(): Promise<void> {
+    const batch: Job[] = this.#queue.splice(0, this.#maxBatch)
     const results: { ok: boolean; value: unknown }[] = []
     const started = performance.now()
     try {
@@ -70,50 +79,79 @@ export class GroupCommitter {
       for (const job of batch) job.reject(mapSqliteError(e))
       return
     }
-    for (const job of batch) {
-      // A job whose request's time ran out while it waited is dropped unrun. One that starts runs
-      // to this batch's COMMIT without yielding to timers, so its request waits for that commit.
-      if (job.deadline !== undefined) {
-        if (expired(job.deadline)) {
-          results.push({ ok: false, value: new DeadlineExceeded() })
-          continue
+    for (let next = 0; ; ) {
+      for (; next < batch.length; next++) {
+        if (!(await this.#runJob(batch[next] as Job, results))) {
+          this.#failBatch(batch, results[next]?.value)
+          return
         }
-        job.deadline.committing = true
       }
-      let err: unknown = null
-      try {
-        this.#raw.exec('SAVEPOINT job')
-        const value = await job.fn(this.#conn)
-        this.#raw.exec('RELEASE job')
-        results.push({ ok: true, value })
-        continue
-      } catch (e) {
-        err = e
-      }
-      // SQLite rolls the whole transaction back itself on some errors (SQLITE_FULL, SQLITE_IOERR,
-      // SQLITE_BUSY, SQLITE_NOMEM: "Response To Errors Within A Transaction", sqlite.org/lang_transaction.html):
-      // then the savepoint is gone, every earlier job of the batch was undone with it, and the
-      // batch ends here, each of its requests answered 503 (docs/architecture.md DUR-6).
-      if (!this.#raw.inTransaction || !this.#undoJob()) {
-        this.#failBatch(batch, err)
-        return
-      }
-      results.push({ ok: false, value: mapSqliteError(err) })
+      // The previous commit's fsync is still on its way to the disk: committing now would only
+      // queue behind it. The transaction stays open and takes the jobs that arrive meanwhile.
+      if (this.#sync === null || !this.#sync.busy || batch.length >= this.#maxBatch) break
+      await this.#sync.idle()
+      batch.push(...this.#queue.splice(0, this.#maxBatch - batch.length))
     }
     try {
       this.#raw.exec('COMMIT')
       // Counted before any waiting request can run: a read after this sees a new data version.
       if (batch.some((job, i) => !job.logOnly && results[i]?.ok)) this.dataCommits++
-      recordWriteBatch(batch.length, (performance.now() - started) / 1000)
     } catch (e) {
       this.#failBatch(batch, e)
       return
     }
-    batch.forEach((job, i) => {
-      const r = results[i]
-      if (r?.ok) job.resolve(r.value)
-      else job.reject(r?.value)
+    const settle = () => {
+      recordWriteBatch(batch.length, (performance.now() - started) / 1000)
+      batch.forEach((job, i) => {
+        const r = results[i]
+        if (r?.ok) job.resolve(r.value)
+        else job.reject(r?.value)
+      })
+    }
+    if (this.#sync === null) {
+      settle()
+      return
+    }
+    this.#sync.committed().then(settle, (e: unknown) => {
+      writeBatches.failed++
+      for (const job of batch) job.reject(e)
     })
+  }
+
+  /**
+   * Runs one job in its savepoint and records its result. False when the transaction did not
+   * survive the job's error: the batch must then fail as a whole.
+   */
+  async #runJob(job: Job, results: { ok: boolean; value: unknown }[]): Promise<boolean> {
+    // A job whose request's time ran out while it waited is dropped unrun. One that starts runs
+    // to this batch's COMMIT, so its request waits for that commit.
+    if (job.deadline !== undefined) {
+      if (expired(job.deadline)) {
+        results.push({ ok: false, value: new DeadlineExceeded() })
+        return true
+      }
+      job.deadline.committing = true
+    }
+    let err: unknown = null
+    try {
+      this.#raw.exec('SAVEPOINT job')
+      const value = await job.fn(this.#conn)
+      this.#raw.exec('RELEASE job')
+      results.push({ ok: true, value })
+      return true
+    } catch (e) {
+      err = e
+    }
+    // SQLite rolls the whole transaction back itself on some errors (SQLITE_FULL, SQLITE_IOERR,
+    // SQLITE_BUSY, SQLITE_NOMEM: "Response To Errors Within A Transaction", sqlite.org/lang_transaction.html):
+    // then the savepoint is gone, every earlier job of the batch was undone with it, and the
+    // batch ends here, each of its requests answered 503 (docs/architecture.md DUR-6).
+    if (!this.#raw.inTransaction || !this.#undoJob()) {
+      results.push({ ok: false, value: err })
+      return false
+    }
+    results.push({ ok: false, value: mapSqliteError(err) })
+    return true
   }
 
   /** Undoes the current job's savepoint; false when that fails (the transaction is then rolled back). */

@@ -1,6 +1,9 @@
-// The embedded SQLite store: better-sqlite3 in WAL mode with synchronous=FULL, one writer
-// connection and one reader connection (sqlite-connection.ts). The writer's transactions are
-// group-committed (sqlite-group-commit.ts); scanning reads may run on worker threads
+// The embedded SQLite store: better-sqlite3 in WAL mode, one writer connection and one reader
+// connection (sqlite-connection.ts). The writer's transactions are group-committed
+// (sqlite-group-commit.ts) and made durable by an fsync of the WAL off the event loop
+// (sqlite-wal-sync.ts); a read is answered only once every commit it could have seen is
+// durable (driver.read below), so nothing leaves the server that a crash could take back;
+// scanning reads may run on worker threads
 // (sqlite-read-pool.ts); a background thread checkpoints the WAL and writes the log file
 // (sqlite-background-worker.ts). openSqliteStore puts them together as a StoreDriver.
 import { registerPool } from '../../ops/store-stats.ts'
@@ -17,6 +20,7 @@ import { dataVersionOf, GroupCommitter } from './sqlite-group-commit.ts'
 import { logFilePath } from './sqlite-log-file.mjs'
 import { SqliteReadPool } from './sqlite-read-pool.ts'
 import { sqliteSql } from './sqlite-sql.ts'
+import { WalSync, type SyncFile } from './sqlite-wal-sync.ts'
 
 export interface SqliteOptions {
   readonly path: string
@@ -31,6 +35,8 @@ export interface SqliteOptions {
   readonly statementTimeoutMs?: number
   /** Checkpoint the WAL on a worker thread, so commits seldom wait for one. */
   readonly backgroundCheckpoint?: boolean
+  /** How the WAL is synced to disk (fs.fsync): a test passes one that holds back or fails. */
+  readonly syncFile?: SyncFile
 }
 
 /** Opens (creating and migrating) the SQLite store at `path`. */
@@ -55,7 +61,11 @@ export async function openSqliteStore(opts: SqliteOptions): Promise<KyselyStore>
       throw mapSqliteError(e)
     }
   }
-  const committer = new GroupCommitter(writerRaw, opts.maxBatch ?? 256)
+  // The writer's COMMIT writes the WAL without an fsync; the WalSync makes each commit durable
+  // before its requests are answered (synchronous=FULL's guarantee, the fsync off the event loop).
+  const sync = opts.path === ':memory:' ? null : new WalSync(opts.path, opts.syncFile)
+  if (sync !== null) writerRaw.pragma('synchronous = NORMAL')
+  const committer = new GroupCommitter(writerRaw, opts.maxBatch ?? 256, sync)
   const unregister = registerPool('sqlite_writer', () => committer.use())
   const reader = sqliteConn(readerRaw)
   const workers = opts.path === ':memory:' ? 0 : opts.readWorkers ?? 0
@@ -85,13 +95,19 @@ export async function openSqliteStore(opts: SqliteOptions): Promise<KyselyStore>
     transaction: (fn, opts) => committer.run(fn, opts?.logOnly ?? false, opts?.deadline),
     async read(fn) {
       try {
-        return await fn()
+        const value = await fn()
+        // What this read returned may include a commit whose fsync is still in flight: it is
+        // answered once that commit is durable.
+        const durable = sync?.durable()
+        if (durable) await durable
+        return value
       } catch (e) {
         throw mapSqliteError(e)
       }
     },
     async close() {
       unregister()
+      await sync?.close()
       await worker?.stop()
       logFile?.close()
       await pool?.close()
