@@ -34,6 +34,8 @@ export interface Config {
   readonly migrate: boolean
   /** SQLite: worker threads for reads that may scan. */
   readonly sqliteReadWorkers: number
+  /** SQLite: the writer connection's page cache, MiB. */
+  readonly sqliteCacheMiB: number
   /** PostgreSQL: connections per server. */
   readonly dbPoolSize: number
   /** Days a provisioning-log row is kept; older rows are pruned by the server. */
@@ -185,6 +187,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: logLevel(env.LOG_LEVEL),
     migrate: env.ROSTER_NO_MIGRATE !== '1',
     sqliteReadWorkers: int(env, 'ROSTER_SQLITE_READ_WORKERS', 0, 0, 16),
+    sqliteCacheMiB: int(env, 'ROSTER_SQLITE_CACHE_MIB', 16, 1, 1_024),
     dbPoolSize: int(env, 'ROSTER_DB_POOL_SIZE', 16, 1, 1_000),
     logRetentionDays: int(env, 'ROSTER_LOG_RETENTION_DAYS', 30, 1, 3_650),
     eventRetentionDays: int(env, 'ROSTER_EVENT_RETENTION_DAYS', 30, 1, 3_650),

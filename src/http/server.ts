@@ -40,7 +40,7 @@ async function metricsListener(metrics: Metrics, config: Config): Promise<Fastif
 }
 
 export async function serve(config: Config): Promise<{ url: string; close: () => Promise<void> }> {
-  const store = await openStore(config.database, { migrate: config.migrate, sqliteReadWorkers: config.sqliteReadWorkers, poolSize: config.dbPoolSize })
+  const store = await openStore(config.database, { migrate: config.migrate, sqliteReadWorkers: config.sqliteReadWorkers, sqliteCacheMiB: config.sqliteCacheMiB, poolSize: config.dbPoolSize })
   const deps: Deps = { store, now: () => new Date(), newId: uuidV7Generator(), limits: config.limits }
   const app = await buildApp({
     deps, config, webhooks: config.webhookWorker ? { timeoutMs: config.webhookTimeoutMs } : false,

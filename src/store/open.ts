@@ -3,9 +3,9 @@ import { ConfigError, type DatabaseConfig } from '../config.ts'
 import { openSqliteStore } from './dialect/sqlite.ts'
 import type { Store } from './store.ts'
 
-export async function openStore(db: DatabaseConfig, opts: { migrate: boolean; sqliteReadWorkers?: number; sqliteBackgroundCheckpoint?: boolean; poolSize?: number }): Promise<Store> {
+export async function openStore(db: DatabaseConfig, opts: { migrate: boolean; sqliteReadWorkers?: number; sqliteCacheMiB?: number; sqliteBackgroundCheckpoint?: boolean; poolSize?: number }): Promise<Store> {
   try {
-    if (db.kind === 'sqlite') return await openSqliteStore({ path: db.path, migrate: opts.migrate, readWorkers: opts.sqliteReadWorkers, backgroundCheckpoint: opts.sqliteBackgroundCheckpoint })
+    if (db.kind === 'sqlite') return await openSqliteStore({ path: db.path, migrate: opts.migrate, readWorkers: opts.sqliteReadWorkers, writerCacheMiB: opts.sqliteCacheMiB, backgroundCheckpoint: opts.sqliteBackgroundCheckpoint })
     const { openPostgresStore } = await import('./dialect/postgres.ts')
     return await openPostgresStore({ url: db.url, migrate: opts.migrate, poolSize: opts.poolSize })
   } catch (e) {

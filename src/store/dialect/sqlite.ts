@@ -29,6 +29,8 @@ export interface SqliteOptions {
   /** Most requests' work in one commit. */
   readonly maxBatch?: number
   readonly migrate?: boolean
+  /** The writer's page cache in MiB (SQLite's default is 2 MiB). */
+  readonly writerCacheMiB?: number
   /** Worker threads for reads that may scan (0: all reads on the event loop). */
   readonly readWorkers?: number
   /** Longest a scanning read may run before it is stopped and answered 503. */
@@ -65,6 +67,10 @@ export async function openSqliteStore(opts: SqliteOptions): Promise<KyselyStore>
   // before its requests are answered (synchronous=FULL's guarantee, the fsync off the event loop).
   const sync = opts.path === ':memory:' ? null : new WalSync(opts.path, opts.syncFile)
   if (sync !== null) writerRaw.pragma('synchronous = NORMAL')
+  // A batch of member PATCHes inserts at random places in group_members and its member index:
+  // a cache smaller than the pages one batch touches spills them to the WAL mid-transaction,
+  // and they are written again at COMMIT (docs/storage.md).
+  if (opts.writerCacheMiB !== undefined) writerRaw.pragma(`cache_size = -${Math.round(opts.writerCacheMiB * 1024)}`)
   const committer = new GroupCommitter(writerRaw, opts.maxBatch ?? 256, sync)
   const unregister = registerPool('sqlite_writer', () => committer.use())
   const reader = sqliteConn(readerRaw)
