@@ -54,7 +54,7 @@ const USAGE = `Usage: roster <command> [options]
   api-key create [NAME] [--org ORG] [--scope S,S] [--expires 30d|ISO]
                                        create an API key for /api/v1; prints it (once). Without --org
                                        it is an operator key (every organization); scopes default to all
-                                       (directory:read, directory:write, events:read, webhooks:manage, log:read,
+                                       (directory:read, directory:write, events:read, webhooks:read, webhooks:manage, log:read,
                                        org:admin)
   api-key list                         list API keys (never the secret)
   api-key revoke ID|NAME               revoke an API key at once

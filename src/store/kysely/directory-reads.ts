@@ -4,7 +4,7 @@
 import { sql, type Compilable } from 'kysely'
 import { groupResource, userResource, type ResourceSchema } from '../../scim/schema/registry.ts'
 import { fold } from '../../scim/fold.ts'
-import type { DirectoryPageQuery, GroupRow, MemberRow, OrgId, ResourceId, StoredEvents, UserRow } from '../store.ts'
+import type { DirectoryPageQuery, GroupRow, MemberRow, OrgId, ResourceId, StoredEvents, UserRow, UserState } from '../store.ts'
 import { all } from './conn-helpers.ts'
 import type { DirectoryStatements } from './directory-statements.ts'
 import { filterToSql, type CompileContext } from './filter-to-sql.ts'
@@ -23,6 +23,9 @@ function toStoredEvents(r: EventRecord): StoredEvents {
   }
 }
 
+/** `active + active * pending` per state: 0 not active, 1 active, 2 active and pending. */
+const STATE_CODE: Readonly<Record<UserState, number>> = { suspended: 0, active: 1, pending: 2 }
+
 export class DirectoryReads {
   readonly #d: StoreDriver
   readonly #st: DirectoryStatements
@@ -38,6 +41,10 @@ export class DirectoryReads {
     if (q.filter) {
       const ctx: CompileContext = { rs, dialect: this.#d.sql, orgId, alias: 't' }
       b = b.where(filterToSql(ctx, q.filter) as never)
+    }
+    if (table === 'users' && q.state != null) {
+      // Spelled as migration 0014's users_state index spells it: SQLite matches the expression by its text.
+      b = b.where(sql`(active + active * pending)`, '=', STATE_CODE[q.state])
     }
     if (q.after !== null) b = b.where('t.id', '>', q.after)
     if (q.updatedSince !== null) b = b.where('t.updated_at', '>=', q.updatedSince)
