@@ -15,11 +15,16 @@ interface OrgPageRecord {
 const used = (column: 'first' | 'last', what: 'at' | 'by') => sql.raw(`(select t.${column}_used_${what} from scim_tokens t where t.org_id = o.id
   and t.${column}_used_at is not null order by t.${column}_used_at ${column === 'first' ? 'asc' : 'desc'} limit 1)`)
 
-export async function orgPage(q: RawQueries, after: string | null, limit: number): Promise<OrgPageRow[]> {
-  const rows = await q.read<OrgPageRecord>(sql`select o.id, o.name, o.name_folded, o.created_at,
+/** The page's statement. */
+export function orgPageQuery(after: string | null, limit: number) {
+  return sql`select o.id, o.name, o.name_folded, o.created_at,
       (select count(*) from scim_tokens t where t.org_id = o.id and t.revoked_at is null) as live_tokens,
       ${used('first', 'at')} as first_at, ${used('first', 'by')} as first_by, ${used('last', 'at')} as last_at, ${used('last', 'by')} as last_by
-    from orgs o ${after === null ? sql`` : sql`where o.name_folded > ${after}`} order by o.name_folded limit ${limit}`)
+    from orgs o ${after === null ? sql`` : sql`where o.name_folded > ${after}`} order by o.name_folded limit ${limit}`
+}
+
+export async function orgPage(q: RawQueries, after: string | null, limit: number): Promise<OrgPageRow[]> {
+  const rows = await q.read<OrgPageRecord>(orgPageQuery(after, limit))
   if (rows.length === 0) return []
   const domains = await q.read<{ org_id: string; domain: string }>(sql`select org_id, domain from org_domains
     where org_id in (${sql.join(rows.map((r) => r.id))}) order by org_id, domain`)
