@@ -49,12 +49,12 @@ const USAGE = `Usage: roster <command> [options]
                                        a page of users (100 by default; a hint tells how to see more);
                                        --json prints every field
   group list ORG [--filter F] [--start-index N] [--count N]
-  log ORG [--since ISO|15m|1h|7d] [--status 409|4xx] [--user ID] [--limit N] [--cursor C]
+  log ORG [--since ISO|15m|1h|7d] [--status 409|4xx] [--user ID] [--idp okta|entra|…] [--limit N] [--cursor C]
                                        the provisioning log, newest first
   api-key create [NAME] [--org ORG] [--scope S,S] [--expires 30d|ISO]
                                        create an API key for /api/v1; prints it (once). Without --org
                                        it is an operator key (every organization); scopes default to all
-                                       (directory:read, directory:write, events:read, webhooks:manage, log:read,
+                                       (directory:read, directory:write, events:read, webhooks:read, webhooks:manage, log:read,
                                        org:admin)
   api-key list                         list API keys (never the secret)
   api-key revoke ID|NAME               revoke an API key at once
@@ -160,6 +160,7 @@ async function main(argv: string[]): Promise<number> {
       since: { type: 'string' },
       status: { type: 'string' },
       user: { type: 'string' },
+      idp: { type: 'string' },
       limit: { type: 'string' },
       cursor: { type: 'string' },
       org: { type: 'string' },
@@ -276,9 +277,9 @@ async function main(argv: string[]): Promise<number> {
       return 0
     }
     case 'log': {
-      if (!sub) throw new UsageError('usage: roster log ORG [--since ISO|1h] [--status 409|4xx] [--user ID] [--limit N]')
+      if (!sub) throw new UsageError('usage: roster log ORG [--since ISO|1h] [--status 409|4xx] [--user ID] [--idp NAME] [--limit N]')
       const page = await withDeps(config, async (deps) => {
-        const query = parseLogQuery({ since: values.since, status: values.status, user: values.user, cursor: values.cursor, limit: values.limit }, deps.now())
+        const query = parseLogQuery({ since: values.since, status: values.status, user: values.user, identityProvider: values.idp, cursor: values.cursor, limit: values.limit }, deps.now())
         const org = await findOrg(deps, sub)
         return readLogPage(deps.store, org.id, query)
       })

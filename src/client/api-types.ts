@@ -736,9 +736,9 @@ export interface paths {
         };
         /**
          * List webhook endpoints
-         * @description Every webhook endpoint of the organization (never their secrets).
+         * @description Every webhook endpoint of the organization (never their secrets; without webhooks:manage, the values of the URL's query string are hidden too).
          *
-         *     Scope: `webhooks:manage`.
+         *     Scope: `webhooks:read` or `webhooks:manage`.
          */
         get: operations["listWebhooks"];
         put?: never;
@@ -764,9 +764,9 @@ export interface paths {
         };
         /**
          * Get a webhook endpoint
-         * @description One endpoint (never its secrets).
+         * @description One endpoint (never its secrets; without webhooks:manage, the values of the URL's query string are hidden too).
          *
-         *     Scope: `webhooks:manage`.
+         *     Scope: `webhooks:read` or `webhooks:manage`.
          */
         get: operations["getWebhook"];
         put?: never;
@@ -800,7 +800,7 @@ export interface paths {
          * List delivery attempts
          * @description The endpoint's recorded delivery attempts, newest first, a page at a time.
          *
-         *     Scope: `webhooks:manage`.
+         *     Scope: `webhooks:read` or `webhooks:manage`.
          */
         get: operations["listWebhookAttempts"];
         put?: never;
@@ -3400,6 +3400,8 @@ export interface operations {
                 status?: string;
                 /** @description Only requests about this resource id */
                 user?: string;
+                /** @description Only requests from this identity provider (as the entries name it; unknown: not recognised) */
+                identityProvider?: "entra" | "okta" | "jumpcloud" | "onelogin" | "google" | "pingone" | "rippling" | "unknown";
                 /** @description How many items a page holds at most (1 to 1000, 100 when absent) */
                 limit?: number;
                 /** @description The `nextCursor` of the previous page */
@@ -4587,6 +4589,8 @@ export interface operations {
                  * @example userName eq "ada@example.com"
                  */
                 filter?: string;
+                /** @description Only users in this state: pending (invited, not yet accepted), active, suspended (deactivated) */
+                state?: "pending" | "active" | "suspended";
                 /**
                  * @description Only those changed at or after this ISO 8601 time
                  * @example 2026-01-31T12:00:00Z

@@ -7,7 +7,9 @@ import type { ConsoleRole } from '../store/console-store.ts'
 
 export const ROLES: readonly ConsoleRole[] = ['admin', 'viewer']
 
-const VIEWER: readonly Scope[] = ['directory:read', 'events:read', 'log:read']
+// webhooks:read shows a viewer the endpoints and their deliveries; changing them, redelivering
+// and replaying take webhooks:manage, which a viewer does not hold.
+const VIEWER: readonly Scope[] = ['directory:read', 'events:read', 'webhooks:read', 'log:read']
 
 export function roleHasScope(role: ConsoleRole | 'operator', scope: Scope): boolean {
   return role === 'viewer' ? VIEWER.includes(scope) : true

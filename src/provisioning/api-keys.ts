@@ -7,9 +7,10 @@ import type { Deps } from './deps.ts'
 
 /**
  * Every scope a key can hold; `*` stands for all of them (the operator's keys from before scopes).
- * `org:admin`: the organization's settings, domains and audit log (docs/api.md).
+ * `org:admin`: the organization's settings, domains and audit log (docs/api.md). `webhooks:read`:
+ * the endpoints and their attempts, without changing them; `webhooks:manage` holds it.
  */
-export const SCOPES = ['directory:read', 'directory:write', 'events:read', 'webhooks:manage', 'log:read', 'org:admin'] as const
+export const SCOPES = ['directory:read', 'directory:write', 'events:read', 'webhooks:read', 'webhooks:manage', 'log:read', 'org:admin'] as const
 export type Scope = (typeof SCOPES)[number]
 
 export class ApiKeyError extends Error {

@@ -2,6 +2,7 @@
 // `roster log`, parsed once for both, and the page they return, newest first. A bad value is a
 // LogQueryError (400 from the API, an error code from the CLI), never a 500.
 import { uuidV7Floor } from '../ids.ts'
+import { IDP_NAMES } from '../scim/compat/detect.ts'
 import type { LogQuery, LogRow, OrgId, Store } from '../store/store.ts'
 
 export const DEFAULT_LOG_LIMIT = 100
@@ -18,6 +19,7 @@ export interface LogFilters {
   readonly since?: unknown
   readonly status?: unknown
   readonly user?: unknown
+  readonly identityProvider?: unknown
   readonly cursor?: unknown
   readonly limit?: unknown
 }
@@ -47,6 +49,7 @@ export function parseLogQuery(f: LogFilters, now: Date): LogQuery {
   const status = text('status', f.status)
   const user = text('user', f.user)
   const cursor = text('cursor', f.cursor)
+  const idp = text('identityProvider', f.identityProvider)
   const limitText = text('limit', f.limit)
 
   let exact: number | null = null
@@ -58,6 +61,9 @@ export function parseLogQuery(f: LogFilters, now: Date): LogQuery {
     else exact = Number(status.trim())
   }
   if (user !== null && (user.length > 200 || user.trim() === '')) throw new LogQueryError('user', '"user" must be a resource id')
+  // The names the log records (scim/compat/detect.ts); another name could match no row.
+  const idps = Object.keys(IDP_NAMES)
+  if (idp !== null && !idps.includes(idp)) throw new LogQueryError('identityProvider', `"identityProvider" must be one of ${idps.join(', ')}`)
   if (cursor !== null && !UUID.test(cursor)) throw new LogQueryError('cursor', '"cursor" is not a cursor this API returned')
   let limit = DEFAULT_LOG_LIMIT
   if (limitText !== null) {
@@ -70,6 +76,7 @@ export function parseLogQuery(f: LogFilters, now: Date): LogQuery {
     status: exact,
     statusClass: cls,
     resourceId: user,
+    identityProvider: idp,
     limit,
   }
 }

@@ -78,6 +78,21 @@ export interface ConsoleAudit {
   readonly details: Record<string, unknown>
 }
 
+/** An organization on the operator's page, with its tokens' figures. */
+export interface OrgPageRow {
+  readonly id: OrgId
+  readonly name: string
+  /** The page's order and cursor (unique). */
+  readonly nameFolded: string
+  readonly createdAt: string
+  readonly domains: readonly string[]
+  readonly liveTokens: number
+  readonly firstAt: string | null
+  readonly firstBy: string | null
+  readonly lastAt: string | null
+  readonly lastBy: string | null
+}
+
 export interface ConsoleStore {
   countAccounts(): Promise<number>
   accountByEmail(emailFolded: string): Promise<AccountRow | null>
@@ -133,5 +148,7 @@ export interface ConsoleStore {
    */
   tokenUsed(hash: string, by: string, now: string): Promise<readonly string[]>
   /** When and by whom the organization's first and last SCIM requests were authenticated (every token, revoked ones too). */
+  /** Organizations in folded-name order after `afterFolded` (null: from the first), at most `limit`. */
+  orgPage(afterFolded: string | null, limit: number): Promise<readonly OrgPageRow[]>
   scimStatus(orgId: OrgId): Promise<{ firstAt: string | null; firstBy: string | null; lastAt: string | null; lastBy: string | null }>
 }

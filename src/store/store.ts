@@ -138,12 +138,17 @@ export interface MemberDeltaResult {
 }
 
 /** A keyset page of a directory list: rows after `after` in id order (stable under writes). */
+/** A user's state as the directory API names it (directory/shape.ts), without `deleted`. */
+export type UserState = 'pending' | 'active' | 'suspended'
+
 export interface DirectoryPageQuery {
   readonly filter: Filter | null
   readonly after: string | null
   readonly limit: number
   /** Only rows whose updated_at is at or after this instant (ISO 8601). */
   readonly updatedSince: string | null
+  /** Users only: those in this state (suspended: not active; pending: active, invitation not accepted). */
+  readonly state?: UserState | null
   /** The resource type the filter names attributes of; the standard one when absent. */
   readonly rs?: ResourceSchema
 }
@@ -208,6 +213,8 @@ export interface LogQuery {
   /** 2 for 2xx … 5; ignored when `status` is set. */
   readonly statusClass: number | null
   readonly resourceId: string | null
+  /** Only rows of this identity provider (entra, okta, …, unknown). */
+  readonly identityProvider?: string | null
   readonly limit: number
 }
 
@@ -340,6 +347,8 @@ export interface Store {
   orgOfRevokedToken(hash: string): Promise<OrgId | null>
 
   listLog(orgId: OrgId, query: LogQuery): Promise<readonly LogRow[]>
+  /** How many rows `query` selects, counted up to `query.limit` (an index walk bounded by it). */
+  countLog(orgId: OrgId, query: LogQuery): Promise<number>
   /** The API key with this hash, unless revoked (expiry is the caller's to check). */
   apiKeyByHash(hash: string): Promise<ApiKeyRow | null>
   /** Records a key's use (at most once a minute per key is enough for "last used"). */

@@ -11,9 +11,10 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { OrgId } from '../../src/store/store.ts'
 import { startApp, user, type TestApp } from '../helpers/app.ts'
-import { PASSWORD, consoleAccount } from '../helpers/console.ts'
+import { PASSWORD, consoleAccount, signIn as sessionOf } from '../helpers/console.ts'
 import { storeMatrix } from '../helpers/stores.ts'
 import { listening } from '../helpers/typed-client.ts'
+import { startReceiver, type Receiver } from '../helpers/webhook-receiver.ts'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..')
 const CHROMIUM = process.env.ROSTER_CHROMIUM ?? '/usr/bin/chromium'
@@ -26,6 +27,7 @@ if (missing) console.warn(`test/console: skipped: ${missing}`)
 
 const AXE = readFileSync(join(ROOT, 'node_modules/axe-core/axe.min.js'), 'utf8')
 const OKTA = 'Okta SCIM Client 1.0.0'
+const ENTRA = 'Microsoft Azure AD SCIM provisioning 1.0.0'
 const SCIM_JSON = 'application/scim+json'
 
 describe.skipIf(missing !== null)('the admin console in Chromium', () => {
@@ -38,9 +40,11 @@ describe.skipIf(missing !== null)('the admin console in Chromium', () => {
   let acme: { orgId: OrgId; token: string }
   const errors: string[] = []
 
-  async function scim(method: string, path: string, bearer: string, body?: unknown): Promise<Response> {
+  let rx: Receiver
+
+  async function scim(method: string, path: string, bearer: string, body?: unknown, userAgent = OKTA): Promise<Response> {
     return fetch(`${base}/scim/v2${path}`, {
-      method, headers: { authorization: `Bearer ${bearer}`, 'user-agent': OKTA, ...(body ? { 'content-type': SCIM_JSON } : {}) }, body: body ? JSON.stringify(body) : undefined,
+      method, headers: { authorization: `Bearer ${bearer}`, 'user-agent': userAgent, ...(body ? { 'content-type': SCIM_JSON } : {}) }, body: body ? JSON.stringify(body) : undefined,
     })
   }
 
@@ -85,7 +89,10 @@ describe.skipIf(missing !== null)('the admin console in Chromium', () => {
     mkdirSync(SHOTS, { recursive: true })
     const sqlite = storeMatrix()[0]
     if (!sqlite) throw new Error('no store')
-    t = await startApp(sqlite, {}, { consoleDir: DIST })
+    rx = await startReceiver()
+    // The webhook dispatcher runs, so that the Webhooks page has deliveries (failed ones: rx answers 500).
+    rx.answer = () => ({ status: 500 })
+    t = await startApp(sqlite, {}, { consoleDir: DIST, webhooks: { timeoutMs: 1_000, intervalMs: 50 } })
     base = (await listening(t)).replace('127.0.0.1', 'localhost')
     acme = await t.newOrg('Acme Corp')
     await consoleAccount(t, 'admin@acme.test', 'admin', acme.orgId)
@@ -97,6 +104,7 @@ describe.skipIf(missing !== null)('the admin console in Chromium', () => {
   afterAll(async () => {
     await browser?.close()
     await t?.close()
+    await rx?.stop()
   })
 
   it('signs in and shows the SCIM setup guide with the tenant URL and the waiting status', async () => {
@@ -256,6 +264,117 @@ describe.skipIf(missing !== null)('the admin console in Chromium', () => {
     }
     await signIn(p, 'lock@acme.test')
     await p.getByRole('alert').filter({ hasText: 'Too many failed sign-ins' }).waitFor()
+    await context.close()
+  })
+
+  it('filters the log by identity provider on the server: older entries of another page are found', async () => {
+    // Entra's requests first, then more of Okta's than a page holds: a filter of the page shown would find none.
+    for (let i = 0; i < 3; i++) expect((await scim('GET', `/Users?filter=${encodeURIComponent(`userName eq "entra${i}@acme.test"`)}`, token, undefined, ENTRA)).status).toBe(200)
+    for (let i = 0; i < 55; i++) await scim('GET', '/Groups?count=1', token)
+    await t.app.provisioningLog.flush()
+    await open(page, `/o/${acme.orgId}/log`, 'Provisioning log')
+    await page.getByLabel('Identity provider').selectOption('entra')
+    await page.getByRole('button', { name: 'Filter', exact: true }).click()
+    await page.getByRole('button', { name: /200 GET \/scim\/v2\/Users\?filter=.*entra0/ }).waitFor()
+    const entries = page.locator('ul.log > li')
+    expect(await entries.count()).toBe(3)
+    expect(await entries.filter({ hasText: '· entra ·' }).count()).toBe(3)
+    expect(await page.getByRole('button', { name: 'Next' }).isDisabled()).toBe(true)
+    await accessible(page, 'log filtered by identity provider')
+    await page.getByLabel('Identity provider').selectOption('')
+    await page.getByRole('button', { name: 'Filter', exact: true }).click()
+    await expect.poll(() => entries.count()).toBe(50)
+    expect(await page.getByRole('button', { name: 'Next' }).isDisabled()).toBe(false)
+  })
+
+  it('filters users by state on the server: pending, active, suspended', async () => {
+    // SCIM-created users start pending (invitations are on); one is then suspended by the identity provider.
+    const sam = await (await scim('POST', '/Users', token, user('sam@acme.test', { displayName: 'Sam Suspended' }))).json() as { id: string }
+    const off = await scim('PATCH', `/Users/${sam.id}`, token, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'active', value: false }] })
+    expect(off.status).toBe(200)
+    await open(page, `/o/${acme.orgId}/users`, 'Users')
+    await page.getByRole('row', { name: /sam@acme\.test/ }).waitFor()
+    await page.getByLabel('Search by name, email or userName').fill('')
+    await page.getByLabel('State').selectOption('pending')
+    await page.getByRole('button', { name: 'Search' }).click()
+    await page.getByRole('row', { name: /sam@acme\.test/ }).waitFor({ state: 'detached' })
+    await page.getByRole('row', { name: /ada@acme\.test/ }).waitFor()
+    const states = async () => (await page.locator('tbody tr td:nth-child(3)').allTextContents()).sort()
+    expect(new Set(await states())).toEqual(new Set(['pending']))
+    await accessible(page, 'users filtered by state')
+    await page.getByLabel('State').selectOption('suspended')
+    await page.getByRole('button', { name: 'Search' }).click()
+    await page.getByRole('row', { name: /ada@acme\.test/ }).waitFor({ state: 'detached' })
+    expect(await page.locator('tbody tr').allTextContents()).toEqual([expect.stringContaining('sam@acme.test')])
+    await page.getByLabel('State').selectOption('active')
+    await page.getByRole('button', { name: 'Search' }).click()
+    await page.getByText('No users.').waitFor()
+  })
+
+  it('a viewer reads webhooks (endpoints, deliveries, failures) without a secret or an action, and the API refuses the viewer\'s redelivery', async () => {
+    const admin = await sessionOf(t, 'admin@acme.test')
+    const headers = { cookie: admin.cookie, 'x-csrf-token': admin.csrf, 'content-type': 'application/json' }
+    const added = await t.app.inject({
+      method: 'POST', url: `/api/v1/orgs/${acme.orgId}/webhooks`, headers, payload: JSON.stringify({ url: `${rx.url}?code=function-key-123`, eventTypes: ['user.created'] }),
+    })
+    expect(added.statusCode).toBe(201)
+    const { id, secret } = JSON.parse(added.body) as { id: string; secret: string }
+    rx.secrets = [secret]
+    expect((await scim('POST', '/Users', token, user('hooked@acme.test'))).status).toBe(201)
+    // The delivery fails (the receiver answers 500) and is recorded.
+    await expect.poll(async () => {
+      const r = await t.app.inject({ method: 'GET', url: `/api/v1/orgs/${acme.orgId}/webhooks/${id}/attempts`, headers: { cookie: admin.cookie } })
+      return (JSON.parse(r.body) as { data: unknown[] }).data.length
+    }, { timeout: 20_000 }).toBeGreaterThan(0)
+
+    const { context, page: v } = await newContext()
+    await signIn(v, 'viewer@acme.test')
+    await v.getByRole('heading', { level: 1, name: 'Set up SCIM provisioning' }).waitFor()
+    await open(v, `/o/${acme.orgId}/webhooks`, 'Webhooks')
+    await v.getByText('only an admin of the organization can send a test').waitFor()
+    const endpoint = v.getByRole('button', { name: new RegExp(`${rx.url.replace(/[.?]/g, '\\$&')}\\?code=redacted`) })
+    await endpoint.click()
+    await v.getByRole('table', { name: 'Latest deliveries' }).getByRole('cell', { name: '500' }).first().waitFor()
+    expect(await v.getByRole('button', { name: /Redeliver|Replay|Send a test/ }).count()).toBe(0)
+    const html = await v.content()
+    expect(html).not.toContain('function-key-123')
+    expect(html).not.toContain(secret)
+    await accessible(v, 'webhooks (viewer)')
+    const answer = await v.evaluate(`(async () => {
+      const s = await (await fetch('/api/v1/console/session')).json()
+      const hooks = await (await fetch('/api/v1/orgs/${acme.orgId}/webhooks')).json()
+      const id = hooks.data[0].id
+      const attempts = await (await fetch('/api/v1/orgs/${acme.orgId}/webhooks/' + id + '/attempts')).json()
+      const r = await fetch('/api/v1/orgs/${acme.orgId}/webhooks/' + id + '/redeliver', { method: 'POST', headers: { 'x-csrf-token': s.csrfToken, 'content-type': 'application/json' }, body: JSON.stringify({ eventId: attempts.data[0].eventId }) })
+      const d = await fetch('/api/v1/orgs/${acme.orgId}/webhooks/' + id, { method: 'DELETE', headers: { 'x-csrf-token': s.csrfToken } })
+      return { redeliver: r.status, error: (await r.json()).error, remove: d.status }
+    })()`) as { redeliver: number; error: string; remove: number }
+    expect(answer).toEqual({ redeliver: 403, error: 'insufficient_role', remove: 403 })
+    await context.close()
+    // The admin sees the actions.
+    await open(page, `/o/${acme.orgId}/webhooks`, 'Webhooks')
+    await page.getByRole('button', { name: new RegExp('code=function-key-123') }).click()
+    await page.getByRole('button', { name: 'Redeliver' }).first().waitFor()
+  })
+
+  it('the operator pages through many organizations in name order, whatever their case', async () => {
+    const names = Array.from({ length: 55 }, (_, i) => `${i % 2 === 0 ? 'tenant' : 'Tenant'} ${String(i).padStart(2, '0')}`)
+    for (const n of names) await t.newOrg(n)
+    const { context, page: op } = await newContext()
+    await signIn(op, 'op@roster.test')
+    await op.getByRole('heading', { level: 1, name: 'Organizations' }).waitFor()
+    const rows = op.locator('tbody tr')
+    await expect.poll(() => rows.count()).toBe(50)
+    const seen = await op.locator('tbody tr td:first-child').allTextContents()
+    await op.getByRole('button', { name: 'Next' }).click()
+    await op.getByRole('link', { name: 'tenant 54' }).waitFor()
+    seen.push(...await op.locator('tbody tr td:first-child').allTextContents())
+    for (const n of names) expect(seen.filter((x) => x === n), n).toHaveLength(1)
+    const folded = seen.map((x) => x.toLowerCase())
+    expect(folded).toEqual([...folded].sort())
+    await accessible(op, 'operator, second page')
+    await op.getByRole('button', { name: 'Previous' }).click()
+    await op.getByRole('link', { name: 'Acme Corp' }).waitFor()
     await context.close()
   })
 

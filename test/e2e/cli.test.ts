@@ -158,6 +158,9 @@ describe('roster log and roster api-key', () => {
 
     const page = JSON.parse(await roster('log', org.orgId, '--status', '4xx', '--json')) as { items: { status: number; scimType: string }[]; nextCursor: string | null }
     expect(page.items.map((i) => [i.status, i.scimType])).toEqual([[409, 'uniqueness']])
+    const okta = JSON.parse(await roster('log', org.orgId, '--idp', 'okta', '--json')) as { items: { status: number }[] }
+    expect(okta.items.map((i) => i.status)).toEqual([409, 201])
+    await expect(roster('log', 'Log Corp', '--idp', 'azure')).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('identityProvider') })
     const mine = JSON.parse(await roster('log', org.orgId, '--user', userId, '--since', '1h', '--limit', '1', '--json')) as { items: { method: string }[]; nextCursor: string | null }
     expect(mine.items.map((i) => i.method)).toEqual(['GET'])
     expect(mine.nextCursor).not.toBeNull()

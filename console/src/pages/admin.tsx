@@ -1,4 +1,4 @@
-// Webhooks (endpoints and their latest deliveries), the audit log of console actions, the
+// Webhooks (endpoints and their latest deliveries; a viewer reads them, only an admin acts), the audit log of console actions, the
 // organization's console members (invite, remove), and the operator's organizations.
 import { useState, type FormEvent } from 'react'
 import { api, messageOf } from '../api.ts'
@@ -30,6 +30,7 @@ export function Webhooks({ org, orgId }: { org: string; orgId: string }) {
   return (
     <section aria-labelledby="webhooks-title">
       <h1 id="webhooks-title">Webhooks</h1>
+      {!admin && <p id="webhooks-read-only">You can read the endpoints and their deliveries; only an admin of the organization can send a test, replay or redeliver.</p>}
       {note && <Notice>{note}</Notice>}
       <ErrorLine message={error ?? problem} />
       {data && (data.data.length === 0 ? <p>No webhook endpoints. Your application adds them through the API (docs/events.md).</p> : (

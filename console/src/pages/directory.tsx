@@ -11,14 +11,14 @@ function lit(s: string): string {
   return JSON.stringify(s)
 }
 
-export function userFilter(search: string, state: string): string | undefined {
-  const parts: string[] = []
+export function userFilter(search: string): string | undefined {
   const q = search.trim()
-  if (q) parts.push(`(userName co ${lit(q)} or emails.value co ${lit(q)} or displayName co ${lit(q)} or name.formatted co ${lit(q)})`)
-  if (state === 'active') parts.push('active eq true')
-  if (state === 'suspended') parts.push('active eq false')
-  return parts.length ? parts.join(' and ') : undefined
+  return q ? `userName co ${lit(q)} or emails.value co ${lit(q)} or displayName co ${lit(q)} or name.formatted co ${lit(q)}` : undefined
 }
+
+/** The directory API's `state` filter: pending (invited), active, suspended. */
+const STATES = ['pending', 'active', 'suspended'] as const
+type State = (typeof STATES)[number]
 
 function ManagedTag({ managedBy, idp }: { managedBy: string; idp: string | null }) {
   return managedBy === 'scim' ? <span className="tag scim">SCIM managed{idp ? ` · ${idp}` : ''}</span> : <span className="tag app">App</span>
@@ -27,17 +27,17 @@ function ManagedTag({ managedBy, idp }: { managedBy: string; idp: string | null 
 export function Users({ org }: { org: string }) {
   const [search, setSearch] = useState('')
   const [state, setState] = useState('all')
-  const [applied, setApplied] = useState<{ filter?: string; cursor: string | null; stack: string[] }>({ cursor: null, stack: [] })
+  const [applied, setApplied] = useState<{ filter?: string; state?: State; cursor: string | null; stack: string[] }>({ cursor: null, stack: [] })
   const { data, error } = useLoad(async () => {
     const { data, error } = await api.GET('/api/v1/orgs/{org}/users', {
-      params: { path: { org }, query: { limit: 25, ...(applied.filter ? { filter: applied.filter } : {}), ...(applied.cursor ? { cursor: applied.cursor } : {}) } },
+      params: { path: { org }, query: { limit: 25, ...(applied.filter ? { filter: applied.filter } : {}), ...(applied.state ? { state: applied.state } : {}), ...(applied.cursor ? { cursor: applied.cursor } : {}) } },
     })
     if (error) throw new Error(messageOf(error))
     return data
   }, [org, applied])
   const submit = (e: FormEvent) => {
     e.preventDefault()
-    setApplied({ filter: userFilter(search, state), cursor: null, stack: [] })
+    setApplied({ filter: userFilter(search), state: STATES.find((s) => s === state), cursor: null, stack: [] })
   }
   return (
     <section aria-labelledby="users-title">
@@ -50,7 +50,7 @@ export function Users({ org }: { org: string }) {
         <div className="field">
           <label htmlFor="user-state">State</label>
           <select id="user-state" value={state} onChange={(e) => setState(e.target.value)}>
-            <option value="all">All</option><option value="active">Active</option><option value="suspended">Suspended</option>
+            <option value="all">All</option><option value="pending">Pending (invited)</option><option value="active">Active</option><option value="suspended">Suspended</option>
           </select>
         </div>
         <button type="submit">Search</button>

@@ -1,12 +1,17 @@
-// The provisioning log, newest first: filters by outcome, time and user run on the server; the
-// identity provider filters the page shown. An entry opens to its request, response and change,
+// The provisioning log, newest first: the filters (outcome, identity provider, time, user) run on
+// the server, so every page is a full page of matching entries. An entry opens to its request, response and change,
 // and a failure is explained in plain words with its likely fix (explain.ts).
 import { useState } from 'react'
+import type { paths } from '../../../src/client/api-types.ts'
 import { api, messageOf, type Schemas } from '../api.ts'
 import { explain } from '../explain.ts'
 import { ErrorLine, Pager, useLoad, when } from '../ui.tsx'
 
 type Entry = Schemas['LogItem']
+type Idp = NonNullable<NonNullable<paths['/api/v1/orgs/{org}/provisioning-log']['get']['parameters']['query']>['identityProvider']>
+
+/** The names the log records (the server refuses any other). */
+const IDPS: readonly Idp[] = ['entra', 'okta', 'jumpcloud', 'onelogin', 'google', 'pingone', 'rippling', 'unknown']
 
 function Detail({ e }: { e: Entry }) {
   const x = explain(e)
@@ -33,20 +38,20 @@ export function Log({ org }: { org: string }) {
   const [since, setSince] = useState('')
   const [user, setUser] = useState('')
   const [idp, setIdp] = useState('')
-  const [q, setQ] = useState<{ status?: string; since?: string; user?: string; cursor: string | null; stack: string[] }>({ cursor: null, stack: [] })
+  const [q, setQ] = useState<{ status?: string; since?: string; user?: string; idp?: Idp; cursor: string | null; stack: string[] }>({ cursor: null, stack: [] })
   const [open, setOpen] = useState<string | null>(null)
   const { data, error } = useLoad(async () => {
     const { data, error } = await api.GET('/api/v1/orgs/{org}/provisioning-log', {
-      params: { path: { org }, query: { limit: 50, ...(q.status ? { status: q.status } : {}), ...(q.since ? { since: q.since } : {}), ...(q.user ? { user: q.user } : {}), ...(q.cursor ? { cursor: q.cursor } : {}) } },
+      params: { path: { org }, query: { limit: 50, ...(q.status ? { status: q.status } : {}), ...(q.since ? { since: q.since } : {}), ...(q.user ? { user: q.user } : {}), ...(q.idp ? { identityProvider: q.idp } : {}), ...(q.cursor ? { cursor: q.cursor } : {}) } },
     })
     if (error) throw new Error(messageOf(error))
     return data
   }, [org, q])
-  const items = (data?.items ?? []).filter((e) => !idp || e.identityProvider === idp)
+  const items = data?.items ?? []
   return (
     <section aria-labelledby="log-title">
       <h1 id="log-title">Provisioning log</h1>
-      <form className="row" role="search" onSubmit={(e) => { e.preventDefault(); setQ({ status: status || undefined, since: since || undefined, user: user.trim() || undefined, cursor: null, stack: [] }) }}>
+      <form className="row" role="search" onSubmit={(e) => { e.preventDefault(); setQ({ status: status || undefined, since: since || undefined, user: user.trim() || undefined, idp: IDPS.find((x) => x === idp), cursor: null, stack: [] }) }}>
         <div className="field">
           <label htmlFor="log-status">Outcome</label>
           <select id="log-status" value={status} onChange={(e) => setStatus(e.target.value)}>
@@ -67,7 +72,7 @@ export function Log({ org }: { org: string }) {
           <label htmlFor="log-idp">Identity provider</label>
           <select id="log-idp" value={idp} onChange={(e) => setIdp(e.target.value)}>
             <option value="">All</option>
-            {['entra', 'okta', 'jumpcloud', 'onelogin', 'google', 'pingone', 'rippling', 'unknown'].map((x) => <option key={x} value={x}>{x}</option>)}
+            {IDPS.map((x) => <option key={x} value={x}>{x}</option>)}
           </select>
         </div>
         <button type="submit">Filter</button>

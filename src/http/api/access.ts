@@ -82,6 +82,16 @@ export function keyToucher(deps: Deps, onError: (err: unknown) => void): (key: A
   }
 }
 
+/** Whether the request's session (by its role in `orgId`) or API key holds `scope`. */
+export function holdsScope(request: FastifyRequest, orgId: OrgRow['id'], scope: Scope): boolean {
+  const s = request.consoleSession
+  if (s) {
+    const role = s.account.operator ? 'operator' : s.roles.get(orgId)
+    return role !== undefined && roleHasScope(role, scope)
+  }
+  return request.apiKey !== null && hasScope(request.apiKey, scope)
+}
+
 /** As authorize, for an endpoint that any one of `scopes` opens (a 403 names them all). */
 export async function authorizeAny(deps: Deps, request: FastifyRequest, orgParam: string, scopes: readonly Scope[]): Promise<OrgRow> {
   const bySession = await authorizeSession(deps, request, orgParam, scopes)

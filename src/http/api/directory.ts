@@ -10,7 +10,7 @@ import { ScimError } from '../../scim/errors.ts'
 import { etagMatches, etagOf } from '../../scim/etag.ts'
 import type { Filter } from '../../scim/filter/ast.ts'
 import { parseFilter } from '../../scim/filter/parser.ts'
-import type { DirectoryPageQuery } from '../../store/store.ts'
+import type { DirectoryPageQuery, UserState } from '../../store/store.ts'
 import { authorize, notFound } from './access.ts'
 import { decodeCursor, encodeCursor, invalidParameter, parseInstant, parseLimit } from './paging.ts'
 import { DIRECTORY } from './schemas.ts'
@@ -42,6 +42,15 @@ async function filtered<T>(read: Promise<T>): Promise<T> {
   }
 }
 
+const STATES: readonly UserState[] = ['pending', 'active', 'suspended']
+
+function stateOf(raw: unknown): UserState | null {
+  if (raw === undefined || raw === '') return null
+  const s = STATES.find((x) => x === raw)
+  if (s === undefined) throw invalidParameter('state', `must be one of ${STATES.join(', ')}`)
+  return s
+}
+
 function pageQuery(q: Query): DirectoryPageQuery {
   return { filter: filterOf(q.filter), after: decodeCursor(q.cursor), limit: parseLimit(q.limit), updatedSince: parseInstant('updatedSince', q.updatedSince) }
 }
@@ -67,7 +76,7 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: Deps): void 
   const { store } = deps
 
   app.get<{ Params: OrgParams; Querystring: Query }>('/orgs/:org/users', { schema: DIRECTORY.listUsers }, async (request) => {
-    const q = pageQuery(request.query)
+    const q = { ...pageQuery(request.query), state: stateOf(request.query.state) }
     const org = await authorize(deps, request, request.params.org, 'directory:read')
     // A filter names the organization's declared attributes as SCIM does.
     const rs = q.filter ? (await orgResources(deps, org.id)).user : undefined

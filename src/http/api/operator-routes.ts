@@ -1,30 +1,52 @@
 // The operator's organizations (docs/console.md, "Operator"): GET /orgs, every organization by
-// name a page at a time with its health; POST /orgs creates one. A console operator or an
-// operator API key (no organization) holding org:admin.
+// name a page at a time with its health, paged and sorted in SQL (store/kysely/operator-orgs.ts),
+// the failures of the last day counted per organization of the page on the log's failure index;
+// POST /orgs creates one. A console operator or an operator API key (no organization) holding
+// org:admin.
 import type { FastifyInstance } from 'fastify'
-import { orgHealth } from '../../console/scim-tokens.ts'
+import { errorsLastDay, orgHealth } from '../../console/scim-tokens.ts'
 import type { Deps } from '../../provisioning/deps.ts'
 import { OrgError, createOrg } from '../../provisioning/orgs.ts'
+import type { OrgPageRow } from '../../store/console-store.ts'
 import type { OrgRow } from '../../store/store.ts'
 import { actorOf, authorizeOperator } from './access.ts'
 import { OPERATOR } from './console-schemas.ts'
 import { ApiError } from './errors.ts'
+import { invalidParameter } from './paging.ts'
 
 async function summary(deps: Deps, org: OrgRow) {
   return { id: org.id, name: org.name, createdAt: org.createdAt, domains: [...org.domains], ...await orgHealth(deps, org) }
+}
+
+/** The page's cursor: the last folded name shown, base64url-encoded (opaque to clients). */
+function decodeOrgCursor(raw: string | undefined): string | null {
+  if (raw === undefined || raw === '') return null
+  const name = /^[A-Za-z0-9_-]{1,1200}$/.test(raw) ? Buffer.from(raw, 'base64url').toString('utf8') : ''
+  // A folded name is text without control characters (PostgreSQL's text cannot hold NUL at all).
+  // eslint-disable-next-line no-control-regex
+  if (name === '' || name.includes('\uFFFD') || /[\u0000-\u001f\u007f]/.test(name) || Buffer.from(name, 'utf8').toString('base64url') !== raw) throw invalidParameter('cursor', 'is not a cursor this API returned')
+  return name
+}
+
+async function pageSummary(deps: Deps, o: OrgPageRow) {
+  return {
+    id: o.id, name: o.name, createdAt: o.createdAt, domains: [...o.domains],
+    firstRequestAt: o.firstAt, firstRequestBy: o.firstBy, lastRequestAt: o.lastAt, lastRequestBy: o.lastBy,
+    errorsLastDay: await errorsLastDay(deps, o.id), liveTokens: o.liveTokens,
+  }
 }
 
 export function registerOperatorRoutes(app: FastifyInstance, deps: Deps, opts: { sharedDomains: boolean }): void {
   app.get<{ Querystring: { limit?: number; cursor?: string } }>('/orgs', { schema: OPERATOR.listOrgs }, async (request) => {
     authorizeOperator(request)
     const limit = request.query.limit ?? 50
-    const after = request.query.cursor === undefined ? null : Buffer.from(request.query.cursor, 'base64url').toString()
-    const orgs = [...await deps.store.listOrgs()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).filter((o) => after === null || o.name > after)
-    const page = orgs.slice(0, limit)
-    const data = []
-    for (const org of page) data.push(await summary(deps, org))
+    const after = decodeOrgCursor(request.query.cursor)
+    // One more than the page: whether a next page exists, without a count.
+    const rows = await deps.store.console.orgPage(after, limit + 1)
+    const page = rows.slice(0, limit)
+    const data = await Promise.all(page.map((o) => pageSummary(deps, o)))
     const last = page.at(-1)
-    return { data, nextCursor: orgs.length > limit && last ? Buffer.from(last.name).toString('base64url') : null }
+    return { data, nextCursor: rows.length > limit && last ? Buffer.from(last.nameFolded, 'utf8').toString('base64url') : null }
   })
 
   app.post<{ Body: { name: string; domains?: string[] } }>('/orgs', { schema: OPERATOR.createOrg }, async (request, reply) => {

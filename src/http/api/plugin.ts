@@ -167,7 +167,7 @@ const OPENAPI: FastifyDynamicSwaggerOptions['openapi'] = {
     securitySchemes: {
       apiKey: {
         type: 'http', scheme: 'bearer', bearerFormat: 'roster_api_…',
-        description: 'An API key (roster api-key create --org ORG --scope …), with the scope the endpoint names: directory:read, directory:write, events:read, webhooks:manage, log:read, org:admin',
+        description: 'An API key (roster api-key create --org ORG --scope …), with the scope the endpoint names: directory:read, directory:write, events:read, webhooks:read, webhooks:manage, log:read, org:admin',
       },
       consoleSession: {
         type: 'apiKey', in: 'cookie', name: 'roster_session',

@@ -1,4 +1,4 @@
-// GET /api/v1/orgs/{org}/provisioning-log?since=&status=&user=&cursor=&limit= : one page of
+// GET /api/v1/orgs/{org}/provisioning-log?since=&status=&user=&identityProvider=&cursor=&limit= : one page of
 // an organization's provisioning log, newest first, `{ items, nextCursor }`.
 import type { FastifyInstance } from 'fastify'
 import type { Deps } from '../../provisioning/deps.ts'
@@ -12,7 +12,7 @@ export function registerLogRoutes(app: FastifyInstance, deps: Deps): void {
     const q = request.query
     // The schema made `limit` a number; the log's filters (shared with `roster log`) read text.
     const limit = typeof q.limit === 'number' ? String(q.limit) : q.limit
-    const query = parseLogQuery({ since: q.since, status: q.status, user: q.user, cursor: q.cursor, limit }, deps.now())
+    const query = parseLogQuery({ since: q.since, status: q.status, user: q.user, identityProvider: q.identityProvider, cursor: q.cursor, limit }, deps.now())
     const org = await authorize(deps, request, request.params.org, 'log:read')
     return readLogPage(deps.store, org.id, query)
   })

@@ -10,6 +10,7 @@
 import type { FastifySchema } from 'fastify'
 import { EVENT_TYPES } from '../../events/build.ts'
 import { MAX_DELETE_AFTER_DAYS, SCIM_FIELDS } from '../../orgs/settings.ts'
+import { IDP_NAMES } from '../../scim/compat/detect.ts'
 import { DEFAULT_LIMIT, MAX_LIMIT, MAX_WAIT_SECONDS } from './paging.ts'
 
 type Schema = Record<string, unknown>
@@ -348,7 +349,7 @@ export const SHARED_SCHEMAS: readonly (Schema & { $id: string })[] = [
 export const TAGS = [
   { name: 'directory', description: 'An organization\'s users and groups (scope directory:read)' },
   { name: 'events', description: 'The event feed (scope events:read; docs/events.md)' },
-  { name: 'webhooks', description: 'Webhook endpoints and their deliveries (scope webhooks:manage; docs/events.md)' },
+  { name: 'webhooks', description: 'Webhook endpoints and their deliveries (reading: scope webhooks:read or webhooks:manage; changing: webhooks:manage; docs/events.md)' },
   { name: 'provisioning log', description: 'The SCIM requests of an organization (scope log:read; docs/provisioning-log.md)' },
   { name: 'organizations', description: 'An organization\'s settings, email domains and audit log (scope org:admin, or the scope each endpoint names)' },
   { name: 'invitations', description: 'Invitation emails of pending users: accept, read, resend, revoke (scope directory:write; reading: directory:read)' },
@@ -451,7 +452,7 @@ const USER_WRITE = (required: readonly string[]): Schema => ({
 const ETAG = { etag: { type: 'string', description: 'The resource\'s version as a weak ETag: W/"version"' } }
 
 /** The scopes of provisioning/api-keys.ts's SCOPES that an endpoint may need. */
-type Scope = 'directory:read' | 'events:read' | 'webhooks:manage' | 'log:read' | 'directory:write' | 'org:admin'
+type Scope = 'directory:read' | 'events:read' | 'webhooks:read' | 'webhooks:manage' | 'log:read' | 'directory:write' | 'org:admin'
 
 const SCOPE_OF: Readonly<Record<Exclude<Tag, 'reference' | 'organizations' | 'console' | 'scim tokens' | 'operator'>, Scope>> = {
   directory: 'directory:read', events: 'events:read', webhooks: 'webhooks:manage', 'provisioning log': 'log:read',
@@ -503,6 +504,14 @@ export function route(d: RouteDoc): FastifySchema {
 
 const notModified = { 304: { type: 'null', description: 'Not modified: If-None-Match names the current version' } }
 
+const USER_PAGE_QUERY = query({
+  filter: str('A SCIM filter (RFC 7644 §3.4.2.2) on the users\' SCIM attributes', { examples: ['userName eq "ada@example.com"'] }),
+  state: { type: 'string', enum: ['pending', 'active', 'suspended'], description: 'Only users in this state: pending (invited, not yet accepted), active, suspended (deactivated)' },
+  updatedSince: str('Only those changed at or after this ISO 8601 time', { examples: ['2026-01-31T12:00:00Z'] }),
+  limit: LIMIT,
+  cursor: CURSOR,
+})
+
 const PAGE_QUERY = (filterOf: string) => query({
   filter: str(`A SCIM filter (RFC 7644 §3.4.2.2) on the ${filterOf}' SCIM attributes`, { examples: ['userName eq "ada@example.com"'] }),
   updatedSince: str('Only those changed at or after this ISO 8601 time', { examples: ['2026-01-31T12:00:00Z'] }),
@@ -516,7 +525,7 @@ export const DIRECTORY = {
   listUsers: route({
     operationId: 'listUsers', tag: 'directory', summary: 'List users',
     description: 'The organization\'s users a page at a time, in id order. The cursor stays exact while other requests write: a user that exists throughout a walk is seen exactly once.',
-    params: params(), querystring: PAGE_QUERY('users'), ok: { 200: ref('UserPage', 'A page of users') },
+    params: params(), querystring: USER_PAGE_QUERY, ok: { 200: ref('UserPage', 'A page of users') },
   }),
   getUser: route({
     operationId: 'getUser', tag: 'directory', summary: 'Get a user',
@@ -593,11 +602,13 @@ const webhookTypes = {
   description: 'The event types to send; empty, null or absent: every type',
 }
 
+const WEBHOOK_READ: readonly Scope[] = ['webhooks:read', 'webhooks:manage']
+
 export const WEBHOOKS = {
   listWebhooks: route({
     operationId: 'listWebhooks', tag: 'webhooks', summary: 'List webhook endpoints',
-    description: 'Every webhook endpoint of the organization (never their secrets).',
-    params: params(), ok: { 200: ref('WebhookEndpointList', 'The endpoints') },
+    description: 'Every webhook endpoint of the organization (never their secrets; without webhooks:manage, the values of the URL\'s query string are hidden too).',
+    scopes: WEBHOOK_READ, params: params(), ok: { 200: ref('WebhookEndpointList', 'The endpoints') },
   }),
   createWebhook: route({
     operationId: 'createWebhook', tag: 'webhooks', summary: 'Add a webhook endpoint',
@@ -616,7 +627,7 @@ export const WEBHOOKS = {
   }),
   getWebhook: route({
     operationId: 'getWebhook', tag: 'webhooks', summary: 'Get a webhook endpoint',
-    description: 'One endpoint (never its secrets).', params: endpointParams, ok: { 200: ref('WebhookEndpoint', 'The endpoint') },
+    description: 'One endpoint (never its secrets; without webhooks:manage, the values of the URL\'s query string are hidden too).', scopes: WEBHOOK_READ, params: endpointParams, ok: { 200: ref('WebhookEndpoint', 'The endpoint') },
   }),
   updateWebhook: route({
     operationId: 'updateWebhook', tag: 'webhooks', summary: 'Change a webhook endpoint',
@@ -669,7 +680,7 @@ export const WEBHOOKS = {
   listWebhookAttempts: route({
     operationId: 'listWebhookAttempts', tag: 'webhooks', summary: 'List delivery attempts',
     description: 'The endpoint\'s recorded delivery attempts, newest first, a page at a time.',
-    params: endpointParams, querystring: query({ limit: LIMIT, cursor: CURSOR }), ok: { 200: ref('WebhookAttemptPage', 'A page of attempts') },
+    scopes: WEBHOOK_READ, params: endpointParams, querystring: query({ limit: LIMIT, cursor: CURSOR }), ok: { 200: ref('WebhookAttemptPage', 'A page of attempts') },
   }),
   redeliverWebhookEvent: route({
     operationId: 'redeliverWebhookEvent', tag: 'webhooks', summary: 'Deliver one event again',
@@ -696,6 +707,7 @@ export const LOG = {
       since: str('Only entries from this ISO 8601 time, or this long ago (90s, 15m, 1h, 7d, 2w)', { examples: ['1h'] }),
       status: str('Only this status (409) or class (4xx)', { examples: ['4xx'] }),
       user: str('Only requests about this resource id'),
+      identityProvider: { type: 'string', enum: Object.keys(IDP_NAMES), description: 'Only requests from this identity provider (as the entries name it; unknown: not recognised)' },
       limit: LIMIT,
       cursor: str('The `nextCursor` of the previous page'),
     }),

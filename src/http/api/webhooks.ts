@@ -1,14 +1,21 @@
-// Webhook endpoints of an organization through the API (scope `webhooks:manage`): add (the
-// secret is in that one answer), list, read, change, remove, rotate the secret, send a test, the
-// recorded attempts, redeliver one event, replay from a feed cursor (docs/events.md).
+// Webhook endpoints of an organization through the API: list, read and the recorded attempts
+// with `webhooks:read` (a console viewer holds it) or `webhooks:manage`; add (the secret is in
+// that one answer), change, remove, rotate the secret, send a test, redeliver one event, replay
+// from a feed cursor with `webhooks:manage` only (docs/events.md). No answer holds a signing
+// secret but those of add and rotate; a reader without `webhooks:manage` does not see the values
+// of an endpoint URL's query string either, where some receivers take their key (Azure
+// Functions' `?code=`, "Azure Functions HTTP trigger: API key authorization").
+import type { FastifyRequest } from 'fastify'
 import type { FastifyInstance } from 'fastify'
 import type { Deps } from '../../provisioning/deps.ts'
 import {
   WebhookError, addWebhook, getWebhook, listAttempts, listWebhooks, publicEndpoint, redeliverEvent, removeWebhook, replayWebhook,
   rotateWebhookSecret, testWebhook, updateWebhook, type WebhookPolicy,
 } from '../../events/webhooks.ts'
-import { authorize } from './access.ts'
+import { authorize, authorizeAny, holdsScope } from './access.ts'
 import { ApiError } from './errors.ts'
+import type { OrgId } from '../../store/store.ts'
+import type { WebhookEndpointRow } from '../../store/webhook-store.ts'
 import { decodeCursor, encodeCursor, parseLimit } from './paging.ts'
 import { WEBHOOKS } from './schemas.ts'
 
@@ -35,15 +42,29 @@ async function mapped<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** The endpoint URL with each query value replaced, for a reader who may not change the endpoint. */
+export function redactedUrl(url: string): string {
+  const u = new URL(url)
+  if (u.search === '' && u.hash === '') return url
+  const keys = [...u.searchParams.keys()].map((k) => `${encodeURIComponent(k)}=redacted`)
+  return `${u.origin}${u.pathname}${keys.length > 0 ? `?${keys.join('&')}` : ''}`
+}
+
 interface OrgParams { org: string }
 interface IdParams extends OrgParams { id: string }
 
 export function registerWebhookRoutes(app: FastifyInstance, deps: Deps, policy: WebhookPolicy): void {
-  const org = (request: Parameters<typeof authorize>[1], param: string) => authorize(deps, request, param, 'webhooks:manage')
+  const org = (request: FastifyRequest, param: string) => authorize(deps, request, param, 'webhooks:manage')
+  const reader = (request: FastifyRequest, param: string) => authorizeAny(deps, request, param, ['webhooks:read', 'webhooks:manage'])
+  /** An endpoint as this reader may see it. */
+  const shown = (request: FastifyRequest, o: { id: OrgId }, e: WebhookEndpointRow) => {
+    const p = publicEndpoint(e)
+    return holdsScope(request, o.id, 'webhooks:manage') ? p : { ...p, url: redactedUrl(p.url) }
+  }
 
   app.get<{ Params: OrgParams }>('/orgs/:org/webhooks', { schema: WEBHOOKS.listWebhooks }, async (request) => {
-    const o = await org(request, request.params.org)
-    return { data: (await listWebhooks(deps, o.id)).map(publicEndpoint), nextCursor: null }
+    const o = await reader(request, request.params.org)
+    return { data: (await listWebhooks(deps, o.id)).map((e) => shown(request, o, e)), nextCursor: null }
   })
 
   app.post<{ Params: OrgParams }>('/orgs/:org/webhooks', { schema: WEBHOOKS.createWebhook }, async (request, reply) => {
@@ -54,8 +75,8 @@ export function registerWebhookRoutes(app: FastifyInstance, deps: Deps, policy: 
   })
 
   app.get<{ Params: IdParams }>('/orgs/:org/webhooks/:id', { schema: WEBHOOKS.getWebhook }, async (request) => {
-    const o = await org(request, request.params.org)
-    return publicEndpoint(await mapped(() => getWebhook(deps, o.id, request.params.id)))
+    const o = await reader(request, request.params.org)
+    return shown(request, o, await mapped(() => getWebhook(deps, o.id, request.params.id)))
   })
 
   app.patch<{ Params: IdParams }>('/orgs/:org/webhooks/:id', { schema: WEBHOOKS.updateWebhook }, async (request) => {
@@ -84,7 +105,7 @@ export function registerWebhookRoutes(app: FastifyInstance, deps: Deps, policy: 
   app.get<{ Params: IdParams; Querystring: Record<string, unknown> }>('/orgs/:org/webhooks/:id/attempts', { schema: WEBHOOKS.listWebhookAttempts }, async (request) => {
     const before = decodeCursor(request.query.cursor)
     const limit = parseLimit(request.query.limit)
-    const o = await org(request, request.params.org)
+    const o = await reader(request, request.params.org)
     await mapped(() => getWebhook(deps, o.id, request.params.id))
     const rows = await listAttempts(deps, o.id, request.params.id, before, limit)
     const last = rows[rows.length - 1]

@@ -17,8 +17,8 @@
 import { Buffer } from 'node:buffer'
 import BetterSqlite3 from 'better-sqlite3'
 
-/** The schema's version, in PRAGMA user_version. */
-export const LOG_FILE_VERSION = 1
+/** The schema's version, in PRAGMA user_version: 2 added provisioning_log_idp. */
+export const LOG_FILE_VERSION = 2
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
@@ -49,6 +49,9 @@ const STATS = [
   ['provisioning_log', 'provisioning_log_resource', '5000000 50000 10 1'],
   ['provisioning_log', 'provisioning_log_failed', '100000 1000 500 1'],
 ]
+// Version 2: the identity-provider filter's index, as migration 0014 gives the main file's table.
+const IDP_INDEX = 'create index if not exists provisioning_log_idp on provisioning_log (org_id, identity_provider, id)'
+const IDP_STATS = ['provisioning_log', 'provisioning_log_idp', '10000000 100000 20000 1']
 
 function ensureSchema(db) {
   if (db.pragma('user_version', { simple: true }) >= LOG_FILE_VERSION) return
@@ -56,7 +59,8 @@ function ensureSchema(db) {
   // (busy_timeout) and find it made.
   db.exec('BEGIN IMMEDIATE')
   try {
-    if (db.pragma('user_version', { simple: true }) < LOG_FILE_VERSION) {
+    const version = db.pragma('user_version', { simple: true })
+    if (version < 1) {
       db.exec(`create table provisioning_log (
         org_id blob not null, id blob not null, at text not null, request_id text not null,
         identity_provider text not null, method text not null, path text not null, resource_type text,
@@ -67,6 +71,15 @@ function ensureSchema(db) {
       db.exec('analyze')
       const stat = db.prepare('insert into sqlite_stat1 (tbl, idx, stat) values (?, ?, ?)')
       for (const s of STATS) stat.run(s)
+    }
+    if (version < 2) {
+      // An existing file's rows are indexed here, once, under the write lock taken above.
+      db.exec(IDP_INDEX)
+      db.exec('analyze sqlite_schema')
+      db.prepare("delete from sqlite_stat1 where idx = 'provisioning_log_idp'").run()
+      db.prepare('insert into sqlite_stat1 (tbl, idx, stat) values (?, ?, ?)').run(IDP_STATS)
+    }
+    if (version < LOG_FILE_VERSION) {
       db.exec('analyze sqlite_schema')
       db.pragma(`user_version = ${LOG_FILE_VERSION}`)
     }

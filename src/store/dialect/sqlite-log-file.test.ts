@@ -8,7 +8,7 @@ import BetterSqlite3 from 'better-sqlite3'
 import { afterEach, describe, expect, it } from 'vitest'
 import { uuidV7At, uuidV7Floor, uuidV7Generator } from '../../ids.ts'
 import type { LogQuery, LogRow, OrgId } from '../store.ts'
-import { logFilePath, logKey, logText } from './sqlite-log-file.mjs'
+import { LOG_FILE_VERSION, logFilePath, logKey, logText, openLogFile } from './sqlite-log-file.mjs'
 import { openSqliteStore } from './sqlite.ts'
 
 describe('log file naming and keys', () => {
@@ -28,6 +28,37 @@ describe('log file naming and keys', () => {
     for (const other of ['whatever', '0192F3A4-5B6C-7D8E-9FA0-B1C2D3E4F5A6', '', '123']) expect(logKey(other)).toBe(other)
     expect(logText('whatever')).toBe('whatever')
     expect(logText(null)).toBe(null)
+  })
+})
+
+describe('the log file schema', () => {
+  it('a version 1 file gains the identity-provider index once, and keeps its rows', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'roster-logfile-v1-'))
+    try {
+      const path = join(dir, 'roster-log.db')
+      const at = uuidV7At()
+      // The file as version 1 made it: the table, two indexes, no provisioning_log_idp.
+      const v1 = new BetterSqlite3(path)
+      v1.exec(`create table provisioning_log (
+        org_id blob not null, id blob not null, at text not null, request_id text not null,
+        identity_provider text not null, method text not null, path text not null, resource_type text,
+        resource_id blob, status integer not null, scim_type text, detail text, duration_us integer not null,
+        changes text, notes text, primary key (org_id, id)) without rowid`)
+      v1.prepare(`insert into provisioning_log (org_id, id, at, request_id, identity_provider, method, path, status, duration_us)
+        values (?, ?, '2026-01-01T00:00:00.000Z', 'r', 'okta', 'GET', '/scim/v2/Users', 200, 1)`).run(logKey(at(1)), logKey(at(2)))
+      v1.pragma('user_version = 1')
+      v1.close()
+      for (let i = 0; i < 2; i++) openLogFile(path, 1_000).close()
+      const db = new BetterSqlite3(path, { readonly: true })
+      expect(db.pragma('user_version', { simple: true })).toBe(LOG_FILE_VERSION)
+      expect(db.prepare("select count(*) as n from sqlite_schema where name = 'provisioning_log_idp'").get()).toEqual({ n: 1 })
+      expect(db.prepare('select identity_provider from provisioning_log').all()).toEqual([{ identity_provider: 'okta' }])
+      const plan = db.prepare('explain query plan select id from provisioning_log where org_id = ? and identity_provider = ? order by id desc limit 10').all(Buffer.alloc(16), 'okta') as { detail: string }[]
+      expect(plan.map((p) => p.detail).join(' ')).toContain('provisioning_log_idp')
+      db.close()
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
 

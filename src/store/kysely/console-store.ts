@@ -3,10 +3,11 @@
 // the SCIM path, except tokenUsed, which the SCIM surface calls at most once a minute per token.
 import { sql } from 'kysely'
 import type {
-  AccountRow, ConsoleAudit, ConsoleRole, ConsoleStore, LinkKind, LinkRow, MemberRow, NewScimToken, RoleRow, SessionRow, SignInState, TokenMeta,
+  AccountRow, ConsoleAudit, ConsoleRole, ConsoleStore, LinkKind, LinkRow, MemberRow, NewScimToken, OrgPageRow, RoleRow, SessionRow, SignInState, TokenMeta,
 } from '../console-store.ts'
 import type { OrgId } from '../store.ts'
 import type { Conn } from './prepared.ts'
+import { orgPage } from './operator-orgs.ts'
 import { RawQueries } from './raw-queries.ts'
 import type { StoreDriver } from './store-driver.ts'
 
@@ -224,6 +225,10 @@ export class KyselyConsole implements ConsoleStore {
       if (older.length > 0) await this.#q.run(conn, sql`update scim_tokens set revoked_at = ${now} where org_id = ${t.org_id} and revoked_at is null and id <> ${t.id}`)
       return older.map((o) => o.id)
     })
+  }
+
+  orgPage(afterFolded: string | null, limit: number): Promise<readonly OrgPageRow[]> {
+    return orgPage(this.#q, afterFolded, limit)
   }
 
   async scimStatus(orgId: OrgId): Promise<{ firstAt: string | null; firstBy: string | null; lastAt: string | null; lastBy: string | null }> {

@@ -1,10 +1,12 @@
 // The directory API's reads and the event feed's, over the store's driver: keyset pages in id
 // order (a filter compiled to SQL by the same filter-to-sql.ts as SCIM lists), single lookups,
 // a group's members and a user's groups a page at a time, and the outbox's rows by position.
-import { sql, type Compilable } from 'kysely'
+import { sql, type Compilable, type Kysely } from 'kysely'
+import type { SqlDialect } from '../dialect/sql-dialect.ts'
+import type { Database } from './schema.ts'
 import { groupResource, userResource, type ResourceSchema } from '../../scim/schema/registry.ts'
 import { fold } from '../../scim/fold.ts'
-import type { DirectoryPageQuery, GroupRow, MemberRow, OrgId, ResourceId, StoredEvents, UserRow } from '../store.ts'
+import type { DirectoryPageQuery, GroupRow, MemberRow, OrgId, ResourceId, StoredEvents, UserRow, UserState } from '../store.ts'
 import { all } from './conn-helpers.ts'
 import type { DirectoryStatements } from './directory-statements.ts'
 import { filterToSql, type CompileContext } from './filter-to-sql.ts'
@@ -23,6 +25,26 @@ function toStoredEvents(r: EventRecord): StoredEvents {
   }
 }
 
+/** `active + active * pending` per state: 0 not active, 1 active, 2 active and pending. */
+const STATE_CODE: Readonly<Record<UserState, number>> = { suspended: 0, active: 1, pending: 2 }
+
+/** One page of the directory's users or groups in id order, as the store runs it. */
+export function directoryPageQuery(builder: Kysely<Database>, dialect: SqlDialect, table: 'users' | 'groups', rs: ResourceSchema, orgId: OrgId, q: DirectoryPageQuery): Compilable {
+  const columns = table === 'users' ? [...RESOURCE, ...USER_DIRECTORY] : [...RESOURCE, ...GROUP_DIRECTORY]
+  let b = builder.selectFrom(`${table} as t` as 'users as t').select(columns.map((c) => `t.${c}` as 't.id')).where('t.org_id', '=', orgId)
+  if (q.filter) {
+    const ctx: CompileContext = { rs, dialect, orgId, alias: 't' }
+    b = b.where(filterToSql(ctx, q.filter) as never)
+  }
+  if (table === 'users' && q.state != null) {
+    // Spelled as migration 0014's users_state index spells it: SQLite matches the expression by its text.
+    b = b.where(sql`(active + active * pending)`, '=', STATE_CODE[q.state])
+  }
+  if (q.after !== null) b = b.where('t.id', '>', q.after)
+  if (q.updatedSince !== null) b = b.where('t.updated_at', '>=', q.updatedSince)
+  return b.orderBy('t.id').limit(q.limit) as Compilable
+}
+
 export class DirectoryReads {
   readonly #d: StoreDriver
   readonly #st: DirectoryStatements
@@ -33,15 +55,7 @@ export class DirectoryReads {
   }
 
   async #page(table: 'users' | 'groups', rs: ResourceSchema, orgId: OrgId, q: DirectoryPageQuery): Promise<ResourceRecord[]> {
-    const columns = table === 'users' ? [...RESOURCE, ...USER_DIRECTORY] : [...RESOURCE, ...GROUP_DIRECTORY]
-    let b = this.#d.builder.selectFrom(`${table} as t` as 'users as t').select(columns.map((c) => `t.${c}` as 't.id')).where('t.org_id', '=', orgId)
-    if (q.filter) {
-      const ctx: CompileContext = { rs, dialect: this.#d.sql, orgId, alias: 't' }
-      b = b.where(filterToSql(ctx, q.filter) as never)
-    }
-    if (q.after !== null) b = b.where('t.id', '>', q.after)
-    if (q.updatedSince !== null) b = b.where('t.updated_at', '>=', q.updatedSince)
-    const c = (b.orderBy('t.id').limit(q.limit) as Compilable).compile()
+    const c = directoryPageQuery(this.#d.builder, this.#d.sql, table, rs, orgId, q).compile()
     // A filter may scan: it runs where SCIM's scanning reads run.
     return this.#d.scanner.all<ResourceRecord>(c.sql, c.parameters)
   }

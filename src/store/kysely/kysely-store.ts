@@ -21,8 +21,9 @@ import { ListPager, NO_MATCH, onePage } from './list-pager.ts'
 import { orgStatements, toAuditRow, toDomainRecord, type OrgStatements } from './org-policy.ts'
 import type { Conn } from './prepared.ts'
 import { toGroupRow, toUserRow, type ResourceRecord } from './rows.ts'
-import { logArgs, logPageQuery, toLogRow } from './log-sql.ts'
-import type { ApiKeysTable, AuditLogTable, OrgDomainsTable, ProvisioningLogTable } from './schema.ts'
+import { logArgs } from './log-sql.ts'
+import { countLog, listLog } from './log-reads.ts'
+import type { ApiKeysTable, AuditLogTable, OrgDomainsTable } from './schema.ts'
 import { statements, type Statements } from './statements.ts'
 import type { StoreDriver } from './store-driver.ts'
 import { KyselyTx } from './write-tx.ts'
@@ -205,17 +206,11 @@ export class KyselyStore implements Store {
   }
 
   listLog(orgId: OrgId, query: LogQuery): Promise<readonly LogRow[]> {
-    return this.#d.read(async () => {
-      const c = logPageQuery(this.#d.builder, orgId, query).compile()
-      const rows = (await this.#d.reader.all<ProvisioningLogTable>(c.sql, c.parameters)).map(toLogRow)
-      const file = this.#d.logFile
-      if (!file) return rows
-      // Both tables' newest `limit` rows, merged: the page is the newest `limit` of those.
-      const f = logPageQuery(this.#d.builder, orgId, query, (id) => file.key(id)).compile()
-      const more = (await file.reader.all<ProvisioningLogTable>(f.sql, f.parameters))
-        .map((r) => toLogRow({ ...r, org_id: orgId, id: file.text(r.id) as string, resource_id: file.text(r.resource_id) as string | null }))
-      return rows.concat(more).sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0)).slice(0, query.limit)
-    })
+    return listLog(this.#d, orgId, query)
+  }
+
+  countLog(orgId: OrgId, query: LogQuery): Promise<number> {
+    return countLog(this.#d, orgId, query)
   }
 
   apiKeyByHash(hash: string): Promise<ApiKeyRow | null> {
