@@ -23,6 +23,7 @@ import type { ConsolePolicy } from '../console/accounts.ts'
 import type { ConsoleMailSettings } from '../console/mail.ts'
 import { tokenUseRecorder } from '../console/scim-tokens.ts'
 import { registerConsoleStatic } from './console-static.ts'
+import { countInFlight, RequestLoad } from './in-flight.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -119,8 +120,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   })
   app.decorate('webhookDispatcher', dispatcher)
   app.addHook('onReady', async () => dispatcher?.start())
+  const requestLoad = opts.mailer === undefined ? null : new RequestLoad()
+  if (requestLoad !== null) countInFlight(app, requestLoad)
   const mailer = opts.mailer === undefined ? null : new Mailer({
-    store: opts.deps.store, newId: opts.deps.newId, now: opts.deps.now, ...opts.mailer,
+    store: opts.deps.store, newId: opts.deps.newId, now: opts.deps.now, ...(requestLoad ? { load: () => requestLoad.busyShare() } : {}), ...opts.mailer,
     // The outbox's files are the only trace of a message when there is no mail server: each is logged (never its token).
     ...(opts.mailer.writesFiles ? { onSent: (s: { orgId: string; invitationId: string; where: string }) => app.log.info({ orgId: s.orgId, invitationId: s.invitationId, file: s.where }, `invitation email written to ${s.where}`) } : {}),
     onError: (err) => app.log.warn({ err }, 'invitations: mailer pass failed; retrying'),

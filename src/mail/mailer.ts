@@ -55,6 +55,11 @@ export interface MailerSettings {
    * burst of SCIM writes is not slowed by its own invitations (on by default).
    */
   readonly yieldToLoad?: boolean
+  /**
+   * The share (0–1) of the time since the last call during which requests were in flight
+   * (http/in-flight.ts): a burst whose loop waits on the disk is not idle.
+   */
+  readonly load?: () => number
   readonly random?: () => number
 }
 
@@ -127,7 +132,7 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
   return out
 }
 
-type Resolved = Required<Omit<MailerOptions, 'onSent' | 'onError' | 'writesFiles'>> & Pick<MailerOptions, 'onSent' | 'onError' | 'writesFiles'>
+type Resolved = Required<Omit<MailerOptions, 'onSent' | 'onError' | 'writesFiles' | 'load'>> & Pick<MailerOptions, 'onSent' | 'onError' | 'writesFiles' | 'load'>
 
 export class Mailer {
   readonly #o: Resolved
@@ -235,15 +240,16 @@ export class Mailer {
   }
 
   /**
-   * Whether sends should wait: the event loop was busy more than BUSY_UTILIZATION of the time
-   * since the last look (a burst of requests, whose invitations are queued meanwhile), and they
+   * Whether sends should wait: the event loop was busy, or requests were in flight, more than
+   * BUSY_UTILIZATION of the time since the last look (a burst of requests, whose invitations are
+   * queued meanwhile), and they
    * have not waited MAX_DEFER_MS yet.
    */
   #busy(nowMs: number): boolean {
     if (!this.#o.yieldToLoad) return false
     const since = performance.eventLoopUtilization(this.#elu)
     this.#elu = performance.eventLoopUtilization()
-    this.#pressed = since.utilization >= BUSY_UTILIZATION
+    this.#pressed = Math.max(since.utilization, this.#o.load?.() ?? 0) >= BUSY_UTILIZATION
     if (!this.#pressed) {
       this.#deferredSince = null
       return false

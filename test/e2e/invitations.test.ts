@@ -135,6 +135,19 @@ describe.each(storeMatrix())('invitations on $name', (factory: StoreFactory) => 
     expect(mail.received).toHaveLength(1)
   })
 
+  it('holds invitations back while requests keep the server busy, even with its event loop idle, and sends them within about a second anyway', async () => {
+    const mail = await smtp()
+    // Requests in flight all the time (the server's own measure, http/in-flight.ts): a burst
+    // whose event loop waits on the disk. Sends wait up to a second (mail/mailer.ts MAX_DEFER_MS).
+    let looks = 0
+    const h = await harness({ mailer: mailer(mail.url, { load: () => (looks++, 1) }) })
+    await h.createUser('burst@example.com')
+    await new Promise((r) => setTimeout(r, 300))
+    expect(looks).toBeGreaterThan(0)
+    expect(mail.received).toHaveLength(0)
+    await eventually(() => mail.received.length === 1, 10_000, 'the invitation email after the deferral')
+  })
+
   it('refuses a token to a key without directory:write (403), to another organization\'s key and for nonsense (404), and a body without a token (400)', async () => {
     const mail = await smtp()
     const h = await harness({ mailer: mailer(mail.url) })
