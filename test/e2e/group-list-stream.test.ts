@@ -249,6 +249,45 @@ describe.each(storeMatrix())('group lists with members on $name', (factory) => {
     }
   })
 
+  it('finishes a streamed answer past the request deadline, and stops a buffered one at it with a 503', async () => {
+    // Its own server, with a 300 ms deadline, and member pages that take 150 ms each.
+    const d = await startApp(factory, { streamMembersOver: 5, memberPageSize: 3 }, { requestDeadlineMs: 300 })
+    try {
+      const members: Json[] = []
+      for (let i = 0; i < 12; i++) members.push({ value: (await d.req('POST', '/Users', user(`slow${i}@example.com`))).json.id })
+      const g = await d.req('POST', '/Groups', { schemas: [GROUP], displayName: 'Slow', members })
+      expect(g.status, g.text).toBe(201)
+      const slow = d.store
+      const original = slow.groupMembersPage.bind(slow)
+      let pages = 0
+      slow.groupMembersPage = async (...args) => {
+        pages++
+        await new Promise((r) => setTimeout(r, 150))
+        return original(...args)
+      }
+      try {
+        // 12 members in 5 reads, 750 ms: a streamed answer has begun, and it ends complete.
+        const streamed = await d.req('GET', '/Groups')
+        expect(streamed.status).toBe(200)
+        expect((streamed.json.Resources?.[0]?.members as unknown[]).length).toBe(12)
+        const one = await d.req('GET', `/Groups/${String(g.json.id)}`)
+        expect((one.json.members as unknown[]).length).toBe(12)
+        // Built whole (under the limit in all), it is a 503 at the deadline, and no later page is read.
+        ;(d.deps.limits as unknown as Record<string, number>).streamMembersOver = 1_000
+        pages = 0
+        const whole = await d.req('GET', '/Groups')
+        expect(whole.status, whole.text).toBe(503)
+        expect(whole.headers['retry-after']).toBeDefined()
+        await new Promise((r) => setTimeout(r, 800))
+        expect(pages).toBeLessThanOrEqual(3)
+      } finally {
+        delete (slow as unknown as Record<string, unknown>).groupMembersPage
+      }
+    } finally {
+      await d.close()
+    }
+  })
+
   it('reads no member when the list excludes members (as Entra ID and Okta ask)', async () => {
     const seen: boolean[] = []
     let pages = 0

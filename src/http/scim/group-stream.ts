@@ -15,6 +15,7 @@ import { etagOf } from '../../scim/etag.ts'
 import { project, type ProjectionOptions } from '../../scim/projection.ts'
 import { memberJson, memberObject, renderResource, renderResourceJson } from '../../scim/render.ts'
 import type { ResourceSchema } from '../../scim/schema/registry.ts'
+import { checkDeadline, type Deadline } from '../../store/deadline.ts'
 import type { GroupRow, MemberRow, OrgId } from '../../store/store.ts'
 import { SCIM_CONTENT_TYPE } from './errors.ts'
 
@@ -79,9 +80,10 @@ export function groupParts(rs: ResourceSchema, group: GroupRow, baseUrl: string,
 /**
  * The group's text: `bare` without reading a membership row when no member can be shown (a
  * count of 0 read with the row's version is that version's member list), else the members a
- * page at a time, then the version check. Throws GroupChangedWhileStreamed when it moved.
+ * page at a time, then the version check. Throws GroupChangedWhileStreamed when it moved, and
+ * DeadlineExceeded before a page read past `deadline` (given for an answer not yet begun).
  */
-export async function* groupText(deps: Deps, orgId: OrgId, group: GroupRow, parts: GroupParts): AsyncGenerator<string> {
+export async function* groupText(deps: Deps, orgId: OrgId, group: GroupRow, parts: GroupParts, deadline?: Deadline): AsyncGenerator<string> {
   if (!parts.shown || group.directory?.memberCount === 0) {
     yield parts.bare
     return
@@ -90,6 +92,7 @@ export async function* groupText(deps: Deps, orgId: OrgId, group: GroupRow, part
   let after: string | null = null
   let opened = false
   for (;;) {
+    checkDeadline(deadline)
     const page = await deps.store.groupMembersPage(orgId, group.id, after, size)
     const texts = parts.members(page)
     if (texts.length > 0) {

@@ -11,6 +11,7 @@ import type { Deps } from '../../provisioning/deps.ts'
 import { ScimError } from '../../scim/errors.ts'
 import type { ProjectionOptions } from '../../scim/projection.ts'
 import type { ResourceSchema } from '../../scim/schema/registry.ts'
+import { checkDeadline, type Deadline } from '../../store/deadline.ts'
 import type { GroupRow, OrgId } from '../../store/store.ts'
 import { RETRY_AFTER_SECONDS, SCIM_CONTENT_TYPE } from './errors.ts'
 import { GroupChangedWhileStreamed, groupParts, groupText } from './group-stream.ts'
@@ -35,14 +36,14 @@ export function listHead(total: number, startIndex: number, itemsPerPage: number
   return `${head.slice(0, -1)},"Resources":[`
 }
 
-async function* listText(deps: Deps, orgId: OrgId, baseUrl: string, p: ProjectionOptions, page: ListPage): AsyncGenerator<string> {
+async function* listText(deps: Deps, orgId: OrgId, baseUrl: string, p: ProjectionOptions, page: ListPage, deadline: Deadline | undefined): AsyncGenerator<string> {
   const rows = page.groups?.rows ?? []
   yield `${listHead(page.total, page.startIndex, page.rendered.length + rows.length)}${page.rendered.join(',')}`
   let first = page.rendered.length === 0
   for (const row of rows) {
     if (!first) yield ','
     first = false
-    yield* groupText(deps, orgId, row, groupParts((page.groups as { rs: ResourceSchema }).rs, row, baseUrl, p))
+    yield* groupText(deps, orgId, row, groupParts((page.groups as { rs: ResourceSchema }).rs, row, baseUrl, p), deadline)
   }
   yield ']}'
 }
@@ -53,15 +54,22 @@ async function collect(parts: AsyncGenerator<string>): Promise<string> {
   return out
 }
 
-/** Sends the page `read` returns, streamed or whole (above). */
+/**
+ * Sends the page `read` returns, streamed or whole (above). The request's deadline
+ * (`deps.deadline`) holds until the answer begins: a page built whole stops reading members at
+ * it (the 503 is http/deadline.ts's), a streamed one has begun when its first page is read.
+ */
 export async function sendListWithMembers(deps: Deps, reply: FastifyReply, orgId: OrgId, baseUrl: string, p: ProjectionOptions, read: () => Promise<ListPage>): Promise<FastifyReply> {
   for (let n = 1; ; n++) {
     const page = await read()
     const members = (page.groups?.rows ?? []).reduce((sum, r) => sum + (r.directory?.memberCount ?? 0), 0)
-    const text = listText(deps, orgId, baseUrl, p, page)
-    if (members > deps.limits.streamMembersOver) return reply.code(200).type(SCIM_CONTENT_TYPE).send(Readable.from(text, { objectMode: false }))
+    if (members > deps.limits.streamMembersOver) {
+      return reply.code(200).type(SCIM_CONTENT_TYPE).send(Readable.from(listText(deps, orgId, baseUrl, p, page, undefined), { objectMode: false }))
+    }
     try {
-      return sendJson(reply, 200, await collect(text))
+      const text = await collect(listText(deps, orgId, baseUrl, p, page, deps.deadline))
+      checkDeadline(deps.deadline)
+      return sendJson(reply, 200, text)
     } catch (e) {
       if (!(e instanceof GroupChangedWhileStreamed)) throw e
       if (n === READS) throw new ScimError(503, null, 'The groups on this page kept changing while their members were read; retry later', { 'retry-after': String(RETRY_AFTER_SECONDS) })

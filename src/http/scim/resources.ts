@@ -136,7 +136,7 @@ export function registerResourceRoutes(app: FastifyInstance, deps: Deps, baseUrl
       const rs = await rsOf(request)
       if (ops.kind === 'Group' && wantsMembership(rs, p)) {
         // The rows without members (with their member counts); the members a page at a time.
-        return sendListWithMembers(deps, reply, orgOf(request), baseUrlOf(request), p, async (): Promise<ListPage> => {
+        return sendListWithMembers(depsOf(request), reply, orgOf(request), baseUrlOf(request), p, async (): Promise<ListPage> => {
           const { total, rows } = await ops.list(depsOf(request), orgOf(request), p, false, rs)
           return { total, startIndex: p.startIndex, rendered: [], groups: { rs, rows: rows as GroupRow[] } }
         })
@@ -200,7 +200,7 @@ export function registerResourceRoutes(app: FastifyInstance, deps: Deps, baseUrl
     const orgId = orgOf(request)
     const p = parseSearchRequest(rewriteSearchRequest(requireBody(request), request.scimTrace), deps.limits.maxResults, noteOn(request))
     // Groups' members are read a page at a time after the rows (list-stream.ts).
-    return sendListWithMembers(deps, reply, orgId, baseUrlOf(request), p, async (): Promise<ListPage> => {
+    return sendListWithMembers(depsOf(request), reply, orgId, baseUrlOf(request), p, async (): Promise<ListPage> => {
       const parts: { ops: Ops; rs: ResourceSchema; total: number; p: ListParams }[] = []
       for (const ops of [USERS, GROUPS]) {
         const rs = await resourceOf(deps, request, ops.kind)
