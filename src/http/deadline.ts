@@ -25,7 +25,9 @@ export function requestDeadlines(app: FastifyInstance, ms: number): void {
     request.deadline = deadline
     // Node keeps timers of one duration in one list: adding and clearing one is constant time.
     request.deadlineTimer = setTimeout(() => {
-      if (reply.sent || deadline.committing) return
+      // A streamed answer (a large group's members, http/scim/group-stream.ts) that has begun is
+      // its 200 under way, not a hang: its headers are out, and it ends with its last page.
+      if (reply.sent || reply.raw.headersSent || deadline.committing) return
       deadline.abandoned = true
       void reply.send(new DeadlineExceeded())
     }, ms)

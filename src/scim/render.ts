@@ -56,14 +56,17 @@ function refsOf(rs: ResourceSchema, baseUrl: string, refs: readonly RenderedRef[
   if (rs.kind === 'User') {
     out.groups = refs.map((g) => ({ value: g.value, $ref: `${baseUrl}/Groups/${g.value}`, display: g.display, type: 'direct' }))
   } else {
-    out.members = refs.map((m) => {
-      const type = m.type === 'Group' ? 'Group' : 'User'
-      const ref: Record<string, unknown> = { value: m.value, $ref: `${baseUrl}/${type}s/${m.value}`, type }
-      if (m.display != null) ref.display = m.display
-      return ref
-    })
+    out.members = refs.map((m) => memberObject(baseUrl, m))
   }
   return out
+}
+
+/** One element of a group's `members` in wire form (memberJson is the same, serialized). */
+export function memberObject(baseUrl: string, m: RenderedRef): Record<string, unknown> {
+  const type = m.type === 'Group' ? 'Group' : 'User'
+  const ref: Record<string, unknown> = { value: m.value, $ref: `${baseUrl}/${type}s/${m.value}`, type }
+  if (m.display != null) ref.display = m.display
+  return ref
 }
 
 /**

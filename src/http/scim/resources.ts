@@ -18,9 +18,8 @@ import { orgResources } from '../../provisioning/org-schemas.ts'
 import type { GroupRow, ListResult, OrgId, UserRow } from '../../store/store.ts'
 import { notModified, sendJson } from './plugin.ts'
 import { sendGroupStream, streamsMembers } from './group-stream.ts'
+import { listHead, sendListWithMembers, type ListPage } from './list-stream.ts'
 import { writeLog } from './request-log.ts'
-
-const LIST_RESPONSE = 'urn:ietf:params:scim:api:messages:2.0:ListResponse'
 
 type Row = UserRow | GroupRow
 type Query = Record<string, unknown>
@@ -76,8 +75,7 @@ function requireBody(request: FastifyRequest): unknown {
 
 /** A ListResponse (RFC 7644 §3.4.2) around resources already serialized. */
 function listJson(total: number, startIndex: number, resources: readonly string[]): string {
-  const head = JSON.stringify({ schemas: [LIST_RESPONSE], totalResults: total, itemsPerPage: resources.length, startIndex })
-  return `${head.slice(0, -1)},"Resources":[${resources.join(',')}]}`
+  return `${listHead(total, startIndex, resources.length)}${resources.join(',')}]}`
 }
 
 function listResponse(rs: ResourceSchema, result: ListResult<Row>, p: ListParams, baseUrl: string): string {
@@ -120,17 +118,29 @@ export function registerResourceRoutes(app: FastifyInstance, deps: Deps, baseUrl
       // as created), each with its display name.
       let full = row
       const created = status === 201 && !(rs.kind === 'Group' && (row.directory as { memberCount?: number } | null)?.memberCount)
+      if (status === 201) void reply.header('location', `${baseUrlOf(request)}${base}/${row.id}`)
+      if (ops.kind === 'Group' && !('members' in row) && wantsMembership(rs, p) && !created) {
+        // A large group's answer is streamed like its GET (group-stream.ts).
+        const group = await deps.store.directoryGroup(orgOf(request), row.id).catch(() => null)
+        if (group && streamsMembers(deps, group)) return sendGroupStream(deps, reply, rs, orgOf(request), group, baseUrlOf(request), tag(rs, group), p, status)
+      }
       if (!('groups' in row) && !('members' in row) && wantsMembership(rs, p) && !created) {
         // The write has committed: if reading the membership back fails, answer with the row
         // (without it) rather than an error that would make the identity provider retry it.
         full = await ops.get(depsOf(request), orgOf(request), row.id, true).catch(() => row)
       }
-      if (status === 201) void reply.header('location', `${baseUrlOf(request)}${base}/${row.id}`)
       return sendJson(reply, status, render(rs, full, baseUrlOf(request), p), tag(rs, full))
     }
 
     const list = async (request: FastifyRequest, reply: FastifyReply, p: ListParams) => {
       const rs = await rsOf(request)
+      if (ops.kind === 'Group' && wantsMembership(rs, p)) {
+        // The rows without members (with their member counts); the members a page at a time.
+        return sendListWithMembers(depsOf(request), reply, orgOf(request), baseUrlOf(request), p, async (): Promise<ListPage> => {
+          const { total, rows } = await ops.list(depsOf(request), orgOf(request), p, false, rs)
+          return { total, startIndex: p.startIndex, rendered: [], groups: { rs, rows: rows as GroupRow[] } }
+        })
+      }
       const result = await ops.list(depsOf(request), orgOf(request), p, wantsMembership(rs, p), rs)
       return sendJson(reply, 200, listResponse(rs, result, p, baseUrlOf(request)))
     }
@@ -150,12 +160,12 @@ export function registerResourceRoutes(app: FastifyInstance, deps: Deps, baseUrl
       const p = projectionOf(request.query)
       const rs = await rsOf(request)
       const membership = wantsMembership(rs, p)
-      if (ops.kind === 'Group' && membership && !p.attributes && !p.excludedAttributes) {
-        // A large group's members are streamed a page at a time (group-stream.ts).
+      if (ops.kind === 'Group' && membership) {
+        // A large group's members are streamed a page at a time (group-stream.ts), projected or not.
         const group = await deps.store.directoryGroup(orgOf(request), request.params.id)
         if (group && streamsMembers(deps, group)) {
           if (notModified(request, reply, tag(rs, group))) return reply
-          return sendGroupStream(deps, reply, rs, orgOf(request), group, baseUrlOf(request), tag(rs, group))
+          return sendGroupStream(deps, reply, rs, orgOf(request), group, baseUrlOf(request), tag(rs, group), p)
         }
       }
       const row = await ops.get(depsOf(request), orgOf(request), request.params.id, membership)
@@ -189,28 +199,34 @@ export function registerResourceRoutes(app: FastifyInstance, deps: Deps, baseUrl
   app.post('/.search', async (request, reply) => {
     const orgId = orgOf(request)
     const p = parseSearchRequest(rewriteSearchRequest(requireBody(request), request.scimTrace), deps.limits.maxResults, noteOn(request))
-    const parts: { ops: Ops; rs: ResourceSchema; total: number; p: ListParams }[] = []
-    for (const ops of [USERS, GROUPS]) {
-      const rs = await resourceOf(deps, request, ops.kind)
-      const own = { ...p, filter: p.filter ? restrictToResource(rs, p.filter) : null }
-      const { total } = await ops.list(depsOf(request), orgId, { ...own, startIndex: 1, count: 0 }, false, rs)
-      parts.push({ ops, rs, total, p: own })
-    }
-    const total = parts.reduce((n, x) => n + x.total, 0)
-    const resources: string[] = []
-    let skip = p.startIndex - 1
-    let want = p.count
-    for (const { ops, rs, total: n, p: own } of parts) {
-      if (want <= 0) break
-      if (skip >= n) {
-        skip -= n
-        continue
+    // Groups' members are read a page at a time after the rows (list-stream.ts).
+    return sendListWithMembers(depsOf(request), reply, orgId, baseUrlOf(request), p, async (): Promise<ListPage> => {
+      const parts: { ops: Ops; rs: ResourceSchema; total: number; p: ListParams }[] = []
+      for (const ops of [USERS, GROUPS]) {
+        const rs = await resourceOf(deps, request, ops.kind)
+        const own = { ...p, filter: p.filter ? restrictToResource(rs, p.filter) : null }
+        const { total } = await ops.list(depsOf(request), orgId, { ...own, startIndex: 1, count: 0 }, false, rs)
+        parts.push({ ops, rs, total, p: own })
       }
-      const page = await ops.list(depsOf(request), orgId, { ...own, startIndex: skip + 1, count: want }, wantsMembership(rs, p), rs)
-      resources.push(...page.rows.map((r) => render(rs, r, baseUrlOf(request), p)))
-      want -= page.rows.length
-      skip = 0
-    }
-    return sendJson(reply, 200, listJson(total, p.startIndex, resources))
+      const total = parts.reduce((n, x) => n + x.total, 0)
+      const rendered: string[] = []
+      let groups: ListPage['groups'] = null
+      let skip = p.startIndex - 1
+      let want = p.count
+      for (const { ops, rs, total: n, p: own } of parts) {
+        if (want <= 0) break
+        if (skip >= n) {
+          skip -= n
+          continue
+        }
+        const membership = wantsMembership(rs, p)
+        const page = await ops.list(depsOf(request), orgId, { ...own, startIndex: skip + 1, count: want }, membership && ops.kind === 'User', rs)
+        if (ops.kind === 'Group' && membership) groups = { rs, rows: page.rows as GroupRow[] }
+        else rendered.push(...page.rows.map((r) => render(rs, r, baseUrlOf(request), p)))
+        want -= page.rows.length
+        skip = 0
+      }
+      return { total, startIndex: p.startIndex, rendered, groups }
+    })
   })
 }

@@ -33,6 +33,10 @@ interface PageEnds { readonly positions: number[]; readonly keys: string[] }
 /** Most page ends remembered, over every list, until the next data version. */
 const MAX_PAGE_ENDS = 10_000
 
+const USER_COLUMNS = ['t.id', 't.version', 't.created_at', 't.updated_at', 't.data'] as const
+// The directory columns, so that the row's DirectoryInfo carries memberCount (rows.ts).
+const GROUP_COLUMNS = [...USER_COLUMNS, 't.managed_by', 't.identity_provider', 't.member_count'] as unknown as typeof USER_COLUMNS
+
 /**
  * The folded value of a filter that is exactly `userName eq "…"` (Users) or `displayName eq "…"`
  * (Groups), however the attribute is spelled (RFC 7643 §2.1) or qualified; null for any other.
@@ -125,7 +129,9 @@ export class ListPager {
     const dir = desc ? 'desc' : 'asc'
     const endsOf = `${table}\u0000${dir}\u0000${orgId}`
     const near = keyed && q.startIndex > 1 ? this.#nearestEnd(endsOf, q.startIndex - 1) : undefined
-    const columns = ['t.id', 't.version', 't.created_at', 't.updated_at', 't.data'] as const
+    // A group's member count comes with it: a page whose groups show their members decides from
+    // it whether to stream them (http/scim/list-stream.ts), and a count of 0 needs no read.
+    const columns = table === 'groups' ? GROUP_COLUMNS : USER_COLUMNS
     const select = () => keyed ? base().select([...columns, sql`${order}`.as('sort_key')]) : base().select(columns)
     type Select = ReturnType<typeof select>
     const sorted = (b: Select) => b.orderBy(sql`${order} ${sql.raw(dir)}`).orderBy('t.id', dir)

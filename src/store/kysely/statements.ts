@@ -118,7 +118,7 @@ export function statements(b: Kysely<Database>, d: SqlDialect, lockRows: boolean
     group: prepare(b.selectFrom('groups').select(RESOURCE).where('org_id', '=', arg(0)).where('id', '=', arg(1))),
     groupForUpdate: prepare(lock(b.selectFrom('groups').select([...RESOURCE, ...GROUP_DIRECTORY]).where('org_id', '=', arg(0)).where('id', '=', arg(1)))),
     groupIdByName: prepare(b.selectFrom('groups').select('id').where('org_id', '=', arg(0)).where('display_name_folded', '=', arg(1))),
-    groupByName: prepare(b.selectFrom('groups').select(RESOURCE).where('org_id', '=', arg(0)).where('display_name_folded', '=', arg(1))),
+    groupByName: prepare(b.selectFrom('groups').select([...RESOURCE, ...GROUP_DIRECTORY]).where('org_id', '=', arg(0)).where('display_name_folded', '=', arg(1))),
     members: prepare(membersQuery(b, d, 'all')),
     insertGroup: prepare(b.insertInto('groups').values({
       org_id: arg(0), id: arg(1), ...named(GROUP_COLUMNS, 2), version: 1, created_at: arg(5), updated_at: arg(5), data: arg(6),
