@@ -4,6 +4,7 @@
 import type { ListParams } from '../scim/list-query.ts'
 import { ScimError, quote } from '../scim/errors.ts'
 import { applyPatch } from '../scim/patch/apply.ts'
+import { bareValueNote } from '../scim/filter/parser.ts'
 import { normalizePatch } from '../scim/patch/normalize.ts'
 import { validateResource, type MemberRef } from '../scim/resource.ts'
 import type { ResourceSchema } from '../scim/schema/registry.ts'
@@ -146,7 +147,7 @@ export async function replaceGroup(deps: Deps, orgId: OrgId, id: string, input: 
 
 /** PATCH /Groups/{id} (RFC 7644 §3.5.2): all operations or none. */
 export async function patchGroup(deps: Deps, orgId: OrgId, id: string, input: unknown, ifMatch: string | undefined, log: WriteLog | undefined, rs: ResourceSchema): Promise<GroupRow> {
-  const ops = normalizePatch(rs, input, { maxOperations: deps.limits.maxPatchOperations })
+  const ops = normalizePatch(rs, input, { maxOperations: deps.limits.maxPatchOperations, onBareValue: (word) => log?.note?.(bareValueNote(word)) })
   return modifyGroup(deps, orgId, id, ifMatch, log, (cur) => {
     // A group keeps no undeclared attributes (a create drops them too): they are ignored, noted.
     const r = applyPatch(rs, cur.body, ops)

@@ -4,6 +4,7 @@ import { isDeepStrictEqual } from 'node:util'
 import type { ListParams } from '../scim/list-query.ts'
 import { ScimError, quote } from '../scim/errors.ts'
 import { applyPatch } from '../scim/patch/apply.ts'
+import { bareValueNote } from '../scim/filter/parser.ts'
 import { normalizePatch, type PatchOperation } from '../scim/patch/normalize.ts'
 import { validateResource } from '../scim/resource.ts'
 import type { ResourceSchema } from '../scim/schema/registry.ts'
@@ -231,7 +232,7 @@ function passwordSetBy(ops: readonly PatchOperation[]): string | null {
 
 /** PATCH /Users/{id} (RFC 7644 §3.5.2): all operations or none. */
 export async function patchUser(deps: Deps, orgId: OrgId, id: string, input: unknown, ifMatch: string | undefined, log: WriteLog | undefined, rs: ResourceSchema): Promise<UserRow> {
-  const ops = normalizePatch(rs, input, { maxOperations: deps.limits.maxPatchOperations })
+  const ops = normalizePatch(rs, input, { maxOperations: deps.limits.maxPatchOperations, onBareValue: (word) => log?.note?.(bareValueNote(word)) })
   const newPassword = passwordSetBy(ops)
   const newHash = newPassword === null ? null : await hashPassword(newPassword)
   return modifyUser(deps, orgId, id, ifMatch, log, (cur) => {
