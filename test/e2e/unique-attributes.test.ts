@@ -4,10 +4,14 @@
 // §3.3, §3.12) and writes nothing; values compare as their type does (caseExact, numbers, instants);
 // a value is released by the change or the delete that lets go of it; a declaration over duplicate
 // values is refused with their count; removing the uniqueness or the schema drops the constraint;
-// parallel creates of one value (on PostgreSQL through two servers) leave exactly one holder, and so
-// does a declaration racing with them.
+// a write validated before a declaration changed runs again under the new one; parallel creates of
+// one value (on PostgreSQL through two servers) leave exactly one holder, and so does a declaration
+// racing with them.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createApiKey } from '../../src/provisioning/api-keys.ts'
+import { createUser, patchUser } from '../../src/provisioning/users.ts'
+import { userResource } from '../../src/scim/schema/registry.ts'
+import { ScimError } from '../../src/scim/errors.ts'
 import type { OrgId } from '../../src/store/store.ts'
 import { patchOp, startApp, user, type TestApp } from '../helpers/app.ts'
 import { remembering, storeMatrix, type StoreFactory } from '../helpers/stores.ts'
@@ -189,6 +193,22 @@ describe.each(storeMatrix())('unique declared attributes on $name', (base) => {
     expect((await declare(o, declaration())).status).toBe(400)
     expect((await api('DELETE', `/orgs/${o.id}/schemas/${encodeURIComponent(EXT)}`, o.key)).status).toBe(204)
     expect((await scim(o, 'POST', '/Users', withExt('f@example.com', { badge: 'Same' }))).status).toBe(201)
+  })
+
+  it('a write validated with the declarations before a change runs again under the current ones', async () => {
+    const o = await newOrg()
+    expect((await declare(o, declaration())).status).toBe(201)
+    const a = await create(o, 'a@example.com', { badge: 'STALE' })
+    // The standard resource type is what a request validated with before the organization declared anything.
+    const stale = userResource
+    const dup = await createUser(t.deps, o.id, withExt('b@example.com', { badge: 'stale' }), undefined, stale).then(() => null, (e: unknown) => e)
+    expect(dup).toBeInstanceOf(ScimError)
+    expect((dup as ScimError).scimType).toBe('uniqueness')
+    const b = await createUser(t.deps, o.id, withExt('b@example.com', { badge: 'other' }), undefined, stale)
+    // Run under the current declarations: the value is indexed, so another holder is refused.
+    expect(b.body[EXT]).toEqual({ badge: 'other' })
+    const patch = await patchUser(t.deps, o.id, a, patchOp({ op: 'replace', path: `${EXT}:badge`, value: 'OTHER' }), undefined, undefined, stale).then(() => null, (e: unknown) => e)
+    expect((patch as ScimError).scimType).toBe('uniqueness')
   })
 
   it('parallel creates of one value, through every server: exactly one succeeds', async () => {
