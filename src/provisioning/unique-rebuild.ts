@@ -1,7 +1,7 @@
 // Rebuilding one declared schema's rows of the unique index (docs/custom-attributes.md,
 // "Uniqueness"), in the transaction that declares the schema: provisioning/unique.ts says why a
 // write running at the same time cannot slip a duplicate past it.
-import { uniqueValuesOf, type UniqueAttribute } from '../scim/schema/unique.ts'
+import { uniqueValuesOf, type UniqueAttribute, type UniqueValue } from '../scim/schema/unique.ts'
 import type { OrgId, ResourceId, StoreTx } from '../store/store.ts'
 
 /** Values of one attribute held by more than one resource, found while a schema's index is rebuilt. */
@@ -27,16 +27,12 @@ export async function rebuildUnique(tx: StoreTx, orgId: OrgId, schema: string, t
   let after: ResourceId | null = null
   for (;;) {
     const page = await tx.unique.scan(orgId, type, after, REBUILD_PAGE)
-    for (const r of page) {
-      const values = uniqueValuesOf(attrs, r.body)
-      if (values.length === 0) continue
-      for (const e of await tx.unique.index(orgId, r.id, values)) {
-        const v = values.find((x) => x.name === e.name && x.key === e.key)
-        const attr = attrs.find((a) => a.attr.name === e.name) as UniqueAttribute
-        const d = dup.get(e.name) ?? { attr, keys: new Set<string>(), example: v?.value }
-        d.keys.add(e.key)
-        dup.set(e.name, d)
-      }
+    const rows = page.flatMap((r) => uniqueValuesOf(attrs, r.body).map((entry) => ({ resourceId: r.id, entry })))
+    for (const e of rows.length === 0 ? [] : await tx.unique.index(orgId, rows)) {
+      const attr = attrs.find((a) => a.attr.name === e.name) as UniqueAttribute
+      const d = dup.get(e.name) ?? { attr, keys: new Set<string>(), example: (e as UniqueValue).value }
+      d.keys.add(e.key)
+      dup.set(e.name, d)
     }
     if (page.length < REBUILD_PAGE) break
     after = (page[page.length - 1] as { id: ResourceId }).id

@@ -32,8 +32,8 @@ export interface UniqueTx {
   change(orgId: OrgId, resourceId: ResourceId, before: readonly UniqueEntry[], after: readonly UniqueEntry[]): Promise<UniqueConflict | null>
   /** Deletes every row of one schema (its declaration was removed, or is about to be rebuilt). */
   dropSchema(orgId: OrgId, schema: string): Promise<void>
-  /** Adds one resource's rows while a schema is rebuilt; returns the values another resource held already. */
-  index(orgId: OrgId, resourceId: ResourceId, entries: readonly UniqueEntry[]): Promise<readonly UniqueEntry[]>
+  /** Adds resources' rows while a schema is rebuilt; returns the values another resource held already. */
+  index(orgId: OrgId, rows: readonly { readonly resourceId: ResourceId; readonly entry: UniqueEntry }[]): Promise<readonly UniqueEntry[]>
   /** A page of the organization's users or groups in id order, bodies as stored, for a rebuild. */
   scan(orgId: OrgId, type: 'User' | 'Group', after: ResourceId | null, limit: number): Promise<readonly { readonly id: ResourceId; readonly body: Record<string, unknown> }[]>
 }

@@ -87,7 +87,7 @@ export class KyselyStore implements Store {
     this.#st = {
       ...statements(driver.builder, driver.sql, driver.lockRows), ...directoryStatements(driver.builder, driver.sql), ...orgStatements(driver.builder, driver.kind),
       ...lifecycleStatements(driver.builder), ...invitationStatements(driver.builder, driver.lockRows), ...schemaStatements(driver.builder),
-      ...uniqueStatements(driver.builder, driver.lockRows), ...driver.statements,
+      ...uniqueStatements(driver.builder, driver.sql, driver.lockRows), ...driver.statements,
     }
     this.#pager = new ListPager(driver)
     this.#dir = new DirectoryReads(driver, this.#st)

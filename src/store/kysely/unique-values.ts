@@ -3,14 +3,15 @@
 // second transaction inserting the same key waits for the first and then inserts nothing, so the
 // loser learns it from the row count, with its transaction still usable to read the holder.
 import { createHash } from 'node:crypto'
-import type { Kysely } from 'kysely'
+import { sql, type Kysely } from 'kysely'
+import type { SqlDialect } from '../dialect/sql-dialect.ts'
 import type { UniqueConflict, UniqueEntry, UniqueTx } from '../unique-store.ts'
 import type { OrgId, ResourceId } from '../store.ts'
-import { all, run } from './conn-helpers.ts'
+import { all, chunks, run } from './conn-helpers.ts'
 import { arg, prepare, type Conn } from './prepared.ts'
 import type { Database } from './schema.ts'
 
-export function uniqueStatements(b: Kysely<Database>, lockRows: boolean) {
+export function uniqueStatements(b: Kysely<Database>, d: SqlDialect, lockRows: boolean) {
   const page = (table: 'users' | 'groups') => ({
     first: prepare(b.selectFrom(table).select(['id', 'data']).where('org_id', '=', arg(0)).orderBy('id').limit(arg(1))),
     after: prepare(b.selectFrom(table).select(['id', 'data']).where('org_id', '=', arg(0)).where('id', '>', arg(2)).orderBy('id').limit(arg(1))),
@@ -23,6 +24,12 @@ export function uniqueStatements(b: Kysely<Database>, lockRows: boolean) {
       .where('value_key', '=', arg(3)).where('resource_id', '=', arg(4))),
     uniqueHolder: prepare(b.selectFrom('unique_values').select('resource_id').where('org_id', '=', arg(0)).where('schema_id', '=', arg(1))
       .where('attr', '=', arg(2)).where('value_key', '=', arg(3))),
+    // A rebuild's page of rows in one statement; those another row holds already are not returned.
+    insertUniques: prepare(b.insertInto('unique_values').columns(['org_id', 'schema_id', 'attr', 'value_key', 'resource_id'])
+      .expression((eb) => eb.selectFrom(d.recordSource(sql`${arg(1)}`, [['s', 'text'], ['a', 'text'], ['k', 'text'], ['i', 'text']], 'r') as never)
+        .select([sql`${arg(0)}`.as('o'), sql.ref('r.s').as('s'), sql.ref('r.a').as('a'), sql.ref('r.k').as('k'), sql.ref('r.i').as('i')])
+        .where(d.true as never))
+      .onConflict((oc) => oc.doNothing()).returning(['attr', 'value_key', 'resource_id'])),
     dropUniqueSchema: prepare(b.deleteFrom('unique_values').where('org_id', '=', arg(0)).where('schema_id', '=', arg(1))),
     deleteResourceUniques: prepare(b.deleteFrom('unique_values').where('org_id', '=', arg(0)).where('resource_id', '=', arg(1))),
     scanUsers: page('users'),
@@ -30,6 +37,9 @@ export function uniqueStatements(b: Kysely<Database>, lockRows: boolean) {
   }
 }
 export type UniqueStatements = ReturnType<typeof uniqueStatements>
+
+/** Rows per statement of a rebuild (each record is one bound JSON list, not one parameter per column). */
+const INDEX_CHUNK = 1_000
 
 /** The row's key: a SHA-256 of the comparison key, so a value of any length fits the index. */
 function hashKey(key: string): string {
@@ -47,10 +57,12 @@ function same(a: UniqueEntry, b: UniqueEntry): boolean {
 export class KyselyUniqueTx implements UniqueTx {
   readonly #c: Conn
   readonly #st: UniqueStatements
+  readonly #d: SqlDialect
 
-  constructor(conn: Conn, st: UniqueStatements) {
+  constructor(conn: Conn, st: UniqueStatements, d: SqlDialect) {
     this.#c = conn
     this.#st = st
+    this.#d = d
   }
 
   async lockDeclarations(orgId: OrgId): Promise<void> {
@@ -72,9 +84,17 @@ export class KyselyUniqueTx implements UniqueTx {
     await run(this.#c, this.#st.dropUniqueSchema, [orgId, schema.toLowerCase()])
   }
 
-  async index(orgId: OrgId, resourceId: ResourceId, entries: readonly UniqueEntry[]): Promise<readonly UniqueEntry[]> {
+  async index(orgId: OrgId, rows: readonly { readonly resourceId: ResourceId; readonly entry: UniqueEntry }[]): Promise<readonly UniqueEntry[]> {
     const taken: UniqueEntry[] = []
-    for (const e of entries) if ((await run(this.#c, this.#st.insertUnique, args(orgId, e, resourceId))) !== 1) taken.push(e)
+    for (const part of chunks(rows, INDEX_CHUNK)) {
+      const records = part.map((r) => ({ s: r.entry.schema.toLowerCase(), a: r.entry.name.toLowerCase(), k: hashKey(r.entry.key), i: r.resourceId }))
+      const inserted = await all<{ attr: string; value_key: string; resource_id: string }>(this.#c, this.#st.insertUniques, [orgId, this.#d.records(records)])
+      const done = new Set(inserted.map((x) => `${x.attr}\n${x.value_key}\n${x.resource_id}`))
+      part.forEach((r, i) => {
+        const rec = records[i] as { a: string; k: string; i: string }
+        if (!done.has(`${rec.a}\n${rec.k}\n${rec.i}`)) taken.push(r.entry)
+      })
+    }
     return taken
   }
 

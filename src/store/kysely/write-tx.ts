@@ -64,7 +64,7 @@ export class KyselyTx implements StoreTx {
   }
 
   get unique(): KyselyUniqueTx {
-    this.#unique ??= new KyselyUniqueTx(this.#c, this.#st)
+    this.#unique ??= new KyselyUniqueTx(this.#c, this.#st, this.#d)
     return this.#unique
   }
 
