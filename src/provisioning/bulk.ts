@@ -7,7 +7,7 @@
 // after the operations it refers to by bulkId, else in request order). Consecutive POSTs that do
 // not refer to each other are submitted together, so the SQLite group committer writes a run of
 // creates in one durable commit per batch rather than one per operation, and PostgreSQL spreads
-// them over its pool (two creates of one userName or group name never together, so the first in
+// them over its pool (two creates of one userName, group name or declared unique value never together, so the first in
 // request order wins); every other operation waits for what was submitted before it and runs
 // alone, so a PATCH, PUT or DELETE sees every earlier operation's effect. With `failOnErrors`
 // every operation runs alone, so that processing stops exactly at the error that reaches it.
@@ -16,6 +16,8 @@ import { ScimError, quote, type ScimErrorBody } from '../scim/errors.ts'
 import { fold } from '../scim/fold.ts'
 import { getIgnoringCase } from '../scim/resource.ts'
 import { BULK_RESPONSE_SCHEMA, planBulk, resolveBulkIds, type BulkOperation, type BulkRequest } from '../scim/bulk.ts'
+import type { ResourceSchema } from '../scim/schema/registry.ts'
+import { uniqueValues } from '../scim/schema/unique.ts'
 
 /** What one operation did: its status and, on success, the resource's id and version. */
 export type OperationOutcome =
@@ -40,15 +42,26 @@ export interface BulkResponse {
   Operations: BulkResult[]
 }
 
+/** The organization's resource types, for the values its declarations make unique (scim/schema/unique.ts). */
+export interface BulkResources {
+  readonly user: ResourceSchema
+  readonly group: ResourceSchema
+}
+
 /**
- * A create's unique name (a user's userName, a group's displayName, folded as uniqueness folds
- * it): two creates of one name are never in flight together, so the first in request order is
- * the one that wins and the second the one that answers 409, on PostgreSQL as on SQLite.
+ * A create's unique values (a user's userName, a group's displayName, folded as uniqueness folds
+ * it, and the values of attributes the organization declared unique, keyed as they compare): two
+ * creates sharing one are never in flight together, so the first in request order is the one
+ * that wins and the second the one that answers 409, on PostgreSQL as on SQLite.
  */
-function uniqueKey(op: BulkOperation): string | null {
-  if (op.method !== 'POST' || typeof op.data !== 'object' || op.data === null) return null
-  const name = getIgnoringCase(op.data as Record<string, unknown>, op.endpoint === 'Users' ? 'userName' : 'displayName')
-  return typeof name === 'string' ? `${op.endpoint ?? ''}\n${fold(name)}` : null
+function uniqueKeys(op: BulkOperation, resources: BulkResources | undefined): string[] {
+  if (op.method !== 'POST' || typeof op.data !== 'object' || op.data === null || Array.isArray(op.data)) return []
+  const data = op.data as Record<string, unknown>
+  const name = getIgnoringCase(data, op.endpoint === 'Users' ? 'userName' : 'displayName')
+  const keys = typeof name === 'string' ? [`${op.endpoint ?? ''}\n${fold(name)}`] : []
+  const rs = resources ? (op.endpoint === 'Users' ? resources.user : resources.group) : undefined
+  for (const v of rs ? uniqueValues(rs, data) : []) keys.push(`${op.endpoint ?? ''}\n${v.schema.toLowerCase()}:${v.name.toLowerCase()}\n${v.key}`)
+  return keys
 }
 
 /** Most operations submitted together; a longer run of creates is submitted in several parts. */
@@ -58,8 +71,11 @@ function failed(op: BulkOperation, error: ScimError): BulkResult {
   return { method: op.method, ...(op.bulkId !== null ? { bulkId: op.bulkId } : {}), status: String(error.status), response: error.toBody() }
 }
 
-/** Runs a checked BulkRequest; the results are in request order, without the operations never run. */
-export async function runBulk(req: BulkRequest, perform: PerformOperation): Promise<BulkResponse> {
+/**
+ * Runs a checked BulkRequest; the results are in request order, without the operations never run.
+ * `resources`: the organization's resource types, whose declared unique attributes order creates as userName does.
+ */
+export async function runBulk(req: BulkRequest, perform: PerformOperation, resources?: BulkResources): Promise<BulkResponse> {
   const ops = req.operations
   const plan = planBulk(ops)
   const results = new Map<number, BulkResult>()
@@ -113,8 +129,8 @@ export async function runBulk(req: BulkRequest, perform: PerformOperation): Prom
       record(op, failed(op, op.error))
       continue
     }
-    const key = uniqueKey(op)
-    const concurrent = req.failOnErrors === null && op.method === 'POST' && !op.refs.some((r) => pendingBulkIds.has(r)) && !(key !== null && pendingKeys.has(key))
+    const keys = uniqueKeys(op, resources)
+    const concurrent = req.failOnErrors === null && op.method === 'POST' && !op.refs.some((r) => pendingBulkIds.has(r)) && !keys.some((k) => pendingKeys.has(k))
     if (!concurrent || wave.length >= MAX_CONCURRENT) await flush()
     const why = blocked(op)
     if (why) {
@@ -124,7 +140,7 @@ export async function runBulk(req: BulkRequest, perform: PerformOperation): Prom
     if (concurrent) {
       wave.push(run(op))
       if (op.bulkId !== null) pendingBulkIds.add(op.bulkId)
-      if (key !== null) pendingKeys.add(key)
+      for (const k of keys) pendingKeys.add(k)
     } else {
       await run(op)
     }

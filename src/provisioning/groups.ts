@@ -4,6 +4,7 @@
 import type { ListParams } from '../scim/list-query.ts'
 import { ScimError, quote } from '../scim/errors.ts'
 import { applyPatch } from '../scim/patch/apply.ts'
+import { bareValueNote } from '../scim/filter/parser.ts'
 import { normalizePatch } from '../scim/patch/normalize.ts'
 import { validateResource, type MemberRef } from '../scim/resource.ts'
 import type { ResourceSchema } from '../scim/schema/registry.ts'
@@ -16,6 +17,7 @@ import { memberChange, type MemberChange, type WriteLog } from './log-change.ts'
 import { NO_MAPPING } from '../orgs/settings.ts'
 import { checkUndeclared } from './policy.ts'
 import { eventContext } from './users.ts'
+import { checkSchemaVersion, keepUnique, withCurrentSchemas } from './unique.ts'
 
 async function displayNameTaken(deps: Deps, orgId: OrgId, displayName: unknown, e: unknown): Promise<never> {
   if (e instanceof UniqueViolation && e.what === 'displayName' && typeof displayName === 'string') {
@@ -48,7 +50,11 @@ async function resolveRefs(tx: StoreTx, orgId: OrgId, groupId: string, refs: rea
 }
 
 /** POST /Groups. */
-export async function createGroup(deps: Deps, orgId: OrgId, input: unknown, log: WriteLog | undefined, rs: ResourceSchema): Promise<GroupRow> {
+export function createGroup(deps: Deps, orgId: OrgId, input: unknown, log: WriteLog | undefined, rs: ResourceSchema): Promise<GroupRow> {
+  return withCurrentSchemas(deps, orgId, rs, (current) => createGroupWith(deps, orgId, input, log, current))
+}
+
+async function createGroupWith(deps: Deps, orgId: OrgId, input: unknown, log: WriteLog | undefined, rs: ResourceSchema): Promise<GroupRow> {
   const v = validateResource(rs, input, { mode: 'create' })
   for (const n of v.notes) log?.note?.(n)
   checkMemberCount(deps, v.members?.length ?? 0)
@@ -57,9 +63,12 @@ export async function createGroup(deps: Deps, orgId: OrgId, input: unknown, log:
   const identityProvider = log?.identityProvider ?? null
   try {
     return await deps.store.write(async (tx) => {
-      // Read only when there is something to decide: a group's usual create reads no policy.
-      if (v.unknown) checkUndeclared(await tx.orgs.policy(orgId), v.unknown)
+      // The policy holds the declarations' version, checked against those the body was validated with.
+      const policy = await tx.orgs.policy(orgId)
+      checkSchemaVersion(policy, rs)
+      if (v.unknown) checkUndeclared(policy, v.unknown)
       await tx.insertGroup(orgId, { id, body: v.body, now, identityProvider })
+      await keepUnique(tx, orgId, rs, id, null, v.body)
       const members = await resolveRefs(tx, orgId, id, v.members ?? [])
       const delta: MemberDelta = { replaceAll: members, add: [], remove: [], removeAll: false }
       const r = members.length === 0 ? null : await tx.applyMemberDelta(orgId, id, delta)
@@ -90,7 +99,7 @@ export function listGroups(deps: Deps, orgId: OrgId, p: ListParams, withMembersh
 }
 
 async function modifyGroup(
-  deps: Deps, orgId: OrgId, id: string, ifMatch: string | undefined, log: WriteLog | undefined,
+  deps: Deps, orgId: OrgId, id: string, ifMatch: string | undefined, log: WriteLog | undefined, rs: ResourceSchema,
   change: (cur: GroupRow) => { body: Record<string, unknown>; changed: boolean; delta: MemberDelta | null },
   unknown: Readonly<Record<string, unknown>> | null = null,
 ): Promise<GroupRow> {
@@ -117,7 +126,12 @@ async function modifyGroup(
         membersChanged = result.added.length + result.removed.length > 0
         members = memberChange(resolved, result)
       }
-      if (next.changed) await tx.updateGroup(orgId, id, next.body, cur.version, now)
+      if (next.changed) {
+        // Read (and on PostgreSQL held) before the write: the declarations the change was validated with.
+        checkSchemaVersion(await tx.orgs.policy(orgId), rs)
+        await keepUnique(tx, orgId, rs, id, cur.body, next.body)
+        await tx.updateGroup(orgId, id, next.body, cur.version, now)
+      }
       else if (membersChanged) await tx.touchGroup(orgId, id, cur.version, now)
       const logged = { resourceType: 'Group' as const, resourceId: id, before: cur.body, after: next.changed ? next.body : cur.body, members }
       await log?.record(tx, orgId, logged)
@@ -137,17 +151,25 @@ async function modifyGroup(
 }
 
 /** PUT /Groups/{id}: replaces the body and the whole member list. */
-export async function replaceGroup(deps: Deps, orgId: OrgId, id: string, input: unknown, ifMatch: string | undefined, log: WriteLog | undefined, rs: ResourceSchema): Promise<GroupRow> {
+export function replaceGroup(deps: Deps, orgId: OrgId, id: string, input: unknown, ifMatch: string | undefined, log: WriteLog | undefined, rs: ResourceSchema): Promise<GroupRow> {
+  return withCurrentSchemas(deps, orgId, rs, (current) => replaceGroupWith(deps, orgId, id, input, ifMatch, log, current))
+}
+
+async function replaceGroupWith(deps: Deps, orgId: OrgId, id: string, input: unknown, ifMatch: string | undefined, log: WriteLog | undefined, rs: ResourceSchema): Promise<GroupRow> {
   const v = validateResource(rs, input, { mode: 'replace' })
   for (const n of v.notes) log?.note?.(n)
   const delta: MemberDelta = v.members ? { replaceAll: v.members, add: [], remove: [], removeAll: false } : { replaceAll: null, add: [], remove: [], removeAll: true }
-  return modifyGroup(deps, orgId, id, ifMatch, log, () => ({ body: v.body, changed: true, delta }), v.unknown)
+  return modifyGroup(deps, orgId, id, ifMatch, log, rs, () => ({ body: v.body, changed: true, delta }), v.unknown)
 }
 
 /** PATCH /Groups/{id} (RFC 7644 §3.5.2): all operations or none. */
-export async function patchGroup(deps: Deps, orgId: OrgId, id: string, input: unknown, ifMatch: string | undefined, log: WriteLog | undefined, rs: ResourceSchema): Promise<GroupRow> {
-  const ops = normalizePatch(rs, input, { maxOperations: deps.limits.maxPatchOperations })
-  return modifyGroup(deps, orgId, id, ifMatch, log, (cur) => {
+export function patchGroup(deps: Deps, orgId: OrgId, id: string, input: unknown, ifMatch: string | undefined, log: WriteLog | undefined, rs: ResourceSchema): Promise<GroupRow> {
+  return withCurrentSchemas(deps, orgId, rs, (current) => patchGroupWith(deps, orgId, id, input, ifMatch, log, current))
+}
+
+async function patchGroupWith(deps: Deps, orgId: OrgId, id: string, input: unknown, ifMatch: string | undefined, log: WriteLog | undefined, rs: ResourceSchema): Promise<GroupRow> {
+  const ops = normalizePatch(rs, input, { maxOperations: deps.limits.maxPatchOperations, onBareValue: (word) => log?.note?.(bareValueNote(word)) })
+  return modifyGroup(deps, orgId, id, ifMatch, log, rs, (cur) => {
     // A group keeps no undeclared attributes (a create drops them too): they are ignored, noted.
     const r = applyPatch(rs, cur.body, ops)
     for (const n of r.notes) log?.note?.(n)
@@ -165,6 +187,9 @@ export async function deleteGroup(deps: Deps, orgId: OrgId, id: string, ifMatch:
     const cur = await tx.getGroupForUpdate(orgId, id)
     if (!cur) throw notFound('Group', id)
     checkIfMatch(ifMatch, cur.version)
+    // Holds the declarations (org-policy.ts): a rebuild of the unique index then either sees the
+    // group gone or runs first, and this delete removes what it indexed (provisioning/unique.ts).
+    await tx.orgs.policy(orgId)
     const ctx = eventContext(deps, orgId, now, NO_MAPPING)
     const parents = (await tx.deleteGroup(orgId, id, now)) ?? []
     await tx.insertEvents(orgId, [groupDeleted(ctx, cur), ...parents.map((g) => memberRemovedByDelete(ctx, g, id, 'Group'))])

@@ -6,10 +6,13 @@
 import { DeclarationError, parseDeclaration, type DeclaredSchema } from '../scim/schema/declared.ts'
 import { groupResource, userResource, withExtensions, type ResourceSchema } from '../scim/schema/registry.ts'
 import type { StoredSchema } from '../store/schema-store.ts'
-import type { OrgId, Store } from '../store/store.ts'
+import type { OrgId, Store, StoreTx } from '../store/store.ts'
 import type { Deps } from './deps.ts'
 import { record, viewInTx } from './org-settings.ts'
 import { OrgError, findOrg } from './orgs.ts'
+import { rebuildUnique } from './unique-rebuild.ts'
+import { uniqueOf, uniqueSignature } from '../scim/schema/unique.ts'
+import { quote } from '../scim/errors.ts'
 
 /** Most extension schemas one organization declares. */
 export const MAX_DECLARED_SCHEMAS = 20
@@ -46,7 +49,7 @@ function build(version: number, stored: readonly StoredSchema[]): OrgResources {
     }
   })
   const of = (type: 'User' | 'Group') => declared.filter((d) => d.resourceType === type)
-  return { version, user: withExtensions(userResource, of('User')), group: withExtensions(groupResource, of('Group')), declared }
+  return { version, user: withExtensions(userResource, of('User'), version), group: withExtensions(groupResource, of('Group'), version), declared }
 }
 
 // Built resource types per store and organization, each under the version it was built from.
@@ -94,6 +97,9 @@ export async function declareSchema(deps: Deps, idOrName: string, input: unknown
   const org = await findOrg(deps, idOrName)
   const now = deps.now().toISOString()
   return deps.store.write(async (tx) => {
+    // Held until the commit: the SCIM writes wait for this change, or it waits for them
+    // (provisioning/unique.ts), so the unique index rebuilt below misses no value.
+    await tx.unique.lockDeclarations(org.id)
     const current = await tx.schemas.list(org.id)
     const same = current.find((s) => String(s.definition.id).toLowerCase() === d.schema.id.toLowerCase())
     if (same && JSON.stringify(same.definition) === JSON.stringify(d.definition)) return { schema: view(same), replaced: false, changed: false }
@@ -101,12 +107,43 @@ export async function declareSchema(deps: Deps, idOrName: string, input: unknown
       throw new OrgError('ROSTER_ERR_SCHEMA', `An organization declares at most ${MAX_DECLARED_SCHEMAS} schemas; remove one first`, 'id')
     }
     const replaced = await tx.schemas.put(org.id, d.schema.id, d.resourceType, d.definition, now)
+    await reindex(tx, org.id, same ?? null, d)
     const after = await tx.schemas.list(org.id)
     const details = { schema: d.schema.id, resourceType: d.resourceType, replaced, attributes: d.schema.attributes.map((a) => a.name) }
     await record(deps, tx, org.id, now, { actor, action: SCHEMA_DECLARED, details }, await viewInTx(tx, org), ['schemas'], { schemas: idsOf(after) })
     const stored = after.find((s) => String(s.definition.id).toLowerCase() === d.schema.id.toLowerCase())
     return { schema: view(stored as StoredSchema), replaced, changed: true }
   })
+}
+
+/** The previous declaration of a URN, as it was parsed when it applied; null when it no longer parses. */
+function parsedOrNull(s: StoredSchema | null): DeclaredSchema | null {
+  if (!s) return null
+  try {
+    return parseDeclaration(s.definition)
+  } catch {
+    return null
+  }
+}
+
+/**
+ * Rebuilds the schema's unique index when the declaration changes what is unique (an attribute's
+ * uniqueness, type or caseExact, or the resource type). Values more than one resource holds
+ * already refuse the declaration, naming how many; nothing of it is written.
+ */
+async function reindex(tx: StoreTx, orgId: OrgId, previous: StoredSchema | null, d: DeclaredSchema): Promise<void> {
+  const before = parsedOrNull(previous)
+  if (uniqueSignature(before?.resourceType ?? '', before?.schema ?? null) === uniqueSignature(d.resourceType, d.schema)) return
+  const dups = await rebuildUnique(tx, orgId, d.schema.id, d.resourceType, uniqueOf(d.schema))
+  const first = dups[0]
+  if (!first) return
+  const at = `attributes[${d.schema.attributes.indexOf(first.attr.attr)}].uniqueness`
+  const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`
+  const others = dups.length > 1 ? `; also ${dups.slice(1).map((x) => `"${x.attr.attr.name}" (${plural(x.values, 'value', 'values')})`).join(', ')}` : ''
+  const example = typeof first.example === 'string' ? quote(first.example) : JSON.stringify(first.example)
+  throw new OrgError('ROSTER_ERR_SCHEMA',
+    `${at}: "${first.attr.attr.name}" cannot be unique: ${plural(first.values, 'value is', 'values are')} held by more than one ${d.resourceType} ` +
+    `of the organization (for example ${example})${others}; make the values unique first, then declare it again`, at)
 }
 
 function idsOf(schemas: readonly StoredSchema[]): string[] {
@@ -118,7 +155,10 @@ export async function removeSchema(deps: Deps, idOrName: string, urn: string, ac
   const org = await findOrg(deps, idOrName)
   const now = deps.now().toISOString()
   await deps.store.write(async (tx) => {
+    await tx.unique.lockDeclarations(org.id)
     if (!(await tx.schemas.remove(org.id, urn))) throw new OrgError('ROSTER_ERR_SCHEMA_NOT_FOUND', `Organization "${org.name}" declares no schema ${urn}`, 'id')
+    // Its uniqueness goes with it: the values stay with the users, no longer indexed.
+    await tx.unique.dropSchema(org.id, urn)
     await record(deps, tx, org.id, now, { actor, action: SCHEMA_REMOVED, details: { schema: urn } }, await viewInTx(tx, org), ['schemas'], { schemas: idsOf(await tx.schemas.list(org.id)) })
   })
 }

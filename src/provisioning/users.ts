@@ -4,6 +4,7 @@ import { isDeepStrictEqual } from 'node:util'
 import type { ListParams } from '../scim/list-query.ts'
 import { ScimError, quote } from '../scim/errors.ts'
 import { applyPatch } from '../scim/patch/apply.ts'
+import { bareValueNote } from '../scim/filter/parser.ts'
 import { normalizePatch, type PatchOperation } from '../scim/patch/normalize.ts'
 import { validateResource } from '../scim/resource.ts'
 import type { ResourceSchema } from '../scim/schema/registry.ts'
@@ -18,6 +19,7 @@ import { hashPassword } from './password.ts'
 import { checkDomains, checkUndeclared } from './policy.ts'
 import type { AttributeMapping } from '../orgs/settings.ts'
 import type { OrgPolicy } from '../store/org-store.ts'
+import { checkSchemaVersion, keepUnique, withCurrentSchemas } from './unique.ts'
 
 async function userNameTaken(deps: Deps, orgId: OrgId, userName: unknown, e: unknown): Promise<never> {
   if (e instanceof UniqueViolation && e.what === 'userName' && typeof userName === 'string') {
@@ -41,7 +43,11 @@ export function eventContext(deps: Deps, orgId: OrgId, at: string, mapping: Attr
  * invitations are on (the mailer sends the invitation from the event, never in the request), and
  * may take over an application-created user of the same userName only when adoption is allowed.
  */
-export async function createUser(deps: Deps, orgId: OrgId, input: unknown, log: WriteLog | undefined, rs: ResourceSchema): Promise<UserRow> {
+export function createUser(deps: Deps, orgId: OrgId, input: unknown, log: WriteLog | undefined, rs: ResourceSchema): Promise<UserRow> {
+  return withCurrentSchemas(deps, orgId, rs, (current) => createUserWith(deps, orgId, input, log, current))
+}
+
+async function createUserWith(deps: Deps, orgId: OrgId, input: unknown, log: WriteLog | undefined, rs: ResourceSchema): Promise<UserRow> {
   const v = validateResource(rs, input, { mode: 'create' })
   for (const n of v.notes) log?.note?.(n)
   const passwordHash = v.password === null ? null : await hashPassword(v.password)
@@ -52,6 +58,7 @@ export async function createUser(deps: Deps, orgId: OrgId, input: unknown, log: 
   try {
     return await deps.store.write(async (tx) => {
       const policy = await tx.orgs.policy(orgId)
+      checkSchemaVersion(policy, rs)
       checkDomains(policy, v.body, null)
       checkUndeclared(policy, v.unknown)
       const pending = policy.settings.sendInvitations
@@ -61,6 +68,7 @@ export async function createUser(deps: Deps, orgId: OrgId, input: unknown, log: 
       }
       adopt = policy.settings.adoptExisting
       await tx.insertUser(orgId, { id, body: v.body, passwordHash, now, identityProvider, customAttributes: v.unknown, managedBy: 'scim', pending, metadata: null })
+      await keepUnique(tx, orgId, rs, id, null, v.body)
       await tx.insertEvents(orgId, [userCreated(eventContext(deps, orgId, now, policy.settings.attributeMapping), row)])
       await log?.record(tx, orgId, { resourceType: 'User', resourceId: id, before: null, after: v.body, secrets: passwordHash === null ? [] : ['password'] })
       return row
@@ -72,7 +80,7 @@ export async function createUser(deps: Deps, orgId: OrgId, input: unknown, log: 
       throw new ScimError(409, 'uniqueness', `userName ${quote(v.body.userName)} belongs to User ${quote(holder)}, which the application created; ` +
         'an identity provider does not take over such a user unless the organization allows adoption (adoptExisting)')
     }
-    return adoptUser(deps, orgId, holder, v, passwordHash, identityProvider, log)
+    return adoptUser(deps, orgId, holder, v, passwordHash, identityProvider, log, rs)
   }
 }
 
@@ -108,13 +116,16 @@ async function appUserNamed(deps: Deps, orgId: OrgId, userName: unknown): Promis
  */
 async function adoptUser(
   deps: Deps, orgId: OrgId, id: string, v: ReturnType<typeof validateResource>, passwordHash: string | null, identityProvider: string | null, log: WriteLog | undefined,
+  rs: ResourceSchema,
 ): Promise<UserRow> {
   const now = deps.now().toISOString()
   return deps.store.write(async (tx) => {
     const cur = await tx.getUserForUpdate(orgId, id)
     if (!cur || cur.directory?.managedBy !== 'app') throw new ScimError(409, 'uniqueness', `userName ${quote(v.body.userName)} is already taken`)
     const policy = await tx.orgs.policy(orgId)
+    checkSchemaVersion(policy, rs)
     checkDomains(policy, v.body, null)
+    await keepUnique(tx, orgId, rs, id, cur.body, v.body)
     await tx.updateUser(orgId, id, v.body, cur.body, passwordHash ?? undefined, cur.version, now, v.unknown)
     await tx.adoptUser(orgId, id, identityProvider)
     const after: UserRow = {
@@ -143,7 +154,7 @@ export function listUsers(deps: Deps, orgId: OrgId, p: ListParams, withMembershi
 
 /** Runs a read-modify-write of one user; returns the stored row, or the unchanged one when nothing changed. */
 async function modifyUser(
-  deps: Deps, orgId: OrgId, id: string, ifMatch: string | undefined, log: WriteLog | undefined,
+  deps: Deps, orgId: OrgId, id: string, ifMatch: string | undefined, log: WriteLog | undefined, rs: ResourceSchema,
   change: (current: UserRow) => { body: Record<string, unknown>; passwordHash: string | null | undefined; changed: boolean; customAttributes?: Record<string, unknown> | null },
 ): Promise<UserRow> {
   const now = deps.now().toISOString()
@@ -168,6 +179,9 @@ async function modifyUser(
         await log?.record(tx, orgId, { resourceType: 'User', resourceId: id, before: cur.body, after: cur.body })
         return cur
       }
+      // Read (and on PostgreSQL held) before the write: the declarations the change was validated with.
+      checkSchemaVersion(await policy(), rs)
+      await keepUnique(tx, orgId, rs, id, cur.body, next.body)
       await tx.updateUser(orgId, id, next.body, cur.body, next.passwordHash, cur.version, now, next.customAttributes)
       const after: UserRow = {
         id, version: cur.version + 1, created: cur.created, lastModified: now, body: next.body,
@@ -202,14 +216,18 @@ function introduced(before: Readonly<Record<string, unknown>> | null, after: Rea
 }
 
 /** PUT /Users/{id}: replaces the body; readOnly values are ignored, `id` cannot change (RFC 7644 §3.5.1). */
-export async function replaceUser(deps: Deps, orgId: OrgId, id: string, input: unknown, ifMatch: string | undefined, log: WriteLog | undefined, rs: ResourceSchema): Promise<UserRow> {
+export function replaceUser(deps: Deps, orgId: OrgId, id: string, input: unknown, ifMatch: string | undefined, log: WriteLog | undefined, rs: ResourceSchema): Promise<UserRow> {
+  return withCurrentSchemas(deps, orgId, rs, (current) => replaceUserWith(deps, orgId, id, input, ifMatch, log, current))
+}
+
+async function replaceUserWith(deps: Deps, orgId: OrgId, id: string, input: unknown, ifMatch: string | undefined, log: WriteLog | undefined, rs: ResourceSchema): Promise<UserRow> {
   const v = validateResource(rs, input, { mode: 'replace' })
   for (const n of v.notes) log?.note?.(n)
   // A PUT without a password keeps the stored one: identity providers send it only to set it.
   const passwordHash = v.password === null ? undefined : await hashPassword(v.password)
   // A PUT that repeats the stored user (Okta sends the whole profile on every push) changes
   // nothing: no write, no new version, no event (RFC 7644 §3.14: the ETag names the representation).
-  return modifyUser(deps, orgId, id, ifMatch, log, (cur) => ({
+  return modifyUser(deps, orgId, id, ifMatch, log, rs, (cur) => ({
     body: v.body, passwordHash, customAttributes: v.unknown,
     changed: passwordHash !== undefined || !isDeepStrictEqual(cur.body, v.body) || !isDeepStrictEqual(cur.directory?.customAttributes ?? null, v.unknown),
   }))
@@ -230,11 +248,15 @@ function passwordSetBy(ops: readonly PatchOperation[]): string | null {
 }
 
 /** PATCH /Users/{id} (RFC 7644 §3.5.2): all operations or none. */
-export async function patchUser(deps: Deps, orgId: OrgId, id: string, input: unknown, ifMatch: string | undefined, log: WriteLog | undefined, rs: ResourceSchema): Promise<UserRow> {
-  const ops = normalizePatch(rs, input, { maxOperations: deps.limits.maxPatchOperations })
+export function patchUser(deps: Deps, orgId: OrgId, id: string, input: unknown, ifMatch: string | undefined, log: WriteLog | undefined, rs: ResourceSchema): Promise<UserRow> {
+  return withCurrentSchemas(deps, orgId, rs, (current) => patchUserWith(deps, orgId, id, input, ifMatch, log, current))
+}
+
+async function patchUserWith(deps: Deps, orgId: OrgId, id: string, input: unknown, ifMatch: string | undefined, log: WriteLog | undefined, rs: ResourceSchema): Promise<UserRow> {
+  const ops = normalizePatch(rs, input, { maxOperations: deps.limits.maxPatchOperations, onBareValue: (word) => log?.note?.(bareValueNote(word)) })
   const newPassword = passwordSetBy(ops)
   const newHash = newPassword === null ? null : await hashPassword(newPassword)
-  return modifyUser(deps, orgId, id, ifMatch, log, (cur) => {
+  return modifyUser(deps, orgId, id, ifMatch, log, rs, (cur) => {
     // Undeclared attributes are kept with the user, as a create keeps them (docs/compatibility.md).
     const r = applyPatch(rs, cur.body, ops, cur.directory?.customAttributes ?? null)
     if (r.members) throw new ScimError(400, 'invalidPath', 'Users have no members')

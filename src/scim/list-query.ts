@@ -1,7 +1,7 @@
 // Query parameters of a list or search (RFC 7644 §3.4.2, §3.4.3), from a URL query or a
 // SearchRequest body. Unknown parameters are ignored: Entra ID appends aadOptscim062020.
 import type { Filter } from './filter/ast.ts'
-import { parseAttrPath, parseFilter } from './filter/parser.ts'
+import { bareValueNote, parseAttrPath, parseFilter } from './filter/parser.ts'
 import { ScimError, quote } from './errors.ts'
 import { parseAttributeList } from './projection.ts'
 
@@ -66,7 +66,7 @@ export function parseListParams(src: Record<string, unknown>, maxResults: number
   const attributes = list(param('attributes'), 'attributes')
   const excludedAttributes = list(param('excludedAttributes'), 'excludedAttributes')
   return {
-    filter: filterText === null || filterText.trim() === '' ? null : parseFilter(filterText, (word) => note?.(`filter value ${word.length > 64 ? `${word.slice(0, 64)}…` : word} read as the string ${quote(word)}`)),
+    filter: filterText === null || filterText.trim() === '' ? null : parseFilter(filterText, (word) => note?.(bareValueNote(word))),
     sortBy, sortOrder, startIndex, count, attributes, excludedAttributes,
   }
 }

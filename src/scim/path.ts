@@ -1,7 +1,9 @@
 // PATCH paths (RFC 7644 §3.5.2): `attrPath` or `valuePath ["." subAttr]`, e.g. `name.givenName`,
 // `members[value eq "2819c223"]`, `emails[type eq "work"].value`. The lexer and value-filter
 // parser are filter/parser.ts's. A malformed path is 400 invalidPath; a malformed filter inside
-// the brackets (or one beyond the nesting and term limits) is 400 invalidFilter.
+// the brackets (or one beyond the nesting and term limits) is 400 invalidFilter. With
+// `onBareValue` a value written without quotes inside the brackets (`emails[type eq work].value`)
+// is read as a string by the filter parser's own rule (isBareValue), as `filter=` reads it.
 import { ScimError } from './errors.ts'
 import type { PatchPath } from './filter/ast.ts'
 import { attrPathOf, checkLimits, fail, isAttrName, next, parseValueFilter, peek, scanner, type Scanner } from './filter/parser.ts'
@@ -13,10 +15,14 @@ function noStringAt(s: Scanner): void {
   if (s.src[i] === '"') fail(s, 'invalidPath', 'an attribute path', i)
 }
 
-/** Parses a PATCH operation's `path`. */
-export function parsePatchPath(source: string): PatchPath {
+/**
+ * Parses a PATCH operation's `path`. With `onBareValue`, an unquoted value inside the value
+ * filter where only a string can be meant is read as that string and reported (parseFilter's
+ * leniency, the same scanner and rule); every path the strict grammar accepts parses the same.
+ */
+export function parsePatchPath(source: string, onBareValue?: (word: string) => void): PatchPath {
   checkLimits(source, 'Path', 'invalidPath')
-  const s = scanner(source)
+  const s = scanner(source, onBareValue)
   noStringAt(s)
   const first = next(s)
   if (first.t === 'end') throw new ScimError(400, 'invalidPath', 'Path is empty')

@@ -32,6 +32,8 @@ export interface DomainClaim {
 export interface OrgPolicy {
   readonly settings: OrgSettings
   readonly domains: readonly string[]
+  /** The version of the organization's declared schemas (schema-store.ts), held until the transaction ends. */
+  readonly schemaVersion: number
 }
 
 export interface AuditRow {

@@ -5,6 +5,7 @@ import type { Filter } from '../scim/filter/ast.ts'
 import type { MemberDelta } from '../scim/patch/apply.ts'
 import type { OrgSettings } from '../orgs/settings.ts'
 import type { SchemaStore, SchemaTx } from './schema-store.ts'
+import type { UniqueTx } from './unique-store.ts'
 import type { ResourceSchema } from '../scim/schema/registry.ts'
 import type { AuditRow, DomainRecord, OrgPolicyTx } from './org-store.ts'
 import type { WebhookStore } from './webhook-store.ts'
@@ -250,6 +251,8 @@ export interface StoreTx {
   readonly invitations: InvitationTx
   /** The organization's declared extension schemas (schema-store.ts). */
   readonly schemas: SchemaTx
+  /** The unique index of declared attributes (unique-store.ts). */
+  readonly unique: UniqueTx
   insertUser(orgId: OrgId, user: NewUser): Promise<void>
   getUserForUpdate(orgId: OrgId, id: ResourceId): Promise<UserRow | null>
   /** An application-created user becomes SCIM-managed (the organization allows adoption). */
@@ -271,7 +274,7 @@ export interface StoreTx {
     version: number, now: string, customAttributes?: Record<string, unknown> | null,
   ): Promise<void>
   /**
-   * Deletes a user with its emails and memberships; each group it was in loses one from its
+   * Deletes a user with its emails, memberships and unique values; each group it was in loses one from its
    * count and moves to a new version. Returns those groups, or null when there is no such user.
    */
   deleteUser(orgId: OrgId, id: ResourceId, now: string): Promise<readonly GroupRow[] | null>
@@ -279,7 +282,7 @@ export interface StoreTx {
   insertGroup(orgId: OrgId, group: NewGroup): Promise<void>
   getGroupForUpdate(orgId: OrgId, id: ResourceId): Promise<GroupRow | null>
   updateGroup(orgId: OrgId, id: ResourceId, body: Record<string, unknown>, version: number, now: string): Promise<void>
-  /** Deletes a group with its own membership rows and its memberships in other groups (returned as deleteUser's). */
+  /** Deletes a group with its own membership rows, its unique values and its memberships in other groups (returned as deleteUser's). */
   deleteGroup(orgId: OrgId, id: ResourceId, now: string): Promise<readonly GroupRow[] | null>
   /** Which of `ids` are users or groups of this organization. */
   resolveMembers(orgId: OrgId, ids: readonly string[]): Promise<Map<string, 'User' | 'Group'>>

@@ -107,7 +107,7 @@ describe.each(storeMatrix())('declared extension schemas on $name', (factory) =>
       [{ ...declaration, attributes: [{ name: 'x', type: 'string', pattern: '(\\w)\\1' }] }, 'back-reference'],
       [{ ...declaration, attributes: [{ name: 'x', type: 'complex', subAttributes: [{ name: 'y', type: 'complex', subAttributes: [{ name: 'z' }] }] }] }, 'RFC 7643 §2.3.8'],
       [{ ...declaration, attributes: [{ name: 'x' }, { name: 'X' }] }, 'declared twice'],
-      [{ ...declaration, attributes: [{ name: 'x', uniqueness: 'server' }] }, 'attributes[0].uniqueness'],
+      [{ ...declaration, attributes: [{ name: 'x', uniqueness: 'server', multiValued: true }] }, 'attributes[0].uniqueness'],
       [{ ...declaration, attributes: [{ name: 'x', type: 'integer', maxLength: 3 }] }, 'attributes[0].maxLength'],
       [{ ...declaration, attributes: [{ name: 'x', allowedCharacters: 'a-z]|(.*' }] }, 'allowedCharacters'],
       [{ ...declaration, attributes: [{ name: '1x' }] }, 'attributes[0].name'],

@@ -105,6 +105,33 @@ describe.each(storeMatrix())('request shapes on $name', (factory) => {
     expect(rows.some((r) => r.notes?.includes('filter value Employee read as the string \\"Employee\\"'))).toBe(true)
   })
 
+  it('unquoted values in PATCH path filters read as strings, as in filter=, noted in the log; ambiguous ones stay 400', async () => {
+    const id = await create('unquoted.patch@example.com', { emails: [{ value: 'w@example.com', type: 'work' }, { value: 'h@example.com', type: 'home' }] })
+    const r = await t.req('PATCH', `/Users/${id}`, patchOp({ op: 'replace', path: 'emails[type eq work].value', value: 'new.work@example.com' }), { headers: { 'user-agent': 'curl/8' } })
+    expect(r.status, r.text).toBe(200)
+    expect(r.json.emails).toEqual([{ value: 'new.work@example.com', type: 'work' }, { value: 'h@example.com', type: 'home' }])
+    expect(await notesOf('PATCH', id)).toContain('filter value work read as the string "work"')
+    const g = await t.req('POST', '/Groups', { schemas: [GROUP], displayName: 'Unquoted members', members: [{ value: id }] })
+    expect(g.status, g.text).toBe(201)
+    const gid = String(g.json.id)
+    const rm = await t.req('PATCH', `/Groups/${gid}`, patchOp({ op: 'remove', path: `members[value eq ${id}]` }))
+    expect(rm.status, rm.text).toBe(204)
+    expect((await t.req('GET', `/Groups/${gid}`)).json.members).toBeUndefined()
+    // In a Bulk operation too (the same use case).
+    const bulk = await t.req('POST', '/Bulk', {
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:BulkRequest'],
+      Operations: [{ method: 'PATCH', path: `/Users/${id}`, data: patchOp({ op: 'replace', path: 'emails[type eq home].value', value: 'new.home@example.com' }) }],
+    })
+    expect(bulk.status, bulk.text).toBe(200)
+    expect((bulk.json.Operations as { status: string }[])[0]?.status).toBe('200')
+    expect((await t.req('GET', `/Users/${id}`)).json.emails).toEqual([{ value: 'new.work@example.com', type: 'work' }, { value: 'new.home@example.com', type: 'home' }])
+    for (const path of ['emails[type eq work home].value', 'emails[type eq and].value', 'emails[type eq 00042].value']) {
+      const bad = await t.req('PATCH', `/Users/${id}`, patchOp({ op: 'replace', path, value: 'x@example.com' }))
+      expect(bad.status, path).toBe(400)
+      expect(bad.json.scimType, path).toBe('invalidFilter')
+    }
+  })
+
   it('PATCH with an extension URN as the path adds, replaces and removes the extension object', async () => {
     const id = await create('ext.path@example.com', { [ENT]: { department: 'Sales', costCenter: 'CC-1' } })
     const add = await t.req('PATCH', `/Users/${id}`, patchOp({ op: 'add', path: ENT, value: { division: 'North' } }))

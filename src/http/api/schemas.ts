@@ -771,7 +771,7 @@ export const ORG_SCHEMAS = {
   declareOrgSchema: route({
     operationId: 'declareOrgSchema', tag: 'organizations', summary: 'Declare an extension schema',
     description: 'Declares one extension schema, or replaces the declaration of the same URN. The body is RFC 7643 §7\'s schema representation (`id`, `name`, `description`, `attributes` with `type`, ' +
-      '`multiValued`, `required`, `caseExact`, `mutability`, `returned`, `uniqueness` (none), `canonicalValues`, `subAttributes`), plus `resourceType` (User or Group), `required`, and per string ' +
+      '`multiValued`, `required`, `caseExact`, `mutability`, `returned`, `uniqueness` (none; server or global on a single-valued simple attribute), `canonicalValues`, `subAttributes`), plus `resourceType` (User or Group), `required`, and per string ' +
       'attribute `maxLength`, `pattern` and `allowedCharacters`. A declaration that is not valid is a 400 naming the part at fault; nothing is written. A change writes one audit entry and one ' +
       '`organization.updated` event; a declaration equal to the stored one writes nothing. Values users already hold stay stored when a declaration is replaced or removed.',
     scopes: ['directory:write', 'org:admin'], params: params(), body: { type: 'object', description: 'The declaration' },

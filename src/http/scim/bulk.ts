@@ -111,7 +111,8 @@ export function registerBulkRoute(app: FastifyInstance, o: BulkRouteOptions): vo
   app.post('/Bulk', async (request, reply) => {
     const orgId = o.orgOf(request)
     const req = parseBulkRequest(request.body, o.deps.limits.maxBulkOperations)
-    const res = await runBulk(req, (op, id, data) => perform(request, o, orgId, op, id, data))
+    const resources = await orgResources(o.deps, orgId, request.schemaVersion ?? undefined)
+    const res = await runBulk(req, (op, id, data) => perform(request, o, orgId, op, id, data), resources)
     const failures = res.Operations.filter((r) => r.response).length
     addNote(request.scimTrace, `bulk: ${res.Operations.length} of ${req.operations.length} operations run, ${failures} failed`)
     return sendJson(reply, 200, res)

@@ -188,7 +188,8 @@ function qualifyPath(rs: ResourceSchema, path: string, trace: ScimTrace): string
 function targetOf(rs: ResourceSchema, path: string): { schema: string | null; def: AttributeDef; element: boolean } | null {
   let p
   try {
-    p = parsePatchPath(path)
+    // Read as normalize.ts reads it (unquoted filter values included); the note is its.
+    p = parsePatchPath(path, () => undefined)
   } catch {
     return null
   }

@@ -187,7 +187,13 @@ function compValue(s: Scanner): CompValue {
 function isBareValue(s: Scanner, word: string): boolean {
   // `00042` or `+5` might mean a number: not unambiguous. A GUID such as `5f2b…` is a string.
   if (KEYWORDS.has(word.toLowerCase()) || Number.isFinite(Number(word)) || hasLoneSurrogate(word)) return false
-  const after = peek(s)
+  // What follows cannot be read (an unterminated string): not a value's end; the strict error stands.
+  let after: Token
+  try {
+    after = peek(s)
+  } catch {
+    return false
+  }
   return after.t === 'end' || after.t === ')' || after.t === ']' || isKeyword(after, 'and') || isKeyword(after, 'or')
 }
 
@@ -278,6 +284,11 @@ export function parseValueFilter(s: Scanner, outer: AttrPath, depth: number): Fi
   const f = parseOr(s, depth + 1, outer)
   expect(s, ']', '"and", "or" or "]"')
   return f
+}
+
+/** The provisioning-log note of a bare value read as a string (parseFilter's and parsePatchPath's `onBareValue`). */
+export function bareValueNote(word: string): string {
+  return `filter value ${word.length > 64 ? `${word.slice(0, 64)}…` : word} read as the string ${quote(word)}`
 }
 
 /**

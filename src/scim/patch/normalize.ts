@@ -49,7 +49,7 @@ function extensionOps(rs: ResourceSchema, op: PatchOperation['op'], uri: string,
   return op === 'replace' ? [remove, add] : [add]
 }
 
-function normalizeOne(rs: ResourceSchema, raw: unknown, i: number): PatchOperation[] {
+function normalizeOne(rs: ResourceSchema, raw: unknown, i: number, onBareValue?: (word: string) => void): PatchOperation[] {
   const at = `Operations[${i}]`
   if (!isObject(raw)) throw syntax(`${at} must be an object with "op", "path" and "value"`)
   const opName = getIgnoringCase(raw, 'op')
@@ -66,7 +66,7 @@ function normalizeOne(rs: ResourceSchema, raw: unknown, i: number): PatchOperati
       const whole = extensionOps(rs, op, rawPath.trim(), value, at)
       if (whole) return whole
     }
-    path = parsePatchPath(rawPath)
+    path = parsePatchPath(rawPath, onBareValue)
     // A value filter needs a declared attribute: that fails here, before the caller does any work
     // (hashing, a transaction). Other undeclared attributes are accepted (patch/apply.ts).
     if (path.filter !== null && !resolveAttr(rs, path.path)) throw new ScimError(400, 'invalidPath', `${at}.path ${quote(rawPath)} names no attribute of a ${rs.kind}`)
@@ -87,9 +87,11 @@ function normalizeOne(rs: ResourceSchema, raw: unknown, i: number): PatchOperati
 
 /**
  * Checks a PatchOp message (RFC 7644 §3.5.2) and returns its operations in order, with paths
- * parsed and checked to name an attribute of `rs`. At most `maxOperations` are accepted.
+ * parsed and checked to name an attribute of `rs`. At most `maxOperations` are accepted. With
+ * `onBareValue`, an unquoted value in a path's value filter where only a string can be meant
+ * (`emails[type eq work].value`) is read as that string and reported, as a `filter=` reads it.
  */
-export function normalizePatch(rs: ResourceSchema, body: unknown, opts: { maxOperations: number }): PatchOperation[] {
+export function normalizePatch(rs: ResourceSchema, body: unknown, opts: { maxOperations: number; onBareValue?: (word: string) => void }): PatchOperation[] {
   if (!isObject(body)) throw syntax('A PATCH body must be a JSON object')
   const schemas = getIgnoringCase(body, 'schemas')
   const lower = PATCH_OP_SCHEMA.toLowerCase()
@@ -101,5 +103,5 @@ export function normalizePatch(rs: ResourceSchema, body: unknown, opts: { maxOpe
   if (ops.length > opts.maxOperations) {
     throw new ScimError(400, 'tooMany', `A PATCH may carry at most ${opts.maxOperations} operations, got ${ops.length}; split it`)
   }
-  return ops.flatMap((raw, i) => normalizeOne(rs, raw, i))
+  return ops.flatMap((raw, i) => normalizeOne(rs, raw, i, opts.onBareValue))
 }

@@ -167,8 +167,13 @@ function parseAttribute(raw: unknown, path: string, depth: number): { def: Attri
   if (typeof name !== 'string' || !ATTRNAME.test(name)) throw new DeclarationError(`${path}.name`, 'must be an attribute name: a letter, then letters, digits, "-" or "_" (RFC 7643 §2.1), at most 64 characters')
   const type = oneOf(raw.type, `${path}.type`, TYPES, 'string')
   const uniqueness = oneOf(raw.uniqueness, `${path}.uniqueness`, ['none', 'server', 'global'] as const, 'none')
+  // RFC 7643 §2.4: enforced for a top-level, single-valued, simple attribute (schema/unique.ts),
+  // `global` as `server`. Among the values of a multi-valued attribute or the sub-attributes of a
+  // complex one, whether "unique" means per value or per whole is not settled: refused, not guessed.
   if (uniqueness !== 'none') {
-    throw new DeclarationError(`${path}.uniqueness`, 'must be "none": Roster enforces uniqueness only on userName and a group\'s displayName, which it indexes')
+    if (depth > 0) throw new DeclarationError(`${path}.uniqueness`, `must be "none" on a sub-attribute: uniqueness is enforced on a top-level single-valued attribute`)
+    if (type === 'complex') throw new DeclarationError(`${path}.uniqueness`, 'must be "none" on a complex attribute: uniqueness is enforced on a single-valued simple attribute')
+    if (raw.multiValued === true) throw new DeclarationError(`${path}.uniqueness`, 'must be "none" on a multi-valued attribute: uniqueness is enforced on a single-valued simple attribute')
   }
   const rest: { -readonly [K in keyof AttrOptions]: AttrOptions[K] } = {
     multiValued: bool(raw.multiValued, `${path}.multiValued`, false),

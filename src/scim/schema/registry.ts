@@ -22,6 +22,12 @@ export interface ResourceSchema {
    * what they show.
    */
   readonly clean?: (body: Record<string, unknown>, dropRequested: boolean) => Record<string, unknown>
+  /**
+   * The version of the organization's declarations this was built from (orgs.schema_version; 0
+   * for the standard resource types): a write checks it in its transaction, so that one built
+   * before a declaration changed never commits under it (provisioning/unique.ts).
+   */
+  readonly schemaVersion?: number
 }
 
 export const userResource: ResourceSchema = Object.freeze<ResourceSchema>({
@@ -106,7 +112,7 @@ export function resolveAttr(rs: ResourceSchema, path: AttrPath): ResolvedAttr | 
  * (schema/declared.ts): validation, filters, PATCH, projection and /Schemas read it exactly as
  * they read the standard resource types.
  */
-export function withExtensions(base: ResourceSchema, declared: readonly { readonly schema: SchemaDef; readonly required: boolean }[]): ResourceSchema {
+export function withExtensions(base: ResourceSchema, declared: readonly { readonly schema: SchemaDef; readonly required: boolean }[], schemaVersion = 0): ResourceSchema {
   const extensions = [...base.extensions, ...declared.map((d) => d.schema)]
   const known = new Set(extensions.map((e) => e.id))
   const unseen = (a: AttributeDef, dropRequested: boolean) => a.returned === 'never' || a.mutability === 'writeOnly' || (dropRequested && a.returned === 'request')
@@ -140,6 +146,7 @@ export function withExtensions(base: ResourceSchema, declared: readonly { readon
       schemaExtensions: [...base.resourceType.schemaExtensions, ...declared.map((d) => ({ schema: d.schema.id, required: d.required }))],
     },
     clean,
+    schemaVersion,
   })
 }
 

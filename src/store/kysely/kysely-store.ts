@@ -34,6 +34,7 @@ import type { RateLimitBuckets } from '../rate-limit-store.ts'
 import type { Deadline } from '../deadline.ts'
 import { KyselyInvitations, invitationStatements, type InvitationStatements } from './invitation-store.ts'
 import { KyselySchemas, schemaStatements, type SchemaStatements } from './schema-store.ts'
+import { uniqueStatements, type UniqueStatements } from './unique-values.ts'
 import { KyselyConsole } from './console-store.ts'
 
 interface OrgRecord { id: string; name: string; created_at: string; settings: string }
@@ -71,7 +72,7 @@ function toApiKeyRow(k: Omit<ApiKeysTable, 'hash'>): ApiKeyRow {
 export class KyselyStore implements Store {
   readonly kind: 'sqlite' | 'postgres'
   readonly #d: StoreDriver
-  readonly #st: Statements & DirectoryStatements & OrgStatements & LifecycleStatements & InvitationStatements & SchemaStatements
+  readonly #st: Statements & DirectoryStatements & OrgStatements & LifecycleStatements & InvitationStatements & SchemaStatements & UniqueStatements
   readonly #pager: ListPager
   readonly #dir: DirectoryReads
   readonly #eventListeners = new Set<() => void>()
@@ -86,7 +87,8 @@ export class KyselyStore implements Store {
     this.kind = driver.kind
     this.#st = {
       ...statements(driver.builder, driver.sql, driver.lockRows), ...directoryStatements(driver.builder, driver.sql), ...orgStatements(driver.builder, driver.kind),
-      ...lifecycleStatements(driver.builder), ...invitationStatements(driver.builder, driver.lockRows), ...schemaStatements(driver.builder), ...driver.statements,
+      ...lifecycleStatements(driver.builder), ...invitationStatements(driver.builder, driver.lockRows), ...schemaStatements(driver.builder),
+      ...uniqueStatements(driver.builder, driver.sql, driver.lockRows), ...driver.statements,
     }
     this.#pager = new ListPager(driver)
     this.#dir = new DirectoryReads(driver, this.#st)

@@ -11,9 +11,14 @@ import type { AuditLogTable, Database, OrgDomainsTable } from './schema.ts'
 export function orgStatements(b: Kysely<Database>, kind: 'sqlite' | 'postgres') {
   // A write reads its policy in one statement: the settings and the domains that count, space-separated.
   const joined = kind === 'sqlite' ? sql<string | null>`group_concat(d.domain, ' ')` : sql<string | null>`string_agg(d.domain, ' ')`
+  const policy = b.selectFrom('orgs as o').select(['o.settings', 'o.schema_version', (eb) => eb.selectFrom('org_domains as d').select(joined.as('j'))
+    .where('d.org_id', '=', arg(0)).where('d.state', '<>', 'superseded').as('domains')]).where('o.id', '=', arg(0))
   return {
-    policy: prepare(b.selectFrom('orgs as o').select(['o.settings', (eb) => eb.selectFrom('org_domains as d').select(joined.as('j'))
-      .where('d.org_id', '=', arg(0)).where('d.state', '<>', 'superseded').as('domains')]).where('o.id', '=', arg(0))),
+    // With the version of the declared schemas, which a write checks against the one it was
+    // validated with (provisioning/unique.ts). PostgreSQL: FOR KEY SHARE, so that a declaration
+    // change (which takes the row FOR UPDATE) waits for the writes that read it, and a write that
+    // reads it after the change waits for the change's commit and sees the new version.
+    policy: prepare(kind === 'postgres' ? policy.forKeyShare('o') : policy),
     domainRecords: prepare(b.selectFrom('org_domains').selectAll().where('org_id', '=', arg(0)).orderBy('domain')),
     domainRecord: prepare(b.selectFrom('org_domains').selectAll().where('org_id', '=', arg(0)).where('domain', '=', arg(1))),
     saveSettings: prepare(b.updateTable('orgs').set({ settings: arg(1) }).where('id', '=', arg(0))),
@@ -52,8 +57,8 @@ export class KyselyOrgPolicyTx implements OrgPolicyTx {
   }
 
   async policy(orgId: OrgId): Promise<OrgPolicy> {
-    const [org] = await all<{ settings: string; domains: string | null }>(this.#c, this.#st.policy, [orgId])
-    return { settings: readSettings(org?.settings), domains: org?.domains ? org.domains.split(' ').sort() : [] }
+    const [org] = await all<{ settings: string; domains: string | null; schema_version: number | string | null }>(this.#c, this.#st.policy, [orgId])
+    return { settings: readSettings(org?.settings), domains: org?.domains ? org.domains.split(' ').sort() : [], schemaVersion: Number(org?.schema_version ?? 0) }
   }
 
   async domains(orgId: OrgId): Promise<readonly DomainRecord[]> {

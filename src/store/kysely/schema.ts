@@ -178,11 +178,14 @@ export interface AuditLogTable { org_id: string; id: string; at: string; actor: 
 
 export interface OrgSchemasTable { org_id: string; id_folded: string; resource_type: string; definition: string; created_at: string; updated_at: string }
 
+export interface UniqueValuesTable { org_id: string; schema_id: string; attr: string; value_key: string; resource_id: string }
+
 export interface WorkerCursorsTable { name: string; position: number | string }
 
 export interface Database {
   orgs: OrgsTable
   org_schemas: OrgSchemasTable
+  unique_values: UniqueValuesTable
   org_domains: OrgDomainsTable
   scim_tokens: ScimTokensTable
   users: UsersTable

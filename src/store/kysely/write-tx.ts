@@ -10,6 +10,7 @@ import type { LifecycleStatements } from './lifecycle-statements.ts'
 import { KyselyInvitationTx, type InvitationStatements } from './invitation-store.ts'
 import { KyselyOrgPolicyTx, type OrgStatements } from './org-policy.ts'
 import { KyselySchemaTx, type SchemaStatements } from './schema-store.ts'
+import { KyselyUniqueTx, type UniqueStatements } from './unique-values.ts'
 import { encodeMemberList } from '../member-list.ts'
 import { all, chunks, run } from './conn-helpers.ts'
 import { logArgs } from './log-sql.ts'
@@ -36,15 +37,16 @@ function customJson(custom: Record<string, unknown> | null): string | null {
 
 export class KyselyTx implements StoreTx {
   readonly #c: Conn
-  readonly #st: Statements & DirectoryStatements & OrgStatements & LifecycleStatements & InvitationStatements & SchemaStatements
+  readonly #st: Statements & DirectoryStatements & OrgStatements & LifecycleStatements & InvitationStatements & SchemaStatements & UniqueStatements
   readonly #d: SqlDialect
   #orgs: KyselyOrgPolicyTx | null = null
   #invitations: KyselyInvitationTx | null = null
   #schemas: KyselySchemaTx | null = null
+  #unique: KyselyUniqueTx | null = null
   /** Called once the transaction has written events, so the store can announce them after the commit. */
   readonly #onEvents: () => void
 
-  constructor(conn: Conn, st: Statements & DirectoryStatements & OrgStatements & LifecycleStatements & InvitationStatements & SchemaStatements, d: SqlDialect, onEvents: () => void = () => undefined) {
+  constructor(conn: Conn, st: Statements & DirectoryStatements & OrgStatements & LifecycleStatements & InvitationStatements & SchemaStatements & UniqueStatements, d: SqlDialect, onEvents: () => void = () => undefined) {
     this.#c = conn
     this.#st = st
     this.#d = d
@@ -59,6 +61,11 @@ export class KyselyTx implements StoreTx {
   get schemas(): KyselySchemaTx {
     this.#schemas ??= new KyselySchemaTx(this.#c, this.#st)
     return this.#schemas
+  }
+
+  get unique(): KyselyUniqueTx {
+    this.#unique ??= new KyselyUniqueTx(this.#c, this.#st, this.#d)
+    return this.#unique
   }
 
   get invitations(): KyselyInvitationTx {
@@ -123,6 +130,7 @@ export class KyselyTx implements StoreTx {
   async deleteUser(orgId: OrgId, id: ResourceId, now: string): Promise<readonly GroupRow[] | null> {
     if ((await run(this.#c, this.#st.deleteUser, [orgId, id])) === 0) return null
     await run(this.#c, this.#st.deleteEmails, [orgId, id])
+    await run(this.#c, this.#st.deleteResourceUniques, [orgId, id])
     return this.#leaveGroups(orgId, id, now)
   }
 
@@ -157,6 +165,7 @@ export class KyselyTx implements StoreTx {
   async deleteGroup(orgId: OrgId, id: ResourceId, now: string): Promise<readonly GroupRow[] | null> {
     if ((await run(this.#c, this.#st.deleteGroup, [orgId, id])) === 0) return null
     await run(this.#c, this.#st.deleteAllMembers, [orgId, id])
+    await run(this.#c, this.#st.deleteResourceUniques, [orgId, id])
     return this.#leaveGroups(orgId, id, now)
   }
 
