@@ -36,7 +36,8 @@ export async function orgDeleteCommand(
       `Type the organization's name to confirm: `,
     ].join('\n'))
     const answer = await readLine()
-    if (answer === null) process.stderr.write('\n')
+    // A terminal echoed the answer and its newline; piped input did not.
+    if (answer === null || !process.stdin.isTTY) process.stderr.write('\n')
     if (answer?.trim() !== org.name) {
       throw new OrgError('ROSTER_ERR_ORG_NOT_CONFIRMED', `Nothing was deleted: ${answer === null ? 'no answer was typed' : 'the name typed does not match'}. Run it again, or pass --yes`)
     }
