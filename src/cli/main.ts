@@ -15,7 +15,7 @@ import { resolve } from 'node:path'
 import { backup, restore } from '../store/sqlite-backup.ts'
 import { migrationPlan } from './commands/migrate-plan.ts'
 import { formatLogPage } from './commands/log.ts'
-import { ORG_USAGE, OrgUsage, isOrgSettingsCommand, orgSettingsCommand } from './commands/org.ts'
+import { ORG_USAGE, OrgUsage, isOrgSettingsCommand, orgSettingsCommand, orgSubUsage } from './commands/org.ts'
 import { systemTxtResolver } from '../orgs/domains.ts'
 import { WebhookUsage, runWorker, webhookCommand } from './commands/webhook.ts'
 import { SchemaUsage, schemaCommand } from './commands/schema.ts'
@@ -95,7 +95,7 @@ export function commandUsage(cmd: string, sub?: string): string | null {
 
 function printHelp(cmd: string, sub: string | undefined): number {
   if (cmd === 'org' && isOrgSettingsCommand(sub)) {
-    process.stdout.write(`${ORG_USAGE}\n`)
+    process.stdout.write(`${orgSubUsage(sub)}\n`)
     return 0
   }
   const text = commandUsage(cmd, sub)

@@ -31,6 +31,19 @@ export const ORG_USAGE = `usage: roster org show ORG [--json]
        roster org domain verify ORG DOMAIN [--json]
        roster org audit ORG [--limit N] [--cursor C] [--json]`
 
+/** The usage of one of these subcommands (`roster org set --help`): its entry of ORG_USAGE, with its continuation lines. */
+export function orgSubUsage(sub: string | undefined): string {
+  const entries: string[][] = []
+  for (const line of ORG_USAGE.split('\n')) {
+    const m = /^(?:usage: | {7})(roster org .*)$/.exec(line)
+    if (m?.[1] !== undefined) entries.push([m[1]])
+    else entries.at(-1)?.push(line)
+  }
+  const mine = entries.filter((e) => e[0]?.startsWith(`roster org ${sub ?? ''} `))
+  if (mine.length === 0) return ORG_USAGE
+  return `usage: ${mine.map((e) => e.join('\n')).join('\n       ')}`
+}
+
 export interface OrgCommandContext {
   /** ROSTER_SHARED_DOMAINS=1. */
   readonly sharedDomains: boolean
@@ -236,7 +249,7 @@ export async function orgSettingsCommand(argv: readonly string[], ctx: OrgComman
   const { values, positionals } = parse(argv)
   const [sub, first, second, third] = positionals
   if (values.help) {
-    ctx.print(false, null, ORG_USAGE)
+    ctx.print(false, null, orgSubUsage(sub))
     return 0
   }
   const json = values.json
