@@ -17,6 +17,7 @@ import { updateOrgSettings } from '../../src/provisioning/org-settings.ts'
 import type { OrgId } from '../../src/store/store.ts'
 import { startApp, user, type TestApp } from '../helpers/app.ts'
 import { remembering, storeMatrix } from '../helpers/stores.ts'
+import { startReceiver, type Receiver } from '../helpers/webhook-receiver.ts'
 
 const run = promisify(execFile)
 const BIN = join(import.meta.dirname, '../../bin/roster.js')
@@ -58,11 +59,18 @@ async function rowsOf(kind: 'sqlite' | 'postgres', url: string, orgId: string): 
 
 describe.each(storeMatrix())('org delete ($name)', (base) => {
   let t: TestApp
+  // A receiver that always fails: the doomed organization's deliveries stay pending, with attempts.
+  let rx: Receiver
   const { factory, url } = remembering(base)
   beforeAll(async () => {
-    t = await startApp(factory)
+    t = await startApp(factory, {}, { webhooks: { timeoutMs: 1_000, intervalMs: 50 } })
+    rx = await startReceiver()
+    rx.answer = () => ({ status: 500 })
   })
-  afterAll(async () => t.close())
+  afterAll(async () => {
+    await t.close()
+    await rx.stop()
+  })
 
   const env = () => ({ ...process.env, ROSTER_DATABASE_URL: url(), LOG_LEVEL: 'warn' })
   const roster = async (...args: string[]) => (await run('node', [BIN, ...args], { env: env() })).stdout
@@ -84,8 +92,10 @@ describe.each(storeMatrix())('org delete ($name)', (base) => {
   }
 
   /** An organization with something in every table: users, a group with members, a domain, a schema, a webhook, keys, a console member. */
-  async function populated(name: string) {
+  async function populated(name: string, webhook: boolean) {
     const org = await t.newOrg(name)
+    // First: an endpoint receives the events written after it was added.
+    if (webhook) await addWebhook(t.deps, org.orgId, { url: rx.url }, { allowPrivate: true })
     const domain = `${name.toLowerCase().replace(/[^a-z0-9]/g, '')}.test`
     await updateOrgSettings(t.deps, org.orgId, { domainAdd: [domain], settings: { deprovision: 'suspend', deleteAfterDays: 30 } }, 'test', { sharedDomains: false })
     await declareSchema(t.deps, org.orgId, { id: EXT, name: 'Deletion', attributes: [{ name: 'badge', type: 'string' }] }, 'test')
@@ -99,7 +109,6 @@ describe.each(storeMatrix())('org delete ($name)', (base) => {
     expect(g.status).toBe(201)
     // Deleted under deprovision: suspend, so that a kept user exists too.
     expect((await t.req('DELETE', `/Users/${ids[2]}`, undefined, { token: org.token })).status).toBe(204)
-    await addWebhook(t.deps, org.orgId, { url: 'https://hooks.example.com/roster' }, { allowPrivate: false, lookup: async () => [{ address: '93.184.215.14', family: 4 }] })
     const key = await createApiKey(t.deps, { name: `key-${name}`, orgId: org.orgId, scopes: ['directory:read'], expiresAt: null })
     const { account } = await ensureAccount(t.deps, `admin.${org.orgId}@example.com`, false)
     const now = new Date().toISOString()
@@ -108,10 +117,14 @@ describe.each(storeMatrix())('org delete ($name)', (base) => {
   }
 
   it('roster org delete --yes --json removes everything the organization holds at once; another organization keeps its own', async () => {
-    const doomed = await populated('Doomed Corp')
-    const kept = await populated('Kept Corp')
-    const before = await rowsOf(base.name, url(), doomed.orgId)
-    for (const table of ['orgs', 'org_domains', 'org_schemas', 'scim_tokens', 'api_keys', 'users', 'user_emails', 'groups', 'group_members', 'deleted_users', 'events', 'webhook_endpoints', 'console_roles', 'audit_log']) {
+    const doomed = await populated('Doomed Corp', true)
+    const kept = await populated('Kept Corp', false)
+    let before = await rowsOf(base.name, url(), doomed.orgId)
+    for (let i = 0; i < 200 && (before.webhook_deliveries === 0 || before.webhook_attempts === 0); i++) {
+      await new Promise((r) => setTimeout(r, 50))
+      before = await rowsOf(base.name, url(), doomed.orgId)
+    }
+    for (const table of TABLES.filter((x) => x !== 'invitations' && x !== 'provisioning_log')) {
       expect(before[table], table).toBeGreaterThan(0)
     }
     const keptBefore = await rowsOf(base.name, url(), kept.orgId)
@@ -171,7 +184,7 @@ describe.each(storeMatrix())('org delete ($name)', (base) => {
   })
 
   it('DELETE /api/v1/orgs/{org}: the operator only; the organization\'s own key gets 403, then 401 once it is gone', async () => {
-    const org = await populated('Api Deleted')
+    const org = await populated('Api Deleted', false)
     const operator = await createApiKey(t.deps, { name: 'operator-delete', orgId: null, scopes: ['org:admin'], expiresAt: null })
     const own = await createApiKey(t.deps, { name: 'own-admin', orgId: org.orgId as OrgId, scopes: ['org:admin'], expiresAt: null })
     expect((await api(own.key, 'DELETE', `/orgs/${org.orgId}`)).status).toBe(403)

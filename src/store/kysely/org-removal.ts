@@ -10,7 +10,7 @@ import { RawQueries } from './raw-queries.ts'
 import type { StoreDriver } from './store-driver.ts'
 
 /** Tables keyed by org_id whose rows simply go (the counted ones are deleted by name below). */
-const PLAIN_TABLES = ['user_emails', 'deleted_users', 'webhook_attempts', 'webhook_deliveries', 'audit_log'] as const
+const PLAIN_TABLES = ['user_emails', 'deleted_users', 'webhook_attempts', 'audit_log'] as const
 
 export class KyselyOrgRemoval implements OrgRemovalStore {
   readonly #d: StoreDriver
@@ -30,6 +30,10 @@ export class KyselyOrgRemoval implements OrgRemovalStore {
       if (!org) return null
       // A row holds `count` events (a membership change's, one per member): the events, not the rows, are counted.
       const [ev] = await this.#q.all<{ n: number | string | null }>(conn, sql`select sum(count) as n from events where org_id = ${orgId}`)
+      // Pending deliveries by their endpoints, before those go: they are indexed by endpoint, not by organization.
+      for (const e of await this.#q.all<{ id: string }>(conn, sql`select id from webhook_endpoints where org_id = ${orgId}`)) {
+        await run(sql`delete from webhook_deliveries where endpoint_id = ${e.id} and org_id = ${orgId}`)
+      }
       const members = await this.#q.all<{ account_id: string }>(conn, sql`select account_id from console_roles where org_id = ${orgId}`)
       const counts: OrgDeletionCounts = {
         scimTokens: await run(sql`delete from scim_tokens where org_id = ${orgId}`),
