@@ -2462,31 +2462,31 @@ export interface operations {
                     "application/json": {
                         /** @description How many of each were deleted */
                         deleted: {
-                            /** @description apiKeys */
+                            /** @description The organization's API keys */
                             apiKeys: number;
-                            /** @description consoleAccounts */
+                            /** @description Console accounts that had a role in no other organization (not the operator's) */
                             consoleAccounts: number;
-                            /** @description consoleMembers */
+                            /** @description Console roles in it */
                             consoleMembers: number;
-                            /** @description domains */
+                            /** @description Email domains */
                             domains: number;
-                            /** @description events */
+                            /** @description Events of its feed */
                             events: number;
-                            /** @description groups */
+                            /** @description Groups */
                             groups: number;
-                            /** @description invitations */
+                            /** @description Invitations */
                             invitations: number;
-                            /** @description logRows */
+                            /** @description Provisioning log rows */
                             logRows: number;
-                            /** @description memberships */
+                            /** @description Group memberships */
                             memberships: number;
-                            /** @description schemas */
+                            /** @description Declared extension schemas */
                             schemas: number;
-                            /** @description scimTokens */
+                            /** @description SCIM tokens (live and revoked) */
                             scimTokens: number;
-                            /** @description users */
+                            /** @description Users */
                             users: number;
-                            /** @description webhooks */
+                            /** @description Webhook endpoints */
                             webhooks: number;
                         };
                         /**

@@ -65,9 +65,12 @@ const orgSummary = object('An organization with its health', {
 
 const ORG_ID_PARAM = params()
 /** The counts of an organization's deletion (store/operations-store.ts OrgDeletionCounts). */
-const DELETED_KINDS = [
-  'users', 'groups', 'memberships', 'domains', 'schemas', 'scimTokens', 'apiKeys', 'webhooks', 'invitations', 'events', 'logRows', 'consoleMembers', 'consoleAccounts',
-] as const
+const DELETED_KINDS: Readonly<Record<string, string>> = {
+  users: 'Users', groups: 'Groups', memberships: 'Group memberships', domains: 'Email domains', schemas: 'Declared extension schemas',
+  scimTokens: 'SCIM tokens (live and revoked)', apiKeys: 'The organization\'s API keys', webhooks: 'Webhook endpoints', invitations: 'Invitations',
+  events: 'Events of its feed', logRows: 'Provisioning log rows', consoleMembers: 'Console roles in it',
+  consoleAccounts: 'Console accounts that had a role in no other organization (not the operator\'s)',
+}
 const EMAIL = str('An email address', { maxLength: 254 })
 const PASSWORD = str('At least 12 characters, at most 128', { maxLength: 1024 })
 const SESSION_ERRORS = [400, 401, 403, 404, 503] as const
@@ -191,7 +194,7 @@ export const OPERATOR = {
         orgId: str('The organization id'),
         name: str('Its name'),
         deletedAt: instant('When it was deleted'),
-        deleted: object('How many of each were deleted', Object.fromEntries(DELETED_KINDS.map((k) => [k, { type: 'integer', description: k }]))),
+        deleted: object('How many of each were deleted', Object.fromEntries(Object.entries(DELETED_KINDS).map(([k, d]) => [k, { type: 'integer', description: d }]))),
       }),
     },
     errors: [400, 401, 403, 404, 503],
