@@ -1,9 +1,20 @@
-# Roster's container image (docs/operations.md). Multi-stage: the build stage installs the
-# production dependencies (compiling the SQLite module when no prebuilt one can be downloaded)
-# and builds dist/; the runtime image holds only that, runs as the unprivileged `node` user, and
+# Roster's container image (docs/operations.md). Multi-stage: the console stage builds the admin
+# console with the development dependencies; the build stage installs the production
+# dependencies (compiling the SQLite module when no prebuilt one can be downloaded), builds
+# dist/ and takes the built console; the runtime image holds only that, runs as the unprivileged `node` user, and
 # works with a read-only root filesystem: it writes only to the /data volume.
 #   docker build -t roster .
 #   docker run --read-only -v roster-data:/data -p 8080:8080 -e ROSTER_PUBLIC_URL=https://roster.example.com roster
+# The admin console (React, built with Vite, a development dependency): only its built files go on.
+FROM node:20-bookworm-slim AS console
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund && npm rebuild esbuild
+COPY console ./console
+COPY src/client ./src/client
+COPY scripts/build-console.mjs ./scripts/build-console.mjs
+RUN node scripts/build-console.mjs
+
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
@@ -14,6 +25,7 @@ COPY scripts/build.mjs ./scripts/build.mjs
 COPY src ./src
 # After src/: the bundle is newer than every source, so bin/roster.js runs it as it is.
 RUN node scripts/build.mjs
+COPY --from=console /app/console/dist ./console/dist
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production \

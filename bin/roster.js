@@ -4,7 +4,8 @@
 // into its own folder, so an install may be read-only. When src/ is newer than dist/ (a
 // developer edited it), the bundle is built afresh into a cache folder outside the code
 // (ROSTER_BUILD_DIR, or roster-build-UID-HASH in the system's temporary folder) and run from
-// there, so that what runs is always what src/ says.
+// there, so that what runs is always what src/ says. An installed package (npm install roster)
+// holds the bundle and not the sources: it runs the bundle.
 // V8 flags (bench/RESULTS.md has the measurements): a request allocates many small,
 // short-lived objects while little stays live, and V8's defaults let the old generation grow
 // to several times the live data before a full collection. --heap-growing-percent=30 grows it
@@ -13,7 +14,7 @@
 // large response cannot make the process run out of memory. `npm start` and the benchmark's
 // --spawn pass the same flags.
 import { createHash } from 'node:crypto'
-import { mkdirSync, statSync, symlinkSync } from 'node:fs'
+import { existsSync, mkdirSync, statSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -48,8 +49,12 @@ function cacheDir() {
 }
 
 async function bundle() {
-  const sources = newestSource()
   const dist = join(ROOT, 'dist', BUNDLE)
+  // An installed package ships the bundle without the server's sources (package.json "files"):
+  // it runs as built. Comparing times there would mislead: npm gives extracted files the time of
+  // their extraction, so a file extracted after the bundle would look newer than it.
+  if (!existsSync(join(ROOT, 'src', 'cli', 'main.ts'))) return dist
+  const sources = newestSource()
   if (mtime(dist) >= sources) return dist
   const dir = cacheDir()
   const cached = join(dir, BUNDLE)

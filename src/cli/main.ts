@@ -1,4 +1,4 @@
-// `roster serve | migrate | org create|list|show|set|domain verify|audit | token refresh |
+// `roster serve | migrate | org create|list|rename|delete|show|set|domain verify|audit | token refresh |
 // user list | group list | log | api-key create|list|revoke | webhook … | admin create | worker`.
 // `org show|set|domain|audit` read their own flags (commands/org.ts).
 // Every command takes --json for scripts. Exit codes: 0 ok, 1 failure, 2 usage.
@@ -15,12 +15,14 @@ import { resolve } from 'node:path'
 import { backup, restore } from '../store/sqlite-backup.ts'
 import { migrationPlan } from './commands/migrate-plan.ts'
 import { formatLogPage } from './commands/log.ts'
-import { ORG_USAGE, OrgUsage, isOrgSettingsCommand, orgSettingsCommand } from './commands/org.ts'
+import { ORG_USAGE, OrgUsage, isOrgSettingsCommand, orgSettingsCommand, orgSubUsage } from './commands/org.ts'
 import { systemTxtResolver } from '../orgs/domains.ts'
 import { WebhookUsage, runWorker, webhookCommand } from './commands/webhook.ts'
 import { SchemaUsage, schemaCommand } from './commands/schema.ts'
 import { WebhookError } from '../events/webhooks.ts'
 import { ADMIN_USAGE, AdminUsage, adminCommand } from './commands/admin.ts'
+import { orgDeleteCommand } from './commands/org-delete.ts'
+import { tenantBase, tenantUrl, tenantUrlWarning } from '../ops/public-url.ts'
 
 const USAGE = `Usage: roster <command> [options]
 
@@ -33,6 +35,8 @@ const USAGE = `Usage: roster <command> [options]
                                        create an organization; prints its SCIM tenant URL and token (once)
   org list                             list organizations
   org rename ORG NEW_NAME              give an organization another name (its id, tenant URL and token stay)
+  org delete ORG [--yes]               delete an organization and all it holds, its tokens and API keys at once;
+                                       asks for its name unless --yes (or --force); its audit log keeps the deletion
   org show ORG                         its settings and email domains
   org set ORG [--domain-add D]... [--domain-remove D]... [--send-invitations on|off]
       [--outside-domains refuse|allow] [--subdomains on|off] [--deprovision suspend|delete]
@@ -91,7 +95,7 @@ export function commandUsage(cmd: string, sub?: string): string | null {
 
 function printHelp(cmd: string, sub: string | undefined): number {
   if (cmd === 'org' && isOrgSettingsCommand(sub)) {
-    process.stdout.write(`${ORG_USAGE}\n`)
+    process.stdout.write(`${orgSubUsage(sub)}\n`)
     return 0
   }
   const text = commandUsage(cmd, sub)
@@ -109,18 +113,6 @@ function redactedConfig(config: Config): Record<string, unknown> {
     smtpUrl: config.smtpUrl === null ? null : hide(config.smtpUrl),
     metricsToken: config.metricsToken === null ? null : '***',
   }
-}
-
-function tenantUrl(config: Config): string {
-  return `${config.publicUrl ?? `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`}/scim/v2`
-}
-
-/** Why identity providers would refuse `url` (plain http, or a loopback address they cannot reach); null when none. */
-function tenantUrlWarning(url: string): string | null {
-  const u = new URL(url)
-  const loopback = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/i.test(u.hostname)
-  if (u.protocol === 'https:' && !loopback) return null
-  return `${url} is ${loopback ? 'a loopback address, which identity providers cannot reach' : 'plain http, which identity providers (Entra ID, Okta) refuse'}: put Roster behind a TLS proxy and set ROSTER_PUBLIC_URL to its public https address (docs/operations.md)`
 }
 
 async function withDeps<T>(config: Config, fn: (deps: Deps) => Promise<T>): Promise<T> {
@@ -143,6 +135,10 @@ async function main(argv: string[]): Promise<number> {
     const config = loadConfig()
     return orgSettingsCommand(argv.slice(1), {
       sharedDomains: config.sharedDomains, txtResolver: systemTxtResolver, withDeps: (fn) => withDeps(config, fn), print: out,
+      tenantUrl: async (deps) => {
+        const base = await tenantBase(deps.store, config)
+        return { url: tenantUrl(base), warning: tenantUrlWarning(base) }
+      },
     })
   }
   const { values, positionals } = parseArgs({
@@ -152,6 +148,7 @@ async function main(argv: string[]): Promise<number> {
       json: { type: 'boolean', default: false },
       domain: { type: 'string', multiple: true },
       force: { type: 'boolean', default: false },
+      yes: { type: 'boolean', short: 'y', default: false },
       'no-migrate': { type: 'boolean', default: false },
       'dry-run': { type: 'boolean', default: false },
       filter: { type: 'string' },
@@ -224,9 +221,11 @@ async function main(argv: string[]): Promise<number> {
     case 'org':
       if (sub === 'create') {
         if (!arg) throw new UsageError('org create needs a NAME')
-        const r = await withDeps(config, (deps) => createOrg(deps, arg, values.domain ?? [], { force: values.force, sharedDomains: config.sharedDomains }))
-        const url = tenantUrl(config)
-        const warning = tenantUrlWarning(url)
+        const [r, base] = await withDeps(config, async (deps) => [
+          await createOrg(deps, arg, values.domain ?? [], { force: values.force, sharedDomains: config.sharedDomains }), await tenantBase(deps.store, config),
+        ] as const)
+        const url = tenantUrl(base)
+        const warning = tenantUrlWarning(base)
         if (warning !== null) process.stderr.write(`warning: ${warning}\n`)
         out(json, { orgId: r.orgId, tenantUrl: url, token: r.token },
           `Organization: ${r.orgId}\nTenant URL:   ${url}\nSCIM token:   ${r.token}\n\nThe token is shown only now. Paste the tenant URL and token into your identity provider.`)
@@ -238,6 +237,10 @@ async function main(argv: string[]): Promise<number> {
         const r = await withDeps(config, (deps) => renameOrg(deps, arg, name))
         out(json, r, `Organization ${r.orgId}: "${r.previous}" is now "${r.name}". Its tenant URL and token are unchanged.`)
         return 0
+      }
+      if (sub === 'delete') {
+        if (!arg || positionals.length > 3) throw new UsageError('usage: roster org delete ORG [--yes]')
+        return withDeps(config, (deps) => orgDeleteCommand(deps, arg, { yes: values.yes || values.force }, (value, text) => out(json, value, text)))
       }
       if (sub === 'list') {
         const orgs = await withDeps(config, (deps) => deps.store.listOrgs())

@@ -195,6 +195,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/orgs/{org}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete an organization and everything it holds
+         * @description The operator only (as `roster org delete --yes`). In one transaction: its SCIM tokens and API keys (refused from the next request), users, groups, memberships, domains, settings, declared schemas, webhooks, invitations, events, provisioning log, console members and its audit log, which keeps one `organization.deleted` entry. It cannot be undone (docs/operations.md).
+         *
+         *     Scope: `org:admin`.
+         */
+        delete: operations["deleteOrg"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/orgs/{org}/audit": {
         parameters: {
             query?: never;
@@ -2378,6 +2400,138 @@ export interface operations {
             };
             /** @description a conflict with the current state; `error` says which: scim_owned_fields (the identity provider owns a field sent; `fields` names them), user_name_taken, domain_claimed (another organization holds the domain), user_not_pending (the user is not pending: it accepted, was created active, or is deactivated) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description internal: an unexpected error (the message and requestId identify it in the server's log) */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    deleteOrg: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The organization: its id or its name
+                 * @example Acme Corp
+                 */
+                org: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What was deleted */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description How many of each were deleted */
+                        deleted: {
+                            /** @description The organization's API keys */
+                            apiKeys: number;
+                            /** @description Console accounts that had a role in no other organization (not the operator's) */
+                            consoleAccounts: number;
+                            /** @description Console roles in it */
+                            consoleMembers: number;
+                            /** @description Email domains */
+                            domains: number;
+                            /** @description Events of its feed */
+                            events: number;
+                            /** @description Groups */
+                            groups: number;
+                            /** @description Invitations */
+                            invitations: number;
+                            /** @description Provisioning log rows */
+                            logRows: number;
+                            /** @description Group memberships */
+                            memberships: number;
+                            /** @description Declared extension schemas */
+                            schemas: number;
+                            /** @description SCIM tokens (live and revoked) */
+                            scimTokens: number;
+                            /** @description Users */
+                            users: number;
+                            /** @description Webhook endpoints */
+                            webhooks: number;
+                        };
+                        /**
+                         * Format: date-time
+                         * @description When it was deleted
+                         */
+                        deletedAt: string;
+                        /** @description Its name */
+                        name: string;
+                        /** @description The organization id */
+                        orgId: string;
+                    };
+                };
+            };
+            /** @description invalid_parameter: a parameter or the body is not valid; the message names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer), and no live console session; bad_credentials: the console sign-in's email or password is wrong */
+            401: {
+                headers: {
+                    /** @description Bearer realm="roster-api" */
+                    "www-authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint; invitation_not_found: no usable invitation has the token (unknown, used, revoked) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -4,6 +4,7 @@ import { ConfigError, type Config } from '../config.ts'
 import type { Deps } from '../provisioning/deps.ts'
 import { mailerSettings } from '../mail/mailer.ts'
 import { openStore } from '../store/open.ts'
+import { recordServerBase } from '../ops/public-url.ts'
 import { buildApp } from './app.ts'
 import { existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
@@ -93,8 +94,12 @@ export async function serve(config: Config): Promise<{ url: string; close: () =>
     })
   }
   const where = config.database.kind === 'sqlite' ? config.database.path : 'PostgreSQL'
+  // The base URL identity providers are given, for `roster org create` in another process (ops/public-url.ts).
+  await recordServerBase(store, config, address, deps.now()).catch((e: unknown) => {
+    app.log.warn({ err: e }, 'could not record the public URL for roster org create')
+  })
   app.log.info({ address, database: config.database.kind, ...(metricsServer ? { metricsPort: config.metricsPort } : {}) },
-    `Roster listening; SCIM tenant URL ${address}/scim/v2; data in ${where}; stop with Ctrl-C or SIGTERM`)
+    `Roster listening on ${address}; SCIM tenant URL ${config.publicUrl ?? address}/scim/v2; data in ${where}; stop with Ctrl-C or SIGTERM`)
   // A fresh install: a one-time link that creates the operator's console account (docs/console.md).
   const setup = await setupLinkIfNoAccount(deps, DEFAULT_POLICY)
   if (setup) {

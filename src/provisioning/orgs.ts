@@ -12,7 +12,7 @@ import { tokenRefreshed } from '../events/build.ts'
 export type OrgErrorCode =
   | 'ROSTER_ERR_ORG_EXISTS' | 'ROSTER_ERR_ORG_NOT_FOUND' | 'ROSTER_ERR_ORG_NAME'
   | 'ROSTER_ERR_ORG_DOMAIN' | 'ROSTER_ERR_ORG_DOMAIN_CLAIMED' | 'ROSTER_ERR_ORG_SETTING'
-  | 'ROSTER_ERR_SCHEMA' | 'ROSTER_ERR_SCHEMA_NOT_FOUND'
+  | 'ROSTER_ERR_SCHEMA' | 'ROSTER_ERR_SCHEMA_NOT_FOUND' | 'ROSTER_ERR_ORG_NOT_CONFIRMED'
 
 export class OrgError extends Error {
   /** `field`: the input at fault (`domainAdd`, `sendInvitations` …), for the API's message. */

@@ -13,6 +13,7 @@ import type { InvitationStore, InvitationTx } from './invitation-store.ts'
 import type { RateLimitBuckets } from './rate-limit-store.ts'
 import type { Deadline } from './deadline.ts'
 import type { ConsoleStore } from './console-store.ts'
+import type { OrgRemovalStore, ServerInfoStore } from './operations-store.ts'
 
 export type OrgId = string & { readonly __brand: 'OrgId' }
 export type ResourceId = string
@@ -319,6 +320,10 @@ export interface Store {
   readonly rateLimitBuckets: RateLimitBuckets | null
   /** The admin console's accounts, sessions, links and SCIM token metadata (console-store.ts). */
   readonly console: ConsoleStore
+  /** Deleting an organization whole (operations-store.ts). */
+  readonly orgRemoval: OrgRemovalStore
+  /** What a running server recorded about itself, for the CLI (operations-store.ts). */
+  readonly serverInfo: ServerInfoStore
   /** Runs `fn` in one transaction; resolves only after the commit is durable. */
   write<T>(fn: (tx: StoreTx) => Promise<T>, deadline?: Deadline): Promise<T>
   /**

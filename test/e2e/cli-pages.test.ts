@@ -32,6 +32,18 @@ describe('roster help, org create warnings, list paging', () => {
     await expect(roster(['frobnicate', '--help'])).rejects.toMatchObject({ code: 2 })
   })
 
+  it('every command, the new ones too, answers --help with its own usage and exit code 0', async () => {
+    const commands = [
+      'serve', 'migrate', 'config', 'backup', 'restore', 'org create', 'org list', 'org rename', 'org delete', 'org show', 'org set', 'org domain', 'org audit',
+      'token', 'user', 'group', 'log', 'api-key', 'schema', 'webhook', 'admin', 'worker',
+    ]
+    const pages = await Promise.all(commands.map(async (c) => [c, (await roster([...c.split(' '), '--help'])).stdout] as const))
+    for (const [c, page] of pages) expect(page, c).toMatch(new RegExp(`^usage: roster ${c}\\b`, 'i'))
+    const del = pages.find(([c]) => c === 'org delete')?.[1] ?? ''
+    expect(del).toContain('--yes')
+    expect(del).not.toContain('org create')
+  })
+
   it('org create warns when the tenant URL is plain http or loopback, and not for a public https one', async () => {
     const local = await roster(['org', 'create', 'Local Co', '--json'])
     expect(local.stderr).toMatch(/^warning: http:\/\/127\.0\.0\.1:8080\/scim\/v2 is a loopback address/)

@@ -7,6 +7,7 @@ import { linkUrl } from '../../console/mail.ts'
 import { isRole } from '../../console/roles.ts'
 import type { Deps } from '../../provisioning/deps.ts'
 import { findOrg } from '../../provisioning/orgs.ts'
+import { tenantBase } from '../../ops/public-url.ts'
 
 export class AdminUsage extends Error {}
 
@@ -37,8 +38,8 @@ export async function adminCommand(deps: Deps, config: Config, a: AdminArgs, pri
     await deps.store.console.setRole(org.id, account.id, a.role, now, { id: deps.newId(), at: now, actor: 'cli', action: 'member.invited', details: { email: account.email, role: a.role } })
   }
   const link = account.passwordHash === null ? await createLink(deps, DEFAULT_POLICY, 'invite', account.id) : null
-  const base = config.publicUrl ?? `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`
-  const url = link ? linkUrl(base, link.token) : null
+  // The console the running server serves (ops/public-url.ts), as org create's tenant URL.
+  const url = link ? linkUrl((await tenantBase(deps.store, config)).url, link.token) : null
   print({ accountId: account.id, email: account.email, role: a.role, orgId: org?.id ?? null, link: url, linkExpiresAt: link?.expiresAt.toISOString() ?? null }, [
     `Account:  ${account.email} (${account.id})`,
     `Role:     ${a.role}${org ? ` of ${org.name}` : ' (every organization)'}`,

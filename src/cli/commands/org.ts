@@ -14,6 +14,7 @@ import {
   type AuditEntryView, type DomainStateView, type OrgSettingsView, type SettingsUpdate,
 } from '../../provisioning/org-settings.ts'
 import { OrgError, findOrg } from '../../provisioning/orgs.ts'
+import type { OrgId } from '../../store/store.ts'
 
 export class OrgUsage extends Error {}
 
@@ -30,12 +31,27 @@ export const ORG_USAGE = `usage: roster org show ORG [--json]
        roster org domain verify ORG DOMAIN [--json]
        roster org audit ORG [--limit N] [--cursor C] [--json]`
 
+/** The usage of one of these subcommands (`roster org set --help`): its entry of ORG_USAGE, with its continuation lines. */
+export function orgSubUsage(sub: string | undefined): string {
+  const entries: string[][] = []
+  for (const line of ORG_USAGE.split('\n')) {
+    const m = /^(?:usage: | {7})(roster org .*)$/.exec(line)
+    if (m?.[1] !== undefined) entries.push([m[1]])
+    else entries.at(-1)?.push(line)
+  }
+  const mine = entries.filter((e) => e[0]?.startsWith(`roster org ${sub ?? ''} `))
+  if (mine.length === 0) return ORG_USAGE
+  return `usage: ${mine.map((e) => e.join('\n')).join('\n       ')}`
+}
+
 export interface OrgCommandContext {
   /** ROSTER_SHARED_DOMAINS=1. */
   readonly sharedDomains: boolean
   readonly txtResolver: TxtResolver
   withDeps<T>(fn: (deps: Deps) => Promise<T>): Promise<T>
   print(json: boolean, value: unknown, text: string): void
+  /** The tenant URL the running server serves (ops/public-url.ts), and why an identity provider would refuse it (null: none). */
+  tenantUrl(deps: Deps): Promise<{ url: string; warning: string | null }>
 }
 
 const ACTOR = 'cli'
@@ -176,8 +192,28 @@ function formatVerification(d: DomainStateView, org: string): string {
   }
 }
 
+/**
+ * The organization whose audit log `roster org audit` reads: one that exists, or the id of a
+ * deleted one, whose log keeps the entry of its deletion (provisioning/org-delete.ts).
+ */
+async function auditedOrg(deps: Deps, idOrName: string): Promise<OrgId> {
+  try {
+    return (await findOrg(deps, idOrName)).id
+  } catch (e) {
+    if (!(e instanceof OrgError) || e.code !== 'ROSTER_ERR_ORG_NOT_FOUND') throw e
+    const [last] = await deps.store.listAudit(idOrName as OrgId, 1, null)
+    if (last?.action === 'organization.deleted') return idOrName as OrgId
+    throw e
+  }
+}
+
 function summary(e: AuditEntryView): string {
   const d = e.details
+  if (e.action === 'organization.deleted') {
+    const n = (d.deleted ?? {}) as Record<string, unknown>
+    return `"${String(d.name)}" deleted with ${String(n.users ?? 0)} users and ${String(n.groups ?? 0)} groups`
+  }
+  if (e.action === 'organization.renamed') return `"${String(d.from)}" -> "${String(d.to)}"`
   if (typeof d.domain === 'string') {
     const before = (d.before as { state?: unknown } | undefined)?.state
     const after = (d.after as { state?: unknown } | undefined)?.state
@@ -213,7 +249,7 @@ export async function orgSettingsCommand(argv: readonly string[], ctx: OrgComman
   const { values, positionals } = parse(argv)
   const [sub, first, second, third] = positionals
   if (values.help) {
-    ctx.print(false, null, ORG_USAGE)
+    ctx.print(false, null, orgSubUsage(sub))
     return 0
   }
   const json = values.json
@@ -223,8 +259,10 @@ export async function orgSettingsCommand(argv: readonly string[], ctx: OrgComman
   switch (sub) {
     case 'show': {
       if (!first || second !== undefined) throw new OrgUsage(ORG_USAGE)
-      const view = await ctx.withDeps((deps) => showOrgSettings(deps, first))
-      ctx.print(json, view, formatSettings(view))
+      const [view, tenant] = await ctx.withDeps(async (deps) => [await showOrgSettings(deps, first), await ctx.tenantUrl(deps)] as const)
+      if (tenant.warning !== null && !json) process.stderr.write(`warning: ${tenant.warning}\n`)
+      // --json stays what GET …/settings answers; the tenant URL is for a person.
+      ctx.print(json, view, `${'Tenant URL'.padEnd(18)} ${tenant.url}\n${formatSettings(view)}`)
       return 0
     }
     case 'set': {
@@ -245,7 +283,7 @@ export async function orgSettingsCommand(argv: readonly string[], ctx: OrgComman
       if (!first || second !== undefined) throw new OrgUsage(ORG_USAGE)
       const limit = parseLimitFlag(values.limit)
       const before = parseCursorFlag(values.cursor)
-      const page = await ctx.withDeps(async (deps) => readAudit(deps, (await findOrg(deps, first)).id, limit, before))
+      const page = await ctx.withDeps(async (deps) => readAudit(deps, await auditedOrg(deps, first), limit, before))
       const out = { data: page.data, nextCursor: page.last === null ? null : encodeCursor(page.last) }
       const lines = out.data.map((e) => `${e.at}  ${e.actor.padEnd(12)} ${e.action.padEnd(36)} ${summary(e)}`)
       if (out.nextCursor) lines.push(`(older entries: --cursor ${out.nextCursor})`)

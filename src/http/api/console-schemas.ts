@@ -64,6 +64,13 @@ const orgSummary = object('An organization with its health', {
 })
 
 const ORG_ID_PARAM = params()
+/** The counts of an organization's deletion (store/operations-store.ts OrgDeletionCounts). */
+const DELETED_KINDS: Readonly<Record<string, string>> = {
+  users: 'Users', groups: 'Groups', memberships: 'Group memberships', domains: 'Email domains', schemas: 'Declared extension schemas',
+  scimTokens: 'SCIM tokens (live and revoked)', apiKeys: 'The organization\'s API keys', webhooks: 'Webhook endpoints', invitations: 'Invitations',
+  events: 'Events of its feed', logRows: 'Provisioning log rows', consoleMembers: 'Console roles in it',
+  consoleAccounts: 'Console accounts that had a role in no other organization (not the operator\'s)',
+}
 const EMAIL = str('An email address', { maxLength: 254 })
 const PASSWORD = str('At least 12 characters, at most 128', { maxLength: 1024 })
 const SESSION_ERRORS = [400, 401, 403, 404, 503] as const
@@ -175,5 +182,21 @@ export const OPERATOR = {
       properties: { name: str('The organization\'s name (unique, 1 to 200 characters)', { maxLength: 200 }), domains: { type: 'array', items: { type: 'string' }, maxItems: 100, description: 'Its email domains' } },
     },
     ok: { 201: orgSummary }, errors: [400, 401, 403, 404, 409, 503],
+  }),
+  deleteOrg: route({
+    operationId: 'deleteOrg', tag: 'operator', scopes: ['org:admin'], summary: 'Delete an organization and everything it holds',
+    description: 'The operator only (as `roster org delete --yes`). In one transaction: its SCIM tokens and API keys (refused from the next request), users, groups, '
+      + 'memberships, domains, settings, declared schemas, webhooks, invitations, events, provisioning log, console members and its audit log, which keeps one '
+      + '`organization.deleted` entry. It cannot be undone (docs/operations.md).',
+    params: ORG_ID_PARAM,
+    ok: {
+      200: object('What was deleted', {
+        orgId: str('The organization id'),
+        name: str('Its name'),
+        deletedAt: instant('When it was deleted'),
+        deleted: object('How many of each were deleted', Object.fromEntries(Object.entries(DELETED_KINDS).map(([k, d]) => [k, { type: 'integer', description: d }]))),
+      }),
+    },
+    errors: [400, 401, 403, 404, 503],
   }),
 }

@@ -1,15 +1,17 @@
 // The operator's organizations (docs/console.md, "Operator"): GET /orgs, every organization by
 // name a page at a time with its health, paged and sorted in SQL (store/kysely/operator-orgs.ts),
 // the failures of the last day counted per organization of the page on the log's failure index;
-// POST /orgs creates one. A console operator or an operator API key (no organization) holding
-// org:admin.
+// POST /orgs creates one; DELETE /orgs/{org} deletes one with everything it holds
+// (provisioning/org-delete.ts). A console operator or an operator API key (no organization)
+// holding org:admin.
 import type { FastifyInstance } from 'fastify'
 import { errorsLastDay, orgHealth } from '../../console/scim-tokens.ts'
 import type { Deps } from '../../provisioning/deps.ts'
 import { OrgError, createOrg } from '../../provisioning/orgs.ts'
+import { deleteOrg } from '../../provisioning/org-delete.ts'
 import type { OrgPageRow } from '../../store/console-store.ts'
 import type { OrgRow } from '../../store/store.ts'
-import { actorOf, authorizeOperator } from './access.ts'
+import { actorOf, authorizeOperator, notFound } from './access.ts'
 import { OPERATOR } from './console-schemas.ts'
 import { ApiError } from './errors.ts'
 import { invalidParameter } from './paging.ts'
@@ -67,5 +69,15 @@ export function registerOperatorRoutes(app: FastifyInstance, deps: Deps, opts: {
     const org = await deps.store.getOrg(created.orgId)
     if (!org) throw new ApiError(404, 'not_found', 'No such organization')
     return reply.code(201).send(await summary(deps, org))
+  })
+
+  app.delete<{ Params: { org: string } }>('/orgs/:org', { schema: OPERATOR.deleteOrg }, async (request) => {
+    authorizeOperator(request)
+    try {
+      return await deleteOrg(deps, request.params.org, actorOf(request))
+    } catch (e) {
+      if (e instanceof OrgError && e.code === 'ROSTER_ERR_ORG_NOT_FOUND') throw notFound('organization')
+      throw e
+    }
   })
 }

@@ -36,6 +36,8 @@ import { KyselyInvitations, invitationStatements, type InvitationStatements } fr
 import { KyselySchemas, schemaStatements, type SchemaStatements } from './schema-store.ts'
 import { uniqueStatements, type UniqueStatements } from './unique-values.ts'
 import { KyselyConsole } from './console-store.ts'
+import { KyselyOrgRemoval } from './org-removal.ts'
+import { KyselyServerInfo } from './server-info.ts'
 
 interface OrgRecord { id: string; name: string; created_at: string; settings: string }
 
@@ -81,6 +83,8 @@ export class KyselyStore implements Store {
   readonly schemas: KyselySchemas
   readonly rateLimitBuckets: RateLimitBuckets | null
   readonly console: KyselyConsole
+  readonly orgRemoval: KyselyOrgRemoval
+  readonly serverInfo: KyselyServerInfo
 
   constructor(driver: StoreDriver) {
     this.#d = driver
@@ -97,6 +101,8 @@ export class KyselyStore implements Store {
     this.schemas = new KyselySchemas(driver, this.#st)
     this.rateLimitBuckets = rateLimitBuckets(driver)
     this.console = new KyselyConsole(driver)
+    this.orgRemoval = new KyselyOrgRemoval(driver)
+    this.serverInfo = new KyselyServerInfo(driver)
     if (driver.eventStamper) driver.eventStamper.onStamped = () => this.#announceEvents()
   }
 

@@ -218,15 +218,17 @@ export class KyselyWebhooks implements WebhookStore {
    * Statements are per batch, not per attempt: most batches are many single-event lanes.
    */
   async #complete(conn: Conn, results: readonly DeliveryResult[], now: string): Promise<void> {
-    if (this.#q.pg) {
-      // Orders this hand-over of lane heads against a concurrent fan-out.
-      const keys = [...new Set(results.map((r) => `${r.job.orgId}\u0000${r.job.endpointId}`))].sort()
-      for (const k of keys) {
-        const [orgId, id] = k.split('\u0000') as [string, string]
-        await this.#q.all(conn, sql`select id from webhook_endpoints where org_id = ${orgId} and id = ${id} for update`)
-      }
+    // PostgreSQL: the lock orders this hand-over of lane heads against a concurrent fan-out. On
+    // both, an endpoint removed meanwhile (or its organization deleted: provisioning/org-delete.ts)
+    // gets no attempt rows: its deliveries are gone with it.
+    const keys = [...new Set(results.map((r) => `${r.job.orgId}\u0000${r.job.endpointId}`))].sort()
+    const live = new Set<string>()
+    for (const k of keys) {
+      const [orgId, id] = k.split('\u0000') as [string, string]
+      const rows = await this.#q.all(conn, sql`select id from webhook_endpoints where org_id = ${orgId} and id = ${id}${this.#q.pg ? sql` for update` : sql``}`)
+      if (rows.length > 0) live.add(k)
     }
-    const attempted = results.flatMap((r) => (r.kind === 'release' ? [] : [r]))
+    const attempted = results.flatMap((r) => (r.kind === 'release' || !live.has(`${r.job.orgId}\u0000${r.job.endpointId}`) ? [] : [r]))
     for (const part of chunks(attempted, INSERT_CHUNK)) {
       await this.#q.run(conn, sql`insert into webhook_attempts (org_id, endpoint_id, id, event_id, event_type, at, status, duration_ms, outcome, excerpt, error)
         values ${sql.join(part.map(({ job, attempt: a }) => sql`(${job.orgId}, ${job.endpointId}, ${a.id}, ${a.eventId}, ${a.eventType}, ${a.at}, ${a.status},
