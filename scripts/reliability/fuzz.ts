@@ -1,14 +1,15 @@
 // `npm run fuzz`: filter and PATCH fuzzing (test/reliability/lib/fuzz.ts) at full size on SQLite
 // and PostgreSQL. --count N inputs (default 1,000,000; FUZZ_COUNT), each judged in process;
-// --http-every K sends every K-th filter to both stores through the HTTP app (default 10),
-// --patch-http-every K every K-th PATCH body (default 100); --seed S replays (FUZZ_SEED).
+// every filter the evaluator accepts goes to both stores through the HTTP app, and of those it
+// refuses every K-th (--refused-http-every K, default 10); --patch-http-every K sends every K-th
+// PATCH body (default 100); --seed S replays (FUZZ_SEED).
 // Prints progress every 10,000 inputs and the totals; exits 1 on any crash, 5xx or mismatch.
 import { prng } from '../../test/helpers/filter-fuzz.ts'
 import { openFuzzStore, runFuzz, type FuzzStats, type FuzzStore } from '../../test/reliability/lib/fuzz-run.ts'
 import { numberArg, scriptStores } from './stores.ts'
 
 const count = numberArg('count', 'FUZZ_COUNT', 1_000_000)
-const httpEvery = numberArg('http-every', 'FUZZ_HTTP_EVERY', 10)
+const refusedHttpEvery = numberArg('refused-http-every', 'FUZZ_REFUSED_HTTP_EVERY', 10)
 const patchHttpEvery = numberArg('patch-http-every', 'FUZZ_PATCH_HTTP_EVERY', 100)
 const seed = numberArg('seed', 'FUZZ_SEED', Math.floor(Math.random() * 2 ** 31))
 const { stores: factories, done } = await scriptStores()
@@ -18,9 +19,9 @@ const summary = (s: FuzzStats) => JSON.stringify({ ...s, crashes: s.crashes.leng
 let stats: FuzzStats
 try {
   for (const f of factories) stores.push(await openFuzzStore(f))
-  console.log(`fuzz: ${count} inputs, seed ${seed}, stores ${stores.map((s) => s.name).join(' and ')}, every ${httpEvery}th filter and ${patchHttpEvery}th PATCH over HTTP`)
+  console.log(`fuzz: ${count} inputs, seed ${seed}, stores ${stores.map((s) => s.name).join(' and ')}, every accepted filter, every ${refusedHttpEvery}th refused one and every ${patchHttpEvery}th PATCH over HTTP`)
   stats = await runFuzz(stores, prng(seed), {
-    count, filterHttpEvery: httpEvery, patchHttpEvery,
+    count, refusedHttpEvery, patchHttpEvery,
     onProgress: (s) => {
       if (s.inputs % 100_000 === 0 || s.inputs === 10_000) console.log(`${s.inputs} inputs in ${((Date.now() - started) / 1000).toFixed(0)} s: ${summary(s)}`)
     },
