@@ -15,6 +15,7 @@ import { countRequests, createMetrics, metricsRoute, type Metrics } from './metr
 import { scimPlugin } from './scim/plugin.ts'
 import { RateLimiter } from './rate-limit.ts'
 import { safeErrors } from './safe-errors.ts'
+import { frameworkErrors } from './bad-url.ts'
 import { securityHeaders } from './security-headers.ts'
 import { WebhookDispatcher, type DispatcherOptions } from '../events/dispatcher.ts'
 import type { TxtResolver } from '../orgs/domains.ts'
@@ -86,6 +87,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     keepAliveTimeout: 5_000,
     return503OnClosing: true,
     routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, maxParamLength: 200 },
+    // A path the router cannot read is answered in its surface's error format (http/bad-url.ts).
+    frameworkErrors,
   })
   app.server.headersTimeout = Math.min(10_000, opts.config.requestTimeoutMs)
   securityHeaders(app)

@@ -15,6 +15,7 @@ import { LogQueryError } from '../../provisioning/log-query.ts'
 import { StoreUnavailable } from '../../store/store.ts'
 import { keyToucher } from './access.ts'
 import { findNul, nulMessage, urlHoldsNul } from '../nul.ts'
+import { invalidUtf8Message, invalidUtf8Path, utf8Text } from '../utf8.ts'
 import { registerDirectoryRoutes } from './directory.ts'
 import { registerDirectoryWrites } from './directory-writes.ts'
 import { ApiError } from './errors.ts'
@@ -208,6 +209,20 @@ export async function apiPlugin(app: FastifyInstance, opts: ApiPluginOptions): P
   app.decorateRequest('apiKey', null)
   app.decorateRequest('consoleSession', null)
   app.setErrorHandler((err, request, reply) => sendApiError(err, request, reply))
+  // JSON bodies are read as bytes: bytes that are not UTF-8 are refused, not read as U+FFFD and
+  // stored (http/utf8.ts); the rest goes to Fastify's parser as before.
+  const parseJson = app.getDefaultJsonParser('error', 'error')
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, raw, done) => {
+    const bytes = raw as Buffer
+    const body = utf8Text(bytes)
+    if (body === null) {
+      const at = invalidUtf8Path(bytes)
+      done(new ApiError(400, at === null ? 'bad_request' : 'invalid_parameter', invalidUtf8Message(at)), undefined)
+      return
+    }
+    void parseJson(req, body, done)
+  })
   app.setNotFoundHandler((request, reply) => sendApiError(new ApiError(404, 'not_found', `No endpoint ${request.method} ${request.url.split('?')[0]}`), request, reply))
   app.addHook('onRequest', async (request) => {
     if (isPublic(request.routeOptions.url)) return
