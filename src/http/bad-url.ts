@@ -6,7 +6,7 @@
 // the /api/v1 error elsewhere under /api/v1, and the plain JSON error of safe-errors.ts outside.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { ScimError } from '../scim/errors.ts'
-import { sendScimError } from './scim/errors.ts'
+import { SCIM_CONTENT_TYPE } from './scim/errors.ts'
 
 const SCIM = /^\/scim\/v2(?:[/?]|$)/i
 const API = /^\/api\/v1(?:[/?]|$)/i
@@ -19,7 +19,10 @@ export function frameworkErrors(err: FastifyError, request: FastifyRequest, repl
     : 'The request path holds a percent-encoded sequence that is not UTF-8 (RFC 3986 §2.5)'
   const url = request.raw.url ?? ''
   if (SCIM.test(url)) {
-    sendScimError(new ScimError(status, tooLong ? null : 'invalidValue', message), request, reply)
+    // Outside the SCIM plugin, whose onSend hook takes Fastify's `; charset=utf-8` off again
+    // (scim/errors.ts): a Buffer is sent with the media type as it is set.
+    const error = new ScimError(status, tooLong ? null : 'invalidValue', message)
+    void reply.code(status).header('content-type', SCIM_CONTENT_TYPE).send(Buffer.from(JSON.stringify(error.toBody())))
     return
   }
   void reply.code(status).type('application/json; charset=utf-8').send({ error: API.test(url) ? 'bad_request' : err.code, message })

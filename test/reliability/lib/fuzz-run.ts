@@ -140,6 +140,8 @@ export interface FuzzOptions {
   readonly refusedHttpEvery: number
   readonly patchHttpEvery: number
   readonly onProgress?: (stats: FuzzStats) => void
+  /** A time budget: no input is begun after this (epoch ms), on a whole thousand of inputs. */
+  readonly stopAtMs?: number
 }
 
 /** Runs `opts.count` inputs (about 60 % filters, 40 % PATCH bodies) from `rng`. */
@@ -151,6 +153,7 @@ export async function runFuzz(stores: readonly FuzzStore[], rng: Rng, opts: Fuzz
   const pending: Promise<void>[] = []
   let refusedSeen = 0
   for (let i = 0; i < opts.count; i++) {
+    if (opts.stopAtMs !== undefined && i % 1_000 === 0 && Date.now() >= opts.stopAtMs) break
     stats.inputs++
     const kind = rng() < 0.75 ? 'user' : 'group'
     if (rng() < 0.6) {
