@@ -30,6 +30,10 @@ export interface Config {
   readonly requestDeadlineMs: number
   /** Server-side request timeout, under identity providers' client timeouts (Entra ~60 s, Okta ≥ 30 s). */
   readonly requestTimeoutMs: number
+  /** How long a request's headers may take to arrive (slow clients; never more than requestTimeoutMs). */
+  readonly headersTimeoutMs: number
+  /** How long an idle keep-alive connection is kept open. */
+  readonly keepAliveTimeoutMs: number
   readonly logLevel: string
   readonly migrate: boolean
   /** SQLite: worker threads for reads that may scan. */
@@ -182,6 +186,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }),
     requestDeadlineMs: int(env, 'ROSTER_REQUEST_DEADLINE_MS', Math.min(15_000, requestTimeoutMs), 100, requestTimeoutMs),
     requestTimeoutMs,
+    headersTimeoutMs: Math.min(requestTimeoutMs, int(env, 'ROSTER_HEADERS_TIMEOUT_MS', 10_000, 500, 25_000)),
+    keepAliveTimeoutMs: int(env, 'ROSTER_KEEP_ALIVE_TIMEOUT_MS', 5_000, 100, 600_000),
     logLevel: logLevel(env.LOG_LEVEL),
     migrate: env.ROSTER_NO_MIGRATE !== '1',
     sqliteReadWorkers: int(env, 'ROSTER_SQLITE_READ_WORKERS', 0, 0, 16),
