@@ -188,6 +188,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     sharedDomains: opts.config.sharedDomains ?? false, ...(opts.txtResolver ? { txtResolver: opts.txtResolver } : {}),
     baseUrl: (request) => baseUrl(request.protocol, request.headers.host), publicUrl: opts.config.publicUrl,
     ...(opts.consoleMail ? { consoleMail: opts.consoleMail } : {}), ...(opts.consolePolicy ? { consolePolicy: opts.consolePolicy } : {}),
+    ...(rateLimiter?.enabled ? { rateLimiter } : {}), ...(opts.config.requestDeadlineMs ? { deadlineMs: opts.config.requestDeadlineMs } : {}),
   })
   if (opts.consoleDir !== undefined) registerConsoleStatic(app, opts.consoleDir)
   return app

@@ -5,30 +5,43 @@
 // is dropped, one past the deadline rolls back, a read still running is stopped
 // (store/deadline.ts). A write whose commit has begun is waited for instead, so that nobody is
 // told 503 about a change that then commits. A client that goes away abandons its request too.
+import { AsyncLocalStorage } from 'node:async_hooks'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { Deps } from '../provisioning/deps.ts'
 import { DeadlineExceeded, type Deadline } from '../store/deadline.ts'
+import type { Store } from '../store/store.ts'
+
+/** The deadline of the request whose handler is running (set around each handler below). */
+const current = new AsyncLocalStorage<Deadline>()
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** When this request's time is up (null outside surfaces with deadlines). */
     deadline: Deadline | null
     deadlineTimer: NodeJS.Timeout | null
+    /** The surface's deadline length (postponeDeadline restarts it). */
+    deadlineMs: number
   }
+}
+
+function arm(request: FastifyRequest, reply: FastifyReply, deadline: Deadline, ms: number): void {
+  request.deadline = deadline
+  // Node keeps timers of one duration in one list: adding and clearing one is constant time.
+  request.deadlineTimer = setTimeout(() => {
+    if (reply.sent || deadline.committing) return
+    deadline.abandoned = true
+    void reply.send(new DeadlineExceeded())
+  }, ms)
 }
 
 /** Gives every request of `app`'s scope a deadline `ms` after its arrival. */
 export function requestDeadlines(app: FastifyInstance, ms: number): void {
   app.decorateRequest('deadline', null)
   app.decorateRequest('deadlineTimer', null)
+  app.decorateRequest('deadlineMs', 0)
   app.addHook('onRequest', (request, reply, done) => {
-    const deadline: Deadline = { atMs: Date.now() + ms, committing: false, abandoned: false }
-    request.deadline = deadline
-    // Node keeps timers of one duration in one list: adding and clearing one is constant time.
-    request.deadlineTimer = setTimeout(() => {
-      if (reply.sent || deadline.committing) return
-      deadline.abandoned = true
-      void reply.send(new DeadlineExceeded())
-    }, ms)
+    request.deadlineMs = ms
+    arm(request, reply, { atMs: Date.now() + ms, committing: false, abandoned: false }, ms)
     done()
   })
   app.addHook('onResponse', (request, _reply, done) => {
@@ -41,7 +54,8 @@ export function requestDeadlines(app: FastifyInstance, ms: number): void {
     const handler = route.handler
     route.handler = async function (this: FastifyInstance, request: FastifyRequest, reply: FastifyReply) {
       try {
-        return await handler.call(this, request, reply)
+        const deadline = request.deadline
+        return await (deadline === null ? handler.call(this, request, reply) : current.run(deadline, () => handler.call(this, request, reply)))
       } catch (e) {
         if (reply.sent && request.deadline?.abandoned === true) return reply
         throw e
@@ -53,4 +67,33 @@ export function requestDeadlines(app: FastifyInstance, ms: number): void {
     if (request.deadline !== null && !request.deadline.committing) request.deadline.abandoned = true
     done()
   })
+}
+
+/**
+ * A long-poll's wait is no work: its deadline starts again when the wait ends at `untilMs`, so
+ * that the reads after it have the surface's whole deadline (GET /api/v1/orgs/{org}/events?wait=).
+ */
+export function postponeDeadline(request: FastifyRequest, reply: FastifyReply, untilMs: number): void {
+  const old = request.deadline
+  if (!old || !request.deadlineTimer || old.abandoned) return
+  clearTimeout(request.deadlineTimer)
+  const atMs = Math.max(old.atMs, untilMs + request.deadlineMs)
+  arm(request, reply, { atMs, committing: false, abandoned: false }, atMs - Date.now())
+}
+
+/**
+ * Deps whose use cases see the running request's deadline without being handed it: `deadline`
+ * reads it, and every store write without one of its own takes it (store/deadline.ts: a write not
+ * begun by then is dropped, one past it rolls back). For surfaces whose routes take `deps` once,
+ * at registration (/api/v1).
+ */
+export function deadlineDeps(deps: Deps): Deps {
+  const store = new Proxy(deps.store, {
+    get(target, prop) {
+      if (prop === 'write') return ((fn, deadline) => target.write(fn, deadline ?? current.getStore())) as Store['write']
+      const value: unknown = Reflect.get(target, prop, target)
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value
+    },
+  })
+  return Object.defineProperties({ ...deps, store }, { deadline: { get: () => current.getStore(), enumerable: true } })
 }

@@ -2,6 +2,8 @@
 // secret is in that one answer), list, read, change, remove, rotate the secret, send a test, the
 // recorded attempts, redeliver one event, replay from a feed cursor (docs/events.md).
 import type { FastifyInstance } from 'fastify'
+import { DEFAULT_TIMEOUT_MS } from '../../events/outbound.ts'
+import { postponeDeadline } from '../deadline.ts'
 import type { Deps } from '../../provisioning/deps.ts'
 import {
   WebhookError, addWebhook, getWebhook, listAttempts, listWebhooks, publicEndpoint, redeliverEvent, removeWebhook, replayWebhook,
@@ -75,8 +77,11 @@ export function registerWebhookRoutes(app: FastifyInstance, deps: Deps, policy: 
     return mapped(() => rotateWebhookSecret(deps, o.id, request.params.id))
   })
 
-  app.post<{ Params: IdParams }>('/orgs/:org/webhooks/:id/test', { schema: WEBHOOKS.testWebhook }, async (request) => {
+  app.post<{ Params: IdParams }>('/orgs/:org/webhooks/:id/test', { schema: WEBHOOKS.testWebhook }, async (request, reply) => {
     const o = await org(request, request.params.org)
+    // Waiting for the receiver (at most the outbound timeout) is not the server's work: the
+    // request's deadline (http/deadline.ts) counts from when that wait would end.
+    postponeDeadline(request, reply, Date.now() + DEFAULT_TIMEOUT_MS)
     const r = await mapped(() => testWebhook(deps, o.id, request.params.id, policy))
     return { eventId: r.eventId, status: r.status, durationMs: Math.round(r.durationMs), excerpt: r.excerpt, error: r.error ?? null }
   })
