@@ -24,9 +24,9 @@ export interface Config {
   /** Without publicUrl: the Host headers that may stand for the server (ROSTER_ALLOWED_HOSTS; loopback by default). */
   readonly allowedHosts: readonly string[]
   readonly limits: Limits
-  /** Per-token and per-organization request rates of the SCIM surface (http/rate-limit.ts). */
+  /** Per-credential and per-organization request rates of SCIM and /api/v1 (http/rate-limit.ts). */
   readonly rateLimits: RateLimitSettings
-  /** How long a SCIM request may take to be answered; then 503 and its work is abandoned (http/deadline.ts). */
+  /** How long a SCIM or /api/v1 request may take to be answered; then 503 and its work is abandoned (http/deadline.ts). */
   readonly requestDeadlineMs: number
   /** Server-side request timeout, under identity providers' client timeouts (Entra ~60 s, Okta ≥ 30 s). */
   readonly requestTimeoutMs: number

@@ -1506,7 +1506,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -1574,7 +1574,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -1690,7 +1690,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -1797,16 +1812,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
             429: {
                 headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -1891,7 +1912,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -1981,7 +2017,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -2084,7 +2135,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -2250,7 +2316,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -2385,7 +2466,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -2483,7 +2579,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -2587,7 +2698,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -2701,7 +2827,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -2809,7 +2950,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -2916,7 +3072,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -3016,7 +3187,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -3131,7 +3317,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -3261,7 +3462,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -3354,7 +3570,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -3464,7 +3695,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -3557,7 +3803,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -3664,7 +3925,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -3760,7 +4036,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -3874,7 +4165,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -3997,7 +4303,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -4102,7 +4423,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -4216,7 +4552,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -4309,7 +4660,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -4402,7 +4768,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -4548,7 +4929,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -4656,7 +5052,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -4814,7 +5225,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -4921,7 +5347,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -5028,7 +5469,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -5135,7 +5591,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -5307,7 +5778,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -5407,7 +5893,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -5502,7 +6003,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -5606,7 +6122,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -5699,7 +6230,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -5792,7 +6338,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -5899,7 +6460,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -5994,7 +6570,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -6087,7 +6678,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -6195,7 +6801,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -6295,7 +6916,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -6400,7 +7036,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -6505,7 +7156,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -6608,7 +7274,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -6714,7 +7395,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
