@@ -5,6 +5,7 @@
 // had not finished is not made. Limits are tiny so that a short loop meets them; assertions count
 // answers, never timings.
 import { afterEach, describe, expect, it } from 'vitest'
+import { buildApp } from '../../src/http/app.ts'
 import { createApiKey, type Scope } from '../../src/provisioning/api-keys.ts'
 import type { OrgId } from '../../src/store/store.ts'
 import { consoleAccount, call as consoleCall, signIn } from '../helpers/console.ts'
@@ -124,5 +125,30 @@ describe.each(storeMatrix())('/api/v1 rate limits and deadlines on $name', (fact
     const r = await get(t, secret, `/api/v1/orgs/${t.orgId}/events?wait=1`)
     expect(r.status).toBe(200)
     expect(r.json.data).toEqual([])
+  })
+})
+
+describe.each(storeMatrix().filter((f) => f.name === 'postgres'))('/api/v1 rate limits shared by two servers on $name', (factory) => {
+  it('what one server let through for an API key is taken from the other server\'s bucket', async () => {
+    const t = await startApp(factory, {}, { rateLimits: LIMITS, rateLimitSyncMs: 20 })
+    const second = await buildApp({ deps: t.deps, config: { publicUrl: 'https://roster.test', requestTimeoutMs: 20_000, logLevel: 'silent', rateLimits: LIMITS }, webhooks: false, rateLimitSyncMs: 20 })
+    try {
+      const secret = await key(t, t.orgId)
+      const status = async (app: typeof second) => (await app.inject({ method: 'GET', url: `/api/v1/orgs/${t.orgId}/users?limit=1`, headers: { authorization: `Bearer ${secret}` } })).statusCode
+      // The second server has seen the key once (its bucket exists), then the first spends the whole burst.
+      expect(await status(second)).toBe(200)
+      let first = 0
+      while (first < 50 && (await status(t.app)) === 200) first++
+      expect(first).toBeGreaterThanOrEqual(8)
+      expect(first).toBeLessThan(50)
+      // Both servers sync (a few intervals), then the second has only its refill left, not a fresh burst of 10.
+      await new Promise((r) => setTimeout(r, 200))
+      const statuses: number[] = []
+      for (let i = 0; i < 10; i++) statuses.push(await status(second))
+      expect(statuses.filter((s) => s === 200).length).toBeLessThanOrEqual(4)
+    } finally {
+      await second.close()
+      await t.close()
+    }
   })
 })
