@@ -5,14 +5,10 @@
 // is dropped, one past the deadline rolls back, a read still running is stopped
 // (store/deadline.ts). A write whose commit has begun is waited for instead, so that nobody is
 // told 503 about a change that then commits. A client that goes away abandons its request too.
-import { AsyncLocalStorage } from 'node:async_hooks'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Deps } from '../provisioning/deps.ts'
 import { DeadlineExceeded, type Deadline } from '../store/deadline.ts'
 import type { Store } from '../store/store.ts'
-
-/** The deadline of the request whose handler is running (set around each handler below). */
-const current = new AsyncLocalStorage<Deadline>()
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -54,8 +50,7 @@ export function requestDeadlines(app: FastifyInstance, ms: number): void {
     const handler = route.handler
     route.handler = async function (this: FastifyInstance, request: FastifyRequest, reply: FastifyReply) {
       try {
-        const deadline = request.deadline
-        return await (deadline === null ? handler.call(this, request, reply) : current.run(deadline, () => handler.call(this, request, reply)))
+        return await handler.call(this, request, reply)
       } catch (e) {
         if (reply.sent && request.deadline?.abandoned === true) return reply
         throw e
@@ -82,18 +77,21 @@ export function postponeDeadline(request: FastifyRequest, reply: FastifyReply, u
 }
 
 /**
- * Deps whose use cases see the running request's deadline without being handed it: `deadline`
- * reads it, and every store write without one of its own takes it (store/deadline.ts: a write not
- * begun by then is dropped, one past it rolls back). For surfaces whose routes take `deps` once,
- * at registration (/api/v1).
+ * `deps` for one request of a surface whose routes are registered with the app's deps (/api/v1):
+ * its use cases see the request's deadline, and every store write without one of its own takes it
+ * (store/deadline.ts: a write not begun by then is dropped, one past it rolls back). Not an
+ * AsyncLocalStorage: on Node 20 one turns on promise hooks for the whole process, which slows
+ * every await of every request.
  */
-export function deadlineDeps(deps: Deps): Deps {
+export function requestDeps(deps: Deps, request: FastifyRequest): Deps {
+  const deadline = request.deadline
+  if (!deadline) return deps
   const store = new Proxy(deps.store, {
     get(target, prop) {
-      if (prop === 'write') return ((fn, deadline) => target.write(fn, deadline ?? current.getStore())) as Store['write']
+      if (prop === 'write') return ((fn, own) => target.write(fn, own ?? deadline)) as Store['write']
       const value: unknown = Reflect.get(target, prop, target)
       return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value
     },
   })
-  return Object.defineProperties({ ...deps, store }, { deadline: { get: () => current.getStore(), enumerable: true } })
+  return { ...deps, store, deadline }
 }

@@ -2,6 +2,7 @@
 // name a page at a time with its health; POST /orgs creates one. A console operator or an
 // operator API key (no organization) holding org:admin.
 import type { FastifyInstance } from 'fastify'
+import { requestDeps } from '../deadline.ts'
 import { orgHealth } from '../../console/scim-tokens.ts'
 import type { Deps } from '../../provisioning/deps.ts'
 import { OrgError, createOrg } from '../../provisioning/orgs.ts'
@@ -14,8 +15,10 @@ async function summary(deps: Deps, org: OrgRow) {
   return { id: org.id, name: org.name, createdAt: org.createdAt, domains: [...org.domains], ...await orgHealth(deps, org) }
 }
 
-export function registerOperatorRoutes(app: FastifyInstance, deps: Deps, opts: { sharedDomains: boolean }): void {
+export function registerOperatorRoutes(app: FastifyInstance, appDeps: Deps, opts: { sharedDomains: boolean }): void {
+  // Each handler's deps carry its request's deadline (http/deadline.ts requestDeps).
   app.get<{ Querystring: { limit?: number; cursor?: string } }>('/orgs', { schema: OPERATOR.listOrgs }, async (request) => {
+    const deps = requestDeps(appDeps, request)
     authorizeOperator(request)
     const limit = request.query.limit ?? 50
     const after = request.query.cursor === undefined ? null : Buffer.from(request.query.cursor, 'base64url').toString()
@@ -28,6 +31,7 @@ export function registerOperatorRoutes(app: FastifyInstance, deps: Deps, opts: {
   })
 
   app.post<{ Body: { name: string; domains?: string[] } }>('/orgs', { schema: OPERATOR.createOrg }, async (request, reply) => {
+    const deps = requestDeps(appDeps, request)
     authorizeOperator(request)
     let created
     try {

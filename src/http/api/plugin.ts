@@ -15,7 +15,7 @@ import { LogQueryError } from '../../provisioning/log-query.ts'
 import { StoreUnavailable } from '../../store/store.ts'
 import { DeadlineExceeded } from '../../store/deadline.ts'
 import { keyToucher } from './access.ts'
-import { deadlineDeps, requestDeadlines } from '../deadline.ts'
+import { requestDeadlines } from '../deadline.ts'
 import { rateLimitHeaders, type Decision, type RateLimiter } from '../rate-limit.ts'
 import { findNul, nulMessage, urlHoldsNul } from '../nul.ts'
 import { invalidUtf8Message, invalidUtf8Path, utf8Text } from '../utf8.ts'
@@ -206,9 +206,9 @@ const REFERENCE_PATH = '/reference'
 
 export async function apiPlugin(app: FastifyInstance, opts: ApiPluginOptions): Promise<void> {
   // First, so that its time includes authentication; before the routes, which it wraps. The
-  // routes take `deps` once: deadlineDeps hands each use case the running request's deadline.
+  // routes that write hand their use cases the request's deadline (deadline.ts requestDeps).
   if (opts.deadlineMs !== undefined) requestDeadlines(app, opts.deadlineMs)
-  const deps = opts.deadlineMs === undefined ? opts.deps : deadlineDeps(opts.deps)
+  const { deps } = opts
   const limiter = opts.rateLimiter
   const touch = keyToucher(deps, (err) => app.log.warn({ err }, 'api key: could not record its use'))
   // Registered here, not on the root: the document sees this plugin's routes only (not SCIM's, not /healthz).

@@ -3,7 +3,7 @@
 // recorded attempts, redeliver one event, replay from a feed cursor (docs/events.md).
 import type { FastifyInstance } from 'fastify'
 import { DEFAULT_TIMEOUT_MS } from '../../events/outbound.ts'
-import { postponeDeadline } from '../deadline.ts'
+import { postponeDeadline, requestDeps } from '../deadline.ts'
 import type { Deps } from '../../provisioning/deps.ts'
 import {
   WebhookError, addWebhook, getWebhook, listAttempts, listWebhooks, publicEndpoint, redeliverEvent, removeWebhook, replayWebhook,
@@ -40,15 +40,19 @@ async function mapped<T>(fn: () => Promise<T>): Promise<T> {
 interface OrgParams { org: string }
 interface IdParams extends OrgParams { id: string }
 
-export function registerWebhookRoutes(app: FastifyInstance, deps: Deps, policy: WebhookPolicy): void {
+export function registerWebhookRoutes(app: FastifyInstance, appDeps: Deps, policy: WebhookPolicy): void {
+  // Each handler's deps carry its request's deadline (http/deadline.ts requestDeps).
+  const deps = appDeps
   const org = (request: Parameters<typeof authorize>[1], param: string) => authorize(deps, request, param, 'webhooks:manage')
 
   app.get<{ Params: OrgParams }>('/orgs/:org/webhooks', { schema: WEBHOOKS.listWebhooks }, async (request) => {
+    const deps = requestDeps(appDeps, request)
     const o = await org(request, request.params.org)
     return { data: (await listWebhooks(deps, o.id)).map(publicEndpoint), nextCursor: null }
   })
 
   app.post<{ Params: OrgParams }>('/orgs/:org/webhooks', { schema: WEBHOOKS.createWebhook }, async (request, reply) => {
+    const deps = requestDeps(appDeps, request)
     const body = bodyOf(request.body)
     const o = await org(request, request.params.org)
     const { endpoint, secret } = await mapped(() => addWebhook(deps, o.id, { url: body.url, eventTypes: body.eventTypes, description: body.description }, policy))
@@ -56,28 +60,33 @@ export function registerWebhookRoutes(app: FastifyInstance, deps: Deps, policy: 
   })
 
   app.get<{ Params: IdParams }>('/orgs/:org/webhooks/:id', { schema: WEBHOOKS.getWebhook }, async (request) => {
+    const deps = requestDeps(appDeps, request)
     const o = await org(request, request.params.org)
     return publicEndpoint(await mapped(() => getWebhook(deps, o.id, request.params.id)))
   })
 
   app.patch<{ Params: IdParams }>('/orgs/:org/webhooks/:id', { schema: WEBHOOKS.updateWebhook }, async (request) => {
+    const deps = requestDeps(appDeps, request)
     const body = bodyOf(request.body)
     const o = await org(request, request.params.org)
     return publicEndpoint(await mapped(() => updateWebhook(deps, o.id, request.params.id, body, policy)))
   })
 
   app.delete<{ Params: IdParams }>('/orgs/:org/webhooks/:id', { schema: WEBHOOKS.deleteWebhook }, async (request, reply) => {
+    const deps = requestDeps(appDeps, request)
     const o = await org(request, request.params.org)
     await mapped(() => removeWebhook(deps, o.id, request.params.id))
     return reply.code(204).send()
   })
 
   app.post<{ Params: IdParams }>('/orgs/:org/webhooks/:id/rotate-secret', { schema: WEBHOOKS.rotateWebhookSecret }, async (request) => {
+    const deps = requestDeps(appDeps, request)
     const o = await org(request, request.params.org)
     return mapped(() => rotateWebhookSecret(deps, o.id, request.params.id))
   })
 
   app.post<{ Params: IdParams }>('/orgs/:org/webhooks/:id/test', { schema: WEBHOOKS.testWebhook }, async (request, reply) => {
+    const deps = requestDeps(appDeps, request)
     const o = await org(request, request.params.org)
     // Waiting for the receiver (at most the outbound timeout) is not the server's work: the
     // request's deadline (http/deadline.ts) counts from when that wait would end.
@@ -87,6 +96,7 @@ export function registerWebhookRoutes(app: FastifyInstance, deps: Deps, policy: 
   })
 
   app.get<{ Params: IdParams; Querystring: Record<string, unknown> }>('/orgs/:org/webhooks/:id/attempts', { schema: WEBHOOKS.listWebhookAttempts }, async (request) => {
+    const deps = requestDeps(appDeps, request)
     const before = decodeCursor(request.query.cursor)
     const limit = parseLimit(request.query.limit)
     const o = await org(request, request.params.org)
@@ -97,6 +107,7 @@ export function registerWebhookRoutes(app: FastifyInstance, deps: Deps, policy: 
   })
 
   app.post<{ Params: IdParams }>('/orgs/:org/webhooks/:id/redeliver', { schema: WEBHOOKS.redeliverWebhookEvent }, async (request, reply) => {
+    const deps = requestDeps(appDeps, request)
     const body = bodyOf(request.body)
     if (typeof body.eventId !== 'string') throw new ApiError(400, 'invalid_parameter', 'eventId: the id of the event to deliver again is required')
     const o = await org(request, request.params.org)
@@ -105,6 +116,7 @@ export function registerWebhookRoutes(app: FastifyInstance, deps: Deps, policy: 
   })
 
   app.post<{ Params: IdParams }>('/orgs/:org/webhooks/:id/replay', { schema: WEBHOOKS.replayWebhook }, async (request, reply) => {
+    const deps = requestDeps(appDeps, request)
     const body = bodyOf(request.body)
     if (body.after !== undefined && typeof body.after !== 'string') throw new ApiError(400, 'invalid_parameter', 'after: a cursor of the event feed')
     const o = await org(request, request.params.org)
