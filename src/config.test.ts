@@ -19,6 +19,12 @@ describe('loadConfig', () => {
     expect(c).toMatchObject({ port: 9000, dbPoolSize: 4, publicUrl: 'https://r.example.com' })
   })
 
+  it('bounds slow clients: headers within 10 s (never past the request timeout), idle keep-alive connections 5 s', () => {
+    expect(loadConfig({})).toMatchObject({ headersTimeoutMs: 10_000, keepAliveTimeoutMs: 5_000 })
+    expect(loadConfig({ ROSTER_REQUEST_TIMEOUT_MS: '3000', ROSTER_HEADERS_TIMEOUT_MS: '8000', ROSTER_KEEP_ALIVE_TIMEOUT_MS: '65000' })).toMatchObject({ headersTimeoutMs: 3_000, keepAliveTimeoutMs: 65_000 })
+    expect(() => loadConfig({ ROSTER_HEADERS_TIMEOUT_MS: '100' })).toThrow(ConfigError)
+  })
+
   it('keeps shared domains off unless ROSTER_SHARED_DOMAINS=1', () => {
     expect(loadConfig({}).sharedDomains).toBe(false)
     expect(loadConfig({ ROSTER_SHARED_DOMAINS: '1' }).sharedDomains).toBe(true)

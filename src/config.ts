@@ -24,12 +24,16 @@ export interface Config {
   /** Without publicUrl: the Host headers that may stand for the server (ROSTER_ALLOWED_HOSTS; loopback by default). */
   readonly allowedHosts: readonly string[]
   readonly limits: Limits
-  /** Per-token and per-organization request rates of the SCIM surface (http/rate-limit.ts). */
+  /** Per-credential and per-organization request rates of SCIM and /api/v1 (http/rate-limit.ts). */
   readonly rateLimits: RateLimitSettings
-  /** How long a SCIM request may take to be answered; then 503 and its work is abandoned (http/deadline.ts). */
+  /** How long a SCIM or /api/v1 request may take to be answered; then 503 and its work is abandoned (http/deadline.ts). */
   readonly requestDeadlineMs: number
   /** Server-side request timeout, under identity providers' client timeouts (Entra ~60 s, Okta ≥ 30 s). */
   readonly requestTimeoutMs: number
+  /** How long a request's headers may take to arrive (slow clients; never more than requestTimeoutMs). */
+  readonly headersTimeoutMs: number
+  /** How long an idle keep-alive connection is kept open. */
+  readonly keepAliveTimeoutMs: number
   readonly logLevel: string
   readonly migrate: boolean
   /** SQLite: worker threads for reads that may scan. */
@@ -184,6 +188,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }),
     requestDeadlineMs: int(env, 'ROSTER_REQUEST_DEADLINE_MS', Math.min(15_000, requestTimeoutMs), 100, requestTimeoutMs),
     requestTimeoutMs,
+    headersTimeoutMs: Math.min(requestTimeoutMs, int(env, 'ROSTER_HEADERS_TIMEOUT_MS', 10_000, 500, 25_000)),
+    keepAliveTimeoutMs: int(env, 'ROSTER_KEEP_ALIVE_TIMEOUT_MS', 5_000, 100, 600_000),
     logLevel: logLevel(env.LOG_LEVEL),
     migrate: env.ROSTER_NO_MIGRATE !== '1',
     sqliteReadWorkers: int(env, 'ROSTER_SQLITE_READ_WORKERS', 0, 0, 16),

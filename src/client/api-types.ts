@@ -1528,7 +1528,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -1596,7 +1596,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -1712,7 +1712,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -1819,16 +1834,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
             429: {
                 headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -1913,7 +1934,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -2003,7 +2039,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -2106,7 +2157,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -2272,7 +2338,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -2407,7 +2488,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -2637,7 +2733,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -2741,7 +2852,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -2855,7 +2981,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -2963,7 +3104,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -3070,7 +3226,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -3170,7 +3341,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -3285,7 +3471,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -3415,7 +3616,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -3508,7 +3724,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -3620,7 +3851,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -3713,7 +3959,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -3820,7 +4081,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -3916,7 +4192,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -4030,7 +4321,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -4153,7 +4459,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -4258,7 +4579,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -4372,7 +4708,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -4465,7 +4816,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -4558,7 +4924,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -4704,7 +5085,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -4814,7 +5210,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -4972,7 +5383,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -5079,7 +5505,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -5186,7 +5627,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -5293,7 +5749,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -5465,7 +5936,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -5565,7 +6051,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -5660,7 +6161,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -5764,7 +6280,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -5857,7 +6388,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -5950,7 +6496,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -6057,7 +6618,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -6152,7 +6728,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -6245,7 +6836,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -6353,7 +6959,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -6453,7 +7074,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -6558,7 +7194,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -6663,7 +7314,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -6766,7 +7432,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -6872,7 +7553,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */

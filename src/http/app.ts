@@ -15,6 +15,7 @@ import { countRequests, createMetrics, metricsRoute, type Metrics } from './metr
 import { scimPlugin } from './scim/plugin.ts'
 import { RateLimiter } from './rate-limit.ts'
 import { safeErrors } from './safe-errors.ts'
+import { frameworkErrors } from './bad-url.ts'
 import { securityHeaders } from './security-headers.ts'
 import { WebhookDispatcher, type DispatcherOptions } from '../events/dispatcher.ts'
 import type { TxtResolver } from '../orgs/domains.ts'
@@ -40,7 +41,7 @@ declare module 'fastify' {
 
 export interface AppOptions {
   readonly deps: Deps
-  readonly config: Pick<Config, 'publicUrl' | 'requestTimeoutMs' | 'logLevel'> & Partial<Pick<Config, 'requestLog' | 'logRetentionDays' | 'eventRetentionDays' | 'webhookAllowPrivate' | 'allowedHosts' | 'host' | 'port' | 'sharedDomains' | 'rateLimits' | 'requestDeadlineMs'>>
+  readonly config: Pick<Config, 'publicUrl' | 'requestTimeoutMs' | 'logLevel'> & Partial<Pick<Config, 'requestLog' | 'logRetentionDays' | 'eventRetentionDays' | 'webhookAllowPrivate' | 'allowedHosts' | 'host' | 'port' | 'sharedDomains' | 'rateLimits' | 'requestDeadlineMs' | 'headersTimeoutMs' | 'keepAliveTimeoutMs'>>
   /** Provisioning-log timings (tests shorten them). */
   readonly provisioningLog?: { readonly flushIntervalMs?: number; readonly pruneIntervalMs?: number }
   readonly logger?: boolean
@@ -71,7 +72,15 @@ function requestIds(): () => string {
   return () => `${prefix}-${(++n).toString(36)}`
 }
 
+/** The headers timeout (never past the request timeout) and how often Node checks both. */
+export function connectionTimeouts(config: { requestTimeoutMs: number; headersTimeoutMs?: number }): { headersMs: number; checkMs: number } {
+  const headersMs = Math.min(config.headersTimeoutMs ?? 10_000, config.requestTimeoutMs)
+  // A quarter of the shorter bound (within 100 ms–1 s): a slow client is cut within 1.25× it.
+  return { headersMs, checkMs: Math.max(100, Math.min(1_000, Math.floor(headersMs / 4))) }
+}
+
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+  const timeouts = connectionTimeouts(opts.config)
   const app = Fastify({
     logger: opts.logger === false ? false : { level: opts.config.logLevel, redact: REDACT, ...(opts.logStream ? { stream: opts.logStream } : {}) },
     // Fastify's two lines per request are off: access-log.ts writes one, with what an operator
@@ -84,11 +93,17 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     // (docs/architecture.md, durability and availability rules).
     requestTimeout: opts.config.requestTimeoutMs,
     connectionTimeout: opts.config.requestTimeoutMs,
-    keepAliveTimeout: 5_000,
+    keepAliveTimeout: opts.config.keepAliveTimeoutMs ?? 5_000,
+    // Slow clients (docs/security.md, "Slow clients"): Node checks the headers and request
+    // timeouts only every connectionsCheckingInterval (30 s by default), so a client trickling
+    // bytes outlived both by up to that much; checked here often enough to hold the bounds.
+    http: { headersTimeout: timeouts.headersMs, requestTimeout: opts.config.requestTimeoutMs, connectionsCheckingInterval: timeouts.checkMs },
     return503OnClosing: true,
     routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, maxParamLength: 200 },
+    // A path the router cannot read is answered in its surface's error format (http/bad-url.ts).
+    frameworkErrors,
   })
-  app.server.headersTimeout = Math.min(10_000, opts.config.requestTimeoutMs)
+  app.server.headersTimeout = timeouts.headersMs
   securityHeaders(app)
   safeErrors(app)
 
@@ -176,6 +191,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     sharedDomains: opts.config.sharedDomains ?? false, ...(opts.txtResolver ? { txtResolver: opts.txtResolver } : {}),
     baseUrl: (request) => baseUrl(request.protocol, request.headers.host), publicUrl: opts.config.publicUrl,
     ...(opts.consoleMail ? { consoleMail: opts.consoleMail } : {}), ...(opts.consolePolicy ? { consolePolicy: opts.consolePolicy } : {}),
+    ...(rateLimiter?.enabled ? { rateLimiter } : {}), ...(opts.config.requestDeadlineMs ? { deadlineMs: opts.config.requestDeadlineMs } : {}),
   })
   if (opts.consoleDir !== undefined) registerConsoleStatic(app, opts.consoleDir)
   return app

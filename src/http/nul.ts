@@ -3,6 +3,7 @@
 // them: both stores must answer alike, so no request carries one to either (docs/architecture.md
 // INP-9). JSON can only carry one as the escape `\u0000` (a raw control character is not JSON),
 // so a body is walked only when its text has that escape.
+import { pathOfChar } from './utf8.ts'
 
 /** Whether a request body's JSON text may hold a NUL character. */
 export function mayHoldNul(jsonText: string): boolean {
@@ -10,24 +11,8 @@ export function mayHoldNul(jsonText: string): boolean {
 }
 
 /** The path (`emails[0].value`, or a key) of the first string or key in `value` holding a NUL, or null. */
-export function findNul(value: unknown, path = ''): string | null {
-  if (typeof value === 'string') return value.includes('\u0000') ? path || '(the body)' : null
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const found = findNul(value[i], `${path}[${i}]`)
-      if (found !== null) return found
-    }
-    return null
-  }
-  if (typeof value === 'object' && value !== null) {
-    for (const [k, v] of Object.entries(value)) {
-      const at = path === '' ? k : `${path}.${k}`
-      if (k.includes('\u0000')) return at
-      const found = findNul(v, at)
-      if (found !== null) return found
-    }
-  }
-  return null
+export function findNul(value: unknown): string | null {
+  return pathOfChar(value, '\u0000')
 }
 
 /** Whether a request URL (path or query) holds an encoded NUL. */

@@ -1,5 +1,8 @@
-// Rate limits of the SCIM surface: a token bucket per SCIM token and one per organization
-// (docs/security.md, "Rate limits"). A bucket holds `rate × burstSeconds` requests and refills
+// Rate limits: a token bucket per credential and one per organization (docs/security.md, "Rate
+// limits"). On the SCIM surface the credential is the SCIM token; on /api/v1 it is the API key or
+// the console account, and the organization is the key's (an operator key has only its own
+// bucket). The two surfaces have buckets of their own: an application polling the API never
+// takes from what its identity provider may send. A bucket holds `rate × burstSeconds` requests and refills
 // at `rate` a second; a request takes one from both buckets or is answered 429 with
 // Retry-After (RFC 6585 §4) and the RateLimit / RateLimit-Policy fields of
 // draft-ietf-httpapi-ratelimit-headers. The defaults sit far above what identity providers send
@@ -36,6 +39,7 @@ interface Bucket {
 const PRUNE_AFTER_MS = 10 * 60_000
 
 export interface Decision {
+  /** The credential's bucket, or the organization's. */
   readonly policy: 'token' | 'org'
   readonly retryAfterSeconds: number
   readonly quota: number
@@ -69,11 +73,20 @@ export class RateLimiter {
     return this.#s.tokenPerSecond > 0 || this.#s.orgPerSecond > 0
   }
 
-  /** null when the request may go on (it is counted); otherwise which limit it hit and when to retry. */
+  /** A SCIM request: null when it may go on (it is counted); otherwise which limit it hit and when to retry. */
   take(tokenHash: string, orgId: string): Decision | null {
+    return this.takeFrom(`t:${tokenHash}`, `o:${orgId}`)
+  }
+
+  /**
+   * A request against a credential's bucket and its organization's (none: null). Keys start with
+   * one letter per kind (rateOf): `t` SCIM token, `k` API key, `s` console account; `o` an
+   * organization on SCIM, `a` on /api/v1.
+   */
+  takeFrom(credentialKey: string, orgKey: string | null): Decision | null {
     const now = this.#now()
-    const t = this.#s.tokenPerSecond > 0 ? this.#refill(`t:${tokenHash}`, this.#s.tokenPerSecond, now) : null
-    const o = this.#s.orgPerSecond > 0 ? this.#refill(`o:${orgId}`, this.#s.orgPerSecond, now) : null
+    const t = this.#s.tokenPerSecond > 0 ? this.#refill(credentialKey, this.#s.tokenPerSecond, now) : null
+    const o = this.#s.orgPerSecond > 0 && orgKey !== null ? this.#refill(orgKey, this.#s.orgPerSecond, now) : null
     if (t !== null && t.tokens < 1) return this.#refuse('token', t, this.#s.tokenPerSecond)
     if (o !== null && o.tokens < 1) return this.#refuse('org', o, this.#s.orgPerSecond)
     if (t !== null) {
@@ -125,7 +138,7 @@ export class RateLimiter {
   }
 
   #rateOf(key: string): number {
-    return key.startsWith('t:') ? this.#s.tokenPerSecond : this.#s.orgPerSecond
+    return key[0] === 'o' || key[0] === 'a' ? this.#s.orgPerSecond : this.#s.tokenPerSecond
   }
 
   async #share(now: number): Promise<void> {
@@ -169,17 +182,20 @@ export class RateLimiter {
   }
 }
 
-/**
- * The 429 of a refused request: a SCIM error document (RFC 7644 §3.12 lets a service provider
- * answer other HTTP statuses than its table lists), Retry-After in seconds, and the policy and
- * its state as draft-ietf-httpapi-ratelimit-headers spells them (quota `q` over a window `w`;
- * remaining `r` after `t` seconds).
- */
-export function tooManyRequests(d: Decision): ScimError {
-  const name = d.policy === 'token' ? 'per-token' : 'per-organization'
-  return new ScimError(429, null, `Too many requests for this ${d.policy === 'token' ? 'SCIM token' : 'organization'}; retry after ${d.retryAfterSeconds} s`, {
+/** The 429's fields: Retry-After in seconds, and the policy and its state as draft-ietf-httpapi-ratelimit-headers spells them (quota `q` over a window `w`; remaining `r` after `t` seconds). */
+export function rateLimitHeaders(d: Decision, credential: 'token' | 'key' | 'session'): Record<string, string> {
+  const name = d.policy === 'token' ? `per-${credential}` : 'per-organization'
+  return {
     'retry-after': String(d.retryAfterSeconds),
     'ratelimit-policy': `"${name}";q=${d.quota};w=${d.windowSeconds}`,
     ratelimit: `"${name}";r=0;t=${d.retryAfterSeconds}`,
-  })
+  }
+}
+
+/**
+ * The 429 of a refused SCIM request: a SCIM error document (RFC 7644 §3.12 lets a service provider
+ * answer other HTTP statuses than its table lists) with rateLimitHeaders.
+ */
+export function tooManyRequests(d: Decision): ScimError {
+  return new ScimError(429, null, `Too many requests for this ${d.policy === 'token' ? 'SCIM token' : 'organization'}; retry after ${d.retryAfterSeconds} s`, rateLimitHeaders(d, 'token'))
 }

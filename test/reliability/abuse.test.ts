@@ -31,6 +31,8 @@ describe.each(targets)('abuse on $name', ({ open }) => {
   let db: { url: string; drop: () => Promise<void> }
   let s: Server
   let attacker = ''
+  let attackerKey = ''
+  let attackerOrg = ''
   let bystander = ''
   let bystanderUser = ''
   let groupId = ''
@@ -41,8 +43,10 @@ describe.each(targets)('abuse on $name', ({ open }) => {
     db = await open()
     // The organizations and the attacker's 10,000 users (for the member PATCH) are set up in
     // process, before the server starts: setup, not what is under test.
-    const seeded = await seedDatabase(db.url, ['attacker', 'bystander'], 10_000, (i) => `m${i}@attacker.example`)
+    const seeded = await seedDatabase(db.url, ['attacker', 'bystander'], 10_000, (i) => `m${i}@attacker.example`, ['directory:read', 'directory:write'])
     ;[attacker = '', bystander = ''] = seeded.tokens
+    attackerKey = seeded.key
+    attackerOrg = seeded.orgIds[0] ?? ''
     memberIds = seeded.userIds
     s = await startServer(db.url, { ROSTER_REQUEST_TIMEOUT_MS: '5000' })
     bystanderUser = String((await call(s.base, 'POST', '/scim/v2/Users', bystander, { schemas: [USER], userName: 'calm@bystander.example' })).json.id)
@@ -137,19 +141,45 @@ describe.each(targets)('abuse on $name', ({ open }) => {
     expect(big.status).toBe(431)
   })
 
-  // Known defects of the HTTP layer, reported for it to fix (docs/reliability.md): invalid UTF-8
-  // in a JSON body is read with U+FFFD in place of the bad bytes and stored (201), and invalid
-  // UTF-8 in a path is Fastify's own 400 body, not a SCIM error. `it.fails` turns red when fixed.
-  it.fails('invalid UTF-8 in a body is a 400 SCIM error, not stored with U+FFFD', async () => {
-    const invalid = Buffer.concat([Buffer.from(`{"schemas":["${USER}"],"userName":"bad`), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from('@x.example"}')])
-    const a = await rawRequest(s.port, [httpRequest('POST', '/scim/v2/Users', headers(), invalid)])
-    expect(a.status, a.body).toBe(400)
+  // JSON text is UTF-8 (RFC 8259 §8.1): bytes that are not are refused, never read as U+FFFD and
+  // stored (they were: 201 with userName "bad\uFFFD\uFFFD\uFFFD@x.example").
+  it('invalid UTF-8 in a body is a 400 naming the attribute, on SCIM and /api/v1, and nothing is stored', async () => {
+    const bad = Buffer.from([0xff, 0xfe, 0xc3])
+    const scimBody = Buffer.concat([Buffer.from(`{"schemas":["${USER}"],"userName":"bad`), bad, Buffer.from('@x.example"}')])
+    const scim = await alongside(rawRequest(s.port, [httpRequest('POST', '/scim/v2/Users', headers(), scimBody)]))
+    expect(scim.status, scim.body).toBe(400)
+    expect(scim.head).toMatch(/^content-type: application\/scim\+json\r?$/im)
+    expect(JSON.parse(scim.body)).toMatchObject({ schemas: [ERROR], status: '400', scimType: 'invalidValue', detail: expect.stringContaining('"userName"') })
+    // Not JSON once the bytes are replaced either: the body as a whole.
+    const broken = await rawRequest(s.port, [httpRequest('POST', '/scim/v2/Users', headers(), Buffer.concat([Buffer.from('{"userName":'), bad]))])
+    expect(JSON.parse(broken.body)).toMatchObject({ schemas: [ERROR], status: '400', scimType: 'invalidSyntax' })
+    // A PATCH value and a Bulk operation's data go through the same parser.
+    const patchBody = Buffer.concat([Buffer.from(`{"schemas":["${PATCH}"],"Operations":[{"op":"replace","path":"title","value":"t`), Buffer.from([0xc0, 0xaf]), Buffer.from('"}]}')])
+    const patch = await rawRequest(s.port, [httpRequest('PATCH', `/scim/v2/Users/${memberIds[1]}`, headers(), patchBody)])
+    expect(JSON.parse(patch.body)).toMatchObject({ schemas: [ERROR], status: '400', scimType: 'invalidValue', detail: expect.stringContaining('"Operations[0].value"') })
+    const apiBody = Buffer.concat([Buffer.from('{"userName":"api'), bad, Buffer.from('@x.example"}')])
+    const api = await rawRequest(s.port, [httpRequest('POST', `/api/v1/orgs/${attackerOrg}/users`, { authorization: `Bearer ${attackerKey}`, 'content-type': 'application/json' }, apiBody)])
+    expect(api.status, api.body).toBe(400)
+    expect(JSON.parse(api.body)).toMatchObject({ error: 'invalid_parameter', message: expect.stringContaining('"userName"') })
+    for (const filter of ['userName sw "bad"', 'userName sw "api"']) {
+      expect((await call(s.base, 'GET', `/scim/v2/Users?filter=${encodeURIComponent(filter)}`, attacker)).json.totalResults, filter).toBe(0)
+    }
+    expect((await call(s.base, 'GET', `/scim/v2/Users/${memberIds[1]}`, attacker)).json.title).toBeUndefined()
   })
 
-  it.fails('invalid UTF-8 in a path is a 400 SCIM error', async () => {
-    const a = await rawRequest(s.port, [httpRequest('GET', '/scim/v2/Users/%ff%fe', headers())])
-    expect(a.status).toBe(400)
-    expect(JSON.parse(a.body)).toMatchObject({ schemas: [ERROR], status: '400' })
+  // RFC 3986 §2.5: percent-encoded octets of a path are UTF-8. An overlong `/` (%C0%AF) or a lone
+  // %FF was Fastify's own {"code":"FST_ERR_BAD_URL"} body; now each surface's error.
+  it('invalid UTF-8 in a path is a 400 SCIM error on SCIM routes and a JSON error on /api/v1', async () => {
+    for (const path of ['/scim/v2/Users/%ff%fe', '/scim/v2/Users/%C0%AF', '/scim/v2/Groups/%FF']) {
+      const a = await alongside(rawRequest(s.port, [httpRequest('GET', path, headers())]))
+      expect(a.status, path).toBe(400)
+      expect(a.head).toMatch(/^content-type: application\/scim\+json\r?$/im)
+      expect(JSON.parse(a.body)).toMatchObject({ schemas: [ERROR], status: '400', scimType: 'invalidValue' })
+    }
+    const api = await rawRequest(s.port, [httpRequest('GET', `/api/v1/orgs/${attackerOrg}/users/%C0%AF`, { authorization: `Bearer ${attackerKey}` })])
+    expect(api.status).toBe(400)
+    expect(api.head).toMatch(/^content-type: application\/json/im)
+    expect(JSON.parse(api.body)).toMatchObject({ error: 'bad_request', message: expect.stringContaining('UTF-8') })
   })
 
   it('500 idle connections are held without refusing another organization', async () => {

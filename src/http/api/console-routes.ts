@@ -2,6 +2,7 @@
 // and an organization's console members under /api/v1/orgs/{org}/members (docs/console.md).
 // Sign-in, reset and links are public (no key, no session); the others take a session or a key.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { requestDeps } from '../deadline.ts'
 import {
   ConsoleError, checkEmail, createLink, ensureAccount, redeemLink, signIn, signOut, signOutEverywhere, type ActiveSession, type ConsolePolicy,
 } from '../../console/accounts.ts'
@@ -78,10 +79,13 @@ async function send(app: FastifyInstance, mail: ConsoleMailSettings | null, mess
   }
 }
 
-export function registerConsoleRoutes(app: FastifyInstance, deps: Deps, opts: ConsoleRouteOptions): void {
+export function registerConsoleRoutes(app: FastifyInstance, appDeps: Deps, opts: ConsoleRouteOptions): void {
+  // Each handler's deps carry its request's deadline (http/deadline.ts requestDeps).
+  const deps = appDeps
   const absoluteSeconds = Math.floor(opts.policy.absoluteMs / 1000)
 
   app.post<{ Body: { email: string; password: string } }>('/console/sign-in', { schema: CONSOLE.signIn }, async (request, reply) => {
+    const deps = requestDeps(appDeps, request)
     const signed = await consoleMapped(() => signIn(deps, opts.policy, request.body.email, request.body.password))
     setSessionCookie(reply, signed.token, absoluteSeconds, secureRequest(request, opts.publicUrl))
     const roles = await deps.store.console.roles(signed.account.id)
@@ -91,18 +95,21 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: Deps, opts: Co
   app.get('/console/session', { schema: CONSOLE.getSession }, async (request) => sessionView(deps, requireSession(request)))
 
   app.post('/console/sign-out', { schema: CONSOLE.signOut }, async (request, reply: FastifyReply) => {
+    const deps = requestDeps(appDeps, request)
     await signOut(deps, requireSession(request).session)
     clearSessionCookie(reply, secureRequest(request, opts.publicUrl))
     return reply.code(204).send()
   })
 
   app.post('/console/sign-out-everywhere', { schema: CONSOLE.signOutEverywhere }, async (request, reply) => {
+    const deps = requestDeps(appDeps, request)
     const ended = await signOutEverywhere(deps, requireSession(request).account.id)
     clearSessionCookie(reply, secureRequest(request, opts.publicUrl))
     return { ended }
   })
 
   app.post<{ Body: { email: string } }>('/console/password-reset', { schema: CONSOLE.requestPasswordReset }, async (request, reply) => {
+    const deps = requestDeps(appDeps, request)
     const { folded } = await consoleMapped(async () => checkEmail(request.body.email))
     const account = await deps.store.console.accountByEmail(folded)
     // One reset email a minute per account: asking again sends nothing more (the answer is the same).
@@ -117,11 +124,13 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: Deps, opts: Co
   })
 
   app.post<{ Body: { token: string; password: string; email?: string } }>('/console/links/redeem', { schema: CONSOLE.redeemLink }, async (request) => {
+    const deps = requestDeps(appDeps, request)
     const account = await consoleMapped(() => redeemLink(deps, request.body.token, request.body.password, request.body.email))
     return { account: accountView(account) }
   })
 
   app.get<{ Params: { org: string } }>('/orgs/:org/members', { schema: CONSOLE.listMembers }, async (request) => {
+    const deps = requestDeps(appDeps, request)
     const org = await authorizeAny(deps, request, request.params.org, ['directory:read', 'org:admin'])
     const members = await deps.store.console.members(org.id, 1_000)
     return {
@@ -130,6 +139,7 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: Deps, opts: Co
   })
 
   app.post<{ Params: { org: string }; Body: { email: string; role: ConsoleRole } }>('/orgs/:org/members', { schema: CONSOLE.inviteMember }, async (request, reply) => {
+    const deps = requestDeps(appDeps, request)
     await consoleMapped(async () => checkEmail(request.body.email))
     const org = await authorizeAny(deps, request, request.params.org, ['org:admin'])
     const { account } = await consoleMapped(() => ensureAccount(deps, request.body.email, false))
@@ -151,6 +161,7 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: Deps, opts: Co
   })
 
   app.delete<{ Params: { org: string; id: string } }>('/orgs/:org/members/:id', { schema: CONSOLE.removeMember }, async (request, reply) => {
+    const deps = requestDeps(appDeps, request)
     const org = await authorizeAny(deps, request, request.params.org, ['org:admin'])
     const account = await deps.store.console.accountById(request.params.id)
     const removed = account !== null && await deps.store.console.removeRole(org.id as OrgId, account.id, {

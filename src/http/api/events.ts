@@ -6,6 +6,7 @@
 // issued: one older than the retention may point before events that were deleted, and is a 410
 // telling the consumer to resynchronise from the directory API (with a fresh cursor to follow
 // from once it has).
+import { postponeDeadline } from '../deadline.ts'
 import type { FastifyInstance } from 'fastify'
 import { EVENT_TYPES, isEventType } from '../../events/build.ts'
 import { decodeFeedCursor, encodeFeedCursor, type FeedCursor } from '../../events/cursor.ts'
@@ -87,6 +88,8 @@ export function registerEventRoutes(app: FastifyInstance, deps: Deps, opts: Feed
     const newest = types ? (await store.eventBounds(org.id)).newest : after
     let rows = await read(org.id, after)
     const deadline = Date.now() + wait * 1_000
+    // The wait is no work: the request's deadline (http/deadline.ts) counts from its end.
+    if (rows.length === 0 && wait > 0) postponeDeadline(request, reply, deadline)
     let closed = false
     void opts.closing.then(() => {
       closed = true

@@ -3,6 +3,7 @@
 // an operator key), reads a user's newest invitation (`directory:read`), sends a new one or
 // revokes it (`directory:write`). The emails themselves are the mailer's (mail/mailer.ts).
 import type { FastifyInstance } from 'fastify'
+import { requestDeps } from '../deadline.ts'
 import { apiUser } from '../../directory/shape.ts'
 import { hasScope } from '../../provisioning/api-keys.ts'
 import type { Deps } from '../../provisioning/deps.ts'
@@ -35,8 +36,10 @@ async function mapped<T>(fn: () => Promise<T>): Promise<T> {
 
 interface UserParams { org: string; id: string }
 
-export function registerInvitationRoutes(app: FastifyInstance, deps: Deps): void {
+export function registerInvitationRoutes(app: FastifyInstance, appDeps: Deps): void {
+  // Each handler's deps carry its request's deadline (http/deadline.ts requestDeps).
   app.post<{ Body: { token: string } }>('/invitations/accept', { schema: INVITATIONS.acceptInvitation }, async (request) => {
+    const deps = requestDeps(appDeps, request)
     const key = request.apiKey
     if (!key) throw new ApiError(401, 'unauthorized', 'Not authenticated')
     if (!hasScope(key, 'directory:write')) throw new ApiError(403, 'insufficient_scope', 'This API key does not hold the scope "directory:write"')
@@ -45,16 +48,19 @@ export function registerInvitationRoutes(app: FastifyInstance, deps: Deps): void
   })
 
   app.get<{ Params: UserParams }>('/orgs/:org/users/:id/invitation', { schema: INVITATIONS.getUserInvitation }, async (request) => {
+    const deps = requestDeps(appDeps, request)
     const org = await authorize(deps, request, request.params.org, 'directory:read')
     return publicInvitation(await mapped(() => getInvitation(deps, org.id, request.params.id)))
   })
 
   app.post<{ Params: UserParams }>('/orgs/:org/users/:id/invitation', { schema: INVITATIONS.resendUserInvitation }, async (request, reply) => {
+    const deps = requestDeps(appDeps, request)
     const org = await authorize(deps, request, request.params.org, 'directory:write')
     return reply.code(202).send(publicInvitation(await mapped(() => resendInvitation(deps, org.id, request.params.id))))
   })
 
   app.delete<{ Params: UserParams }>('/orgs/:org/users/:id/invitation', { schema: INVITATIONS.revokeUserInvitation }, async (request, reply) => {
+    const deps = requestDeps(appDeps, request)
     const org = await authorize(deps, request, request.params.org, 'directory:write')
     await mapped(() => revokeInvitation(deps, org.id, request.params.id))
     return reply.code(204).send()

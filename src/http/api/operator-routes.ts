@@ -5,6 +5,7 @@
 // (provisioning/org-delete.ts). A console operator or an operator API key (no organization)
 // holding org:admin.
 import type { FastifyInstance } from 'fastify'
+import { requestDeps } from '../deadline.ts'
 import { errorsLastDay, orgHealth } from '../../console/scim-tokens.ts'
 import type { Deps } from '../../provisioning/deps.ts'
 import { OrgError, createOrg } from '../../provisioning/orgs.ts'
@@ -38,8 +39,10 @@ async function pageSummary(deps: Deps, o: OrgPageRow) {
   }
 }
 
-export function registerOperatorRoutes(app: FastifyInstance, deps: Deps, opts: { sharedDomains: boolean }): void {
+export function registerOperatorRoutes(app: FastifyInstance, appDeps: Deps, opts: { sharedDomains: boolean }): void {
+  // Each handler's deps carry its request's deadline (http/deadline.ts requestDeps).
   app.get<{ Querystring: { limit?: number; cursor?: string } }>('/orgs', { schema: OPERATOR.listOrgs }, async (request) => {
+    const deps = requestDeps(appDeps, request)
     authorizeOperator(request)
     const limit = request.query.limit ?? 50
     const after = decodeOrgCursor(request.query.cursor)
@@ -52,6 +55,7 @@ export function registerOperatorRoutes(app: FastifyInstance, deps: Deps, opts: {
   })
 
   app.post<{ Body: { name: string; domains?: string[] } }>('/orgs', { schema: OPERATOR.createOrg }, async (request, reply) => {
+    const deps = requestDeps(appDeps, request)
     authorizeOperator(request)
     let created
     try {
@@ -72,6 +76,7 @@ export function registerOperatorRoutes(app: FastifyInstance, deps: Deps, opts: {
   })
 
   app.delete<{ Params: { org: string } }>('/orgs/:org', { schema: OPERATOR.deleteOrg }, async (request) => {
+    const deps = requestDeps(appDeps, request)
     authorizeOperator(request)
     try {
       return await deleteOrg(deps, request.params.org, actorOf(request))

@@ -3,6 +3,7 @@
 // `directory:read`, changing `directory:write`; `org:admin` opens all of them. The declaration is
 // checked before the organization is looked up; a change is recorded as made by `api-key:<key id>`.
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { requestDeps } from '../deadline.ts'
 import type { Deps } from '../../provisioning/deps.ts'
 import { checkDeclaration, declareSchema, listSchemas, removeSchema } from '../../provisioning/org-schemas.ts'
 import { OrgError } from '../../provisioning/orgs.ts'
@@ -30,13 +31,16 @@ function actorOf(request: FastifyRequest): string {
 
 interface OrgParams { org: string }
 
-export function registerOrgSchemaRoutes(app: FastifyInstance, deps: Deps): void {
+export function registerOrgSchemaRoutes(app: FastifyInstance, appDeps: Deps): void {
+  // Each handler's deps carry its request's deadline (http/deadline.ts requestDeps).
   app.get<{ Params: OrgParams }>('/orgs/:org/schemas', { schema: ORG_SCHEMAS.listOrgSchemas }, async (request) => {
+    const deps = requestDeps(appDeps, request)
     const org = await authorizeAny(deps, request, request.params.org, READ)
     return { data: (await mapped(() => listSchemas(deps, org.id))).schemas }
   })
 
   app.post<{ Params: OrgParams; Body: unknown }>('/orgs/:org/schemas', { schema: ORG_SCHEMAS.declareOrgSchema }, async (request, reply) => {
+    const deps = requestDeps(appDeps, request)
     await mapped(() => checkDeclaration(request.body))
     const org = await authorizeAny(deps, request, request.params.org, WRITE)
     const r = await mapped(() => declareSchema(deps, org.id, request.body, actorOf(request)))
@@ -44,6 +48,7 @@ export function registerOrgSchemaRoutes(app: FastifyInstance, deps: Deps): void 
   })
 
   app.delete<{ Params: OrgParams & { urn: string } }>('/orgs/:org/schemas/:urn', { schema: ORG_SCHEMAS.removeOrgSchema }, async (request, reply) => {
+    const deps = requestDeps(appDeps, request)
     const org = await authorizeAny(deps, request, request.params.org, WRITE)
     await mapped(() => removeSchema(deps, org.id, request.params.urn, actorOf(request)))
     return reply.code(204).send()

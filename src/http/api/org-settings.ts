@@ -5,6 +5,7 @@
 // is looked up, as every parameter of this API is; a change is recorded as made by
 // `api-key:<key id>`.
 import type { FastifyInstance } from 'fastify'
+import { requestDeps } from '../deadline.ts'
 import type { TxtResolver } from '../../orgs/domains.ts'
 import type { Deps } from '../../provisioning/deps.ts'
 import { checkSettingsUpdate, orgSettingsView, readAudit, updateOrgSettings, verifyDomain } from '../../provisioning/org-settings.ts'
@@ -53,12 +54,15 @@ async function mapped<T>(fn: () => T | Promise<T>): Promise<T> {
 
 interface OrgParams { org: string }
 
-export function registerOrgSettingsRoutes(app: FastifyInstance, deps: Deps, opts: OrgSettingsRouteOptions): void {
+export function registerOrgSettingsRoutes(app: FastifyInstance, appDeps: Deps, opts: OrgSettingsRouteOptions): void {
+  // Each handler's deps carry its request's deadline (http/deadline.ts requestDeps).
   app.get<{ Params: OrgParams }>('/orgs/:org/settings', { schema: ORG_SETTINGS.getOrgSettings }, async (request) => {
+    const deps = requestDeps(appDeps, request)
     return orgSettingsView(await authorizeAny(deps, request, request.params.org, READ))
   })
 
   app.patch<{ Params: OrgParams; Body: Record<string, unknown> }>('/orgs/:org/settings', { schema: ORG_SETTINGS.updateOrgSettings }, async (request) => {
+    const deps = requestDeps(appDeps, request)
     const body = request.body ?? {}
     const settings = Object.fromEntries(Object.entries(body).filter(([k]) => !CHANGE_KEYS.has(k)))
     const change = {
@@ -71,12 +75,14 @@ export function registerOrgSettingsRoutes(app: FastifyInstance, deps: Deps, opts
   })
 
   app.post<{ Params: OrgParams & { domain: string } }>('/orgs/:org/domains/:domain/verify', { schema: ORG_SETTINGS.verifyOrgDomain }, async (request) => {
+    const deps = requestDeps(appDeps, request)
     await mapped(() => normalizeDomains([request.params.domain], 'domain', true))
     const org = await authorizeAny(deps, request, request.params.org, WRITE)
     return mapped(() => verifyDomain(deps, org.id, request.params.domain, opts.txtResolver, actorOf(request)))
   })
 
   app.get<{ Params: OrgParams; Querystring: Record<string, unknown> }>('/orgs/:org/audit', { schema: ORG_SETTINGS.listOrgAudit }, async (request) => {
+    const deps = requestDeps(appDeps, request)
     const before = decodeCursor(request.query.cursor)
     const limit = parseLimit(request.query.limit)
     const org = await authorizeAny(deps, request, request.params.org, AUDIT)

@@ -13,8 +13,12 @@ import { TOKEN_PREFIX } from '../../orgs/tokens.ts'
 import type { Deps } from '../../provisioning/deps.ts'
 import { LogQueryError } from '../../provisioning/log-query.ts'
 import { StoreUnavailable } from '../../store/store.ts'
+import { DeadlineExceeded } from '../../store/deadline.ts'
 import { keyToucher } from './access.ts'
+import { requestDeadlines } from '../deadline.ts'
+import { rateLimitHeaders, type Decision, type RateLimiter } from '../rate-limit.ts'
 import { findNul, nulMessage, urlHoldsNul } from '../nul.ts'
+import { invalidUtf8Message, invalidUtf8Path, utf8Text } from '../utf8.ts'
 import { registerDirectoryRoutes } from './directory.ts'
 import { registerDirectoryWrites } from './directory-writes.ts'
 import { ApiError } from './errors.ts'
@@ -105,6 +109,7 @@ function validationError(fe: FastifyError, request: FastifyRequest): ApiError {
 function toApiError(err: unknown, request: FastifyRequest): { error: ApiError; bug: boolean } {
   if (err instanceof ApiError) return { error: err, bug: false }
   if (err instanceof LogQueryError) return { error: new ApiError(400, 'invalid_parameter', err.message), bug: false }
+  if (err instanceof DeadlineExceeded) return { error: new ApiError(503, 'unavailable', 'The request took longer than the server allows (ROSTER_REQUEST_DEADLINE_MS); retry later', { 'retry-after': String(RETRY_AFTER_SECONDS) }), bug: false }
   if (err instanceof StoreUnavailable) return { error: new ApiError(503, 'unavailable', 'The database is temporarily unavailable; retry later', { 'retry-after': String(RETRY_AFTER_SECONDS) }), bug: false }
   const fe = err as FastifyError
   if (fe.validation && fe.statusCode === 400) return { error: validationError(fe, request), bug: false }
@@ -121,6 +126,12 @@ function sendApiError(err: unknown, request: FastifyRequest, reply: FastifyReply
   if (bug) request.log.error({ err, reqId: request.id }, 'unexpected error')
   for (const [k, v] of Object.entries(error.headers)) void reply.header(k, v)
   return reply.code(error.status).send({ error: error.code, message: error.message, ...error.extra, ...(bug ? { requestId: request.id } : {}) })
+}
+
+/** The 429 of a refused request: `rate_limited`, with the same Retry-After and RateLimit fields as SCIM's. */
+function tooManyApiRequests(d: Decision, credential: 'key' | 'session'): ApiError {
+  const who = d.policy === 'org' ? 'organization' : credential === 'key' ? 'API key' : 'console account'
+  return new ApiError(429, 'rate_limited', `Too many requests for this ${who}; retry after ${d.retryAfterSeconds} s`, rateLimitHeaders(d, credential))
 }
 
 function unauthorized(message: string): ApiError {
@@ -146,6 +157,10 @@ export interface ApiPluginOptions {
   readonly baseUrl?: (request: FastifyRequest) => string
   /** ROSTER_PUBLIC_URL: an https one makes the session cookie Secure. */
   readonly publicUrl?: string | null
+  /** Milliseconds a request may take to be answered (http/deadline.ts); none when absent. */
+  readonly deadlineMs?: number
+  /** Per-credential and per-organization limits (http/rate-limit.ts), buckets apart from SCIM's; none when absent. */
+  readonly rateLimiter?: RateLimiter
 }
 
 /** Routes that take neither an API key nor a session: signing in, and the links that set a password. */
@@ -190,7 +205,11 @@ const LOGO = {
 const REFERENCE_PATH = '/reference'
 
 export async function apiPlugin(app: FastifyInstance, opts: ApiPluginOptions): Promise<void> {
+  // First, so that its time includes authentication; before the routes, which it wraps. The
+  // routes that write hand their use cases the request's deadline (deadline.ts requestDeps).
+  if (opts.deadlineMs !== undefined) requestDeadlines(app, opts.deadlineMs)
   const { deps } = opts
+  const limiter = opts.rateLimiter
   const touch = keyToucher(deps, (err) => app.log.warn({ err }, 'api key: could not record its use'))
   // Registered here, not on the root: the document sees this plugin's routes only (not SCIM's, not /healthz).
   await app.register(swagger, {
@@ -208,6 +227,20 @@ export async function apiPlugin(app: FastifyInstance, opts: ApiPluginOptions): P
   app.decorateRequest('apiKey', null)
   app.decorateRequest('consoleSession', null)
   app.setErrorHandler((err, request, reply) => sendApiError(err, request, reply))
+  // JSON bodies are read as bytes: bytes that are not UTF-8 are refused, not read as U+FFFD and
+  // stored (http/utf8.ts); the rest goes to Fastify's parser as before.
+  const parseJson = app.getDefaultJsonParser('error', 'error')
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, raw, done) => {
+    const bytes = raw as Buffer
+    const body = utf8Text(bytes)
+    if (body === null) {
+      const at = invalidUtf8Path(bytes)
+      done(new ApiError(400, at === null ? 'bad_request' : 'invalid_parameter', invalidUtf8Message(at)), undefined)
+      return
+    }
+    void parseJson(req, body, done)
+  })
   app.setNotFoundHandler((request, reply) => sendApiError(new ApiError(404, 'not_found', `No endpoint ${request.method} ${request.url.split('?')[0]}`), request, reply))
   app.addHook('onRequest', async (request) => {
     if (isPublic(request.routeOptions.url)) return
@@ -215,7 +248,12 @@ export async function apiPlugin(app: FastifyInstance, opts: ApiPluginOptions): P
     if (header === undefined) {
       // The console: a session cookie instead of a key (console-auth.ts).
       request.consoleSession = await sessionOf(deps, policy, request)
-      if (request.consoleSession) return
+      if (request.consoleSession) {
+        // A console account's own bucket (its sessions together); sign-in has its own throttle.
+        const refused = limiter?.takeFrom(`s:${request.consoleSession.account.id}`, null)
+        if (refused) throw tooManyApiRequests(refused, 'session')
+        return
+      }
       throw unauthorized('Authorization header with a Bearer API key is required')
     }
     const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header)
@@ -227,6 +265,8 @@ export async function apiPlugin(app: FastifyInstance, opts: ApiPluginOptions): P
     if (key.expiresAt !== null && key.expiresAt <= deps.now().toISOString()) throw unauthorized('The API key has expired')
     request.apiKey = key
     touch(key)
+    const refused = limiter?.takeFrom(`k:${key.id}`, key.orgId === null ? null : `a:${key.orgId}`)
+    if (refused) throw tooManyApiRequests(refused, 'key')
   })
   // An empty parameter (`?cursor=`) is an absent one, as every handler read it before the
   // schemas: dropped before validation, so that it neither fails a type nor skips a default.

@@ -374,8 +374,15 @@ const ERROR_DESCRIPTIONS: Readonly<Record<number, string>> = {
   412: 'version_mismatch: If-Match does not name the resource\'s current version',
   410: 'cursor_expired: the cursor is older than the event retention; resynchronise, then follow from resyncCursor; ' +
     'invitation_expired: the invitation\'s link has expired',
-  429: 'locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds',
-  503: 'unavailable: the database is temporarily unavailable; retry after Retry-After seconds',
+  429: 'rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); ' +
+    'locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds',
+  503: 'unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds',
+}
+
+const RATE_LIMITED_HEADERS: Schema = {
+  'retry-after': { type: 'string', description: 'Seconds to wait before retrying' },
+  ratelimit: { type: 'string', description: 'The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1' },
+  'ratelimit-policy': { type: 'string', description: 'The bucket\'s quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization")' },
 }
 
 function errors(codes: readonly number[]): Record<string, Schema> {
@@ -385,6 +392,7 @@ function errors(codes: readonly number[]): Record<string, Schema> {
       ...ref('ApiError', ERROR_DESCRIPTIONS[code] ?? 'An error'),
       ...(code === 401 ? { headers: { 'www-authenticate': { type: 'string', description: 'Bearer realm="roster-api"' } } } : {}),
       ...(code === 503 ? { headers: { 'retry-after': { type: 'string', description: 'Seconds to wait before retrying' } } } : {}),
+      ...(code === 429 ? { headers: RATE_LIMITED_HEADERS } : {}),
     }
   }
   // Any other client error (413 too_large, 415 …) and 500 internal have the same shape.
@@ -483,7 +491,9 @@ interface RouteDoc {
 export function route(d: RouteDoc): FastifySchema {
   const response: Record<string, Schema> = {}
   for (const [code, s] of Object.entries(d.ok)) response[code] = s
-  Object.assign(response, errors(d.errors ?? [400, 401, 403, 404, 503]))
+  const codes = d.errors ?? [400, 401, 403, 404, 503]
+  // Every request with a key or a session may meet a rate limit (http/rate-limit.ts).
+  Object.assign(response, errors(d.public || codes.includes(429) ? codes : [...codes, 429]))
   const scopes = d.scopes ?? (d.tag === 'reference' || d.tag === 'organizations' || d.tag === 'console' || d.tag === 'scim tokens' || d.tag === 'operator' ? [] : [SCOPE_OF[d.tag]])
   return {
     operationId: d.operationId,

@@ -3,6 +3,7 @@
 // DELETE /orgs/{org}/scim-token/{id}, GET /orgs/{org}/scim-status. Reading takes directory:read
 // (a viewer), every change org:admin (an admin).
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { requestDeps } from '../deadline.ts'
 import { orgHealth, refreshScimToken, revokeScimToken, rotateScimToken, tokenView } from '../../console/scim-tokens.ts'
 import type { Deps } from '../../provisioning/deps.ts'
 import { actorOf, authorizeAny } from './access.ts'
@@ -14,29 +15,35 @@ const ADMIN = ['org:admin'] as const
 
 interface OrgParams { org: string }
 
-export function registerScimTokenRoutes(app: FastifyInstance, deps: Deps, baseUrl: (request: FastifyRequest) => string): void {
+export function registerScimTokenRoutes(app: FastifyInstance, appDeps: Deps, baseUrl: (request: FastifyRequest) => string): void {
+  // Each handler's deps carry its request's deadline (http/deadline.ts requestDeps).
   app.get<{ Params: OrgParams }>('/orgs/:org/scim-token', { schema: SCIM_TOKENS.getTokens }, async (request) => {
+    const deps = requestDeps(appDeps, request)
     const org = await authorizeAny(deps, request, request.params.org, READ)
     return tokenView(deps, org.id)
   })
 
   app.post<{ Params: OrgParams }>('/orgs/:org/scim-token', { schema: SCIM_TOKENS.refreshToken }, async (request, reply) => {
+    const deps = requestDeps(appDeps, request)
     const org = await authorizeAny(deps, request, request.params.org, ADMIN)
     return reply.code(201).header('cache-control', 'no-store').send(await refreshScimToken(deps, org.id, actorOf(request)))
   })
 
   app.post<{ Params: OrgParams }>('/orgs/:org/scim-token/rotate', { schema: SCIM_TOKENS.rotateToken }, async (request, reply) => {
+    const deps = requestDeps(appDeps, request)
     const org = await authorizeAny(deps, request, request.params.org, ADMIN)
     return reply.code(201).header('cache-control', 'no-store').send(await consoleMapped(() => rotateScimToken(deps, org.id, actorOf(request))))
   })
 
   app.delete<{ Params: OrgParams & { id: string } }>('/orgs/:org/scim-token/:id', { schema: SCIM_TOKENS.revokeToken }, async (request, reply) => {
+    const deps = requestDeps(appDeps, request)
     const org = await authorizeAny(deps, request, request.params.org, ADMIN)
     await consoleMapped(() => revokeScimToken(deps, org.id, request.params.id, actorOf(request)))
     return reply.code(204).send()
   })
 
   app.get<{ Params: OrgParams }>('/orgs/:org/scim-status', { schema: SCIM_TOKENS.getStatus }, async (request) => {
+    const deps = requestDeps(appDeps, request)
     const org = await authorizeAny(deps, request, request.params.org, READ)
     return { tenantUrl: `${baseUrl(request)}/scim/v2`, ...await orgHealth(deps, org) }
   })

@@ -8,6 +8,7 @@ import type { OrgId } from '../../store/store.ts'
 import { detectIdentityProvider, type ScimTrace } from '../../scim/compat/detect.ts'
 import type { LogAppender } from '../../provisioning/log-appender.ts'
 import { findNul, mayHoldNul, nulMessage, urlHoldsNul } from '../nul.ts'
+import { invalidUtf8Message, invalidUtf8Path, utf8Text } from '../utf8.ts'
 import { type RateLimiter, tooManyRequests } from '../rate-limit.ts'
 import { requestDeadlines } from '../deadline.ts'
 import { authenticate } from './auth.ts'
@@ -75,16 +76,24 @@ export async function scimPlugin(app: FastifyInstance, opts: ScimPluginOptions):
   // An empty body parses as undefined so that DELETE with a Content-Type still works.
   const parseJson = app.getDefaultJsonParser('error', 'error')
   app.removeAllContentTypeParsers()
-  app.addContentTypeParser(['application/scim+json', 'application/json'], { parseAs: 'string', bodyLimit: deps.limits.maxBodyBytes }, (req, body, done) => {
-    if (body === '' || body === undefined) {
+  app.addContentTypeParser(['application/scim+json', 'application/json'], { parseAs: 'buffer', bodyLimit: deps.limits.maxBodyBytes }, (req, raw, done) => {
+    const bytes = raw as Buffer
+    if (bytes.length === 0) {
       done(null, undefined)
       return
     }
-    if (!mayHoldNul(body as string)) {
-      void parseJson(req, body as string, done)
+    // Bytes that are not UTF-8 are refused, not read as U+FFFD and stored (http/utf8.ts).
+    const body = utf8Text(bytes)
+    if (body === null) {
+      const at = invalidUtf8Path(bytes)
+      done(new ScimError(400, at === null ? 'invalidSyntax' : 'invalidValue', invalidUtf8Message(at)), undefined)
       return
     }
-    void parseJson(req, body as string, (err, parsed) => {
+    if (!mayHoldNul(body)) {
+      void parseJson(req, body, done)
+      return
+    }
+    void parseJson(req, body, (err, parsed) => {
       const at = err ? null : findNul(parsed)
       if (at !== null) done(new ScimError(400, 'invalidValue', nulMessage(at)), undefined)
       else done(err, parsed)

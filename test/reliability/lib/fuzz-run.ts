@@ -55,7 +55,7 @@ export async function openFuzzStore(factory: StoreFactory): Promise<FuzzStore> {
 
 export interface FuzzStats {
   inputs: number
-  filters: { total: number; accepted: number; refused: number; checkedOnStores: number; known: Record<string, number> }
+  filters: { total: number; accepted: number; refused: number; checkedOnStores: number; acceptedOnStores: number; known: Record<string, number> }
   patches: { total: number; applied: number; refused: number; overHttp: number }
   crashes: string[]
   fiveHundreds: string[]
@@ -64,7 +64,7 @@ export interface FuzzStats {
 }
 
 export function emptyStats(): FuzzStats {
-  return { inputs: 0, filters: { total: 0, accepted: 0, refused: 0, checkedOnStores: 0, known: {} }, patches: { total: 0, applied: 0, refused: 0, overHttp: 0 }, crashes: [], fiveHundreds: [], mismatches: [], notAtomic: [] }
+  return { inputs: 0, filters: { total: 0, accepted: 0, refused: 0, checkedOnStores: 0, acceptedOnStores: 0, known: {} }, patches: { total: 0, applied: 0, refused: 0, overHttp: 0 }, crashes: [], fiveHundreds: [], mismatches: [], notAtomic: [] }
 }
 
 function label(o: FilterOutcome | { ids: string[] } | { error: { status: number; scimType: string | null } }): string {
@@ -80,7 +80,7 @@ function difference(want: { ids: string[] } | { error: { status: number; scimTyp
   return `the server also returns [${extra.join(', ')}] and omits [${missing.join(', ')}]`
 }
 
-async function checkFilter(stores: readonly FuzzStore[], kind: 'user' | 'group', filter: string, viaSearch: boolean, stats: FuzzStats): Promise<void> {
+async function checkFilter(stores: readonly FuzzStore[], kind: 'user' | 'group', filter: string, viaSearch: boolean, accepted: boolean, stats: FuzzStats): Promise<void> {
   const rs = kind === 'user' ? userResource : groupResource
   const names: string[] = []
   for (const s of stores) {
@@ -106,6 +106,7 @@ async function checkFilter(stores: readonly FuzzStore[], kind: 'user' | 'group',
     stats.mismatches.push(`${kind} filter ${JSON.stringify(filter)}: the stores return different resources`)
   }
   stats.filters.checkedOnStores++
+  if (accepted) stats.filters.acceptedOnStores++
   if (LONE_SURROGATE.test(filter)) {
     // The same filter in a URL as invalid UTF-8: a 400, never a 5xx.
     for (const s of stores) {
@@ -132,10 +133,15 @@ async function checkPatchOverHttp(s: FuzzStore, kind: 'user' | 'group', body: un
 
 export interface FuzzOptions {
   readonly count: number
-  /** Every accepted or refused filter goes to the stores when 1; every n-th when n. */
-  readonly filterHttpEvery: number
+  /**
+   * Every filter the evaluator accepts goes to every store; of those it refuses (or that crash
+   * it), every n-th (1: all), since a refusal comes from the parser the server shares.
+   */
+  readonly refusedHttpEvery: number
   readonly patchHttpEvery: number
   readonly onProgress?: (stats: FuzzStats) => void
+  /** A time budget: no input is begun after this (epoch ms), on a whole thousand of inputs. */
+  readonly stopAtMs?: number
 }
 
 /** Runs `opts.count` inputs (about 60 % filters, 40 % PATCH bodies) from `rng`. */
@@ -145,7 +151,9 @@ export async function runFuzz(stores: readonly FuzzStore[], rng: Rng, opts: Fuzz
   const userBody = { ...seedUserBodies()[3], id: userIds[3] }
   const groupBody = { schemas: [GROUP], id: String(first.groups[0]?.id), displayName: 'Engineering', members: userIds.slice(0, 3).map((value) => ({ value, type: 'User' })) }
   const pending: Promise<void>[] = []
+  let refusedSeen = 0
   for (let i = 0; i < opts.count; i++) {
+    if (opts.stopAtMs !== undefined && i % 1_000 === 0 && Date.now() >= opts.stopAtMs) break
     stats.inputs++
     const kind = rng() < 0.75 ? 'user' : 'group'
     if (rng() < 0.6) {
@@ -155,7 +163,9 @@ export async function runFuzz(stores: readonly FuzzStore[], rng: Rng, opts: Fuzz
       if ('crash' in v) stats.crashes.push(v.crash)
       else if (v.ok) stats.filters.accepted++
       else stats.filters.refused++
-      if (stats.filters.total % opts.filterHttpEvery === 0) pending.push(checkFilter(stores, kind, filter, rng() < 0.3, stats))
+      const viaSearch = rng() < 0.3
+      const accepted = 'ok' in v && v.ok
+      if (accepted || ++refusedSeen % opts.refusedHttpEvery === 0) pending.push(checkFilter(stores, kind, filter, viaSearch, accepted, stats))
     } else {
       const body = patchInput(rng, kind, [...userIds.slice(0, 3), ...first.patchIds])
       stats.patches.total++
