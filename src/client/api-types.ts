@@ -2635,7 +2635,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description unavailable: the database is temporarily unavailable; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
