@@ -9,7 +9,7 @@ import { buildApp } from '../../src/http/app.ts'
 import { createApiKey, type Scope } from '../../src/provisioning/api-keys.ts'
 import type { OrgId } from '../../src/store/store.ts'
 import { consoleAccount, call as consoleCall, signIn } from '../helpers/console.ts'
-import { startApp, user, type TestApp } from '../helpers/app.ts'
+import { holdUser, startApp, user, type TestApp } from '../helpers/app.ts'
 import { storeMatrix } from '../helpers/stores.ts'
 
 const LIMITS = { tokenPerSecond: 5, orgPerSecond: 50, burstSeconds: 2 }
@@ -92,14 +92,7 @@ describe.each(storeMatrix())('/api/v1 rate limits and deadlines on $name', (fact
     const id = String(created.json.id)
     // Another write holds what the change needs for longer than its deadline: on SQLite the group
     // committer, on PostgreSQL the user's row lock.
-    let release: () => void = () => undefined
-    const held = new Promise<void>((r) => {
-      release = r
-    })
-    const holder = t.store.write(async (tx) => {
-      await tx.getUserForUpdate(t!.orgId, id)
-      await held
-    })
+    const { release, holder } = holdUser(t!, id)
     await new Promise((r) => setTimeout(r, 50))
     const patched = t.app.inject({ method: 'PATCH', url: `/api/v1/orgs/${t.orgId}/users/${id}`, headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, payload: JSON.stringify({ metadata: { late: true } }) })
     const timer = setTimeout(release, 1_500)

@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createApiKey } from '../../src/provisioning/api-keys.ts'
 import type { OrgId } from '../../src/store/store.ts'
-import { FeedReader, apiGet, type FeedEvent } from '../helpers/api-client.ts'
+import { FeedReader, apiCall, apiGet, type FeedEvent } from '../helpers/api-client.ts'
 import { patchOp, startApp, user, type TestApp } from '../helpers/app.ts'
 import { storeMatrix } from '../helpers/stores.ts'
 
@@ -47,14 +47,7 @@ describe.each(storeMatrix())('declared extension schemas on $name', (factory) =>
     const key = (await createApiKey(t.deps, { name: `${name}-key`, orgId: o.orgId, scopes: ['*'], expiresAt: null })).key
     return { id: o.orgId, name, token: o.token, key, feed: new FeedReader(apiGet(t, () => key), o.orgId) }
   }
-  const api = async (method: 'GET' | 'POST' | 'DELETE', path: string, key: string, body?: unknown) => {
-    const r = await t.app.inject({
-      method, url: `/api/v1${path}`,
-      headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      payload: body === undefined ? undefined : JSON.stringify(body),
-    })
-    return { status: r.statusCode, json: (r.body ? JSON.parse(r.body) : {}) as Json, text: r.body }
-  }
+  const api = (method: 'GET' | 'POST' | 'DELETE', path: string, key: string, body?: unknown) => apiCall(t, method, path, key, body)
   const declare = (o: Org, body: unknown) => api('POST', `/orgs/${o.id}/schemas`, o.key, body)
   const scim = (o: Org, method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown) => t.req(method, path, body, { token: o.token })
   const listIds = async (o: Org, query: string) => {

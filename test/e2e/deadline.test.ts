@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { createUser } from '../../src/provisioning/users.ts'
 import { userResource } from '../../src/scim/schema/registry.ts'
-import { patchOp, startApp, user, type TestApp } from '../helpers/app.ts'
+import { holdUser, patchOp, startApp, user, type TestApp } from '../helpers/app.ts'
 import { storeMatrix, type StoreFactory } from '../helpers/stores.ts'
 import { openSqliteStore } from '../../src/store/dialect/sqlite.ts'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -112,14 +112,7 @@ describe.each(storeMatrix().map((f) => (f.name === 'sqlite' ? sqliteTwoWorkers :
     const etag = created.headers.etag
     // Another write holds what the PATCH needs for longer than its deadline: on SQLite the group
     // committer (this batch yields for 1.5 s before its COMMIT), on PostgreSQL the user's row lock.
-    let release: () => void = () => undefined
-    const held = new Promise<void>((r) => {
-      release = r
-    })
-    const holder = t.store.write(async (tx) => {
-      await tx.getUserForUpdate(t!.orgId, id)
-      await held
-    })
+    const { release, holder } = holdUser(t!, id)
     await new Promise((r) => setTimeout(r, 50))
     const patched = t.req('PATCH', `/Users/${id}`, patchOp({ op: 'replace', path: 'displayName', value: 'Written Too Late' }))
     const timer = setTimeout(release, 1_500)

@@ -14,6 +14,7 @@ import { userResource } from '../../src/scim/schema/registry.ts'
 import { ScimError } from '../../src/scim/errors.ts'
 import type { OrgId } from '../../src/store/store.ts'
 import { patchOp, startApp, user, type TestApp } from '../helpers/app.ts'
+import { apiCall } from '../helpers/api-client.ts'
 import { remembering, storeMatrix, type StoreFactory } from '../helpers/stores.ts'
 
 type Json = Record<string, unknown>
@@ -58,14 +59,7 @@ describe.each(storeMatrix())('unique declared attributes on $name', (base) => {
     const key = (await createApiKey(t.deps, { name: `unique-${n}-key`, orgId: o.orgId, scopes: ['*'], expiresAt: null })).key
     return { id: o.orgId, token: o.token, key }
   }
-  const api = async (method: 'GET' | 'POST' | 'DELETE', path: string, key: string, body?: unknown) => {
-    const r = await t.app.inject({
-      method, url: `/api/v1${path}`,
-      headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      payload: body === undefined ? undefined : JSON.stringify(body),
-    })
-    return { status: r.statusCode, json: (r.body ? JSON.parse(r.body) : {}) as Json, text: r.body }
-  }
+  const api = (method: 'GET' | 'POST' | 'DELETE', path: string, key: string, body?: unknown) => apiCall(t, method, path, key, body)
   const declare = (o: Org, body: unknown) => api('POST', `/orgs/${o.id}/schemas`, o.key, body)
   const scim = (o: Org, method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown, via: TestApp = t) => via.req(method, path, body, { token: o.token })
   const withExt = (userName: string, ext: Json) => user(userName, { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User', EXT], [EXT]: ext })

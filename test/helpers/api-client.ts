@@ -43,6 +43,16 @@ export function apiGet(t: TestApp, defaultKey: () => string): ApiGet {
   }
 }
 
+/** `method` `path` under /api/v1 with `key`, and a JSON body when one is given. */
+export async function apiCall(t: TestApp, method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, key: string, body?: unknown): Promise<{ status: number; json: Json; text: string }> {
+  const r = await t.app.inject({
+    method, url: `/api/v1${path}`,
+    headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    payload: body === undefined ? undefined : JSON.stringify(body),
+  })
+  return { status: r.statusCode, json: (r.body ? JSON.parse(r.body) : {}) as Json, text: r.body }
+}
+
 export interface FeedEvent {
   readonly id: string
   readonly type: string

@@ -123,3 +123,19 @@ export function user(userName: string, extra: Record<string, unknown> = {}): Rec
 export function patchOp(...ops: Record<string, unknown>[]): Record<string, unknown> {
   return { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: ops }
 }
+
+/**
+ * A write that holds user `id` until released: on SQLite the group committer (its batch waits
+ * before COMMIT), on PostgreSQL the user's row lock. Other writes of that user wait behind it.
+ */
+export function holdUser(t: TestApp, id: string): { release: () => void; holder: Promise<void> } {
+  let release: () => void = () => undefined
+  const held = new Promise<void>((r) => {
+    release = r
+  })
+  const holder = t.store.write(async (tx) => {
+    await tx.getUserForUpdate(t.orgId, id)
+    await held
+  })
+  return { release, holder }
+}

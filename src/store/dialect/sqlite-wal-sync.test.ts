@@ -117,6 +117,38 @@ describe('the WAL sync behind the SQLite group committer', () => {
     await sync.close()
   })
 
+  it('after close, a commit is refused once, and nothing retries in a loop', async () => {
+    let calls = 0
+    const sync = new WalSync(path, (fd, done) => {
+      calls++
+      setImmediate(() => done(null))
+    })
+    const c = new GroupCommitter(db, 256, sync)
+    await insert(c, 'a')
+    await sync.close()
+    const before = calls
+    await expect(insert(c, 'late')).rejects.toBeInstanceOf(StoreUnavailable)
+    // A reader that saw the late commit is refused too, and asking again does not spin.
+    await expect(sync.durable()).rejects.toBeInstanceOf(StoreUnavailable)
+    for (let i = 0; i < 20; i++) await tick()
+    expect(calls).toBe(before)
+  })
+
+  it('does not retry a failing disk by itself: the next commit or reader asks again', async () => {
+    let calls = 0
+    const sync = new WalSync(path, (fd, done) => {
+      calls++
+      setImmediate(() => done(Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' })))
+    })
+    const c = new GroupCommitter(db, 256, sync)
+    await expect(insert(c, 'a')).rejects.toBeInstanceOf(StoreUnavailable)
+    for (let i = 0; i < 20; i++) await tick()
+    expect(calls).toBe(1)
+    await expect(sync.durable()).rejects.toBeInstanceOf(StoreUnavailable)
+    expect(calls).toBe(2)
+    await sync.close()
+  })
+
   it('syncs the real WAL file with fs.fsync by default', async () => {
     const sync = new WalSync(path)
     const c = new GroupCommitter(db, 256, sync)

@@ -67,7 +67,10 @@ export class WalSync {
   durable(): Promise<void> | null {
     if (this.#durable === this.#committed) return null
     const commit = this.#committed
-    return new Promise<void>((resolve, reject) => this.#waiters.push({ commit, resolve, reject }))
+    const p = new Promise<void>((resolve, reject) => this.#waiters.push({ commit, resolve, reject }))
+    // After a failed fsync nothing is in flight: this reader asks for the next one.
+    this.#start()
+    return p
   }
 
   /** Waits for the commits made so far to be durable, then closes the WAL file. */
@@ -81,22 +84,28 @@ export class WalSync {
   #start(): void {
     if (this.#inFlight !== null || this.#durable === this.#committed) return
     const upTo = this.#committed
+    let failed = false
     this.#inFlight = new Promise<void>((done) => {
       let fd: number
       try {
         fd = this.#file()
       } catch (e) {
+        failed = true
         this.#settle(upTo, e)
         done()
         return
       }
       this.#syncFile(fd, (err) => {
+        failed = err !== null
         this.#settle(upTo, err)
         done()
       })
     }).finally(() => {
       this.#inFlight = null
-      this.#start()
+      // Commits made while this fsync was on its way get the next one. After a failure nothing
+      // retries by itself (a disk that keeps failing would be asked in a loop): the next commit,
+      // or the next reader that waits, asks again.
+      if (!failed) this.#start()
     })
   }
 
