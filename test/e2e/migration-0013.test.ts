@@ -1,7 +1,8 @@
 // Migration 0013 (server_info) on a database of the version before it, with data in it: the
 // upgrade keeps every organization, user and token, and the upgraded database records a server's
-// base URL and gives it back. The previous version's database is this version's with 0013 undone
-// (its table dropped, its record removed): 0013 only adds a table. On SQLite and PostgreSQL.
+// base URL and gives it back. The previous version's database is this version's with 0013 and
+// what came after it undone (0013 adds a table, 0014 two indexes: dropped, their records
+// removed). On SQLite and PostgreSQL.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -21,7 +22,10 @@ import type { DatabaseConfig } from '../../src/config.ts'
 import { createTestDatabase } from '../helpers/pg-database.ts'
 
 const adminUrl = process.env.TEST_DATABASE_URL
-const UNDO = ['drop table server_info', "delete from kysely_migration where name = '0013-server-info'"]
+const UNDO = [
+  'drop index users_state', 'drop index provisioning_log_idp', "delete from kysely_migration where name = '0014-console-list-indexes'",
+  'drop table server_info', "delete from kysely_migration where name = '0013-server-info'",
+]
 
 const cases: { name: string; open: () => Promise<{ db: DatabaseConfig; undo: () => Promise<void>; drop: () => Promise<void> }> }[] = [
   {
