@@ -24,20 +24,20 @@ export function encodeMemberList(members: readonly MemberKey[]): string {
  */
 function writeUuid(buf: Buffer, offset: number, id: string): boolean {
   if (id.length !== 36) return false
-  let o = offset
-  for (let i = 0; i < 36; i += 2) {
-    if (i === 8 || i === 13 || i === 18 || i === 23) {
-      if (id.charCodeAt(i) !== 45) return false
-      i--
-      continue
-    }
-    const hi = NIBBLE[id.charCodeAt(i)] ?? -1
-    const lo = NIBBLE[id.charCodeAt(i + 1)] ?? -1
+  for (const h of HYPHENS) if (id.charCodeAt(h) !== 45) return false
+  for (let k = 0; k < 16; k++) {
+    const at = DIGIT_PAIRS[k] as number
+    const hi = NIBBLE[id.charCodeAt(at)] ?? -1
+    const lo = NIBBLE[id.charCodeAt(at + 1)] ?? -1
     if (hi < 0 || lo < 0) return false
-    buf[o++] = (hi << 4) | lo
+    buf[offset + k] = (hi << 4) | lo
   }
   return true
 }
+
+/** Where a canonical UUID has its hyphens, and where each of its 16 bytes' two hex digits start. */
+const HYPHENS = [8, 13, 18, 23]
+const DIGIT_PAIRS = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34]
 
 /** Lower-case hex digits' values by character code; -1 for every other character. */
 const NIBBLE: Int8Array = (() => {
