@@ -16,7 +16,7 @@ import { Mailer, mailerSettings, type MailerSettings } from '../../src/mail/mail
 import { smtpTransport, type MailTransport } from '../../src/mail/transport.ts'
 import { DEFAULT_SETTINGS } from '../../src/orgs/settings.ts'
 import { createApiKey } from '../../src/provisioning/api-keys.ts'
-import { apiGet, FeedReader, typesOf, type ApiGet, type Json } from '../helpers/api-client.ts'
+import { apiCall, apiGet, type ApiGet, FeedReader, type Json, typesOf } from '../helpers/api-client.ts'
 import { startApp, user, type AppTestOptions, type TestApp } from '../helpers/app.ts'
 import { freePort } from '../helpers/free-port.ts'
 import { startSmtp, tokenIn, type SmtpServer } from '../helpers/smtp-server.ts'
@@ -60,13 +60,7 @@ describe.each(storeMatrix())('invitations on $name', (factory: StoreFactory) => 
     const t = await startApp(factory, {}, opts)
     cleanups.push(() => t.close())
     const key = (await createApiKey(t.deps, { name: 'app', orgId: t.orgId, scopes: ['*'], expiresAt: null })).key
-    const api: Harness['api'] = async (method, path, body, k = key) => {
-      const r = await t.app.inject({
-        method, url: `/api/v1${path}`, headers: { authorization: `Bearer ${k}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-        payload: body === undefined ? undefined : JSON.stringify(body),
-      })
-      return { status: r.statusCode, json: (r.body ? JSON.parse(r.body) : {}) as Json, text: r.body }
-    }
+    const api: Harness['api'] = (method, path, body, k = key) => apiCall(t, method, path, k, body)
     const get = apiGet(t, () => key)
     return {
       t, key, get, api,

@@ -12,7 +12,7 @@ import type { TxtResolver } from '../../src/orgs/domains.ts'
 import { createApiKey } from '../../src/provisioning/api-keys.ts'
 import type { OrgId } from '../../src/store/store.ts'
 import { patchOp, startApp, user, type TestApp } from '../helpers/app.ts'
-import { FeedReader, apiGet, typesOf, type FeedEvent } from '../helpers/api-client.ts'
+import { apiCall, apiGet, type FeedEvent, FeedReader, typesOf } from '../helpers/api-client.ts'
 import { storeMatrix } from '../helpers/stores.ts'
 
 type Json = Record<string, unknown>
@@ -50,14 +50,7 @@ describe.each(storeMatrix())('organization settings on $name', (factory) => {
   /** A domain no other test uses (claims are across organizations of one database). */
   const fresh = (label: string) => `${label}-${++n}.com`
 
-  const call = async (method: 'GET' | 'PATCH' | 'POST', path: string, key: string, body?: unknown) => {
-    const r = await t.app.inject({
-      method, url: `/api/v1${path}`,
-      headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      payload: body === undefined ? undefined : JSON.stringify(body),
-    })
-    return { status: r.statusCode, json: (r.body ? JSON.parse(r.body) : {}) as Json, text: r.body }
-  }
+  const call = (method: 'GET' | 'PATCH' | 'POST', path: string, key: string, body?: unknown) => apiCall(t, method, path, key, body)
 
   interface Org { id: OrgId; name: string; token: string; key: string; feed: FeedReader }
   const newOrg = async (label: string, scopes: string[] = ['*']): Promise<Org> => {

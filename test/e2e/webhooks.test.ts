@@ -7,6 +7,7 @@ import { createApiKey } from '../../src/provisioning/api-keys.ts'
 import { patchOp, startApp, user, type TestApp } from '../helpers/app.ts'
 import { storeMatrix } from '../helpers/stores.ts'
 import { eventually, startReceiver, type Receiver } from '../helpers/webhook-receiver.ts'
+import { apiCall } from '../helpers/api-client.ts'
 
 type Json = Record<string, unknown>
 
@@ -16,11 +17,8 @@ describe.each(storeMatrix())('webhooks on $name', (factory) => {
   let rx: Receiver
 
   const api = async (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown, k = key) => {
-    const r = await t.app.inject({
-      method, url: `/api/v1${path}`, headers: { authorization: `Bearer ${k}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      payload: body === undefined ? undefined : JSON.stringify(body),
-    })
-    return { status: r.statusCode, json: (r.body ? JSON.parse(r.body) : {}) as Json & { data?: Json[] } }
+    const r = await apiCall(t, method, path, k, body)
+    return { status: r.status, json: r.json as Json & { data?: Json[] } }
   }
 
   const addEndpoint = async (url: string, extra: Json = {}) => {
