@@ -108,7 +108,7 @@ export class Bench {
     phase.start()
     await runPool(items, concurrency, (item, index, worker) => fn(item, phase, index, worker))
     phase.finish()
-    const result = summarize(phase, concurrency, this.rss.map((r) => r.phasePeakMiB()))
+    const result = summarize(phase, concurrency, this.rss.map((r) => r.phasePeakMiB()), this.rss.map((r) => r.phaseCpu()))
     phase.latencies.length = 0
     this.results.push(result)
     if (!this.#printedHeader) {

@@ -3,6 +3,7 @@
 // `summarize` turns that into count / errors / ops/s / percentiles.
 import { performance } from 'node:perf_hooks'
 import type { HttpResponse, Method, Requester } from './http-client.ts'
+import type { CpuShare } from './rss.ts'
 
 /** Runs `fn` over `items` with at most `concurrency` in flight. `worker` is the 0-based lane. */
 export async function runPool<T>(
@@ -44,6 +45,12 @@ export interface PhaseResult {
   peakRssMiB: number | null
   /** With several servers: each one's peak RSS during the phase, in --pid order. */
   peakRssMiBByServer?: number[]
+  /**
+   * CPU during the phase, in % of one core: the benchmark's own process (the client), and with
+   * --pid the server (all its threads, and its main thread: the event loop). On a machine whose
+   * cores the client shares, this says whether the server's event loop or the machine ran out.
+   */
+  cpu: { clientPct: number; serverPct?: number; serverMainPct?: number }
   /** Extra per-phase numbers, e.g. members/s or fraction of the ceiling. */
   notes: Record<string, number | string>
 }
@@ -61,6 +68,9 @@ export class Phase {
   readonly #client: Requester
   #started = 0
   #finished = 0
+  #cpuStart: NodeJS.CpuUsage = { user: 0, system: 0 }
+  /** The client's CPU over the phase (the whole bench process), in % of one core. */
+  clientCpuPct = 0
 
   constructor(name: string, client: Requester) {
     this.name = name
@@ -69,10 +79,14 @@ export class Phase {
 
   start(): void {
     this.#started = performance.now()
+    this.#cpuStart = process.cpuUsage()
   }
 
   finish(): void {
     this.#finished = performance.now()
+    const used = process.cpuUsage(this.#cpuStart)
+    const wallUs = (this.#finished - this.#started) * 1000
+    this.clientCpuPct = wallUs > 0 ? Math.round(((used.user + used.system) / wallUs) * 100) : 0
   }
 
   get wallMs(): number {
@@ -108,7 +122,12 @@ export class Phase {
   }
 }
 
-export function summarize(phase: Phase, concurrency: number, rssByServer: readonly number[]): PhaseResult {
+export function summarize(phase: Phase, concurrency: number, rssByServer: readonly number[], cpuByServer: readonly (CpuShare | null)[] = []): PhaseResult {
+  const shares = cpuByServer.filter((c): c is CpuShare => c !== null)
+  // Several servers: their processes' CPU added up, and the busiest event loop.
+  const cpu = shares.length === 0
+    ? { clientPct: phase.clientCpuPct }
+    : { clientPct: phase.clientCpuPct, serverPct: shares.reduce((n, c) => n + c.serverPct, 0), serverMainPct: Math.max(...shares.map((c) => c.serverMainPct)) }
   const peakRssMiB = rssByServer.length === 0 ? null : Math.max(...rssByServer)
   const sorted = Float64Array.from(phase.latencies).sort()
   const wallMs = phase.wallMs
@@ -127,6 +146,7 @@ export function summarize(phase: Phase, concurrency: number, rssByServer: readon
     max: round(sorted.length > 0 ? (sorted[sorted.length - 1] ?? 0) : 0),
     peakRssMiB,
     ...(rssByServer.length > 1 ? { peakRssMiBByServer: [...rssByServer] } : {}),
+    cpu,
     notes: phase.notes,
   }
 }

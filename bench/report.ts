@@ -13,6 +13,7 @@ const COLUMNS: [string, number][] = [
   ['p99 ms', 9],
   ['max ms', 9],
   ['rss MiB', 8],
+  ['cpu %', 14],
 ]
 
 export const HEADER = [
@@ -32,6 +33,7 @@ export function formatRow(r: PhaseResult): string {
     r.p99.toFixed(2),
     r.max.toFixed(2),
     r.peakRssMiB === null ? '-' : r.peakRssMiB.toFixed(1),
+    cpuCell(r.cpu),
   ]
   const row = cells.map((c, i) => {
     const width = COLUMNS[i]?.[1] ?? 8
@@ -41,6 +43,11 @@ export function formatRow(r: PhaseResult): string {
     .map(([k, v]) => `${k}=${v}`)
     .join(' ')
   return `${row.join(' ')}  ${notes}`
+}
+
+/** "server(main)/client" in % of one core, e.g. "121(97)/34"; the client alone without --pid. */
+function cpuCell(c: PhaseResult['cpu']): string {
+  return c.serverPct === undefined ? `-/${c.clientPct}` : `${c.serverPct}(${c.serverMainPct})/${c.clientPct}`
 }
 
 export function printReport(results: PhaseResult[], checks: Check[], summary: string[]): void {

@@ -1,7 +1,19 @@
-// Server memory sampler (--pid): reads /proc/PID/status every 100 ms and keeps the peak VmRSS
+// Server sampler (--pid): reads /proc/PID/status every 100 ms and keeps the peak VmRSS
 // overall and since the last `markPhase()`. VmHWM (the kernel's own high-water mark) is read
-// once at the end. Linux only; elsewhere, or once the process is gone, samples are skipped.
+// once at the end. It also reads the server's CPU time (/proc/PID/stat: the whole process, and
+// /proc/PID/task/PID/stat: its main thread, the event loop) at each phase's start and end, so a
+// phase tells how busy the event loop was and what the server's other threads took beside it.
+// Linux only; elsewhere, or once the process is gone, samples are skipped.
 import { readFileSync } from 'node:fs'
+import { performance } from 'node:perf_hooks'
+
+/** CPU time a phase took, in % of one core over the phase's wall time. */
+export interface CpuShare {
+  /** The server process: every thread (event loop, V8's GC helpers, libuv's pool, workers). */
+  readonly serverPct: number
+  /** The server's main thread alone: the event loop. */
+  readonly serverMainPct: number
+}
 
 const INTERVAL_MS = 100
 
@@ -11,6 +23,7 @@ export class RssSampler {
   peakKiB = 0
   #phasePeakKiB = 0
   samples = 0
+  #cpuAt: { ms: number; proc: number; main: number } | null = null
 
   constructor(pid: number) {
     this.#pid = pid
@@ -31,6 +44,22 @@ export class RssSampler {
     this.#sample()
     this.#phasePeakKiB = 0
     this.#sample()
+    this.#cpuAt = this.#cpuNow()
+  }
+
+  /** The server's CPU since the last markPhase(), or null where /proc cannot be read. */
+  phaseCpu(): CpuShare | null {
+    const from = this.#cpuAt
+    const to = this.#cpuNow()
+    if (from === null || to === null || to.ms <= from.ms) return null
+    const pct = (ticks: number) => Math.round(((ticks * 1000) / TICKS_PER_SECOND / (to.ms - from.ms)) * 100)
+    return { serverPct: pct(to.proc - from.proc), serverMainPct: pct(to.main - from.main) }
+  }
+
+  #cpuNow(): { ms: number; proc: number; main: number } | null {
+    const proc = cpuTicks(`/proc/${this.#pid}/stat`)
+    const main = cpuTicks(`/proc/${this.#pid}/task/${this.#pid}/stat`)
+    return proc === null || main === null ? null : { ms: performance.now(), proc, main }
   }
 
   /** Peak RSS since the last markPhase(), in MiB. */
@@ -56,6 +85,24 @@ export class RssSampler {
     if (kib > this.peakKiB) this.peakKiB = kib
     if (kib > this.#phasePeakKiB) this.#phasePeakKiB = kib
   }
+}
+
+/** Linux's USER_HZ: the unit of utime and stime in /proc/PID/stat (100 on every common build). */
+const TICKS_PER_SECOND = 100
+
+/** utime + stime of a /proc stat file, or null. Fields count from after the ')' that ends comm (which may hold spaces). */
+function cpuTicks(file: string): number | null {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch {
+    return null
+  }
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ')
+  // After comm: state is field 3 of proc(5), so utime (14) and stime (15) are at 11 and 12 here.
+  const utime = Number(fields[11])
+  const stime = Number(fields[12])
+  return Number.isFinite(utime) && Number.isFinite(stime) ? utime + stime : null
 }
 
 function readStatus(pid: number, key: string): number | null {
