@@ -426,6 +426,18 @@ export class UniqueViolation extends Error {
   }
 }
 
+/**
+ * The organization a write is for was deleted after its request's credentials were checked: its
+ * transaction writes nothing (rolled back), and SCIM answers 401 as it does the next request with
+ * the deleted organization's token (docs/operations.md, "Deleting an organization").
+ */
+export class OrgGone extends Error {
+  constructor(readonly orgId: OrgId) {
+    super(`organization ${orgId} does not exist`)
+    this.name = 'OrgGone'
+  }
+}
+
 /** The database cannot serve now (locked, unreachable, overloaded): the client gets 503 + Retry-After. */
 export class StoreUnavailable extends Error {
   constructor(message: string, options?: { cause?: unknown }) {

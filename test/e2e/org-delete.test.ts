@@ -186,6 +186,48 @@ describe.each(storeMatrix())('org delete ($name)', (base) => {
     expect(again.orgId).not.toBe(doomed.orgId)
   })
 
+  it('writes past their token check when the organization is deleted write nothing for it: 401 as the next request gets', async () => {
+    const org = await t.newOrg('Racing Inc')
+    const first = await scim(org.token, 'POST', '/Users', user('first@racing.test'))
+    expect(first.status).toBe(201)
+    // Every SCIM write waits here, after its token was accepted and before its transaction, until
+    // the organization is gone: the deletion commits between a request's check and its write.
+    const store = t.store as { write: typeof t.store.write }
+    const realWrite = t.store.write.bind(t.store)
+    let release: () => void = () => undefined
+    const gate = new Promise<void>((r) => { release = r })
+    let waiting = 0
+    store.write = async (fn, deadline) => {
+      waiting++
+      await gate
+      return realWrite(fn, deadline)
+    }
+    try {
+      const inFlight = [
+        scim(org.token, 'POST', '/Users', user('late@racing.test')),
+        scim(org.token, 'POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Late' }),
+        scim(org.token, 'PATCH', `/Users/${String(first.json.id)}`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'title', value: 'Late' }] }),
+      ]
+      for (let i = 0; i < 200 && waiting < inFlight.length; i++) await new Promise((r) => setTimeout(r, 10))
+      expect(waiting).toBe(inFlight.length)
+      await roster('org', 'delete', org.orgId, '--yes', '--json')
+      release()
+      const answers = await Promise.all(inFlight)
+      // The creates find the organization gone (its policy row); the change finds its user gone.
+      expect(answers.map((a) => a.status)).toEqual([401, 401, 404])
+      expect(answers[0]?.headers['www-authenticate']).toContain('error="invalid_token"')
+    } finally {
+      delete (store as { write?: unknown }).write
+    }
+    // Let the provisioning log's batched appender run before reading every table: the 401s are
+    // not logged (no organization to log them under); the 404's row may outlive the deletion, as
+    // any request answered around it may (docs/operations.md, "Deleting an organization").
+    await new Promise((r) => setTimeout(r, 300))
+    const after = await rowsOf(base.name, url(), org.orgId)
+    expect(after.provisioning_log).toBeLessThanOrEqual(1)
+    expect({ ...after, provisioning_log: 0 }).toEqual({ ...Object.fromEntries(TABLES.map((x) => [x, 0])), audit_log: 1 })
+  })
+
   it('asks for the name: a wrong answer or none deletes nothing (exit 1); the right one deletes', async () => {
     const org = await t.newOrg('Careful Ltd')
     expect((await scim(org.token, 'POST', '/Users', user(`careful.${org.orgId}@example.com`))).status).toBe(201)

@@ -12,7 +12,7 @@ import { hashApiKey, isWellFormedApiKey } from '../../orgs/api-keys.ts'
 import { TOKEN_PREFIX } from '../../orgs/tokens.ts'
 import type { Deps } from '../../provisioning/deps.ts'
 import { LogQueryError } from '../../provisioning/log-query.ts'
-import { StoreUnavailable } from '../../store/store.ts'
+import { OrgGone, StoreUnavailable } from '../../store/store.ts'
 import { DeadlineExceeded } from '../../store/deadline.ts'
 import { keyToucher } from './access.ts'
 import { requestDeadlines } from '../deadline.ts'
@@ -110,6 +110,7 @@ function toApiError(err: unknown, request: FastifyRequest): { error: ApiError; b
   if (err instanceof ApiError) return { error: err, bug: false }
   if (err instanceof LogQueryError) return { error: new ApiError(400, 'invalid_parameter', err.message), bug: false }
   if (err instanceof DeadlineExceeded) return { error: new ApiError(503, 'unavailable', 'The request took longer than the server allows (ROSTER_REQUEST_DEADLINE_MS); retry later', { 'retry-after': String(RETRY_AFTER_SECONDS) }), bug: false }
+  if (err instanceof OrgGone) return { error: new ApiError(404, 'not_found', 'No such organization'), bug: false }
   if (err instanceof StoreUnavailable) return { error: new ApiError(503, 'unavailable', 'The database is temporarily unavailable; retry later', { 'retry-after': String(RETRY_AFTER_SECONDS) }), bug: false }
   const fe = err as FastifyError
   if (fe.validation && fe.statusCode === 400) return { error: validationError(fe, request), bug: false }

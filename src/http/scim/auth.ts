@@ -13,6 +13,11 @@ function unauthorized(detail: string, error: 'invalid_request' | 'invalid_token'
   return new ScimError(401, null, detail, { 'www-authenticate': `${CHALLENGE}, error="${error}"` })
 }
 
+/** The answer to a token that is unknown, revoked, or whose organization is gone (RFC 6750 §3.1). */
+export function invalidToken(): ScimError {
+  return unauthorized('The token is not valid', 'invalid_token')
+}
+
 /**
  * The token's organization, with the version of its declared schemas and the token's hash (its
  * rate-limit key); `onRevoked` learns the organization of a revoked token (its 401 is logged
@@ -34,7 +39,7 @@ export async function authenticate(
       const revoked = await store.orgOfRevokedToken(hash)
       if (revoked !== null) onRevoked(revoked)
     }
-    throw unauthorized('The token is not valid', 'invalid_token')
+    throw invalidToken()
   }
   if (onUsed) await onUsed(hash)
   return { ...org, tokenHash: hash }

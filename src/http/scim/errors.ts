@@ -4,7 +4,8 @@
 // and answered 500 with only that id (docs/architecture.md, Errors).
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { ScimError } from '../../scim/errors.ts'
-import { StoreUnavailable } from '../../store/store.ts'
+import { OrgGone, StoreUnavailable } from '../../store/store.ts'
+import { invalidToken } from './auth.ts'
 
 // RFC 7644 §8.1 registers application/scim+json with no parameters, and some clients compare the
 // header exactly; JSON is UTF-8 whatever is said (RFC 8259 §8.1). Fastify appends a charset to
@@ -14,6 +15,9 @@ export const RETRY_AFTER_SECONDS = 5
 
 export function toScimError(err: unknown, reqId: string): { error: ScimError; bug: boolean } {
   if (err instanceof ScimError) return { error: err, bug: false }
+  // The organization and its tokens were deleted while this request was on its way: what the
+  // next request with its token gets (auth.ts), RFC 6750 §3.1 invalid_token.
+  if (err instanceof OrgGone) return { error: invalidToken(), bug: false }
   if (err instanceof StoreUnavailable) {
     return { error: new ScimError(503, null, 'The directory is temporarily unavailable; retry later', { 'retry-after': String(RETRY_AFTER_SECONDS) }), bug: false }
   }
@@ -38,6 +42,9 @@ export function toScimError(err: unknown, reqId: string): { error: ScimError; bu
 
 export function sendScimError(err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const { error, bug } = toScimError(err, request.id)
+  // A write whose organization was deleted meanwhile: there is no organization left to log it under
+  // (request-log.ts), as for a token that resolves none.
+  if (err instanceof OrgGone) request.orgId = null
   // The provisioning log records the scimType and detail the client was given.
   if (request.requestLog) request.requestLog.error = error
   if (bug) request.log.error({ err, reqId: request.id }, 'unexpected error')

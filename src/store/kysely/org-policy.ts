@@ -3,7 +3,7 @@
 import { sql, type Kysely } from 'kysely'
 import { readSettings, type OrgSettings } from '../../orgs/settings.ts'
 import type { AuditRow, DomainChange, DomainClaim, DomainRecord, DomainState, OrgPolicy, OrgPolicyTx } from '../org-store.ts'
-import type { OrgId } from '../store.ts'
+import { OrgGone, type OrgId } from '../store.ts'
 import { all, run } from './conn-helpers.ts'
 import { arg, prepare, type Conn } from './prepared.ts'
 import type { AuditLogTable, Database, OrgDomainsTable } from './schema.ts'
@@ -58,7 +58,12 @@ export class KyselyOrgPolicyTx implements OrgPolicyTx {
 
   async policy(orgId: OrgId): Promise<OrgPolicy> {
     const [org] = await all<{ settings: string; domains: string | null; schema_version: number | string | null }>(this.#c, this.#st.policy, [orgId])
-    return { settings: readSettings(org?.settings), domains: org?.domains ? org.domains.split(' ').sort() : [], schemaVersion: Number(org?.schema_version ?? 0) }
+    // Deleted since the request's token was checked (the deletion committed first on SQLite's one
+    // writer; on PostgreSQL the deletion holds the row FOR UPDATE and this read waits for it): every
+    // write that may add rows for the organization (a create, a change of attributes) reads its
+    // policy first, so none adds rows that the deletion would leave behind.
+    if (!org) throw new OrgGone(orgId)
+    return { settings: readSettings(org.settings), domains: org.domains ? org.domains.split(' ').sort() : [], schemaVersion: Number(org.schema_version ?? 0) }
   }
 
   async domains(orgId: OrgId): Promise<readonly DomainRecord[]> {
