@@ -124,6 +124,8 @@ export async function createMetrics(opts: MetricsOptions): Promise<Metrics> {
       writeBatches.seconds.lines('roster_db_write_transaction_seconds', '', out)
       out.push('# HELP roster_db_write_batches_failed_total Write transactions that failed as a whole (each request answered 503).', '# TYPE roster_db_write_batches_failed_total counter')
       out.push(`roster_db_write_batches_failed_total ${writeBatches.failed}`)
+      out.push('# HELP roster_db_write_retries_total Write transactions run again after a deadlock or a serialization failure (PostgreSQL).', '# TYPE roster_db_write_retries_total counter')
+      out.push(`roster_db_write_retries_total ${writeBatches.retried}`)
       return `${out.join('\n')}\n${await registry.metrics()}`
     },
   }

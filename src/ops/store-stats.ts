@@ -13,6 +13,8 @@ export const writeBatches = {
   seconds: new Histogram(COMMIT_SECONDS),
   /** Write transactions that failed as a whole (every request of it answered 503). */
   failed: 0,
+  /** PostgreSQL: write transactions run again after a deadlock (40P01) or a serialization failure (40001). */
+  retried: 0,
 }
 
 export function recordWriteBatch(size: number, seconds: number): void {

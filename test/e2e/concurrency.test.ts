@@ -2,6 +2,7 @@
 // group (docs/architecture.md DUR-1, DUR-2), and lost-update safety.
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { writeBatches } from '../../src/ops/store-stats.ts'
 import { patchOp, startApp, user, type TestApp } from '../helpers/app.ts'
 import { storeMatrix } from '../helpers/stores.ts'
 
@@ -55,6 +56,53 @@ describe.each(storeMatrix())('concurrency on $name', (factory) => {
     const expected = ids.filter((_, i) => i % 10 >= 2).sort()
     const got = await call('GET', `/Groups/${gid}`)
     expect(((got.json.members as { value: string }[]) ?? []).map((m) => m.value).sort()).toEqual(expected)
+  })
+
+  it('48 concurrent deletes of users who share three groups: all 204, no deadlock retried, the groups\' counts right', async () => {
+    const ids = (await Promise.all(Array.from({ length: 48 }, (_, i) => call('POST', '/Users', user(`shared${i}@example.com`))))).map((c) => String(c.json.id))
+    const groups: string[] = []
+    for (const name of ['Shared A', 'Shared B', 'Shared C']) {
+      const g = await call('POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: name, members: ids.map((value) => ({ value })) })
+      expect(g.status).toBe(201)
+      groups.push(String(g.json.id))
+    }
+    // Each delete takes its three groups' rows (count and version): on PostgreSQL in one order for
+    // every writer, so none waits for another in a cycle (a deadlock is run again, and counted).
+    const retriedBefore = writeBatches.retried
+    const statuses = (await Promise.all(ids.map((id) => call('DELETE', `/Users/${id}`)))).map((r) => r.status)
+    expect(statuses.every((s) => s === 204)).toBe(true)
+    expect(writeBatches.retried - retriedBefore).toBe(0)
+    for (const gid of groups) {
+      const g = await call('GET', `/Groups/${gid}`)
+      expect(g.json.members ?? []).toEqual([])
+      expect(g.json.meta).toMatchObject({ version: 'W/"49"' })
+    }
+  })
+
+  it('a user deleted while a member PATCH holds one of its groups: no deadlock, both land', async () => {
+    const u = await call('POST', '/Users', user('held.member@example.com'))
+    const uid = String(u.json.id)
+    const g = await call('POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Held', members: [{ value: uid }] })
+    const gid = String(g.json.id)
+    const retriedBefore = writeBatches.retried
+    // A member PATCH's transaction: it holds the group's row, then removes the member's row. The
+    // user's DELETE meanwhile must not take the membership row first and then wait for the group
+    // (on PostgreSQL a cycle, a deadlock a second later; on SQLite it simply waits its turn).
+    let release: () => void = () => undefined
+    const gate = new Promise<void>((r) => { release = r })
+    const patch = t.store.write(async (tx) => {
+      await tx.getGroupForUpdate(t.orgId, gid)
+      await gate
+      return tx.applyMemberDelta(t.orgId, gid, { add: [], remove: [uid], removeAll: false, replaceAll: null })
+    })
+    const deleting = call('DELETE', `/Users/${uid}`)
+    await new Promise((r) => setTimeout(r, 300))
+    release()
+    const [patched, deleted] = await Promise.all([patch, deleting])
+    expect(deleted.status).toBe(204)
+    expect(patched.removed.map((m) => m.id)).toEqual([uid])
+    expect(writeBatches.retried - retriedBefore).toBe(0)
+    expect((await call('GET', `/Groups/${gid}`)).json.members ?? []).toEqual([])
   })
 
   it('concurrent PATCHes of different attributes of one user both land', async () => {

@@ -1,7 +1,7 @@
 // The PostgreSQL store: a pg connection pool under Kysely. Commits are durable with
 // synchronous_commit=on (PostgreSQL's default); the server groups concurrent commits' WAL
 // flushes itself. Reads and writes share the pool; a write's row locks come from FOR UPDATE.
-import { recordWriteBatch, registerPool } from '../../ops/store-stats.ts'
+import { recordWriteBatch, registerPool, writeBatches } from '../../ops/store-stats.ts'
 import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
 import { KyselyStore } from '../kysely/kysely-store.ts'
@@ -136,6 +136,7 @@ async function transaction<T>(pool: pg.Pool, fn: (conn: Conn) => Promise<T>, dea
       })
       const code = e instanceof Error && 'code' in e ? String(e.code) : ''
       if (!RETRYABLE.has(code) || attempt >= 3) throw e
+      writeBatches.retried++
     } finally {
       client.off('error', ignore)
       client.release(broken)
