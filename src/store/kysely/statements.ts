@@ -111,9 +111,10 @@ export function statements(b: Kysely<Database>, d: SqlDialect, lockRows: boolean
     // The groups a deleted resource was a member of, for their counts, versions and events.
     deleteMemberships: prepare(b.deleteFrom('group_members').where('org_id', '=', key(0)).where('member_id', '=', key(1))
       .returning(sql.ref('group_id').as('key'))),
-    // PostgreSQL: the groups of a member, and a lock on groups taken in id order (leaveGroups).
-    membershipsOf: prepare(b.selectFrom('group_members').select(sql.ref('group_id').as('key')).where('org_id', '=', key(0)).where('member_id', '=', key(1))),
-    lockGroupsInOrder: prepare(lock(b.selectFrom('groups').select('id').where('org_id', '=', arg(0)).where((eb) => eb.and([d.inIds(sql.ref('id'), ids(1)) as never])).orderBy('id'))),
+    // PostgreSQL: the rows of the groups a resource is a member of, locked in id order (leaveGroups).
+    lockMemberGroups: prepare(lock(b.selectFrom('groups').select('id').where('org_id', '=', arg(0))
+      .where(sql<boolean>`id in (select ${d.idText(sql.ref('m.group_id'))} from group_members as m where m.org_id = ${keyExpr(0)} and m.member_id = ${keyExpr(1)})` as never)
+      .orderBy('id'))),
     leaveGroups: prepare(b.updateTable('groups').set((eb) => ({ member_count: eb('member_count', '-', 1), version: eb('version', '+', 1), updated_at: arg(2) }))
       .where('org_id', '=', arg(0)).where((eb) => eb.and([d.inIds(sql.ref('id'), ids(1)) as never]))
       .returning([...RESOURCE, ...GROUP_DIRECTORY])),

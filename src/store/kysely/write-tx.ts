@@ -143,8 +143,7 @@ export class KyselyTx implements StoreTx {
       // for; measured: 1,912 deadlocks, each a second's wait, in a 20,000-user delete phase); and
       // a member PATCH holds its group before it deletes membership rows, the order kept here.
       // (SQLite has one writer: nothing to order.)
-      const held = (await all<{ key: unknown }>(this.#c, this.#st.membershipsOf, [orgId, memberId])).map((g) => this.#d.keyText(g.key)).sort()
-      for (const part of chunks(held)) await all(this.#c, this.#st.lockGroupsInOrder, [orgId, this.#d.ids(part)])
+      await all(this.#c, this.#st.lockMemberGroups, [orgId, memberId])
     }
     const groups = await all<{ key: unknown }>(this.#c, this.#st.deleteMemberships, [orgId, memberId])
     if (groups.length === 0) return []
