@@ -16,6 +16,7 @@ import { scimPlugin } from './scim/plugin.ts'
 import { RateLimiter } from './rate-limit.ts'
 import { safeErrors } from './safe-errors.ts'
 import { frameworkErrors } from './bad-url.ts'
+import { drainRefusedBodies } from './refused-body.ts'
 import { securityHeaders } from './security-headers.ts'
 import { WebhookDispatcher, type DispatcherOptions } from '../events/dispatcher.ts'
 import type { TxtResolver } from '../orgs/domains.ts'
@@ -106,6 +107,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.server.headersTimeout = timeouts.headersMs
   securityHeaders(app)
   safeErrors(app)
+  drainRefusedBodies(app, opts.deps.limits.maxBodyBytes)
 
   const appender = new LogAppender(opts.deps.store, {
     flushIntervalMs: opts.provisioningLog?.flushIntervalMs,

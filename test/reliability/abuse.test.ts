@@ -5,6 +5,7 @@
 // body on SCIM routes, never a 5xx), another organization's request made at the same moment
 // succeeds, and the server's memory after the barrage stays within a bound of where it began.
 import { mkdtempSync, rmSync } from 'node:fs'
+import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -139,6 +140,53 @@ describe.each(targets)('abuse on $name', ({ open }) => {
     scimError(await alongside(call(s.base, 'POST', '/scim/v2/Users', attacker, { schemas: [USER], userName: 'a\u0000b@x.example' })), 400, 'invalidValue')
     const big = await alongside(rawRequest(s.port, [httpRequest('GET', '/scim/v2/Users', { ...headers(), 'x-padding': 'p'.repeat(64 * 1024) })]))
     expect(big.status).toBe(431)
+  })
+
+  // An answer sent before the body was read whole (413) used to close the socket while the
+  // client was still writing: its next write failed (EPIPE) and fetch reported "fetch failed"
+  // instead of the 413 (http/refused-body.ts). The body is now read to its end and discarded.
+  it('a body refused as too large is read to its end: the client gets the 413, and its connection serves the next request', async () => {
+    const body = Buffer.alloc(3 * 1024 * 1024, 'x')
+    const head = [`POST /scim/v2/Users HTTP/1.1`, 'Host: 127.0.0.1', `authorization: Bearer ${attacker}`, 'content-type: application/scim+json', `content-length: ${body.length}`, '', ''].join('\r\n')
+    const next = httpRequest('GET', `/scim/v2/Users/${memberIds[0]}`, headers())
+    const answer = await new Promise<{ text: string; error: string | null }>((resolve) => {
+      const socket = connect(s.port, '127.0.0.1')
+      let text = ''
+      let error: string | null = null
+      const done = () => {
+        socket.destroy()
+        resolve({ text, error })
+      }
+      socket.on('data', (d: Buffer) => {
+        text += d.toString('latin1')
+        if (/HTTP\/1\.1 200[\s\S]*"userName"/.test(text)) done()
+      })
+      socket.on('error', (err) => {
+        error = err.message
+        done()
+      })
+      socket.on('close', done)
+      setTimeout(done, 15_000)
+      // The headers first, then the body in 64 KiB pieces a few milliseconds apart: the server
+      // answers from the Content-Length alone, long before the last piece is sent.
+      socket.write(head)
+      let at = 0
+      const more = () => {
+        if (socket.destroyed) return
+        if (at >= body.length) return void socket.write(next)
+        socket.write(body.subarray(at, at + 64 * 1024), () => setTimeout(more, 2))
+        at += 64 * 1024
+      }
+      more()
+    })
+    expect(answer.error).toBeNull()
+    expect(answer.text).toMatch(/^HTTP\/1\.1 413 /)
+    expect(answer.text).toContain('"scimType":"tooMany"')
+    expect(answer.text).toMatch(/HTTP\/1\.1 200 [\s\S]*"userName"/)
+    // Past the bound (8 MiB, or four times ROSTER_MAX_BODY_BYTES) nothing is read: 413 and closed.
+    const huge = await rawRequest(s.port, [[`POST /scim/v2/Users HTTP/1.1`, 'Host: 127.0.0.1', `authorization: Bearer ${attacker}`, 'content-type: application/scim+json', `content-length: ${64 * 1024 * 1024}`, '', ''].join('\r\n')], { maxMs: 5_000 })
+    expect(huge.status).toBe(413)
+    expect(huge.head).toMatch(/^connection: close\r?$/im)
   })
 
   // JSON text is UTF-8 (RFC 8259 §8.1): bytes that are not are refused, never read as U+FFFD and
