@@ -188,6 +188,10 @@ export async function openPostgresStore(opts: PostgresOptions): Promise<KyselySt
     close: async () => {
       unregister()
       await db.destroy()
+      // Kysely ends the pool only once it has used it itself (for the migrations): a store opened
+      // with migrate: false (roster migrate --dry-run) kept a connection open for
+      // idleTimeoutMillis, and its process alive 30 s after it had answered.
+      if (!pool.ending) await pool.end()
       await cancels.end()
     },
   }
