@@ -170,6 +170,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   const rateLimiter = opts.config.rateLimits ? new RateLimiter(opts.config.rateLimits, {
     shared: opts.deps.store.rateLimitBuckets, ...(opts.rateLimitSyncMs ? { syncMs: opts.rateLimitSyncMs } : {}),
+    // The deployment's clock, as every other time-based rule: a test can stop it.
+    now: () => opts.deps.now().getTime(),
     onError: (err) => app.log.warn({ err }, 'rate limits: sharing with the other servers failed; retrying'),
   }) : null
   app.addHook('onClose', async () => rateLimiter?.close())

@@ -112,8 +112,8 @@ describe.each(storeMatrix().map((f) => (f.name === 'sqlite' ? sqliteTwoWorkers :
     const etag = created.headers.etag
     // Another write holds what the PATCH needs for longer than its deadline: on SQLite the group
     // committer (this batch yields for 1.5 s before its COMMIT), on PostgreSQL the user's row lock.
-    const { release, holder } = holdUser(t!, id)
-    await new Promise((r) => setTimeout(r, 50))
+    const { release, holder, locked } = holdUser(t!, id)
+    await locked
     const patched = t.req('PATCH', `/Users/${id}`, patchOp({ op: 'replace', path: 'displayName', value: 'Written Too Late' }))
     const timer = setTimeout(release, 1_500)
     const r = await patched

@@ -127,15 +127,21 @@ export function patchOp(...ops: Record<string, unknown>[]): Record<string, unkno
 /**
  * A write that holds user `id` until released: on SQLite the group committer (its batch waits
  * before COMMIT), on PostgreSQL the user's row lock. Other writes of that user wait behind it.
+ * `locked` resolves once it holds (a fixed sleep was not enough on a loaded machine).
  */
-export function holdUser(t: TestApp, id: string): { release: () => void; holder: Promise<void> } {
+export function holdUser(t: TestApp, id: string): { release: () => void; holder: Promise<void>; locked: Promise<void> } {
   let release: () => void = () => undefined
   const held = new Promise<void>((r) => {
     release = r
   })
+  let onLocked: () => void = () => undefined
+  const locked = new Promise<void>((r) => {
+    onLocked = r
+  })
   const holder = t.store.write(async (tx) => {
     await tx.getUserForUpdate(t.orgId, id)
+    onLocked()
     await held
   })
-  return { release, holder }
+  return { release, holder, locked }
 }
