@@ -2,7 +2,7 @@
 // transaction's connection. A value's row is inserted with ON CONFLICT DO NOTHING: on PostgreSQL a
 // second transaction inserting the same key waits for the first and then inserts nothing, so the
 // loser learns it from the row count, with its transaction still usable to read the holder.
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import { sql, type Kysely } from 'kysely'
 import type { SqlDialect } from '../dialect/sql-dialect.ts'
 import type { UniqueConflict, UniqueEntry, UniqueTx } from '../unique-store.ts'
@@ -43,7 +43,7 @@ const INDEX_CHUNK = 1_000
 
 /** The row's key: a SHA-256 of the comparison key, so a value of any length fits the index. */
 function hashKey(key: string): string {
-  return createHash('sha256').update(key, 'utf8').digest('hex')
+  return hash('sha256', key, 'hex')
 }
 
 function args(orgId: OrgId, e: UniqueEntry, resourceId: ResourceId): unknown[] {
