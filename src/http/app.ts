@@ -25,6 +25,8 @@ import type { ConsolePolicy } from '../console/accounts.ts'
 import type { ConsoleMailSettings } from '../console/mail.ts'
 import { tokenUseRecorder } from '../console/scim-tokens.ts'
 import { registerConsoleStatic } from './console-static.ts'
+import { watchClientGone } from './client-gone.ts'
+import { abandonDeadline } from './deadline.ts'
 import { countInFlight, RequestLoad } from './in-flight.ts'
 
 declare module 'fastify' {
@@ -138,7 +140,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.decorate('webhookDispatcher', dispatcher)
   app.addHook('onReady', async () => dispatcher?.start())
   const requestLoad = opts.mailer === undefined ? null : new RequestLoad()
-  if (requestLoad !== null) countInFlight(app, requestLoad)
+  const releaseInFlight = requestLoad === null ? null : countInFlight(app, requestLoad)
+  watchClientGone(app, releaseInFlight === null ? [abandonDeadline] : [abandonDeadline, releaseInFlight])
   const mailer = opts.mailer === undefined ? null : new Mailer({
     store: opts.deps.store, newId: opts.deps.newId, now: opts.deps.now, ...(requestLoad ? { load: () => requestLoad.busyShare() } : {}), ...opts.mailer,
     // The outbox's files are the only trace of a message when there is no mail server: each is logged (never its token).

@@ -59,11 +59,14 @@ export function requestDeadlines(app: FastifyInstance, ms: number): void {
       }
     }
   })
-  app.addHook('onRequestAbort', (request, done) => {
-    if (request.deadlineTimer !== null) clearTimeout(request.deadlineTimer)
-    if (request.deadline !== null && !request.deadline.committing) request.deadline.abandoned = true
-    done()
-  })
+}
+
+/** A request whose client went away (http/client-gone.ts): its work is abandoned unless its commit has begun. */
+export function abandonDeadline(request: FastifyRequest): void {
+  // Outside the surfaces with deadlines (health, the console's files) neither is decorated.
+  if (request.deadlineTimer) clearTimeout(request.deadlineTimer)
+  const deadline = request.deadline
+  if (deadline && !deadline.committing) deadline.abandoned = true
 }
 
 /**

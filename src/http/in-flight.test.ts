@@ -1,5 +1,6 @@
 import Fastify from 'fastify'
 import { describe, expect, it } from 'vitest'
+import { watchClientGone } from './client-gone.ts'
 import { countInFlight, RequestLoad } from './in-flight.ts'
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -28,7 +29,7 @@ describe('the share of time requests are in flight', () => {
   it('lets go of every request the server answers, and of one whose client went away', async () => {
     const load = new RequestLoad()
     const app = Fastify({ forceCloseConnections: true })
-    countInFlight(app, load)
+    watchClientGone(app, [countInFlight(app, load)])
     let release: () => void = () => {}
     const held = new Promise<void>((r) => (release = r))
     app.get('/fast', async () => ({ ok: true }))

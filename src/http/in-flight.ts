@@ -41,8 +41,11 @@ export class RequestLoad {
   }
 }
 
-/** Counts every request of `app` in `load`, from its arrival to its answer or its abandonment. */
-export function countInFlight(app: FastifyInstance, load: RequestLoad): void {
+/**
+ * Counts every request of `app` in `load`, from its arrival to its answer or its abandonment;
+ * returns what lets go of a request whose client went away (http/client-gone.ts).
+ */
+export function countInFlight(app: FastifyInstance, load: RequestLoad): (request: { inFlight: boolean }) => void {
   app.decorateRequest('inFlight', false)
   app.addHook('onRequest', (request, _reply, done) => {
     request.inFlight = true
@@ -58,8 +61,5 @@ export function countInFlight(app: FastifyInstance, load: RequestLoad): void {
     release(request)
     done()
   })
-  app.addHook('onRequestAbort', (request, done) => {
-    release(request)
-    done()
-  })
+  return release
 }

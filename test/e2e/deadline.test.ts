@@ -132,4 +132,34 @@ describe.each(storeMatrix().map((f) => (f.name === 'sqlite' ? sqliteTwoWorkers :
     expect(next.status).toBe(200)
     expect(next.json.displayName).toBe('On Time')
   })
+
+  // A client that goes away abandons its request (http/client-gone.ts): seen on its connection's
+  // close, which only a real socket has.
+  it('a write whose client closes its connection while it waits writes nothing', async () => {
+    t = await startApp(factory, {}, { requestDeadlineMs: 10_000 })
+    const created = await t.req('POST', '/Users', user('gone-client'))
+    const id = String(created.json.id)
+    const etag = created.headers.etag
+    const { release, holder, locked } = holdUser(t!, id)
+    await locked
+    await t.app.listen({ port: 0, host: '127.0.0.1' })
+    const port = (t.app.server.address() as { port: number }).port
+    const abort = new AbortController()
+    const gone = fetch(`http://127.0.0.1:${port}/scim/v2/Users/${id}`, {
+      method: 'PATCH', signal: abort.signal,
+      headers: { authorization: `Bearer ${t.token}`, 'content-type': 'application/scim+json' },
+      body: JSON.stringify(patchOp({ op: 'replace', path: 'displayName', value: 'Nobody Waits For This' })),
+    }).catch(() => null)
+    // The PATCH is waiting behind the held user when its client goes away.
+    await new Promise((r) => setTimeout(r, 300))
+    abort.abort()
+    expect(await gone).toBeNull()
+    await new Promise((r) => setTimeout(r, 100))
+    release()
+    await holder
+    await new Promise((r) => setTimeout(r, 300))
+    const after = await t.req('GET', `/Users/${id}`)
+    expect(after.json.displayName).toBeUndefined()
+    expect(after.headers.etag).toBe(etag)
+  })
 })
