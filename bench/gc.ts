@@ -1,0 +1,98 @@
+// What garbage collection costs a GET /Users/{id}: a Roster started with `node --trace-gc` on a
+// temp SQLite database gets an organization (`roster org create`) and 500 users, answers
+// `--warmup` GETs, then `--gets` more (`--concurrency` in flight, the bench client); the GC lines
+// the server printed during those are summed: scavenges (young generation) and mark-compacts
+// (full), in count and in µs per request. Run it against two builds (`--roster-bin`) at the same
+// hour: the machine's speed varies more than the figures do.
+//
+//   npm run bench:gc -- [--gets 30000] [--warmup 10000] [--concurrency 32] [--roster-bin F] [--json FILE]
+import { execFile, spawn } from 'node:child_process'
+import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { promisify, parseArgs } from 'node:util'
+import { HttpClient } from './http-client.ts'
+
+const { values } = parseArgs({
+  options: {
+    gets: { type: 'string', default: '30000' },
+    warmup: { type: 'string', default: '10000' },
+    concurrency: { type: 'string', default: '32' },
+    'roster-bin': { type: 'string', default: 'bin/roster.js' },
+    json: { type: 'string' },
+  },
+})
+const ROOT = path.resolve(import.meta.dirname, '..')
+const bin = path.resolve(ROOT, values['roster-bin'])
+const concurrency = Number(values.concurrency)
+
+const port = await new Promise<number>((resolve) => {
+  const s = createServer().listen(0, '127.0.0.1', () => {
+    const a = s.address() as { port: number }
+    s.close(() => resolve(a.port))
+  })
+})
+const dir = mkdtempSync(path.join(tmpdir(), 'roster-bench-gc-'))
+const logPath = path.join(dir, 'server.log')
+const env = {
+  ...process.env, PORT: String(port), ROSTER_DATABASE_URL: `sqlite:${path.join(dir, 'bench.db')}`, LOG_LEVEL: 'warn',
+  // As the workload benchmark: limits out of reach, no request log, and no mail (no invitations to send).
+  ROSTER_RATE_LIMIT_TOKEN: '10000000', ROSTER_RATE_LIMIT_ORG: '10000000', ROSTER_REQUEST_LOG: '0', ROSTER_NO_MAIL_WORKER: '1',
+}
+// The node flags `npm start` uses, and --trace-gc.
+const child = spawn(process.execPath, ['--max-semi-space-size=8', '--heap-growing-percent=30', '--trace-gc', bin, 'serve'], { cwd: ROOT, env, stdio: ['ignore', openSync(logPath, 'a'), openSync(logPath, 'a')] })
+try {
+  const health = new HttpClient(`http://127.0.0.1:${port}`, null, 1)
+  for (let i = 0; ; i++) {
+    if (await health.request('GET', '/healthz').then((r) => r.status === 200, () => false)) break
+    if (i > 300) throw new Error(`the server did not start: ${readFileSync(logPath, 'utf8').slice(-2_000)}`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  health.close()
+  const org = JSON.parse((await promisify(execFile)(process.execPath, [bin, 'org', 'create', 'gc', '--json'], { cwd: ROOT, env })).stdout) as { token: string }
+  const client = new HttpClient(`http://127.0.0.1:${port}/scim/v2`, org.token, concurrency)
+  const ids: string[] = []
+  for (let i = 0; i < 500; i++) {
+    const r = await client.request('POST', '/Users', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: `u${i}@example.com`, name: { givenName: 'Ada', familyName: 'Lovelace' }, emails: [{ value: `u${i}@example.com`, type: 'work', primary: true }] })
+    if (r.status !== 201) throw new Error(`create: ${r.status} ${r.body}`)
+    ids.push(String((r.json as { id: string }).id))
+  }
+  const gets = async (n: number): Promise<void> => {
+    let next = 0
+    await Promise.all(Array.from({ length: concurrency }, async () => {
+      while (next < n) {
+        const r = await client.request('GET', `/Users/${ids[next++ % ids.length] as string}`)
+        if (r.status !== 200) throw new Error(`GET: ${r.status} ${r.body}`)
+      }
+    }))
+  }
+  await gets(Number(values.warmup))
+  await new Promise((r) => setTimeout(r, 1_000))
+  const from = readFileSync(logPath, 'utf8').length
+  const t0 = performance.now()
+  const n = Number(values.gets)
+  await gets(n)
+  const seconds = (performance.now() - t0) / 1_000
+  client.close()
+  // `[pid:0x…]  8223 ms: Scavenge 36.9 (59.2) -> 32.7 (59.2) MB, 4.99 / 0.00 ms  (…)`
+  const totals = { scavenge: { count: 0, ms: 0 }, markCompact: { count: 0, ms: 0 } }
+  for (const line of readFileSync(logPath, 'utf8').slice(from).split('\n')) {
+    const m = /ms: (Scavenge|Mark-Compact|Mark-sweep)[^,]*, ([\d.]+) \/ [\d.]+ ms/.exec(line)
+    if (!m) continue
+    const t = m[1] === 'Scavenge' ? totals.scavenge : totals.markCompact
+    t.count++
+    t.ms += Number(m[2])
+  }
+  const result = {
+    gets: n, getsPerSecond: Math.round(n / seconds),
+    scavenges: totals.scavenge.count, scavengeUsPerGet: Number(((totals.scavenge.ms * 1_000) / n).toFixed(2)),
+    markCompacts: totals.markCompact.count, markCompactUsPerGet: Number(((totals.markCompact.ms * 1_000) / n).toFixed(2)),
+  }
+  console.log(JSON.stringify(result))
+  if (values.json) writeFileSync(values.json, `${JSON.stringify(result, null, 2)}\n`)
+} finally {
+  child.kill('SIGTERM')
+  await new Promise((r) => child.once('exit', r))
+  rmSync(dir, { recursive: true, force: true })
+}
