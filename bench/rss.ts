@@ -44,21 +44,37 @@ export class RssSampler {
     this.#sample()
     this.#phasePeakKiB = 0
     this.#sample()
-    this.#cpuAt = this.#cpuNow()
+    this.#cpuAt = this.#cpuNow('start')
   }
 
   /** The server's CPU since the last markPhase(), or null where /proc cannot be read. */
   phaseCpu(): CpuShare | null {
     const from = this.#cpuAt
-    const to = this.#cpuNow()
+    const to = this.#cpuNow('end')
     if (from === null || to === null || to.ms <= from.ms) return null
     const pct = (ticks: number) => Math.round(((ticks * 1000) / TICKS_PER_SECOND / (to.ms - from.ms)) * 100)
-    return { serverPct: pct(to.proc - from.proc), serverMainPct: pct(to.main - from.main) }
+    const main = pct(to.main - from.main)
+    // The kernel scales each file's utime and stime on its own (cputime_adjust), so the process
+    // and its main thread can disagree by a tick: the process is never reported below its thread.
+    return { serverPct: Math.max(main, pct(to.proc - from.proc)), serverMainPct: main }
   }
 
-  #cpuNow(): { ms: number; proc: number; main: number } | null {
-    const proc = cpuTicks(`/proc/${this.#pid}/stat`)
-    const main = cpuTicks(`/proc/${this.#pid}/task/${this.#pid}/stat`)
+  /**
+   * The process's and the main thread's ticks. Read so that the thread's span lies within the
+   * process's: the process first at a phase's start, last at its end.
+   */
+  #cpuNow(at: 'start' | 'end'): { ms: number; proc: number; main: number } | null {
+    const procFile = `/proc/${this.#pid}/stat`
+    const mainFile = `/proc/${this.#pid}/task/${this.#pid}/stat`
+    let proc: number | null
+    let main: number | null
+    if (at === 'start') {
+      proc = cpuTicks(procFile)
+      main = cpuTicks(mainFile)
+    } else {
+      main = cpuTicks(mainFile)
+      proc = cpuTicks(procFile)
+    }
     return proc === null || main === null ? null : { ms: performance.now(), proc, main }
   }
 
