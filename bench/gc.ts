@@ -8,11 +8,11 @@
 //   npm run bench:gc -- [--gets 30000] [--warmup 10000] [--concurrency 32] [--roster-bin F] [--json FILE]
 import { execFile, spawn } from 'node:child_process'
 import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { promisify, parseArgs } from 'node:util'
 import { HttpClient } from './http-client.ts'
+import { BENCH_ENV, freePort, waitHealthy } from './spawn.ts'
 
 const { values } = parseArgs({
   options: {
@@ -27,29 +27,15 @@ const ROOT = path.resolve(import.meta.dirname, '..')
 const bin = path.resolve(ROOT, values['roster-bin'])
 const concurrency = Number(values.concurrency)
 
-const port = await new Promise<number>((resolve) => {
-  const s = createServer().listen(0, '127.0.0.1', () => {
-    const a = s.address() as { port: number }
-    s.close(() => resolve(a.port))
-  })
-})
+const port = await freePort()
 const dir = mkdtempSync(path.join(tmpdir(), 'roster-bench-gc-'))
 const logPath = path.join(dir, 'server.log')
-const env = {
-  ...process.env, PORT: String(port), ROSTER_DATABASE_URL: `sqlite:${path.join(dir, 'bench.db')}`, LOG_LEVEL: 'warn',
-  // As the workload benchmark: limits out of reach, no request log, and no mail (no invitations to send).
-  ROSTER_RATE_LIMIT_TOKEN: '10000000', ROSTER_RATE_LIMIT_ORG: '10000000', ROSTER_REQUEST_LOG: '0', ROSTER_NO_MAIL_WORKER: '1',
-}
+// As the workload benchmark's servers, and no mail (no invitations to send).
+const env = { ...BENCH_ENV, ...process.env, PORT: String(port), ROSTER_DATABASE_URL: `sqlite:${path.join(dir, 'bench.db')}`, LOG_LEVEL: 'warn', ROSTER_NO_MAIL_WORKER: '1' }
 // The node flags `npm start` uses, and --trace-gc.
 const child = spawn(process.execPath, ['--max-semi-space-size=8', '--heap-growing-percent=30', '--trace-gc', bin, 'serve'], { cwd: ROOT, env, stdio: ['ignore', openSync(logPath, 'a'), openSync(logPath, 'a')] })
 try {
-  const health = new HttpClient(`http://127.0.0.1:${port}`, null, 1)
-  for (let i = 0; ; i++) {
-    if (await health.request('GET', '/healthz').then((r) => r.status === 200, () => false)) break
-    if (i > 300) throw new Error(`the server did not start: ${readFileSync(logPath, 'utf8').slice(-2_000)}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  health.close()
+  await waitHealthy(child, port, logPath)
   const org = JSON.parse((await promisify(execFile)(process.execPath, [bin, 'org', 'create', 'gc', '--json'], { cwd: ROOT, env })).stdout) as { token: string }
   const client = new HttpClient(`http://127.0.0.1:${port}/scim/v2`, org.token, concurrency)
   const ids: string[] = []

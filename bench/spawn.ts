@@ -19,16 +19,21 @@ import { field } from './http-client.ts'
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url))
 const HEALTH_TIMEOUT_MS = 30_000
 
+/**
+ * A benchmarked server's settings: it gets tens of thousands of requests a second from one token,
+ * so its limits are out of reach (the check still runs); no JSON line per request
+ * (ROSTER_REQUEST_LOG=1 asks for it): figures stay comparable with those taken before it.
+ */
+export const BENCH_ENV: Readonly<Record<string, string>> = { ROSTER_RATE_LIMIT_TOKEN: '10000000', ROSTER_RATE_LIMIT_ORG: '10000000', ROSTER_REQUEST_LOG: '0' }
+
 type RunBench = (opts: BenchOptions, tokens: readonly string[]) => Promise<number>
 
 export async function withSpawnedRoster(opts: BenchOptions, run: RunBench): Promise<number> {
   const bin = path.resolve(REPO_ROOT, opts.rosterBin)
   const dir = mkdtempSync(path.join(tmpdir(), 'roster-bench-'))
   const databaseUrl = opts.database ?? `sqlite:${path.join(dir, 'bench.db')}`
-  // The benchmark sends tens of thousands of requests a second from one token: its limits are set
-  // out of reach (the check still runs), unless the caller set them. No JSON line per request
-  // unless asked (ROSTER_REQUEST_LOG=1): figures stay comparable with those taken before it.
-  const baseEnv = { ROSTER_RATE_LIMIT_TOKEN: '10000000', ROSTER_RATE_LIMIT_ORG: '10000000', ROSTER_REQUEST_LOG: '0', ...process.env, ROSTER_DATABASE_URL: databaseUrl }
+  // BENCH_ENV unless the caller set them.
+  const baseEnv = { ...BENCH_ENV, ...process.env, ROSTER_DATABASE_URL: databaseUrl }
   const children: { child: ChildProcess; port: number; logPath: string }[] = []
   const onSignal = () => {
     for (const { child } of children) child.kill('SIGKILL')
@@ -109,7 +114,7 @@ function parseOrg(stdout: string): { orgId: string; tenantUrl: string; token: st
   throw new Error(`org create printed no {"orgId","tenantUrl","token"} JSON: ${stdout.slice(0, 500)}`)
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer()
     server.once('error', reject)
@@ -121,7 +126,7 @@ function freePort(): Promise<number> {
   })
 }
 
-async function waitHealthy(child: ChildProcess, port: number, logPath: string): Promise<void> {
+export async function waitHealthy(child: ChildProcess, port: number, logPath: string): Promise<void> {
   const deadline = Date.now() + HEALTH_TIMEOUT_MS
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) {
