@@ -119,10 +119,17 @@ async function modifyGroup(
       if (next.delta) {
         const d = next.delta
         checkMemberCount(deps, (d.replaceAll?.length ?? 0) + d.add.length + d.remove.length)
-        const replaceAll = d.replaceAll ? await resolveRefs(tx, orgId, id, d.replaceAll) : null
-        const add = await resolveRefs(tx, orgId, id, d.add)
-        const resolved = { ...d, replaceAll, add }
-        result = await tx.applyMemberDelta(orgId, id, resolved)
+        // Nearly every identity provider's member PATCH only adds users that are not members yet
+        // (Entra ID and Okta send batches of them): the store tries that first, in one statement.
+        const onlyAdds = d.replaceAll === null && !d.removeAll && d.remove.length === 0
+        result = onlyAdds ? await tx.addNewUserMembers(orgId, id, [...new Set(d.add.map((m) => m.value))]) : null
+        let resolved: MemberDelta
+        if (result) resolved = { ...d, add: d.add.map((m) => ({ value: m.value, type: 'User' as const })) }
+        else {
+          const replaceAll = d.replaceAll ? await resolveRefs(tx, orgId, id, d.replaceAll) : null
+          resolved = { ...d, replaceAll, add: await resolveRefs(tx, orgId, id, d.add) }
+          result = await tx.applyMemberDelta(orgId, id, resolved)
+        }
         membersChanged = result.added.length + result.removed.length > 0
         members = memberChange(resolved, result)
       }

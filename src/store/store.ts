@@ -287,6 +287,12 @@ export interface StoreTx {
   deleteGroup(orgId: OrgId, id: ResourceId, now: string): Promise<readonly GroupRow[] | null>
   /** Which of `ids` are users or groups of this organization. */
   resolveMembers(orgId: OrgId, ids: readonly string[]): Promise<Map<string, 'User' | 'Group'>>
+  /**
+   * Adds `ids` (distinct) as User members when every one is a user of this organization and none
+   * is a member yet, keeping the member count; else writes nothing and returns null, and the
+   * caller resolves them (resolveMembers) and applies the delta. Null on stores without it.
+   */
+  addNewUserMembers(orgId: OrgId, groupId: ResourceId, ids: readonly string[]): Promise<MemberDeltaResult | null>
   /** Applies a membership delta and keeps the group's member count; returns the rows really added and removed. */
   applyMemberDelta(orgId: OrgId, groupId: ResourceId, delta: MemberDelta): Promise<MemberDeltaResult>
   /** Writes events in this transaction (the outbox): they commit with the change or not at all. */

@@ -146,6 +146,12 @@ export function statements(b: Kysely<Database>, d: SqlDialect, lockRows: boolean
         .select([keyExpr(0).as('o'), keyExpr(1).as('g'), d.idKey(sql.ref('r.v')).as('v'), sql.ref('r.t').as('t')])
         .where(d.true as never))
       .onConflict((oc) => oc.doNothing())),
+    // The usual member PATCH adds users that are not members yet: the insert itself finds each id
+    // among the organization's users (write-tx.ts addNewUserMembers) instead of a read before it.
+    insertUserMembers: prepare(b.insertInto('group_members').columns(['org_id', 'group_id', 'member_id', 'member_type'])
+      .expression((eb) => eb.selectFrom('users').select([keyExpr(0).as('o'), keyExpr(1).as('g'), d.idKey(sql.ref('id')).as('v'), sql.lit('User').as('t')])
+        .where('org_id', '=', arg(0)).where((w) => w.and([d.inIds(sql.ref('id'), ids(2)) as never])))
+      .onConflict((oc) => oc.doNothing())),
     // Which of a list of ids are members already: the rest are what an insert adds (a RETURNING
     // on the insert, with its keys made text again, cost a 100-member PATCH more than this read).
     memberKeysAmong: prepare(b.selectFrom('group_members').select(sql.ref('member_id').as('key')).where('org_id', '=', key(0)).where('group_id', '=', key(1))

@@ -189,6 +189,19 @@ export class KyselyTx implements StoreTx {
     return out
   }
 
+  async addNewUserMembers(orgId: OrgId, groupId: ResourceId, ids: readonly string[]): Promise<MemberDeltaResult | null> {
+    // SQLite only: a savepoint undoes the partial insert of a list that was not all new users (on
+    // PostgreSQL a savepoint is two more round trips, as much as the read it saves).
+    if (this.#d.kind !== 'sqlite' || ids.length === 0) return null
+    await this.#c.run('SAVEPOINT member_add', [])
+    const n = await run(this.#c, this.#st.insertUserMembers, [orgId, groupId, this.#d.ids(ids)])
+    if (n !== ids.length) await this.#c.run('ROLLBACK TO member_add', [])
+    await this.#c.run('RELEASE member_add', [])
+    if (n !== ids.length) return null
+    await run(this.#c, this.#st.addMemberCount, [orgId, groupId, n])
+    return { added: ids.map((id) => ({ id, type: 'User' })), removed: [] }
+  }
+
   async applyMemberDelta(orgId: OrgId, groupId: ResourceId, delta: MemberDelta): Promise<MemberDeltaResult> {
     const keys = (rows: { key: unknown; type: string }[]): MemberKey[] => rows.map((r) => ({ id: this.#d.keyText(r.key), type: r.type === 'Group' ? 'Group' : 'User' }))
     type Returned = { key: unknown; type: string }
