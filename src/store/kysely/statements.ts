@@ -107,6 +107,8 @@ export function statements(b: Kysely<Database>, d: SqlDialect, lockRows: boolean
       .expression((eb) => eb.selectFrom(d.recordSource(sql`${arg(2)}`, [['v', 'text'], ['t', 'text'], ['p', 'integer']], 'r') as never)
         .select([sql`${arg(0)}`.as('o'), sql`${arg(1)}`.as('u'), sql.ref('r.v').as('v'), sql.ref('r.t').as('t'), sql`cast(r.p as integer)`.as('p')])
         .where(d.true as never))),
+    // The usual user has one address: plain values, no JSON for the database to take apart.
+    insertEmail: prepare(b.insertInto('user_emails').values({ org_id: arg(0), user_id: arg(1), value_folded: arg(2), type: arg(3), is_primary: arg(4) })),
     deleteEmails: prepare(b.deleteFrom('user_emails').where('org_id', '=', arg(0)).where('user_id', '=', arg(1))),
     // The groups a deleted resource was a member of, for their counts, versions and events.
     deleteMemberships: prepare(b.deleteFrom('group_members').where('org_id', '=', key(0)).where('member_id', '=', key(1))

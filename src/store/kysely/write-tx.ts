@@ -84,6 +84,11 @@ export class KyselyTx implements StoreTx {
   async #insertEmails(orgId: OrgId, userId: string, body: Record<string, unknown>): Promise<void> {
     const rows = emailRows(body)
     if (rows.length === 0) return
+    const [one] = rows
+    if (rows.length === 1 && one) {
+      await run(this.#c, this.#st.insertEmail, [orgId, userId, one.value_folded, one.type, one.is_primary])
+      return
+    }
     await run(this.#c, this.#st.insertEmails, [orgId, userId, this.#d.records(rows.map((r) => ({ v: r.value_folded, t: r.type, p: r.is_primary })))])
   }
 
