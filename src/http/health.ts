@@ -45,8 +45,10 @@ async function database(store: Store): Promise<{ database: Check; migrations: Ch
 export function registerHealth(app: FastifyInstance, opts: HealthOptions): void {
   app.decorate('draining', false)
   // While draining, keep-alive clients are moved off this server one answer at a time.
-  app.addHook('onSend', async (_request, reply) => {
-    if (app.draining) reply.header('connection', 'close')
+  // A callback hook, not an async one: Fastify wraps an async hook's promise on every answer.
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (app.draining) void reply.header('connection', 'close')
+    done(null, payload)
   })
   app.get('/healthz', { logLevel: 'silent' }, async () => ({ status: 'ok' }))
   app.get('/readyz', { logLevel: 'silent' }, async (_request, reply) => {
