@@ -12,7 +12,7 @@ export const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp'
 const PAGE_SIZE = 100
 const SPOT_CHECKS = 20
 
-function userBody(prefix: string, i: number, userName: string): unknown {
+export function userBody(prefix: string, i: number, userName: string): unknown {
   return {
     schemas: [CORE_USER, ENTERPRISE_USER],
     userName,

@@ -104,10 +104,10 @@ export class RssSampler {
 }
 
 /** Linux's USER_HZ: the unit of utime and stime in /proc/PID/stat (100 on every common build). */
-const TICKS_PER_SECOND = 100
+export const TICKS_PER_SECOND = 100
 
 /** utime + stime of a /proc stat file, or null. Fields count from after the ')' that ends comm (which may hold spaces). */
-function cpuTicks(file: string): number | null {
+export function cpuTicks(file: string): number | null {
   let text: string
   try {
     text = readFileSync(file, 'utf8')

@@ -96,7 +96,7 @@ function redact(url: string): string {
   return url.replace(/\/\/([^:/@]+):[^@/]*@/, '//$1:***@')
 }
 
-function parseOrg(stdout: string): { orgId: string; tenantUrl: string; token: string } {
+export function parseOrg(stdout: string): { orgId: string; tenantUrl: string; token: string } {
   // Accept the JSON as the whole output or as its last JSON-looking line.
   const candidates = [stdout.trim(), ...stdout.trim().split('\n').reverse()]
   for (const text of candidates) {
