@@ -4,7 +4,7 @@
 // that both see the same minutes of the machine. For each build and phase it reports requests/s
 // and the CPU a request cost the server's event loop and the whole process (/proc, Linux), and
 // B against A. Run it before merging anything that touches every request: an A/A run (the same
-// build twice) shows the noise left, a few %.
+// build twice) shows the noise left (up to 8 % on a slow hour here).
 //
 //   npm run bench:ab -- --a ../base/bin/roster.js [--b bin/roster.js] [--creates 12000] [--slice 500] [--warmup 1000] [--json FILE]
 //
