@@ -62,12 +62,14 @@ async function createUserWith(deps: Deps, orgId: OrgId, input: unknown, log: Wri
       checkDomains(policy, v.body, null)
       checkUndeclared(policy, v.unknown)
       const pending = policy.settings.sendInvitations
+      // The stored text is the answer's too: the 201 renders as a GET of the user would (render.ts).
+      const json = JSON.stringify(v.body)
       const row: UserRow = {
-        id, version: 1, created: now, lastModified: now, body: v.body, groups: [],
+        id, version: 1, created: now, lastModified: now, body: v.body, json, groups: [],
         directory: { managedBy: 'scim', identityProvider, customAttributes: v.unknown, pending, metadata: null },
       }
       adopt = policy.settings.adoptExisting
-      await tx.insertUser(orgId, { id, body: v.body, passwordHash, now, identityProvider, customAttributes: v.unknown, managedBy: 'scim', pending, metadata: null })
+      await tx.insertUser(orgId, { id, body: v.body, json, passwordHash, now, identityProvider, customAttributes: v.unknown, managedBy: 'scim', pending, metadata: null })
       await keepUnique(tx, orgId, rs, id, null, v.body)
       await tx.insertEvents(orgId, [userCreated(eventContext(deps, orgId, now, policy.settings.attributeMapping), row)])
       await log?.record(tx, orgId, { resourceType: 'User', resourceId: id, before: null, after: v.body, secrets: passwordHash === null ? [] : ['password'] })

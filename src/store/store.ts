@@ -80,6 +80,8 @@ export interface GroupRow extends ResourceRow {
 export interface NewUser {
   readonly id: ResourceId
   readonly body: Record<string, unknown>
+  /** `JSON.stringify(body)`, when the caller has it (it answers with the same text): stored as is. */
+  readonly json?: string
   readonly passwordHash: string | null
   readonly now: string
   readonly identityProvider: string | null

@@ -29,6 +29,8 @@ describe.each(storeMatrix())('/Users on $name', (factory) => {
     expect(again.status).toBe(200)
     expect(again.json.meta).toEqual(r.json.meta)
     expect(again.json.userName).toBe('Create.One@Example.com')
+    // The 201 is the resource as a GET shows it (RFC 7644 §3.3: the resource as created).
+    expect(r.json).toEqual(again.json)
   })
 
   it('a password is accepted, never returned, never stored in clear, and cannot be filtered on', async () => {

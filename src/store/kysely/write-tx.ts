@@ -75,7 +75,7 @@ export class KyselyTx implements StoreTx {
 
   async insertUser(orgId: OrgId, u: NewUser): Promise<void> {
     await run(this.#c, this.#st.insertUser, [
-      orgId, u.id, ...userArgs(u.body), u.passwordHash, u.now, JSON.stringify(u.body), u.identityProvider, customJson(u.customAttributes),
+      orgId, u.id, ...userArgs(u.body), u.passwordHash, u.now, u.json ?? JSON.stringify(u.body), u.identityProvider, customJson(u.customAttributes),
       u.managedBy, u.pending ? 1 : 0, customJson(u.metadata),
     ])
     await this.#insertEmails(orgId, u.id, u.body)
