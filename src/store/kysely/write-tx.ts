@@ -14,7 +14,7 @@ import { KyselyUniqueTx, type UniqueStatements } from './unique-values.ts'
 import { encodeMemberList } from '../member-list.ts'
 import { all, chunks, run } from './conn-helpers.ts'
 import { logArgs } from './log-sql.ts'
-import type { Conn } from './prepared.ts'
+import type { Conn, Prepared } from './prepared.ts'
 import { emailRows, groupColumns, toGroupRow, toUserRow, userColumns, type ResourceRecord } from './rows.ts'
 import { LOG_CHUNK, type Statements } from './statements.ts'
 
@@ -198,12 +198,8 @@ export class KyselyTx implements StoreTx {
     // SQLite only: a savepoint undoes the partial insert of a list that was not all new users (on
     // PostgreSQL a savepoint is two more round trips, as much as the read it saves).
     if (this.#d.kind !== 'sqlite' || ids.length === 0) return null
-    await this.#c.run('SAVEPOINT member_add', [])
-    const n = await run(this.#c, this.#st.insertUserMembers, [orgId, groupId, this.#d.ids(ids)])
-    if (n !== ids.length) await this.#c.run('ROLLBACK TO member_add', [])
-    await this.#c.run('RELEASE member_add', [])
-    if (n !== ids.length) return null
-    await run(this.#c, this.#st.addMemberCount, [orgId, groupId, n])
+    if (!(await this.#insertAllOrNone(this.#st.insertUserMembers, [orgId, groupId, this.#d.ids(ids)], ids.length))) return null
+    await run(this.#c, this.#st.addMemberCount, [orgId, groupId, ids.length])
     return { added: ids.map((id) => ({ id, type: 'User' })), removed: [] }
   }
 
@@ -251,11 +247,16 @@ export class KyselyTx implements StoreTx {
    */
   async #insertIfAllNew(orgId: OrgId, groupId: ResourceId, part: readonly { v: string; t: string }[]): Promise<boolean> {
     if (this.#d.kind !== 'sqlite') return false
+    return this.#insertAllOrNone(this.#st.insertMembers, [orgId, groupId, this.#d.records(part)], part.length)
+  }
+
+  /** SQLite: runs the insert in a savepoint and keeps it only when it wrote `expected` rows. */
+  async #insertAllOrNone(p: Prepared, args: readonly unknown[], expected: number): Promise<boolean> {
     await this.#c.run('SAVEPOINT member_add', [])
-    const n = await run(this.#c, this.#st.insertMembers, [orgId, groupId, this.#d.records(part)])
-    if (n !== part.length) await this.#c.run('ROLLBACK TO member_add', [])
+    const n = await run(this.#c, p, args)
+    if (n !== expected) await this.#c.run('ROLLBACK TO member_add', [])
     await this.#c.run('RELEASE member_add', [])
-    return n === part.length
+    return n === expected
   }
 
   async #notMembers<R extends { v: string }>(orgId: OrgId, groupId: ResourceId, part: R[]): Promise<R[]> {
