@@ -18,8 +18,9 @@ import { parseArgs, promisify } from 'node:util'
 import { HttpClient, str } from './http-client.ts'
 import { PATCH_OP, userBody } from './phases-users.ts'
 import { runPool } from './pool.ts'
-import { cpuTicks, TICKS_PER_SECOND } from './rss.ts'
-import { BENCH_ENV, freePort, parseOrg, waitHealthy } from './spawn.ts'
+import { CORE_GROUP } from './phases-groups.ts'
+import { cpuTicksOf, TICKS_PER_SECOND } from './rss.ts'
+import { BENCH_ENV, freePort, parseOrg, SERVER_NODE_FLAGS, stopServer, waitHealthy } from './spawn.ts'
 
 const { values } = parseArgs({
   options: {
@@ -33,7 +34,7 @@ const { values } = parseArgs({
   },
 })
 if (values.a === undefined) {
-  console.error('usage: npm run bench:ab -- --a OTHER/bin/roster.js [--b bin/roster.js] [--creates N] [--slice N] [--json FILE]')
+  console.error('usage: npm run bench:ab -- --a OTHER/bin/roster.js [--b bin/roster.js] [--creates N] [--slice N] [--warmup N] [--json FILE]')
   process.exit(2)
 }
 const ROOT = path.resolve(import.meta.dirname, '..')
@@ -68,7 +69,7 @@ async function start(name: 'A' | 'B', bin: string): Promise<Server> {
   // As the workload benchmark's servers, without the mailer: what it sends depends on how idle the server is.
   const env = { ...BENCH_ENV, ...process.env, PORT: String(port), ROSTER_DATABASE_URL: `sqlite:${path.join(dir, 'bench.db')}`, LOG_LEVEL: 'warn', ROSTER_NO_MAIL_WORKER: '1' }
   const log = openSync(logPath, 'a')
-  const child = spawn(process.execPath, ['--max-semi-space-size=8', '--heap-growing-percent=30', bin, 'serve'], { cwd: ROOT, env, stdio: ['ignore', log, log] })
+  const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, bin, 'serve'], { cwd: ROOT, env, stdio: ['ignore', log, log] })
   await waitHealthy(child, port, logPath)
   const { stdout } = await promisify(execFile)(process.execPath, [bin, 'org', 'create', `ab-${name}`, '--domain', 'example.com', '--domain', 'example.net', '--json'], { cwd: ROOT, env })
   const org = parseOrg(stdout)
@@ -78,11 +79,7 @@ async function start(name: 'A' | 'B', bin: string): Promise<Server> {
 
 async function stop(s: Server): Promise<void> {
   s.client.close()
-  if (s.child.exitCode === null && s.child.signalCode === null) {
-    const exited = new Promise((r) => s.child.once('exit', r))
-    s.child.kill('SIGTERM')
-    await exited
-  }
+  await stopServer(s.child)
   rmSync(s.dir, { recursive: true, force: true })
 }
 
@@ -117,20 +114,17 @@ const memberPatch: Request = async (s, i) => {
 /** Requests `from` … `from + count - 1` of a phase against one server, its CPU read around them. */
 async function slice(s: Server, phase: string, request: Request, from: number, count: number): Promise<void> {
   const pid = s.child.pid as number
-  // The process first at the start and last at the end, so the thread's span lies within it.
-  const proc0 = cpuTicks(`/proc/${pid}/stat`) ?? 0
-  const loop0 = cpuTicks(`/proc/${pid}/task/${pid}/stat`) ?? 0
+  const at0 = cpuTicksOf(pid, 'start') ?? { proc: 0, main: 0 }
   const t0 = performance.now()
   await runPool(Array.from({ length: count }, (_, k) => from + k), CONCURRENCY, (i) => request(s, i))
   const ms = performance.now() - t0
-  const loop1 = cpuTicks(`/proc/${pid}/task/${pid}/stat`) ?? 0
-  const proc1 = cpuTicks(`/proc/${pid}/stat`) ?? 0
+  const at1 = cpuTicksOf(pid, 'end') ?? at0
   const t = s.tallies.get(phase) ?? { requests: 0, ms: 0, loopTicks: 0, processTicks: 0 }
   t.requests += count
   t.ms += ms
-  t.loopTicks += loop1 - loop0
+  t.loopTicks += at1.main - at0.main
   // The kernel scales each file's times on its own: the process is never counted below its thread.
-  t.processTicks += Math.max(proc1 - proc0, loop1 - loop0)
+  t.processTicks += Math.max(at1.proc - at0.proc, at1.main - at0.main)
   s.tallies.set(phase, t)
 }
 
@@ -154,7 +148,7 @@ try {
   await phase(both, 'create', create, CREATES, SLICE)
   for (const s of both) {
     for (let g = 0; g < GROUPS; g++) {
-      const r = await s.client.request('POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: `${s.prefix} group ${g}` })
+      const r = await s.client.request('POST', '/Groups', { schemas: [CORE_GROUP], displayName: `${s.prefix} group ${g}` })
       expect('group create', r.status, [201], r.body)
       s.groups.push(str(r.json, 'id') ?? '')
     }

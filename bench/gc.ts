@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { promisify, parseArgs } from 'node:util'
 import { HttpClient } from './http-client.ts'
-import { BENCH_ENV, freePort, waitHealthy } from './spawn.ts'
+import { BENCH_ENV, freePort, SERVER_NODE_FLAGS, stopServer, waitHealthy } from './spawn.ts'
 
 const { values } = parseArgs({
   options: {
@@ -33,7 +33,7 @@ const logPath = path.join(dir, 'server.log')
 // As the workload benchmark's servers, and no mail (no invitations to send).
 const env = { ...BENCH_ENV, ...process.env, PORT: String(port), ROSTER_DATABASE_URL: `sqlite:${path.join(dir, 'bench.db')}`, LOG_LEVEL: 'warn', ROSTER_NO_MAIL_WORKER: '1' }
 // The node flags `npm start` uses, and --trace-gc.
-const child = spawn(process.execPath, ['--max-semi-space-size=8', '--heap-growing-percent=30', '--trace-gc', bin, 'serve'], { cwd: ROOT, env, stdio: ['ignore', openSync(logPath, 'a'), openSync(logPath, 'a')] })
+const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, '--trace-gc', bin, 'serve'], { cwd: ROOT, env, stdio: ['ignore', openSync(logPath, 'a'), openSync(logPath, 'a')] })
 try {
   await waitHealthy(child, port, logPath)
   const org = JSON.parse((await promisify(execFile)(process.execPath, [bin, 'org', 'create', 'gc', '--json'], { cwd: ROOT, env })).stdout) as { token: string }
@@ -78,7 +78,6 @@ try {
   console.log(JSON.stringify(result))
   if (values.json) writeFileSync(values.json, `${JSON.stringify(result, null, 2)}\n`)
 } finally {
-  child.kill('SIGTERM')
-  await new Promise((r) => child.once('exit', r))
+  await stopServer(child)
   rmSync(dir, { recursive: true, force: true })
 }

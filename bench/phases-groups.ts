@@ -8,7 +8,7 @@ import { list, str } from './http-client.ts'
 import { round } from './pool.ts'
 import { PATCH_OP } from './phases-users.ts'
 
-const CORE_GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group'
+export const CORE_GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group'
 const BATCH = 100
 const SMALL_GROUP = 50
 const LVS_PATCHES = 200

@@ -59,23 +59,9 @@ export class RssSampler {
     return { serverPct: Math.max(main, pct(to.proc - from.proc)), serverMainPct: main }
   }
 
-  /**
-   * The process's and the main thread's ticks. Read so that the thread's span lies within the
-   * process's: the process first at a phase's start, last at its end.
-   */
   #cpuNow(at: 'start' | 'end'): { ms: number; proc: number; main: number } | null {
-    const procFile = `/proc/${this.#pid}/stat`
-    const mainFile = `/proc/${this.#pid}/task/${this.#pid}/stat`
-    let proc: number | null
-    let main: number | null
-    if (at === 'start') {
-      proc = cpuTicks(procFile)
-      main = cpuTicks(mainFile)
-    } else {
-      main = cpuTicks(mainFile)
-      proc = cpuTicks(procFile)
-    }
-    return proc === null || main === null ? null : { ms: performance.now(), proc, main }
+    const ticks = cpuTicksOf(this.#pid, at)
+    return ticks === null ? null : { ms: performance.now(), ...ticks }
   }
 
   /** Peak RSS since the last markPhase(), in MiB. */
@@ -103,11 +89,30 @@ export class RssSampler {
   }
 }
 
+/**
+ * The process's and its main thread's ticks, read so that the thread's span lies within the
+ * process's: the process first at a span's start, last at its end.
+ */
+export function cpuTicksOf(pid: number, at: 'start' | 'end'): { proc: number; main: number } | null {
+  const procFile = `/proc/${pid}/stat`
+  const mainFile = `/proc/${pid}/task/${pid}/stat`
+  let proc: number | null
+  let main: number | null
+  if (at === 'start') {
+    proc = cpuTicks(procFile)
+    main = cpuTicks(mainFile)
+  } else {
+    main = cpuTicks(mainFile)
+    proc = cpuTicks(procFile)
+  }
+  return proc === null || main === null ? null : { proc, main }
+}
+
 /** Linux's USER_HZ: the unit of utime and stime in /proc/PID/stat (100 on every common build). */
 export const TICKS_PER_SECOND = 100
 
 /** utime + stime of a /proc stat file, or null. Fields count from after the ')' that ends comm (which may hold spaces). */
-export function cpuTicks(file: string): number | null {
+function cpuTicks(file: string): number | null {
   let text: string
   try {
     text = readFileSync(file, 'utf8')

@@ -28,6 +28,9 @@ export const BENCH_ENV: Readonly<Record<string, string>> = { ROSTER_RATE_LIMIT_T
 
 type RunBench = (opts: BenchOptions, tokens: readonly string[]) => Promise<number>
 
+/** The node flags `npm start` uses (package.json), so that a benchmark measures the server as it runs. */
+export const SERVER_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=8', '--heap-growing-percent=30']
+
 export async function withSpawnedRoster(opts: BenchOptions, run: RunBench): Promise<number> {
   const bin = path.resolve(REPO_ROOT, opts.rosterBin)
   const dir = mkdtempSync(path.join(tmpdir(), 'roster-bench-'))
@@ -50,8 +53,7 @@ export async function withSpawnedRoster(opts: BenchOptions, run: RunBench): Prom
       const logPath = path.join(dir, opts.servers === 1 ? 'server.log' : `server-${k + 1}.log`)
       const log = openSync(logPath, 'a')
       const env = { ...baseEnv, PORT: String(port) }
-      // The node flags `npm start` uses (package.json), so the benchmark measures the server as it runs.
-      const child = spawn(process.execPath, ['--max-semi-space-size=8', '--heap-growing-percent=30', bin, 'serve'], { cwd: REPO_ROOT, env, stdio: ['ignore', log, log] })
+      const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, bin, 'serve'], { cwd: REPO_ROOT, env, stdio: ['ignore', log, log] })
       children.push({ child, port, logPath })
       console.log(`spawned ${opts.rosterBin} serve: pid ${child.pid} port ${port} dir ${dir}${opts.database === null ? '' : ` database ${redact(opts.database)}`}`)
       await waitHealthy(child, port, logPath)
@@ -84,7 +86,7 @@ export async function withSpawnedRoster(opts: BenchOptions, run: RunBench): Prom
     for (const { logPath } of children) console.error(`server log (${logPath}):\n${tail(logPath)}`)
   } finally {
     process.off('SIGINT', onSignal)
-    await Promise.all(children.map(({ child }) => stop(child)))
+    await Promise.all(children.map(({ child }) => stopServer(child)))
     if (opts.keep || code !== 0) console.log(`kept ${dir} (${opts.database === null ? 'bench.db, ' : ''}server logs)`)
     else rmSync(dir, { recursive: true, force: true })
   }
@@ -149,7 +151,8 @@ function healthStatus(port: number): Promise<number> {
   })
 }
 
-async function stop(child: ChildProcess): Promise<void> {
+/** SIGTERM, and SIGKILL if the server has not exited 5 s later. */
+export async function stopServer(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   child.kill('SIGTERM')

@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs, promisify } from 'node:util'
+import { SERVER_NODE_FLAGS } from './spawn.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const DEFAULT_BIN = path.join(ROOT, 'bin/roster.js')
@@ -121,7 +122,7 @@ async function main(): Promise<void> {
     ...process.env, ROSTER_DATABASE_URL: databaseUrl, PORT: String(port), ROSTER_WEBHOOK_ALLOW_PRIVATE: '1',
   }
   const log = openSync(path.join(dir, 'server.log'), 'a')
-  const server = spawn(process.execPath, ['--max-semi-space-size=8', '--heap-growing-percent=30', BIN, 'serve'], { cwd: ROOT, env, stdio: ['ignore', log, log] })
+  const server = spawn(process.execPath, [...SERVER_NODE_FLAGS, BIN, 'serve'], { cwd: ROOT, env, stdio: ['ignore', log, log] })
   const base = `http://127.0.0.1:${port}`
   const results: Record<string, unknown> = { users: USERS, members: MEMBERS, database: values.database ? 'postgres' : 'sqlite' }
   const receiverPort = await freePort()
