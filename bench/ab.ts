@@ -3,8 +3,9 @@
 // and every phase sends its requests to the two in turn, a slice at a time (A B, then B A, …), so
 // that both see the same minutes of the machine. For each build and phase it reports requests/s
 // and the CPU a request cost the server's event loop and the whole process (/proc, Linux), and
-// B against A. Run it before merging anything that touches every request: an A/A run (the same
-// build twice) shows the noise left (up to 8 % on a slow hour here).
+// B against A, and the share of the machine's CPU time the hypervisor stole during each phase
+// (near 0 on a quiet host). Run it before merging anything that touches every request: an A/A run
+// (the same build twice) shows the noise left (up to 8 % on a slow hour here).
 //
 //   npm run bench:ab -- --a ../base/bin/roster.js [--b bin/roster.js] [--creates 12000] [--slice 500] [--warmup 1000] [--json FILE]
 //
@@ -19,7 +20,7 @@ import { HttpClient, str } from './http-client.ts'
 import { PATCH_OP, userBody } from './phases-users.ts'
 import { runPool } from './pool.ts'
 import { CORE_GROUP } from './phases-groups.ts'
-import { cpuTicksOf, TICKS_PER_SECOND } from './rss.ts'
+import { cpuTicksOf, machineTicks, stealPct, TICKS_PER_SECOND } from './rss.ts'
 import { BENCH_ENV, freePort, parseOrg, SERVER_NODE_FLAGS, stopServer, waitHealthy } from './spawn.ts'
 
 const { values } = parseArgs({
@@ -129,12 +130,17 @@ async function slice(s: Server, phase: string, request: Request, from: number, c
 }
 
 /** A phase of `total` requests, slices alternating between the servers, which one goes first alternating too. */
+/** Each phase's share of the machine's CPU time stolen by the hypervisor (bench/rss.ts), in %. */
+const steal = new Map<string, number | null>()
+
 async function phase(servers: readonly [Server, Server], name: string, request: Request, total: number, size: number): Promise<void> {
+  const from0 = machineTicks()
   for (let from = 0, k = 0; from < total; from += size, k++) {
     const count = Math.min(size, total - from)
     const order = k % 2 === 0 ? servers : [servers[1], servers[0]] as const
     for (const s of order) await slice(s, name, request, from, count)
   }
+  steal.set(name, stealPct(from0, machineTicks()))
 }
 
 const usPerRequest = (ticks: number, requests: number) => Math.round((ticks * 1e6) / TICKS_PER_SECOND / requests)
@@ -166,12 +172,12 @@ try {
     })
     const A = of(ta)
     const B = of(tb)
-    return { phase: name, A, B, rateBA: Number((B.perSecond / A.perSecond).toFixed(3)), loopBA: Number((tb.loopTicks / tb.requests / (ta.loopTicks / ta.requests)).toFixed(3)) }
+    return { phase: name, A, B, rateBA: Number((B.perSecond / A.perSecond).toFixed(3)), loopBA: Number((tb.loopTicks / tb.requests / (ta.loopTicks / ta.requests)).toFixed(3)), stealPct: steal.get(name) ?? null }
   })
   console.log(`A ${a.bin}\nB ${b.bin}\n`)
-  console.log('phase          A req/s  A loop µs  A server µs   B req/s  B loop µs  B server µs   B/A rate  B/A loop')
+  console.log('phase          A req/s  A loop µs  A server µs   B req/s  B loop µs  B server µs   B/A rate  B/A loop  steal %')
   for (const r of rows) {
-    console.log(`${r.phase.padEnd(13)} ${String(r.A.perSecond).padStart(8)} ${String(r.A.loopUs).padStart(10)} ${String(r.A.serverUs).padStart(12)} ${String(r.B.perSecond).padStart(9)} ${String(r.B.loopUs).padStart(10)} ${String(r.B.serverUs).padStart(12)} ${r.rateBA.toFixed(3).padStart(10)} ${r.loopBA.toFixed(3).padStart(9)}`)
+    console.log(`${r.phase.padEnd(13)} ${String(r.A.perSecond).padStart(8)} ${String(r.A.loopUs).padStart(10)} ${String(r.A.serverUs).padStart(12)} ${String(r.B.perSecond).padStart(9)} ${String(r.B.loopUs).padStart(10)} ${String(r.B.serverUs).padStart(12)} ${r.rateBA.toFixed(3).padStart(10)} ${r.loopBA.toFixed(3).padStart(9)} ${String(r.stealPct ?? '-').padStart(8)}`)
   }
   if (values.json) writeFileSync(values.json, `${JSON.stringify({ a: a.bin, b: b.bin, creates: CREATES, slice: SLICE, concurrency: CONCURRENCY, phases: rows }, null, 2)}\n`)
 } finally {

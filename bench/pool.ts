@@ -3,7 +3,7 @@
 // `summarize` turns that into count / errors / ops/s / percentiles.
 import { performance } from 'node:perf_hooks'
 import type { HttpResponse, Method, Requester } from './http-client.ts'
-import type { CpuShare } from './rss.ts'
+import { machineTicks, stealPct, type CpuShare, type MachineTicks } from './rss.ts'
 
 /** Runs `fn` over `items` with at most `concurrency` in flight. `worker` is the 0-based lane. */
 export async function runPool<T>(
@@ -50,7 +50,7 @@ export interface PhaseResult {
    * --pid the server (all its threads, and its main thread: the event loop). On a machine whose
    * cores the client shares, this says whether the server's event loop or the machine ran out.
    */
-  cpu: { clientPct: number; serverPct?: number; serverMainPct?: number }
+  cpu: { clientPct: number; serverPct?: number; serverMainPct?: number; stealPct?: number }
   /** Extra per-phase numbers, e.g. members/s or fraction of the ceiling. */
   notes: Record<string, number | string>
 }
@@ -69,8 +69,11 @@ export class Phase {
   #started = 0
   #finished = 0
   #cpuStart: NodeJS.CpuUsage = { user: 0, system: 0 }
+  #machineStart: MachineTicks | null = null
   /** The client's CPU over the phase (the whole bench process), in % of one core. */
   clientCpuPct = 0
+  /** The share of the machine's CPU time stolen by the hypervisor during the phase (Linux), in %. */
+  stealPct: number | null = null
 
   constructor(name: string, client: Requester) {
     this.name = name
@@ -80,6 +83,7 @@ export class Phase {
   start(): void {
     this.#started = performance.now()
     this.#cpuStart = process.cpuUsage()
+    this.#machineStart = machineTicks()
   }
 
   finish(): void {
@@ -87,6 +91,7 @@ export class Phase {
     const used = process.cpuUsage(this.#cpuStart)
     const wallUs = (this.#finished - this.#started) * 1000
     this.clientCpuPct = wallUs > 0 ? Math.round(((used.user + used.system) / wallUs) * 100) : 0
+    this.stealPct = stealPct(this.#machineStart, machineTicks())
   }
 
   get wallMs(): number {
@@ -125,9 +130,10 @@ export class Phase {
 export function summarize(phase: Phase, concurrency: number, rssByServer: readonly number[], cpuByServer: readonly (CpuShare | null)[] = []): PhaseResult {
   const shares = cpuByServer.filter((c): c is CpuShare => c !== null)
   // Several servers: their processes' CPU added up, and the busiest event loop.
+  const steal = phase.stealPct === null ? {} : { stealPct: phase.stealPct }
   const cpu = shares.length === 0
-    ? { clientPct: phase.clientCpuPct }
-    : { clientPct: phase.clientCpuPct, serverPct: shares.reduce((n, c) => n + c.serverPct, 0), serverMainPct: Math.max(...shares.map((c) => c.serverMainPct)) }
+    ? { clientPct: phase.clientCpuPct, ...steal }
+    : { clientPct: phase.clientCpuPct, serverPct: shares.reduce((n, c) => n + c.serverPct, 0), serverMainPct: Math.max(...shares.map((c) => c.serverMainPct)), ...steal }
   const peakRssMiB = rssByServer.length === 0 ? null : Math.max(...rssByServer)
   const sorted = Float64Array.from(phase.latencies).sort()
   const wallMs = phase.wallMs

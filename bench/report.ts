@@ -14,6 +14,7 @@ const COLUMNS: [string, number][] = [
   ['max ms', 9],
   ['rss MiB', 8],
   ['cpu %', 14],
+  ['steal %', 8],
 ]
 
 export const HEADER = [
@@ -34,6 +35,7 @@ export function formatRow(r: PhaseResult): string {
     r.max.toFixed(2),
     r.peakRssMiB === null ? '-' : r.peakRssMiB.toFixed(1),
     cpuCell(r.cpu),
+    r.cpu.stealPct === undefined ? '-' : String(r.cpu.stealPct),
   ]
   const row = cells.map((c, i) => {
     const width = COLUMNS[i]?.[1] ?? 8

@@ -108,6 +108,46 @@ export function cpuTicksOf(pid: number, at: 'start' | 'end'): { proc: number; ma
   return proc === null || main === null ? null : { proc, main }
 }
 
+/** The whole machine's CPU ticks (every core, from /proc/stat), and those stolen from it. */
+export interface MachineTicks {
+  /** Time the hypervisor ran other guests while this machine's cores had work (`steal`). */
+  readonly steal: number
+  /** user + nice + system + idle + iowait + irq + softirq + steal: every tick of every core. */
+  readonly total: number
+}
+
+/**
+ * The aggregate `cpu` line of /proc/stat (proc(5)): guest time is already inside user and nice,
+ * so it is not added again. Null when the line is missing or has no steal field (kernels before
+ * 2.6.11).
+ */
+export function parseMachineTicks(stat: string): MachineTicks | null {
+  const line = /^cpu\s+(.*)$/m.exec(stat)?.[1]
+  if (line === undefined) return null
+  const f = line.trim().split(/\s+/).slice(0, 8).map(Number)
+  if (f.length < 8 || f.some((n) => !Number.isFinite(n))) return null
+  return { steal: f[7] as number, total: f.reduce((n, v) => n + v, 0) }
+}
+
+/** This machine's ticks now, or null off Linux. */
+export function machineTicks(): MachineTicks | null {
+  try {
+    return parseMachineTicks(readFileSync('/proc/stat', 'utf8'))
+  } catch {
+    return null
+  }
+}
+
+/**
+ * The share (%) of the machine's CPU time between two readings that the hypervisor gave to other
+ * guests: near 0 on a quiet host; on a busy one, the reason a run's rates are low. Null when
+ * either reading is missing or no time passed.
+ */
+export function stealPct(from: MachineTicks | null, to: MachineTicks | null): number | null {
+  if (from === null || to === null || to.total <= from.total) return null
+  return Math.round(((to.steal - from.steal) * 100) / (to.total - from.total))
+}
+
 /** Linux's USER_HZ: the unit of utime and stime in /proc/PID/stat (100 on every common build). */
 export const TICKS_PER_SECOND = 100
 

@@ -19,7 +19,7 @@ describe.runIf(process.platform === 'linux')('bench:ab', () => {
   it('sends each phase to both builds in turn and reports requests/s and CPU a request for each', async () => {
     const out = join(dir, 'ab.json')
     await promisify(execFile)(process.execPath, ['--import', 'tsx', 'bench/ab.ts', '--a', 'bin/roster.js', '--b', 'bin/roster.js', '--creates', '300', '--slice', '100', '--warmup', '100', '--json', out], { cwd: ROOT })
-    const doc = JSON.parse(readFileSync(out, 'utf8')) as { phases: { phase: string; A: Side; B: Side; rateBA: number; loopBA: number }[] }
+    const doc = JSON.parse(readFileSync(out, 'utf8')) as { phases: { phase: string; A: Side; B: Side; rateBA: number; loopBA: number; stealPct: number | null }[] }
     expect(doc.phases.map((p) => p.phase)).toEqual(['create', 'member-patch', 'get'])
     // 400 users each: 20 groups get 4 PATCHes of 100 new members.
     const expected: Record<string, number> = { create: 300, 'member-patch': 80, get: 600 }
@@ -29,6 +29,9 @@ describe.runIf(process.platform === 'linux')('bench:ab', () => {
         expect(side.perSecond, p.phase).toBeGreaterThan(0)
         expect(side.serverUs, p.phase).toBeGreaterThanOrEqual(side.loopUs)
       }
+      // Read from /proc/stat around the phase: a share, whatever the host did meanwhile.
+      expect(p.stealPct, p.phase).toBeGreaterThanOrEqual(0)
+      expect(p.stealPct, p.phase).toBeLessThanOrEqual(100)
     }
     // The 300 creates and 80 PATCHes took the event loop some clock ticks.
     const create = doc.phases[0] as { A: Side }
