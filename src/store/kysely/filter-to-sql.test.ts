@@ -9,7 +9,8 @@ import { groupResource, userResource, type ResourceSchema } from '../../scim/sch
 import { postgresSql } from '../dialect/postgres-sql.ts'
 import { sqliteSql } from '../dialect/sqlite-sql.ts'
 import type { SqlDialect } from '../dialect/sql-dialect.ts'
-import { filterToSql, prefixUpperBound } from './filter-to-sql.ts'
+import { prefixUpperBound } from './filter-compare.ts'
+import { filterToSql } from './filter-to-sql.ts'
 import type { Database } from './schema.ts'
 
 const ENT = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'

@@ -12,7 +12,9 @@ import type { Filter } from '../../scim/filter/ast.ts'
 import { resolveAttr, type ResourceSchema } from '../../scim/schema/registry.ts'
 import type { Expr } from '../dialect/sql-dialect.ts'
 import type { ListQuery, OrgId } from '../store.ts'
-import { filterToSql, sortExpr, type CompileContext } from './filter-to-sql.ts'
+import type { CompileContext } from './filter-targets.ts'
+import { filterToSql } from './filter-to-sql.ts'
+import { sortExpr } from './sort-to-sql.ts'
 import { Coalescer } from './coalesce.ts'
 import { ShapeCache, shapeOf } from './shape-cache.ts'
 import type { ResourceRecord } from './rows.ts'
@@ -92,7 +94,7 @@ export class ListPager {
     this.#slots = driver.scanSlotsPerOrg ? new ScanSlots(driver.scanSlotsPerOrg) : null
   }
 
-  /** uniqueNameEq, or NO_MATCH where the value cannot be stored (filter-to-sql.ts positive()). */
+  /** uniqueNameEq, or NO_MATCH where the value cannot be stored (filter-compare.ts positive()). */
   uniqueNameEq(rs: ResourceSchema, f: Filter | null): string | typeof NO_MATCH | null {
     const name = uniqueNameEq(rs, f)
     // PostgreSQL text cannot hold U+0000, so no stored name has one.
