@@ -2,7 +2,7 @@
 // organization first; an org-less query cannot be written through it (docs/architecture.md TEN-1;
 // vouch-sh/vouch #317). Implementations: store/kysely (SQLite and PostgreSQL dialects).
 import type { Filter } from '../scim/filter/ast.ts'
-import type { MemberDelta } from '../scim/patch/apply.ts'
+import type { MemberDelta } from '../scim/patch/members.ts'
 import type { OrgSettings } from '../orgs/settings.ts'
 import type { SchemaStore, SchemaTx } from './schema-store.ts'
 import type { UniqueTx } from './unique-store.ts'
