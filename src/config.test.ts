@@ -87,6 +87,7 @@ describe('loadConfig: invitation emails', () => {
     [{ ROSTER_INVITATION_TTL_DAYS: '0' }, 'ROSTER_ERR_CONFIG_ROSTER_INVITATION_TTL_DAYS'],
     [{ ROSTER_INVITATION_TTL_DAYS: '91' }, 'ROSTER_ERR_CONFIG_ROSTER_INVITATION_TTL_DAYS'],
     [{ ROSTER_MAIL_FROM: 'nobody' }, 'ROSTER_ERR_CONFIG_ROSTER_MAIL_FROM'],
+    [{ ROSTER_MAIL_FROM: 'a@acme.com, b@acme.com' }, 'ROSTER_ERR_CONFIG_ROSTER_MAIL_FROM'],
     [{ ROSTER_PRODUCT_NAME: 'Acme\r\nBcc: x@example.com' }, 'ROSTER_ERR_CONFIG_ROSTER_PRODUCT_NAME'],
     [{ ROSTER_NO_MAIL_WORKER: 'yes' }, 'ROSTER_ERR_CONFIG_ROSTER_NO_MAIL_WORKER'],
   ])('refuses %o with %s', (env, code) => {

@@ -3,6 +3,7 @@
 import { dirname, join, resolve } from 'node:path'
 import { LOOPBACK_HOSTS } from './http/base-url.ts'
 import type { RateLimitSettings } from './http/rate-limit.ts'
+import { parseMailbox } from './mail/mime.ts'
 import { DEFAULT_INVITE_URL, inviteUrl } from './mail/templates.ts'
 import { DEFAULT_LIMITS, type Limits } from './provisioning/deps.ts'
 
@@ -130,7 +131,7 @@ function mailConfig(env: NodeJS.ProcessEnv, db: DatabaseConfig) {
     return raw.trim()
   }
   const mailFrom = line('ROSTER_MAIL_FROM', 'Roster <no-reply@localhost>')
-  if (!mailFrom.includes('@')) throw new ConfigError('ROSTER_ERR_CONFIG_ROSTER_MAIL_FROM', `ROSTER_MAIL_FROM must name an address, e.g. "Acme <no-reply@acme.com>", got "${mailFrom}"`)
+  if (parseMailbox(mailFrom) === null) throw new ConfigError('ROSTER_ERR_CONFIG_ROSTER_MAIL_FROM', `ROSTER_MAIL_FROM must be one address or "Name <address>", e.g. "Acme <no-reply@acme.com>", got "${mailFrom}"`)
   return {
     smtpUrl,
     outboxDir: env.ROSTER_OUTBOX_DIR ? resolve(env.ROSTER_OUTBOX_DIR) : defaultOutbox(db),

@@ -9,6 +9,7 @@ import { mkdir, open, rename, unlink } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { createTransport } from 'nodemailer'
 import type { NodemailerError } from 'nodemailer/lib/errors'
+import { buildMessage, parseMailbox, type BuiltMessage } from './mime.ts'
 
 export interface MailMessage {
   /** An address, optionally with a display name: `Roster <no-reply@example.com>`. */
@@ -71,7 +72,7 @@ function checkMessage(m: MailMessage): void {
     throw new MailError('ROSTER_ERR_MAIL_MESSAGE', false, why)
   }
   if (!BARE_ADDRESS.test(m.to)) refuse('"to" must be exactly one address such as user@example.com')
-  if (m.from.trim() === '' || LINE_BREAK.test(m.from)) refuse('"from" must be one line naming an address')
+  if (LINE_BREAK.test(m.from) || parseMailbox(m.from) === null) refuse('"from" must be one address, or "Name <address>"')
   if (LINE_BREAK.test(m.subject)) refuse('the subject must not contain a line break')
   for (const [name, value] of Object.entries(m.headers ?? {})) {
     if (!FIELD_NAME.test(name)) refuse(`header name ${JSON.stringify(name)} is not a valid field name`)
@@ -79,11 +80,13 @@ function checkMessage(m: MailMessage): void {
   }
 }
 
-function mailOptions(m: MailMessage) {
-  return { from: m.from, to: m.to, subject: m.subject, text: m.text, html: m.html, headers: { ...m.headers } }
+/** The checked message's bytes (mime.ts), dated now, with a random Message-ID and boundary. */
+function built(m: MailMessage): BuiltMessage {
+  checkMessage(m)
+  return buildMessage(m, new Date(), () => randomBytes(12).toString('hex'))
 }
 
-// Messages carry only strings, so nodemailer never has a reason to read a file or fetch a URL.
+// Messages arrive built, so nodemailer never has a reason to read a file or fetch a URL.
 const NO_CONTENT_FETCH = { disableFileAccess: true, disableUrlAccess: true } as const
 
 /**
@@ -119,10 +122,11 @@ export function smtpTransport(url: string, opts: { timeoutMs?: number } = {}): M
 
   return {
     async send(message) {
-      checkMessage(message)
+      const mail = built(message)
       try {
-        const info = await transporter.sendMail(mailOptions(message))
-        return { messageId: info.messageId ?? '', where: info.response ? `${relay} ${info.response}` : relay }
+        // The finished message as it is (nodemailer's `raw`): SMTP's dot-stuffing is all it adds.
+        const info = await transporter.sendMail({ envelope: { from: mail.envelope.from, to: [mail.envelope.to] }, raw: mail.raw })
+        return { messageId: mail.messageId, where: info.response ? `${relay} ${info.response}` : relay }
       } catch (e) {
         throw toMailError(e, relay, secrets)
       }
@@ -190,7 +194,6 @@ function secretForms(urlPassword: string): string[] {
  */
 export function fileTransport(directory: string): MailTransport {
   const dir = resolve(directory)
-  const composer = createTransport({ streamTransport: true, buffer: true, newline: 'windows', ...NO_CONTENT_FETCH })
   // The directory is made once, not at every message (a syscall each, on the event loop's side of
   // the thread pool); made again if it disappears.
   let made: Promise<unknown> | null = null
@@ -211,16 +214,7 @@ export function fileTransport(directory: string): MailTransport {
   }
   return {
     async send(message) {
-      checkMessage(message)
-      let raw: Buffer
-      let messageId: string
-      try {
-        const info = await composer.sendMail(mailOptions(message))
-        raw = info.message as Buffer
-        messageId = info.messageId
-      } catch (e) {
-        throw new MailError('ROSTER_ERR_MAIL_MESSAGE', false, `the message could not be built: ${e instanceof Error ? e.message : String(e)}`)
-      }
+      const { raw, messageId } = built(message)
       const name = `${new Date().toISOString().replace(/:/g, '-')}-${randomBytes(8).toString('hex')}.eml`
       const path = join(dir, name)
       const temporary = join(dir, `.${name}.tmp`)
@@ -239,9 +233,7 @@ export function fileTransport(directory: string): MailTransport {
       }
       return { messageId, where: path }
     },
-    async close() {
-      composer.close()
-    },
+    async close() {},
   }
 }
 
