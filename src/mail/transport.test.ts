@@ -87,6 +87,19 @@ describe('smtpTransport', () => {
     expect(sent.where).toMatch(new RegExp(`^smtp://127\\.0\\.0\\.1:${server.port} 250`))
   })
 
+  it('carries lines that start with a dot, and non-ASCII text, through SMTP unchanged', async () => {
+    // RFC 5321 §4.5.2: a line starting with "." is sent doubled and read back single; a lone "."
+    // would end the message early.
+    const server = await startServer()
+    const t = track(smtpTransport(`smtp://127.0.0.1:${server.port}`))
+    const text = 'Grüße\n.\n.. two dots\n.start\nend\n'
+    await t.send({ ...message, subject: 'Einladung für Zoë', text, html: `<pre>${text}</pre>` })
+    const got = server.received[0]!
+    expect(got.parsed.subject).toBe('Einladung für Zoë')
+    expect(got.parsed.text).toBe(text)
+    expect(got.parsed.html).toBe(`<pre>${text}</pre>`)
+  })
+
   it('logs in with the percent-encoded user and password from the URL', async () => {
     const logins: Array<[string | null | undefined, string | null | undefined]> = []
     const server = await startServer({
