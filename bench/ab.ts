@@ -129,10 +129,10 @@ async function slice(s: Server, phase: string, request: Request, from: number, c
   s.tallies.set(phase, t)
 }
 
-/** A phase of `total` requests, slices alternating between the servers, which one goes first alternating too. */
 /** Each phase's share of the machine's CPU time stolen by the hypervisor (bench/rss.ts), in %. */
 const steal = new Map<string, number | null>()
 
+/** A phase of `total` requests, slices alternating between the servers, which one goes first alternating too. */
 async function phase(servers: readonly [Server, Server], name: string, request: Request, total: number, size: number): Promise<void> {
   const from0 = machineTicks()
   for (let from = 0, k = 0; from < total; from += size, k++) {

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { createTransport } from 'nodemailer'
+import { MAIL_CONCURRENCY } from '../src/mail/mailer.ts'
 import { buildMessage } from '../src/mail/mime.ts'
 import { invitationEmail, inviteUrl } from '../src/mail/templates.ts'
 import { fileTransport, type MailMessage } from '../src/mail/transport.ts'
@@ -17,8 +18,8 @@ import { fileTransport, type MailMessage } from '../src/mail/transport.ts'
 const { values } = parseArgs({ options: { messages: { type: 'string', default: '5000' } } })
 const N = Number(values.messages)
 if (!Number.isInteger(N) || N < 100) throw new Error('--messages must be a whole number of at least 100')
-/** The mailer's sends at once (mail/mailer.ts). */
-const CONCURRENCY = 5
+/** The mailer's sends at once. */
+const CONCURRENCY = MAIL_CONCURRENCY
 
 const message = (i: number): MailMessage => invitationEmail({
   productName: 'Roster', orgName: 'Acme', userDisplayName: `Bench User ${i}`, userName: `bench.user.${i}@example.com`, to: `bench.user.${i}@example.com`,

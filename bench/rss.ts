@@ -140,7 +140,7 @@ export function machineTicks(): MachineTicks | null {
 
 /**
  * The share (%) of the machine's CPU time between two readings that the hypervisor gave to other
- * guests: near 0 on a quiet host; on a busy one, the reason a run's rates are low. Null when
+ * guests: near 0 on a quiet host; on a contended one, a reason a run's rates are low. Null when
  * either reading is missing or no time passed.
  */
 export function stealPct(from: MachineTicks | null, to: MachineTicks | null): number | null {

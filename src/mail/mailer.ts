@@ -21,7 +21,8 @@ import { generateInvitationToken } from '../orgs/invitation-tokens.ts'
 import type { ArmDecision, ArmedInvitation, ClaimedInvitation, FeedRef } from '../store/invitation-store.ts'
 import type { NewEvent, OrgId, Store, StoreTx } from '../store/store.ts'
 import { invitationEmail, inviteUrl } from './templates.ts'
-import { MailError, isBareAddress, transportFromConfig, type MailTransport } from './transport.ts'
+import { isBareAddress } from './mime.ts'
+import { MailError, transportFromConfig, type MailTransport } from './transport.ts'
 
 const DAY_MS = 86_400_000
 
@@ -72,6 +73,8 @@ export interface MailerOptions extends MailerSettings {
   readonly onError?: (err: unknown) => void
 }
 
+/** Emails sent at once unless the settings say otherwise. */
+export const MAIL_CONCURRENCY = 5
 /** Event rows read per fan-out pass. */
 const FAN_OUT_LIMIT = 1_000
 /** Invitations claimed at once: a few rounds of `concurrency` sends, well inside the lease. */
@@ -158,7 +161,7 @@ export class Mailer {
   constructor(opts: MailerOptions) {
     this.#o = {
       intervalMs: 1_000, sweepIntervalMs: 60_000, leaseMs: 300_000, retryBaseMs: 5_000, retryMaxMs: 600_000, retryForMs: RETRY_FOR_MS,
-      concurrency: 5, random: Math.random, yieldToLoad: true, ...opts,
+      concurrency: MAIL_CONCURRENCY, random: Math.random, yieldToLoad: true, ...opts,
     }
   }
 

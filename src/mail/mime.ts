@@ -2,7 +2,7 @@
 // 2046, 2047): the headers, then the text and the HTML body as one multipart/alternative (RFC 2046
 // §5.1.4: the plain part first, the richer part last). Built here rather than by nodemailer's
 // composer, which cost the event loop about a millisecond a message (its stream pipeline and
-// per-header objects; measured 800–950 µs against 20–40 µs here, bench/RESULTS.md) at the rate a
+// per-header objects; measured 650–1,050 µs against 30–40 µs here, `npm run bench:mail`) at the rate a
 // first sync of thousands of users queues invitations. nodemailer still speaks SMTP
 // (transport.ts) and is handed the finished message.
 //
@@ -34,7 +34,7 @@ export interface BuiltMessage {
   readonly envelope: { readonly from: string; readonly to: string }
 }
 
-// One addr-spec with no spaces, brackets or list separators (the shape transport.ts requires of `to`).
+// One addr-spec with no spaces, brackets or list separators: a display name or a list can never ride along.
 const ADDRESS = /^[^\s@<>(),;:"[\]\\]+@[^\s@<>(),;:"[\]\\]+$/
 const NAME_ADDR = /^(.*?)\s*<([^<>]*)>$/
 // RFC 5322 §3.2.3: a phrase of atoms needs no quoting.
@@ -49,6 +49,11 @@ const ENCODED_LINE = 76
 const QP_LINE = 76
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat']
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec']
+
+/** Whether `s` is one bare address (no display name, no list), as a message's `to` must be. */
+export function isBareAddress(s: string): boolean {
+  return ADDRESS.test(s)
+}
 
 /**
  * Reads `Name <address>`, `"Name" <address>` or a bare address (ROSTER_MAIL_FROM); null for

@@ -9,7 +9,7 @@ import { mkdir, open, rename, unlink } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { createTransport } from 'nodemailer'
 import type { NodemailerError } from 'nodemailer/lib/errors'
-import { buildMessage, parseMailbox, type BuiltMessage } from './mime.ts'
+import { buildMessage, isBareAddress, parseMailbox, type BuiltMessage } from './mime.ts'
 
 export interface MailMessage {
   /** An address, optionally with a display name: `Roster <no-reply@example.com>`. */
@@ -57,21 +57,15 @@ export const DEFAULT_SMTP_TIMEOUT_MS = 10_000
 
 // RFC 5322 §3.6.8: a field name is printable US-ASCII except the colon.
 const FIELD_NAME = /^[!-9;-~]+$/
-// One addr-spec, no display name and no list, so `to` can never name a second recipient.
-const BARE_ADDRESS = /^[^\s@<>(),;:"[\]\\]+@[^\s@<>(),;:"[\]\\]+$/
 const LINE_BREAK = /[\r\n]/
-
-/** Whether `s` is one bare address (no display name, no list), as a message's `to` must be. */
-export function isBareAddress(s: string): boolean {
-  return BARE_ADDRESS.test(s)
-}
 
 /** Refuses what would turn a header into two, or one message into mail for someone else. */
 function checkMessage(m: MailMessage): void {
   const refuse = (why: string): never => {
     throw new MailError('ROSTER_ERR_MAIL_MESSAGE', false, why)
   }
-  if (!BARE_ADDRESS.test(m.to)) refuse('"to" must be exactly one address such as user@example.com')
+  // One address, so `to` can never name a second recipient.
+  if (!isBareAddress(m.to)) refuse('"to" must be exactly one address such as user@example.com')
   if (LINE_BREAK.test(m.from) || parseMailbox(m.from) === null) refuse('"from" must be one address, or "Name <address>"')
   if (LINE_BREAK.test(m.subject)) refuse('the subject must not contain a line break')
   for (const [name, value] of Object.entries(m.headers ?? {})) {
