@@ -108,13 +108,7 @@ export function invitationAddress(user: Pick<ApiUser, 'email' | 'userName'>): st
 
 /** A `user.created` event of a user created pending asks for an invitation. */
 function invitee(e: FeedRef): string | null {
-  if (e.type !== 'user.created' || e.payload === null) return null
-  try {
-    const event = JSON.parse(e.payload) as { data?: { state?: unknown } }
-    return event.data?.state === 'pending' ? e.resourceId : null
-  } catch {
-    return null
-  }
+  return e.type === 'user.created' && e.state === 'pending' ? e.resourceId : null
 }
 
 type Outcome =

@@ -36,15 +36,15 @@ export interface FeedRef {
   readonly orgId: OrgId
   readonly type: string
   readonly resourceId: string
-  /** The event's JSON text for the types asked for; null for the others. */
-  readonly payload: string | null
+  /** The `data.state` of the event's payload for the types asked for; null for the others. */
+  readonly state: string | null
 }
 
 export interface FanOut {
   /** The position to read after; null: the stored cursor. */
   readonly after: number | null
   readonly limit: number
-  /** The event types whose payload `pick` needs. */
+  /** The event types whose `data.state` `pick` needs (read by the database, the payload never parsed here). */
   readonly types: readonly string[]
   /** The user an event asks to invite, or null. */
   readonly pick: (e: FeedRef) => ResourceId | null

@@ -99,7 +99,7 @@ export class KyselyInvitationTx implements InvitationTx {
   }
 }
 
-interface FeedRecord { position: number | string; org_id: string; type: string; resource_id: string; payload: string | null }
+interface FeedRecord { position: number | string; org_id: string; type: string; resource_id: string; state: string | null }
 
 /** A claimed row: the invitation, its organization's name, and the user's columns (null when deleted). */
 interface ClaimRecord extends InvitationsTable {
@@ -141,12 +141,15 @@ export class KyselyInvitations implements InvitationStore {
 
   async fanOut(o: FanOut): Promise<FanOutResult> {
     const start = o.after ?? await this.#d.read(() => this.#storedCursor(this.#d.reader, false))
-    const wanted = o.types.length === 0 ? sql`null` : sql`case when type in (${sql.join(o.types)}) then payload end`
+    // The payload's data.state, extracted by the database: parsing each payload in JavaScript cost
+    // the event loop more than the rest of the fan-out.
+    const state = this.#q.pg ? sql`payload::json -> 'data' ->> 'state'` : sql`json_extract(payload, '$.data.state')`
+    const wanted = o.types.length === 0 ? sql`null` : sql`case when type in (${sql.join(o.types)}) then ${state} end`
     // Every organization's events in feed order: SQLite's position is the rowid; on PostgreSQL only
     // stamped rows, on the index of stamped positions (a position is never stamped below one seen).
-    const rows = (await this.#q.read<FeedRecord>(sql`select position, org_id, type, resource_id, ${wanted} as payload from events
+    const rows = (await this.#q.read<FeedRecord>(sql`select position, org_id, type, resource_id, ${wanted} as state from events
       where ${this.#q.pg ? sql`position is not null and ` : sql``}position > ${start} order by position limit ${o.limit}`))
-      .map((r): FeedRef => ({ position: Number(r.position), orgId: r.org_id as OrgId, type: r.type, resourceId: r.resource_id, payload: r.payload }))
+      .map((r): FeedRef => ({ position: Number(r.position), orgId: r.org_id as OrgId, type: r.type, resourceId: r.resource_id, state: r.state }))
     const last = rows[rows.length - 1]
     if (!last) return { cursor: start, read: 0, queued: 0, stored: false }
     const picks = rows.flatMap((e) => {
