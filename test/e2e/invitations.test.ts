@@ -223,6 +223,35 @@ describe.each(storeMatrix())('invitations on $name', (factory: StoreFactory) => 
     expect(mail.received).toHaveLength(3)
   })
 
+  it('a mailer on a saturated server queues a few claims\' worth of invitations a pass, not a thousand, and queues the rest once the load ends', async () => {
+    const mail = await smtp()
+    const h = await harness({})
+    const ids = await Promise.all(Array.from({ length: 150 }, (_, i) => h.createUser(`busy${i}@example.com`)))
+    // Each fan-out pass and how many invitations it queued, as the store answered it.
+    const passes: { limit: number; queued: number }[] = []
+    const invitations = h.t.store.invitations
+    const fanOut = invitations.fanOut.bind(invitations)
+    invitations.fanOut = async (o) => {
+      const r = await fanOut(o)
+      passes.push({ limit: o.limit, queued: r.queued })
+      return r
+    }
+    cleanups.push(async () => {
+      invitations.fanOut = fanOut
+    })
+    let load = 1
+    const busy = new Mailer({ store: h.t.store, now: h.t.deps.now, newId: h.t.deps.newId, ...mailer(mail.url), yieldToLoad: true, load: () => load })
+    busy.start()
+    cleanups.push(() => busy.stop())
+    // Saturated: after a second's wait, one pass of 100 events.
+    await eventually(() => passes.length > 0, 10_000, 'a first fan-out pass')
+    expect(passes[0]).toEqual({ limit: 100, queued: 100 })
+    load = 0
+    await eventually(() => mail.received.length === 150, 20_000, 'every invitation sent once the load ended')
+    expect(passes.some((p) => p.limit === 1_000)).toBe(true)
+    expect(new Set(mail.received.map((m) => m.to[0]))).toEqual(new Set(ids.map((_, i) => `busy${i}@example.com`)))
+  })
+
   it('with sendInvitations off no email is sent and a new user is active at once', async () => {
     const mail = await smtp()
     const h = await harness({ mailer: mailer(mail.url) })
