@@ -27,6 +27,16 @@ describe('changeRecord', () => {
     expect(String(r.after.nickName)).toHaveLength(257)
   })
 
+  it('redacts inside arrays and nested objects, and writes values with nothing to redact as they are', () => {
+    const deep = { a: [{ b: { c: [{ privateKey: 'pk', d: 'x'.repeat(300) }] } }] }
+    const dated = { when: { toJSON: () => ({ sessionToken: 'tok' }) } }
+    const plain = { name: { givenName: 'Ada', familyName: 'Lovelace' }, emails: [{ value: 'ada@example.com', primary: true }], n: 1.5, none: null }
+    const r = JSON.parse(changeRecord({ resourceType: 'User', resourceId: 'u', before: null, after: { deep, dated, ...plain } }) ?? '') as { after: Record<string, unknown> }
+    expect(r.after.deep).toEqual({ a: [{ b: { c: [{ privateKey: '[redacted]', d: `${'x'.repeat(256)}…` }] } }] })
+    expect(r.after.dated).toEqual({ when: { sessionToken: '[redacted]' } })
+    for (const [k, v] of Object.entries(plain)) expect(r.after[k]).toEqual(v)
+  })
+
   it('a membership change is counts and at most 20 ids each way', () => {
     const add = Array.from({ length: 500 }, (_, i) => ({ value: `m${i}` }))
     const m = memberChange({ replaceAll: null, add, remove: ['x', 'y'], removeAll: false }, { added: add.map((a) => ({ id: a.value, type: 'User' as const })), removed: [{ id: 'x', type: 'User' }] })

@@ -81,10 +81,28 @@ function redactDeep(key: string, value: unknown): unknown {
   return value
 }
 
+/**
+ * Whether redactDeep would leave every key and value of `value` as they are, so that
+ * JSON.stringify can go without the replacer (a replacer takes V8 off its fast path: the
+ * change records of a create's attributes cost twice the time with it). Array indices never match
+ * SECRET_NAME; anything unusual (a toJSON method, nesting past 32) takes the replacer's path.
+ */
+function untouched(value: unknown, depth = 0): boolean {
+  if (typeof value === 'string') return value.length <= MAX_STRING_CHARS
+  if (typeof value !== 'object' || value === null) return true
+  if (depth > 32 || typeof (value as { toJSON?: unknown }).toJSON === 'function') return false
+  if (Array.isArray(value)) return value.every((v) => untouched(v, depth + 1))
+  for (const k of Object.keys(value)) {
+    if (SECRET_NAME.test(k) || !untouched((value as Record<string, unknown>)[k], depth + 1)) return false
+  }
+  return true
+}
+
 /** One attribute's value as bounded, redacted JSON text. */
 function valueJson(name: string, value: unknown): string {
   if (SECRET_NAME.test(name.slice(name.lastIndexOf(':') + 1))) return JSON.stringify(REDACTED)
-  const text = typeof value === 'string' ? JSON.stringify(redactDeep('', value)) : JSON.stringify(value, redactDeep) ?? 'null'
+  const text = typeof value === 'string' ? JSON.stringify(redactDeep('', value))
+    : (untouched(value) ? JSON.stringify(value) : JSON.stringify(value, redactDeep)) ?? 'null'
   return text.length > MAX_VALUE_CHARS ? JSON.stringify({ truncated: true, jsonChars: text.length }) : text
 }
 
