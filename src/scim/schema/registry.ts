@@ -61,9 +61,24 @@ export interface ResolvedAttr {
   readonly sub: AttributeDef | null
 }
 
+/**
+ * Each attribute list's definitions by lower-cased name, made on a list's first lookup. The lists
+ * are immutable (a declaration change builds new ones), so this is derived data, not a cache that
+ * could go stale; a lookup is one map read instead of lower-casing every name before the match
+ * (validating a create looked names up a few dozen times: 1.4 % of the event loop).
+ */
+const byLowerName = new WeakMap<readonly AttributeDef[], ReadonlyMap<string, AttributeDef>>()
+
 function findIn(list: readonly AttributeDef[], name: string): AttributeDef | undefined {
-  const lower = name.toLowerCase()
-  return list.find((a) => a.name.toLowerCase() === lower)
+  let index = byLowerName.get(list)
+  if (index === undefined) {
+    const m = new Map<string, AttributeDef>()
+    // The first of two spellings wins, as a search from the front found it.
+    for (const a of list) if (!m.has(a.name.toLowerCase())) m.set(a.name.toLowerCase(), a)
+    index = m
+    byLowerName.set(list, index)
+  }
+  return index.get(name.toLowerCase())
 }
 
 /** The schema (core or extension) whose URN matches `uri`, case-insensitively. */
