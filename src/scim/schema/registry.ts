@@ -74,7 +74,10 @@ function findIn(list: readonly AttributeDef[], name: string): AttributeDef | und
   if (index === undefined) {
     const m = new Map<string, AttributeDef>()
     // The first of two spellings wins, as a search from the front found it.
-    for (const a of list) if (!m.has(a.name.toLowerCase())) m.set(a.name.toLowerCase(), a)
+    for (const a of list) {
+      const lower = a.name.toLowerCase()
+      if (!m.has(lower)) m.set(lower, a)
+    }
     index = m
     byLowerName.set(list, index)
   }
