@@ -294,6 +294,12 @@ export class KyselyWebhooks implements WebhookStore {
 
   redeliver(orgId: OrgId, endpointId: string, rowId: string, index: number, newId: () => string, nowMs: number): Promise<boolean> {
     return this.#q.tx(async (conn) => {
+      // PostgreSQL: the endpoint's lock, as a fan-out and a replay take it. Without it a completion
+      // could hand the lane's head on (finding no next delivery) between this transaction's look at
+      // the lane (busy: its delivery is queued behind the head) and its commit: a delivery left
+      // behind no head, never sent.
+      const [ep] = await this.#q.all(conn, sql`select id from webhook_endpoints where org_id = ${orgId} and id = ${endpointId} ${this.#q.pg ? sql`for update` : sql``}`)
+      if (!ep) return false
       const [row] = await this.#q.all<EventRef>(conn,
         sql`select position, count, type, lane from events where org_id = ${orgId} and id = ${rowId} and position is not null`)
       if (!row || index >= Number(row.count)) return false
