@@ -110,12 +110,14 @@ export async function removeWebhook(deps: Deps, orgId: OrgId, id: string): Promi
  * one signature per secret in `webhook-signature`), then only the new one does.
  */
 export async function rotateWebhookSecret(deps: Deps, orgId: OrgId, id: string): Promise<{ secret: string; previousValidUntil: string }> {
-  const e = await found(deps, orgId, id)
   const now = deps.now()
   const until = new Date(now.getTime() + ROTATION_OVERLAP_MS).toISOString()
   const secret = generateWebhookSecret()
-  const kept = activeSecrets(e.secrets, now.toISOString()).map((s) => ({ secret: s.secret, expiresAt: s.expiresAt ?? until }))
-  await deps.store.webhooks.updateEndpoint(orgId, id, { now: now.toISOString(), secrets: [{ secret, expiresAt: null }, ...kept] })
+  const updated = await deps.store.webhooks.updateEndpoint(orgId, id, {
+    now: now.toISOString(),
+    secrets: (current) => [{ secret, expiresAt: null }, ...activeSecrets(current, now.toISOString()).map((s) => ({ secret: s.secret, expiresAt: s.expiresAt ?? until }))],
+  })
+  if (!updated) throw new WebhookError('ROSTER_ERR_WEBHOOK_NOT_FOUND', `No webhook endpoint "${id}"`)
   return { secret, previousValidUntil: until }
 }
 

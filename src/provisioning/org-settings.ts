@@ -137,6 +137,8 @@ export async function updateOrgSettings(
   const now = deps.now().toISOString()
 
   return deps.store.write(async (tx) => {
+    // Read, changed and written back whole: a concurrent change must wait, or one of the two is lost.
+    await tx.orgs.holdSettings(org.id)
     const { settings: current } = await tx.orgs.policy(org.id)
     const before = await tx.orgs.domains(org.id)
     const listed = new Set(before.map((r) => r.domain))

@@ -56,6 +56,8 @@ export interface DomainChange {
 /** An organization's policy inside a write transaction. */
 export interface OrgPolicyTx {
   policy(orgId: OrgId): Promise<OrgPolicy>
+  /** Holds the organization's settings until the transaction ends: another settings change waits (SCIM writes do not). */
+  holdSettings(orgId: OrgId): Promise<void>
   domains(orgId: OrgId): Promise<readonly DomainRecord[]>
   saveSettings(orgId: OrgId, settings: OrgSettings): Promise<void>
   /** False when the organization lists the domain already. */

@@ -44,7 +44,11 @@ export interface WebhookEndpointChange {
   readonly description?: string
   readonly eventTypes?: readonly string[]
   readonly enabled?: boolean
-  readonly secrets?: readonly WebhookSecret[]
+  /**
+   * The new secrets from the current ones, read in the change's transaction with the endpoint
+   * held: two rotations at once each keep the other's new secret.
+   */
+  readonly secrets?: (current: readonly WebhookSecret[]) => readonly WebhookSecret[]
   readonly now: string
 }
 

@@ -19,6 +19,9 @@ export function orgStatements(b: Kysely<Database>, kind: 'sqlite' | 'postgres') 
     // change (which takes the row FOR UPDATE) waits for the writes that read it, and a write that
     // reads it after the change waits for the change's commit and sees the new version.
     policy: prepare(kind === 'postgres' ? policy.forKeyShare('o') : policy),
+    // PostgreSQL: FOR NO KEY UPDATE orders a settings change against another (each reads the
+    // settings and writes them back whole) without waiting for the writes that hold KEY SHARE.
+    holdSettings: kind === 'postgres' ? prepare(b.selectFrom('orgs').select('id').where('id', '=', arg(0)).forNoKeyUpdate()) : null,
     domainRecords: prepare(b.selectFrom('org_domains').selectAll().where('org_id', '=', arg(0)).orderBy('domain')),
     domainRecord: prepare(b.selectFrom('org_domains').selectAll().where('org_id', '=', arg(0)).where('domain', '=', arg(1))),
     saveSettings: prepare(b.updateTable('orgs').set({ settings: arg(1) }).where('id', '=', arg(0))),
@@ -64,6 +67,10 @@ export class KyselyOrgPolicyTx implements OrgPolicyTx {
     // policy first, so none adds rows that the deletion would leave behind.
     if (!org) throw new OrgGone(orgId)
     return { settings: readSettings(org.settings), domains: org.domains ? org.domains.split(' ').sort() : [], schemaVersion: Number(org.schema_version ?? 0) }
+  }
+
+  async holdSettings(orgId: OrgId): Promise<void> {
+    if (this.#st.holdSettings) await all(this.#c, this.#st.holdSettings, [orgId])
   }
 
   async domains(orgId: OrgId): Promise<readonly DomainRecord[]> {

@@ -30,8 +30,11 @@ export class KyselyOrgRemoval implements OrgRemovalStore {
       if (!org) return null
       // A row holds `count` events (a membership change's, one per member): the events, not the rows, are counted.
       const [ev] = await this.#q.all<{ n: number | string | null }>(conn, sql`select sum(count) as n from events where org_id = ${orgId}`)
-      // Pending deliveries by their endpoints, before those go: they are indexed by endpoint, not by organization.
-      for (const e of await this.#q.all<{ id: string }>(conn, sql`select id from webhook_endpoints where org_id = ${orgId}`)) {
+      // Pending deliveries by their endpoints, before those go: they are indexed by endpoint, not by
+      // organization. PostgreSQL: the endpoints are held first, as a fan-out, a redelivery or a
+      // completion holds one while it writes deliveries; deleting the deliveries before holding
+      // the endpoint let a fan-out that held it commit new ones after, left with no endpoint.
+      for (const e of await this.#q.all<{ id: string }>(conn, sql`select id from webhook_endpoints where org_id = ${orgId}${lock}`)) {
         await run(sql`delete from webhook_deliveries where endpoint_id = ${e.id} and org_id = ${orgId}`)
       }
       const members = await this.#q.all<{ account_id: string }>(conn, sql`select account_id from console_roles where org_id = ${orgId}`)

@@ -99,7 +99,11 @@ export class KyselyWebhooks implements WebhookStore {
       if (c.url !== undefined) sets.push(sql`url = ${c.url}`)
       if (c.description !== undefined) sets.push(sql`description = ${c.description}`)
       if (c.eventTypes !== undefined) sets.push(sql`event_types = ${JSON.stringify(c.eventTypes)}`)
-      if (c.secrets !== undefined) sets.push(sql`secrets = ${JSON.stringify(c.secrets)}`)
+      if (c.secrets !== undefined) {
+        const [cur] = await this.#q.all<{ secrets: string }>(conn, sql`select secrets from webhook_endpoints where org_id = ${orgId} and id = ${id} ${this.#q.pg ? sql`for update` : sql``}`)
+        if (!cur) return null
+        sets.push(sql`secrets = ${JSON.stringify(c.secrets(JSON.parse(cur.secrets) as WebhookSecret[]))}`)
+      }
       if (c.enabled === true) sets.push(sql`enabled = 1, failing_since = null, disabled_reason = null`)
       if (c.enabled === false) sets.push(sql`enabled = 0, disabled_reason = ${'disabled through the API'}`)
       const n = await this.#q.run(conn, sql`update webhook_endpoints set ${sql.join(sets)} where org_id = ${orgId} and id = ${id}`)

@@ -1,0 +1,152 @@
+// Read-then-write changes that run at the same moment as another transaction, through the real
+// server. On PostgreSQL (READ COMMITTED, several servers on one database) each path must take the
+// lock that orders it against the others; the raw client below holds that lock where a test
+// needs the interleaving to happen for certain. SQLite's single writer orders write transactions
+// already, but a change that reads outside its transaction can still lose to another.
+import pg from 'pg'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { createApiKey } from '../../src/provisioning/api-keys.ts'
+import { startApp, user, type TestApp } from '../helpers/app.ts'
+import { apiCall } from '../helpers/api-client.ts'
+import { remembering, storeMatrix } from '../helpers/stores.ts'
+import { eventually, startReceiver, type Receiver } from '../helpers/webhook-receiver.ts'
+
+type Json = Record<string, unknown>
+const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group'
+
+describe.each(storeMatrix())('concurrent changes on $name', (base) => {
+  const { factory, url } = remembering(base)
+  const pgOnly = base.name === 'postgres' ? it : it.skip
+  let t: TestApp
+  let key: string
+  let operator: string
+  let rx: Receiver
+
+  const api = async (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown, k = key) => {
+    const r = await apiCall(t, method, path, k, body)
+    return { status: r.status, json: r.json as Json }
+  }
+
+  const open = new Set<pg.Client>()
+  /** A transaction of a raw client that holds `lockSql`'s rows until `release` (or the test's end). */
+  const holding = async (lockSql: string, params: unknown[]) => {
+    const c = new pg.Client({ connectionString: url() })
+    await c.connect()
+    open.add(c)
+    await c.query('begin')
+    await c.query(lockSql, params)
+    return {
+      client: c,
+      release: async () => {
+        open.delete(c)
+        await c.query('commit')
+        await c.end()
+      },
+    }
+  }
+  afterEach(async () => {
+    for (const c of open) await c.end().catch(() => undefined)
+    open.clear()
+  })
+
+  /** Whether `p` is still pending after `ms` (it waits for a lock). */
+  const stillWaiting = async (p: Promise<unknown>, ms = 400) => {
+    let settled = false
+    void p.finally(() => {
+      settled = true
+    })
+    await new Promise((r) => setTimeout(r, ms))
+    return !settled
+  }
+
+  beforeAll(async () => {
+    t = await startApp(factory, {}, { webhooks: { timeoutMs: 1_000, intervalMs: 50 } })
+    key = (await createApiKey(t.deps, { name: 'changes', orgId: t.orgId, scopes: ['*'], expiresAt: null })).key
+    operator = (await createApiKey(t.deps, { name: 'operator', orgId: null, scopes: ['*'], expiresAt: null })).key
+    rx = await startReceiver()
+  })
+  afterAll(async () => {
+    await t.close()
+    await rx.stop()
+  })
+
+  pgOnly('a redelivery waits for a transaction that holds the endpoint, then is delivered', async () => {
+    // Without the endpoint's lock, a completion handing the lane on between the redelivery's look
+    // at the lane and its commit found no next delivery, and the redelivery waited behind no head.
+    rx.accepted.length = 0
+    const made = await api('POST', `/orgs/${t.orgId}/webhooks`, { url: rx.url, eventTypes: ['group.created'] })
+    expect(made.status).toBe(201)
+    rx.secrets = [String(made.json.secret)]
+    expect((await t.req('POST', '/Groups', { schemas: [GROUP], displayName: 'locked' })).status).toBe(201)
+    await eventually(() => rx.accepted.length >= 1, 10_000, 'the first delivery')
+    const eventId = rx.accepted[0]?.webhookId as string
+
+    const held = await holding('select id from webhook_endpoints where id = $1 for update', [made.json.id])
+    const redeliver = api('POST', `/orgs/${t.orgId}/webhooks/${String(made.json.id)}/redeliver`, { eventId })
+    expect(await stillWaiting(redeliver)).toBe(true)
+    await held.release()
+    expect((await redeliver).status).toBe(202)
+    await eventually(() => rx.accepted.length >= 2, 10_000, 'the redelivery')
+    expect(rx.accepted[1]?.webhookId).toBe(eventId)
+    await api('DELETE', `/orgs/${t.orgId}/webhooks/${String(made.json.id)}`)
+  })
+
+  pgOnly('two settings changes that start together both apply', async () => {
+    // Each read the settings and wrote them back whole: the second to commit undid the first.
+    const held = await holding('select id from orgs where id = $1 for update', [t.orgId])
+    const a = api('PATCH', `/orgs/${t.orgId}/settings`, { sendInvitations: false })
+    const b = api('PATCH', `/orgs/${t.orgId}/settings`, { deleteAfterDays: 45 })
+    expect(await stillWaiting(a)).toBe(true)
+    await held.release()
+    expect((await a).status).toBe(200)
+    expect((await b).status).toBe(200)
+    const now = await api('GET', `/orgs/${t.orgId}/settings`)
+    expect(now.json.sendInvitations).toBe(false)
+    expect(now.json.deleteAfterDays).toBe(45)
+    expect((await api('PATCH', `/orgs/${t.orgId}/settings`, { sendInvitations: true, deleteAfterDays: 30 })).status).toBe(200)
+  })
+
+  it('secrets rotated at the same moment all sign the next delivery', async () => {
+    // Each rotation read the secrets outside its transaction and wrote the list back: the last
+    // one dropped the others' new secrets, which then verified nothing.
+    rx.accepted.length = 0
+    const made = await api('POST', `/orgs/${t.orgId}/webhooks`, { url: rx.url })
+    const id = String(made.json.id)
+    const rotated = await Promise.all([1, 2, 3].map(() => api('POST', `/orgs/${t.orgId}/webhooks/${id}/rotate-secret`)))
+    const secrets = [String(made.json.secret), ...rotated.map((r) => String(r.json.secret))]
+    expect(new Set(secrets).size).toBe(4)
+    // Each secret alone must verify the test delivery (the receiver checks every one it is given).
+    rx.secrets = secrets
+    expect((await api('POST', `/orgs/${t.orgId}/webhooks/${id}/test`)).json.status).toBe(200)
+    expect(rx.badSignatures).toEqual([])
+    expect(rx.accepted.at(-1)?.signature.split(' ')).toHaveLength(4)
+    await api('DELETE', `/orgs/${t.orgId}/webhooks/${id}`)
+  })
+
+  pgOnly('deleting an organization while a fan-out holds its endpoint leaves no delivery behind', async () => {
+    // The deletion removed the endpoint's deliveries before it held the endpoint: a fan-out that
+    // held it already committed new deliveries after that, which stayed with no endpoint.
+    const org = await t.newOrg(`fan-out-${Date.now()}`)
+    const orgKey = (await createApiKey(t.deps, { name: 'gone', orgId: org.orgId, scopes: ['*'], expiresAt: null })).key
+    const ep = await api('POST', `/orgs/${org.orgId}/webhooks`, { url: rx.url }, orgKey)
+    expect(ep.status).toBe(201)
+    expect((await t.req('POST', '/Users', user('fan.out@example.com'), { token: org.token })).status).toBe(201)
+    const held = await holding('select id from webhook_endpoints where id = $1 for update', [ep.json.id])
+    // What a fan-out writes while it holds the endpoint: a delivery heading a new lane.
+    await held.client.query(`insert into webhook_deliveries (id, org_id, endpoint_id, position, event_offset, event_until, lane, attempts,
+      first_failure_ms, next_attempt_ms, lease_until_ms, lease_owner, is_head) values ($1, $2, $3, 1, 0, 1, 'lane', 0, null, 0, 0, null, 1)`,
+    [`d-${Date.now()}`, org.orgId, ep.json.id])
+    const deletion = api('DELETE', `/orgs/${org.orgId}`, undefined, operator)
+    expect(await stillWaiting(deletion)).toBe(true)
+    await held.release()
+    expect((await deletion).status).toBe(200)
+    const c = new pg.Client({ connectionString: url() })
+    await c.connect()
+    try {
+      const left = await c.query('select count(*)::int as n from webhook_deliveries where org_id = $1', [org.orgId])
+      expect(left.rows[0].n).toBe(0)
+    } finally {
+      await c.end()
+    }
+  })
+})
