@@ -232,11 +232,15 @@ export class KyselyWebhooks implements WebhookStore {
       const rows = await this.#q.all(conn, sql`select id from webhook_endpoints where org_id = ${orgId} and id = ${id}${this.#q.pg ? sql` for update` : sql``}`)
       if (rows.length > 0) live.add(k)
     }
+    // A batch recorded once already (its COMMIT went through but the answer was lost, so the
+    // dispatcher queued its results again) records nothing twice: the attempts' ids are the
+    // results' own, and every other statement below leaves a row as the first run left it.
     const attempted = results.flatMap((r) => (r.kind === 'release' || !live.has(`${r.job.orgId}\u0000${r.job.endpointId}`) ? [] : [r]))
     for (const part of chunks(attempted, INSERT_CHUNK)) {
       await this.#q.run(conn, sql`insert into webhook_attempts (org_id, endpoint_id, id, event_id, event_type, at, status, duration_ms, outcome, excerpt, error)
         values ${sql.join(part.map(({ job, attempt: a }) => sql`(${job.orgId}, ${job.endpointId}, ${a.id}, ${a.eventId}, ${a.eventType}, ${a.at}, ${a.status},
-          ${a.durationMs}, ${a.outcome}, ${a.excerpt}, ${a.error})`))}`)
+          ${a.durationMs}, ${a.outcome}, ${a.excerpt}, ${a.error})`))}
+        on conflict do nothing`)
     }
     // Each delivery's last result decides it (results of one delivery arrive in event order).
     const last = new Map<string, DeliveryResult>()
