@@ -106,6 +106,34 @@ describe.each(storeMatrix())('concurrent changes on $name', (base) => {
     expect((await api('PATCH', `/orgs/${t.orgId}/settings`, { sendInvitations: true, deleteAfterDays: 30 })).status).toBe(200)
   })
 
+  pgOnly('the mailer queues no second invitation while a resend holds the user', async () => {
+    // The mailer's check for an open invitation did not see the one a resend was queueing: both
+    // were queued, two emails with two working links.
+    const created = await t.req('POST', '/Users', user('resent@example.com'))
+    expect(created.status).toBe(201)
+    const uid = String(created.json.id)
+    // What a resend holds and writes: the user FOR UPDATE, and its new invitation.
+    const held = await holding('select id from users where id = $1 for update', [uid])
+    await held.client.query(`insert into invitations (org_id, id, user_id, status, created_at, attempts, next_attempt_ms, lease_until_ms)
+      values ($1, $2, $3, 'queued', $4, 0, 0, 0)`, [t.orgId, `i-${Date.now()}`, uid, new Date().toISOString()])
+    const now = new Date()
+    const fanOut = t.store.invitations.fanOut({
+      after: 0, limit: 100_000, types: ['user.created'], pick: (e) => (e.type === 'user.created' && e.resourceId === uid ? e.resourceId as never : null),
+      persist: true, newId: () => crypto.randomUUID(), now: now.toISOString(), nowMs: now.getTime(),
+    })
+    expect(await stillWaiting(fanOut)).toBe(true)
+    await held.release()
+    expect((await fanOut).queued).toBe(0)
+    const c = new pg.Client({ connectionString: url() })
+    await c.connect()
+    try {
+      const open = await c.query(`select count(*)::int as n from invitations where user_id = $1 and status in ('queued', 'sent')`, [uid])
+      expect(open.rows[0].n).toBe(1)
+    } finally {
+      await c.end()
+    }
+  })
+
   it('secrets rotated at the same moment all sign the next delivery', async () => {
     // Each rotation read the secrets outside its transaction and wrote the list back: the last
     // one dropped the others' new secrets, which then verified nothing.

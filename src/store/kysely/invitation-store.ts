@@ -167,6 +167,13 @@ export class KyselyInvitations implements InvitationStore {
       if (fresh.length > 0) {
         const source = this.#d.sql.recordSource(sql`${this.#d.sql.records(fresh.map((p) => ({ o: p.orgId, i: o.newId(), u: p.userId })))}`,
           [['o', 'text'], ['i', 'text'], ['u', 'text']], 'c')
+        // PostgreSQL: the users are held first (KEY SHARE), so that a resend, which holds its user
+        // FOR UPDATE while it revokes and queues, or an organization's deletion, which deletes
+        // them, commits before the checks below read; without it a resend's new invitation and
+        // this one were both queued (two emails, two working links).
+        if (this.#q.pg) {
+          await this.#q.all(conn, sql`select u.id from users u join ${source} on u.org_id = c.o and u.id = c.u order by u.org_id, u.id for key share of u`)
+        }
         queued = await this.#q.run(conn, sql`insert into invitations (org_id, id, user_id, status, created_at, attempts, next_attempt_ms, lease_until_ms)
           select c.o, c.i, c.u, 'queued', ${o.now}, 0, ${o.nowMs}, 0 from ${source}
           where exists (select 1 from users u where u.org_id = c.o and u.id = c.u and u.pending = 1)
