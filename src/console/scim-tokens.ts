@@ -32,6 +32,8 @@ export async function refreshScimToken(deps: Deps, orgId: OrgId, actor: string):
   const id = deps.newId()
   const now = deps.now().toISOString()
   await deps.store.write(async (tx) => {
+    // Read first, so a deletion in flight commits before and no token outlives its organization.
+    await tx.orgs.policy(orgId)
     await tx.replaceToken(orgId, { id, hash: t.hash, prefix: t.prefix, lastFour: t.lastFour, now })
     await tx.insertEvents(orgId, [tokenRefreshed({ orgId, at: now, newId: deps.newId, mapping: NO_MAPPING }, { id, prefix: t.prefix })])
     await tx.orgs.insertAudit(orgId, { id: deps.newId(), at: now, actor, action: 'token.refreshed', details: { tokenId: id, lastFour: t.lastFour } })

@@ -61,9 +61,15 @@ export async function createApiKey(deps: Deps, req: NewKeyRequest): Promise<{ id
   if (trimmed === '' || trimmed.length > 200) throw new ApiKeyError('ROSTER_ERR_API_KEY_NAME', 'An API key name must be 1 to 200 characters')
   const k = generateApiKey()
   const id = deps.newId()
-  await deps.store.write((tx) => tx.insertApiKey({
-    id, name: trimmed, hash: k.hash, prefix: k.prefix, now: deps.now().toISOString(), orgId: req.orgId, scopes: req.scopes, expiresAt: req.expiresAt,
-  }))
+  const orgId = req.orgId
+  await deps.store.write(async (tx) => {
+    // The organization is read in the transaction (PostgreSQL: KEY SHARE), so a deletion in flight
+    // commits first and the key is refused (OrgGone) instead of outliving its organization.
+    if (orgId !== null) await tx.orgs.policy(orgId)
+    await tx.insertApiKey({
+      id, name: trimmed, hash: k.hash, prefix: k.prefix, now: deps.now().toISOString(), orgId, scopes: req.scopes, expiresAt: req.expiresAt,
+    })
+  })
   return { id, name: trimmed, key: k.key, prefix: k.prefix, orgId: req.orgId, scopes: req.scopes, expiresAt: req.expiresAt }
 }
 

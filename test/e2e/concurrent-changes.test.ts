@@ -6,6 +6,8 @@
 import pg from 'pg'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createApiKey } from '../../src/provisioning/api-keys.ts'
+import { refreshToken } from '../../src/provisioning/orgs.ts'
+import { OrgGone } from '../../src/store/store.ts'
 import { startApp, user, type TestApp } from '../helpers/app.ts'
 import { apiCall } from '../helpers/api-client.ts'
 import { remembering, storeMatrix } from '../helpers/stores.ts'
@@ -52,9 +54,10 @@ describe.each(storeMatrix())('concurrent changes on $name', (base) => {
   /** Whether `p` is still pending after `ms` (it waits for a lock). */
   const stillWaiting = async (p: Promise<unknown>, ms = 400) => {
     let settled = false
-    void p.finally(() => {
+    const done = () => {
       settled = true
-    })
+    }
+    p.then(done, done)
     await new Promise((r) => setTimeout(r, ms))
     return !settled
   }
@@ -129,6 +132,35 @@ describe.each(storeMatrix())('concurrent changes on $name', (base) => {
     try {
       const open = await c.query(`select count(*)::int as n from invitations where user_id = $1 and status in ('queued', 'sent')`, [uid])
       expect(open.rows[0].n).toBe(1)
+    } finally {
+      await c.end()
+    }
+  })
+
+  pgOnly('an API key, a webhook endpoint or a SCIM token asked for while the organization is deleted is refused', async () => {
+    // Each was inserted without reading the organization in its transaction: it outlived the
+    // deletion that committed around it.
+    const org = await t.newOrg(`deleted-${Date.now()}`)
+    const orgKey = (await createApiKey(t.deps, { name: 'before', orgId: org.orgId, scopes: ['*'], expiresAt: null })).key
+    // What a deletion holds until it commits: the organization's row, deleted.
+    const held = await holding('select id from orgs where id = $1 for update', [org.orgId])
+    await held.client.query('delete from orgs where id = $1', [org.orgId])
+    const key = createApiKey(t.deps, { name: 'during', orgId: org.orgId, scopes: ['*'], expiresAt: null })
+    const endpoint = api('POST', `/orgs/${org.orgId}/webhooks`, { url: rx.url }, orgKey)
+    const token = refreshToken(t.deps, org.orgId)
+    expect(await stillWaiting(key)).toBe(true)
+    expect(await stillWaiting(endpoint, 0)).toBe(true)
+    expect(await stillWaiting(token, 0)).toBe(true)
+    await held.release()
+    await expect(key).rejects.toBeInstanceOf(OrgGone)
+    expect((await endpoint).status).toBe(404)
+    await expect(token).rejects.toBeInstanceOf(OrgGone)
+    const c = new pg.Client({ connectionString: url() })
+    await c.connect()
+    try {
+      const left = await c.query(`select (select count(*)::int from api_keys where org_id = $1 and name = 'during') as keys,
+        (select count(*)::int from webhook_endpoints where org_id = $1) as endpoints`, [org.orgId])
+      expect(left.rows[0]).toEqual({ keys: 0, endpoints: 0 })
     } finally {
       await c.end()
     }

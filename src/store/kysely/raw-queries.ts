@@ -1,7 +1,8 @@
 // Statements built per call (with kysely's `sql` tag) for the stores of rows that are not list
 // data (webhook deliveries, invitations): run on a transaction's connection or on the reader,
 // and written in transactions that leave list caches valid (like provisioning-log batches).
-import type { RawBuilder } from 'kysely'
+import { sql, type RawBuilder } from 'kysely'
+import { OrgGone, type OrgId } from '../store.ts'
 import type { Conn } from './prepared.ts'
 import type { StoreDriver } from './store-driver.ts'
 
@@ -24,6 +25,16 @@ export class RawQueries {
   run(conn: Conn, q: RawBuilder<unknown>): Promise<number> {
     const c = q.compile(this.#d.builder)
     return conn.run(c.sql, c.parameters)
+  }
+
+  /**
+   * Reads the organization's row in a write transaction (PostgreSQL: FOR KEY SHARE, so that a
+   * deletion in flight, which holds it FOR UPDATE, commits first); OrgGone when it is not there.
+   * A transaction that adds rows for an organization starts with it, so none outlives it.
+   */
+  async holdOrg(conn: Conn, orgId: string): Promise<void> {
+    const c = sql`select id from orgs where id = ${orgId}${this.pg ? sql` for key share` : sql``}`.compile(this.#d.builder)
+    if ((await conn.all(c.sql, c.parameters)).length === 0) throw new OrgGone(orgId as OrgId)
   }
 
   /** On the reader. */

@@ -74,6 +74,7 @@ export class KyselyWebhooks implements WebhookStore {
 
   async createEndpoint(e: NewWebhookEndpoint): Promise<WebhookEndpointRow> {
     return this.#q.tx(async (conn) => {
+      await this.#q.holdOrg(conn, e.orgId)
       // Only events from now on: the newest position now is where the endpoint's feed starts.
       const [b] = await this.#q.all<{ newest: number | string | null }>(conn, sql`select max(position) as newest from events where org_id = ${e.orgId} and position is not null`)
       const cursor = Number(b?.newest ?? 0)
