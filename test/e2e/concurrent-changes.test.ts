@@ -166,6 +166,37 @@ describe.each(storeMatrix())('concurrent changes on $name', (base) => {
     }
   })
 
+  pgOnly('failed console sign-ins at the same moment are each counted', async () => {
+    // Each read the count under a lock that held no row yet: a burst of first failures counted one.
+    const email = `burst-${Date.now()}@example.com`
+    const now = new Date().toISOString()
+    const windowStart = new Date(Date.now() - 900_000).toISOString()
+    const lockUntil = new Date(Date.now() + 900_000).toISOString()
+    // A first failure in flight: its row inserted, not yet committed.
+    const held = await holding(`insert into console_sign_in (email_folded, failures, first_failure_at, locked_until) values ($1, 1, $2, null)`, [email, now])
+    const second = t.store.console.failSignIn(email, now, windowStart, 5, lockUntil)
+    expect(await stillWaiting(second)).toBe(true)
+    await held.release()
+    expect((await second).failures).toBe(2)
+    expect((await t.store.console.signInState(email))?.failures).toBe(2)
+  })
+
+  pgOnly('of one-time links asked for at the same moment, only the last stays valid', async () => {
+    // Each marked only the links committed before it as used: all of the burst stayed valid.
+    const account = `acct-${Date.now()}`
+    const now = new Date().toISOString()
+    const expiresAt = new Date(Date.now() + 3_600_000).toISOString()
+    await Promise.all(Array.from({ length: 8 }, (_, i) => t.store.console.createLink({ hash: `${account}-${i}`, kind: 'reset', accountId: account, now, expiresAt })))
+    const c = new pg.Client({ connectionString: url() })
+    await c.connect()
+    try {
+      const valid = await c.query('select count(*)::int as n from console_links where account_id = $1 and used_at is null', [account])
+      expect(valid.rows[0].n).toBe(1)
+    } finally {
+      await c.end()
+    }
+  })
+
   it('secrets rotated at the same moment all sign the next delivery', async () => {
     // Each rotation read the secrets outside its transaction and wrote the list back: the last
     // one dropped the others' new secrets, which then verified nothing.

@@ -143,15 +143,19 @@ export class KyselyConsole implements ConsoleStore {
 
   failSignIn(emailFolded: string, now: string, windowStart: string, threshold: number, lockUntil: string): Promise<SignInState> {
     return this.#q.tx(async (conn) => {
+      // The row exists before it is read FOR UPDATE (PostgreSQL): a lock on no row held nothing,
+      // and the first failures of a burst each counted themselves as the first. The insert of a
+      // second waits for the first's commit, then its read sees the count that commit left.
+      await this.#q.run(conn, sql`insert into console_sign_in (email_folded, failures, first_failure_at, locked_until) values (${emailFolded}, 0, ${now}, null)
+        on conflict (email_folded) do nothing`)
       const lock = this.#q.pg ? sql` for update` : sql``
       const [r] = await this.#q.all<{ failures: number | string; first_failure_at: string; locked_until: string | null }>(conn,
         sql`select failures, first_failure_at, locked_until from console_sign_in where email_folded = ${emailFolded}${lock}`)
-      const fresh = !r || r.first_failure_at < windowStart
+      const fresh = !r || Number(r.failures) === 0 || r.first_failure_at < windowStart
       const failures = fresh ? 1 : Number(r.failures) + 1
       const first = fresh ? now : r.first_failure_at
       const locked = failures >= threshold ? lockUntil : fresh ? null : r.locked_until
-      await this.#q.run(conn, sql`insert into console_sign_in (email_folded, failures, first_failure_at, locked_until) values (${emailFolded}, ${failures}, ${first}, ${locked})
-        on conflict (email_folded) do update set failures = excluded.failures, first_failure_at = excluded.first_failure_at, locked_until = excluded.locked_until`)
+      await this.#q.run(conn, sql`update console_sign_in set failures = ${failures}, first_failure_at = ${first}, locked_until = ${locked} where email_folded = ${emailFolded}`)
       return { failures, firstFailureAt: first, lockedUntil: locked }
     })
   }
@@ -162,6 +166,9 @@ export class KyselyConsole implements ConsoleStore {
 
   async createLink(l: { hash: string; kind: LinkKind; accountId: string | null; now: string; expiresAt: string }): Promise<void> {
     await this.#q.tx(async (conn) => {
+      // PostgreSQL: one account's links of a kind change one transaction at a time; two at once
+      // each marked only the older links used, and both new links stayed valid.
+      if (this.#q.pg) await this.#q.all(conn, sql`select pg_advisory_xact_lock(hashtext(${`roster link ${l.kind} ${l.accountId ?? ''}`}))`)
       const same = l.accountId === null ? sql`account_id is null` : sql`account_id = ${l.accountId}`
       await this.#q.run(conn, sql`update console_links set used_at = ${l.now} where kind = ${l.kind} and ${same} and used_at is null`)
       await this.#q.run(conn, sql`insert into console_links (hash, kind, account_id, created_at, expires_at, used_at) values (${l.hash}, ${l.kind}, ${l.accountId}, ${l.now}, ${l.expiresAt}, null)`)
