@@ -153,7 +153,7 @@ export class WebhookDispatcher {
     const batch = this.#results
     this.#results = []
     try {
-      await this.#o.store.webhooks.complete(batch, this.#o.now().toISOString())
+      await this.#o.store.webhooks.complete(batch, this.#o.now().toISOString(), this.owner)
     } catch (e) {
       this.#results = batch.concat(this.#results)
       throw e

@@ -118,8 +118,13 @@ export interface WebhookStore {
    * per endpoint a call); returns how many deliveries it created.
    */
   fanOut(newId: () => string, nowMs: number, limit: number): Promise<number>
-  /** Records finished attempts and what follows from each, in one transaction. */
-  complete(results: readonly DeliveryResult[], now: string): Promise<void>
+  /**
+   * Records finished attempts and what follows from each, in one transaction. A retry, a release
+   * or a disabling result hands its delivery's lease back only while `owner` still holds it: a
+   * worker whose lease ran out (its results waited on a slow database) must not free a lane that
+   * another worker has claimed since and is sending.
+   */
+  complete(results: readonly DeliveryResult[], now: string, owner: string): Promise<void>
   /**
    * complete(), then, in the same transaction (one commit a round of the delivery loop), leases
    * up to `claim.limit` lanes whose head is due and not leased, of enabled endpoints, to

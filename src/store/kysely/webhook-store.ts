@@ -167,14 +167,14 @@ export class KyselyWebhooks implements WebhookStore {
     return events.reduce((n, e) => n + e.until - e.offset, 0)
   }
 
-  complete(results: readonly DeliveryResult[], now: string): Promise<void> {
+  complete(results: readonly DeliveryResult[], now: string, owner: string): Promise<void> {
     if (results.length === 0) return Promise.resolve()
-    return this.#q.tx((conn) => this.#complete(conn, results, now))
+    return this.#q.tx((conn) => this.#complete(conn, results, now, owner))
   }
 
   completeAndClaim(results: readonly DeliveryResult[], now: string, claim: ClaimRequest): Promise<readonly (readonly DeliveryJob[])[]> {
     return this.#q.tx(async (conn) => {
-      if (results.length > 0) await this.#complete(conn, results, now)
+      if (results.length > 0) await this.#complete(conn, results, now, claim.owner)
       return claim.limit > 0 ? this.#claim(conn, claim) : []
     })
   }
@@ -222,7 +222,7 @@ export class KyselyWebhooks implements WebhookStore {
    * waiting at an event with its attempts), and a done delivery hands its lane to the next one.
    * Statements are per batch, not per attempt: most batches are many single-event lanes.
    */
-  async #complete(conn: Conn, results: readonly DeliveryResult[], now: string): Promise<void> {
+  async #complete(conn: Conn, results: readonly DeliveryResult[], now: string, owner: string): Promise<void> {
     // PostgreSQL: the lock orders this hand-over of lane heads against a concurrent fan-out. On
     // both, an endpoint removed meanwhile (or its organization deleted: provisioning/org-delete.ts)
     // gets no attempt rows: its deliveries are gone with it.
@@ -257,13 +257,13 @@ export class KyselyWebhooks implements WebhookStore {
         else await this.#q.run(conn, sql`update webhook_deliveries set event_offset = ${index + 1}, attempts = 0, first_failure_ms = null where id = ${job.id}`)
       } else if (r.kind === 'retry') {
         await this.#q.run(conn, sql`update webhook_deliveries set event_offset = ${index}, attempts = ${index === job.offset ? job.attempts + 1 : 1},
-          first_failure_ms = ${r.firstFailureMs}, next_attempt_ms = ${r.nextAttemptMs}, lease_until_ms = 0, lease_owner = null where id = ${job.id}`)
+          first_failure_ms = ${r.firstFailureMs}, next_attempt_ms = ${r.nextAttemptMs}, lease_until_ms = 0, lease_owner = null where id = ${job.id} and lease_owner = ${owner}`)
       } else if (r.kind === 'release') {
         // Past the job's offset, the events before `index` were delivered: the one at `index` has no failures yet.
         const fresh = index > job.offset ? sql`, attempts = 0, first_failure_ms = null` : sql``
-        await this.#q.run(conn, sql`update webhook_deliveries set event_offset = ${index}, lease_until_ms = 0, lease_owner = null${fresh} where id = ${job.id}`)
+        await this.#q.run(conn, sql`update webhook_deliveries set event_offset = ${index}, lease_until_ms = 0, lease_owner = null${fresh} where id = ${job.id} and lease_owner = ${owner}`)
       } else {
-        await this.#q.run(conn, sql`update webhook_deliveries set event_offset = ${index}, lease_until_ms = 0, lease_owner = null where id = ${job.id}`)
+        await this.#q.run(conn, sql`update webhook_deliveries set event_offset = ${index}, lease_until_ms = 0, lease_owner = null where id = ${job.id} and lease_owner = ${owner}`)
         await this.#q.run(conn, sql`update webhook_endpoints set enabled = 0, disabled_reason = ${r.reason}, updated_at = ${now} where org_id = ${job.orgId} and id = ${job.endpointId}`)
       }
     }

@@ -1,0 +1,77 @@
+// Delivery results recorded late or twice, on each store, through the store the dispatcher uses.
+// - The dispatcher queues a batch of results again when recording it failed: also when the COMMIT
+//   went through and only its answer was lost (a connection dropped, a timeout). Recording the same
+//   results a second time must change nothing, and must not fail: before, the attempts' primary
+//   key refused the second insert, and the webhook loop retried the same batch every second,
+//   recording nothing else, until the server restarted.
+// - A worker whose lease ran out while its results waited (a slow database) must not hand back a
+//   lane another worker has claimed since: a third worker would then send the same event beside
+//   the second, and the lane's order would break.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createApiKey } from '../../src/provisioning/api-keys.ts'
+import type { DeliveryJob, DeliveryResult } from '../../src/store/webhook-store.ts'
+import { startApp, user, type TestApp } from '../helpers/app.ts'
+import { apiCall } from '../helpers/api-client.ts'
+import { storeMatrix } from '../helpers/stores.ts'
+import { eventually } from '../helpers/webhook-receiver.ts'
+
+describe.each(storeMatrix())('delivery results recorded late or twice on $name', (factory) => {
+  let t: TestApp
+  let key: string
+  beforeAll(async () => {
+    // No dispatcher in the app: the test claims and records as one would.
+    t = await startApp(factory)
+    key = (await createApiKey(t.deps, { name: 'twice', orgId: t.orgId, scopes: ['*'], expiresAt: null })).key
+  })
+  afterAll(async () => t.close())
+
+  it('are recorded once, and the lane goes on to its next event', async () => {
+    const ep = await apiCall(t, 'POST', `/orgs/${t.orgId}/webhooks`, key, { url: 'https://receiver.example.com/hooks', eventTypes: ['user.created', 'user.updated'] })
+    expect(ep.status).toBe(201)
+    const id = String((ep.json as { id: string }).id)
+    const created = await t.req('POST', '/Users', user('twice@example.com'))
+    expect(created.status).toBe(201)
+    expect((await t.req('PATCH', `/Users/${String(created.json.id)}`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'title', value: 'Twice' }] })).status).toBe(200)
+    const hooks = t.store.webhooks
+    let nowMs = Date.now()
+    await hooks.fanOut(() => crypto.randomUUID(), nowMs, 100)
+    const claim = (owner: string) => hooks.completeAndClaim([], new Date(nowMs).toISOString(), { owner, nowMs, leaseMs: 10_000, limit: 10, followers: 0 })
+    const [lane] = await claim('first')
+    const job = lane?.[0]
+    expect(job?.endpointId).toBe(id)
+    if (!job) return
+    const result: DeliveryResult = {
+      kind: 'delivered', job, index: job.offset,
+      attempt: { id: crypto.randomUUID(), endpointId: id, eventId: 'e', eventType: 'user.created', at: new Date(nowMs).toISOString(), status: 200, durationMs: 3, outcome: 'delivered', excerpt: null, error: null },
+    }
+    await hooks.complete([result], new Date(nowMs).toISOString(), 'first')
+    await hooks.complete([result], new Date(nowMs).toISOString(), 'first')
+    expect((await hooks.listAttempts(t.orgId, id, null, 100)).map((a) => a.id)).toEqual([result.attempt.id])
+    // The user's next event heads the lane now, and only it.
+    nowMs += 1
+    const next = await claim('second')
+    expect(next).toHaveLength(1)
+    expect(next[0]?.[0]?.position).toBeGreaterThan(job.position)
+  })
+
+  it('a worker whose lease ran out does not hand back the lane another worker holds now', async () => {
+    const ep = await apiCall(t, 'POST', `/orgs/${t.orgId}/webhooks`, key, { url: 'https://late.example.com/hooks', eventTypes: ['group.created'] })
+    expect(ep.status).toBe(201)
+    expect((await t.req('POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'leased' })).status).toBe(201)
+    const hooks = t.store.webhooks
+    let nowMs = Date.now() + 60_000
+    // On PostgreSQL an event's position comes a moment after its commit (the stamper).
+    await eventually(async () => (await hooks.fanOut(() => crypto.randomUUID(), nowMs, 100)) > 0, 10_000, 'the delivery')
+    const claim = (owner: string) => hooks.completeAndClaim([], new Date(nowMs).toISOString(), { owner, nowMs, leaseMs: 1_000, limit: 10, followers: 0 })
+    const mine = (lanes: readonly (readonly DeliveryJob[])[]) => lanes.filter((l) => l[0]?.endpointId === String((ep.json as { id: string }).id))
+    const [late] = mine(await claim('late'))
+    expect(late).toBeDefined()
+    if (!late?.[0]) return
+    // The lease runs out; another worker claims the lane and is sending it.
+    nowMs += 2_000
+    expect(mine(await claim('now'))).toHaveLength(1)
+    // The first worker's results arrive: it was stopped before sending (a release).
+    await hooks.complete([{ kind: 'release', job: late[0], index: late[0].offset }], new Date(nowMs).toISOString(), 'late')
+    expect(mine(await claim('third'))).toHaveLength(0)
+  })
+})
