@@ -7,6 +7,7 @@ import { applyPatch } from '../scim/patch/apply.ts'
 import { bareValueNote } from '../scim/filter/parser.ts'
 import { normalizePatch, type PatchOperation } from '../scim/patch/normalize.ts'
 import { validateResource } from '../scim/resource.ts'
+import { fold } from '../scim/fold.ts'
 import type { ResourceSchema } from '../scim/schema/registry.ts'
 import { apiUser } from '../directory/shape.ts'
 import { deletedUserEvent, memberRemovedByDelete, userCreated, userDeleted, userEvent, userUpdated, type EventContext } from '../events/build.ts'
@@ -47,7 +48,7 @@ export function createUser(deps: Deps, orgId: OrgId, input: unknown, log: WriteL
   return withCurrentSchemas(deps, orgId, rs, (current) => createUserWith(deps, orgId, input, log, current))
 }
 
-async function createUserWith(deps: Deps, orgId: OrgId, input: unknown, log: WriteLog | undefined, rs: ResourceSchema): Promise<UserRow> {
+async function createUserWith(deps: Deps, orgId: OrgId, input: unknown, log: WriteLog | undefined, rs: ResourceSchema, retried = false): Promise<UserRow> {
   const v = validateResource(rs, input, { mode: 'create' })
   for (const n of v.notes) log?.note?.(n)
   const passwordHash = v.password === null ? null : await hashPassword(v.password)
@@ -78,12 +79,19 @@ async function createUserWith(deps: Deps, orgId: OrgId, input: unknown, log: Wri
   } catch (e) {
     const holder = e instanceof UniqueViolation && e.what === 'userName' ? await appUserNamed(deps, orgId, v.body.userName) : null
     if (holder === null) return userNameTaken(deps, orgId, v.body.userName, e)
-    if (!adopt) {
-      throw new ScimError(409, 'uniqueness', `userName ${quote(v.body.userName)} belongs to User ${quote(holder)}, which the application created; ` +
-        'an identity provider does not take over such a user unless the organization allows adoption (adoptExisting)')
-    }
-    return adoptUser(deps, orgId, holder, v, passwordHash, identityProvider, log, rs)
+    if (!adopt) throw adoptionRefused(v.body.userName, holder)
+    const adopted = await adoptUser(deps, orgId, holder, v, passwordHash, identityProvider, log, rs)
+    if (adopted !== null) return adopted
+    // The application's user was renamed or taken over between the failed insert and the
+    // takeover's lock (reads outside a transaction): the create starts over, once.
+    if (retried) throw new ScimError(409, 'uniqueness', `userName ${quote(v.body.userName)} is already taken`)
+    return createUserWith(deps, orgId, input, log, rs, true)
   }
+}
+
+function adoptionRefused(userName: unknown, holder: string): ScimError {
+  return new ScimError(409, 'uniqueness', `userName ${quote(userName)} belongs to User ${quote(holder)}, which the application created; ` +
+    'an identity provider does not take over such a user unless the organization allows adoption (adoptExisting)')
 }
 
 /** The organization's policy, read in this transaction at most once, and only if asked for. */
@@ -115,16 +123,21 @@ async function appUserNamed(deps: Deps, orgId: OrgId, userName: unknown): Promis
 /**
  * The organization allows adoption: the identity provider's create becomes a replace of the
  * application's user, which becomes SCIM-managed (`user.adopted`, then the update's events).
+ * Null when the user no longer is the application's user of that userName (the caller's reads
+ * were outside this transaction): the create starts over.
  */
 async function adoptUser(
   deps: Deps, orgId: OrgId, id: string, v: ReturnType<typeof validateResource>, passwordHash: string | null, identityProvider: string | null, log: WriteLog | undefined,
   rs: ResourceSchema,
-): Promise<UserRow> {
+): Promise<UserRow | null> {
   const now = deps.now().toISOString()
-  return deps.store.write(async (tx) => {
+  const named = typeof v.body.userName === 'string' ? fold(v.body.userName) : null
+  return deps.store.write(async (tx): Promise<UserRow | null> => {
     const cur = await tx.getUserForUpdate(orgId, id)
-    if (!cur || cur.directory?.managedBy !== 'app') throw new ScimError(409, 'uniqueness', `userName ${quote(v.body.userName)} is already taken`)
+    if (!cur || cur.directory?.managedBy !== 'app' || typeof cur.body.userName !== 'string' || fold(cur.body.userName) !== named) return null
     const policy = await tx.orgs.policy(orgId)
+    // Adoption may have been turned off since the failed insert read the policy.
+    if (!policy.settings.adoptExisting) throw adoptionRefused(v.body.userName, id)
     checkSchemaVersion(policy, rs)
     checkDomains(policy, v.body, null)
     await keepUnique(tx, orgId, rs, id, cur.body, v.body)
@@ -139,7 +152,7 @@ async function adoptUser(
     await tx.insertEvents(orgId, [userEvent(ctx, 'user.adopted', after, { previouslyManagedBy: 'app' }), ...userUpdated(ctx, cur, after, logged)])
     await log?.record(tx, orgId, logged)
     return after
-  }, deps.deadline)
+  }, deps.deadline).catch((e: unknown) => userNameTaken(deps, orgId, v.body.userName, e))
 }
 
 /** GET /Users/{id}. */

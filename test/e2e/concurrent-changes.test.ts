@@ -197,6 +197,32 @@ describe.each(storeMatrix())('concurrent changes on $name', (base) => {
     }
   })
 
+  pgOnly('an identity provider\'s create does not take over an application\'s user renamed meanwhile', async () => {
+    // The takeover was decided from reads outside its transaction: the application's rename was
+    // overwritten, and the user the application calls by the new name was taken over.
+    expect((await api('PATCH', `/orgs/${t.orgId}/settings`, { adoptExisting: true })).status).toBe(200)
+    try {
+      const name = `alice-${Date.now()}@example.com`
+      const made = await api('POST', `/orgs/${t.orgId}/users`, { userName: name })
+      expect(made.status).toBe(201)
+      const appId = String(made.json.id)
+      const held = await holding('select id from users where id = $1 for update', [appId])
+      const create = t.req('POST', '/Users', user(name))
+      expect(await stillWaiting(create)).toBe(true)
+      // The application renames its user while the create waits to take it over.
+      const renamed = `bob-${Date.now()}@example.com`
+      await held.client.query(`update users set user_name = $2, user_name_folded = $2, data = jsonb_set(data, '{userName}', to_jsonb($2::text)),
+        version = version + 1 where id = $1`, [appId, renamed])
+      await held.release()
+      const r = await create
+      expect(r.status).toBe(201)
+      expect(r.json.id).not.toBe(appId)
+      expect((await api('GET', `/orgs/${t.orgId}/users/${appId}`)).json.userName).toBe(renamed)
+    } finally {
+      await api('PATCH', `/orgs/${t.orgId}/settings`, { adoptExisting: false })
+    }
+  })
+
   it('secrets rotated at the same moment all sign the next delivery', async () => {
     // Each rotation read the secrets outside its transaction and wrote the list back: the last
     // one dropped the others' new secrets, which then verified nothing.
