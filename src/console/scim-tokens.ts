@@ -32,7 +32,10 @@ export async function refreshScimToken(deps: Deps, orgId: OrgId, actor: string):
   const id = deps.newId()
   const now = deps.now().toISOString()
   await deps.store.write(async (tx) => {
-    // Read first, so a deletion in flight commits before and no token outlives its organization.
+    // Held first: a second refresh waits, then revokes this one's token (each revokes the live
+    // tokens it sees; two at once each left the other's new token live). A deletion in flight
+    // commits first, so no token outlives its organization.
+    await tx.orgs.hold(orgId)
     await tx.orgs.policy(orgId)
     await tx.replaceToken(orgId, { id, hash: t.hash, prefix: t.prefix, lastFour: t.lastFour, now })
     await tx.insertEvents(orgId, [tokenRefreshed({ orgId, at: now, newId: deps.newId, mapping: NO_MAPPING }, { id, prefix: t.prefix })])

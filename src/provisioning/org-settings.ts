@@ -138,7 +138,7 @@ export async function updateOrgSettings(
 
   return deps.store.write(async (tx) => {
     // Read, changed and written back whole: a concurrent change must wait, or one of the two is lost.
-    await tx.orgs.holdSettings(org.id)
+    await tx.orgs.hold(org.id)
     const { settings: current } = await tx.orgs.policy(org.id)
     const before = await tx.orgs.domains(org.id)
     const listed = new Set(before.map((r) => r.domain))

@@ -56,8 +56,12 @@ export interface DomainChange {
 /** An organization's policy inside a write transaction. */
 export interface OrgPolicyTx {
   policy(orgId: OrgId): Promise<OrgPolicy>
-  /** Holds the organization's settings until the transaction ends: another settings change waits (SCIM writes do not). */
-  holdSettings(orgId: OrgId): Promise<void>
+  /**
+   * Holds the organization's own state (settings, SCIM tokens) until the transaction ends: another
+   * change of it waits (SCIM writes do not). A change that reads that state and writes from what
+   * it read starts with it.
+   */
+  hold(orgId: OrgId): Promise<void>
   domains(orgId: OrgId): Promise<readonly DomainRecord[]>
   saveSettings(orgId: OrgId, settings: OrgSettings): Promise<void>
   /** False when the organization lists the domain already. */

@@ -51,6 +51,17 @@ describe.each(storeMatrix())('concurrent changes on $name', (base) => {
     open.clear()
   })
 
+  /** One statement on a raw client of the test's database. */
+  const query = async <R extends Record<string, unknown>>(text: string, params: unknown[]): Promise<R[]> => {
+    const c = new pg.Client({ connectionString: url() })
+    await c.connect()
+    try {
+      return (await c.query(text, params)).rows as R[]
+    } finally {
+      await c.end()
+    }
+  }
+
   /** Whether `p` is still pending after `ms` (it waits for a lock). */
   const stillWaiting = async (p: Promise<unknown>, ms = 400) => {
     let settled = false
@@ -127,14 +138,8 @@ describe.each(storeMatrix())('concurrent changes on $name', (base) => {
     expect(await stillWaiting(fanOut)).toBe(true)
     await held.release()
     expect((await fanOut).queued).toBe(0)
-    const c = new pg.Client({ connectionString: url() })
-    await c.connect()
-    try {
-      const open = await c.query(`select count(*)::int as n from invitations where user_id = $1 and status in ('queued', 'sent')`, [uid])
-      expect(open.rows[0].n).toBe(1)
-    } finally {
-      await c.end()
-    }
+    const [invitations] = await query(`select count(*)::int as n from invitations where user_id = $1 and status in ('queued', 'sent')`, [uid])
+    expect(invitations?.n).toBe(1)
   })
 
   pgOnly('an API key, a webhook endpoint or a SCIM token asked for while the organization is deleted is refused', async () => {
@@ -155,15 +160,9 @@ describe.each(storeMatrix())('concurrent changes on $name', (base) => {
     await expect(key).rejects.toBeInstanceOf(OrgGone)
     expect((await endpoint).status).toBe(404)
     await expect(token).rejects.toBeInstanceOf(OrgGone)
-    const c = new pg.Client({ connectionString: url() })
-    await c.connect()
-    try {
-      const left = await c.query(`select (select count(*)::int from api_keys where org_id = $1 and name = 'during') as keys,
+    const [left] = await query(`select (select count(*)::int from api_keys where org_id = $1 and name = 'during') as keys,
         (select count(*)::int from webhook_endpoints where org_id = $1) as endpoints`, [org.orgId])
-      expect(left.rows[0]).toEqual({ keys: 0, endpoints: 0 })
-    } finally {
-      await c.end()
-    }
+    expect(left).toEqual({ keys: 0, endpoints: 0 })
   })
 
   pgOnly('failed console sign-ins at the same moment are each counted', async () => {
@@ -187,14 +186,8 @@ describe.each(storeMatrix())('concurrent changes on $name', (base) => {
     const now = new Date().toISOString()
     const expiresAt = new Date(Date.now() + 3_600_000).toISOString()
     await Promise.all(Array.from({ length: 8 }, (_, i) => t.store.console.createLink({ hash: `${account}-${i}`, kind: 'reset', accountId: account, now, expiresAt })))
-    const c = new pg.Client({ connectionString: url() })
-    await c.connect()
-    try {
-      const valid = await c.query('select count(*)::int as n from console_links where account_id = $1 and used_at is null', [account])
-      expect(valid.rows[0].n).toBe(1)
-    } finally {
-      await c.end()
-    }
+    const [valid] = await query('select count(*)::int as n from console_links where account_id = $1 and used_at is null', [account])
+    expect(valid?.n).toBe(1)
   })
 
   pgOnly('an identity provider\'s create does not take over an application\'s user renamed meanwhile', async () => {
@@ -221,6 +214,23 @@ describe.each(storeMatrix())('concurrent changes on $name', (base) => {
     } finally {
       await api('PATCH', `/orgs/${t.orgId}/settings`, { adoptExisting: false })
     }
+  })
+
+  pgOnly('of two SCIM token refreshes at once, only the last token stays live', async () => {
+    // Each revoked the live tokens it saw: the second, blocked on the old token's row, never saw
+    // the first's new token, and both new tokens stayed live (a refresh to cut off a leaked token
+    // could leave another working).
+    const org = await t.newOrg(`tokens-${Date.now()}`)
+    const [old] = await query<{ id: string }>('select id from scim_tokens where org_id = $1 and revoked_at is null', [org.orgId])
+    const held = await holding('select id from scim_tokens where id = $1 for update', [old?.id])
+    const first = refreshToken(t.deps, org.orgId)
+    const second = refreshToken(t.deps, org.orgId)
+    await stillWaiting(first)
+    await held.release()
+    const tokens = await Promise.all([first, second])
+    const live = await Promise.all(tokens.map(async (k) => (await t.req('GET', '/Users', undefined, { token: k.token })).status))
+    expect(live.sort()).toEqual([200, 401])
+    expect((await t.req('GET', '/Users', undefined, { token: org.token })).status).toBe(401)
   })
 
   it('secrets rotated at the same moment all sign the next delivery', async () => {
@@ -257,13 +267,7 @@ describe.each(storeMatrix())('concurrent changes on $name', (base) => {
     expect(await stillWaiting(deletion)).toBe(true)
     await held.release()
     expect((await deletion).status).toBe(200)
-    const c = new pg.Client({ connectionString: url() })
-    await c.connect()
-    try {
-      const left = await c.query('select count(*)::int as n from webhook_deliveries where org_id = $1', [org.orgId])
-      expect(left.rows[0].n).toBe(0)
-    } finally {
-      await c.end()
-    }
+    const [left] = await query('select count(*)::int as n from webhook_deliveries where org_id = $1', [org.orgId])
+    expect(left?.n).toBe(0)
   })
 })

@@ -199,7 +199,7 @@ export class KyselyConsole implements ConsoleStore {
 
   async addToken(orgId: OrgId, t: NewScimToken, opts: { rotating: boolean; revokeOthers: boolean }, audit: ConsoleAudit): Promise<void> {
     await this.#q.tx(async (conn) => {
-      await this.#q.holdOrg(conn, orgId)
+      await this.#q.holdOrg(conn, orgId, 'no key update')
       if (opts.revokeOthers) await this.#q.run(conn, sql`update scim_tokens set revoked_at = ${t.now} where org_id = ${orgId} and revoked_at is null`)
       else await this.#q.run(conn, sql`update scim_tokens set revoked_at = ${t.now} where org_id = ${orgId} and revoked_at is null and rotating = 1 and first_used_at is null`)
       await this.#q.run(conn, sql`insert into scim_tokens (org_id, id, hash, prefix, created_at, revoked_at, last_four, rotating)

@@ -19,9 +19,10 @@ export function orgStatements(b: Kysely<Database>, kind: 'sqlite' | 'postgres') 
     // change (which takes the row FOR UPDATE) waits for the writes that read it, and a write that
     // reads it after the change waits for the change's commit and sees the new version.
     policy: prepare(kind === 'postgres' ? policy.forKeyShare('o') : policy),
-    // PostgreSQL: FOR NO KEY UPDATE orders a settings change against another (each reads the
-    // settings and writes them back whole) without waiting for the writes that hold KEY SHARE.
-    holdSettings: kind === 'postgres' ? prepare(b.selectFrom('orgs').select('id').where('id', '=', arg(0)).forNoKeyUpdate()) : null,
+    // PostgreSQL: FOR NO KEY UPDATE orders a change of the organization's own state against
+    // another (settings read and written back whole; a token refresh revoking the live tokens)
+    // without waiting for the writes that hold KEY SHARE.
+    hold: kind === 'postgres' ? prepare(b.selectFrom('orgs').select('id').where('id', '=', arg(0)).forNoKeyUpdate()) : null,
     domainRecords: prepare(b.selectFrom('org_domains').selectAll().where('org_id', '=', arg(0)).orderBy('domain')),
     domainRecord: prepare(b.selectFrom('org_domains').selectAll().where('org_id', '=', arg(0)).where('domain', '=', arg(1))),
     saveSettings: prepare(b.updateTable('orgs').set({ settings: arg(1) }).where('id', '=', arg(0))),
@@ -69,8 +70,8 @@ export class KyselyOrgPolicyTx implements OrgPolicyTx {
     return { settings: readSettings(org.settings), domains: org.domains ? org.domains.split(' ').sort() : [], schemaVersion: Number(org.schema_version ?? 0) }
   }
 
-  async holdSettings(orgId: OrgId): Promise<void> {
-    if (this.#st.holdSettings) await all(this.#c, this.#st.holdSettings, [orgId])
+  async hold(orgId: OrgId): Promise<void> {
+    if (this.#st.hold) await all(this.#c, this.#st.hold, [orgId])
   }
 
   async domains(orgId: OrgId): Promise<readonly DomainRecord[]> {

@@ -31,9 +31,12 @@ export class RawQueries {
    * Reads the organization's row in a write transaction (PostgreSQL: FOR KEY SHARE, so that a
    * deletion in flight, which holds it FOR UPDATE, commits first); OrgGone when it is not there.
    * A transaction that adds rows for an organization starts with it, so none outlives it.
+   * `no key update`: also ordered against another change of the organization's own state
+   * (OrgPolicyTx.hold), as a token rotation that revokes tokens must be.
    */
-  async holdOrg(conn: Conn, orgId: string): Promise<void> {
-    const c = sql`select id from orgs where id = ${orgId}${this.pg ? sql` for key share` : sql``}`.compile(this.#d.builder)
+  async holdOrg(conn: Conn, orgId: string, strength: 'key share' | 'no key update' = 'key share'): Promise<void> {
+    const lock = !this.pg ? sql`` : strength === 'key share' ? sql` for key share` : sql` for no key update`
+    const c = sql`select id from orgs where id = ${orgId}${lock}`.compile(this.#d.builder)
     if ((await conn.all(c.sql, c.parameters)).length === 0) throw new OrgGone(orgId as OrgId)
   }
 
