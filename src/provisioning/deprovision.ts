@@ -6,6 +6,7 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises'
 import type { ApiUser } from '../directory/shape.ts'
 import { deletedUserEvent } from '../events/build.ts'
 import { NO_MAPPING } from '../orgs/settings.ts'
+import { OrgGone } from '../store/store.ts'
 import type { Deps } from './deps.ts'
 import { eventContext } from './users.ts'
 
@@ -16,6 +17,15 @@ export async function purgeDeletedUsers(deps: Pick<Deps, 'store' | 'now' | 'newI
     const due = await deps.store.duePurges(now, batch)
     for (const kept of due) {
       const removed = await deps.store.write(async (tx) => {
+        // The organization first (PostgreSQL: KEY SHARE): its deletion in flight commits before,
+        // and its users go with it. Without this read a purge could commit its user.deleted event
+        // after the deletion had removed the organization's events: an event left behind.
+        try {
+          await tx.orgs.policy(kept.orgId)
+        } catch (e) {
+          if (e instanceof OrgGone) return false
+          throw e
+        }
         if (!(await tx.purgeDeletedUser(kept.orgId, kept.id))) return false
         const shape = { ...(kept.data as unknown as ApiUser), version: Number(kept.data.version) + 1, updatedAt: now }
         await tx.insertEvents(kept.orgId, [deletedUserEvent(eventContext(deps as Deps, kept.orgId, now, NO_MAPPING), 'user.deleted', shape)])

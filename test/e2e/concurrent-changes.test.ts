@@ -6,6 +6,7 @@
 import pg from 'pg'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createApiKey } from '../../src/provisioning/api-keys.ts'
+import { purgeDeletedUsers } from '../../src/provisioning/deprovision.ts'
 import { refreshToken } from '../../src/provisioning/orgs.ts'
 import { OrgGone } from '../../src/store/store.ts'
 import { startApp, user, type TestApp } from '../helpers/app.ts'
@@ -231,6 +232,27 @@ describe.each(storeMatrix())('concurrent changes on $name', (base) => {
     const live = await Promise.all(tokens.map(async (k) => (await t.req('GET', '/Users', undefined, { token: k.token })).status))
     expect(live.sort()).toEqual([200, 401])
     expect((await t.req('GET', '/Users', undefined, { token: org.token })).status).toBe(401)
+  })
+
+  pgOnly('the purge of a deleted user leaves no event behind its organization\'s deletion', async () => {
+    // The purge never read the organization: it committed its user.deleted event after the
+    // deletion had removed the organization's events, and the event outlived the organization.
+    const org = await t.newOrg(`purged-${Date.now()}`)
+    expect((await api('PATCH', `/orgs/${org.orgId}/settings`, { deprovision: 'suspend', deleteAfterDays: 1 }, operator)).status).toBe(200)
+    const made = await t.req('POST', '/Users', user('purged@example.com'), { token: org.token })
+    expect(made.status).toBe(201)
+    expect((await t.req('DELETE', `/Users/${String(made.json.id)}`, undefined, { token: org.token })).status).toBe(204)
+    // The deletion, as far as its events: the organization held, its events gone, the rest to come.
+    const held = await holding('select id from orgs where id = $1 for update', [org.orgId])
+    await held.client.query('delete from events where org_id = $1', [org.orgId])
+    const purge = purgeDeletedUsers({ store: t.store, newId: t.deps.newId, now: () => new Date(Date.now() + 2 * 86_400_000) })
+    expect(await stillWaiting(purge)).toBe(true)
+    await held.client.query('delete from deleted_users where org_id = $1', [org.orgId])
+    await held.client.query('delete from orgs where id = $1', [org.orgId])
+    await held.release()
+    await purge
+    const [left] = await query<{ n: number }>('select count(*)::int as n from events where org_id = $1', [org.orgId])
+    expect(left?.n).toBe(0)
   })
 
   it('secrets rotated at the same moment all sign the next delivery', async () => {
