@@ -10,11 +10,13 @@ import { userCreated, userUpdated } from '../events/build.ts'
 import type { ScimOwnedField } from '../orgs/settings.ts'
 import { ScimError } from '../scim/errors.ts'
 import { validateResource } from '../scim/resource.ts'
-import { userResource } from '../scim/schema/registry.ts'
+import { userResource, type ResourceSchema } from '../scim/schema/registry.ts'
 import type { OrgId, UserRow } from '../store/store.ts'
 import { UniqueViolation } from '../store/store.ts'
 import { checkIfMatch } from './common.ts'
 import type { Deps } from './deps.ts'
+import { orgResources } from './org-schemas.ts'
+import { checkSchemaVersion, keepUnique, withCurrentSchemas } from './unique.ts'
 import { eventContext } from './users.ts'
 
 const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'
@@ -77,9 +79,9 @@ function toScimBody(base: Json, input: Json): Json {
   return body
 }
 
-function validated(body: Json, mode: 'create' | 'replace'): ReturnType<typeof validateResource> {
+function validated(body: Json, mode: 'create' | 'replace', rs: ResourceSchema = userResource): ReturnType<typeof validateResource> {
   try {
-    return validateResource(userResource, { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], ...body }, { mode })
+    return validateResource(rs, { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], ...body }, { mode })
   } catch (e) {
     if (e instanceof ScimError) throw new AppWriteError(400, 'invalid_body', e.message)
     throw e
@@ -88,6 +90,8 @@ function validated(body: Json, mode: 'create' | 'replace'): ReturnType<typeof va
 
 function taken(e: unknown, userName: unknown): never {
   if (e instanceof UniqueViolation && e.what === 'userName') throw new AppWriteError(409, 'user_name_taken', `userName "${String(userName)}" is already taken in this organization`)
+  // A value of an attribute the organization declared unique (provisioning/unique.ts).
+  if (e instanceof ScimError && e.status === 409) throw new AppWriteError(409, 'value_taken', e.message)
   throw e
 }
 
@@ -126,7 +130,10 @@ export async function updateAppUser(deps: Deps, orgId: OrgId, id: string, input:
   checkFields(input)
   const now = deps.now().toISOString()
   try {
-    return await deps.store.write(async (tx) => {
+    // Validated against the organization's own resource type: its declared extensions' values
+    // stay in the body, and their unique entries move with it (a standard-only validation moved
+    // them out, and the write erased them while the unique index still named this user).
+    return await withCurrentSchemas(deps, orgId, (await orgResources(deps, orgId)).user, (rs) => deps.store.write(async (tx) => {
       const cur = await tx.getUserForUpdate(orgId, id)
       if (!cur) throw new AppWriteError(404, 'not_found', 'No such user in this organization')
       try {
@@ -148,23 +155,28 @@ export async function updateAppUser(deps: Deps, orgId: OrgId, id: string, input:
             { fields: owned, managedBy: 'scim', identityProvider: info.identityProvider })
         }
       }
+      const policy = await tx.orgs.policy(orgId)
+      checkSchemaVersion(policy, rs)
       const fields = Object.fromEntries(Object.entries(input).filter(([k]) => k !== 'metadata'))
-      const v = validated(toScimBody(cur.body, fields), 'replace')
+      const v = validated(toScimBody(cur.body, fields), 'replace', rs)
       const metadata = 'metadata' in input ? (input.metadata as Json | null) : info?.metadata ?? null
       const bodyChanged = !isDeepStrictEqual(cur.body, v.body)
       const metadataChanged = !isDeepStrictEqual(info?.metadata ?? null, metadata)
       if (!bodyChanged && !metadataChanged) return cur
       // One new version for the change, whichever parts it touched.
-      if (bodyChanged) await tx.updateUser(orgId, id, v.body, cur.body, undefined, cur.version, now)
+      if (bodyChanged) {
+        await keepUnique(tx, orgId, rs, id, cur.body, v.body)
+        await tx.updateUser(orgId, id, v.body, cur.body, undefined, cur.version, now)
+      }
       if (metadataChanged) await tx.setMetadata(orgId, id, metadata, now, !bodyChanged)
       const after: UserRow = {
         ...cur, version: cur.version + 1, lastModified: now, body: v.body,
         directory: { ...(info ?? { managedBy: 'app', identityProvider: null, customAttributes: null }), metadata },
       }
       const change = { resourceType: 'User' as const, resourceId: id, before: cur.body, after: v.body }
-      await tx.insertEvents(orgId, userUpdated(eventContext(deps, orgId, now, (await tx.orgs.policy(orgId)).settings.attributeMapping), cur, after, change))
+      await tx.insertEvents(orgId, userUpdated(eventContext(deps, orgId, now, policy.settings.attributeMapping), cur, after, change))
       return after
-    })
+    }))
   } catch (e) {
     return taken(e, input.userName)
   }

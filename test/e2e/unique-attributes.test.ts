@@ -133,6 +133,25 @@ describe.each(storeMatrix())('unique declared attributes on $name', (base) => {
     await create(o, 'd@example.com', { badge: 'a-1', employeeNo: 2 })
   })
 
+  it('a directory API change of a user keeps its declared values and their unique entries', async () => {
+    // The directory API validated against the standard User only: a metadata or nickName change
+    // erased the declared values, while the unique index still named the user as their holder.
+    const o = await newOrg()
+    expect((await declare(o, declaration())).status).toBe(201)
+    const e = await create(o, 'erin@example.com', { badge: 'E-1', employeeNo: 5 })
+    const changed = await apiCall(t, 'PATCH', `/orgs/${o.id}/users/${e}`, o.key, { metadata: { seat: 12 } })
+    expect(changed.status, JSON.stringify(changed.json)).toBe(200)
+    const kept = await scim(o, 'GET', `/Users/${e}`)
+    expect(kept.json[EXT]).toEqual({ badge: 'E-1', employeeNo: 5 })
+    expect409(await scim(o, 'POST', '/Users', withExt('other@example.com', { badge: 'e-1' })), 'badge')
+    // Changed again through the API, the user still holds its values; deleted, it frees them.
+    expect((await apiCall(t, 'PATCH', `/orgs/${o.id}/users/${e}`, o.key, { nickName: 'Ery', locale: 'en-GB' })).status).toBe(200)
+    expect((await scim(o, 'GET', `/Users/${e}`)).json).toMatchObject({ nickName: 'Ery', locale: 'en-GB', [EXT]: { badge: 'E-1', employeeNo: 5 } })
+    expect409(await scim(o, 'POST', '/Users', withExt('other@example.com', { employeeNo: 5 })), 'employeeNo')
+    expect((await scim(o, 'DELETE', `/Users/${e}`)).status).toBe(204)
+    await create(o, 'other@example.com', { badge: 'e-1', employeeNo: 5 })
+  })
+
   it('Bulk: of two creates of one value the first in request order wins, the second is a 409; a group extension is unique among groups', async () => {
     const o = await newOrg()
     expect((await declare(o, declaration())).status).toBe(201)
