@@ -1,8 +1,10 @@
-// The event feed's cursor: the position of the last event a consumer has seen and when the
-// cursor was issued, base64url-encoded so that clients treat it as opaque. The issue time lets
-// the feed tell a consumer that has been away longer than the retention to resynchronise.
+// The event feed's cursor: the position of the last event a consumer has seen and a time no
+// later than that of any event after it (http/api/events.ts), base64url-encoded so that clients
+// treat it as opaque. The time lets the feed tell a consumer whose next events retention may have
+// deleted to resynchronise.
 export interface FeedCursor {
   readonly position: number
+  /** No event after `position` is older than this (the events the retention keeps are newer). */
   readonly issuedMs: number
 }
 

@@ -198,4 +198,24 @@ describe.each(storeMatrix())('event feed on $name', (factory) => {
       skewMs = 0
     }
   })
+
+  it('a consumer behind the feed gets the 410 once retention may have deleted its next events, however recent its cursor', async () => {
+    // The cursor carried the time of the answer: a consumer 10 days behind held, after 25 more
+    // days, a cursor 25 days old whose next events (35 days old) retention had deleted, and it
+    // read on past them without the 410.
+    const o = await freshOrg()
+    await o.createUsers('behind', 4)
+    skewMs = 10 * DAY
+    try {
+      expect((await o.feed.page({ limit: 2 })).data).toHaveLength(2)
+      const behind = o.feed.cursor ?? ''
+      skewMs = 31 * DAY
+      await t.store.pruneEvents(new Date(Date.now() + skewMs - 30 * DAY).toISOString(), 10_000)
+      const r = await api<ApiErrorBody>(`/orgs/${o.orgId}/events?after=${behind}`)
+      expect(r.status).toBe(410)
+      expect(r.json.error).toBe('cursor_expired')
+    } finally {
+      skewMs = 0
+    }
+  })
 })

@@ -19,6 +19,12 @@ import { MAX_WAIT_SECONDS, invalidParameter, parseLimit } from './paging.ts'
 import { EVENTS } from './schemas.ts'
 
 const DAY_MS = 86_400_000
+/**
+ * How much earlier than its position's neighbours an event's time may be: a write's events carry
+ * the time it began and take their positions when it commits (and, on PostgreSQL, a moment
+ * later). A cursor's time is set back by this much, so that no event after it is older.
+ */
+const SKEW_MS = 3_600_000
 /** While waiting, the feed is read again this often (events another server committed). */
 const POLL_MS = 250
 
@@ -80,7 +86,7 @@ export function registerEventRoutes(app: FastifyInstance, deps: Deps, opts: Feed
       throw new ApiError(410, 'cursor_expired',
         `This cursor is older than the event retention (${opts.retentionDays} days): events after it may have been deleted. ` +
         'Resynchronise from the directory API (list users and groups), then follow the feed from resyncCursor.',
-        {}, { resyncCursor: encodeFeedCursor(newest, now) })
+        {}, { resyncCursor: encodeFeedCursor(newest, now - SKEW_MS) })
     }
     const after = cursor?.position ?? 0
     // With a type filter, a quiet answer still moves the cursor past the events it skipped: every
@@ -100,7 +106,13 @@ export function registerEventRoutes(app: FastifyInstance, deps: Deps, opts: Feed
     }
     const last = rows[rows.length - 1]
     const reached = rows.length < limit ? Math.max(last?.position ?? after, newest) : (last as Event).position
-    const next = encodeFeedCursor(reached, deps.now().getTime())
+    // The cursor's time is that of the oldest event that may follow it, not the answer's: a
+    // consumer behind the feed (a full page) holds a cursor whose next events are as old as the
+    // page's last, and retention deletes them by their time. Stamped with the answer's time, such
+    // a cursor outlived them by as much as the consumer was behind, and a consumer that came back
+    // within the retention skipped them without the 410.
+    const oldestNext = rows.length < limit ? now : Math.min(now, Date.parse((last as Event).at))
+    const next = encodeFeedCursor(reached, oldestNext - SKEW_MS)
     // The stored payloads are the events' exact JSON text: spliced, never parsed again (a string
     // is sent as it is; the response schema, EventPage, only documents it).
     return reply.type('application/json; charset=utf-8').send(`{"data":[${rows.map((r) => r.payload).join(',')}],"nextCursor":"${next}"}`)
