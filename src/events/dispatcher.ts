@@ -233,10 +233,10 @@ export class WebhookDispatcher {
     const row = (outcome: AttemptRow['outcome']) => this.#attemptRow(job, event.id, event.type, at.toISOString(), res, outcome)
     if (res.status !== null && res.status >= 200 && res.status < 300) return { ...base, kind: 'delivered', attempt: row('delivered') }
     // Standard Webhooks: 410 Gone means the receiver wants no more deliveries.
-    if (res.status === 410) return { ...base, kind: 'disable', attempt: row('disabled'), reason: 'the endpoint answered 410 Gone' }
+    if (res.status === 410) return { ...base, kind: 'disable', attempt: row('disabled'), reason: 'the endpoint answered 410 Gone', failingSince: null }
     const failingSince = job.failingSince === null ? null : Date.parse(job.failingSince)
     if (shouldDisableEndpoint(failingSince, nowMs)) {
-      return { ...base, kind: 'disable', attempt: row('disabled'), reason: `every delivery has failed since ${job.failingSince ?? ''} (5 days)` }
+      return { ...base, kind: 'disable', attempt: row('disabled'), reason: `every delivery has failed since ${job.failingSince ?? ''} (5 days)`, failingSince: job.failingSince }
     }
     // The job's attempts count the event at its offset; a later event of the row starts afresh.
     const first = event.index === job.offset

@@ -96,7 +96,12 @@ export type DeliveryResult = ({ readonly job: DeliveryJob; readonly index: numbe
   /** Retries exhausted: the lane goes on without it. */
   | { readonly kind: 'failed' }
   /** The endpoint is disabled; the delivery stays pending for when it is enabled again. */
-  | { readonly kind: 'disable'; readonly reason: string }
+  /**
+   * `failingSince`: the endpoint's failing streak the decision rests on (five days of failures),
+   * null for a 410. The endpoint is disabled only if that streak still runs when the result is
+   * recorded: a delivery of another lane that succeeded meanwhile ended it.
+   */
+  | { readonly kind: 'disable'; readonly reason: string; readonly failingSince: string | null }
 )) | {
   /** Not attempted (the worker stopped, or its lease would end before the request): the lease is handed back at event `index`. */
   readonly kind: 'release'

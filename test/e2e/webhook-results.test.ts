@@ -7,6 +7,8 @@
 // - A worker whose lease ran out while its results waited (a slow database) must not hand back a
 //   lane another worker has claimed since: a third worker would then send the same event beside
 //   the second, and the lane's order would break.
+// - A disabling for five days of failures, decided from the failing streak the claim read, must
+//   not disable an endpoint whose streak a delivery has ended since.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createApiKey } from '../../src/provisioning/api-keys.ts'
 import type { DeliveryJob, DeliveryResult } from '../../src/store/webhook-store.ts'
@@ -25,6 +27,21 @@ describe.each(storeMatrix())('delivery results recorded late or twice on $name',
   })
   afterAll(async () => t.close())
 
+  /**
+   * Fans out and claims until a claim returns lanes of `endpointId` (on PostgreSQL an event's
+   * position comes a moment after its commit), `want` of them at least.
+   */
+  const claimFor = async (endpointId: string, owner: string, nowMs: number, leaseMs: number, want = 1): Promise<DeliveryJob[][]> => {
+    const lanes: DeliveryJob[][] = []
+    await eventually(async () => {
+      await t.store.webhooks.fanOut(() => crypto.randomUUID(), nowMs, 100)
+      const claimed = await t.store.webhooks.completeAndClaim([], new Date(nowMs).toISOString(), { owner, nowMs, leaseMs, limit: 100, followers: 0 })
+      lanes.push(...claimed.filter((l) => l[0]?.endpointId === endpointId).map((l) => [...l]))
+      return lanes.length >= want
+    }, 10_000, `${want} lane(s) of the endpoint`)
+    return lanes
+  }
+
   it('are recorded once, and the lane goes on to its next event', async () => {
     const ep = await apiCall(t, 'POST', `/orgs/${t.orgId}/webhooks`, key, { url: 'https://receiver.example.com/hooks', eventTypes: ['user.created', 'user.updated'] })
     expect(ep.status).toBe(201)
@@ -34,9 +51,7 @@ describe.each(storeMatrix())('delivery results recorded late or twice on $name',
     expect((await t.req('PATCH', `/Users/${String(created.json.id)}`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'title', value: 'Twice' }] })).status).toBe(200)
     const hooks = t.store.webhooks
     let nowMs = Date.now()
-    await hooks.fanOut(() => crypto.randomUUID(), nowMs, 100)
-    const claim = (owner: string) => hooks.completeAndClaim([], new Date(nowMs).toISOString(), { owner, nowMs, leaseMs: 10_000, limit: 10, followers: 0 })
-    const [lane] = await claim('first')
+    const [lane] = await claimFor(id, 'first', nowMs, 10_000)
     const job = lane?.[0]
     expect(job?.endpointId).toBe(id)
     if (!job) return
@@ -49,7 +64,7 @@ describe.each(storeMatrix())('delivery results recorded late or twice on $name',
     expect((await hooks.listAttempts(t.orgId, id, null, 100)).map((a) => a.id)).toEqual([result.attempt.id])
     // The user's next event heads the lane now, and only it.
     nowMs += 1
-    const next = await claim('second')
+    const next = await claimFor(id, 'second', nowMs, 10_000)
     expect(next).toHaveLength(1)
     expect(next[0]?.[0]?.position).toBeGreaterThan(job.position)
   })
@@ -60,11 +75,10 @@ describe.each(storeMatrix())('delivery results recorded late or twice on $name',
     expect((await t.req('POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'leased' })).status).toBe(201)
     const hooks = t.store.webhooks
     let nowMs = Date.now() + 60_000
-    // On PostgreSQL an event's position comes a moment after its commit (the stamper).
-    await eventually(async () => (await hooks.fanOut(() => crypto.randomUUID(), nowMs, 100)) > 0, 10_000, 'the delivery')
-    const claim = (owner: string) => hooks.completeAndClaim([], new Date(nowMs).toISOString(), { owner, nowMs, leaseMs: 1_000, limit: 10, followers: 0 })
-    const mine = (lanes: readonly (readonly DeliveryJob[])[]) => lanes.filter((l) => l[0]?.endpointId === String((ep.json as { id: string }).id))
-    const [late] = mine(await claim('late'))
+    const id = String((ep.json as { id: string }).id)
+    const claim = (owner: string) => hooks.completeAndClaim([], new Date(nowMs).toISOString(), { owner, nowMs, leaseMs: 1_000, limit: 100, followers: 0 })
+    const mine = (lanes: readonly (readonly DeliveryJob[])[]) => lanes.filter((l) => l[0]?.endpointId === id)
+    const [late] = await claimFor(id, 'late', nowMs, 1_000)
     expect(late).toBeDefined()
     if (!late?.[0]) return
     // The lease runs out; another worker claims the lane and is sending it.
@@ -73,5 +87,34 @@ describe.each(storeMatrix())('delivery results recorded late or twice on $name',
     // The first worker's results arrive: it was stopped before sending (a release).
     await hooks.complete([{ kind: 'release', job: late[0], index: late[0].offset }], new Date(nowMs).toISOString(), 'late')
     expect(mine(await claim('third'))).toHaveLength(0)
+  })
+
+  it('a disabling for five days of failures does not disable an endpoint a delivery has recovered since; a 410 does', async () => {
+    const made = await apiCall(t, 'POST', `/orgs/${t.orgId}/webhooks`, key, { url: 'https://streak.example.com/hooks', eventTypes: ['group.created'] })
+    expect(made.status).toBe(201)
+    const id = String((made.json as { id: string }).id)
+    for (const name of ['streak-1', 'streak-2']) {
+      expect((await t.req('POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: name })).status).toBe(201)
+    }
+    const hooks = t.store.webhooks
+    const nowMs = Date.now() + 120_000
+    const lanes = await claimFor(id, 'w', nowMs, 60_000, 2)
+    expect(lanes).toHaveLength(2)
+    const [a, b] = lanes.map((l) => l[0] as DeliveryJob)
+    if (!a || !b) return
+    const at = new Date(nowMs).toISOString()
+    const attempt = (job: DeliveryJob, status: number) => ({
+      id: crypto.randomUUID(), endpointId: id, eventId: `e-${job.position}`, eventType: 'group.created', at, status, durationMs: 1, outcome: 'disabled' as const, excerpt: null, error: null,
+    })
+    // Decided from a streak the claim read (five days old); the endpoint's streak has ended since.
+    const stale = attempt(a, 500)
+    await hooks.complete([{ kind: 'disable', job: a, index: a.offset, attempt: stale, reason: 'every delivery has failed since … (5 days)', failingSince: '2020-01-01T00:00:00.000Z' }], at, 'w')
+    let ep = (await hooks.listEndpoints(t.orgId)).find((e) => e.id === id)
+    expect(ep?.enabled).toBe(true)
+    expect((await hooks.listAttempts(t.orgId, id, null, 10)).find((x) => x.id === stale.id)?.outcome).toBe('retrying')
+    // A 410 disables whatever the streak.
+    await hooks.complete([{ kind: 'disable', job: b, index: b.offset, attempt: attempt(b, 410), reason: 'the endpoint answered 410 Gone', failingSince: null }], at, 'w')
+    ep = (await hooks.listEndpoints(t.orgId)).find((e) => e.id === id)
+    expect(ep?.enabled).toBe(false)
   })
 })

@@ -243,6 +243,8 @@ export class KyselyWebhooks implements WebhookStore {
           ${a.durationMs}, ${a.outcome}, ${a.excerpt}, ${a.error})`))}
         on conflict do nothing`)
     }
+    // Endpoints a result of this batch delivered to: a failing streak ends here.
+    const delivering = new Set(attempted.filter((r) => r.kind === 'delivered').map((r) => `${r.job.orgId}\u0000${r.job.endpointId}`))
     // Each delivery's last result decides it (results of one delivery arrive in event order).
     const last = new Map<string, DeliveryResult>()
     for (const r of results) last.set(r.job.id, r)
@@ -264,7 +266,16 @@ export class KyselyWebhooks implements WebhookStore {
         await this.#q.run(conn, sql`update webhook_deliveries set event_offset = ${index}, lease_until_ms = 0, lease_owner = null${fresh} where id = ${job.id} and lease_owner = ${owner}`)
       } else {
         await this.#q.run(conn, sql`update webhook_deliveries set event_offset = ${index}, lease_until_ms = 0, lease_owner = null where id = ${job.id} and lease_owner = ${owner}`)
-        await this.#q.run(conn, sql`update webhook_endpoints set enabled = 0, disabled_reason = ${r.reason}, updated_at = ${now} where org_id = ${job.orgId} and id = ${job.endpointId}`)
+        // Five days of failures: only while that streak still runs (not ended by a delivery of
+        // this batch, nor by one recorded since the decision was made).
+        // Otherwise the delivery stays due, and its attempt is recorded as one to retry.
+        const streak = r.failingSince === null ? sql`` : sql` and failing_since = ${r.failingSince}`
+        const ended = r.failingSince !== null && delivering.has(`${job.orgId}\u0000${job.endpointId}`)
+        const disabled = !ended && (await this.#q.run(conn, sql`update webhook_endpoints set enabled = 0, disabled_reason = ${r.reason}, updated_at = ${now}
+          where org_id = ${job.orgId} and id = ${job.endpointId}${streak}`)) > 0
+        if (!disabled && live.has(`${job.orgId}\u0000${job.endpointId}`)) {
+          await this.#q.run(conn, sql`update webhook_attempts set outcome = 'retrying' where org_id = ${job.orgId} and endpoint_id = ${job.endpointId} and id = ${r.attempt.id}`)
+        }
       }
     }
     for (const r of attempted) (r.kind === 'delivered' ? recovered : failing).set(`${r.job.orgId}\u0000${r.job.endpointId}`, r.job)
