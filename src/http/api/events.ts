@@ -25,6 +25,11 @@ const DAY_MS = 86_400_000
  * later). A cursor's time is set back by this much, so that no event after it is older.
  */
 const SKEW_MS = 3_600_000
+
+/** A cursor's time for events from `ms` on: set back by SKEW_MS, never below 0 (the cursor's form). */
+function cursorTime(ms: number): number {
+  return Math.max(0, ms - SKEW_MS)
+}
 /** While waiting, the feed is read again this often (events another server committed). */
 const POLL_MS = 250
 
@@ -86,7 +91,7 @@ export function registerEventRoutes(app: FastifyInstance, deps: Deps, opts: Feed
       throw new ApiError(410, 'cursor_expired',
         `This cursor is older than the event retention (${opts.retentionDays} days): events after it may have been deleted. ` +
         'Resynchronise from the directory API (list users and groups), then follow the feed from resyncCursor.',
-        {}, { resyncCursor: encodeFeedCursor(newest, now - SKEW_MS) })
+        {}, { resyncCursor: encodeFeedCursor(newest, cursorTime(now)) })
     }
     const after = cursor?.position ?? 0
     // With a type filter, a quiet answer still moves the cursor past the events it skipped: every
@@ -111,8 +116,8 @@ export function registerEventRoutes(app: FastifyInstance, deps: Deps, opts: Feed
     // page's last, and retention deletes them by their time. Stamped with the answer's time, such
     // a cursor outlived them by as much as the consumer was behind, and a consumer that came back
     // within the retention skipped them without the 410.
-    const oldestNext = rows.length < limit ? now : Math.min(now, Date.parse((last as Event).at))
-    const next = encodeFeedCursor(reached, oldestNext - SKEW_MS)
+    const lastAt = rows.length < limit ? now : Date.parse((last as Event).at)
+    const next = encodeFeedCursor(reached, cursorTime(Number.isFinite(lastAt) ? Math.min(now, lastAt) : now))
     // The stored payloads are the events' exact JSON text: spliced, never parsed again (a string
     // is sent as it is; the response schema, EventPage, only documents it).
     return reply.type('application/json; charset=utf-8').send(`{"data":[${rows.map((r) => r.payload).join(',')}],"nextCursor":"${next}"}`)
