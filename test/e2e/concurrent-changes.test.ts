@@ -19,7 +19,11 @@ const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group'
 
 describe.each(storeMatrix())('concurrent changes on $name', (base) => {
   const { factory, url } = remembering(base)
-  const pgOnly = base.name === 'postgres' ? it : it.skip
+  // The interleavings of PostgreSQL's concurrent transactions: SQLite's single writer has none,
+  // so on SQLite these cases are not declared at all (as suites filtered to PostgreSQL are not).
+  const pgOnly = (name: string, fn: () => Promise<void>) => {
+    if (base.name === 'postgres') it(name, fn)
+  }
   let t: TestApp
   let key: string
   let operator: string
