@@ -101,7 +101,7 @@ export class KyselyWebhooks implements WebhookStore {
       if (c.description !== undefined) sets.push(sql`description = ${c.description}`)
       if (c.eventTypes !== undefined) sets.push(sql`event_types = ${JSON.stringify(c.eventTypes)}`)
       if (c.secrets !== undefined) {
-        const [cur] = await this.#q.all<{ secrets: string }>(conn, sql`select secrets from webhook_endpoints where org_id = ${orgId} and id = ${id} ${this.#q.pg ? sql`for update` : sql``}`)
+        const cur = await this.#holdEndpoint(conn, orgId, id)
         if (!cur) return null
         sets.push(sql`secrets = ${JSON.stringify(c.secrets(JSON.parse(cur.secrets) as WebhookSecret[]))}`)
       }
@@ -121,6 +121,16 @@ export class KyselyWebhooks implements WebhookStore {
       await this.#q.run(conn, sql`delete from webhook_attempts where org_id = ${orgId} and endpoint_id = ${id}`)
       return n > 0
     })
+  }
+
+  /**
+   * The endpoint's row, held until the transaction ends (PostgreSQL: FOR UPDATE; SQLite's single
+   * writer holds everything already). Whatever decides a lane's head, or writes deliveries, or
+   * rewrites the endpoint from what it read, holds it first.
+   */
+  async #holdEndpoint(conn: Conn, orgId: string, id: string): Promise<WebhookEndpointsTable | undefined> {
+    const [ep] = await this.#q.all<WebhookEndpointsTable>(conn, sql`select * from webhook_endpoints where org_id = ${orgId} and id = ${id}${this.#q.pg ? sql` for update` : sql``}`)
+    return ep
   }
 
   async fanOut(newId: () => string, nowMs: number, limit: number): Promise<number> {
@@ -230,8 +240,7 @@ export class KyselyWebhooks implements WebhookStore {
     const live = new Set<string>()
     for (const k of keys) {
       const [orgId, id] = k.split('\u0000') as [string, string]
-      const rows = await this.#q.all(conn, sql`select id from webhook_endpoints where org_id = ${orgId} and id = ${id}${this.#q.pg ? sql` for update` : sql``}`)
-      if (rows.length > 0) live.add(k)
+      if (await this.#holdEndpoint(conn, orgId, id)) live.add(k)
     }
     // A batch recorded once already (its COMMIT went through but the answer was lost, so the
     // dispatcher queued its results again) records nothing twice: the attempts' ids are the
@@ -314,12 +323,11 @@ export class KyselyWebhooks implements WebhookStore {
 
   redeliver(orgId: OrgId, endpointId: string, rowId: string, index: number, newId: () => string, nowMs: number): Promise<boolean> {
     return this.#q.tx(async (conn) => {
-      // PostgreSQL: the endpoint's lock, as a fan-out and a replay take it. Without it a completion
-      // could hand the lane's head on (finding no next delivery) between this transaction's look at
-      // the lane (busy: its delivery is queued behind the head) and its commit: a delivery left
-      // behind no head, never sent.
-      const [ep] = await this.#q.all(conn, sql`select id from webhook_endpoints where org_id = ${orgId} and id = ${endpointId} ${this.#q.pg ? sql`for update` : sql``}`)
-      if (!ep) return false
+      // The endpoint held, as a fan-out and a replay hold it. Without it a completion could hand
+      // the lane's head on (finding no next delivery) between this transaction's look at the lane
+      // (busy: its delivery is queued behind the head) and its commit: a delivery left behind no
+      // head, never sent.
+      if (!(await this.#holdEndpoint(conn, orgId, endpointId))) return false
       const [row] = await this.#q.all<EventRef>(conn,
         sql`select position, count, type, lane from events where org_id = ${orgId} and id = ${rowId} and position is not null`)
       if (!row || index >= Number(row.count)) return false
@@ -329,7 +337,7 @@ export class KyselyWebhooks implements WebhookStore {
 
   replay(orgId: OrgId, endpointId: string, afterPosition: number, newId: () => string, nowMs: number): Promise<number> {
     return this.#q.tx(async (conn) => {
-      const [ep] = await this.#q.all<WebhookEndpointsTable>(conn, sql`select * from webhook_endpoints where org_id = ${orgId} and id = ${endpointId} ${this.#q.pg ? sql`for update` : sql``}`)
+      const ep = await this.#holdEndpoint(conn, orgId, endpointId)
       if (!ep) return 0
       const types = JSON.parse(ep.event_types) as string[]
       // Up to the endpoint's cursor (later rows reach it by the fan-out anyway), from the row holding `afterPosition`.
