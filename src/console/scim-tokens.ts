@@ -36,7 +36,6 @@ export async function refreshScimToken(deps: Deps, orgId: OrgId, actor: string):
     // tokens it sees; two at once each left the other's new token live). A deletion in flight
     // commits first, so no token outlives its organization.
     await tx.orgs.hold(orgId)
-    await tx.orgs.policy(orgId)
     await tx.replaceToken(orgId, { id, hash: t.hash, prefix: t.prefix, lastFour: t.lastFour, now })
     await tx.insertEvents(orgId, [tokenRefreshed({ orgId, at: now, newId: deps.newId, mapping: NO_MAPPING }, { id, prefix: t.prefix })])
     await tx.orgs.insertAudit(orgId, { id: deps.newId(), at: now, actor, action: 'token.refreshed', details: { tokenId: id, lastFour: t.lastFour } })

@@ -99,7 +99,6 @@ export async function refreshToken(deps: Deps, idOrName: string): Promise<{ orgI
     // tokens it sees; two at once each left the other's new token live). A deletion in flight
     // commits first, so no token outlives its organization.
     await tx.orgs.hold(org.id)
-    await tx.orgs.policy(org.id)
     await tx.replaceToken(org.id, { id, hash: t.hash, prefix: t.prefix, lastFour: t.lastFour, now })
     await tx.insertEvents(org.id, [tokenRefreshed({ orgId: org.id, at: now, newId: deps.newId, mapping: NO_MAPPING }, { id, prefix: t.prefix })])
   })

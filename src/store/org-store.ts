@@ -59,7 +59,8 @@ export interface OrgPolicyTx {
   /**
    * Holds the organization's own state (settings, SCIM tokens) until the transaction ends: another
    * change of it waits (SCIM writes do not). A change that reads that state and writes from what
-   * it read starts with it.
+   * it read starts with it. OrgGone when the organization is not there (a deletion in flight
+   * commits first).
    */
   hold(orgId: OrgId): Promise<void>
   domains(orgId: OrgId): Promise<readonly DomainRecord[]>

@@ -22,7 +22,7 @@ export function orgStatements(b: Kysely<Database>, kind: 'sqlite' | 'postgres') 
     // PostgreSQL: FOR NO KEY UPDATE orders a change of the organization's own state against
     // another (settings read and written back whole; a token refresh revoking the live tokens)
     // without waiting for the writes that hold KEY SHARE.
-    hold: kind === 'postgres' ? prepare(b.selectFrom('orgs').select('id').where('id', '=', arg(0)).forNoKeyUpdate()) : null,
+    hold: prepare(kind === 'postgres' ? b.selectFrom('orgs').select('id').where('id', '=', arg(0)).forNoKeyUpdate() : b.selectFrom('orgs').select('id').where('id', '=', arg(0))),
     domainRecords: prepare(b.selectFrom('org_domains').selectAll().where('org_id', '=', arg(0)).orderBy('domain')),
     domainRecord: prepare(b.selectFrom('org_domains').selectAll().where('org_id', '=', arg(0)).where('domain', '=', arg(1))),
     saveSettings: prepare(b.updateTable('orgs').set({ settings: arg(1) }).where('id', '=', arg(0))),
@@ -71,7 +71,7 @@ export class KyselyOrgPolicyTx implements OrgPolicyTx {
   }
 
   async hold(orgId: OrgId): Promise<void> {
-    if (this.#st.hold) await all(this.#c, this.#st.hold, [orgId])
+    if ((await all(this.#c, this.#st.hold, [orgId])).length === 0) throw new OrgGone(orgId)
   }
 
   async domains(orgId: OrgId): Promise<readonly DomainRecord[]> {
