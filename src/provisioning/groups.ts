@@ -60,7 +60,7 @@ async function createGroupWith(deps: Deps, orgId: OrgId, input: unknown, log: Wr
   checkMemberCount(deps, v.members?.length ?? 0)
   const id = deps.newId()
   const now = deps.now().toISOString()
-  const identityProvider = log?.identityProvider ?? null
+  const identityProvider = log?.identityProvider?.() ?? null
   try {
     return await deps.store.write(async (tx) => {
       // The policy holds the declarations' version, checked against those the body was validated with.

@@ -72,7 +72,7 @@ export async function acceptInvitation(deps: Deps, token: string, keyOrgId: OrgI
     let after: UserRow = cur
     if (cur.directory?.pending === true) {
       await tx.setPending(inv.orgId, cur.id, false, now)
-      after = { ...cur, version: cur.version + 1, lastModified: now, directory: { ...cur.directory, pending: false } }
+      after = { ...cur, body: cur.body, version: cur.version + 1, lastModified: now, directory: { ...cur.directory, pending: false } }
     }
     await tx.insertEvents(inv.orgId, [userEvent(eventContext(deps, inv.orgId, now, (await tx.orgs.policy(inv.orgId)).settings.attributeMapping), 'user.invitation_accepted', after, { invitation: { id: inv.id } })])
     return { orgId: inv.orgId, user: after }

@@ -42,8 +42,14 @@ export interface Change {
 /** The log row of a write, recorded inside the write's transaction (provided by the transport). */
 export interface WriteLog {
   record(tx: StoreTx, orgId: OrgId, change: Change): Promise<void>
-  /** The identity provider that made the request (recorded on what it creates), when known. */
-  readonly identityProvider?: string
+  /**
+   * The identity provider that made the request (recorded on what it creates), when known; asked
+   * when the write runs, since the body's shape may have told who it is. A method, not a getter:
+   * V8 builds an object literal with an accessor in the old generation, and there its closure
+   * kept the whole request (headers, parsed body) alive through young-generation collections,
+   * each of which then promoted it (docs/storage.md, "Garbage collection").
+   */
+  identityProvider?(): string | undefined
   /** Adds a note to the request's log row (what was accepted without a schema, for instance). */
   note?(text: string): void
 }
@@ -117,11 +123,17 @@ export interface ChangeParts {
 }
 
 // A write's log row and its event both describe its change: computed once per change.
-const partsOf = new WeakMap<Change, ChangeParts>()
+/**
+ * Where a change object keeps its parts once computed (the event and the log row both ask). On
+ * the object itself, not in a WeakMap: a WeakMap's table lives in the old generation, and what
+ * it holds survived each young-generation collection until the next full one, the parts of
+ * every change promoted (docs/storage.md, "Garbage collection").
+ */
+const PARTS = Symbol('roster.changeParts')
 
 /** The parts of a change's record (redacted, bounded); computed once per change object. */
 export function changeParts(c: Change): ChangeParts {
-  const known = partsOf.get(c)
+  const known = (c as { [PARTS]?: ChangeParts })[PARTS]
   if (known) return known
   const before = flatten(c.before)
   const after = flatten(c.after)
@@ -144,7 +156,7 @@ export function changeParts(c: Change): ChangeParts {
   const redacted = c.secrets ?? []
   for (const r of redacted) if (!names.includes(r)) names.push(r)
   const parts = { names, before: b.join(','), after: a.join(','), redacted }
-  partsOf.set(c, parts)
+  Object.defineProperty(c, PARTS, { value: parts })
   return parts
 }
 

@@ -54,7 +54,7 @@ async function createUserWith(deps: Deps, orgId: OrgId, input: unknown, log: Wri
   const passwordHash = v.password === null ? null : await hashPassword(v.password)
   const id = deps.newId()
   const now = deps.now().toISOString()
-  const identityProvider = log?.identityProvider ?? null
+  const identityProvider = log?.identityProvider?.() ?? null
   let adopt = false
   try {
     return await deps.store.write(async (tx) => {
@@ -208,7 +208,7 @@ async function modifyUser(
       const logged = { resourceType: 'User' as const, resourceId: id, before: cur.body, after: next.body, secrets: next.passwordHash === undefined ? [] : ['password'] }
       const ctx = eventContext(deps, orgId, now, (await policy()).settings.attributeMapping)
       if (adopting) {
-        const identityProvider = log?.identityProvider ?? null
+        const identityProvider = log?.identityProvider?.() ?? null
         await tx.adoptUser(orgId, id, identityProvider)
         const adopted: UserRow = { ...after, directory: { ...(after.directory as DirectoryInfo), managedBy: 'scim', identityProvider } }
         await tx.insertEvents(orgId, [userEvent(ctx, 'user.adopted', adopted, { previouslyManagedBy: 'app' }), ...userUpdated(ctx, cur, adopted, logged)])
@@ -301,7 +301,7 @@ export async function deleteUser(deps: Deps, orgId: OrgId, id: string, ifMatch: 
     const groups = (await tx.deleteUser(orgId, id, now)) ?? []
     const removed = groups.map((g) => memberRemovedByDelete(ctx, g, id, 'User'))
     if (settings.deprovision === 'suspend') {
-      const kept: UserRow = { ...cur, version: cur.version + 1, lastModified: now }
+      const kept: UserRow = { ...cur, body: cur.body, version: cur.version + 1, lastModified: now }
       const shape = { ...apiUser(kept, settings.attributeMapping), state: 'deleted' as const }
       await tx.keepDeletedUser(orgId, id, { deletedAt: now, purgeAt: new Date(Date.parse(now) + settings.deleteAfterDays * 86_400_000).toISOString(), data: shape })
       await tx.insertEvents(orgId, [deletedUserEvent(ctx, 'user.deactivated', shape), ...removed])

@@ -41,7 +41,7 @@ function operationLog(request: FastifyRequest, orgId: OrgId, o: BulkRouteOptions
   const type = op.endpoint === 'Groups' ? 'Group' as const : 'User' as const
   let logged = 0
   const log = (status: number): WriteLog => ({
-    get identityProvider() {
+    identityProvider() {
       return trace.identityProvider === 'unknown' ? undefined : trace.identityProvider
     },
     note: (text) => addNote(trace, text),

@@ -51,8 +51,7 @@ function infoOf(request: FastifyRequest, state: RequestLogState): RequestInfo {
 /** The log of a write request answered with `status` on success, for its use case to record. */
 export function writeLog(request: FastifyRequest, status: number): WriteLog {
   return {
-    // Read when the write runs: the body's shape may have told who the identity provider is.
-    get identityProvider() {
+    identityProvider() {
       const idp = request.scimTrace.identityProvider
       return idp === 'unknown' ? undefined : idp
     },

@@ -79,22 +79,38 @@ function directoryOf(r: ResourceRecord): { directory?: DirectoryInfo } {
  * A row whose body is parsed only when read: a response rendered without a projection splices
  * the stored JSON text into its output instead (scim/render.ts), so most reads never parse it.
  * PostgreSQL's driver returns jsonb already parsed; then there is no text to keep.
+ *
+ * A class, its `body` a getter of the prototype. An object literal with a getter of its own
+ * (`{ get body() {…} }`) gets a hidden class of its own, which V8 keeps in the old generation:
+ * there it held each row's record and text through every young-generation collection until the
+ * next full one (docs/storage.md, "Garbage collection"). Spreading a row (`{ ...row }`) does
+ * not copy a prototype's getter: a copy names `body: row.body` itself.
  */
-function storedRow<X extends object>(r: ResourceRecord, extra: X) {
-  const json = typeof r.data === 'string' ? r.data : undefined
-  let body = typeof r.data === 'string' ? undefined : (r.data as Record<string, unknown>)
-  return {
-    id: r.id,
-    version: Number(r.version),
-    created: r.created_at,
-    lastModified: r.updated_at,
-    json,
-    get body(): Record<string, unknown> {
-      body ??= JSON.parse(json as string) as Record<string, unknown>
-      return body
-    },
-    ...extra,
+class StoredRow {
+  readonly id: string
+  readonly version: number
+  readonly created: string
+  readonly lastModified: string
+  readonly json: string | undefined
+  #body: Record<string, unknown> | undefined
+
+  constructor(r: ResourceRecord) {
+    this.id = r.id
+    this.version = Number(r.version)
+    this.created = r.created_at
+    this.lastModified = r.updated_at
+    this.json = typeof r.data === 'string' ? r.data : undefined
+    this.#body = typeof r.data === 'string' ? undefined : (r.data as Record<string, unknown>)
   }
+
+  get body(): Record<string, unknown> {
+    this.#body ??= JSON.parse(this.json as string) as Record<string, unknown>
+    return this.#body
+  }
+}
+
+function storedRow<X extends object>(r: ResourceRecord, extra: X): StoredRow & X {
+  return Object.assign(new StoredRow(r), extra)
 }
 
 export function toUserRow(r: ResourceRecord, groups?: readonly GroupRef[]): UserRow {
