@@ -122,12 +122,12 @@ export interface ChangeParts {
   readonly redacted: readonly string[]
 }
 
-// A write's log row and its event both describe its change: computed once per change.
 /**
- * Where a change object keeps its parts once computed (the event and the log row both ask). On
- * the object itself, not in a WeakMap: a WeakMap's table lives in the old generation, and what
- * it holds survived each young-generation collection until the next full one, the parts of
- * every change promoted (docs/storage.md, "Garbage collection").
+ * Where a change object keeps its parts once computed: a write's log row and its event both
+ * describe its change, and ask for them. On the object itself, not in a WeakMap: a WeakMap's
+ * table lives in the old generation, and what it held survived each young-generation collection
+ * until the next full one, the parts of every change promoted (docs/storage.md, "Garbage
+ * collection").
  */
 const PARTS = Symbol('roster.changeParts')
 
