@@ -18,6 +18,7 @@ import path from 'node:path'
 import { promisify, parseArgs } from 'node:util'
 import { HttpClient } from './http-client.ts'
 import { userBody } from './phases-users.ts'
+import { runPool } from './pool.ts'
 import { BENCH_ENV, freePort, SERVER_NODE_FLAGS, stopServer, waitHealthy } from './spawn.ts'
 
 const { values } = parseArgs({
@@ -56,29 +57,25 @@ try {
     if (r.status !== 201) throw new Error(`create: ${r.status} ${r.body}`)
     ids.push(String((r.json as { id: string }).id))
   }
-  let created = 0
+  // Request i of the phase: warm-up requests are 0 … warmup - 1 and the measured ones follow, so
+  // every create has a userName of its own.
   const one = async (i: number): Promise<void> => {
     if (phase === 'get') {
       const r = await client.request('GET', `/Users/${ids[i % ids.length] as string}`)
       if (r.status !== 200) throw new Error(`GET: ${r.status} ${r.body}`)
       return
     }
-    const k = created++
-    const r = await client.request('POST', '/Users', userBody('gc', k, `gc.user.${k}@example.com`))
+    const r = await client.request('POST', '/Users', userBody('gc', i, `gc.user.${i}@example.com`))
     if (r.status !== 201) throw new Error(`create: ${r.status} ${r.body}`)
   }
-  const run = async (n: number): Promise<void> => {
-    let next = 0
-    await Promise.all(Array.from({ length: concurrency }, async () => {
-      while (next < n) await one(next++)
-    }))
-  }
-  await run(Number(values.warmup))
+  const run = (from: number, count: number): Promise<void> => runPool(Array.from({ length: count }, (_, k) => from + k), concurrency, one)
+  const warmup = Number(values.warmup)
+  await run(0, warmup)
   await new Promise((r) => setTimeout(r, 1_000))
   const from = readFileSync(logPath, 'utf8').length
   const t0 = performance.now()
   const n = Number(values.requests)
-  await run(n)
+  await run(warmup, n)
   const seconds = (performance.now() - t0) / 1_000
   client.close()
   // `[pid:0x…]  8223 ms: Scavenge 36.9 (59.2) -> 32.7 (59.2) MB, 4.99 / 0.00 ms  (…)`; the main
