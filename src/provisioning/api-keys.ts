@@ -63,9 +63,9 @@ export async function createApiKey(deps: Deps, req: NewKeyRequest): Promise<{ id
   const id = deps.newId()
   const orgId = req.orgId
   await deps.store.write(async (tx) => {
-    // The organization is read in the transaction (PostgreSQL: KEY SHARE), so a deletion in flight
-    // commits first and the key is refused (OrgGone) instead of outliving its organization.
-    if (orgId !== null) await tx.orgs.policy(orgId)
+    // The organization held (PostgreSQL: KEY SHARE), so a deletion in flight commits first and
+    // the key is refused (OrgGone) instead of outliving its organization.
+    if (orgId !== null) await tx.orgs.holdShared(orgId)
     await tx.insertApiKey({
       id, name: trimmed, hash: k.hash, prefix: k.prefix, now: deps.now().toISOString(), orgId, scopes: req.scopes, expiresAt: req.expiresAt,
     })

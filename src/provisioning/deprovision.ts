@@ -17,11 +17,11 @@ export async function purgeDeletedUsers(deps: Pick<Deps, 'store' | 'now' | 'newI
     const due = await deps.store.duePurges(now, batch)
     for (const kept of due) {
       const removed = await deps.store.write(async (tx) => {
-        // The organization first (PostgreSQL: KEY SHARE): its deletion in flight commits before,
-        // and its users go with it. Without this read a purge could commit its user.deleted event
-        // after the deletion had removed the organization's events: an event left behind.
+        // The organization held first (PostgreSQL: KEY SHARE): its deletion in flight commits
+        // before, and its users go with it. Without this a purge could commit its user.deleted
+        // event after the deletion had removed the organization's events: an event left behind.
         try {
-          await tx.orgs.policy(kept.orgId)
+          await tx.orgs.holdShared(kept.orgId)
         } catch (e) {
           if (e instanceof OrgGone) return false
           throw e

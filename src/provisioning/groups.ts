@@ -194,9 +194,10 @@ export async function deleteGroup(deps: Deps, orgId: OrgId, id: string, ifMatch:
     const cur = await tx.getGroupForUpdate(orgId, id)
     if (!cur) throw notFound('Group', id)
     checkIfMatch(ifMatch, cur.version)
-    // Holds the declarations (org-policy.ts): a rebuild of the unique index then either sees the
-    // group gone or runs first, and this delete removes what it indexed (provisioning/unique.ts).
-    await tx.orgs.policy(orgId)
+    // Holds the organization, and so its declarations (org-policy.ts): a rebuild of the unique
+    // index then either sees the group gone or runs first, and this delete removes what it
+    // indexed (provisioning/unique.ts).
+    await tx.orgs.holdShared(orgId)
     const ctx = eventContext(deps, orgId, now, NO_MAPPING)
     const parents = (await tx.deleteGroup(orgId, id, now)) ?? []
     await tx.insertEvents(orgId, [groupDeleted(ctx, cur), ...parents.map((g) => memberRemovedByDelete(ctx, g, id, 'Group'))])

@@ -63,6 +63,13 @@ export interface OrgPolicyTx {
    * commits first).
    */
   hold(orgId: OrgId): Promise<void>
+  /**
+   * Holds the organization only against its deletion (PostgreSQL: FOR KEY SHARE) until the
+   * transaction ends: a deletion in flight commits first, and this answers OrgGone. A write that
+   * adds rows for an organization without reading its policy starts with it, so that none
+   * outlives the organization; changes of the organization's own state do not wait for it.
+   */
+  holdShared(orgId: OrgId): Promise<void>
   domains(orgId: OrgId): Promise<readonly DomainRecord[]>
   saveSettings(orgId: OrgId, settings: OrgSettings): Promise<void>
   /** False when the organization lists the domain already. */

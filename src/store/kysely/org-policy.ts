@@ -8,6 +8,27 @@ import { all, run } from './conn-helpers.ts'
 import { arg, prepare, type Conn } from './prepared.ts'
 import type { AuditLogTable, Database, OrgDomainsTable } from './schema.ts'
 
+/**
+ * The organization's row held in a write transaction. PostgreSQL: FOR KEY SHARE (`holdShared`)
+ * waits only for a deletion in flight; FOR NO KEY UPDATE (`hold`) also orders a change of the
+ * organization's own state (settings read and written back whole; a token refresh revoking the
+ * live tokens) against another, without waiting for the writes that hold KEY SHARE. SQLite's one
+ * writer orders every write transaction already.
+ */
+export function holdStatements(b: Kysely<Database>, kind: 'sqlite' | 'postgres') {
+  const row = b.selectFrom('orgs').select('id').where('id', '=', arg(0))
+  return {
+    holdShared: prepare(kind === 'postgres' ? row.forKeyShare() : row),
+    hold: prepare(kind === 'postgres' ? row.forNoKeyUpdate() : row),
+  }
+}
+export type HoldStatements = ReturnType<typeof holdStatements>
+
+/** Runs one of holdStatements on a transaction's connection: OrgGone when the organization is not there. */
+export async function holdOrg(conn: Conn, stmt: HoldStatements[keyof HoldStatements], orgId: OrgId): Promise<void> {
+  if ((await all(conn, stmt, [orgId])).length === 0) throw new OrgGone(orgId)
+}
+
 export function orgStatements(b: Kysely<Database>, kind: 'sqlite' | 'postgres') {
   // A write reads its policy in one statement: the settings and the domains that count, space-separated.
   const joined = kind === 'sqlite' ? sql<string | null>`group_concat(d.domain, ' ')` : sql<string | null>`string_agg(d.domain, ' ')`
@@ -19,10 +40,7 @@ export function orgStatements(b: Kysely<Database>, kind: 'sqlite' | 'postgres') 
     // change (which takes the row FOR UPDATE) waits for the writes that read it, and a write that
     // reads it after the change waits for the change's commit and sees the new version.
     policy: prepare(kind === 'postgres' ? policy.forKeyShare('o') : policy),
-    // PostgreSQL: FOR NO KEY UPDATE orders a change of the organization's own state against
-    // another (settings read and written back whole; a token refresh revoking the live tokens)
-    // without waiting for the writes that hold KEY SHARE.
-    hold: prepare(kind === 'postgres' ? b.selectFrom('orgs').select('id').where('id', '=', arg(0)).forNoKeyUpdate() : b.selectFrom('orgs').select('id').where('id', '=', arg(0))),
+    ...holdStatements(b, kind),
     domainRecords: prepare(b.selectFrom('org_domains').selectAll().where('org_id', '=', arg(0)).orderBy('domain')),
     domainRecord: prepare(b.selectFrom('org_domains').selectAll().where('org_id', '=', arg(0)).where('domain', '=', arg(1))),
     saveSettings: prepare(b.updateTable('orgs').set({ settings: arg(1) }).where('id', '=', arg(0))),
@@ -70,8 +88,12 @@ export class KyselyOrgPolicyTx implements OrgPolicyTx {
     return { settings: readSettings(org.settings), domains: org.domains ? org.domains.split(' ').sort() : [], schemaVersion: Number(org.schema_version ?? 0) }
   }
 
-  async hold(orgId: OrgId): Promise<void> {
-    if ((await all(this.#c, this.#st.hold, [orgId])).length === 0) throw new OrgGone(orgId)
+  hold(orgId: OrgId): Promise<void> {
+    return holdOrg(this.#c, this.#st.hold, orgId)
+  }
+
+  holdShared(orgId: OrgId): Promise<void> {
+    return holdOrg(this.#c, this.#st.holdShared, orgId)
   }
 
   async domains(orgId: OrgId): Promise<readonly DomainRecord[]> {

@@ -1,16 +1,19 @@
 // Statements built per call (with kysely's `sql` tag) for the stores of rows that are not list
 // data (webhook deliveries, invitations): run on a transaction's connection or on the reader,
 // and written in transactions that leave list caches valid (like provisioning-log batches).
-import { sql, type RawBuilder } from 'kysely'
-import { OrgGone, type OrgId } from '../store.ts'
+import type { RawBuilder } from 'kysely'
+import type { OrgId } from '../store.ts'
+import { holdOrg, holdStatements, type HoldStatements } from './org-policy.ts'
 import type { Conn } from './prepared.ts'
 import type { StoreDriver } from './store-driver.ts'
 
 export class RawQueries {
   readonly #d: StoreDriver
+  readonly #hold: HoldStatements
 
   constructor(driver: StoreDriver) {
     this.#d = driver
+    this.#hold = holdStatements(driver.builder, driver.kind)
   }
 
   get pg(): boolean {
@@ -28,16 +31,12 @@ export class RawQueries {
   }
 
   /**
-   * Reads the organization's row in a write transaction (PostgreSQL: FOR KEY SHARE, so that a
-   * deletion in flight, which holds it FOR UPDATE, commits first); OrgGone when it is not there.
+   * Holds the organization's row in a write transaction (OrgPolicyTx.holdShared; `no key update`:
+   * OrgPolicyTx.hold, as a token rotation that revokes tokens must); OrgGone when it is not there.
    * A transaction that adds rows for an organization starts with it, so none outlives it.
-   * `no key update`: also ordered against another change of the organization's own state
-   * (OrgPolicyTx.hold), as a token rotation that revokes tokens must be.
    */
-  async holdOrg(conn: Conn, orgId: string, strength: 'key share' | 'no key update' = 'key share'): Promise<void> {
-    const lock = !this.pg ? sql`` : strength === 'key share' ? sql` for key share` : sql` for no key update`
-    const c = sql`select id from orgs where id = ${orgId}${lock}`.compile(this.#d.builder)
-    if ((await conn.all(c.sql, c.parameters)).length === 0) throw new OrgGone(orgId as OrgId)
+  holdOrg(conn: Conn, orgId: string, strength: 'key share' | 'no key update' = 'key share'): Promise<void> {
+    return holdOrg(conn, strength === 'key share' ? this.#hold.holdShared : this.#hold.hold, orgId as OrgId)
   }
 
   /** On the reader. */
