@@ -8,6 +8,11 @@ export interface AttrPath {
   readonly sub: string | null
 }
 
+/** A path as text, `[urn:…:]name[.sub]`, for error details. */
+export function pathText(p: AttrPath): string {
+  return `${p.uri === null ? '' : `${p.uri}:`}${p.name}${p.sub === null ? '' : `.${p.sub}`}`
+}
+
 export type CompareOp = 'eq' | 'ne' | 'co' | 'sw' | 'ew' | 'gt' | 'ge' | 'lt' | 'le'
 
 export type CompValue = string | number | boolean | null

@@ -35,7 +35,7 @@ import { ScimError, quote } from '../errors.ts'
 import { fold } from '../fold.ts'
 import { findSub, resolveFilterAttr, type ResolvedAttr, type ResourceSchema } from '../schema/registry.ts'
 import type { AttributeDef } from '../schema/types.ts'
-import type { AttrPath, CompValue, CompareOp, Filter } from './ast.ts'
+import { pathText, type AttrPath, type CompValue, type CompareOp, type Filter } from './ast.ts'
 
 type Resource = Record<string, unknown>
 type Test = (value: unknown) => boolean
@@ -43,10 +43,6 @@ type Leaf = Extract<Filter, { kind: 'compare' } | { kind: 'present' }>
 
 function invalid(detail: string): never {
   throw new ScimError(400, 'invalidFilter', detail)
-}
-
-function pathName(p: AttrPath): string {
-  return `${p.uri !== null ? `${p.uri}:` : ''}${p.name}${p.sub !== null ? `.${p.sub}` : ''}`
 }
 
 /** Reads `name` from an object, preferring the exact key, else any spelling of it. */
@@ -148,7 +144,7 @@ function leafTest(a: AttributeDef, f: Leaf): { test: Test; negate: boolean } {
 
 function resolve(rs: ResourceSchema, path: AttrPath): ResolvedAttr {
   const r = resolveFilterAttr(rs, path)
-  if (!r) return invalid(`Unknown attribute ${quote(pathName(path))} in filter`)
+  if (!r) return invalid(`Unknown attribute ${quote(pathText(path))} in filter`)
   if (r.attr.returned === 'never' || r.sub?.returned === 'never') invalid(`Attribute ${quote(r.attr.name)} cannot be used in a filter`)
   return r
 }
@@ -208,7 +204,7 @@ function compileElement(parent: AttributeDef, f: Filter): Test {
       return invalid('A value filter cannot contain another value filter')
     case 'present':
     case 'compare': {
-      if (f.path.uri !== null || f.path.sub !== null) invalid(`Expected a sub-attribute of ${quote(parent.name)}, got ${quote(pathName(f.path))}`)
+      if (f.path.uri !== null || f.path.sub !== null) invalid(`Expected a sub-attribute of ${quote(parent.name)}, got ${quote(pathText(f.path))}`)
       const sub = findSub(parent, f.path.name)
       if (!sub) return invalid(`Unknown sub-attribute ${quote(f.path.name)} of ${quote(parent.name)}`)
       if (sub.returned === 'never') invalid(`Attribute ${quote(sub.name)} cannot be used in a filter`)
@@ -243,7 +239,7 @@ export function compileFilter(rs: ResourceSchema, filter: Filter): (resource: Re
       return compileLeaf(rs, filter)
     case 'valuePath': {
       const r = resolve(rs, filter.path)
-      if (!r.attr.multiValued || r.sub !== null) invalid(`${quote(pathName(filter.path))} is not a multi-valued attribute`)
+      if (!r.attr.multiValued || r.sub !== null) invalid(`${quote(pathText(filter.path))} is not a multi-valued attribute`)
       const inner = compileElement(r.attr, filter.filter)
       return (res) => elements(topValue(rs, res, r)).some(inner)
     }

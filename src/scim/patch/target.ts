@@ -2,7 +2,7 @@
 // schemas to a declared attribute, sub-attribute and value filter, with the canonical names the
 // body uses; and a path-less value's keys read as such paths.
 import { ScimError, quote } from '../errors.ts'
-import type { AttrPath, Filter } from '../filter/ast.ts'
+import { pathText, type AttrPath, type Filter } from '../filter/ast.ts'
 import { isObject, type JsonObject } from '../resource.ts'
 import { findSchema, findSub, resolveAttr, type ResourceSchema } from '../schema/registry.ts'
 import type { AttributeDef } from '../schema/types.ts'
@@ -20,10 +20,6 @@ export interface Target {
 }
 
 export const invalidPath = (detail: string): ScimError => new ScimError(400, 'invalidPath', detail)
-
-export function pathText(p: AttrPath): string {
-  return `${p.uri === null ? '' : `${p.uri}:`}${p.name}${p.sub === null ? '' : `.${p.sub}`}`
-}
 
 /** Resolves a path to its target; a readOnly target is 400 mutability, or null when `skipReadOnly`. */
 export function resolveTarget(rs: ResourceSchema, path: AttrPath, filter: Filter | null, subAfterFilter: string | null, skipReadOnly: true): Target | null

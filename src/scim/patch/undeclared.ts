@@ -4,10 +4,10 @@
 // sent; the others are ignored; both are noted for the provisioning log.
 import { isDeepStrictEqual } from 'node:util'
 import { quote } from '../errors.ts'
-import type { AttrPath, Filter } from '../filter/ast.ts'
+import { pathText, type AttrPath, type Filter } from '../filter/ast.ts'
 import { isObject, type JsonObject } from '../resource.ts'
 import { findSchema, findTopLevel, resolveAttr, type ResourceSchema } from '../schema/registry.ts'
-import { invalidPath, pathText, type Kind } from './target.ts'
+import { invalidPath, type Kind } from './target.ts'
 
 /** Where an operation on an undeclared attribute lands: a key path inside `custom`, or nowhere. */
 export interface Undeclared {

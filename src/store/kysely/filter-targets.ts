@@ -3,7 +3,7 @@
 // lastModified, displayName), or a JSON path into the stored body, with the kind of value there
 // and how it compares (folded, case-insensitive, nullable, native booleans).
 import { sql } from 'kysely'
-import type { AttrPath } from '../../scim/filter/ast.ts'
+import { pathText, type AttrPath } from '../../scim/filter/ast.ts'
 import { ScimError, quote } from '../../scim/errors.ts'
 import { resolveFilterAttr, type ResolvedAttr, type ResourceSchema } from '../../scim/schema/registry.ts'
 import type { AttributeDef } from '../../scim/schema/types.ts'
@@ -41,10 +41,6 @@ export function invalid(detail: string): never {
   throw new ScimError(400, 'invalidFilter', detail)
 }
 
-export function pathName(p: AttrPath): string {
-  return `${p.uri ? `${p.uri}:` : ''}${p.name}${p.sub ? `.${p.sub}` : ''}`
-}
-
 export function valueKind(a: AttributeDef): ValueKind | null {
   switch (a.type) {
     case 'string':
@@ -70,7 +66,7 @@ export function jsonType(k: ValueKind): JsonValueType {
 /** The attribute a filter names, refused when unknown or when it is never returned (RFC 7643: `returned: "never"`, as `password`). */
 export function resolve(ctx: CompileContext, path: AttrPath): ResolvedAttr {
   const r = resolveFilterAttr(ctx.rs, path)
-  if (!r) invalid(`Unknown attribute ${quote(pathName(path))} in filter`)
+  if (!r) invalid(`Unknown attribute ${quote(pathText(path))} in filter`)
   if (r.attr.returned === 'never' || r.sub?.returned === 'never') invalid(`Attribute ${quote(r.attr.name)} cannot be used in a filter`)
   return r
 }

@@ -15,14 +15,14 @@
 // orders by UTF-16 code unit; the two differ only where an astral character meets one in
 // U+E000..U+FFFF, which is accepted.
 import { sql } from 'kysely'
-import type { AttrPath, Filter } from '../../scim/filter/ast.ts'
+import { pathText, type AttrPath, type Filter } from '../../scim/filter/ast.ts'
 import { quote } from '../../scim/errors.ts'
 import { findSub, type ResolvedAttr } from '../../scim/schema/registry.ts'
 import type { AttributeDef } from '../../scim/schema/types.ts'
 import type { Expr } from '../dialect/sql-dialect.ts'
 import { anyMemberPresent, compare, present, type Leaf } from './filter-compare.ts'
 import { sideTable } from './filter-side-tables.ts'
-import { columnTarget, invalid, jsonPathOf, jsonTarget, pathName, resolve, type CompileContext, type Target } from './filter-targets.ts'
+import { columnTarget, invalid, jsonPathOf, jsonTarget, resolve, type CompileContext, type Target } from './filter-targets.ts'
 
 /** Compiles `filter` for the resource table aliased `ctx.alias`. */
 export function filterToSql(ctx: CompileContext, filter: Filter): Expr {
@@ -142,7 +142,7 @@ function needsValue(f: Filter): boolean {
 /** `attr[filter]`: some element of the multi-valued attribute satisfies `filter`. */
 function valuePath(ctx: CompileContext, path: AttrPath, inner: Filter): Expr {
   const r = resolve(ctx, path)
-  if (!r.attr.multiValued || r.sub) invalid(`${quote(pathName(path))} is not a multi-valued attribute`)
+  if (!r.attr.multiValued || r.sub) invalid(`${quote(pathText(path))} is not a multi-valued attribute`)
   const subs = [...subNames(inner)].map((n) => {
     const s = r.attr.subAttributes ? findSub(r.attr, n) : undefined
     if (!s) invalid(`Unknown sub-attribute ${quote(n)} of ${quote(r.attr.name)}`)

@@ -2,17 +2,17 @@
 // compares it (filter-targets.ts): folded unless caseExact, a multi-valued attribute by its
 // primary (else first) value.
 import { sql } from 'kysely'
-import type { AttrPath } from '../../scim/filter/ast.ts'
+import { pathText, type AttrPath } from '../../scim/filter/ast.ts'
 import { quote } from '../../scim/errors.ts'
 import { findSub, resolveFilterAttr } from '../../scim/schema/registry.ts'
 import type { Expr } from '../dialect/sql-dialect.ts'
 import { sideTable } from './filter-side-tables.ts'
-import { columnTarget, invalid, jsonPathOf, jsonTarget, jsonType, pathName, valueKind, type CompileContext } from './filter-targets.ts'
+import { columnTarget, invalid, jsonPathOf, jsonTarget, jsonType, valueKind, type CompileContext } from './filter-targets.ts'
 
 /** An ORDER BY expression for a sortBy attribute (RFC 7644 §3.4.2.3). */
 export function sortExpr(ctx: CompileContext, path: AttrPath): Expr {
   const r = resolveFilterAttr(ctx.rs, path)
-  if (!r) invalid(`Unknown attribute ${quote(pathName(path))} in sortBy`)
+  if (!r) invalid(`Unknown attribute ${quote(pathText(path))} in sortBy`)
   const leafAttr = r.sub ?? r.attr
   // Multi-valued: sort by the primary value, else the first one (RFC 7644 §3.4.2.3), compared as
   // a filter compares it (folded when the sub-attribute is not caseExact).
@@ -23,7 +23,7 @@ export function sortExpr(ctx: CompileContext, path: AttrPath): Expr {
       return r.attr.caseExact || valueKind(r.attr) !== 'string' ? e : ctx.dialect.fold(e)
     }
     const sub = r.sub ?? (r.attr.subAttributes ? findSub(r.attr, 'value') ?? null : null)
-    if (!sub || sub.type === 'complex') invalid(`Cannot sort by ${quote(pathName(path))}`)
+    if (!sub || sub.type === 'complex') invalid(`Cannot sort by ${quote(pathText(path))}`)
     // Members and groups live in their own rows, not in the body: no value to sort by (as before).
     if (sideTable(ctx, r)?.complete) return sql`null`
     const e = ctx.dialect.primaryValue(ctx.dialect.body(ctx.alias), jsonPathOf(ctx, { ...r, sub: null }), sub.name)
