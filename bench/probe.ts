@@ -1,7 +1,7 @@
 // How fast is the machine this hour? node:http's own client (a keep-alive Agent, 32 sockets)
 // against the bare node:http server of the ceiling phase (ceiling-server.ts, its own process), a
 // few seconds of GETs. Both ends allocate as a Node server does, so the figure moves with the
-// hour as Roster's rates do: on the project's machine 25,000–30,000 requests/s at the quiet
+// hour as Roster's rates do: on the project's machine 22,000–30,000 requests/s at the quiet
 // hours of the targets' runs, 9,000–18,000 at the slow ones (bench/RESULTS.md). The workload's
 // own ceiling phase drives the same server with the benchmark's raw-socket client, which is
 // light enough that its figure says much less about the hour.
