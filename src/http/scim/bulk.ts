@@ -12,7 +12,7 @@ import { logRow, type RequestInfo } from '../../provisioning/log-row.ts'
 import { createGroup, deleteGroup, patchGroup, replaceGroup } from '../../provisioning/groups.ts'
 import { createUser, deleteUser, patchUser, replaceUser } from '../../provisioning/users.ts'
 import { parseBulkRequest, type BulkOperation } from '../../scim/bulk.ts'
-import { addNote, type ScimTrace } from '../../scim/compat/detect.ts'
+import { addNote, knownIdentityProvider, type ScimTrace } from '../../scim/compat/detect.ts'
 import { rewritePatch, rewriteResource } from '../../scim/compat/rewrite.ts'
 import type { ScimError } from '../../scim/errors.ts'
 import { etagOf } from '../../scim/etag.ts'
@@ -41,9 +41,7 @@ function operationLog(request: FastifyRequest, orgId: OrgId, o: BulkRouteOptions
   const type = op.endpoint === 'Groups' ? 'Group' as const : 'User' as const
   let logged = 0
   const log = (status: number): WriteLog => ({
-    identityProvider() {
-      return trace.identityProvider === 'unknown' ? undefined : trace.identityProvider
-    },
+    identityProvider: () => knownIdentityProvider(trace),
     note: (text) => addNote(trace, text),
     async record(tx, org, change) {
       const row = logRow(info(), { type: change.resourceType, id: change.resourceId }, { status, scimType: null, detail: null, durationUs: (performance.now() - start) * 1_000 }, changeRecord(change))

@@ -10,7 +10,7 @@ import type { LogAppender } from '../../provisioning/log-appender.ts'
 import { logRow, type RequestInfo, type ResourceRef } from '../../provisioning/log-row.ts'
 import type { ScimError } from '../../scim/errors.ts'
 import type { OrgId } from '../../store/store.ts'
-import { addNote } from '../../scim/compat/detect.ts'
+import { addNote, knownIdentityProvider } from '../../scim/compat/detect.ts'
 
 export interface RequestLogState {
   readonly logId: string
@@ -52,8 +52,7 @@ function infoOf(request: FastifyRequest, state: RequestLogState): RequestInfo {
 export function writeLog(request: FastifyRequest, status: number): WriteLog {
   return {
     identityProvider() {
-      const idp = request.scimTrace.identityProvider
-      return idp === 'unknown' ? undefined : idp
+      return knownIdentityProvider(request.scimTrace)
     },
     note(text) {
       addNote(request.scimTrace, text)

@@ -43,6 +43,11 @@ export interface ScimTrace {
   readonly notes: string[]
 }
 
+/** The identity provider a trace names, or undefined while it is still 'unknown'. */
+export function knownIdentityProvider(trace: ScimTrace): IdentityProvider | undefined {
+  return trace.identityProvider === 'unknown' ? undefined : trace.identityProvider
+}
+
 export const IDP_NAMES: Readonly<Record<IdentityProvider, string>> = {
   entra: 'Entra ID', okta: 'Okta', jumpcloud: 'JumpCloud', onelogin: 'OneLogin', google: 'Google Workspace',
   pingone: 'PingOne', rippling: 'Rippling', unknown: 'unknown',
