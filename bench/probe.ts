@@ -7,11 +7,10 @@
 // light enough that its figure says much less about the hour.
 //
 //   npm run bench:probe [-- --requests 20000 --warmup 3000 --concurrency 32 --json FILE]
-import { spawn } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import http from 'node:http'
-import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { startCeilingServer } from './ceiling.ts'
 import { runPool } from './pool.ts'
 
 const { values } = parseArgs({
@@ -32,15 +31,10 @@ for (const [name, n] of [['requests', requests], ['warmup', warmup], ['concurren
   }
 }
 
-const server = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), fileURLToPath(new URL('./ceiling-server.ts', import.meta.url))], {
-  stdio: ['pipe', 'pipe', 'inherit'], // its stdin held open: it exits when this process goes
-})
+const server = startCeilingServer()
 const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency, maxFreeSockets: concurrency, timeout: 60_000 })
 try {
-  const port = await new Promise<number>((resolve, reject) => {
-    server.stdout.once('data', (d: Buffer) => resolve(Number(String(d).trim())))
-    server.once('exit', (code) => reject(new Error(`the ceiling server exited with ${code}`)))
-  })
+  const port = await server.port
   // What the benchmark's client did per request up to 6ad4350 (node:http's, before the raw-socket
   // one), so that the figure stays on the scale of the quiet-hour runs: headers, the body
   // gathered and parsed.
@@ -69,5 +63,5 @@ try {
   if (values.json !== undefined) writeFileSync(values.json, `${JSON.stringify(result, null, 2)}\n`)
 } finally {
   agent.destroy()
-  server.kill()
+  server.child.kill()
 }
