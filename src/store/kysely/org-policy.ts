@@ -25,7 +25,7 @@ export function holdStatements(b: Kysely<Database>, kind: 'sqlite' | 'postgres')
 export type HoldStatements = ReturnType<typeof holdStatements>
 
 /** Runs one of holdStatements on a transaction's connection: OrgGone when the organization is not there. */
-export async function holdOrg(conn: Conn, stmt: HoldStatements[keyof HoldStatements], orgId: OrgId): Promise<void> {
+export async function runHold(conn: Conn, stmt: HoldStatements[keyof HoldStatements], orgId: OrgId): Promise<void> {
   if ((await all(conn, stmt, [orgId])).length === 0) throw new OrgGone(orgId)
 }
 
@@ -89,11 +89,11 @@ export class KyselyOrgPolicyTx implements OrgPolicyTx {
   }
 
   hold(orgId: OrgId): Promise<void> {
-    return holdOrg(this.#c, this.#st.hold, orgId)
+    return runHold(this.#c, this.#st.hold, orgId)
   }
 
   holdShared(orgId: OrgId): Promise<void> {
-    return holdOrg(this.#c, this.#st.holdShared, orgId)
+    return runHold(this.#c, this.#st.holdShared, orgId)
   }
 
   async domains(orgId: OrgId): Promise<readonly DomainRecord[]> {

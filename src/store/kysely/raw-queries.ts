@@ -3,7 +3,7 @@
 // and written in transactions that leave list caches valid (like provisioning-log batches).
 import type { RawBuilder } from 'kysely'
 import type { OrgId } from '../store.ts'
-import { holdOrg, holdStatements, type HoldStatements } from './org-policy.ts'
+import { holdStatements, runHold, type HoldStatements } from './org-policy.ts'
 import type { Conn } from './prepared.ts'
 import type { StoreDriver } from './store-driver.ts'
 
@@ -36,7 +36,7 @@ export class RawQueries {
    * A transaction that adds rows for an organization starts with it, so none outlives it.
    */
   holdOrg(conn: Conn, orgId: string, strength: 'key share' | 'no key update' = 'key share'): Promise<void> {
-    return holdOrg(conn, strength === 'key share' ? this.#hold.holdShared : this.#hold.hold, orgId as OrgId)
+    return runHold(conn, strength === 'key share' ? this.#hold.holdShared : this.#hold.hold, orgId as OrgId)
   }
 
   /** On the reader. */
