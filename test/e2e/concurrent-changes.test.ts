@@ -132,6 +132,10 @@ describe.each(storeMatrix())('concurrent changes on $name', (base) => {
     const created = await t.req('POST', '/Users', user('resent@example.com'))
     expect(created.status).toBe(201)
     const uid = String(created.json.id)
+    // The fan-out reads only stamped events, and the stamp lands after the create's answer: until
+    // it does, the fan-out finds nothing to queue and never reaches the user's lock.
+    await eventually(async () => (await query<{ n: number }>(`select count(*)::int as n from events
+      where resource_id = $1 and type = 'user.created' and position is not null`, [uid]))[0]?.n === 1, 10_000, 'the event\'s stamp')
     // What a resend holds and writes: the user FOR UPDATE, and its new invitation.
     const held = await holding('select id from users where id = $1 for update', [uid])
     await held.client.query(`insert into invitations (org_id, id, user_id, status, created_at, attempts, next_attempt_ms, lease_until_ms)
