@@ -36,7 +36,7 @@ export interface FeedRef {
   readonly orgId: OrgId
   readonly type: string
   readonly resourceId: string
-  /** The `data.state` of the event's payload for the types asked for; null for the others. */
+  /** The `data.state` of the event's payload. */
   readonly state: string | null
 }
 
@@ -44,7 +44,10 @@ export interface FanOut {
   /** The position to read after; null: the stored cursor. */
   readonly after: number | null
   readonly limit: number
-  /** The event types whose `data.state` `pick` needs (read by the database, the payload never parsed here). */
+  /**
+   * The event types `pick` is shown, with their `data.state` (read by the database, the payload
+   * never parsed here); the page's other events are passed over without leaving it.
+   */
   readonly types: readonly string[]
   /** The user an event asks to invite, or null. */
   readonly pick: (e: FeedRef) => ResourceId | null
@@ -58,7 +61,7 @@ export interface FanOut {
 export interface FanOutResult {
   /** The position read up to (stored, unless nothing was written). */
   readonly cursor: number
-  /** Event rows read. */
+  /** Events the page passed over (of every type). */
   readonly read: number
   /** Invitations queued. */
   readonly queued: number

@@ -252,6 +252,47 @@ describe.each(storeMatrix())('invitations on $name', (factory: StoreFactory) => 
     expect(new Set(mail.received.map((m) => m.to[0]))).toEqual(new Set(ids.map((_, i) => `busy${i}@example.com`)))
   })
 
+  it('a fan-out page passes over the events it has no use for without handing them out, and its cursor covers them', async () => {
+    const h = await harness({})
+    const first = await h.createUser('paged-a@example.com')
+    for (const name of ['One', 'Two', 'Three']) {
+      expect((await h.t.req('PATCH', `/Users/${first}`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'displayName', value: name }] })).status).toBe(200)
+    }
+    const group = await h.t.req('POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'paged', members: [{ value: first }] })
+    expect(group.status).toBe(201)
+    const second = await h.createUser('paged-b@example.com')
+    // Every event stamped (PostgreSQL) before the pages are read: the feed shows them all.
+    const feed = await new FeedReader(h.get, h.t.orgId).take(7)
+    expect(typesOf(feed)).toEqual(['user.created', 'user.updated', 'user.updated', 'user.updated', 'group.created', 'group.member_added', 'user.created'])
+    const shown: { type: string; resourceId: string; state: string | null }[] = []
+    const at = new Date()
+    const page = (after: number) => h.t.store.invitations.fanOut({
+      after, limit: 2, types: ['user.created'], persist: false, newId: () => crypto.randomUUID(), now: at.toISOString(), nowMs: at.getTime(),
+      pick: (e) => {
+        shown.push({ type: e.type, resourceId: e.resourceId, state: e.state })
+        return null
+      },
+    })
+    let cursor = 0
+    let passedOver = 0
+    for (;;) {
+      const r = await page(cursor)
+      if (r.read === 0) {
+        expect(r.cursor).toBe(cursor)
+        break
+      }
+      expect(r.read).toBeLessThanOrEqual(2)
+      expect(r.cursor).toBeGreaterThan(cursor)
+      cursor = r.cursor
+      passedOver += r.read
+    }
+    expect(passedOver).toBe(feed.length)
+    expect(shown).toEqual([
+      { type: 'user.created', resourceId: first, state: 'pending' },
+      { type: 'user.created', resourceId: second, state: 'pending' },
+    ])
+  })
+
   it('with sendInvitations off no email is sent and a new user is active at once', async () => {
     const mail = await smtp()
     const h = await harness({ mailer: mailer(mail.url) })
