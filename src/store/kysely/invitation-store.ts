@@ -145,7 +145,6 @@ export class KyselyInvitations implements InvitationStore {
 
   async fanOut(o: FanOut): Promise<FanOutResult> {
     const start = o.after ?? await this.#d.read(() => this.#storedCursor(this.#d.reader, false))
-    if (o.types.length === 0) return { cursor: start, read: 0, queued: 0, stored: false }
     // The page is the next `limit` events of every organization in feed order (SQLite's position
     // is the rowid; on PostgreSQL only stamped rows, on the index of stamped positions, and a
     // position is never stamped below one seen). Only the rows of `types` come back, with their
@@ -154,15 +153,17 @@ export class KyselyInvitations implements InvitationStore {
     // cost a server catching up after a burst more than the rest of the fan-out. One statement, so
     // the page's end and its rows are one snapshot; the left join keeps the end when none match.
     const state = this.#q.pg ? sql`e.payload::json -> 'data' ->> 'state'` : sql`json_extract(e.payload, '$.data.state')`
-    const [first, ...more] = await this.#q.read<FeedPageRecord>(sql`with page as (select max(position) as hi, count(*) as n from
+    const wanted = o.types.length === 0 ? sql`false` : sql`e.type in (${sql.join(o.types)})`
+    const records = await this.#q.read<FeedPageRecord>(sql`with page as (select max(position) as hi, count(*) as n from
         (select position from events where ${this.#q.pg ? sql`position is not null and ` : sql``}position > ${start} order by position limit ${o.limit}) p)
       select page.hi, page.n, e.position, e.org_id, e.type, e.resource_id, ${state} as state from page
-        left join events e on e.position > ${start} and e.position <= page.hi and e.type in (${sql.join(o.types)})
+        left join events e on e.position > ${start} and e.position <= page.hi and ${wanted}
       order by e.position`)
+    const first = records[0]
     if (!first || first.hi === null) return { cursor: start, read: 0, queued: 0, stored: false }
-    const last = { position: Number(first.hi) }
+    const end = Number(first.hi)
     const read = Number(first.n)
-    const rows = [first, ...more].flatMap((r): FeedRef[] => r.position === null ? [] : [{
+    const rows = records.flatMap((r): FeedRef[] => r.position === null ? [] : [{
       position: Number(r.position), orgId: r.org_id as OrgId, type: r.type as string, resourceId: r.resource_id as string, state: r.state,
     }])
     const picks = rows.flatMap((e) => {
@@ -170,11 +171,11 @@ export class KyselyInvitations implements InvitationStore {
       return userId === null ? [] : [{ position: e.position, orgId: e.orgId, userId }]
     })
     // Nothing to queue: the cursor may stay behind (reading those events again queues nothing either).
-    if (picks.length === 0 && !o.persist) return { cursor: last.position, read, queued: 0, stored: false }
+    if (picks.length === 0 && !o.persist) return { cursor: end, read, queued: 0, stored: false }
     return this.#q.tx(async (conn) => {
       const stored = await this.#storedCursor(conn, true)
       // Another mailer got there first; what it read, it queued.
-      if (stored >= last.position) return { cursor: stored, read, queued: 0, stored: true }
+      if (stored >= end) return { cursor: stored, read, queued: 0, stored: true }
       const fresh = [...new Map(picks.filter((p) => p.position > stored).map((p) => [`${p.orgId}\u0000${p.userId}`, p])).values()]
       let queued = 0
       if (fresh.length > 0) {
@@ -192,8 +193,8 @@ export class KyselyInvitations implements InvitationStore {
           where exists (select 1 from users u where u.org_id = c.o and u.id = c.u and u.pending = 1)
             and not exists (select 1 from invitations x where x.org_id = c.o and x.user_id = c.u and x.status in ('queued', 'sent'))`)
       }
-      await this.#q.run(conn, sql`update worker_cursors set position = ${last.position} where name = ${CURSOR}`)
-      return { cursor: last.position, read, queued, stored: true }
+      await this.#q.run(conn, sql`update worker_cursors set position = ${end} where name = ${CURSOR}`)
+      return { cursor: end, read, queued, stored: true }
     })
   }
 
