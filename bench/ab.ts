@@ -8,6 +8,7 @@
 // (the same build twice) shows the noise left (up to 8 % on a slow hour here).
 //
 //   npm run bench:ab -- --a ../base/bin/roster.js [--b bin/roster.js] [--creates 12000] [--slice 500] [--warmup 1000] [--json FILE]
+//   npm run bench:ab -- --a bin/roster.js --b-env UV_USE_IO_URING=1     (one build, two environments)
 //
 // Phases: `create` (POST /Users, the workload benchmark's body), `member-patch` (PATCHes adding 100
 // new members until each of 20 groups has 5,000), `get` (GET /Users/{id}).
@@ -32,10 +33,14 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '1000' },
     concurrency: { type: 'string', default: '32' },
     json: { type: 'string' },
+    // NAME=VALUE set in one server's environment only (repeatable): an environment switch measured
+    // against the same build.
+    'a-env': { type: 'string', multiple: true, default: [] },
+    'b-env': { type: 'string', multiple: true, default: [] },
   },
 })
 if (values.a === undefined) {
-  console.error('usage: npm run bench:ab -- --a OTHER/bin/roster.js [--b bin/roster.js] [--creates N] [--slice N] [--warmup N] [--json FILE]')
+  console.error('usage: npm run bench:ab -- --a OTHER/bin/roster.js [--b bin/roster.js] [--creates N] [--slice N] [--warmup N] [--a-env NAME=VALUE] [--b-env NAME=VALUE] [--json FILE]')
   process.exit(2)
 }
 const ROOT = path.resolve(import.meta.dirname, '..')
@@ -68,7 +73,8 @@ async function start(name: 'A' | 'B', bin: string): Promise<Server> {
   const dir = mkdtempSync(path.join(tmpdir(), 'roster-bench-ab-'))
   const logPath = path.join(dir, 'server.log')
   // As the workload benchmark's servers, without the mailer: what it sends depends on how idle the server is.
-  const env = { ...BENCH_ENV, ...process.env, PORT: String(port), ROSTER_DATABASE_URL: `sqlite:${path.join(dir, 'bench.db')}`, LOG_LEVEL: 'warn', ROSTER_NO_MAIL_WORKER: '1' }
+  const own = Object.fromEntries((name === 'A' ? values['a-env'] : values['b-env']).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]))
+  const env = { ...BENCH_ENV, ...process.env, PORT: String(port), ROSTER_DATABASE_URL: `sqlite:${path.join(dir, 'bench.db')}`, LOG_LEVEL: 'warn', ROSTER_NO_MAIL_WORKER: '1', ...own }
   const log = openSync(logPath, 'a')
   const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, bin, 'serve'], { cwd: ROOT, env, stdio: ['ignore', log, log] })
   await waitHealthy(child, port, logPath)
