@@ -39,6 +39,11 @@ const { values } = parseArgs({
     'b-env': { type: 'string', multiple: true, default: [] },
   },
 })
+const badEnv = [...values['a-env'], ...values['b-env']].find((kv) => !/^[A-Za-z_][A-Za-z0-9_]*=/.test(kv))
+if (badEnv !== undefined) {
+  console.error(`--a-env and --b-env take NAME=VALUE, not ${JSON.stringify(badEnv)}`)
+  process.exit(2)
+}
 if (values.a === undefined) {
   console.error('usage: npm run bench:ab -- --a OTHER/bin/roster.js [--b bin/roster.js] [--creates N] [--slice N] [--warmup N] [--a-env NAME=VALUE] [--b-env NAME=VALUE] [--json FILE]')
   process.exit(2)
