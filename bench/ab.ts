@@ -39,11 +39,18 @@ const { values } = parseArgs({
     'b-env': { type: 'string', multiple: true, default: [] },
   },
 })
-const badEnv = [...values['a-env'], ...values['b-env']].find((kv) => !/^[A-Za-z_][A-Za-z0-9_]*=/.test(kv))
-if (badEnv !== undefined) {
-  console.error(`--a-env and --b-env take NAME=VALUE, not ${JSON.stringify(badEnv)}`)
-  process.exit(2)
+/** `--a-env`/`--b-env` values as an environment; exits 2 on one that is not NAME=VALUE. */
+function envOf(pairs: readonly string[]): Record<string, string> {
+  return Object.fromEntries(pairs.map((kv) => {
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(kv)
+    if (!m) {
+      console.error(`--a-env and --b-env take NAME=VALUE, not ${JSON.stringify(kv)}`)
+      process.exit(2)
+    }
+    return [m[1], m[2]]
+  }))
 }
+const OWN_ENV = { A: envOf(values['a-env']), B: envOf(values['b-env']) }
 if (values.a === undefined) {
   console.error('usage: npm run bench:ab -- --a OTHER/bin/roster.js [--b bin/roster.js] [--creates N] [--slice N] [--warmup N] [--a-env NAME=VALUE] [--b-env NAME=VALUE] [--json FILE]')
   process.exit(2)
@@ -78,8 +85,7 @@ async function start(name: 'A' | 'B', bin: string): Promise<Server> {
   const dir = mkdtempSync(path.join(tmpdir(), 'roster-bench-ab-'))
   const logPath = path.join(dir, 'server.log')
   // As the workload benchmark's servers, without the mailer: what it sends depends on how idle the server is.
-  const own = Object.fromEntries((name === 'A' ? values['a-env'] : values['b-env']).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]))
-  const env = { ...BENCH_ENV, ...process.env, PORT: String(port), ROSTER_DATABASE_URL: `sqlite:${path.join(dir, 'bench.db')}`, LOG_LEVEL: 'warn', ROSTER_NO_MAIL_WORKER: '1', ...own }
+  const env = { ...BENCH_ENV, ...process.env, PORT: String(port), ROSTER_DATABASE_URL: `sqlite:${path.join(dir, 'bench.db')}`, LOG_LEVEL: 'warn', ROSTER_NO_MAIL_WORKER: '1', ...OWN_ENV[name] }
   const log = openSync(logPath, 'a')
   const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, bin, 'serve'], { cwd: ROOT, env, stdio: ['ignore', log, log] })
   await waitHealthy(child, port, logPath)
