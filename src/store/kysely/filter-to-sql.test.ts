@@ -201,6 +201,31 @@ describe.each(DIALECTS)('filterToSql on $name', (d) => {
     expect(compile(d, 'meta.version eq "W/\\"3\\""').sql).toContain(`'W/"' || "t"."version" || '"'`)
   })
 
+  it('an and or an or of 1,000 comparisons is grouped 16 at a time, not one chain 1,000 long (SQLite refuses an expression tree past 1,000)', () => {
+    // The longest run of `op` joins inside one pair of parentheses (string literals taken out).
+    const longestRun = (text: string, op: string) => {
+      const runs = [0]
+      let max = 0
+      const t = text.replace(/'(?:[^']|'')*'|"(?:[^"]|"")*"/g, "''")
+      for (let i = 0; i < t.length; i++) {
+        if (t[i] === '(') runs.push(0)
+        else if (t[i] === ')') runs.pop()
+        else if (t.startsWith(` ${op} `, i)) {
+          const n = (runs.pop() ?? 0) + 1
+          runs.push(n)
+          max = Math.max(max, n)
+        }
+      }
+      return max
+    }
+    for (const op of ['or', 'and']) {
+      expect(compile(d, 'id eq "x"').sql).not.toContain(` ${op} `)
+      const chained = compile(d, Array.from({ length: 1_000 }, (_, i) => `id eq "${i % 10}"`).join(` ${op} `))
+      expect(chained.sql.split(` ${op} `)).toHaveLength(1_000)
+      expect(longestRun(chained.sql, op)).toBe(15)
+    }
+  })
+
   it.runIf(d.name === 'postgres')('U+0000, which PostgreSQL cannot hold, is never sent to it', () => {
     expect(compile(d, 'userName eq "a\\u0000"').parameters).toEqual([])
     expect(compile(d, 'title gt "a\\u0000b"').parameters).toContain('a')

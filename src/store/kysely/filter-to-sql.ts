@@ -24,13 +24,35 @@ import { anyMemberPresent, compare, present, type Leaf } from './filter-compare.
 import { sideTable } from './filter-side-tables.ts'
 import { columnTarget, invalid, jsonPathOf, jsonTarget, resolve, type CompileContext, type Target } from './filter-targets.ts'
 
+/** Terms of one `and`/`or` written side by side in SQL before they are grouped (`chain`). */
+const CHAIN_GROUP = 16
+
+/**
+ * `parts` joined by `op`, grouped in parentheses of at most CHAIN_GROUP terms, groups of groups
+ * and so on. SQLite parses `a or b or c …` into a tree as deep as the chain is long and refuses a
+ * statement whose expression tree is deeper than 1,000 (SQLITE_MAX_EXPR_DEPTH, sqlite.org
+ * "Limits In SQLite" §5): an `or` of the 1,000 comparisons a filter may hold (MAX_FILTER_TERMS)
+ * was a 500. Grouped, 1,000 terms are three levels of groups, under 50 deep. PostgreSQL gets the
+ * same SQL (its parser recurses as deep).
+ */
+export function chain(parts: readonly Expr[], op: 'and' | 'or'): Expr {
+  const glue = op === 'and' ? sql` and ` : sql` or `
+  let level = parts
+  while (level.length > CHAIN_GROUP) {
+    const next: Expr[] = []
+    for (let i = 0; i < level.length; i += CHAIN_GROUP) next.push(sql`(${sql.join(level.slice(i, i + CHAIN_GROUP), glue)})`)
+    level = next
+  }
+  return sql`(${sql.join(level, glue)})`
+}
+
 /** Compiles `filter` for the resource table aliased `ctx.alias`. */
 export function filterToSql(ctx: CompileContext, filter: Filter): Expr {
   switch (filter.kind) {
     case 'and':
-      return sql`(${sql.join(filter.filters.map((f) => filterToSql(ctx, f)), sql` and `)})`
+      return chain(filter.filters.map((f) => filterToSql(ctx, f)), 'and')
     case 'or':
-      return sql`(${sql.join(filter.filters.map((f) => filterToSql(ctx, f)), sql` or `)})`
+      return chain(filter.filters.map((f) => filterToSql(ctx, f)), 'or')
     case 'not':
       return sql`(not ${filterToSql(ctx, filter.filter)})`
     case 'present':
@@ -170,9 +192,9 @@ function valuePath(ctx: CompileContext, path: AttrPath, inner: Filter): Expr {
 function elementFilter(ctx: CompileContext, parent: AttributeDef, f: Filter, target: (sub: AttributeDef) => Target): Expr {
   switch (f.kind) {
     case 'and':
-      return sql`(${sql.join(f.filters.map((x) => elementFilter(ctx, parent, x, target)), sql` and `)})`
+      return chain(f.filters.map((x) => elementFilter(ctx, parent, x, target)), 'and')
     case 'or':
-      return sql`(${sql.join(f.filters.map((x) => elementFilter(ctx, parent, x, target)), sql` or `)})`
+      return chain(f.filters.map((x) => elementFilter(ctx, parent, x, target)), 'or')
     case 'not':
       return sql`(not ${elementFilter(ctx, parent, f.filter, target)})`
     case 'valuePath':
