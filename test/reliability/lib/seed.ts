@@ -11,11 +11,14 @@ import { openStore } from '../../../src/store/open.ts'
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User'
 
+/** User `i`'s userName, or its whole body (`schemas` is the core User's unless it names its own). */
+export type SeedUser = (i: number) => string | { readonly userName: string; readonly [attribute: string]: unknown }
+
 /**
  * Creates organizations named `names`, `users` users in the first and, with `keyScopes`, an API
  * key of the first; returns their tokens and ids, the users' ids and the key.
  */
-export async function seedDatabase(databaseUrl: string, names: readonly string[], users: number, userName: (i: number) => string, keyScopes: readonly Scope[] = []): Promise<{ tokens: string[]; orgIds: string[]; userIds: string[]; key: string }> {
+export async function seedDatabase(databaseUrl: string, names: readonly string[], users: number, user: SeedUser, keyScopes: readonly Scope[] = []): Promise<{ tokens: string[]; orgIds: string[]; userIds: string[]; key: string }> {
   const store = await openStore(parseDatabaseUrl(databaseUrl), { migrate: true })
   try {
     const deps: Deps = { store, now: () => new Date(), newId: uuidV7Generator(), limits: DEFAULT_LIMITS }
@@ -25,7 +28,10 @@ export async function seedDatabase(databaseUrl: string, names: readonly string[]
     if (!first) throw new Error('no organization')
     const userIds: string[] = []
     for (let i = 0; i < users; i += 100) {
-      const batch = await Promise.all(Array.from({ length: Math.min(100, users - i) }, (_, k) => createUser(deps, first.orgId, { schemas: [USER], userName: userName(i + k) }, undefined, userResource)))
+      const batch = await Promise.all(Array.from({ length: Math.min(100, users - i) }, (_, k) => {
+        const u = user(i + k)
+        return createUser(deps, first.orgId, { schemas: [USER], ...(typeof u === 'string' ? { userName: u } : u) }, undefined, userResource)
+      }))
       userIds.push(...batch.map((u) => u.id))
     }
     const key = keyScopes.length === 0 ? '' : (await createApiKey(deps, { name: 'seed', orgId: first.orgId, scopes: keyScopes, expiresAt: null })).key
