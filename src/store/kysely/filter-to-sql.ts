@@ -35,7 +35,7 @@ const CHAIN_GROUP = 16
  * was a 500. Grouped, 1,000 terms are three levels of groups, under 50 deep. PostgreSQL gets the
  * same SQL (its parser recurses as deep).
  */
-export function chain(parts: readonly Expr[], op: 'and' | 'or'): Expr {
+function chain(parts: readonly Expr[], op: 'and' | 'or'): Expr {
   const glue = op === 'and' ? sql` and ` : sql` or `
   let level = parts
   while (level.length > CHAIN_GROUP) {
