@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto'
 import BetterSqlite3 from 'better-sqlite3'
 import { seedDatabase } from './seed.ts'
-import { call, startServer, type Server } from './server.ts'
+import { attempt, call, startServer, type Server } from './server.ts'
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User'
 const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group'
@@ -36,11 +36,6 @@ export interface ChaosReport {
   statuses: Record<string, number>
   problems: string[]
   events: number
-}
-
-/** A connection refused: the request never reached a server. */
-function notSent(e: unknown): boolean {
-  return (e as { cause?: { code?: string } }).cause?.code === 'ECONNREFUSED'
 }
 
 const rnd = (min: number, max: number) => min + Math.floor(Math.random() * (max - min + 1))
@@ -83,14 +78,12 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         tried.add(pair)
         const m: MemberWrite = { groupId, userId: String(u.id), outcome: 'unknown' }
         members.push(m)
-        try {
-          const r = await call(s.base, 'PATCH', `/scim/v2/Groups/${groupId}`, token, { schemas: [PATCH], Operations: [{ op: 'add', path: 'members', value: [{ value: u.id }] }] })
-          statuses[r.status] = (statuses[r.status] ?? 0) + 1
+        // Refused: never sent (failed). Unknown: the connection died with the server.
+        const r = await attempt(s.base, 'PATCH', `/scim/v2/Groups/${groupId}`, token, { schemas: [PATCH], Operations: [{ op: 'add', path: 'members', value: [{ value: u.id }] }] }, statuses)
+        if (r === 'refused') m.outcome = 'failed'
+        else if (r !== 'unknown') {
           m.outcome = r.status < 300 ? 'ok' : 'failed'
           m.status = r.status
-        } catch (e) {
-          // Refused: never sent (failed). Otherwise the connection died with the server: unknown.
-          if (notSent(e)) m.outcome = 'failed'
         }
         continue
       }
@@ -98,21 +91,15 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       const userName = `w${w}-${n}-${randomBytes(3).toString('hex')}@chaos.example`
       const u: UserWrite = { userName, emails: [`a.${userName}`, `b.${userName}`], outcome: 'unknown' }
       users.push(u)
-      try {
-        const r = await call(s.base, 'POST', '/scim/v2/Users', token, {
-          schemas: [USER], userName, externalId: `ext-${n}`, name: { givenName: 'Chaos', familyName: String(n) },
-          emails: [{ value: u.emails[0], type: 'work', primary: true }, { value: u.emails[1], type: 'home' }],
-        })
-        statuses[r.status] = (statuses[r.status] ?? 0) + 1
+      const r = await attempt(s.base, 'POST', '/scim/v2/Users', token, {
+        schemas: [USER], userName, externalId: `ext-${n}`, name: { givenName: 'Chaos', familyName: String(n) },
+        emails: [{ value: u.emails[0], type: 'work', primary: true }, { value: u.emails[1], type: 'home' }],
+      }, statuses)
+      if (r === 'refused') u.outcome = 'failed'
+      else if (r !== 'unknown') {
         u.status = r.status
-        if (r.status === 201) {
-          u.outcome = 'ok'
-          u.id = String(r.json.id)
-        } else {
-          u.outcome = 'failed'
-        }
-      } catch (e) {
-        if (notSent(e)) u.outcome = 'failed'
+        u.outcome = r.status === 201 ? 'ok' : 'failed'
+        if (r.status === 201) u.id = String(r.json.id)
       }
     }
   }

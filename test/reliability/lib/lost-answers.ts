@@ -10,7 +10,7 @@
 // creates are all there. The server comes back on the same port after each kill.
 import { randomBytes } from 'node:crypto'
 import { seedDatabase } from './seed.ts'
-import { call, startServer, type Call, type Server } from './server.ts'
+import { attempt, call, startServer, type Call, type Server } from './server.ts'
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User'
 
@@ -44,11 +44,6 @@ interface Create {
   status?: number
 }
 
-/** The connection was refused: the request never reached a server. */
-function notSent(e: unknown): boolean {
-  return (e as { cause?: { code?: string } }).cause?.code === 'ECONNREFUSED'
-}
-
 const rnd = (min: number, max: number) => min + Math.floor(Math.random() * (max - min + 1))
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -78,13 +73,8 @@ export async function runLostAnswers(opts: LostAnswersOptions): Promise<LostAnsw
   /** One request to the server that is up now; null when the server went away under it (or was down). */
   async function send(method: string, path: string, body?: unknown): Promise<Call | null> {
     while (!up) await pause(5)
-    try {
-      const r = await call(server.base, method, path, token, body)
-      report.statuses[r.status] = (report.statuses[r.status] ?? 0) + 1
-      return r
-    } catch {
-      return null
-    }
+    const r = await attempt(server.base, method, path, token, body, report.statuses)
+    return typeof r === 'string' ? null : r
   }
 
   async function writer(w: number): Promise<void> {
@@ -98,19 +88,13 @@ export async function runLostAnswers(opts: LostAnswersOptions): Promise<LostAnsw
         body: { schemas: [USER], userName, externalId: `ext-${n}`, name: { givenName: 'Lost', familyName: `Answer ${n}` }, emails: [{ value: userName, type: 'work', primary: true }] },
       }
       creates.push(c)
-      try {
-        const r = await call(server.base, 'POST', '/scim/v2/Users', token, c.body)
-        report.statuses[r.status] = (report.statuses[r.status] ?? 0) + 1
+      const r = await attempt(server.base, 'POST', '/scim/v2/Users', token, c.body, report.statuses)
+      if (r === 'unknown') unresolved.push(c)
+      else if (r === 'refused') c.outcome = 'refused'
+      else {
         c.status = r.status
-        if (r.status === 201) {
-          c.outcome = 'acknowledged'
-          c.id = String(r.json.id)
-        } else {
-          c.outcome = 'refused'
-        }
-      } catch (e) {
-        if (notSent(e)) c.outcome = 'refused'
-        else unresolved.push(c)
+        c.outcome = r.status === 201 ? 'acknowledged' : 'refused'
+        if (r.status === 201) c.id = String(r.json.id)
       }
     }
   }

@@ -88,3 +88,18 @@ export async function call(base: string, method: string, path: string, token: st
   }
   return { status: r.status, headers: r.headers, text, json }
 }
+
+/**
+ * A request to a server that may be killed under it: its answer (counted in `statuses`),
+ * `refused` when the connection was refused (the request never reached a server), or `unknown`
+ * when the connection died with the request on it (it may or may not have been carried out).
+ */
+export async function attempt(base: string, method: string, path: string, token: string, body: unknown, statuses: Record<string, number>): Promise<Call | 'refused' | 'unknown'> {
+  try {
+    const r = await call(base, method, path, token, body)
+    statuses[r.status] = (statuses[r.status] ?? 0) + 1
+    return r
+  } catch (e) {
+    return (e as { cause?: { code?: string } }).cause?.code === 'ECONNREFUSED' ? 'refused' : 'unknown'
+  }
+}
