@@ -143,6 +143,7 @@ export async function runLostAnswers(opts: LostAnswersOptions): Promise<LostAnsw
       c.id = String(again.json.id)
       tally(false)
     } else if (again.status === 409 && again.json.scimType === 'uniqueness') {
+      if (hits.length === 0) problem(`${c.userName}: the lookup before a POST again found nothing, and the POST was 409 (a committed create the lookup missed)`)
       const after = await lookup(c.userName)
       if (after === null) return false
       const [hit] = after.json.Resources ?? []
