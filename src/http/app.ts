@@ -17,6 +17,7 @@ import { RateLimiter } from './rate-limit.ts'
 import { safeErrors } from './safe-errors.ts'
 import { frameworkErrors } from './bad-url.ts'
 import { drainRefusedBodies } from './refused-body.ts'
+import { lazySerializers } from './lazy-serializers.ts'
 import { securityHeaders } from './security-headers.ts'
 import { WebhookDispatcher, type DispatcherOptions } from '../events/dispatcher.ts'
 import type { TxtResolver } from '../orgs/domains.ts'
@@ -105,6 +106,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, maxParamLength: 200 },
     // A path the router cannot read is answered in its surface's error format (http/bad-url.ts).
     frameworkErrors,
+    schemaController: { compilersFactory: { buildSerializer: lazySerializers() } },
   })
   app.server.headersTimeout = timeouts.headersMs
   securityHeaders(app)
