@@ -3,10 +3,7 @@
 // --cycles N SIGKILLs per store (default 20), --writers N (default 32), --kill-min/--kill-max
 // the load before each kill in ms (default 300 and 2000), --down-ms the outage (default 5000).
 // Prints each cycle and the figures; exits 1 on any problem.
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { createTestDatabase } from '../../test/helpers/pg-database.ts'
+import { onPostgresDatabase, onSqliteFile } from '../../test/helpers/scratch-database.ts'
 import { createCluster, postgresBin } from '../../test/helpers/pg-cluster.ts'
 import { runChaos, type ChaosReport } from '../../test/reliability/lib/chaos.ts'
 import { runOutage } from '../../test/reliability/lib/outage.ts'
@@ -29,23 +26,17 @@ function print(name: string, r: ChaosReport, ms: number): void {
 
 const { adminUrl, done } = await scriptStores()
 try {
-  const dir = mkdtempSync(join(tmpdir(), 'roster-chaos-'))
-  try {
+  await onSqliteFile('roster-chaos', async (databaseUrl) => {
     const started = Date.now()
-    const r = await runChaos({ databaseUrl: `sqlite:${join(dir, 'roster.db')}`, servers: 1, cycles, writers, killAfterMs: [killMin, killMax], log: (l) => console.log(`sqlite ${l}`) })
+    const r = await runChaos({ databaseUrl, servers: 1, cycles, writers, killAfterMs: [killMin, killMax], log: (l) => console.log(`sqlite ${l}`) })
     print('sqlite', r, Date.now() - started)
-  } finally {
-    rmSync(dir, { recursive: true, force: true })
-  }
+  })
   if (adminUrl) {
-    const db = await createTestDatabase(adminUrl, 'roster_chaos')
-    try {
+    await onPostgresDatabase(adminUrl, 'roster_chaos', async (databaseUrl) => {
       const started = Date.now()
-      const r = await runChaos({ databaseUrl: db.url, servers: 2, cycles, writers, killAfterMs: [killMin, killMax], log: (l) => console.log(`postgres ${l}`) })
+      const r = await runChaos({ databaseUrl, servers: 2, cycles, writers, killAfterMs: [killMin, killMax], log: (l) => console.log(`postgres ${l}`) })
       print('postgres (2 servers)', r, Date.now() - started)
-    } finally {
-      await db.drop()
-    }
+    })
     const bin = postgresBin()
     if (bin) {
       const cluster = await createCluster(bin)

@@ -6,10 +6,7 @@
 // loop: figures only, B's answers are not held to anything there), and on PostgreSQL. The server
 // keeps its default deadline (15 s) unless ROSTER_REQUEST_DEADLINE_MS is set. Prints the figures;
 // exits 1 on any problem in a configuration that is held to them.
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { createTestDatabase } from '../../test/helpers/pg-database.ts'
+import { onPostgresDatabase, onSqliteFile } from '../../test/helpers/scratch-database.ts'
 import { describeCostly, runCostly, type CostlyOptions } from '../../test/reliability/lib/costly.ts'
 import { numberArg, scriptStores } from './stores.ts'
 
@@ -26,29 +23,12 @@ async function one(name: string, databaseUrl: string, env: Record<string, string
   if (held && r.problems.length > 0) failed = true
 }
 
-function sqliteFile(): { url: string; remove: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), 'roster-costly-'))
-  return { url: `sqlite:${join(dir, 'roster.db')}`, remove: () => rmSync(dir, { recursive: true, force: true }) }
-}
-
 const { adminUrl, done } = await scriptStores()
 try {
   for (const [name, workers, held] of [['sqlite, 2 read workers', '2', true], ['sqlite, no read workers (the default)', '0', false]] as const) {
-    const file = sqliteFile()
-    try {
-      await one(name, file.url, { ROSTER_SQLITE_READ_WORKERS: workers }, held)
-    } finally {
-      file.remove()
-    }
+    await onSqliteFile('roster-costly', (url) => one(name, url, { ROSTER_SQLITE_READ_WORKERS: workers }, held))
   }
-  if (adminUrl) {
-    const db = await createTestDatabase(adminUrl, 'roster_costly')
-    try {
-      await one('postgres', db.url, {}, true)
-    } finally {
-      await db.drop()
-    }
-  }
+  if (adminUrl) await onPostgresDatabase(adminUrl, 'roster_costly', (url) => one('postgres', url, {}, true))
 } finally {
   done()
 }

@@ -4,10 +4,7 @@
 // 50 and 400), on a SQLite file and on PostgreSQL (--store sqlite or --store postgres for one of
 // them). Each unknown create gets an identity provider's next move (a lookup then a create, or the
 // same POST again). Prints the figures; exits 1 on any problem.
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { createTestDatabase } from '../../test/helpers/pg-database.ts'
+import { onPostgresDatabase, onSqliteFile } from '../../test/helpers/scratch-database.ts'
 import { runLostAnswers, type LostAnswersOptions, type LostAnswersReport } from '../../test/reliability/lib/lost-answers.ts'
 import { numberArg, scriptStores } from './stores.ts'
 
@@ -34,22 +31,8 @@ async function one(name: string, databaseUrl: string): Promise<void> {
 
 const { adminUrl, done } = await scriptStores()
 try {
-  if (only !== 'postgres') {
-    const dir = mkdtempSync(join(tmpdir(), 'roster-lost-'))
-    try {
-      await one('sqlite', `sqlite:${join(dir, 'roster.db')}`)
-    } finally {
-      rmSync(dir, { recursive: true, force: true })
-    }
-  }
-  if (adminUrl && only !== 'sqlite') {
-    const db = await createTestDatabase(adminUrl, 'roster_lost')
-    try {
-      await one('postgres', db.url)
-    } finally {
-      await db.drop()
-    }
-  }
+  if (only !== 'postgres') await onSqliteFile('roster-lost', (url) => one('sqlite', url))
+  if (adminUrl && only !== 'sqlite') await onPostgresDatabase(adminUrl, 'roster_lost', (url) => one('postgres', url))
 } finally {
   done()
 }

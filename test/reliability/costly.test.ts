@@ -4,11 +4,8 @@
 // (what docs/security.md asks of a multi-tenant SQLite deployment) and on PostgreSQL. No page past
 // `maxResults`, no 5xx but 503 with Retry-After, every one of B's lookups answered with its user.
 // `npm run costly` is the full size (100,000 users; docs/reliability.md has its last figures).
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { afterAll, describe, expect, it } from 'vitest'
-import { createTestDatabase } from '../helpers/pg-database.ts'
+import { describe, expect, it } from 'vitest'
+import { onPostgresDatabase, onSqliteFile } from '../helpers/scratch-database.ts'
 import { describeCostly, runCostly, type CostlyReport } from './lib/costly.ts'
 
 const SHORT = { users: 2_000, durationMs: 4_000, inFlight: 4 }
@@ -24,23 +21,11 @@ function expectSound(name: string, r: CostlyReport): void {
 }
 
 describe('costly queries against a bystander', () => {
-  const dirs: string[] = []
-  afterAll(() => {
-    for (const d of dirs) rmSync(d, { recursive: true, force: true })
-  })
-
   it('on sqlite with two read workers', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'roster-costly-'))
-    dirs.push(dir)
-    expectSound('sqlite', await runCostly({ ...SHORT, databaseUrl: `sqlite:${join(dir, 'roster.db')}`, env: SERVER_ENV }))
+    expectSound('sqlite', await onSqliteFile('roster-costly', (databaseUrl) => runCostly({ ...SHORT, databaseUrl, env: SERVER_ENV })))
   }, 90_000)
 
   it.runIf(process.env.TEST_DATABASE_URL)('on postgres', async () => {
-    const db = await createTestDatabase(process.env.TEST_DATABASE_URL as string, 'roster_costly')
-    try {
-      expectSound('postgres', await runCostly({ ...SHORT, databaseUrl: db.url, env: SERVER_ENV }))
-    } finally {
-      await db.drop()
-    }
+    expectSound('postgres', await onPostgresDatabase(process.env.TEST_DATABASE_URL as string, 'roster_costly', (databaseUrl) => runCostly({ ...SHORT, databaseUrl, env: SERVER_ENV })))
   }, 120_000)
 })

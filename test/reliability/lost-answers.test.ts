@@ -3,11 +3,8 @@
 // identity provider's next move (a lookup then a create, or the same POST again). Never a second
 // user, never a committed create the lookup misses, every acknowledged create present.
 // `npm run lost-answers` is the full size (1,000 kills a store; docs/reliability.md).
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { afterAll, describe, expect, it } from 'vitest'
-import { createTestDatabase } from '../helpers/pg-database.ts'
+import { describe, expect, it } from 'vitest'
+import { onPostgresDatabase, onSqliteFile } from '../helpers/scratch-database.ts'
 import { runLostAnswers, type LostAnswersReport } from './lib/lost-answers.ts'
 
 const SHORT = { kills: 4, writers: 16, killAfterMs: [100, 400] as const }
@@ -23,23 +20,11 @@ function expectSound(name: string, r: LostAnswersReport): void {
 }
 
 describe('lost answers to POST /Users under SIGKILL', () => {
-  const dirs: string[] = []
-  afterAll(() => {
-    for (const d of dirs) rmSync(d, { recursive: true, force: true })
-  })
-
   it('on sqlite', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'roster-lost-'))
-    dirs.push(dir)
-    expectSound('sqlite', await runLostAnswers({ ...SHORT, databaseUrl: `sqlite:${join(dir, 'roster.db')}` }))
+    expectSound('sqlite', await onSqliteFile('roster-lost', (databaseUrl) => runLostAnswers({ ...SHORT, databaseUrl })))
   }, 90_000)
 
   it.runIf(process.env.TEST_DATABASE_URL)('on postgres', async () => {
-    const db = await createTestDatabase(process.env.TEST_DATABASE_URL as string, 'roster_lost')
-    try {
-      expectSound('postgres', await runLostAnswers({ ...SHORT, databaseUrl: db.url }))
-    } finally {
-      await db.drop()
-    }
+    expectSound('postgres', await onPostgresDatabase(process.env.TEST_DATABASE_URL as string, 'roster_lost', (databaseUrl) => runLostAnswers({ ...SHORT, databaseUrl })))
   }, 90_000)
 })
