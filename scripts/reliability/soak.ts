@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createTestDatabase } from '../../test/helpers/pg-database.ts'
-import { call, cli, startServer } from '../../test/reliability/lib/server.ts'
+import { call, cli, startServer } from '../../test/helpers/spawned-server.ts'
 import { scriptStores } from './stores.ts'
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User'

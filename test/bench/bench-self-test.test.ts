@@ -9,6 +9,7 @@ import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseOptions, UsageError } from '../../bench/args.ts'
 import { freePort } from '../helpers/free-port.ts'
+import { healthy } from '../helpers/spawned-server.ts'
 
 const ROOT = join(import.meta.dirname, '../..')
 const run = promisify(execFile)
@@ -36,14 +37,7 @@ describe('bench self-test: three organizations, two addresses', () => {
     dir = mkdtempSync(join(tmpdir(), 'roster-bench-test-'))
     ports.push(await freePort(), await freePort())
     server = spawn(process.execPath, ['--import', 'tsx', 'bench/fake-scim-server.ts', '--port', String(ports[0]), '--port', String(ports[1])], { cwd: ROOT, stdio: 'ignore' })
-    for (const port of ports) {
-      let up = false
-      for (let i = 0; i < 100 && !up; i++) {
-        up = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false)
-        if (!up) await new Promise((r) => setTimeout(r, 100))
-      }
-      expect(up).toBe(true)
-    }
+    for (const port of ports) expect(await healthy(`http://127.0.0.1:${port}`, { proc: server })).toBe(true)
   })
 
   afterAll(() => {

@@ -8,9 +8,9 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, describe, expect, it } from 'vitest'
 import { freePort } from '../helpers/free-port.ts'
+import { BIN, healthy } from '../helpers/spawned-server.ts'
 
 const run = promisify(execFile)
-const BIN = join(import.meta.dirname, '../../bin/roster.js')
 
 const fail = (args: string[], env: NodeJS.ProcessEnv) => run('node', [BIN, ...args], { env }).then(
   () => ({ code: 0, stderr: '' }), (e: { code?: number; stderr?: string }) => ({ code: e.code, stderr: e.stderr ?? '' }))
@@ -31,7 +31,7 @@ describe('roster backup and restore (SQLite)', () => {
     const env = { ...process.env, ROSTER_DATABASE_URL: `sqlite:${join(dir, 'live.db')}`, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', ROSTER_NO_MAIL_WORKER: '1' }
     const org = JSON.parse((await run('node', [BIN, 'org', 'create', 'backup', '--json'], { env })).stdout) as { orgId: string; token: string }
     server = spawn('node', [BIN, 'serve'], { env, stdio: 'ignore' })
-    for (let i = 0; i < 150 && !(await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false)); i++) await new Promise((r) => setTimeout(r, 100))
+    expect(await healthy(`http://127.0.0.1:${port}`, { proc: server })).toBe(true)
 
     const acknowledged: string[] = []
     let n = 0

@@ -11,9 +11,9 @@ import { buildApp } from '../../src/http/app.ts'
 import { uuidV7Generator } from '../../src/ids.ts'
 import { DEFAULT_LIMITS } from '../../src/provisioning/deps.ts'
 import { openSqliteStore } from '../../src/store/dialect/sqlite.ts'
+import { BIN } from '../helpers/spawned-server.ts'
 
 const run = promisify(execFile)
-const BIN = join(import.meta.dirname, '../../bin/roster.js')
 
 describe('roster admin create', () => {
   let dir = ''

@@ -1,12 +1,11 @@
 // `roster config check`: every variable checked, the first bad one named with its code; the
 // result printed with its secrets hidden.
 import { execFile } from 'node:child_process'
-import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
+import { BIN } from '../helpers/spawned-server.ts'
 
 const run = promisify(execFile)
-const BIN = join(import.meta.dirname, '../../bin/roster.js')
 const check = (env: NodeJS.ProcessEnv) => run('node', [BIN, 'config', 'check', '--json'], { env: { PATH: process.env.PATH, ...env } }).then(
   (r) => ({ code: 0, stdout: r.stdout, stderr: '' }), (e: { code?: number; stdout?: string; stderr?: string }) => ({ code: e.code, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }))
 

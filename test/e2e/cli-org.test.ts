@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { BIN } from '../helpers/spawned-server.ts'
 
 const run = promisify(execFile)
-const BIN = join(import.meta.dirname, '../../bin/roster.js')
 
 /** The keys scripts read from `roster org set|show --json` (docs/api.md). */
 const CONTRACT = ['orgId', 'name', 'domains', 'domainStates', 'sendInvitations', 'outsideDomains', 'subdomains', 'deprovision', 'deleteAfterDays', 'adoptExisting', 'scimOwnedFields', 'strictAttributes', 'attributeMapping']

@@ -12,9 +12,9 @@ import { findOrg } from '../../src/provisioning/orgs.ts'
 import { createUser } from '../../src/provisioning/users.ts'
 import { openSqliteStore } from '../../src/store/dialect/sqlite.ts'
 import { userResource } from '../../src/scim/schema/registry.ts'
+import { BIN } from '../helpers/spawned-server.ts'
 
 const run = promisify(execFile)
-const BIN = join(import.meta.dirname, '../../bin/roster.js')
 
 describe('roster help, org create warnings, list paging', () => {
   const dir = mkdtempSync(join(tmpdir(), 'roster-cli-pages-'))

@@ -8,9 +8,9 @@ import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import BetterSqlite3 from 'better-sqlite3'
 import { migrationNames } from '../../src/store/migrations/index.ts'
+import { BIN, healthy } from '../helpers/spawned-server.ts'
 
 const run = promisify(execFile)
-const BIN = join(import.meta.dirname, '../../bin/roster.js')
 
 describe('roster CLI and server process', () => {
   let dir = ''
@@ -80,11 +80,7 @@ describe('roster CLI and server process', () => {
     const server = spawn('node', [BIN, 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
     try {
       const base = `http://127.0.0.1:${String(env.PORT)}`
-      for (let i = 0; i < 100; i++) {
-        const ok = await fetch(`${base}/healthz`).then((r) => r.ok, () => false)
-        if (ok) break
-        await new Promise((r) => setTimeout(r, 100))
-      }
+      expect(await healthy(base, { proc: server })).toBe(true)
       const post = await fetch(`${base}/scim/v2/Users`, {
         method: 'POST',
         headers: { authorization: `Bearer ${refreshed.token}`, 'content-type': 'application/scim+json' },
@@ -129,10 +125,7 @@ describe('roster log and roster api-key', () => {
     let userId = ''
     try {
       const base = `http://127.0.0.1:${String(env.PORT)}`
-      for (let i = 0; i < 100; i++) {
-        if (await fetch(`${base}/healthz`).then((r) => r.ok, () => false)) break
-        await new Promise((r) => setTimeout(r, 100))
-      }
+      expect(await healthy(base, { proc: server })).toBe(true)
       const post = (userName: string) => fetch(`${base}/scim/v2/Users`, {
         method: 'POST',
         headers: { authorization: `Bearer ${org.token}`, 'content-type': 'application/scim+json', 'user-agent': 'Okta SCIM Client 1.0.0' },

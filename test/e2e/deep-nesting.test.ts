@@ -12,6 +12,7 @@ import { MAX_FILTER_DEPTH, MAX_FILTER_LENGTH } from '../../src/scim/filter/ast.t
 import { startApp, user, type TestApp } from '../helpers/app.ts'
 import { storeMatrix } from '../helpers/stores.ts'
 import { listening } from '../helpers/typed-client.ts'
+import { call, type Call } from '../helpers/spawned-server.ts'
 
 const SEARCH = 'urn:ietf:params:scim:api:messages:2.0:SearchRequest'
 const PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp'
@@ -40,15 +41,10 @@ describe.each(storeMatrix())('filters and PATCH paths nested deep, over HTTP, on
   })
   afterAll(async () => t.close())
 
-  async function send(method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-    const r = await fetch(`${base}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${t.token}`, ...(body === undefined ? {} : { 'content-type': 'application/scim+json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    })
+  async function send(method: string, path: string, body?: unknown): Promise<Call> {
+    const r = await call(base, method, path, t.token, body)
     statuses.push(r.status)
-    const text = await r.text()
-    return { status: r.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} }
+    return r
   }
 
   /** What a filter `n` deep in `shape` answers when it is short enough to be read. */

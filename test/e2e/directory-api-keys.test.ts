@@ -4,7 +4,6 @@
 // organization, a key's use is recorded; and `roster api-key create` makes a key that the server
 // honours exactly as scoped.
 import { execFile } from 'node:child_process'
-import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createApiKey, revokeApiKey } from '../../src/provisioning/api-keys.ts'
@@ -12,9 +11,9 @@ import type { OrgId } from '../../src/store/store.ts'
 import { startApp, user, type TestApp } from '../helpers/app.ts'
 import { apiGet, type ApiErrorBody, type ApiGet } from '../helpers/api-client.ts'
 import { remembering, storeMatrix } from '../helpers/stores.ts'
+import { BIN } from '../helpers/spawned-server.ts'
 
 const run = promisify(execFile)
-const BIN = join(import.meta.dirname, '../../bin/roster.js')
 const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group'
 const HOUR = 3_600_000
 

@@ -12,9 +12,9 @@ import { user } from '../helpers/app.ts'
 import { freePort } from '../helpers/free-port.ts'
 import { startSmtp, tokenIn } from '../helpers/smtp-server.ts'
 import { eventually } from '../helpers/webhook-receiver.ts'
+import { BIN } from '../helpers/spawned-server.ts'
 
 const run = promisify(execFile)
-const BIN = join(import.meta.dirname, '../../bin/roster.js')
 const LINK = 'https://app.example.test/join?token='
 
 describe('roster serve with ROSTER_SMTP_URL and ROSTER_INVITE_URL', () => {

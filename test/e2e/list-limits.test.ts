@@ -13,6 +13,7 @@ import { MAX_FILTER_TERMS } from '../../src/scim/filter/ast.ts'
 import { startApp, user, type TestApp } from '../helpers/app.ts'
 import { storeMatrix } from '../helpers/stores.ts'
 import { listening } from '../helpers/typed-client.ts'
+import { call } from '../helpers/spawned-server.ts'
 
 const MAX = 5
 const USERS = 8
@@ -37,12 +38,8 @@ describe.each(storeMatrix())('list parameters past their limits, over HTTP, on $
   afterAll(async () => t.close())
 
   async function send(method: 'GET' | 'POST', path: string, body?: unknown): Promise<Page> {
-    const r = await fetch(`${base}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${t.token}`, ...(body === undefined ? {} : { 'content-type': 'application/scim+json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    })
-    return { status: r.status, json: (await r.json()) as Page['json'] }
+    const r = await call(base, method, path, t.token, body)
+    return { status: r.status, json: r.json as Page['json'] }
   }
   const search = (path: string, params: Record<string, unknown>) => send('POST', path, { schemas: [SEARCH], ...params })
 

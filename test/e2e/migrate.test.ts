@@ -10,9 +10,9 @@ import BetterSqlite3 from 'better-sqlite3'
 import pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
 import { migrationNames } from '../../src/store/migrations/index.ts'
+import { BIN } from '../helpers/spawned-server.ts'
 
 const run = promisify(execFile)
-const BIN = join(import.meta.dirname, '../../bin/roster.js')
 const adminUrl = process.env.TEST_DATABASE_URL
 const roster = async (env: NodeJS.ProcessEnv, ...args: string[]) => (await run('node', [BIN, ...args], { env: { ...process.env, LOG_LEVEL: 'warn', ...env } })).stdout
 type Plan = { applied: string[]; pending: string[]; unknown: string[] }

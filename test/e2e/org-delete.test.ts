@@ -4,7 +4,6 @@
 // of its own, the audit entry of the deletion stays, and nothing is deleted without the
 // organization's name typed or --yes. On SQLite and PostgreSQL.
 import { execFile, spawn } from 'node:child_process'
-import { join } from 'node:path'
 import { promisify } from 'node:util'
 import BetterSqlite3 from 'better-sqlite3'
 import pg from 'pg'
@@ -18,9 +17,9 @@ import type { OrgId } from '../../src/store/store.ts'
 import { startApp, user, type TestApp } from '../helpers/app.ts'
 import { remembering, storeMatrix } from '../helpers/stores.ts'
 import { startReceiver, type Receiver } from '../helpers/webhook-receiver.ts'
+import { BIN } from '../helpers/spawned-server.ts'
 
 const run = promisify(execFile)
-const BIN = join(import.meta.dirname, '../../bin/roster.js')
 const EXT = 'urn:example:params:scim:schemas:extension:deletion:2.0:User'
 
 /** Tables holding an organization's rows, by their org_id column (group_members: SQLite keeps the id as a 16-byte key). */

@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { freePort } from '../helpers/free-port.ts'
+import { healthy } from '../helpers/spawned-server.ts'
 
 const run = promisify(execFile)
 const REPO = join(import.meta.dirname, '../..')
@@ -88,11 +89,7 @@ describe('a production install, read-only, run as an unprivileged user', () => {
     server = spawn(cmd, args, { cwd: data, env, stdio: ['ignore', 'ignore', 'pipe'] })
     server.stderr?.on('data', (b: Buffer) => { stderr += b.toString() })
     const base = `http://127.0.0.1:${port}`
-    let up = false
-    for (let i = 0; i < 150 && !up && server.exitCode === null; i++) {
-      up = await fetch(`${base}/healthz`).then((r) => r.ok, () => false)
-      if (!up) await new Promise((r) => setTimeout(r, 100))
-    }
+    const up = await healthy(base, { proc: server, timeoutMs: 15_000 })
     // Nothing on standard error but a fresh install's one-time console setup link (docs/console.md).
     expect(stderr.replace(/\nRoster console setup \(one-time link[^\n]*\n\n/, '')).toBe('')
     expect(up).toBe(true)

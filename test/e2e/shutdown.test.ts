@@ -13,9 +13,9 @@ import { promisify } from 'node:util'
 import pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
 import { freePort } from '../helpers/free-port.ts'
+import { BIN } from '../helpers/spawned-server.ts'
 
 const run = promisify(execFile)
-const BIN = join(import.meta.dirname, '../../bin/roster.js')
 
 type Outcome = { kind: 'answered'; status: number } | { kind: 'refused' } | { kind: 'cut'; error: string }
 

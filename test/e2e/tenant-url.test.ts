@@ -11,9 +11,9 @@ import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { freePort } from '../helpers/free-port.ts'
 import { createTestDatabase } from '../helpers/pg-database.ts'
+import { BIN, healthy } from '../helpers/spawned-server.ts'
 
 const run = promisify(execFile)
-const BIN = join(import.meta.dirname, '../../bin/roster.js')
 const adminUrl = process.env.TEST_DATABASE_URL
 
 const databases: { name: string; open: () => Promise<{ url: string; drop: () => Promise<void> }> }[] = [
@@ -50,10 +50,7 @@ describe.each(databases)('the tenant URL org create prints ($name)', (database) 
     const port = await freePort()
     server = spawn('node', [BIN, 'serve'], { env: { ...cliEnv(), HOST: '127.0.0.1', PORT: String(port), ...extra }, stdio: ['ignore', 'ignore', 'ignore'] })
     const base = `http://127.0.0.1:${port}`
-    for (let i = 0; i < 150 && server.exitCode === null; i++) {
-      if (await fetch(`${base}/healthz`).then((r) => r.ok, () => false)) return base
-      await new Promise((r) => setTimeout(r, 100))
-    }
+    if (await healthy(base, { proc: server, timeoutMs: 15_000 })) return base
     throw new Error('the server did not start')
   }
 

@@ -4,14 +4,13 @@
 // without losing any.
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { join } from 'node:path'
 import { promisify } from 'node:util'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { migrationNames } from '../../src/store/migrations/index.ts'
+import { BIN, call, healthy } from '../helpers/spawned-server.ts'
 
 const run = promisify(execFile)
-const BIN = join(import.meta.dirname, '../../bin/roster.js')
 const adminUrl = process.env.TEST_DATABASE_URL
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User'
 const PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp'
@@ -25,15 +24,7 @@ describe.skipIf(!adminUrl)('two servers on one PostgreSQL', () => {
   let env: NodeJS.ProcessEnv = {}
   let token = ''
 
-  const call = async (base: string, method: string, path: string, body?: unknown, tok = token) => {
-    const r = await fetch(`${base}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${tok}`, 'content-type': 'application/scim+json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    })
-    const text = await r.text()
-    return { status: r.status, json: (text ? JSON.parse(text) : {}) as Record<string, unknown> }
-  }
+  const send = (base: string, method: string, path: string, body?: unknown, tok = token) => call(base, method, path, tok, body)
 
   beforeAll(async () => {
     const admin = new pg.Client({ connectionString: adminUrl })
@@ -49,14 +40,7 @@ describe.skipIf(!adminUrl)('two servers on one PostgreSQL', () => {
       const port = 21_000 + Math.floor(Math.random() * 20_000)
       servers.push({ proc: spawn('node', [BIN, 'serve'], { env: { ...env, PORT: String(port) }, stdio: 'ignore' }), base: `http://127.0.0.1:${port}/scim/v2` })
     }
-    for (const s of servers) {
-      let up = false
-      for (let i = 0; i < 150 && !up; i++) {
-        up = await fetch(s.base.replace('/scim/v2', '/healthz')).then((r) => r.ok, () => false)
-        if (!up) await new Promise((r) => setTimeout(r, 100))
-      }
-      expect(up).toBe(true)
-    }
+    for (const s of servers) expect(await healthy(s.base.replace('/scim/v2', ''), { proc: s.proc })).toBe(true)
     const out = await run('node', [BIN, 'org', 'create', 'two-servers', '--json'], { env })
     token = (JSON.parse(out.stdout) as { token: string }).token
   }, 60_000)
@@ -82,7 +66,7 @@ describe.skipIf(!adminUrl)('two servers on one PostgreSQL', () => {
     for (let round = 0; round < 5; round++) {
       const results = await Promise.all(Array.from({ length: 32 }, (_, i) => {
         const base = servers[i % 2]?.base ?? ''
-        return call(base, 'POST', '/Users', { schemas: [USER], userName: i % 3 ? `Both${round}@Example.com` : `both${round}@example.com` })
+        return send(base, 'POST', '/Users', { schemas: [USER], userName: i % 3 ? `Both${round}@Example.com` : `both${round}@example.com` })
       }))
       const statuses = results.map((r) => r.status)
       expect(statuses.filter((s) => s === 201)).toHaveLength(1)
@@ -92,18 +76,18 @@ describe.skipIf(!adminUrl)('two servers on one PostgreSQL', () => {
 
   it('membership changes from both servers interleave without loss', async () => {
     const base = (i: number) => servers[i % 2]?.base ?? ''
-    const created = await Promise.all(Array.from({ length: 200 }, (_, i) => call(base(i), 'POST', '/Users', { schemas: [USER], userName: `m${i}@example.com` })))
+    const created = await Promise.all(Array.from({ length: 200 }, (_, i) => send(base(i), 'POST', '/Users', { schemas: [USER], userName: `m${i}@example.com` })))
     const ids = created.map((c) => String(c.json.id))
-    const g = await call(base(0), 'POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Shared' })
+    const g = await send(base(0), 'POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Shared' })
     const gid = String(g.json.id)
     const statuses = await Promise.all(Array.from({ length: 20 }, async (_, k) => {
       const mine = ids.slice(k * 10, k * 10 + 10)
-      const a = await call(base(k), 'PATCH', `/Groups/${gid}`, { schemas: [PATCH], Operations: [{ op: 'add', path: 'members', value: mine.map((value) => ({ value })) }] })
-      const r = await call(base(k + 1), 'PATCH', `/Groups/${gid}`, { schemas: [PATCH], Operations: [{ op: 'remove', path: `members[value eq "${mine[0] ?? ''}"]` }] })
+      const a = await send(base(k), 'PATCH', `/Groups/${gid}`, { schemas: [PATCH], Operations: [{ op: 'add', path: 'members', value: mine.map((value) => ({ value })) }] })
+      const r = await send(base(k + 1), 'PATCH', `/Groups/${gid}`, { schemas: [PATCH], Operations: [{ op: 'remove', path: `members[value eq "${mine[0] ?? ''}"]` }] })
       return [a.status, r.status]
     }))
     expect(statuses.flat().every((s) => s === 204)).toBe(true)
-    const got = await call(base(1), 'GET', `/Groups/${gid}`)
+    const got = await send(base(1), 'GET', `/Groups/${gid}`)
     const held = ((got.json.members as { value: string }[] | undefined) ?? []).map((m) => m.value).sort()
     expect(held).toEqual(ids.filter((_, i) => i % 10 !== 0).sort())
   })
@@ -112,8 +96,8 @@ describe.skipIf(!adminUrl)('two servers on one PostgreSQL', () => {
     const out = await run('node', [BIN, 'token', 'refresh', 'two-servers', '--json'], { env })
     const fresh = (JSON.parse(out.stdout) as { token: string }).token
     for (const s of servers) {
-      expect((await call(s.base, 'GET', '/Users?count=1', undefined, token)).status).toBe(401)
-      expect((await call(s.base, 'GET', '/Users?count=1', undefined, fresh)).status).toBe(200)
+      expect((await send(s.base, 'GET', '/Users?count=1', undefined, token)).status).toBe(401)
+      expect((await send(s.base, 'GET', '/Users?count=1', undefined, fresh)).status).toBe(200)
     }
     token = fresh
   })

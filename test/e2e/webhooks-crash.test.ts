@@ -13,9 +13,9 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { freePort } from '../helpers/free-port.ts'
 import { createTestDatabase } from '../helpers/pg-database.ts'
 import { eventually, startReceiver, type Receiver } from '../helpers/webhook-receiver.ts'
+import { BIN, healthy } from '../helpers/spawned-server.ts'
 
 const run = promisify(execFile)
-const BIN = join(import.meta.dirname, '../../bin/roster.js')
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User'
 const PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp'
 
@@ -49,12 +49,7 @@ describe.each(dbs.map((open, i) => ({ open, name: i === 0 ? 'sqlite' : 'postgres
     const start = async (port: number): Promise<ChildProcess> => {
       const p = spawn('node', [BIN, 'serve'], { env: { ...env, PORT: String(port) }, stdio: 'ignore' })
       procs.push(p)
-      let up = false
-      for (let i = 0; i < 200 && !up; i++) {
-        up = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false)
-        if (!up) await new Promise((r) => setTimeout(r, 100))
-      }
-      expect(up).toBe(true)
+      expect(await healthy(`http://127.0.0.1:${port}`, { proc: p })).toBe(true)
       return p
     }
     const ports = [await freePort(), await freePort()]

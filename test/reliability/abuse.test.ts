@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestDatabase } from '../helpers/pg-database.ts'
 import { httpRequest, idleSockets, rawRequest } from './lib/raw.ts'
 import { seedDatabase } from './lib/seed.ts'
-import { call, startServer, type Server } from './lib/server.ts'
+import { call, startServer, type Server } from '../helpers/spawned-server.ts'
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User'
 const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group'

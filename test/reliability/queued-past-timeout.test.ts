@@ -8,7 +8,7 @@ import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestDatabase } from '../helpers/pg-database.ts'
 import { seedDatabase } from './lib/seed.ts'
-import { call, startServer, type Server } from './lib/server.ts'
+import { call, startServer, type Server } from '../helpers/spawned-server.ts'
 
 const ERROR = 'urn:ietf:params:scim:api:messages:2.0:Error'
 const adminUrl = process.env.TEST_DATABASE_URL

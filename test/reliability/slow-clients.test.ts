@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { httpRequest, rawRequest } from './lib/raw.ts'
 import { seedDatabase } from './lib/seed.ts'
-import { call, startServer, type Server } from './lib/server.ts'
+import { call, startServer, type Server } from '../helpers/spawned-server.ts'
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User'
 // Sending either slow request whole would take over 40 s at a byte every 200 ms; the client

@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto'
 import BetterSqlite3 from 'better-sqlite3'
 import { seedDatabase } from './seed.ts'
-import { attempt, call, startServer, type Server } from './server.ts'
+import { attempt, call, startServer, type Server } from '../../helpers/spawned-server.ts'
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User'
 const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group'

@@ -8,7 +8,7 @@
 // measured and printed, never asserted.
 import { randomBytes } from 'node:crypto'
 import { seedDatabase } from './seed.ts'
-import { call, startServer, type Call, type Server } from './server.ts'
+import { call, startServer, type Call, type Server } from '../../helpers/spawned-server.ts'
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User'
 const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'

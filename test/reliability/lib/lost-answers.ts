@@ -10,7 +10,7 @@
 // creates are all there. The server comes back on the same port after each kill.
 import { randomBytes } from 'node:crypto'
 import { seedDatabase } from './seed.ts'
-import { attempt, call, startServer, type Call, type Server } from './server.ts'
+import { attempt, call, startServer, type Call, type Server } from '../../helpers/spawned-server.ts'
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User'
 

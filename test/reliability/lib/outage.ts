@@ -6,7 +6,7 @@
 // every write acknowledged before, during or after is there.
 import { randomBytes } from 'node:crypto'
 import type { Cluster } from '../../helpers/pg-cluster.ts'
-import { call, cli, startServer } from './server.ts'
+import { call, cli, startServer } from '../../helpers/spawned-server.ts'
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User'
 

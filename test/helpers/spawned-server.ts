@@ -1,13 +1,14 @@
 // A Roster server as production runs it: `node bin/roster.js serve` in its own process, on a
-// port of 127.0.0.1, on a SQLite file or a PostgreSQL database. For the suites that need real
-// sockets (abuse), a process to kill (chaos) or to watch over time (soak).
+// port of 127.0.0.1, on a SQLite file or a PostgreSQL database. For the tests that need real
+// sockets (abuse), a process to kill (chaos, lost answers) or to watch over time (soak), and the
+// requests they send it.
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { freePort } from '../../helpers/free-port.ts'
+import { freePort } from './free-port.ts'
 
-export const BIN = join(import.meta.dirname, '../../../bin/roster.js')
+export const BIN = join(import.meta.dirname, '../../bin/roster.js')
 const run = promisify(execFile)
 
 export interface Server {
@@ -23,6 +24,20 @@ export function serverEnv(databaseUrl: string, extra: Record<string, string> = {
   return { ...process.env, ROSTER_DATABASE_URL: databaseUrl, HOST: '127.0.0.1', LOG_LEVEL: 'warn', ROSTER_NO_MAIL_WORKER: '1', ...extra }
 }
 
+/**
+ * Whether `base/healthz` answers 200 within `timeoutMs`, asking every 100 ms; false at once when
+ * `proc` (the server's process) has exited.
+ */
+export async function healthy(base: string, { proc, timeoutMs = 30_000 }: { proc?: ChildProcess; timeoutMs?: number } = {}): Promise<boolean> {
+  const until = Date.now() + timeoutMs
+  for (;;) {
+    if (proc && (proc.exitCode !== null || proc.signalCode !== null)) return false
+    if (await fetch(`${base}/healthz`).then((r) => r.ok, () => false)) return true
+    if (Date.now() >= until) return false
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
+
 export async function startServer(databaseUrl: string, extra: Record<string, string> = {}, port?: number): Promise<Server> {
   const p = port ?? (await freePort())
   const proc = spawn(process.execPath, ['--max-semi-space-size=8', '--heap-growing-percent=30', BIN, 'serve'], { env: { ...serverEnv(databaseUrl, extra), PORT: String(p) }, stdio: ['ignore', 'ignore', 'pipe'] })
@@ -31,12 +46,7 @@ export async function startServer(databaseUrl: string, extra: Record<string, str
     stderr = (stderr + d.toString()).slice(-4000)
   })
   const base = `http://127.0.0.1:${p}`
-  let up = false
-  for (let i = 0; i < 300 && !up && proc.exitCode === null; i++) {
-    up = await fetch(`${base}/healthz`).then((r) => r.ok, () => false)
-    if (!up) await new Promise((r) => setTimeout(r, 100))
-  }
-  if (!up) {
+  if (!(await healthy(base, { proc }))) {
     proc.kill('SIGKILL')
     throw new Error(`roster serve did not become healthy on ${base}: ${stderr}`)
   }
