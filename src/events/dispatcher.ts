@@ -4,7 +4,8 @@
 // lane's next event becomes its head), retried on the backoff schedule (Retry-After honoured),
 // failed after three days of retries, or the endpoint disabled (410 Gone, or five days of
 // failures). A lane has at most one delivery in flight; lanes run in parallel up to
-// `concurrency`, so one slow receiver or resource holds up nothing else. Delivery is at least
+// `concurrency`, shared out among endpoints with at most `perEndpoint` lanes of one endpoint in
+// flight, so one slow receiver or resource holds up nothing else. Delivery is at least
 // once: a worker killed after sending and before recording sends again when its lease expires.
 import { randomBytes } from 'node:crypto'
 import type { Store } from '../store/store.ts'
@@ -23,6 +24,8 @@ export interface DispatcherOptions {
   readonly allowPrivate: boolean
   /** Most deliveries in flight at once. */
   readonly concurrency?: number
+  /** Most lanes of one endpoint in flight at once (default a quarter of `concurrency`), so that a slow endpoint leaves slots to the others. */
+  readonly perEndpoint?: number
   /** How long a claimed delivery is this worker's (default: twice the timeout and a second, so a lease never ends while its request runs). */
   readonly leaseMs?: number
   readonly timeoutMs?: number
@@ -51,6 +54,8 @@ export class WebhookDispatcher {
   /** This process's lease owner name. */
   readonly owner = `worker-${randomBytes(6).toString('hex')}`
   #inflight = 0
+  /** Lanes in flight per endpoint id (the claim shares slots out by it). */
+  readonly #byEndpoint = new Map<string, number>()
   #results: DeliveryResult[] = []
   #wake: (() => void) | null = null
   #stopped = false
@@ -61,8 +66,9 @@ export class WebhookDispatcher {
 
   constructor(opts: DispatcherOptions) {
     const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS
+    const concurrency = opts.concurrency ?? 256
     this.#o = {
-      concurrency: 256, leaseMs: 2 * timeoutMs + 1_000, timeoutMs, intervalMs: 250, random: Math.random, ...opts,
+      concurrency, perEndpoint: Math.max(1, Math.floor(concurrency / 4)), leaseMs: 2 * timeoutMs + 1_000, timeoutMs, intervalMs: 250, random: Math.random, ...opts,
     }
   }
 
@@ -132,6 +138,7 @@ export class WebhookDispatcher {
         try {
           lanes = await store.webhooks.completeAndClaim(results, new Date(nowMs).toISOString(), {
             owner: this.owner, nowMs, leaseMs: this.#o.leaseMs, limit: Math.max(0, Math.min(free, CLAIM_LIMIT)), followers: FOLLOWERS,
+            perEndpoint: this.#o.perEndpoint, busy: [...this.#byEndpoint],
           })
         } catch (e) {
           this.#results = results.concat(this.#results)
@@ -178,7 +185,9 @@ export class WebhookDispatcher {
    * many); the first event that is not delivered ends the run (the rest wait behind it).
    */
   #sendLane(jobs: readonly DeliveryJob[]): void {
+    const endpointId = jobs[0]?.endpointId ?? ''
     this.#inflight++
+    this.#byEndpoint.set(endpointId, (this.#byEndpoint.get(endpointId) ?? 0) + 1)
     // An event is started only while its lease will outlast the request (a slow receiver's long lane stops early).
     const leasedUntil = this.#o.now().getTime() + this.#o.leaseMs - this.#o.timeoutMs
     const p = (async () => {
@@ -206,6 +215,9 @@ export class WebhookDispatcher {
       .catch((e: unknown) => this.#o.onError?.(e))
       .finally(() => {
         this.#inflight--
+        const left = (this.#byEndpoint.get(endpointId) ?? 1) - 1
+        if (left > 0) this.#byEndpoint.set(endpointId, left)
+        else this.#byEndpoint.delete(endpointId)
         this.#sends.delete(p)
         this.#finished()
       })

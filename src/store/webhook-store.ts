@@ -136,11 +136,16 @@ export interface WebhookStore {
    * `claim.owner` until `nowMs + leaseMs`: each lane its head, and when few lanes are due, up to
    * `followers` of its next deliveries too, to be sent one after another (a lane of 50,000
    * membership events then costs a claim per `followers` rows, not per event). Each lane's jobs
-   * are in position order.
+   * are in position order. Lanes are shared out among endpoints (docs/events.md, "Fairness"):
+   * each endpoint gets a lane before any gets another, counting the lanes `busy` says it has in
+   * flight in the claiming process, and none has more than `perEndpoint` in flight there.
    */
   completeAndClaim(
     results: readonly DeliveryResult[], now: string,
-    claim: { readonly owner: string; readonly nowMs: number; readonly leaseMs: number; readonly limit: number; readonly followers: number },
+    claim: {
+      readonly owner: string; readonly nowMs: number; readonly leaseMs: number; readonly limit: number; readonly followers: number
+      readonly perEndpoint: number; readonly busy: readonly (readonly [endpointId: string, lanes: number])[]
+    },
   ): Promise<readonly (readonly DeliveryJob[])[]>
   /** Whether a lane's head is due and not leased (a read: the delivery loop writes only when there is work). */
   hasDue(nowMs: number): Promise<boolean>

@@ -35,7 +35,7 @@ describe.each(storeMatrix())('delivery results recorded late or twice on $name',
     const lanes: DeliveryJob[][] = []
     await eventually(async () => {
       await t.store.webhooks.fanOut(() => crypto.randomUUID(), nowMs, 100)
-      const claimed = await t.store.webhooks.completeAndClaim([], new Date(nowMs).toISOString(), { owner, nowMs, leaseMs, limit: 100, followers: 0 })
+      const claimed = await t.store.webhooks.completeAndClaim([], new Date(nowMs).toISOString(), { owner, nowMs, leaseMs, limit: 100, followers: 0, perEndpoint: 100, busy: [] })
       lanes.push(...claimed.filter((l) => l[0]?.endpointId === endpointId).map((l) => [...l]))
       return lanes.length >= want
     }, 10_000, `${want} lane(s) of the endpoint`)
@@ -76,7 +76,7 @@ describe.each(storeMatrix())('delivery results recorded late or twice on $name',
     const hooks = t.store.webhooks
     let nowMs = Date.now() + 60_000
     const id = String((ep.json as { id: string }).id)
-    const claim = (owner: string) => hooks.completeAndClaim([], new Date(nowMs).toISOString(), { owner, nowMs, leaseMs: 1_000, limit: 100, followers: 0 })
+    const claim = (owner: string) => hooks.completeAndClaim([], new Date(nowMs).toISOString(), { owner, nowMs, leaseMs: 1_000, limit: 100, followers: 0, perEndpoint: 100, busy: [] })
     const mine = (lanes: readonly (readonly DeliveryJob[])[]) => lanes.filter((l) => l[0]?.endpointId === id)
     const [late] = await claimFor(id, 'late', nowMs, 1_000)
     expect(late).toBeDefined()

@@ -26,7 +26,7 @@ interface JobRecord {
   url: string; secrets: string; failing_since: string | null
 }
 
-interface ClaimRequest { owner: string; nowMs: number; leaseMs: number; limit: number; followers: number }
+interface ClaimRequest { owner: string; nowMs: number; leaseMs: number; limit: number; followers: number; perEndpoint: number; busy: readonly (readonly [string, number])[] }
 interface EventRef { position: number | string; count: number | string; type: string; lane: string }
 interface Enqueued { position: number | string; offset: number; until: number; lane: string }
 
@@ -189,10 +189,30 @@ export class KyselyWebhooks implements WebhookStore {
     })
   }
 
+  /**
+   * Due lane heads, shared out among endpoints: ranked within their endpoint by due time, taken
+   * in order of rank plus the endpoint's lanes already in flight in this process (so each endpoint
+   * gets a lane before any gets another), never more than `perEndpoint` in flight for one endpoint.
+   * One endpoint's backlog (a slow receiver's above all) then cannot take every slot. The ranking
+   * is read first and the chosen rows locked after (PostgreSQL allows no FOR UPDATE beside a
+   * window function); the lock re-checks each row, and a row another worker holds is skipped.
+   */
   async #claim(conn: Conn, c: ClaimRequest): Promise<DeliveryJob[][]> {
-    const heads = await this.#q.all<JobRecord>(conn, sql`${this.#jobSelect()}
-      where d.is_head = 1 and d.next_attempt_ms <= ${c.nowMs} and d.lease_until_ms < ${c.nowMs} and w.enabled = 1
-      order by d.next_attempt_ms limit ${c.limit} ${this.#q.pg ? sql`for update of d skip locked` : sql``}`)
+    const busy = this.#d.sql.recordSource(sql`${this.#d.sql.records(c.busy.map(([e, n]) => ({ e, n })))}`, [['e', 'text'], ['n', 'integer']], 'b')
+    const chosen = await this.#q.all<{ id: string }>(conn, sql`select r.id from (select d.id, d.endpoint_id, d.next_attempt_ms,
+        row_number() over (partition by d.endpoint_id order by d.next_attempt_ms, d.id) as rn
+        from webhook_deliveries d join webhook_endpoints w on w.org_id = d.org_id and w.id = d.endpoint_id
+        where d.is_head = 1 and d.next_attempt_ms <= ${c.nowMs} and d.lease_until_ms < ${c.nowMs} and w.enabled = 1) r
+      left join ${busy} on b.e = r.endpoint_id
+      where r.rn + coalesce(b.n, 0) <= ${c.perEndpoint}
+      order by r.rn + coalesce(b.n, 0), r.next_attempt_ms, r.id limit ${c.limit}`)
+    if (chosen.length === 0) return []
+    const order = new Map(chosen.map((r, i) => [r.id, i]))
+    const heads = (await this.#q.all<JobRecord>(conn, sql`${this.#jobSelect()}
+      where ${this.#d.sql.inIds(sql.ref('d.id'), sql`${this.#d.sql.ids(chosen.map((r) => r.id))}`)}
+        and d.is_head = 1 and d.next_attempt_ms <= ${c.nowMs} and d.lease_until_ms < ${c.nowMs} and w.enabled = 1
+      ${this.#q.pg ? sql`for update of d skip locked` : sql``}`))
+      .sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0))
     if (heads.length === 0) return []
     const lanes: JobRecord[][] = heads.map((h) => [h])
     // Few lanes due: each takes its next deliveries along (only a head is ever claimed, so nobody else can).
