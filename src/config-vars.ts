@@ -28,6 +28,7 @@ export const ENV_VARS: readonly EnvVar[] = [
   { group: 'database', name: 'ROSTER_SQLITE_READ_WORKERS', default: '0', description: 'SQLite: worker threads for reads that may scan, 0–16; with several organizations set 2 or more (a scan on the event loop cannot be stopped at its deadline; `docs/security.md`).' },
   { group: 'database', name: 'ROSTER_SQLITE_CACHE_MIB', default: '16', description: 'SQLite: the writer connection\'s page cache, 1–1,024 MiB. Membership changes insert at random places in two indexes: with a cache smaller than what one write batch touches, SQLite spills pages mid-transaction and writes them twice (`docs/storage.md`).' },
   { group: 'database', name: 'ROSTER_DB_POOL_SIZE', default: '16', description: 'PostgreSQL: connections per server, 1–1,000.' },
+  { group: 'database', name: 'ROSTER_POSTGRES_ALLOW_FSYNC_OFF', default: '', description: '`1`: start on a PostgreSQL server running with `fsync=off` (a throwaway test database), with a warning; otherwise Roster refuses (`ROSTER_ERR_DB_NOT_DURABLE`): such a server can lose commits it acknowledged (`docs/storage.md`).' },
   { group: 'limits', name: 'ROSTER_MAX_BODY_BYTES', default: '1048576', description: 'Largest request body, 1 KiB–64 MiB (413 beyond).' },
   { group: 'limits', name: 'ROSTER_MAX_BULK_OPERATIONS', default: '1000', description: 'Most operations in one `POST /Bulk` (413 `tooMany` beyond; its `maxPayloadSize` is `ROSTER_MAX_BODY_BYTES`).' },
   { group: 'limits', name: 'ROSTER_MAX_RESULTS', default: '1000', description: 'Most resources in one list page, 1–100,000.' },

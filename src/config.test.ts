@@ -15,8 +15,13 @@ describe('loadConfig', () => {
 
   it('reads PostgreSQL URLs and the knobs', () => {
     const c = loadConfig({ ROSTER_DATABASE_URL: 'postgres://u:p@db/r', PORT: '9000', ROSTER_DB_POOL_SIZE: '4', ROSTER_PUBLIC_URL: 'https://r.example.com/' })
-    expect(c.database).toEqual({ kind: 'postgres', url: 'postgres://u:p@db/r' })
+    expect(c.database).toEqual({ kind: 'postgres', url: 'postgres://u:p@db/r', allowFsyncOff: false })
     expect(c).toMatchObject({ port: 9000, dbPoolSize: 4, publicUrl: 'https://r.example.com' })
+  })
+
+  it('allows a PostgreSQL server with fsync=off only with ROSTER_POSTGRES_ALLOW_FSYNC_OFF=1', () => {
+    expect(loadConfig({ ROSTER_DATABASE_URL: 'postgres://db/r', ROSTER_POSTGRES_ALLOW_FSYNC_OFF: '1' }).database).toEqual({ kind: 'postgres', url: 'postgres://db/r', allowFsyncOff: true })
+    expect(() => loadConfig({ ROSTER_POSTGRES_ALLOW_FSYNC_OFF: 'yes' })).toThrow(/ROSTER_POSTGRES_ALLOW_FSYNC_OFF must be 1 or 0/)
   })
 
   it('bounds slow clients: headers within 10 s (never past the request timeout), idle keep-alive connections 5 s', () => {

@@ -14,7 +14,10 @@ export class ConfigError extends Error {
   }
 }
 
-export type DatabaseConfig = { readonly kind: 'sqlite'; readonly path: string } | { readonly kind: 'postgres'; readonly url: string }
+export type DatabaseConfig =
+  | { readonly kind: 'sqlite'; readonly path: string }
+  /** `allowFsyncOff`: start on a PostgreSQL server that runs with fsync=off (a warning instead of ROSTER_ERR_DB_NOT_DURABLE). */
+  | { readonly kind: 'postgres'; readonly url: string; readonly allowFsyncOff?: boolean }
 
 export interface Config {
   readonly host: string
@@ -96,14 +99,14 @@ function flag(env: NodeJS.ProcessEnv, name: string): boolean {
   throw new ConfigError(`ROSTER_ERR_CONFIG_${name}`, `${name} must be 1 or 0, got "${raw}"`)
 }
 
-export function parseDatabaseUrl(raw: string | undefined): DatabaseConfig {
+export function parseDatabaseUrl(raw: string | undefined, allowFsyncOff = false): DatabaseConfig {
   const url = raw === undefined || raw === '' ? 'sqlite:./data/roster.db' : raw
   if (url.startsWith('sqlite:')) {
     const path = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '')
     if (path === '') throw new ConfigError('ROSTER_ERR_CONFIG_DB_URL', 'ROSTER_DATABASE_URL=sqlite: needs a file path, e.g. sqlite:./data/roster.db')
     return { kind: 'sqlite', path: path === ':memory:' ? path : resolve(path) }
   }
-  if (/^postgres(ql)?:\/\//.test(url)) return { kind: 'postgres', url }
+  if (/^postgres(ql)?:\/\//.test(url)) return { kind: 'postgres', url, allowFsyncOff }
   throw new ConfigError('ROSTER_ERR_CONFIG_DB_URL', 'ROSTER_DATABASE_URL must start with sqlite: or postgres://')
 }
 
@@ -169,7 +172,7 @@ function opsConfig(env: NodeJS.ProcessEnv) {
 /** Reads the configuration from `env`; throws ConfigError with a stable code. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const requestTimeoutMs = int(env, 'ROSTER_REQUEST_TIMEOUT_MS', 20_000, 1_000, 25_000)
-  const database = parseDatabaseUrl(env.ROSTER_DATABASE_URL)
+  const database = parseDatabaseUrl(env.ROSTER_DATABASE_URL, flag(env, 'ROSTER_POSTGRES_ALLOW_FSYNC_OFF'))
   return Object.freeze({
     host: env.HOST && env.HOST !== '' ? env.HOST : '127.0.0.1',
     port: int(env, 'PORT', 8080, 0, 65_535),

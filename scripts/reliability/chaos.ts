@@ -1,5 +1,7 @@
-// `npm run chaos`: crash consistency (test/reliability/lib/chaos.ts) on a SQLite file and on
-// PostgreSQL with two servers, then PostgreSQL stopped under load (lib/outage.ts).
+// `npm run chaos`: crash consistency (test/reliability/lib/chaos.ts) on a SQLite file, on
+// PostgreSQL with two servers, and with PostgreSQL itself crashed (every one of its processes
+// SIGKILLed with Roster's, on a cluster of the run's own); then PostgreSQL stopped under load
+// (lib/outage.ts).
 // --cycles N SIGKILLs per store (default 20), --writers N (default 32), --kill-min/--kill-max
 // the load before each kill in ms (default 300 and 2000), --down-ms the outage (default 5000).
 // Prints each cycle and the figures; exits 1 on any problem.
@@ -39,6 +41,14 @@ try {
     })
     const bin = postgresBin()
     if (bin) {
+      const crashed = await createCluster(bin)
+      try {
+        const started = Date.now()
+        const r = await runChaos({ databaseUrl: crashed.url, servers: 1, cycles, writers, killAfterMs: [killMin, killMax], database: crashed, log: (l) => console.log(`postgres crashed ${l}`) })
+        print('postgres crashed with roster', r, Date.now() - started)
+      } finally {
+        crashed.destroy()
+      }
       const cluster = await createCluster(bin)
       try {
         const o = await runOutage(cluster, downMs)

@@ -1,5 +1,6 @@
 // Picks the store for a database configuration. Only the CLI and the server's entry point call it.
 import { ConfigError, type DatabaseConfig } from '../config.ts'
+import { NotDurable } from './dialect/postgres-durability.ts'
 import { openSqliteStore } from './dialect/sqlite.ts'
 import type { Store } from './store.ts'
 
@@ -7,7 +8,7 @@ export async function openStore(db: DatabaseConfig, opts: { migrate: boolean; sq
   try {
     if (db.kind === 'sqlite') return await openSqliteStore({ path: db.path, migrate: opts.migrate, readWorkers: opts.sqliteReadWorkers, writerCacheMiB: opts.sqliteCacheMiB, backgroundCheckpoint: opts.sqliteBackgroundCheckpoint })
     const { openPostgresStore } = await import('./dialect/postgres.ts')
-    return await openPostgresStore({ url: db.url, migrate: opts.migrate, poolSize: opts.poolSize })
+    return await openPostgresStore({ url: db.url, migrate: opts.migrate, poolSize: opts.poolSize, allowFsyncOff: db.allowFsyncOff })
   } catch (e) {
     throw openError(e, db)
   }
@@ -19,6 +20,7 @@ const UNREACHABLE = /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|E
 /** Why the database could not be opened, with its cause and a code (docs/errors.md); the URL's password never shown. */
 function openError(e: unknown, db: DatabaseConfig): unknown {
   if (e instanceof ConfigError) return e
+  if (e instanceof NotDurable) return new ConfigError('ROSTER_ERR_DB_NOT_DURABLE', e.message)
   let cause: unknown = e
   while (cause instanceof Error && cause.cause instanceof Error && !('code' in cause && typeof cause.code === 'string')) cause = cause.cause
   const code = typeof cause === 'object' && cause !== null && 'code' in cause ? String((cause as { code: unknown }).code) : ''

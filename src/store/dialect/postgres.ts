@@ -1,6 +1,6 @@
-// The PostgreSQL store: a pg connection pool under Kysely. Commits are durable with
-// synchronous_commit=on (PostgreSQL's default); the server groups concurrent commits' WAL
-// flushes itself. Reads and writes share the pool; a write's row locks come from FOR UPDATE.
+// The PostgreSQL store: a pg connection pool under Kysely. Commits are durable: the server's
+// settings are checked at open (postgres-durability.ts: fsync=off refused, synchronous_commit=off
+// raised to on for Roster's sessions); the server groups concurrent commits' WAL flushes itself. Reads and writes share the pool; a write's row locks come from FOR UPDATE.
 import { recordWriteBatch, registerPool, writeBatches } from '../../ops/store-stats.ts'
 import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
@@ -15,6 +15,7 @@ import { checkDeadline, DeadlineExceeded, type Deadline } from '../deadline.ts'
 import { postgresSql } from './postgres-sql.ts'
 import { postgresStatements } from './postgres-statements.ts'
 import { EventStamper, stampEvents } from '../kysely/event-stamper.ts'
+import { applyDurability, durabilityPlan, readDurabilitySettings } from './postgres-durability.ts'
 
 export interface PostgresOptions {
   readonly url: string
@@ -22,6 +23,8 @@ export interface PostgresOptions {
   /** Server-side statement timeout, under identity providers' client timeouts. */
   readonly statementTimeoutMs?: number
   readonly migrate?: boolean
+  /** Start on a server with fsync=off, with a warning (ROSTER_POSTGRES_ALLOW_FSYNC_OFF). */
+  readonly allowFsyncOff?: boolean
 }
 
 /** SQLSTATE classes that mean "the database cannot serve now", not "the request is wrong". */
@@ -145,6 +148,8 @@ async function transaction<T>(pool: pg.Pool, fn: (conn: Conn) => Promise<T>, dea
 }
 
 export async function openPostgresStore(opts: PostgresOptions): Promise<KyselyStore> {
+  const durability = durabilityPlan(await readDurabilitySettings(opts.url), opts.allowFsyncOff === true)
+  if (durability.warning !== null) process.emitWarning(durability.warning, { code: 'ROSTER_DB_NOT_DURABLE' })
   const pool = new pg.Pool({
     connectionString: opts.url,
     max: opts.poolSize ?? 16,
@@ -154,6 +159,7 @@ export async function openPostgresStore(opts: PostgresOptions): Promise<KyselySt
   })
   // An idle client that loses its connection emits 'error' on the pool; the pool replaces it.
   pool.on('error', () => undefined)
+  applyDurability(pool, durability)
   const unregister = registerPool('postgres', () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }))
   // Cancels of reads past their deadline (untilDeadline); connects only when one is needed.
   const cancels = new pg.Pool({ connectionString: opts.url, max: 2, connectionTimeoutMillis: 5_000, idleTimeoutMillis: 10_000 })

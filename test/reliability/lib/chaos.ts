@@ -5,7 +5,8 @@
 // back and requires: every ok write present with all its parts, every unknown write wholly
 // present or wholly absent, no failed write present, every membership with exactly one event,
 // every user with exactly one user.created event, no event id twice. On PostgreSQL two servers
-// share the database and one of them is killed each cycle while the other keeps serving.
+// share the database and one of them is killed each cycle while the other keeps serving; or, on a
+// PostgreSQL server of the run's own, PostgreSQL itself is crashed with them.
 import { randomBytes } from 'node:crypto'
 import BetterSqlite3 from 'better-sqlite3'
 import { seedDatabase } from './seed.ts'
@@ -26,6 +27,12 @@ export interface ChaosOptions {
   readonly writers: number
   /** Each cycle kills a server after a random wait in [min, max] ms of load. */
   readonly killAfterMs: readonly [number, number]
+  /**
+   * A PostgreSQL server of the run's own: each cycle then crashes it (SIGKILL to every one of its
+   * processes) together with every Roster server, starts it again (crash recovery from its WAL),
+   * then the Roster servers.
+   */
+  readonly database?: { crash(): void; start(): void }
   readonly log?: (line: string) => void
 }
 
@@ -108,6 +115,14 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   try {
     for (let c = 0; c < opts.cycles; c++) {
       await new Promise((r) => setTimeout(r, rnd(opts.killAfterMs[0], opts.killAfterMs[1])))
+      if (opts.database) {
+        opts.database.crash()
+        await Promise.all(servers.map((s) => s.kill('SIGKILL')))
+        log(`cycle ${c + 1}: crashed PostgreSQL and every server with ${users.length} user writes and ${members.length} member writes so far`)
+        opts.database.start()
+        for (const [i, s] of servers.entries()) servers[i] = await startServer(opts.databaseUrl, {}, s.port)
+        continue
+      }
       const victim = Math.floor(Math.random() * servers.length)
       const s = servers[victim] as Server
       await s.kill('SIGKILL')
