@@ -30,6 +30,8 @@ export interface Config {
   readonly limits: Limits
   /** Per-credential and per-organization request rates of SCIM and /api/v1 (http/rate-limit.ts). */
   readonly rateLimits: RateLimitSettings
+  /** Failed authentications (SCIM token, API key) a source address may have within a minute; then 429 (http/auth-failures.ts). 0: no limit. */
+  readonly authFailuresPerMinute: number
   /** How long a SCIM or /api/v1 request may take to be answered; then 503 and its work is abandoned (http/deadline.ts). */
   readonly requestDeadlineMs: number
   /** Server-side request timeout, under identity providers' client timeouts (Entra ~60 s, Okta ≥ 30 s). */
@@ -190,6 +192,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       orgPerSecond: int(env, 'ROSTER_RATE_LIMIT_ORG', 1_000, 0, 10_000_000),
       burstSeconds: int(env, 'ROSTER_RATE_LIMIT_BURST_SECONDS', 2, 1, 60),
     }),
+    authFailuresPerMinute: int(env, 'ROSTER_AUTH_FAILURES_PER_MINUTE', 100, 0, 1_000_000),
     requestDeadlineMs: int(env, 'ROSTER_REQUEST_DEADLINE_MS', Math.min(15_000, requestTimeoutMs), 100, requestTimeoutMs),
     requestTimeoutMs,
     headersTimeoutMs: Math.min(requestTimeoutMs, int(env, 'ROSTER_HEADERS_TIMEOUT_MS', 10_000, 500, 25_000)),

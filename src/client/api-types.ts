@@ -1712,7 +1712,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds; too_many_failures: too many unknown API keys or SCIM tokens from this address within a minute; retry after Retry-After seconds */
             429: {
                 headers: {
                     /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
@@ -1834,7 +1834,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds; too_many_failures: too many unknown API keys or SCIM tokens from this address within a minute; retry after Retry-After seconds */
             429: {
                 headers: {
                     /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
@@ -1934,7 +1934,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds; too_many_failures: too many unknown API keys or SCIM tokens from this address within a minute; retry after Retry-After seconds */
             429: {
                 headers: {
                     /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
@@ -2039,7 +2039,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds; too_many_failures: too many unknown API keys or SCIM tokens from this address within a minute; retry after Retry-After seconds */
             429: {
                 headers: {
                     /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
@@ -2157,7 +2157,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds; too_many_failures: too many unknown API keys or SCIM tokens from this address within a minute; retry after Retry-After seconds */
             429: {
                 headers: {
                     /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
@@ -2338,7 +2338,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds; too_many_failures: too many unknown API keys or SCIM tokens from this address within a minute; retry after Retry-After seconds */
             429: {
                 headers: {
                     /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
@@ -2488,7 +2488,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds; too_many_failures: too many unknown API keys or SCIM tokens from this address within a minute; retry after Retry-After seconds */
             429: {
                 headers: {
                     /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
@@ -2635,7 +2635,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds; too_many_failures: too many unknown API keys or SCIM tokens from this address within a minute; retry after Retry-After seconds */
             429: {
                 headers: {
                     /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
@@ -2748,7 +2748,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds; too_many_failures: too many unknown API keys or SCIM tokens from this address within a minute; retry after Retry-After seconds */
             429: {
                 headers: {
                     /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
@@ -2867,7 +2867,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds; too_many_failures: too many unknown API keys or SCIM tokens from this address within a minute; retry after Retry-After seconds */
             429: {
                 headers: {
                     /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
@@ -2996,7 +2996,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds; too_many_failures: too many unknown API keys or SCIM tokens from this address within a minute; retry after Retry-After seconds */
             429: {
                 headers: {
                     /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
@@ -3119,7 +3119,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds; too_many_failures: too many unknown API keys or SCIM tokens from this address within a minute; retry after Retry-After seconds */
             429: {
                 headers: {
                     /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
@@ -3241,7 +3241,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds; too_many_failures: too many unknown API keys or SCIM tokens from this address within a minute; retry after Retry-After seconds */
             429: {
                 headers: {
                     /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
@@ -3356,7 +3356,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds; too_many_failures: too many unknown API keys or SCIM tokens from this address within a minute; retry after Retry-After seconds */
             429: {
                 headers: {
                     /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
@@ -3486,7 +3486,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds; too_many_failures: too many unknown API keys or SCIM tokens from this address within a minute; retry after Retry-After seconds */
             429: {
                 headers: {
                     /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
@@ -3631,7 +3631,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds; too_many_failures: too many unknown API keys or SCIM tokens from this address within a minute; retry after Retry-After seconds */
             429: {
                 headers: {
                     /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
@@ -3739,7 +3739,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds; too_many_failures: too many unknown API keys or SCIM tokens from this address within a minute; retry after Retry-After seconds */
             429: {
                 headers: {
                     /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
@@ -3866,7 +3866,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds; too_many_failures: too many unknown API keys or SCIM tokens from this address within a minute; retry after Retry-After seconds */
             429: {
                 headers: {
                     /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
@@ -3974,7 +3974,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds; too_many_failures: too many unknown API keys or SCIM tokens from this address within a minute; retry after Retry-After seconds */
             429: {
                 headers: {
                     /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
@@ -4096,7 +4096,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds; too_many_failures: too many unknown API keys or SCIM tokens from this address within a minute; retry after Retry-After seconds */
             429: {
                 headers: {
                     /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
@@ -4207,7 +4207,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds; too_many_failures: too many unknown API keys or SCIM tokens from this address within a minute; retry after Retry-After seconds */
             429: {
                 headers: {
                     /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
@@ -4336,7 +4336,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds; too_many_failures: too many unknown API keys or SCIM tokens from this address within a minute; retry after Retry-After seconds */
             429: {
                 headers: {
                     /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
@@ -4474,7 +4474,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds; too_many_failures: too many unknown API keys or SCIM tokens from this address within a minute; retry after Retry-After seconds */
             429: {
                 headers: {
                     /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
@@ -4594,7 +4594,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds; too_many_failures: too many unknown API keys or SCIM tokens from this address within a minute; retry after Retry-After seconds */
             429: {
                 headers: {
                     /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
@@ -4723,7 +4723,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds; too_many_failures: too many unknown API keys or SCIM tokens from this address within a minute; retry after Retry-After seconds */
             429: {
                 headers: {
                     /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
@@ -4831,7 +4831,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds; too_many_failures: too many unknown API keys or SCIM tokens from this address within a minute; retry after Retry-After seconds */
             429: {
                 headers: {
                     /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
@@ -4939,7 +4939,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds; too_many_failures: too many unknown API keys or SCIM tokens from this address within a minute; retry after Retry-After seconds */
             429: {
                 headers: {
                     /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
@@ -5100,7 +5100,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds; too_many_failures: too many unknown API keys or SCIM tokens from this address within a minute; retry after Retry-After seconds */
             429: {
                 headers: {
                     /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
@@ -5225,7 +5225,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds; too_many_failures: too many unknown API keys or SCIM tokens from this address within a minute; retry after Retry-After seconds */
             429: {
                 headers: {
                     /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
@@ -5398,7 +5398,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds; too_many_failures: too many unknown API keys or SCIM tokens from this address within a minute; retry after Retry-After seconds */
             429: {
                 headers: {
                     /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
@@ -5520,7 +5520,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds; too_many_failures: too many unknown API keys or SCIM tokens from this address within a minute; retry after Retry-After seconds */
             429: {
                 headers: {
                     /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
@@ -5642,7 +5642,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds; too_many_failures: too many unknown API keys or SCIM tokens from this address within a minute; retry after Retry-After seconds */
             429: {
                 headers: {
                     /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
@@ -5764,7 +5764,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds; too_many_failures: too many unknown API keys or SCIM tokens from this address within a minute; retry after Retry-After seconds */
             429: {
                 headers: {
                     /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
@@ -5951,7 +5951,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds; too_many_failures: too many unknown API keys or SCIM tokens from this address within a minute; retry after Retry-After seconds */
             429: {
                 headers: {
                     /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
@@ -6066,7 +6066,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds; too_many_failures: too many unknown API keys or SCIM tokens from this address within a minute; retry after Retry-After seconds */
             429: {
                 headers: {
                     /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
@@ -6176,7 +6176,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds; too_many_failures: too many unknown API keys or SCIM tokens from this address within a minute; retry after Retry-After seconds */
             429: {
                 headers: {
                     /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
@@ -6295,7 +6295,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds; too_many_failures: too many unknown API keys or SCIM tokens from this address within a minute; retry after Retry-After seconds */
             429: {
                 headers: {
                     /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
@@ -6403,7 +6403,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds; too_many_failures: too many unknown API keys or SCIM tokens from this address within a minute; retry after Retry-After seconds */
             429: {
                 headers: {
                     /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
@@ -6511,7 +6511,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds; too_many_failures: too many unknown API keys or SCIM tokens from this address within a minute; retry after Retry-After seconds */
             429: {
                 headers: {
                     /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
@@ -6633,7 +6633,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds; too_many_failures: too many unknown API keys or SCIM tokens from this address within a minute; retry after Retry-After seconds */
             429: {
                 headers: {
                     /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
@@ -6743,7 +6743,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds; too_many_failures: too many unknown API keys or SCIM tokens from this address within a minute; retry after Retry-After seconds */
             429: {
                 headers: {
                     /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
@@ -6851,7 +6851,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds; too_many_failures: too many unknown API keys or SCIM tokens from this address within a minute; retry after Retry-After seconds */
             429: {
                 headers: {
                     /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
@@ -6974,7 +6974,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds; too_many_failures: too many unknown API keys or SCIM tokens from this address within a minute; retry after Retry-After seconds */
             429: {
                 headers: {
                     /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
@@ -7089,7 +7089,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds; too_many_failures: too many unknown API keys or SCIM tokens from this address within a minute; retry after Retry-After seconds */
             429: {
                 headers: {
                     /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
@@ -7209,7 +7209,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds; too_many_failures: too many unknown API keys or SCIM tokens from this address within a minute; retry after Retry-After seconds */
             429: {
                 headers: {
                     /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
@@ -7329,7 +7329,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds; too_many_failures: too many unknown API keys or SCIM tokens from this address within a minute; retry after Retry-After seconds */
             429: {
                 headers: {
                     /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
@@ -7447,7 +7447,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds; too_many_failures: too many unknown API keys or SCIM tokens from this address within a minute; retry after Retry-After seconds */
             429: {
                 headers: {
                     /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
@@ -7568,7 +7568,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds */
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds; too_many_failures: too many unknown API keys or SCIM tokens from this address within a minute; retry after Retry-After seconds */
             429: {
                 headers: {
                     /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */

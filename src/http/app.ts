@@ -14,6 +14,7 @@ import { REDACT, accessLog } from './access-log.ts'
 import { countRequests, createMetrics, metricsRoute, type Metrics } from './metrics.ts'
 import { scimPlugin } from './scim/plugin.ts'
 import { RateLimiter } from './rate-limit.ts'
+import { AuthFailureLimiter } from './auth-failures.ts'
 import { safeErrors } from './safe-errors.ts'
 import { frameworkErrors } from './bad-url.ts'
 import { drainRefusedBodies } from './refused-body.ts'
@@ -45,7 +46,7 @@ declare module 'fastify' {
 
 export interface AppOptions {
   readonly deps: Deps
-  readonly config: Pick<Config, 'publicUrl' | 'requestTimeoutMs' | 'logLevel'> & Partial<Pick<Config, 'requestLog' | 'logRetentionDays' | 'eventRetentionDays' | 'webhookAllowPrivate' | 'allowedHosts' | 'host' | 'port' | 'sharedDomains' | 'rateLimits' | 'requestDeadlineMs' | 'headersTimeoutMs' | 'keepAliveTimeoutMs'>>
+  readonly config: Pick<Config, 'publicUrl' | 'requestTimeoutMs' | 'logLevel'> & Partial<Pick<Config, 'requestLog' | 'logRetentionDays' | 'eventRetentionDays' | 'webhookAllowPrivate' | 'allowedHosts' | 'host' | 'port' | 'sharedDomains' | 'rateLimits' | 'authFailuresPerMinute' | 'requestDeadlineMs' | 'headersTimeoutMs' | 'keepAliveTimeoutMs'>>
   /** Provisioning-log timings (tests shorten them). */
   readonly provisioningLog?: { readonly flushIntervalMs?: number; readonly pruneIntervalMs?: number }
   readonly logger?: boolean
@@ -180,12 +181,15 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     onError: (err) => app.log.warn({ err }, 'rate limits: sharing with the other servers failed; retrying'),
   }) : null
   app.addHook('onClose', async () => rateLimiter?.close())
+  // One count per source for both surfaces: a guesser gains nothing by switching between them.
+  const authFailures = new AuthFailureLimiter({ perMinute: opts.config.authFailuresPerMinute ?? 0 }, { now: () => opts.deps.now().getTime() })
+  const failures = authFailures.enabled ? { authFailures } : {}
   const baseUrl = baseUrlResolver({
     publicUrl: opts.config.publicUrl, allowedHosts: opts.config.allowedHosts ?? LOOPBACK_HOSTS,
     fallback: serverAddress(opts.config.host ?? '127.0.0.1', opts.config.port ?? 8080),
   })
   const tokenUsed = tokenUseRecorder(opts.deps, (err) => app.log.warn({ err }, 'scim token: could not record its use'))
-  await app.register(scimPlugin, { prefix: '/scim/v2', deps: opts.deps, baseUrl, appender, logIdAt: uuidV7At(), tokenUsed, ...(rateLimiter?.enabled ? { rateLimiter } : {}),
+  await app.register(scimPlugin, { prefix: '/scim/v2', deps: opts.deps, baseUrl, appender, logIdAt: uuidV7At(), tokenUsed, ...(rateLimiter?.enabled ? { rateLimiter } : {}), ...failures,
     ...(opts.config.requestDeadlineMs ? { deadlineMs: opts.config.requestDeadlineMs } : {}),
   })
   let closed: () => void = () => undefined
@@ -200,7 +204,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     sharedDomains: opts.config.sharedDomains ?? false, ...(opts.txtResolver ? { txtResolver: opts.txtResolver } : {}),
     baseUrl: (request) => baseUrl(request.protocol, request.headers.host), publicUrl: opts.config.publicUrl,
     ...(opts.consoleMail ? { consoleMail: opts.consoleMail } : {}), ...(opts.consolePolicy ? { consolePolicy: opts.consolePolicy } : {}),
-    ...(rateLimiter?.enabled ? { rateLimiter } : {}), ...(opts.config.requestDeadlineMs ? { deadlineMs: opts.config.requestDeadlineMs } : {}),
+    ...(rateLimiter?.enabled ? { rateLimiter } : {}), ...failures, ...(opts.config.requestDeadlineMs ? { deadlineMs: opts.config.requestDeadlineMs } : {}),
   })
   if (opts.consoleDir !== undefined) registerConsoleStatic(app, opts.consoleDir)
   return app

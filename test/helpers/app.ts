@@ -53,6 +53,8 @@ export interface AppTestOptions {
   /** Rate limits of the SCIM surface (none when absent), and how often servers share them. */
   readonly rateLimits?: AppOptions['config']['rateLimits']
   readonly rateLimitSyncMs?: number
+  /** Failed authentications a source address may have within a minute (ROSTER_AUTH_FAILURES_PER_MINUTE; none counted when absent). */
+  readonly authFailuresPerMinute?: number
   /** How long a SCIM request may take to be answered (none when absent). */
   readonly requestDeadlineMs?: number
   /** The admin console's emails (none sent when absent). */
@@ -72,6 +74,7 @@ export async function startApp(factory: StoreFactory, limits: Partial<Limits> = 
       ...(opts.sharedDomains ? { sharedDomains: true } : {}),
       ...(opts.requestLog === false ? { requestLog: false } : {}),
       ...(opts.rateLimits ? { rateLimits: opts.rateLimits } : {}),
+      ...(opts.authFailuresPerMinute !== undefined ? { authFailuresPerMinute: opts.authFailuresPerMinute } : {}),
       ...(opts.requestDeadlineMs ? { requestDeadlineMs: opts.requestDeadlineMs } : {}),
     },
     ...(opts.rateLimitSyncMs ? { rateLimitSyncMs: opts.rateLimitSyncMs } : {}),

@@ -17,6 +17,7 @@ import { DeadlineExceeded } from '../../store/deadline.ts'
 import { keyToucher } from './access.ts'
 import { requestDeadlines } from '../deadline.ts'
 import { rateLimitHeaders, type Decision, type RateLimiter } from '../rate-limit.ts'
+import { sourceKey, type AuthFailureLimiter } from '../auth-failures.ts'
 import { findNul, nulMessage, urlHoldsNul } from '../nul.ts'
 import { invalidUtf8Message, invalidUtf8Path, utf8Text } from '../utf8.ts'
 import { registerDirectoryRoutes } from './directory.ts'
@@ -162,6 +163,8 @@ export interface ApiPluginOptions {
   readonly deadlineMs?: number
   /** Per-credential and per-organization limits (http/rate-limit.ts), buckets apart from SCIM's; none when absent. */
   readonly rateLimiter?: RateLimiter
+  /** Failed authentications per source address, the same counts as SCIM's (http/auth-failures.ts); none when absent. */
+  readonly authFailures?: AuthFailureLimiter
 }
 
 /** Routes that take neither an API key nor a session: signing in, and the links that set a password. */
@@ -257,12 +260,20 @@ export async function apiPlugin(app: FastifyInstance, opts: ApiPluginOptions): P
       }
       throw unauthorized('Authorization header with a Bearer API key is required')
     }
+    // A source with too many failed authentications is refused before its key is looked up
+    // (http/auth-failures.ts; the same counts as SCIM's).
+    const source = sourceKey(request.socket.remoteAddress)
+    const wait = opts.authFailures?.refused(source) ?? null
+    if (wait !== null) throw new ApiError(429, 'too_many_failures', `Too many failed authentications from this address; retry after ${wait} s`, { 'retry-after': String(wait) })
     const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header)
     if (!m?.[1]) throw unauthorized('Authorization must be "Bearer <API key>"')
     const secret = m[1]
     if (secret.startsWith(TOKEN_PREFIX)) throw unauthorized('A SCIM token does not grant access to this API; use an API key (roster api-key create)')
     const key = isWellFormedApiKey(secret) ? await deps.store.apiKeyByHash(hashApiKey(secret)) : null
-    if (!key) throw unauthorized('The API key is not valid')
+    if (!key) {
+      opts.authFailures?.failed(source)
+      throw unauthorized('The API key is not valid')
+    }
     if (key.expiresAt !== null && key.expiresAt <= deps.now().toISOString()) throw unauthorized('The API key has expired')
     request.apiKey = key
     touch(key)

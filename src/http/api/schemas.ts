@@ -375,7 +375,8 @@ const ERROR_DESCRIPTIONS: Readonly<Record<number, string>> = {
   410: 'cursor_expired: the cursor is older than the event retention; resynchronise, then follow from resyncCursor; ' +
     'invitation_expired: the invitation\'s link has expired',
   429: 'rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); ' +
-    'locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds',
+    'locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds; ' +
+    'too_many_failures: too many unknown API keys or SCIM tokens from this address within a minute; retry after Retry-After seconds',
   503: 'unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds',
 }
 

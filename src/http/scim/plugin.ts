@@ -10,6 +10,7 @@ import type { LogAppender } from '../../provisioning/log-appender.ts'
 import { findNul, mayHoldNul, nulMessage, urlHoldsNul } from '../nul.ts'
 import { invalidUtf8Message, invalidUtf8Path, utf8Text } from '../utf8.ts'
 import { type RateLimiter, tooManyRequests } from '../rate-limit.ts'
+import type { AuthFailureLimiter } from '../auth-failures.ts'
 import { requestDeadlines } from '../deadline.ts'
 import { authenticate } from './auth.ts'
 import { resourceTypes, schemas, serviceProviderConfig } from './discovery.ts'
@@ -41,6 +42,8 @@ export interface ScimPluginOptions {
   readonly deadlineMs?: number
   /** Per-token and per-organization limits (http/rate-limit.ts); none when absent. */
   readonly rateLimiter?: RateLimiter
+  /** Failed authentications per source address (http/auth-failures.ts); none counted when absent. */
+  readonly authFailures?: AuthFailureLimiter
   /** Records a token's use by the identity provider (console/scim-tokens.ts tokenUseRecorder). */
   readonly tokenUsed?: (hash: string, identityProvider: string) => Promise<void>
 }
@@ -120,9 +123,13 @@ export async function scimPlugin(app: FastifyInstance, opts: ScimPluginOptions):
     // describes what that organization accepts, its declared extensions included, which is how
     // Entra ID and Okta discover custom attributes.
     if (request.method === 'GET' && PUBLIC.has(first) && request.headers.authorization === undefined) return
-    const caller = await authenticate(deps.store, request, (orgId) => {
-      if (request.requestLog) request.requestLog.revokedOrgId = orgId
-    }, opts.tokenUsed ? (hash) => opts.tokenUsed?.(hash, request.scimTrace.identityProvider) ?? Promise.resolve() : undefined)
+    const caller = await authenticate(deps.store, request, {
+      onRevoked: (orgId) => {
+        if (request.requestLog) request.requestLog.revokedOrgId = orgId
+      },
+      ...(opts.tokenUsed ? { onUsed: (hash: string) => opts.tokenUsed?.(hash, request.scimTrace.identityProvider) ?? Promise.resolve() } : {}),
+      ...(opts.authFailures ? { failures: opts.authFailures } : {}),
+    })
     request.orgId = caller.orgId
     request.schemaVersion = caller.schemaVersion
     const refused = opts.rateLimiter?.take(caller.tokenHash, caller.orgId)
