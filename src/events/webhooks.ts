@@ -25,6 +25,8 @@ export interface WebhookPolicy {
   /** ROSTER_WEBHOOK_ALLOW_PRIVATE: loopback, link-local and private addresses are allowed. */
   readonly allowPrivate: boolean
   readonly lookup?: ResolveHost
+  /** ROSTER_WEBHOOK_TIMEOUT_MS: the longest wait for a receiver, a test send's as a delivery's (outbound.ts's default when absent). */
+  readonly timeoutMs?: number
 }
 
 /** The secrets that sign at `nowIso`: the current one and rotated-out ones until they expire. */
@@ -129,7 +131,7 @@ export async function testWebhook(deps: Deps, orgId: OrgId, id: string, policy: 
   const body = JSON.stringify({ id: eventId, type: 'webhook.test', timestamp: now.toISOString(), data: { orgId, endpointId: id } })
   const secrets = activeSecrets(e.secrets, now.toISOString()).map((s) => s.secret)
   const res = await postWebhook(e.url, { ...webhookHeaders(secrets, eventId, Math.floor(now.getTime() / 1_000), body) }, body, {
-    allowPrivate: policy.allowPrivate, ...(policy.lookup ? { lookup: policy.lookup } : {}),
+    allowPrivate: policy.allowPrivate, ...(policy.lookup ? { lookup: policy.lookup } : {}), ...(policy.timeoutMs === undefined ? {} : { timeoutMs: policy.timeoutMs }),
   })
   return { ...res, eventId }
 }

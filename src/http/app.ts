@@ -46,7 +46,7 @@ declare module 'fastify' {
 
 export interface AppOptions {
   readonly deps: Deps
-  readonly config: Pick<Config, 'publicUrl' | 'requestTimeoutMs' | 'logLevel'> & Partial<Pick<Config, 'requestLog' | 'logRetentionDays' | 'eventRetentionDays' | 'webhookAllowPrivate' | 'allowedHosts' | 'host' | 'port' | 'sharedDomains' | 'rateLimits' | 'authFailuresPerMinute' | 'requestDeadlineMs' | 'headersTimeoutMs' | 'keepAliveTimeoutMs'>>
+  readonly config: Pick<Config, 'publicUrl' | 'requestTimeoutMs' | 'logLevel'> & Partial<Pick<Config, 'requestLog' | 'logRetentionDays' | 'eventRetentionDays' | 'webhookAllowPrivate' | 'allowedHosts' | 'host' | 'port' | 'sharedDomains' | 'rateLimits' | 'authFailuresPerMinute' | 'requestDeadlineMs' | 'headersTimeoutMs' | 'keepAliveTimeoutMs' | 'webhookTimeoutMs'>>
   /** Provisioning-log timings (tests shorten them). */
   readonly provisioningLog?: { readonly flushIntervalMs?: number; readonly pruneIntervalMs?: number }
   readonly logger?: boolean
@@ -136,6 +136,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   })
   app.decorate('provisioningLog', { flush: () => appender.flush(), prune: () => retention.prune() })
   const allowPrivate = opts.config.webhookAllowPrivate ?? false
+  const webhookTimeoutMs = opts.config.webhookTimeoutMs ?? (opts.webhooks ? opts.webhooks.timeoutMs : undefined)
   const dispatcher = opts.webhooks === false ? null : new WebhookDispatcher({
     store: opts.deps.store, newId: opts.deps.newId, now: opts.deps.now, allowPrivate, ...opts.webhooks,
     onError: (err) => app.log.warn({ err }, 'webhooks: delivery pass failed; retrying'),
@@ -200,7 +201,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.addHook('preClose', async () => closed())
   await app.register(apiPlugin, {
     prefix: '/api/v1', deps: opts.deps, eventRetentionDays: eventRetention.retentionDays, closing,
-    webhookPolicy: { allowPrivate, ...(opts.webhooks && opts.webhooks.lookup ? { lookup: opts.webhooks.lookup } : {}) },
+    // A test send waits for the receiver as long as a delivery does (ROSTER_WEBHOOK_TIMEOUT_MS), also on a server that leaves delivery to workers.
+    webhookPolicy: {
+      allowPrivate, ...(opts.webhooks && opts.webhooks.lookup ? { lookup: opts.webhooks.lookup } : {}),
+      ...(webhookTimeoutMs === undefined ? {} : { timeoutMs: webhookTimeoutMs }),
+    },
     sharedDomains: opts.config.sharedDomains ?? false, ...(opts.txtResolver ? { txtResolver: opts.txtResolver } : {}),
     baseUrl: (request) => baseUrl(request.protocol, request.headers.host), publicUrl: opts.config.publicUrl,
     ...(opts.consoleMail ? { consoleMail: opts.consoleMail } : {}), ...(opts.consolePolicy ? { consolePolicy: opts.consolePolicy } : {}),

@@ -26,7 +26,7 @@ const USAGE = 'usage: roster webhook add ORG URL [--types T,T] [--description D]
 export async function webhookCommand(deps: Deps, config: Config, a: WebhookArgs, print: Print): Promise<number> {
   if (!a.org) throw new WebhookUsage(USAGE)
   const org = await findOrg(deps, a.org)
-  const policy = { allowPrivate: config.webhookAllowPrivate }
+  const policy = { allowPrivate: config.webhookAllowPrivate, timeoutMs: config.webhookTimeoutMs }
   const [first, second] = a.rest
   switch (a.sub) {
     case 'add': {

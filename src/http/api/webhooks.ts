@@ -110,7 +110,7 @@ export function registerWebhookRoutes(app: FastifyInstance, appDeps: Deps, polic
     const o = await org(request, request.params.org)
     // Waiting for the receiver (at most the outbound timeout) is not the server's work: the
     // request's deadline (http/deadline.ts) counts from when that wait would end.
-    postponeDeadline(request, reply, Date.now() + DEFAULT_TIMEOUT_MS)
+    postponeDeadline(request, reply, Date.now() + (policy.timeoutMs ?? DEFAULT_TIMEOUT_MS))
     const r = await mapped(() => testWebhook(deps, o.id, request.params.id, policy))
     return { eventId: r.eventId, status: r.status, durationMs: Math.round(r.durationMs), excerpt: r.excerpt, error: r.error ?? null }
   })
