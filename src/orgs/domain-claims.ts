@@ -39,6 +39,16 @@ export function claimRefusal(orgId: string, domain: string, claims: readonly Dom
   return null
 }
 
+/**
+ * What a verification in progress reads while another organization's earlier claim on `domain`
+ * stands: a pending or failed claim of a domain someone else lists does not count for SCIM writes
+ * until it is verified (two claims that count need the operator's ROSTER_SHARED_DOMAINS).
+ */
+export function contestedDetail(domain: string): string {
+  return `Another organization listed ${domain} before this one: the domain counts for this organization's email-domain policy ` +
+    'only once this verification succeeds, and until then a SCIM write with an address there is refused.'
+}
+
 /** What the other organizations' claims read after `domain` was verified on `at` (ISO 8601). */
 export function supersededDetail(domain: string, at: string): string {
   return `Another organization verified ${domain} by DNS on ${at.slice(0, 10)}; this organization's claim no longer counts ` +

@@ -118,7 +118,9 @@ describe('normalizeDomain', () => {
       const reason = reasonOf(domain)
       expect(reason).toContain(`"${domain}"`)
       expect(reason).toMatch(/anyone can get an address there/)
-      expect(reason).toContain('--force')
+      expect(reason).not.toContain('force')
+      expect(normalizeDomain(domain, { hint: 'cli' })).toMatchObject({ ok: false, reason: `${reason} Use --force to add it anyway.` })
+      expect(normalizeDomain(domain, { hint: 'api' })).toMatchObject({ ok: false, reason: `${reason} Send "force": true with the change to add it anyway.` })
       expect(normalizeDomain(domain, { force: true })).toEqual({ ok: true, domain })
     }
     expect(reasonOf('  GMail.COM. ')).toMatch(/anyone can get an address/)
@@ -231,8 +233,9 @@ describe('outsideDomains', () => {
     expect(outsideDomains({ userName: 'bob@Bücher.example', emails: [] }, ['xn--bcher-kva.example'], false)).toEqual([])
   })
 
-  it('has no policy when no domain is allowed', () => {
-    expect(outsideDomains({ userName: 'bob@gmail.com', emails: [{ value: 'x@y.com', primary: true }] }, [], false)).toEqual([])
+  it('finds every checked value outside when no domain is allowed (whether to check at all is the policy\'s)', () => {
+    expect(outsideDomains({ userName: 'bob@gmail.com', emails: [{ value: 'x@y.com', primary: true }, { value: 'h@z.com', type: 'home' }] }, [], false))
+      .toEqual(['bob@gmail.com', 'x@y.com'])
   })
 })
 

@@ -63,10 +63,24 @@ const EXAMPLE = 'acme.com'
 const refuse = (reason: string): DomainResult => ({ ok: false, reason })
 
 /**
- * Normalizes a domain an admin typed (trim, lower case, one final dot dropped, IDNA to punycode)
- * or says why it cannot be an organization's email domain. `force` accepts a consumer domain.
+ * How an admin accepts a consumer domain anyway, in the words of the surface the refusal goes
+ * to: the CLI's flag, the API's body field, or, where the surface has neither, where to do it.
  */
-export function normalizeDomain(input: string, opts: { force?: boolean } = {}): DomainResult {
+export const FORCE_HINTS = {
+  cli: 'Use --force to add it anyway.',
+  api: 'Send "force": true with the change to add it anyway.',
+  operatorApi: 'Create the organization without it; its admin can then add it with PATCH /api/v1/orgs/{org}/settings and "force": true.',
+  cliVerify: 'List it first with roster org set ORG --domain-add DOMAIN --force, then verify it.',
+  apiVerify: 'List it first with PATCH /api/v1/orgs/{org}/settings ("domainAdd" and "force": true), then verify it.',
+} as const
+export type ForceHint = keyof typeof FORCE_HINTS
+
+/**
+ * Normalizes a domain an admin typed (trim, lower case, one final dot dropped, IDNA to punycode)
+ * or says why it cannot be an organization's email domain. `force` accepts a consumer domain;
+ * `hint` says, in the refusal of one, how the caller's surface accepts it (FORCE_HINTS).
+ */
+export function normalizeDomain(input: string, opts: { force?: boolean; hint?: ForceHint } = {}): DomainResult {
   const trimmed = input.trim()
   if (trimmed === '') return refuse(`The domain is empty: give a domain name such as ${EXAMPLE}.`)
   const q = quote(trimmed)
@@ -116,7 +130,8 @@ export function normalizeDomain(input: string, opts: { force?: boolean } = {}): 
   }
   if (opts.force !== true && CONSUMER_DOMAINS.has(ascii)) {
     return refuse(
-      `${q} is a consumer mailbox provider: anyone can get an address there, so it does not identify the organization's users. Use --force to add it anyway.`,
+      `${q} is a consumer mailbox provider: anyone can get an address there, so it does not identify the organization's users.` +
+        (opts.hint === undefined ? '' : ` ${FORCE_HINTS[opts.hint]}`),
     )
   }
   return { ok: true, domain: ascii }
@@ -150,7 +165,8 @@ export interface DomainCheckedUser {
 /**
  * The values that break "the userName (when it is an email address) and the primary email and
  * any work email are inside the domains": userName first, then emails in order, each value once
- * (compared case-insensitively). Empty when `allowed` is empty: no domains, no policy.
+ * (compared case-insensitively). With `allowed` empty every checked value is outside: whether an
+ * organization without domains checks anything is the caller's (provisioning/policy.ts).
  *
  * A userName is taken for an email address when it holds an "@" after at least one character; one
  * whose domain is not valid (`bob@localhost`) is refused rather than let through. A primary or work
@@ -158,7 +174,6 @@ export interface DomainCheckedUser {
  * are not checked [SCIM] [ENTRA] [OKTA].
  */
 export function outsideDomains(values: DomainCheckedUser, allowed: readonly string[], subdomains: boolean): string[] {
-  if (allowed.length === 0) return []
   const inside = (value: string): boolean => {
     // The usual case without normalizing: the text after the `@` is a listed domain as it is
     // stored (a SCIM write's profile put normalization at a fortieth of a create).

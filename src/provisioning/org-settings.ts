@@ -6,7 +6,7 @@
 // under orgs/domain-claims.ts; a DNS verification that succeeds supersedes the other
 // organizations' claims, and each of them is told by an audit entry and an event of its own.
 import { organizationUpdated } from '../events/build.ts'
-import { claimRefusal, supersededDetail } from '../orgs/domain-claims.ts'
+import { claimRefusal, contestedDetail, supersededDetail } from '../orgs/domain-claims.ts'
 import { checkDomainVerification, newVerificationToken, normalizeDomain, verificationRecord, type TxtResolver } from '../orgs/domains.ts'
 import { NO_MAPPING, SettingsError, applySettingsChange, parseSettingsChange, type OrgSettings, type SettingsChange } from '../orgs/settings.ts'
 import type { AuditRow, DomainRecord, DomainState } from '../store/org-store.ts'
@@ -64,6 +64,8 @@ export interface SettingsUpdate {
   readonly domainRemove?: readonly string[]
   /** Accept consumer mailbox domains (gmail.com …) in domainAdd. */
   readonly force?: boolean
+  /** The surface the change came through, for a refusal's words: `cli` (when absent) or `api`. */
+  readonly surface?: 'cli' | 'api'
   /** Settings by name (orgs/settings.ts), as JSON gives them. */
   readonly settings?: Record<string, unknown>
 }
@@ -114,7 +116,7 @@ export async function record(
  * first field that is wrong (the API calls it before looking the organization up).
  */
 export function checkSettingsUpdate(change: SettingsUpdate): { add: string[]; remove: string[]; parsed: SettingsChange } {
-  const add = normalizeDomains(change.domainAdd ?? [], 'domainAdd', change.force === true)
+  const add = normalizeDomains(change.domainAdd ?? [], 'domainAdd', change.force === true, change.surface === 'api' ? 'api' : 'cli')
   // Removing takes any domain the organization lists, consumer domains included.
   const remove = normalizeDomains(change.domainRemove ?? [], 'domainRemove', true)
   const both = add.find((d) => remove.includes(d))
@@ -181,6 +183,8 @@ export async function showOrgSettings(deps: Deps, idOrName: string): Promise<Org
 export interface VerificationOptions {
   /** How long the DNS lookup may take (checkDomainVerification's default when absent). */
   readonly timeoutMs?: number
+  /** The surface the request came through, for a refusal's words: `cli` (when absent) or `api`. */
+  readonly surface?: 'cli' | 'api'
 }
 
 /**
@@ -205,8 +209,8 @@ export async function verifyDomain(
   if (domain === undefined) throw new OrgError('ROSTER_ERR_ORG_DOMAIN', 'Give the domain to verify', 'domain')
   const known = org.domainRecords.find((r) => r.domain === domain)
   if (known === undefined) {
-    // Listing a domain by verifying it: a consumer domain still needs `roster org set --force` first.
-    const r = normalizeDomain(domainInput)
+    // Listing a domain by verifying it: a consumer domain must be listed with force first.
+    const r = normalizeDomain(domainInput, { hint: opts.surface === 'api' ? 'apiVerify' : 'cliVerify' })
     if (!r.ok) throw new OrgError('ROSTER_ERR_ORG_DOMAIN', r.reason, 'domain')
   }
   if (known?.state === 'verified') return domainStateView(known)
@@ -226,11 +230,14 @@ export async function verifyDomain(
 
     if (result.state === 'failed') {
       await tx.orgs.updateDomain(org.id, domain, { state: 'failed', detail: result.reason, checkedAt: now })
-      if (cur.state !== 'failed' || cur.detail !== result.reason) {
-        const details = { domain, before: { state: cur.state, detail: cur.detail }, after: { state: 'failed', detail: result.reason } }
+      // A failed claim of a domain another organization listed first keeps not counting: say so beside the reason.
+      const detail = await contested(tx, org.id, domain) ? `${result.reason} ${contestedDetail(domain)}` : result.reason
+      if (detail !== result.reason) await tx.orgs.updateDomain(org.id, domain, { state: 'failed', detail })
+      if (cur.state !== 'failed' || cur.detail !== detail) {
+        const details = { domain, before: { state: cur.state, detail: cur.detail }, after: { state: 'failed', detail } }
         await record(deps, tx, org.id, now, { actor, action: DOMAIN_VERIFICATION, details }, await viewInTx(tx, org), ['domainStates'])
       }
-      return domainStateView({ ...cur, state: 'failed', detail: result.reason, checkedAt: now })
+      return domainStateView({ ...cur, state: 'failed', detail, checkedAt: now })
     }
 
     await tx.orgs.updateDomain(org.id, domain, { state: 'verified', detail: null, checkedAt: now, verifiedAt: now })
@@ -255,16 +262,23 @@ async function startVerification(deps: Deps, org: OrgRow, domain: string, actor:
     if (refusal) throw new OrgError('ROSTER_ERR_ORG_DOMAIN_CLAIMED', refusal.message, 'domain')
     if (cur === undefined) await tx.orgs.addDomain(org.id, domain, now)
     await tx.orgs.updateDomain(org.id, domain, { state: 'pending', token, detail: null, checkedAt: null, verifiedAt: null })
+    // Another organization listed it first: admitted so that it can be proven, but it does not count until then.
+    if (await contested(tx, org.id, domain)) await tx.orgs.updateDomain(org.id, domain, { state: 'pending', detail: contestedDetail(domain) })
     const after = (await tx.orgs.domains(org.id)).find((r) => r.domain === domain)
     if (!after) throw new Error(`domain ${domain} vanished inside its own transaction`)
     const details = {
       domain, ...(cur === undefined ? { listed: true } : {}),
-      before: { state: cur?.state ?? null, detail: cur?.detail ?? null }, after: { state: 'pending', detail: null },
+      before: { state: cur?.state ?? null, detail: cur?.detail ?? null }, after: { state: 'pending', detail: after.detail },
     }
     const changes = cur === undefined ? ['domains', 'domainStates'] : ['domainStates']
     await record(deps, tx, org.id, now, { actor, action: DOMAIN_VERIFICATION, details }, await viewInTx(tx, org), changes)
     return domainStateView(after)
   })
+}
+
+/** Whether the organization's claim on `domain` is withheld from its policy because another organization's earlier claim stands. */
+async function contested(tx: StoreTx, orgId: OrgId, domain: string): Promise<boolean> {
+  return (await tx.orgs.policy(orgId)).withheld.some((w) => w.domain === domain && w.reason === 'contested')
 }
 
 /** Another organization verified `domain`: this organization's claim stops counting, and it is told. */

@@ -2,7 +2,7 @@
 // transaction that stores the new one (docs/architecture.md, parts and boundaries: orgs/).
 import { NO_MAPPING } from '../orgs/settings.ts'
 import { claimRefusal } from '../orgs/domain-claims.ts'
-import { normalizeDomain } from '../orgs/domains.ts'
+import { normalizeDomain, type ForceHint } from '../orgs/domains.ts'
 import { generateToken } from '../orgs/tokens.ts'
 import type { OrgId, OrgRow } from '../store/store.ts'
 import { UniqueViolation } from '../store/store.ts'
@@ -22,11 +22,14 @@ export class OrgError extends Error {
   }
 }
 
-/** Domains as an admin typed them, normalized (orgs/domains.ts) and without repeats; `field` names them in a refusal. */
-export function normalizeDomains(inputs: readonly string[], field: string, force: boolean): string[] {
+/**
+ * Domains as an admin typed them, normalized (orgs/domains.ts) and without repeats; `field` names
+ * them in a refusal, and `hint` how the caller's surface accepts a consumer domain.
+ */
+export function normalizeDomains(inputs: readonly string[], field: string, force: boolean, hint: ForceHint = 'cli'): string[] {
   const out = new Set<string>()
   for (const input of inputs) {
-    const r = normalizeDomain(input, { force })
+    const r = normalizeDomain(input, { force, hint })
     if (!r.ok) throw new OrgError('ROSTER_ERR_ORG_DOMAIN', r.reason, field)
     out.add(r.domain)
   }
@@ -37,14 +40,14 @@ export function normalizeDomains(inputs: readonly string[], field: string, force
  * Creates an organization with its first SCIM token; the token is returned once, never stored.
  * Its domains are normalized and claimed under the same rules as `roster org set --domain-add`
  * (org-settings.ts): `force` accepts consumer domains, `sharedDomains` another organization's
- * unverified ones.
+ * unverified ones; `hint` says how the caller's surface accepts a consumer domain (the CLI's when absent).
  */
 export async function createOrg(
-  deps: Deps, name: string, domains: readonly string[], opts: { force?: boolean; sharedDomains?: boolean } = {},
+  deps: Deps, name: string, domains: readonly string[], opts: { force?: boolean; sharedDomains?: boolean; hint?: ForceHint } = {},
 ): Promise<{ orgId: OrgId; token: string }> {
   const trimmed = name.trim()
   if (trimmed === '' || trimmed.length > 200) throw new OrgError('ROSTER_ERR_ORG_NAME', 'An organization name must be 1 to 200 characters')
-  const normalized = normalizeDomains(domains, 'domain', opts.force === true)
+  const normalized = normalizeDomains(domains, 'domain', opts.force === true, opts.hint)
   const orgId = deps.newId() as OrgId
   const t = generateToken()
   const now = deps.now().toISOString()

@@ -1,6 +1,6 @@
 // The organization's policies applied to a SCIM write (docs/policies.md), inside the write's
 // transaction so that the write commits under the policy it was checked against.
-import { outsideDomains } from '../orgs/domains.ts'
+import { domainAllowed, emailDomainOf, outsideDomains } from '../orgs/domains.ts'
 import { ScimError } from '../scim/errors.ts'
 import type { OrgPolicy } from '../store/org-store.ts'
 
@@ -17,13 +17,19 @@ function emailsOf(body: Body | null): { value: string; primary?: boolean; type?:
 
 /**
  * With domains listed and `outsideDomains: refuse`, a userName that is an email address, the
- * primary email and any work email must be inside them. Only values the write introduces are
- * checked: a user stored before the domains were listed can still be changed in other ways.
- * The refusal is 400 invalidValue (RFC 7644 §3.12) with a detail the identity provider shows
- * its admin in its provisioning logs.
+ * primary email and any work email must be inside the domains that count. Only values the write
+ * introduces are checked: a user stored before the domains were listed can still be changed in
+ * other ways. The refusal is 400 invalidValue (RFC 7644 §3.12) with a detail the identity
+ * provider shows its admin in its provisioning logs.
+ *
+ * A listed domain that does not count (superseded: another organization verified it; contested:
+ * its verification is not complete while another organization's earlier claim stands) is refused
+ * like any other outside domain, its detail saying why; an organization whose every domain is
+ * withheld refuses every address until its admin changes the settings. Another organization's
+ * action never loosens this organization's policy.
  */
 export function checkDomains(policy: OrgPolicy, after: Body, before: Body | null): void {
-  if (policy.settings.outsideDomains === 'allow' || policy.domains.length === 0) return
+  if (policy.settings.outsideDomains === 'allow' || (policy.domains.length === 0 && policy.withheld.length === 0)) return
   const userName = typeof after.userName === 'string' ? after.userName : null
   const offending = outsideDomains({ userName, emails: emailsOf(after) }, policy.domains, policy.settings.subdomains)
   if (offending.length === 0) return
@@ -32,11 +38,27 @@ export function checkDomains(policy: OrgPolicy, after: Body, before: Body | null
   ])
   const fresh = offending.filter((v) => !old.has(v.toLowerCase()))
   if (fresh.length === 0) return
-  const allowed = policy.domains.join(', ')
   const scope = policy.settings.subdomains ? ' (and their subdomains)' : ''
+  const values = `${fresh.map((v) => `"${v}"`).join(', ')} ${fresh.length === 1 ? 'is' : 'are'}`
+  // With no domain that counts, every withheld one is why; otherwise those the refused values are in.
+  const why = withheldNotes(policy, policy.domains.length === 0 ? null : fresh)
+  if (policy.domains.length === 0) {
+    throw new ScimError(400, 'invalidValue',
+      `${values} refused: none of the organization's email domains counts now. ${why}` +
+      'The organization admin must change its domains before users can be provisioned.')
+  }
   throw new ScimError(400, 'invalidValue',
-    `${fresh.map((v) => `"${v}"`).join(', ')} ${fresh.length === 1 ? 'is' : 'are'} outside the organization's email domains${scope}: ${allowed}. ` +
+    `${values} outside the organization's email domains${scope}: ${policy.domains.join(', ')}. ${why}` +
     'Provision users with an address in one of these domains, or ask the organization admin to add the domain.')
+}
+
+/** A sentence for each withheld domain (each one `values` is in, when given), saying why it does not count. */
+function withheldNotes(policy: OrgPolicy, values: readonly string[] | null): string {
+  const domains = values?.flatMap((v) => emailDomainOf(v) ?? []) ?? null
+  const hit = policy.withheld.filter((w) => domains === null || domains.some((d) => domainAllowed(d, [w.domain], policy.settings.subdomains)))
+  return hit.map((w) => w.reason === 'superseded'
+    ? `${w.domain} was verified by another organization, so it no longer counts for this one. `
+    : `${w.domain} counts for this organization once its DNS verification succeeds: another organization listed it first. `).join('')
 }
 
 /**

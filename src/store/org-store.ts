@@ -28,10 +28,24 @@ export interface DomainClaim {
   readonly state: DomainState
 }
 
-/** What a write is checked against: the settings and the domains that count (all but superseded ones). */
+/**
+ * Why a listed domain does not count for the email-domain policy now: `superseded`, another
+ * organization verified it; `contested`, its verification is pending or failed while another
+ * organization's earlier claim on it stands (it counts once verified).
+ */
+export type WithheldReason = 'superseded' | 'contested'
+
+/**
+ * What a write is checked against: the settings, the domains that count, and the listed domains
+ * that do not (docs/policies.md). An organization that lists domains keeps enforcing even when none
+ * of them counts: another organization's claim never loosens its policy.
+ */
 export interface OrgPolicy {
   readonly settings: OrgSettings
+  /** The domains a SCIM write's addresses may be in. */
   readonly domains: readonly string[]
+  /** The listed domains that do not count, sorted, each with why. */
+  readonly withheld: readonly { readonly domain: string; readonly reason: WithheldReason }[]
   /** The version of the organization's declared schemas (schema-store.ts), held until the transaction ends. */
   readonly schemaVersion: number
 }

@@ -175,7 +175,7 @@ describe.each(storeMatrix())('organization settings on $name', (factory) => {
     const o = await newOrg('norm')
     const refused = await patch(o, { domainAdd: ['GMail.com'] })
     expect(refused.status).toBe(400)
-    expect(refused.json.message).toContain('Use --force')
+    expect(refused.json.message).toContain('Send "force": true')
     const forced = await patch(o, { domainAdd: ['GMail.com'], force: true })
     expect(forced.status, forced.text).toBe(200)
     expect(forced.json.domains).toEqual(['gmail.com'])
@@ -277,7 +277,8 @@ describe.each(storeMatrix())('organization settings on $name', (factory) => {
     const pending = await verify(prover, domain)
     expect(pending.status, pending.text).toBe(200)
     const state = pending.json as unknown as DomainState
-    expect(state).toMatchObject({ domain, state: 'pending', checkedAt: null, verifiedAt: null, detail: null })
+    // The loser listed it first: the prover's claim counts only once verified, and its detail says so.
+    expect(state).toMatchObject({ domain, state: 'pending', checkedAt: null, verifiedAt: null, detail: expect.stringContaining(`Another organization listed ${domain} before this one`) })
     expect(state.record).toEqual({ name: `_roster-verification.${domain}`, value: expect.stringMatching(/^roster-verification=[A-Za-z0-9_-]{22}$/) })
     expect(dns.lookups.length).toBe(lookupsBefore) // the first call looks nothing up
     expect((await settingsOf(prover)).domainStates).toEqual([{ ...state }])
@@ -287,7 +288,9 @@ describe.each(storeMatrix())('organization settings on $name', (factory) => {
     expect(failed.json).toMatchObject({ domain, state: 'failed', verifiedAt: null, record: state.record })
     expect(failed.json.detail).toBe(
       `No TXT record named _roster-verification.${domain} was found. Add a TXT record named _roster-verification.${domain} with the value ${state.record?.value}, ` +
-      'then try again (a new record can take a while to appear in DNS).',
+      'then try again (a new record can take a while to appear in DNS). ' +
+      `Another organization listed ${domain} before this one: the domain counts for this organization's email-domain policy ` +
+      'only once this verification succeeds, and until then a SCIM write with an address there is refused.',
     )
     expect(failed.json.checkedAt).toEqual(expect.any(String))
 
@@ -320,8 +323,13 @@ describe.each(storeMatrix())('organization settings on $name', (factory) => {
     const loserEvents = await untilOrgUpdate(loser)
     expect(typesOf(loserEvents)).toEqual(['organization.updated'])
     expect(loserEvents[0]?.data).toMatchObject({ orgId: loser.id, changes: ['domainStates'], domainStates: [{ domain, state: 'superseded' }] })
-    // A superseded domain no longer counts for the loser's policy.
-    expect((await scim(loser, 'POST', '/Users', user(`anyone@elsewhere-${n}.org`))).status).toBe(201)
+    // A superseded domain no longer counts for the loser's policy, and it loosens nothing: the loser,
+    // whose only domain it was, refuses every address (the winner's too) until its admin changes its domains.
+    for (const address of [`anyone@elsewhere-${n}.org`, `someone@${domain}`]) {
+      const refused = await scim(loser, 'POST', '/Users', user(address))
+      expect(refused.status).toBe(400)
+      expect(refused.json).toMatchObject({ scimType: 'invalidValue', detail: expect.stringContaining(`${domain} was verified by another organization`) })
+    }
     // Nobody else may add it now.
     const third = await newOrg('third')
     expect((await patch(third, { domainAdd: [domain] })).json.error).toBe('domain_claimed')

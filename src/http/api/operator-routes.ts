@@ -59,7 +59,7 @@ export function registerOperatorRoutes(app: FastifyInstance, appDeps: Deps, opts
     authorizeOperator(request)
     let created
     try {
-      created = await createOrg(deps, request.body.name, request.body.domains ?? [], { sharedDomains: opts.sharedDomains })
+      created = await createOrg(deps, request.body.name, request.body.domains ?? [], { sharedDomains: opts.sharedDomains, hint: 'operatorApi' })
     } catch (e) {
       if (!(e instanceof OrgError)) throw e
       const status = e.code === 'ROSTER_ERR_ORG_EXISTS' || e.code === 'ROSTER_ERR_ORG_DOMAIN_CLAIMED' ? 409 : 400

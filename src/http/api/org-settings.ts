@@ -66,7 +66,7 @@ export function registerOrgSettingsRoutes(app: FastifyInstance, appDeps: Deps, o
     const body = request.body ?? {}
     const settings = Object.fromEntries(Object.entries(body).filter(([k]) => !CHANGE_KEYS.has(k)))
     const change = {
-      domainAdd: body.domainAdd as string[] | undefined, domainRemove: body.domainRemove as string[] | undefined, force: body.force === true, settings,
+      domainAdd: body.domainAdd as string[] | undefined, domainRemove: body.domainRemove as string[] | undefined, force: body.force === true, settings, surface: 'api' as const,
     }
     await mapped(() => checkSettingsUpdate(change))
     const org = await authorizeAny(deps, request, request.params.org, WRITE)
@@ -78,7 +78,7 @@ export function registerOrgSettingsRoutes(app: FastifyInstance, appDeps: Deps, o
     const deps = requestDeps(appDeps, request)
     await mapped(() => normalizeDomains([request.params.domain], 'domain', true))
     const org = await authorizeAny(deps, request, request.params.org, WRITE)
-    return mapped(() => verifyDomain(deps, org.id, request.params.domain, opts.txtResolver, actorOf(request)))
+    return mapped(() => verifyDomain(deps, org.id, request.params.domain, opts.txtResolver, actorOf(request), { surface: 'api' }))
   })
 
   app.get<{ Params: OrgParams; Querystring: Record<string, unknown> }>('/orgs/:org/audit', { schema: ORG_SETTINGS.listOrgAudit }, async (request) => {

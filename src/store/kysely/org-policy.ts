@@ -2,7 +2,7 @@
 // transaction's connection; the statements are compiled once per store (orgStatements).
 import { sql, type Kysely } from 'kysely'
 import { readSettings, type OrgSettings } from '../../orgs/settings.ts'
-import type { AuditRow, DomainChange, DomainClaim, DomainRecord, DomainState, OrgPolicy, OrgPolicyTx } from '../org-store.ts'
+import type { AuditRow, DomainChange, DomainClaim, DomainRecord, DomainState, OrgPolicy, OrgPolicyTx, WithheldReason } from '../org-store.ts'
 import { OrgGone, type OrgId } from '../store.ts'
 import { all, run } from './conn-helpers.ts'
 import { arg, prepare, type Conn } from './prepared.ts'
@@ -30,10 +30,19 @@ export async function runHold(conn: Conn, stmt: HoldStatements[keyof HoldStateme
 }
 
 export function orgStatements(b: Kysely<Database>, kind: 'sqlite' | 'postgres') {
-  // A write reads its policy in one statement: the settings and the domains that count, space-separated.
-  const joined = kind === 'sqlite' ? sql<string | null>`group_concat(d.domain, ' ')` : sql<string | null>`string_agg(d.domain, ' ')`
+  // A write reads its policy in one statement: the settings and every listed domain, space-separated,
+  // each as `domain:a` (counts), `domain:s` (superseded) or `domain:c` (contested: a verification
+  // pending or failed while another organization's earlier claim stands; ties go to the smaller
+  // id). Without the contested case, verifying a domain another organization lists would make two
+  // claims that count without the operator's ROSTER_SHARED_DOMAINS (docs/policies.md).
+  const code = sql`d.domain || ':' || case when d.state = 'superseded' then 's'
+    when d.state in ('pending', 'failed') and exists (select 1 from org_domains e where e.domain = d.domain and e.org_id <> d.org_id
+      and e.state <> 'superseded' and (coalesce(e.added_at, '') < coalesce(d.added_at, '')
+        or (coalesce(e.added_at, '') = coalesce(d.added_at, '') and e.org_id < d.org_id))) then 'c'
+    else 'a' end`
+  const joined = kind === 'sqlite' ? sql<string | null>`group_concat(${code}, ' ')` : sql<string | null>`string_agg(${code}, ' ')`
   const policy = b.selectFrom('orgs as o').select(['o.settings', 'o.schema_version', (eb) => eb.selectFrom('org_domains as d').select(joined.as('j'))
-    .where('d.org_id', '=', arg(0)).where('d.state', '<>', 'superseded').as('domains')]).where('o.id', '=', arg(0))
+    .where('d.org_id', '=', arg(0)).as('domains')]).where('o.id', '=', arg(0))
   return {
     // With the version of the declared schemas, which a write checks against the one it was
     // validated with (provisioning/unique.ts). PostgreSQL: FOR KEY SHARE, so that a declaration
@@ -85,7 +94,17 @@ export class KyselyOrgPolicyTx implements OrgPolicyTx {
     // write that may add rows for the organization (a create, a change of attributes) reads its
     // policy first, so none adds rows that the deletion would leave behind.
     if (!org) throw new OrgGone(orgId)
-    return { settings: readSettings(org.settings), domains: org.domains ? org.domains.split(' ').sort() : [], schemaVersion: Number(org.schema_version ?? 0) }
+    const domains: string[] = []
+    const withheld: { domain: string; reason: WithheldReason }[] = []
+    for (const entry of org.domains ? org.domains.split(' ') : []) {
+      const cut = entry.lastIndexOf(':')
+      const domain = entry.slice(0, cut)
+      const code = entry.slice(cut + 1)
+      if (code === 'a') domains.push(domain)
+      else withheld.push({ domain, reason: code === 's' ? 'superseded' : 'contested' })
+    }
+    withheld.sort((x, y) => (x.domain < y.domain ? -1 : x.domain > y.domain ? 1 : 0))
+    return { settings: readSettings(org.settings), domains: domains.sort(), withheld, schemaVersion: Number(org.schema_version ?? 0) }
   }
 
   hold(orgId: OrgId): Promise<void> {
