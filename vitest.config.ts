@@ -2,6 +2,10 @@ import { availableParallelism } from 'node:os'
 import { defineConfig } from 'vitest/config'
 
 export default defineConfig({
+  // The package's own tests import `roster/client` from its sources (package.json "exports"):
+  // what they test is what src/ says, built or not; test/e2e/npm-package.test.ts loads the built one.
+  resolve: { conditions: ['roster-source'] },
+  ssr: { resolve: { conditions: ['roster-source'], externalConditions: ['roster-source'] } },
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     globalSetup: ['test/global-setup.ts'],

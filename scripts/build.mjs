@@ -2,7 +2,9 @@
 // threads' files (src/store/dialect/*.mjs) beside it. `npm run build` and `npm install`
 // (the `prepare` script) write it to dist/; bin/roster.js runs it. Loading TypeScript through a
 // loader at run time instead would keep a loader thread resident, about 30 MiB for the life of
-// the server.
+// the server. The same run builds the typed API client, the package's `roster/client` export:
+// dist/client/index.js for Node and bundlers, and its declarations (index.d.ts, api-types.d.ts)
+// for TypeScript, so that an application needs no TypeScript loader to use it.
 //
 //   node scripts/build.mjs [OUT_DIR]        (dist/ by default)
 import { copyFileSync, mkdirSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs'
@@ -42,6 +44,39 @@ export async function build(out = join(ROOT, 'dist')) {
   return join(out, BUNDLE)
 }
 
+/**
+ * Builds `roster/client` into `out`/client: the JavaScript by esbuild (openapi-fetch stays an
+ * import), the declarations by TypeScript's compiler, a development dependency: `npm pack` and
+ * `npm install` of a checkout have it; a production install of a checkout (`npm ci --omit=dev`)
+ * does not, and builds the JavaScript only (its server does not use the client). Declarations
+ * keep the sources' `.ts` import specifiers, which a consumer's compiler may refuse; they are
+ * written as `.js`, which TypeScript resolves to the `.d.ts` beside it. Returns what was built.
+ */
+export async function buildClient(out = join(ROOT, 'dist')) {
+  const { buildSync } = await import('esbuild')
+  const dir = join(out, 'client')
+  mkdirSync(dir, { recursive: true })
+  const entry = join(ROOT, 'src/client/index.ts')
+  buildSync({ entryPoints: [entry], outfile: join(dir, 'index.js'), bundle: true, platform: 'neutral', format: 'esm', target: 'es2022', packages: 'external', logLevel: 'error' })
+  let ts
+  try {
+    ts = (await import('typescript')).default
+  } catch {
+    return `${dir} (JavaScript only: TypeScript, a development dependency, is not installed)`
+  }
+  const emitted = new Map()
+  const program = ts.createProgram([entry], {
+    declaration: true, emitDeclarationOnly: true, allowImportingTsExtensions: true, strict: true, skipLibCheck: true,
+    module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022, types: [],
+    rootDir: join(ROOT, 'src/client'), outDir: dir,
+  })
+  const result = program.emit(undefined, (file, text) => emitted.set(file, text.replace(/(from\s+['"]\.{1,2}\/[^'"]+)\.ts(['"])/g, '$1.js$2')))
+  const errors = ts.getPreEmitDiagnostics(program).concat(result.diagnostics).filter((d) => d.category === ts.DiagnosticCategory.Error)
+  if (errors.length > 0) throw new Error(`roster/client declarations: ${ts.formatDiagnostics(errors, { getCanonicalFileName: (f) => f, getCurrentDirectory: () => ROOT, getNewLine: () => '\n' })}`)
+  for (const [file, text] of emitted) writeFileSync(file, text)
+  return dir
+}
+
 /** The newest modification time (ms) of the files under src/ (0 when there is no src/). */
 export function newestSource(dir = join(ROOT, 'src')) {
   let newest = 0
@@ -60,6 +95,8 @@ export function newestSource(dir = join(ROOT, 'src')) {
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const file = await build(process.argv[2] ? resolve(process.argv[2]) : undefined)
-  process.stdout.write(`built ${file}\n`)
+  const out = process.argv[2] ? resolve(process.argv[2]) : undefined
+  const file = await build(out)
+  const client = await buildClient(out)
+  process.stdout.write(`built ${file} and ${client}\n`)
 }

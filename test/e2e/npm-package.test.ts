@@ -1,7 +1,9 @@
 // The published package: `npm pack` holds what a production install needs (the built server and
 // its worker files, the built console, the command, the license) and nothing else of the
 // repository; the tarball installed into an empty folder (`npm install --omit=dev`) runs with
-// `npx roster serve`, answers /healthz, serves the console, and provisions a user over SCIM.
+// `npx roster serve`, answers /healthz, serves the console, and provisions a user over SCIM; its
+// typed client (`roster/client`) loads in plain Node, reads that user, and type-checks in an
+// application's TypeScript without a loader.
 // The dependencies come from npm's cache where it has them (this checkout's install filled it),
 // from the registry otherwise; when that is needed and the registry cannot be reached, the test
 // is skipped and says so. The native SQLite module is copied from this checkout instead of
@@ -63,11 +65,11 @@ describe('the npm package', () => {
     const [pack] = JSON.parse(packed) as { filename: string; files: { path: string }[] }[]
     if (!pack) throw new Error('npm pack printed no package')
     const files = pack.files.map((f) => f.path).sort()
-    for (const needed of ['package.json', 'LICENSE', 'README.md', 'bin/roster.js', 'scripts/build.mjs', 'dist/roster.mjs', 'dist/sqlite-worker.mjs', 'dist/sqlite-read-worker.mjs', 'dist/sqlite-log-file.mjs', 'console/dist/index.html']) {
+    for (const needed of ['package.json', 'LICENSE', 'README.md', 'bin/roster.js', 'scripts/build.mjs', 'dist/roster.mjs', 'dist/sqlite-worker.mjs', 'dist/sqlite-read-worker.mjs', 'dist/sqlite-log-file.mjs', 'dist/client/index.js', 'dist/client/index.d.ts', 'dist/client/api-types.d.ts', 'console/dist/index.html']) {
       expect(files, needed).toContain(needed)
     }
-    // Nothing else of the repository: no tests, benchmarks, sources (but the typed client's), docs, console sources or data.
-    expect(files.filter((f) => !/^(package\.json|LICENSE|README\.md|CHANGELOG\.md|bin\/roster\.js|scripts\/build\.mjs|dist\/|console\/dist\/|src\/client\/)/.test(f))).toEqual([])
+    // Nothing else of the repository: no tests, benchmarks, sources, docs, console sources or data.
+    expect(files.filter((f) => !/^(package\.json|LICENSE|README\.md|CHANGELOG\.md|bin\/roster\.js|scripts\/build\.mjs|dist\/|console\/dist\/)/.test(f))).toEqual([])
 
     const install = join(root, 'install')
     mkdirSync(install)
@@ -121,6 +123,29 @@ describe('the npm package', () => {
     const id = ((await post.json()) as { id: string }).id
     const got = await fetch(`${org.tenantUrl}/Users/${id}`, { headers: { authorization: `Bearer ${org.token}` } })
     expect(((await got.json()) as { userName: string }).userName).toBe('ada@package.test')
+
+    // The typed client, as an application uses it: imported by plain Node (no TypeScript loader) …
+    const key = JSON.parse((await run('npx', ['--no', 'roster', 'api-key', 'create', 'app', '--org', 'Package Check', '--scope', 'directory:read', '--json'], { cwd: install, env })).stdout) as { key: string }
+    writeFileSync(join(install, 'read.mjs'), `import { createRosterClient } from 'roster/client'
+const roster = createRosterClient({ baseUrl: ${JSON.stringify(base)}, apiKey: ${JSON.stringify(key.key)} })
+const { data, error } = await roster.GET('/api/v1/orgs/{org}/users', { params: { path: { org: 'Package Check' } } })
+process.stdout.write(JSON.stringify({ userNames: data?.data.map((u) => u.userName), error }))
+`)
+    const read = JSON.parse((await run('node', ['read.mjs'], { cwd: install, env })).stdout) as { userNames?: string[] }
+    expect(read.userNames).toEqual(['ada@package.test'])
+    // … and type-checked by an application's compiler from the package's declarations: a wrong path is an error.
+    writeFileSync(join(install, 'app.ts'), `import { createRosterClient, type ApiUser } from 'roster/client'
+const roster = createRosterClient({ baseUrl: 'https://roster.example.com', apiKey: 'key' })
+export async function users(): Promise<readonly ApiUser[] | undefined> {
+  const { data } = await roster.GET('/api/v1/orgs/{org}/users', { params: { path: { org: 'acme' }, query: { limit: 10 } } })
+  return data?.data
+}
+// @ts-expect-error: no such route
+export const nowhere = () => roster.GET('/api/v1/nowhere')
+`)
+    const tsc = join(REPO, 'node_modules/typescript/bin/tsc')
+    const checked = await run('node', [tsc, '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--types', 'node', '--typeRoots', join(REPO, 'node_modules/@types'), 'app.ts'], { cwd: install }).then(() => '', (e: { stdout?: string }) => e.stdout ?? String(e))
+    expect(checked).toBe('')
 
     await stopGroup(server.pid as number)
     expect(existsSync(buildDir)).toBe(false)
