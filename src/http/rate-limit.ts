@@ -12,7 +12,7 @@
 //
 // The check is a Map lookup and some arithmetic, in memory: it never adds a database round trip
 // to a request. Several servers on one PostgreSQL share each bucket's consumption through
-// the store's RateLimitBuckets (store/kysely/rate-limit-usage.ts): every `syncMs` a server adds what it let
+// the store's RateLimitBuckets (store/kysely/rate-limit-buckets.ts): every `syncMs` a server adds what it let
 // through since its last sync to a per-key counter, in one statement for all its keys, and takes
 // from its own buckets what the other servers let through meanwhile. A burst spread over several
 // servers can overshoot by at most what they let through within one sync interval.
