@@ -30,21 +30,50 @@ export function invalidUtf8Path(body: Buffer): string | null {
 const REPLACEMENT_BYTES = Buffer.from('\uFFFD', 'utf8')
 
 /** The path of the first string or key of `value` holding `char`, or null. */
-export function pathOfChar(value: unknown, char: string, path = ''): string | null {
-  if (typeof value === 'string') return value.includes(char) ? path || '(the body)' : null
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const found = pathOfChar(value[i], char, `${path}[${i}]`)
-      if (found !== null) return found
-    }
-    return null
-  }
-  if (typeof value === 'object' && value !== null) {
-    for (const [k, v] of Object.entries(value)) {
-      const at = path === '' ? k : `${path}.${k}`
-      if (k.includes(char)) return at
-      const found = pathOfChar(v, char, at)
-      if (found !== null) return found
+export function pathOfChar(value: unknown, char: string): string | null {
+  return firstPath(value, (s) => s.includes(char), () => false)
+}
+
+/**
+ * The path of the first number of `value` JSON.parse read as ±Infinity (a literal past
+ * ±1.8e308, such as 400 digits), or null: no JSON number the server could store or answer.
+ */
+export function pathOfHugeNumber(value: unknown): string | null {
+  return firstPath(value, () => false, (n) => !Number.isFinite(n))
+}
+
+/** Whether a body's JSON text may hold a number past a double's range (then it is walked). */
+export function mayHoldHugeNumber(jsonText: string): boolean {
+  return /\d{300}|[eE]\+?\d{3}/.test(jsonText)
+}
+
+/** The refusal's words for pathOfHugeNumber's path. */
+export function hugeNumberMessage(path: string): string {
+  return `${JSON.stringify(path)} is a number beyond the range of a JSON number this server reads (about ±1.8e308)`
+}
+
+/**
+ * The path (`emails[0].value`, a key, or "(the body)") of a string or key for which `text`
+ * holds, or a number for which `number` does (an object's keys before what they hold). Walked with a stack of its
+ * own, not by recursion: a body of 10^5 nested arrays is valid JSON and overflowed the call stack.
+ */
+function firstPath(value: unknown, text: (s: string) => boolean, number: (n: number) => boolean): string | null {
+  const stack: [unknown, string][] = [[value, '']]
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    const [v, path] = next
+    if (typeof v === 'string') {
+      if (text(v)) return path || '(the body)'
+    } else if (typeof v === 'number') {
+      if (number(v)) return path || '(the body)'
+    } else if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--) stack.push([v[i], `${path}[${i}]`])
+    } else if (typeof v === 'object' && v !== null) {
+      const entries = Object.entries(v)
+      for (const [k] of entries) if (text(k)) return path === '' ? k : `${path}.${k}`
+      for (let i = entries.length - 1; i >= 0; i--) {
+        const [k, child] = entries[i] as [string, unknown]
+        stack.push([child, path === '' ? k : `${path}.${k}`])
+      }
     }
   }
   return null

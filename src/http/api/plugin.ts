@@ -19,7 +19,7 @@ import { requestDeadlines } from '../deadline.ts'
 import { rateLimitHeaders, type Decision, type RateLimiter } from '../rate-limit.ts'
 import { sourceKey, type AuthFailureLimiter } from '../auth-failures.ts'
 import { findNul, nulMessage, urlHoldsNul } from '../nul.ts'
-import { invalidUtf8Message, invalidUtf8Path, utf8Text } from '../utf8.ts'
+import { hugeNumberMessage, invalidUtf8Message, invalidUtf8Path, mayHoldHugeNumber, pathOfHugeNumber, utf8Text } from '../utf8.ts'
 import { registerDirectoryRoutes } from './directory.ts'
 import { registerDirectoryWrites } from './directory-writes.ts'
 import { ApiError } from './errors.ts'
@@ -243,7 +243,16 @@ export async function apiPlugin(app: FastifyInstance, opts: ApiPluginOptions): P
       done(new ApiError(400, at === null ? 'bad_request' : 'invalid_parameter', invalidUtf8Message(at)), undefined)
       return
     }
-    void parseJson(req, body, done)
+    if (!mayHoldHugeNumber(body)) {
+      void parseJson(req, body, done)
+      return
+    }
+    // A 400-digit literal parses as Infinity, which a string field then stored as "Infinity".
+    void parseJson(req, body, (err, parsed) => {
+      const big = err ? null : pathOfHugeNumber(parsed)
+      if (big !== null) done(new ApiError(400, 'invalid_parameter', hugeNumberMessage(big)), undefined)
+      else done(err, parsed)
+    })
   })
   app.setNotFoundHandler((request, reply) => sendApiError(new ApiError(404, 'not_found', `No endpoint ${request.method} ${request.url.split('?')[0]}`), request, reply))
   app.addHook('onRequest', async (request) => {

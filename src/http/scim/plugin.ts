@@ -8,7 +8,7 @@ import type { OrgId } from '../../store/store.ts'
 import { detectIdentityProvider, type ScimTrace } from '../../scim/compat/detect.ts'
 import type { LogAppender } from '../../provisioning/log-appender.ts'
 import { findNul, mayHoldNul, nulMessage, urlHoldsNul } from '../nul.ts'
-import { invalidUtf8Message, invalidUtf8Path, utf8Text } from '../utf8.ts'
+import { hugeNumberMessage, invalidUtf8Message, invalidUtf8Path, mayHoldHugeNumber, pathOfHugeNumber, utf8Text } from '../utf8.ts'
 import { type RateLimiter, tooManyRequests } from '../rate-limit.ts'
 import type { AuthFailureLimiter } from '../auth-failures.ts'
 import { requestDeadlines } from '../deadline.ts'
@@ -92,13 +92,18 @@ export async function scimPlugin(app: FastifyInstance, opts: ScimPluginOptions):
       done(new ScimError(400, at === null ? 'invalidSyntax' : 'invalidValue', invalidUtf8Message(at)), undefined)
       return
     }
-    if (!mayHoldNul(body)) {
+    const nul = mayHoldNul(body)
+    const huge = mayHoldHugeNumber(body)
+    if (!nul && !huge) {
       void parseJson(req, body, done)
       return
     }
     void parseJson(req, body, (err, parsed) => {
-      const at = err ? null : findNul(parsed)
+      const at = err || !nul ? null : findNul(parsed)
+      // A 400-digit literal parses as Infinity, which no attribute can hold (JSON.stringify writes null).
+      const big = err || !huge ? null : pathOfHugeNumber(parsed)
       if (at !== null) done(new ScimError(400, 'invalidValue', nulMessage(at)), undefined)
+      else if (big !== null) done(new ScimError(400, 'invalidValue', hugeNumberMessage(big)), undefined)
       else done(err, parsed)
     })
   })

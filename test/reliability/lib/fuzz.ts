@@ -152,10 +152,52 @@ function value(rng: Rng, ids: readonly string[], depth = 0): unknown {
   if (r < 0.75 && depth < 3) return Array.from({ length: Math.floor(rng() * 4) }, () => ({ value: rng() < 0.6 && ids.length > 0 ? pick(rng, ids) : value(rng, ids, depth + 1), ...(rng() < 0.5 ? { type: pick(rng, ['work', 'home', 'User', 'Group', 1]) } : {}), ...(rng() < 0.2 ? { primary: rng() < 0.5 } : {}) }))
   if (depth < 3) {
     const o: Record<string, unknown> = {}
-    for (let i = Math.floor(rng() * 4); i > 0; i--) o[pick(rng, ['displayName', 'title', 'active', 'emails', 'name', 'givenName', 'members', 'value', 'externalId', '__proto__', 'constructor', ENT, 'bogus'])] = value(rng, ids, depth + 1)
+    // Defined, not assigned: `o.__proto__ = v` sets the object's prototype, which JSON.stringify
+    // then leaves out, so no `__proto__` key was ever sent. JSON.parse makes such a key an own
+    // property, as defineProperty does here.
+    for (let i = Math.floor(rng() * 4); i > 0; i--) {
+      const key = pick(rng, ['displayName', 'title', 'active', 'emails', 'name', 'givenName', 'members', 'value', 'externalId', '__proto__', 'constructor', 'prototype', ENT, 'bogus'])
+      Object.defineProperty(o, key, { value: value(rng, ids, depth + 1), enumerable: true, writable: true, configurable: true })
+    }
     return o
   }
   return null
+}
+
+/** A body as raw JSON text, for what JSON.stringify cannot write. */
+export interface RawBody {
+  readonly name: string
+  readonly text: string
+}
+
+const POLLUTE = '{"polluted":"yes"}'
+
+/**
+ * Raw JSON texts around a valid body (its members as JSON text, `{` and `}` left out): prototype
+ * keys at the top and nested (in an object and in an array), `duplicate.key` again with another
+ * value after the body's own, a 400-digit
+ * number, a lone surrogate escape, 10^5 nested arrays and 10^5 keys. JSON.stringify drops a
+ * `__proto__` set by assignment and cannot write a duplicate key, so these are written as text.
+ */
+export function hostileBodies(members: string, duplicate: { readonly key: string; readonly value: string }): RawBody[] {
+  const wrap = (extra: string) => `{${members},${extra}}`
+  const digits = `1${'0'.repeat(399)}`
+  return [
+    { name: '__proto__ at the top', text: `{"__proto__":${POLLUTE},${members}}` },
+    { name: '__proto__ nested', text: wrap(`"x":{"y":{"__proto__":${POLLUTE}}}`) },
+    { name: '__proto__ in an array', text: wrap(`"x":[{"__proto__":${POLLUTE}}]`) },
+    { name: 'constructor.prototype at the top', text: `{"constructor":{"prototype":${POLLUTE}},${members}}` },
+    { name: 'constructor.prototype nested', text: wrap(`"x":[{"constructor":{"prototype":${POLLUTE}}}]`) },
+    { name: 'constructor alone', text: wrap(`"constructor":"x"`) },
+    { name: 'prototype', text: wrap(`"prototype":${POLLUTE}`) },
+    { name: `duplicate ${duplicate.key}`, text: wrap(`"${duplicate.key}":${JSON.stringify(duplicate.value)}`) },
+    { name: '400-digit number', text: wrap(`"x":${digits}`) },
+    { name: '400-digit number in the value', text: `{${members.replace(/"([^"]+)":"[^"]*"/, `"$1":${digits}`)}}` },
+    { name: 'lone surrogate', text: `{${members.replace(/"([^"]+)":"([^"]*)"/, '"$1":"$2\\ud800"')}}` },
+    { name: '10^5 nested [', text: `${'['.repeat(100_000)}${']'.repeat(100_000)}` },
+    { name: '10^5 nested [ in a value', text: wrap(`"x":${'['.repeat(100_000)}${']'.repeat(100_000)}`) },
+    { name: '10^5 keys', text: wrap(Array.from({ length: 100_000 }, (_, i) => `"${i.toString(36)}":0`).join(',')) },
+  ]
 }
 
 /** Operations a well-behaved identity provider sends (RFC 7644 §3.5.2.1–3). */
