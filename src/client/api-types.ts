@@ -136,7 +136,7 @@ export interface paths {
         put?: never;
         /**
          * Accept an invitation
-         * @description Accepts the invitation whose token the email's link carried (ROSTER_INVITE_URL with `{token}` replaced): in one transaction the invitation ends, the user becomes active (state `active`, a new version) and `user.invitation_accepted` is written. A token works once. The API key must be of the invitation's organization, or an operator key; another organization's invitation is unknown (404).
+         * @description Accepts the invitation whose token the email's link carried (ROSTER_INVITE_URL with `{token}` replaced): in one transaction the invitation ends, the user becomes active (state `active`, a new version) and `user.invitation_accepted` is written. A token works once. The API key must be of the invitation's organization, or an operator key; another organization's invitation is unknown (404). A user the identity provider deactivated (or deleted, kept under `deprovision: suspend`) cannot accept: 409 `user_suspended`, and nothing changes; the link works again once the user is reactivated, until it expires.
          *
          *     Scope: `directory:write`.
          */
@@ -1519,7 +1519,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description a conflict with the current state; `error` says which: scim_owned_fields (the identity provider owns a field sent; `fields` names them), user_name_taken, domain_claimed (another organization holds the domain), user_not_pending (the user is not pending: it accepted, was created active, or is deactivated) */
+            /** @description a conflict with the current state; `error` says which: scim_owned_fields (the identity provider owns a field sent; `fields` names them), user_name_taken, domain_claimed (another organization holds the domain), user_not_pending (the user is not pending: it accepted, was created active, or is deactivated), user_suspended (accepting an invitation of a user the identity provider deactivated or deleted) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2148,6 +2148,15 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
+            /** @description a conflict with the current state; `error` says which: scim_owned_fields (the identity provider owns a field sent; `fields` names them), user_name_taken, domain_claimed (another organization holds the domain), user_not_pending (the user is not pending: it accepted, was created active, or is deactivated), user_suspended (accepting an invitation of a user the identity provider deactivated or deleted) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
             /** @description cursor_expired: the cursor is older than the event retention; resynchronise, then follow from resyncCursor; invitation_expired: the invitation's link has expired */
             410: {
                 headers: {
@@ -2479,7 +2488,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description a conflict with the current state; `error` says which: scim_owned_fields (the identity provider owns a field sent; `fields` names them), user_name_taken, domain_claimed (another organization holds the domain), user_not_pending (the user is not pending: it accepted, was created active, or is deactivated) */
+            /** @description a conflict with the current state; `error` says which: scim_owned_fields (the identity provider owns a field sent; `fields` names them), user_name_taken, domain_claimed (another organization holds the domain), user_not_pending (the user is not pending: it accepted, was created active, or is deactivated), user_suspended (accepting an invitation of a user the identity provider deactivated or deleted) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2858,7 +2867,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description a conflict with the current state; `error` says which: scim_owned_fields (the identity provider owns a field sent; `fields` names them), user_name_taken, domain_claimed (another organization holds the domain), user_not_pending (the user is not pending: it accepted, was created active, or is deactivated) */
+            /** @description a conflict with the current state; `error` says which: scim_owned_fields (the identity provider owns a field sent; `fields` names them), user_name_taken, domain_claimed (another organization holds the domain), user_not_pending (the user is not pending: it accepted, was created active, or is deactivated), user_suspended (accepting an invitation of a user the identity provider deactivated or deleted) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4714,7 +4723,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description a conflict with the current state; `error` says which: scim_owned_fields (the identity provider owns a field sent; `fields` names them), user_name_taken, domain_claimed (another organization holds the domain), user_not_pending (the user is not pending: it accepted, was created active, or is deactivated) */
+            /** @description a conflict with the current state; `error` says which: scim_owned_fields (the identity provider owns a field sent; `fields` names them), user_name_taken, domain_claimed (another organization holds the domain), user_not_pending (the user is not pending: it accepted, was created active, or is deactivated), user_suspended (accepting an invitation of a user the identity provider deactivated or deleted) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5091,7 +5100,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description a conflict with the current state; `error` says which: scim_owned_fields (the identity provider owns a field sent; `fields` names them), user_name_taken, domain_claimed (another organization holds the domain), user_not_pending (the user is not pending: it accepted, was created active, or is deactivated) */
+            /** @description a conflict with the current state; `error` says which: scim_owned_fields (the identity provider owns a field sent; `fields` names them), user_name_taken, domain_claimed (another organization holds the domain), user_not_pending (the user is not pending: it accepted, was created active, or is deactivated), user_suspended (accepting an invitation of a user the identity provider deactivated or deleted) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5154,8 +5163,8 @@ export interface operations {
                  * @example userName eq "ada@example.com"
                  */
                 filter?: string;
-                /** @description Only users in this state: pending (invited, not yet accepted), active, suspended (deactivated) */
-                state?: "pending" | "active" | "suspended";
+                /** @description Only users in this state: pending (invited, not yet accepted), active, suspended (deactivated), deleted (deleted by the identity provider under `deprovision: suspend` and kept for `deleteAfterDays`; their `updatedSince` is when they were deleted, and a filter is refused). Without it, every user but the deleted ones */
+                state?: "pending" | "active" | "suspended" | "deleted";
                 /**
                  * @description Only those changed at or after this ISO 8601 time
                  * @example 2026-01-31T12:00:00Z
@@ -5389,7 +5398,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description a conflict with the current state; `error` says which: scim_owned_fields (the identity provider owns a field sent; `fields` names them), user_name_taken, domain_claimed (another organization holds the domain), user_not_pending (the user is not pending: it accepted, was created active, or is deactivated) */
+            /** @description a conflict with the current state; `error` says which: scim_owned_fields (the identity provider owns a field sent; `fields` names them), user_name_taken, domain_claimed (another organization holds the domain), user_not_pending (the user is not pending: it accepted, was created active, or is deactivated), user_suspended (accepting an invitation of a user the identity provider deactivated or deleted) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5933,7 +5942,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description a conflict with the current state; `error` says which: scim_owned_fields (the identity provider owns a field sent; `fields` names them), user_name_taken, domain_claimed (another organization holds the domain), user_not_pending (the user is not pending: it accepted, was created active, or is deactivated) */
+            /** @description a conflict with the current state; `error` says which: scim_owned_fields (the identity provider owns a field sent; `fields` names them), user_name_taken, domain_claimed (another organization holds the domain), user_not_pending (the user is not pending: it accepted, was created active, or is deactivated), user_suspended (accepting an invitation of a user the identity provider deactivated or deleted) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6286,7 +6295,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description a conflict with the current state; `error` says which: scim_owned_fields (the identity provider owns a field sent; `fields` names them), user_name_taken, domain_claimed (another organization holds the domain), user_not_pending (the user is not pending: it accepted, was created active, or is deactivated) */
+            /** @description a conflict with the current state; `error` says which: scim_owned_fields (the identity provider owns a field sent; `fields` names them), user_name_taken, domain_claimed (another organization holds the domain), user_not_pending (the user is not pending: it accepted, was created active, or is deactivated), user_suspended (accepting an invitation of a user the identity provider deactivated or deleted) */
             409: {
                 headers: {
                     [name: string]: unknown;

@@ -113,9 +113,18 @@ export function invitationAddress(user: Pick<ApiUser, 'email' | 'userName'>): st
   return isBareAddress(user.userName) ? user.userName : null
 }
 
-/** A `user.created` event of a user created pending asks for an invitation. */
+/** The events the mailer reads from the feed: those that may ask for an invitation. */
+export const INVITING_EVENTS = ['user.created', 'user.reactivated'] as const
+
+/**
+ * A `user.created` of a user created pending asks for an invitation, and so does a
+ * `user.reactivated` whose user is pending again: one created deactivated (`active: false`) was
+ * never invited, and one deactivated before its email went out had it revoked. The fan-out queues
+ * one only for a user that is still pending and has no open (queued or sent) invitation, so a
+ * reactivated user whose sent invitation is still open keeps that one.
+ */
 function invitee(e: FeedRef): string | null {
-  return e.type === 'user.created' && e.state === 'pending' ? e.resourceId : null
+  return (e.type === 'user.created' || e.type === 'user.reactivated') && e.state === 'pending' ? e.resourceId : null
 }
 
 type Outcome =
@@ -270,7 +279,7 @@ export class Mailer {
       const at = this.#o.now()
       const persist = final || (this.#dirty && at.getTime() - this.#persistedAt >= CURSOR_PERSIST_MS)
       const r = await this.#o.store.invitations.fanOut({
-        after: this.#cursor, limit, types: ['user.created'], pick: invitee, persist, newId: this.#o.newId,
+        after: this.#cursor, limit, types: INVITING_EVENTS, pick: invitee, persist, newId: this.#o.newId,
         now: at.toISOString(), nowMs: at.getTime(),
       })
       this.#cursor = r.cursor

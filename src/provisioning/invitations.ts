@@ -21,6 +21,8 @@ export type InvitationErrorCode =
   | 'no_invitation'
   /** The user is not pending (it accepted, was created active, or is deactivated). */
   | 'user_not_pending'
+  /** The identity provider deactivated the user (or deleted it, kept under `deprovision: suspend`): its invitation cannot be accepted now. */
+  | 'user_suspended'
 
 export class InvitationError extends Error {
   constructor(readonly code: InvitationErrorCode, message: string) {
@@ -53,7 +55,12 @@ function unusable(status: InvitationStatus): string {
  * POST /api/v1/invitations/accept: in one transaction the invitation (sent and unexpired)
  * becomes accepted, the user leaves `pending` at a new version, and `user.invitation_accepted`
  * is written. `keyOrgId` is the API key's organization (null: the operator's, any organization);
- * another organization's invitation is unknown to it. Returns the user as it is now.
+ * another organization's invitation is unknown to it. Returns the user as it is now: active.
+ *
+ * A user the identity provider deactivated (or deleted, kept under `deprovision: suspend`) cannot
+ * accept: accepting would hand the application a user its identity provider turned off. The
+ * invitation stays as it was, so its link works again once the identity provider reactivates the
+ * user, until it expires.
  */
 export async function acceptInvitation(deps: Deps, token: string, keyOrgId: OrgId | null): Promise<{ orgId: OrgId; user: UserRow }> {
   if (!isWellFormedInvitationToken(token)) throw new InvitationError('invitation_not_found', UNKNOWN)
@@ -67,7 +74,16 @@ export async function acceptInvitation(deps: Deps, token: string, keyOrgId: OrgI
     }
     if (inv.status !== 'sent') throw new InvitationError('invitation_not_found', unusable(inv.status))
     const cur = await tx.getUserForUpdate(inv.orgId, inv.userId)
-    if (!cur) throw new InvitationError('invitation_not_found', 'The invited user no longer exists')
+    if (!cur) {
+      if (await deps.store.deletedUser(inv.orgId, inv.userId)) {
+        throw new InvitationError('user_suspended', 'The identity provider deleted this user (kept for the organization\'s deprovisioning days): its invitation cannot be accepted')
+      }
+      throw new InvitationError('invitation_not_found', 'The invited user no longer exists')
+    }
+    if (apiUser(cur).state === 'suspended') {
+      throw new InvitationError('user_suspended',
+        'The identity provider deactivated this user: its invitation can be accepted once the identity provider reactivates it (the link works until it expires)')
+    }
     await tx.invitations.accept(inv.orgId, inv.id, now)
     let after: UserRow = cur
     if (cur.directory?.pending === true) {

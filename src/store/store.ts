@@ -353,6 +353,11 @@ export interface Store {
   getOrg(idOrName: string): Promise<OrgRow | null>
   /** A user kept after its DELETE (deprovision: suspend), as the directory API shows it. */
   deletedUser(orgId: OrgId, id: ResourceId): Promise<Record<string, unknown> | null>
+  /**
+   * A page of the users kept after their DELETE, in id order after `after` (the start when null),
+   * deleted at or after `deletedSince` when given, each as the directory API shows it.
+   */
+  deletedUsers(orgId: OrgId, q: { after: string | null; limit: number; deletedSince: string | null }): Promise<readonly Record<string, unknown>[]>
   /** Kept users whose days are over. */
   duePurges(now: string, limit: number): Promise<readonly { orgId: OrgId; id: ResourceId; data: Record<string, unknown> }[]>
   /** An organization's audit entries, newest first, before the entry `before` when given. */

@@ -42,9 +42,14 @@ async function filtered<T>(read: Promise<T>): Promise<T> {
   }
 }
 
-const STATES: readonly UserState[] = ['pending', 'active', 'suspended']
+/**
+ * The states a list may ask for. `deleted`: the users an identity provider deleted under
+ * `deprovision: suspend`, kept for the organization's days (docs/policies.md); the list without a
+ * state leaves them out, as SCIM does (RFC 7644 §3.6: a deleted resource is no longer returned).
+ */
+const STATES: readonly (UserState | 'deleted')[] = ['pending', 'active', 'suspended', 'deleted']
 
-function stateOf(raw: unknown): UserState | null {
+function stateOf(raw: unknown): UserState | 'deleted' | null {
   if (raw === undefined || raw === '') return null
   const s = STATES.find((x) => x === raw)
   if (s === undefined) throw invalidParameter('state', `must be one of ${STATES.join(', ')}`)
@@ -76,11 +81,18 @@ export function registerDirectoryRoutes(app: FastifyInstance, deps: Deps): void 
   const { store } = deps
 
   app.get<{ Params: OrgParams; Querystring: Query }>('/orgs/:org/users', { schema: DIRECTORY.listUsers }, async (request) => {
-    const q = { ...pageQuery(request.query), state: stateOf(request.query.state) }
+    const { state, ...q } = { ...pageQuery(request.query), state: stateOf(request.query.state) }
+    if (state === 'deleted') {
+      // Kept users are stored as the directory API last showed them: SCIM attributes no longer apply to them.
+      if (q.filter) throw invalidParameter('filter', 'cannot be combined with state=deleted: a deleted user is kept as it was shown, not as SCIM data')
+      const org = await authorize(deps, request, request.params.org, 'directory:read')
+      const kept = await store.deletedUsers(org.id, { after: q.after, limit: q.limit, deletedSince: q.updatedSince })
+      return page(kept, q.limit, (u) => String(u.id), (u) => u)
+    }
     const org = await authorize(deps, request, request.params.org, 'directory:read')
     // A filter names the organization's declared attributes as SCIM does.
     const rs = q.filter ? (await orgResources(deps, org.id)).user : undefined
-    return page(await filtered(store.directoryUsers(org.id, { ...q, rs })), q.limit, (u) => u.id, (u) => apiUser(u, org.settings.attributeMapping))
+    return page(await filtered(store.directoryUsers(org.id, { ...q, state, rs })), q.limit, (u) => u.id, (u) => apiUser(u, org.settings.attributeMapping))
   })
 
   app.get<{ Params: IdParams }>('/orgs/:org/users/:id', { schema: DIRECTORY.getUser }, async (request, reply) => {

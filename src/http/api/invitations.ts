@@ -21,6 +21,7 @@ function apiErrorOf(e: unknown): unknown {
     case 'invitation_not_found': return new ApiError(404, 'invitation_not_found', e.message)
     case 'invitation_expired': return new ApiError(410, 'invitation_expired', e.message)
     case 'user_not_pending': return new ApiError(409, 'user_not_pending', e.message)
+    case 'user_suspended': return new ApiError(409, 'user_suspended', e.message)
     case 'user_not_found':
     case 'no_invitation': return new ApiError(404, 'not_found', e.message)
   }

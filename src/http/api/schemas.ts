@@ -370,7 +370,8 @@ const ERROR_DESCRIPTIONS: Readonly<Record<number, string>> = {
   404: 'not_found: no such organization (also for another organization\'s, to a key of one organization), resource or endpoint; ' +
     'invitation_not_found: no usable invitation has the token (unknown, used, revoked)',
   409: 'a conflict with the current state; `error` says which: scim_owned_fields (the identity provider owns a field sent; `fields` names them), user_name_taken, ' +
-    'domain_claimed (another organization holds the domain), user_not_pending (the user is not pending: it accepted, was created active, or is deactivated)',
+    'domain_claimed (another organization holds the domain), user_not_pending (the user is not pending: it accepted, was created active, or is deactivated), ' +
+    'user_suspended (accepting an invitation of a user the identity provider deactivated or deleted)',
   412: 'version_mismatch: If-Match does not name the resource\'s current version',
   410: 'cursor_expired: the cursor is older than the event retention; resynchronise, then follow from resyncCursor; ' +
     'invitation_expired: the invitation\'s link has expired',
@@ -517,7 +518,11 @@ const notModified = { 304: { type: 'null', description: 'Not modified: If-None-M
 
 const USER_PAGE_QUERY = query({
   filter: str('A SCIM filter (RFC 7644 §3.4.2.2) on the users\' SCIM attributes', { examples: ['userName eq "ada@example.com"'] }),
-  state: { type: 'string', enum: ['pending', 'active', 'suspended'], description: 'Only users in this state: pending (invited, not yet accepted), active, suspended (deactivated)' },
+  state: {
+    type: 'string', enum: ['pending', 'active', 'suspended', 'deleted'],
+    description: 'Only users in this state: pending (invited, not yet accepted), active, suspended (deactivated), deleted (deleted by the identity provider under ' +
+      '`deprovision: suspend` and kept for `deleteAfterDays`; their `updatedSince` is when they were deleted, and a filter is refused). Without it, every user but the deleted ones',
+  },
   updatedSince: str('Only those changed at or after this ISO 8601 time', { examples: ['2026-01-31T12:00:00Z'] }),
   limit: LIMIT,
   cursor: CURSOR,
@@ -803,14 +808,15 @@ export const INVITATIONS = {
     operationId: 'acceptInvitation', tag: 'invitations', summary: 'Accept an invitation',
     description: 'Accepts the invitation whose token the email\'s link carried (ROSTER_INVITE_URL with `{token}` replaced): in one transaction the invitation ends, the user becomes active ' +
       '(state `active`, a new version) and `user.invitation_accepted` is written. A token works once. The API key must be of the invitation\'s organization, or an operator key; ' +
-      'another organization\'s invitation is unknown (404).',
+      'another organization\'s invitation is unknown (404). A user the identity provider deactivated (or deleted, kept under `deprovision: suspend`) cannot accept: ' +
+      '409 `user_suspended`, and nothing changes; the link works again once the user is reactivated, until it expires.',
     body: {
       type: 'object',
       properties: { token: str('The invitation token from the link (roster_inv_…)', { maxLength: 200 }) },
       required: ['token'],
     },
     ok: { 200: ref('ApiUser', 'The user, now active') },
-    errors: [400, 401, 403, 404, 410, 503],
+    errors: [400, 401, 403, 404, 409, 410, 503],
   }),
   getUserInvitation: route({
     operationId: 'getUserInvitation', tag: 'invitations', scopes: ['directory:read'], summary: 'Get a user\'s invitation',

@@ -249,6 +249,11 @@ export class KyselyStore implements Store {
     })
   }
 
+  deletedUsers(orgId: OrgId, q: { after: string | null; limit: number; deletedSince: string | null }): Promise<readonly Record<string, unknown>[]> {
+    return this.#d.read(async () => (await all<{ data: string }>(this.#d.reader, this.#st.deletedUsersPage, [orgId, q.after ?? '', q.limit, q.deletedSince ?? '']))
+      .map((r) => JSON.parse(r.data) as Record<string, unknown>))
+  }
+
   duePurges(now: string, limit: number): Promise<readonly { orgId: OrgId; id: ResourceId; data: Record<string, unknown> }[]> {
     return this.#d.read(async () => (await all<{ org_id: string; id: string; data: string }>(this.#d.reader, this.#st.duePurges, [now, limit]))
       .map((r) => ({ orgId: r.org_id as OrgId, id: r.id as ResourceId, data: JSON.parse(r.data) as Record<string, unknown> })))
