@@ -35,6 +35,8 @@ export interface AppTestOptions {
   /** The clock use cases and the provisioning log see (the real one when absent). */
   readonly now?: () => Date
   readonly logRetentionDays?: number
+  /** ROSTER_EVENT_RETENTION_DAYS (30 when absent). */
+  readonly eventRetentionDays?: number
   readonly pruneIntervalMs?: number
   /** Run the webhook dispatcher in the app, with these timings, delivering to private addresses (off when absent). */
   readonly webhooks?: Exclude<AppOptions['webhooks'], false | undefined>
@@ -71,6 +73,7 @@ export async function startApp(factory: StoreFactory, limits: Partial<Limits> = 
     config: {
       publicUrl: 'https://roster.test', requestTimeoutMs: 20_000, logLevel: opts.logStream ? 'info' : 'silent', webhookAllowPrivate: opts.webhooks !== undefined,
       ...(opts.logRetentionDays ? { logRetentionDays: opts.logRetentionDays } : {}),
+      ...(opts.eventRetentionDays ? { eventRetentionDays: opts.eventRetentionDays } : {}),
       ...(opts.sharedDomains ? { sharedDomains: true } : {}),
       ...(opts.requestLog === false ? { requestLog: false } : {}),
       ...(opts.rateLimits ? { rateLimits: opts.rateLimits } : {}),
