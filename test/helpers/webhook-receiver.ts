@@ -19,8 +19,8 @@ export interface Receiver {
   readonly url: string
   /** Accepted (verified, answered 2xx) deliveries, in arrival order. */
   readonly accepted: Delivery[]
-  /** Every request, also refused ones. */
-  readonly requests: { headers: IncomingHttpHeaders; body: string }[]
+  /** Every request, also refused ones, with the sender's port (which connection, so which process, sent it). */
+  readonly requests: { headers: IncomingHttpHeaders; body: string; remotePort: number | undefined }[]
   /** Signatures that failed verification (must stay empty). */
   readonly badSignatures: string[]
   /** The secrets a delivery may be signed with; each alone must verify it. */
@@ -47,7 +47,7 @@ export async function startReceiver(port?: number): Promise<Receiver> {
         req.on('data', (c: Buffer) => chunks.push(c))
         req.on('end', async () => {
           const body = Buffer.concat(chunks).toString('utf8')
-          r.requests.push({ headers: req.headers, body })
+          r.requests.push({ headers: req.headers, body, remotePort: req.socket.remotePort })
           const headers = { 'webhook-id': String(req.headers['webhook-id']), 'webhook-timestamp': String(req.headers['webhook-timestamp']), 'webhook-signature': String(req.headers['webhook-signature']) }
           for (const secret of r.secrets) {
             try {
