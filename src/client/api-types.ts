@@ -1216,7 +1216,7 @@ export interface components {
         };
         /** @description An event, exactly as webhooks deliver it (Standard Webhooks payload; docs/events.md) */
         Event: {
-            /** @description The resource in the directory API's shape (ApiUser, ApiGroup) with `orgId`; `changes` ({ attributes, before, after }) on updates, `member` ({ id, type }) on membership events; a token.refreshed event carries { id, prefix, createdAt, orgId }; an organization.updated event carries the organization's settings (OrgSettings) and `changes`, the names of what changed */
+            /** @description The resource in the directory API's shape (ApiUser, ApiGroup) with `orgId`; `changes` ({ attributes, before, after }) on updates, `member` ({ id, type }) on membership events; a token.refreshed event carries { id, prefix, createdAt, version (always 1: a token is never changed), orgId }; an organization.updated event carries the organization's settings (OrgSettings) and `changes`, the names of what changed */
             data: {
                 /** @description The organization of the event */
                 orgId: string;
@@ -1345,6 +1345,8 @@ export interface components {
             strictAttributes: boolean;
             /** @description Subdomains of a listed domain count as inside it (eu.acme.com under acme.com) */
             subdomains: boolean;
+            /** @description Moves on with every change of the settings, the domains or the declared schemas; an organization.updated event carries the version after its change */
+            version: number;
         };
         /** @description A page of users */
         UserPage: {

@@ -155,12 +155,13 @@ export function memberRemovedByDelete(ctx: EventContext, group: GroupRow, member
   return membership(ctx, 'group.member_removed', group, [{ id: memberId, type: memberType }])
 }
 
-/** An organization's settings or domains changed: the settings after, and which changed. */
-export function organizationUpdated(ctx: EventContext, data: Record<string, unknown>): NewEvent {
-  return event(ctx, 'organization.updated', 'Organization', ctx.orgId, 1, JSON.stringify({ ...data, orgId: ctx.orgId }))
+/** An organization's settings or domains changed: the settings after (at `version`), and which changed. */
+export function organizationUpdated(ctx: EventContext, version: number, data: Record<string, unknown>): NewEvent {
+  return event(ctx, 'organization.updated', 'Organization', ctx.orgId, version, JSON.stringify({ ...data, orgId: ctx.orgId }))
 }
 
+/** A new SCIM token: a resource of its own, created once and never changed, so always at version 1. */
 export function tokenRefreshed(ctx: EventContext, token: { id: string; prefix: string }): NewEvent {
-  const data = JSON.stringify({ id: token.id, prefix: token.prefix, createdAt: ctx.at, orgId: ctx.orgId })
+  const data = JSON.stringify({ id: token.id, prefix: token.prefix, createdAt: ctx.at, version: 1, orgId: ctx.orgId })
   return event(ctx, 'token.refreshed', 'Token', token.id, 1, data)
 }

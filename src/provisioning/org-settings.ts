@@ -32,6 +32,8 @@ export interface OrgSettingsView extends OrgSettings {
   /** Every domain the organization lists, sorted (superseded ones included: domainStates says which). */
   readonly domains: string[]
   readonly domainStates: DomainStateView[]
+  /** Moves on every change of the settings, the domains or the declared schemas (each an organization.updated event of this version). */
+  readonly version: number
 }
 
 export function domainStateView(r: DomainRecord): DomainStateView {
@@ -39,7 +41,7 @@ export function domainStateView(r: DomainRecord): DomainStateView {
   return r.token !== null && (r.state === 'pending' || r.state === 'failed') ? { ...base, record: verificationRecord(r.domain, r.token) } : base
 }
 
-export function orgSettingsView(org: Pick<OrgRow, 'id' | 'name' | 'settings' | 'domainRecords'>): OrgSettingsView {
+export function orgSettingsView(org: Pick<OrgRow, 'id' | 'name' | 'settings' | 'domainRecords' | 'settingsVersion'>): OrgSettingsView {
   const records = [...org.domainRecords].sort((a, b) => (a.domain < b.domain ? -1 : a.domain > b.domain ? 1 : 0))
   const s = org.settings
   return {
@@ -56,6 +58,7 @@ export function orgSettingsView(org: Pick<OrgRow, 'id' | 'name' | 'settings' | '
     scimOwnedFields: [...s.scimOwnedFields],
     strictAttributes: s.strictAttributes,
     attributeMapping: { ...s.attributeMapping },
+    version: org.settingsVersion,
   }
 }
 
@@ -96,19 +99,25 @@ function pick(s: OrgSettings, keys: readonly string[]): Record<string, unknown> 
 }
 
 export async function viewInTx(tx: StoreTx, org: Pick<OrgRow, 'id' | 'name'>): Promise<OrgSettingsView> {
-  const { settings } = await tx.orgs.policy(org.id)
+  const { settings, settingsVersion } = await tx.orgs.policy(org.id)
   const domainRecords = await tx.orgs.domains(org.id)
-  return orgSettingsView({ id: org.id, name: org.name, settings, domainRecords })
+  return orgSettingsView({ id: org.id, name: org.name, settings, domainRecords, settingsVersion })
 }
 
-/** The audit entry and the `organization.updated` event of one change, in the change's transaction. */
+/**
+ * The audit entry and the `organization.updated` event of one change, in the change's
+ * transaction: the settings version moves on, and the event carries `view` at the new version,
+ * which is returned.
+ */
 export async function record(
   deps: Deps, tx: StoreTx, orgId: OrgId, at: string, entry: { actor: string; action: string; details: Record<string, unknown> },
   view: OrgSettingsView, changes: readonly string[], extra: Record<string, unknown> = {},
-): Promise<void> {
+): Promise<number> {
   const row: AuditRow = { id: deps.newId(), at, ...entry }
   await tx.orgs.insertAudit(orgId, row)
-  await tx.insertEvents(orgId, [organizationUpdated({ orgId, at, newId: deps.newId, mapping: NO_MAPPING }, { ...view, ...extra, changes })])
+  const version = await tx.orgs.bumpSettingsVersion(orgId)
+  await tx.insertEvents(orgId, [organizationUpdated({ orgId, at, newId: deps.newId, mapping: NO_MAPPING }, version, { ...view, ...extra, version, changes })])
+  return version
 }
 
 /**
@@ -141,7 +150,7 @@ export async function updateOrgSettings(
   return deps.store.write(async (tx) => {
     // Read, changed and written back whole: a concurrent change must wait, or one of the two is lost.
     await tx.orgs.hold(org.id)
-    const { settings: current } = await tx.orgs.policy(org.id)
+    const { settings: current, settingsVersion } = await tx.orgs.policy(org.id)
     const before = await tx.orgs.domains(org.id)
     const listed = new Set(before.map((r) => r.domain))
     const toAdd = add.filter((d) => !listed.has(d))
@@ -153,7 +162,7 @@ export async function updateOrgSettings(
     const { settings, changed } = applySettingsChange(current, parsed)
     const domainsChanged = toAdd.length > 0 || toRemove.length > 0
     if (!domainsChanged && changed.length === 0) {
-      return { view: orgSettingsView({ id: org.id, name: org.name, settings: current, domainRecords: before }), changes: [], domainsAdded: [], domainsRemoved: [] }
+      return { view: orgSettingsView({ id: org.id, name: org.name, settings: current, domainRecords: before, settingsVersion }), changes: [], domainsAdded: [], domainsRemoved: [] }
     }
     if (changed.length > 0) await tx.orgs.saveSettings(org.id, settings)
     for (const domain of toAdd) await tx.orgs.addDomain(org.id, domain, now)
@@ -170,8 +179,8 @@ export async function updateOrgSettings(
       ...(toRemove.length > 0 ? { domainsRemoved: toRemove } : {}),
       ...(toAdd.length > 0 && change.force === true ? { force: true } : {}),
     }
-    await record(deps, tx, org.id, now, { actor, action: SETTINGS_CHANGED, details }, view, changes)
-    return { view, changes, domainsAdded: toAdd, domainsRemoved: toRemove }
+    const version = await record(deps, tx, org.id, now, { actor, action: SETTINGS_CHANGED, details }, view, changes)
+    return { view: { ...view, version }, changes, domainsAdded: toAdd, domainsRemoved: toRemove }
   })
 }
 

@@ -48,6 +48,8 @@ export interface OrgPolicy {
   readonly withheld: readonly { readonly domain: string; readonly reason: WithheldReason }[]
   /** The version of the organization's declared schemas (schema-store.ts), held until the transaction ends. */
   readonly schemaVersion: number
+  /** The version of its settings, domains and declarations together: the last organization.updated event's. */
+  readonly settingsVersion: number
 }
 
 export interface AuditRow {
@@ -86,6 +88,8 @@ export interface OrgPolicyTx {
   holdShared(orgId: OrgId): Promise<void>
   domains(orgId: OrgId): Promise<readonly DomainRecord[]>
   saveSettings(orgId: OrgId, settings: OrgSettings): Promise<void>
+  /** Moves the settings version on by one and returns it (an organization.updated event's version). */
+  bumpSettingsVersion(orgId: OrgId): Promise<number>
   /** False when the organization lists the domain already. */
   addDomain(orgId: OrgId, domain: string, now: string): Promise<boolean>
   /** False when the organization does not list it. */

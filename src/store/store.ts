@@ -26,6 +26,8 @@ export interface OrgRow {
   readonly domains: readonly string[]
   readonly domainRecords: readonly DomainRecord[]
   readonly settings: OrgSettings
+  /** Moves on every organization.updated event (OrgPolicy.settingsVersion). */
+  readonly settingsVersion: number
 }
 
 export interface GroupRef {

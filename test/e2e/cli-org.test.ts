@@ -13,7 +13,7 @@ import { BIN } from '../helpers/spawned-server.ts'
 const run = promisify(execFile)
 
 /** The keys scripts read from `roster org set|show --json` (docs/api.md). */
-const CONTRACT = ['orgId', 'name', 'domains', 'domainStates', 'sendInvitations', 'outsideDomains', 'subdomains', 'deprovision', 'deleteAfterDays', 'adoptExisting', 'scimOwnedFields', 'strictAttributes', 'attributeMapping']
+const CONTRACT = ['orgId', 'name', 'domains', 'domainStates', 'sendInvitations', 'outsideDomains', 'subdomains', 'deprovision', 'deleteAfterDays', 'adoptExisting', 'scimOwnedFields', 'strictAttributes', 'attributeMapping', 'version']
 
 describe('roster org settings', () => {
   let dir = ''

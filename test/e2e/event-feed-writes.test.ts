@@ -238,8 +238,9 @@ describe.each(storeMatrix())('events written by SCIM operations on $name', (fact
     const { token } = await refreshToken(t.deps, o.orgId)
     const [e] = await o.feed.take(1)
     expect(e?.type).toBe('token.refreshed')
-    expect(Object.keys(e?.data ?? {}).sort()).toEqual(['createdAt', 'id', 'orgId', 'prefix'])
-    expect(e?.data).toMatchObject({ orgId: o.orgId, createdAt: e?.timestamp })
+    expect(Object.keys(e?.data ?? {}).sort()).toEqual(['createdAt', 'id', 'orgId', 'prefix', 'version'])
+    // A token is created once and never changed: always version 1 (the contract's data carries `id` and `version`).
+    expect(e?.data).toMatchObject({ orgId: o.orgId, createdAt: e?.timestamp, version: 1 })
     expect(token.startsWith(String(e?.data.prefix))).toBe(true)
     expect(JSON.stringify(e)).not.toContain(token)
   })

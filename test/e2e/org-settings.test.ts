@@ -92,7 +92,7 @@ describe.each(storeMatrix())('organization settings on $name', (factory) => {
       orgId: o.id, name: o.name, domains: [], domainStates: [], sendInvitations: true, outsideDomains: 'refuse', subdomains: false,
       deprovision: 'delete', deleteAfterDays: 30, adoptExisting: false,
       scimOwnedFields: ['userName', 'externalId', 'name', 'displayName', 'emails', 'phoneNumbers', 'title', 'active', 'addresses', 'enterprise'],
-      strictAttributes: false, attributeMapping: {},
+      strictAttributes: false, attributeMapping: {}, version: 0,
     })
     const domain = fresh('acme')
     const r = await patch(o, { domainAdd: [domain], sendInvitations: false, deprovision: 'suspend', deleteAfterDays: 7, scimOwnedFields: ['userName', 'emails'] })
@@ -100,7 +100,7 @@ describe.each(storeMatrix())('organization settings on $name', (factory) => {
     const after = await settingsOf(o)
     expect(r.json).toEqual(after)
     expect(after).toMatchObject({
-      domains: [domain], sendInvitations: false, deprovision: 'suspend', deleteAfterDays: 7, scimOwnedFields: ['userName', 'emails'],
+      version: 1, domains: [domain], sendInvitations: false, deprovision: 'suspend', deleteAfterDays: 7, scimOwnedFields: ['userName', 'emails'],
       domainStates: [{ domain, state: 'unverified', checkedAt: null, verifiedAt: null, detail: null }],
     })
 
@@ -127,9 +127,13 @@ describe.each(storeMatrix())('organization settings on $name', (factory) => {
     expect(same.status).toBe(200)
     expect(same.json).toEqual(after)
     expect(await auditOf(o)).toHaveLength(1)
-    // Removing it is one more entry.
-    expect((await patch(o, { domainRemove: [domain] })).json).toMatchObject({ domains: [], domainStates: [] })
+    // Removing it is one more entry, and one more event at the next version.
+    expect((await patch(o, { domainRemove: [domain] })).json).toMatchObject({ domains: [], domainStates: [], version: 2 })
     expect((await auditOf(o)).map((e) => e.details.domainsRemoved)).toEqual([[domain], undefined])
+    const versions = async () => (await t.store.readEvents(o.id, 0, 100, ['organization.updated'])).map((e) => (JSON.parse(e.payload) as { data: { version: number } }).data.version)
+    for (let i = 0; i < 100 && (await versions()).length < 2; i++) await new Promise((r) => setTimeout(r, 20))
+    // Each event carries the settings' version after its change: a consumer keeps the highest.
+    expect(await versions()).toEqual([1, 2])
   })
 
   it('each invalid value is a 400 naming it and its value, and nothing is written: the settings, the audit log and the feed are unchanged', async () => {

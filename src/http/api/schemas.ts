@@ -133,7 +133,7 @@ const event = {
     data: {
       type: 'object',
       description: 'The resource in the directory API\'s shape (ApiUser, ApiGroup) with `orgId`; `changes` ({ attributes, before, after }) on updates, ' +
-        '`member` ({ id, type }) on membership events; a token.refreshed event carries { id, prefix, createdAt, orgId }; ' +
+        '`member` ({ id, type }) on membership events; a token.refreshed event carries { id, prefix, createdAt, version (always 1: a token is never changed), orgId }; ' +
         'an organization.updated event carries the organization\'s settings (OrgSettings) and `changes`, the names of what changed',
       properties: { orgId: str('The organization of the event') },
       required: ['orgId'],
@@ -278,6 +278,7 @@ const orgSettings = {
     domains: { type: 'array', items: { type: 'string' }, description: 'Every domain the organization lists, sorted' },
     domainStates: { type: 'array', items: ref('DomainState'), description: 'Each domain with its verification state, in the same order' },
     ...settingProperties,
+    version: { type: 'integer', description: 'Moves on with every change of the settings, the domains or the declared schemas; an organization.updated event carries the version after its change' },
   }),
 }
 

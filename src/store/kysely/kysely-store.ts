@@ -39,7 +39,7 @@ import { KyselyConsole } from './console-store.ts'
 import { KyselyOrgRemoval } from './org-removal.ts'
 import { KyselyServerInfo } from './server-info.ts'
 
-interface OrgRecord { id: string; name: string; created_at: string; settings: string }
+interface OrgRecord { id: string; name: string; created_at: string; settings: string; settings_version: number | string }
 
 interface GroupOfRecord { member_id: string; id: string; display_name: string }
 
@@ -239,7 +239,10 @@ export class KyselyStore implements Store {
 
   async #orgRow(r: OrgRecord): Promise<OrgRow> {
     const domainRecords = (await all<OrgDomainsTable>(this.#d.reader, this.#st.domainRecords, [r.id])).map(toDomainRecord)
-    return { id: r.id as OrgId, name: r.name, createdAt: r.created_at, domains: domainRecords.map((d) => d.domain), domainRecords, settings: readSettings(r.settings) }
+    return {
+      id: r.id as OrgId, name: r.name, createdAt: r.created_at, domains: domainRecords.map((d) => d.domain), domainRecords,
+      settings: readSettings(r.settings), settingsVersion: Number(r.settings_version),
+    }
   }
 
   deletedUser(orgId: OrgId, id: ResourceId): Promise<Record<string, unknown> | null> {

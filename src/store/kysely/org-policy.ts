@@ -41,7 +41,7 @@ export function orgStatements(b: Kysely<Database>, kind: 'sqlite' | 'postgres') 
         or (coalesce(e.added_at, '') = coalesce(d.added_at, '') and e.org_id < d.org_id))) then 'c'
     else 'a' end`
   const joined = kind === 'sqlite' ? sql<string | null>`group_concat(${code}, ' ')` : sql<string | null>`string_agg(${code}, ' ')`
-  const policy = b.selectFrom('orgs as o').select(['o.settings', 'o.schema_version', (eb) => eb.selectFrom('org_domains as d').select(joined.as('j'))
+  const policy = b.selectFrom('orgs as o').select(['o.settings', 'o.schema_version', 'o.settings_version', (eb) => eb.selectFrom('org_domains as d').select(joined.as('j'))
     .where('d.org_id', '=', arg(0)).as('domains')]).where('o.id', '=', arg(0))
   return {
     // With the version of the declared schemas, which a write checks against the one it was
@@ -53,6 +53,7 @@ export function orgStatements(b: Kysely<Database>, kind: 'sqlite' | 'postgres') 
     domainRecords: prepare(b.selectFrom('org_domains').selectAll().where('org_id', '=', arg(0)).orderBy('domain')),
     domainRecord: prepare(b.selectFrom('org_domains').selectAll().where('org_id', '=', arg(0)).where('domain', '=', arg(1))),
     saveSettings: prepare(b.updateTable('orgs').set({ settings: arg(1) }).where('id', '=', arg(0))),
+    bumpSettingsVersion: prepare(b.updateTable('orgs').set((eb) => ({ settings_version: eb('settings_version', '+', 1) })).where('id', '=', arg(0)).returning('settings_version')),
     addDomain: prepare(b.insertInto('org_domains').values({ org_id: arg(0), domain: arg(1), state: 'unverified', added_at: arg(2) }).onConflict((oc) => oc.doNothing())),
     removeDomain: prepare(b.deleteFrom('org_domains').where('org_id', '=', arg(0)).where('domain', '=', arg(1))),
     updateDomain: prepare(b.updateTable('org_domains').set({ state: arg(2), token: arg(3), detail: arg(4), checked_at: arg(5), verified_at: arg(6) })
@@ -88,7 +89,7 @@ export class KyselyOrgPolicyTx implements OrgPolicyTx {
   }
 
   async policy(orgId: OrgId): Promise<OrgPolicy> {
-    const [org] = await all<{ settings: string; domains: string | null; schema_version: number | string | null }>(this.#c, this.#st.policy, [orgId])
+    const [org] = await all<{ settings: string; domains: string | null; schema_version: number | string | null; settings_version: number | string | null }>(this.#c, this.#st.policy, [orgId])
     // Deleted since the request's token was checked (the deletion committed first on SQLite's one
     // writer; on PostgreSQL the deletion holds the row FOR UPDATE and this read waits for it): every
     // write that may add rows for the organization (a create, a change of attributes) reads its
@@ -104,7 +105,7 @@ export class KyselyOrgPolicyTx implements OrgPolicyTx {
       else withheld.push({ domain, reason: code === 's' ? 'superseded' : 'contested' })
     }
     withheld.sort((x, y) => (x.domain < y.domain ? -1 : x.domain > y.domain ? 1 : 0))
-    return { settings: readSettings(org.settings), domains: domains.sort(), withheld, schemaVersion: Number(org.schema_version ?? 0) }
+    return { settings: readSettings(org.settings), domains: domains.sort(), withheld, schemaVersion: Number(org.schema_version ?? 0), settingsVersion: Number(org.settings_version ?? 0) }
   }
 
   hold(orgId: OrgId): Promise<void> {
@@ -121,6 +122,12 @@ export class KyselyOrgPolicyTx implements OrgPolicyTx {
 
   async saveSettings(orgId: OrgId, settings: OrgSettings): Promise<void> {
     await run(this.#c, this.#st.saveSettings, [orgId, JSON.stringify(settings)])
+  }
+
+  async bumpSettingsVersion(orgId: OrgId): Promise<number> {
+    const [r] = await all<{ settings_version: number | string }>(this.#c, this.#st.bumpSettingsVersion, [orgId])
+    if (!r) throw new OrgGone(orgId)
+    return Number(r.settings_version)
   }
 
   async addDomain(orgId: OrgId, domain: string, now: string): Promise<boolean> {

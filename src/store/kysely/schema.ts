@@ -9,6 +9,8 @@ export interface OrgsTable {
   settings: string
   /** Moves on every change of the organization's declared schemas (migration 0011). */
   schema_version: ColumnType<number, number | undefined, number>
+  /** Moves on every organization.updated event (migration 0015). */
+  settings_version: ColumnType<number, number | undefined, number>
 }
 export interface OrgDomainsTable {
   org_id: string; domain: string
