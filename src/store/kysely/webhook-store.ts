@@ -190,22 +190,32 @@ export class KyselyWebhooks implements WebhookStore {
   }
 
   /**
-   * Due lane heads, shared out among endpoints: ranked within their endpoint by due time, taken
-   * in order of rank plus the endpoint's lanes already in flight in this process (so each endpoint
-   * gets a lane before any gets another), never more than `perEndpoint` in flight for one endpoint.
-   * One endpoint's backlog (a slow receiver's above all) then cannot take every slot. The ranking
-   * is read first and the chosen rows locked after (PostgreSQL allows no FOR UPDATE beside a
-   * window function); the lock re-checks each row, and a row another worker holds is skipped.
+   * Due lane heads, shared out among endpoints: each endpoint's first due heads, ranked within it
+   * by due time, taken in order of rank plus the endpoint's lanes already in flight in this
+   * process (so each endpoint gets a lane before any gets another), never more than `perEndpoint`
+   * in flight for one endpoint. One endpoint's backlog (a slow receiver's above all) then cannot
+   * take every slot. The endpoints with lane heads are found by a loose scan of
+   * webhook_deliveries_endpoint_due (one index probe an endpoint, migration 0016) and each one's
+   * heads read from it, so a claim reads what it may take, never a whole backlog. The chosen rows
+   * are locked after (the lock re-checks each; a row another worker holds is skipped).
    */
   async #claim(conn: Conn, c: ClaimRequest): Promise<DeliveryJob[][]> {
-    const busy = this.#d.sql.recordSource(sql`${this.#d.sql.records(c.busy.map(([e, n]) => ({ e, n })))}`, [['e', 'text'], ['n', 'integer']], 'b')
-    const chosen = await this.#q.all<{ id: string }>(conn, sql`select r.id from (select d.id, d.endpoint_id, d.next_attempt_ms,
-        row_number() over (partition by d.endpoint_id order by d.next_attempt_ms, d.id) as rn
-        from webhook_deliveries d join webhook_endpoints w on w.org_id = d.org_id and w.id = d.endpoint_id
-        where d.is_head = 1 and d.next_attempt_ms <= ${c.nowMs} and d.lease_until_ms < ${c.nowMs} and w.enabled = 1) r
-      left join ${busy} on b.e = r.endpoint_id
-      where r.rn + coalesce(b.n, 0) <= ${c.perEndpoint}
-      order by r.rn + coalesce(b.n, 0), r.next_attempt_ms, r.id limit ${c.limit}`)
+    const endpoints = await this.#q.all<{ id: string }>(conn, sql`with recursive e(id) as (
+        select min(endpoint_id) from webhook_deliveries where is_head = 1
+        union all
+        select (select min(d.endpoint_id) from webhook_deliveries d where d.is_head = 1 and d.endpoint_id > e.id) from e where e.id is not null)
+      select e.id from e where e.id is not null and exists (select 1 from webhook_endpoints w where w.id = e.id and w.enabled = 1)`)
+    const busy = new Map(c.busy)
+    const ranked: { id: string; key: number; due: number }[] = []
+    for (const { id: endpointId } of endpoints) {
+      const room = Math.min(c.perEndpoint - (busy.get(endpointId) ?? 0), c.limit)
+      if (room <= 0) continue
+      const heads = await this.#q.all<{ id: string; next_attempt_ms: number | string }>(conn, sql`select d.id, d.next_attempt_ms from webhook_deliveries d
+        where d.endpoint_id = ${endpointId} and d.is_head = 1 and d.next_attempt_ms <= ${c.nowMs} and d.lease_until_ms < ${c.nowMs}
+        order by d.next_attempt_ms, d.id limit ${room}`)
+      heads.forEach((h, i) => ranked.push({ id: h.id, key: (busy.get(endpointId) ?? 0) + i + 1, due: Number(h.next_attempt_ms) }))
+    }
+    const chosen = ranked.sort((a, b) => a.key - b.key || a.due - b.due || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).slice(0, c.limit)
     if (chosen.length === 0) return []
     const order = new Map(chosen.map((r, i) => [r.id, i]))
     const heads = (await this.#q.all<JobRecord>(conn, sql`${this.#jobSelect()}
