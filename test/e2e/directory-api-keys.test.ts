@@ -177,4 +177,29 @@ describe.each(storeMatrix())('roster api-key create on $name', (base) => {
     expect((await api(`/orgs/${other.orgId}/users`)).status).toBe(404)
     expect((await t.store.listApiKeys()).find((k) => k.id === created.id)).toMatchObject({ name: 'cli-reader', orgId: t.orgId, revokedAt: null })
   })
+
+  it('--expires takes a duration or an ISO time: the key works until then and is a 401 after; a past or malformed one is refused', async () => {
+    const orgName = (await t.store.getOrg(t.orgId))?.name ?? ''
+    const env = { ...process.env, ROSTER_DATABASE_URL: url(), LOG_LEVEL: 'warn' }
+    const create = (expires: string) => run('node', [BIN, 'api-key', 'create', `expiring-${expires}`, '--org', orgName, '--scope', 'directory:read', '--expires', expires, '--json'], { env })
+      .then((r) => ({ code: 0, json: JSON.parse(r.stdout) as { key: string; expiresAt: string }, stderr: '' }), (e: { code: number; stderr: string }) => ({ code: e.code, json: null, stderr: e.stderr }))
+
+    const days = await create('30d')
+    expect(days.code).toBe(0)
+    expect(Math.abs(Date.parse(days.json?.expiresAt ?? '') - (Date.now() + 30 * 86_400_000))).toBeLessThan(60_000)
+    expect((await apiGet(t, () => days.json?.key ?? '')(`/orgs/${t.orgId}/users`)).status).toBe(200)
+
+    const soon = await create(new Date(Date.now() + 2_500).toISOString())
+    expect(soon.code).toBe(0)
+    const api = apiGet(t, () => soon.json?.key ?? '')
+    expect((await api(`/orgs/${t.orgId}/users`)).status).toBe(200)
+    await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(soon.json?.expiresAt ?? '') - Date.now() + 100)))
+    expect((await api(`/orgs/${t.orgId}/users`)).status).toBe(401)
+
+    for (const bad of ['2020-01-01T00:00:00Z', 'soon', '30x']) {
+      const r = await create(bad)
+      expect(r.code, bad).toBe(1)
+      expect(r.stderr, bad).toContain('ROSTER_ERR_API_KEY_EXPIRES')
+    }
+  })
 })

@@ -32,6 +32,11 @@ function migrations(kind: DialectKind): Record<string, Migration> {
   }
 }
 
+/** The migrations up to and including `last`, in order: a database at an earlier schema, for upgrade tests. */
+export function migrationsUpTo(kind: DialectKind, last: string): Record<string, Migration> {
+  return Object.fromEntries(Object.entries(migrations(kind)).filter(([name]) => name <= last))
+}
+
 /** Every migration's name, in the order they apply. */
 export function migrationNames(): string[] {
   return Object.keys(migrations('sqlite')).sort()
