@@ -1,7 +1,7 @@
 // NUL characters (U+0000) in requests. PostgreSQL's text and jsonb cannot hold them ("invalid
 // byte sequence for encoding UTF8", "unsupported Unicode escape sequence") while SQLite stores
 // them: both stores must answer alike, so no request carries one to either (docs/architecture.md
-// INP-9). JSON can only carry one as the escape `\u0000` (a raw control character is not JSON),
+// ROS-7). JSON can only carry one as the escape `\u0000` (a raw control character is not JSON),
 // so a body is walked only when its text has that escape.
 import { pathOfChar } from './utf8.ts'
 

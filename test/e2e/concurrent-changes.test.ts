@@ -3,7 +3,7 @@
 // lock that orders it against the others; the raw client below holds that lock where a test
 // needs the interleaving to happen for certain. SQLite's single writer orders write transactions
 // already, but a change that reads outside its transaction can still lose to another.
-// docs/architecture.md DUR-13, and "Read-then-write on PostgreSQL".
+// docs/architecture.md ROS-6, and "Read-then-write on PostgreSQL".
 import pg from 'pg'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createApiKey } from '../../src/provisioning/api-keys.ts'

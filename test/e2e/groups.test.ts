@@ -62,7 +62,7 @@ describe.each(storeMatrix())('/Groups on $name', (factory) => {
     expect((await t.req('GET', `/Users/${users[5] ?? ''}`)).json.groups).toBeUndefined()
   })
 
-  it('a user\'s ETag changes when it joins or leaves a group or a group of it is renamed (docs/architecture.md DUR-9), and If-Match still takes its version', async () => {
+  it('a user\'s ETag changes when it joins or leaves a group or a group of it is renamed (docs/architecture.md ROS-2), and If-Match still takes its version', async () => {
     const u = await t.req('POST', '/Users', user('etag.member@example.com'))
     const id = String(u.json.id)
     const etag = async () => {

@@ -1,5 +1,5 @@
 // The base URL of SCIM answers never comes from an unchecked Host header (host-header injection,
-// docs/architecture.md INP-10): ROSTER_PUBLIC_URL when set; else the Host header only when it is
+// docs/architecture.md ROS-8): ROSTER_PUBLIC_URL when set; else the Host header only when it is
 // on the allow-list (loopback by default, ROSTER_ALLOWED_HOSTS); else the server's own address.
 import { afterEach, describe, expect, it } from 'vitest'
 import { buildApp } from '../../src/http/app.ts'

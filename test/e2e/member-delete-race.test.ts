@@ -1,4 +1,4 @@
-// A member added while it is deleted (docs/architecture.md DUR-10): on PostgreSQL the add checked
+// A member added while it is deleted (docs/architecture.md ROS-3): on PostgreSQL the add checked
 // that the user existed without locking it, so a concurrent DELETE could commit in between and
 // leave a membership row pointing at nothing. Now the add locks its members FOR KEY SHARE: after
 // any interleaving of adds and deletes no membership row lacks its member, and each group's

@@ -1,4 +1,4 @@
-// NUL characters (U+0000) in requests (docs/architecture.md INP-9): PostgreSQL cannot store them
+// NUL characters (U+0000) in requests (docs/architecture.md ROS-7): PostgreSQL cannot store them
 // and SQLite can, so both stores refuse them alike with 400 invalidValue naming where the NUL
 // is, write nothing, and keep recording the organization's provisioning log afterwards.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'

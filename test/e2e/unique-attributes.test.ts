@@ -6,7 +6,7 @@
 // values is refused with their count; removing the uniqueness or the schema drops the constraint;
 // a write validated before a declaration changed runs again under the new one; parallel creates of
 // one value (on PostgreSQL through two servers) leave exactly one holder, and so does a declaration
-// racing with them (docs/architecture.md DUR-12).
+// racing with them (docs/architecture.md ROS-5).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createApiKey } from '../../src/provisioning/api-keys.ts'
 import { createUser, patchUser } from '../../src/provisioning/users.ts'

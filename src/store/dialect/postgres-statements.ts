@@ -24,7 +24,7 @@ export function postgresStatements(db: Kysely<Database>): Partial<Statements> {
     // The members a write adds are locked FOR KEY SHARE until it commits: a concurrent DELETE of
     // one of them (which takes FOR UPDATE first) waits, then removes the new membership row with
     // the rest; one that deleted first is seen as gone here (400). Without the lock a membership
-    // could outlive its member (docs/architecture.md DUR-10). KEY SHARE blocks no update of the
+    // could outlive its member (docs/architecture.md ROS-3). KEY SHARE blocks no update of the
     // member's other columns.
     existingUsers: compiled(sql`select u.id from ${ids(1)} as v join users u on u.org_id = ${arg(0)} and u.id = v for key share of u`),
     existingGroups: compiled(sql`select g.id from ${ids(1)} as v join groups g on g.org_id = ${arg(0)} and g.id = v for key share of g`),

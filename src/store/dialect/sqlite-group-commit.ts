@@ -145,7 +145,7 @@ export class GroupCommitter {
     // SQLite rolls the whole transaction back itself on some errors (SQLITE_FULL, SQLITE_IOERR,
     // SQLITE_BUSY, SQLITE_NOMEM: "Response To Errors Within A Transaction", sqlite.org/lang_transaction.html):
     // then the savepoint is gone, every earlier job of the batch was undone with it, and the
-    // batch ends here, each of its requests answered 503 (docs/architecture.md DUR-6).
+    // batch ends here, each of its requests answered 503 (docs/architecture.md ROS-1).
     if (!this.#raw.inTransaction || !this.#undoJob()) {
       results.push({ ok: false, value: err })
       return false
