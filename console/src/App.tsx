@@ -9,6 +9,7 @@ import { Log } from './pages/log.tsx'
 import { SettingsPage } from './pages/settings.tsx'
 import { Setup } from './pages/setup.tsx'
 import { Token } from './pages/token.tsx'
+import { PasswordPrompt } from './reauth.tsx'
 import { SessionContext, type SessionView } from './session.tsx'
 import { go, useRoute } from './ui.tsx'
 
@@ -96,6 +97,7 @@ export function App() {
         {session.account.operator && <a href="#/operator" aria-current={page === 'operator' ? 'page' : undefined}>Operator</a>}
       </nav>
       <main id="main" tabIndex={-1}>{content}</main>
+      <PasswordPrompt email={session.account.email} />
     </SessionContext.Provider>
   )
 }

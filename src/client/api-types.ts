@@ -65,6 +65,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/console/session/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm the password (re-authentication)
+         * @description The signed-in account proves its password again: minting a SCIM token (generate, refresh, rotate) with a session needs this within the last 10 minutes (403 reauthentication_required otherwise). A wrong password is 401 bad_credentials and counts toward the email's sign-in lock-out (429 locked_out with Retry-After). Needs the X-CSRF-Token header.
+         */
+        post: operations["consoleConfirmSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/console/sign-in": {
         parameters: {
             query?: never;
@@ -76,7 +96,7 @@ export interface paths {
         put?: never;
         /**
          * Sign in to the console
-         * @description Checks the email and password and opens a session: the answer sets the HttpOnly `roster_session` cookie (SameSite=Strict, Secure over HTTPS) and gives the CSRF token. Five failures of one email within 15 minutes lock it out for 15 minutes (429 with Retry-After), whether or not the account exists.
+         * @description Checks the email and password and opens a session: the answer sets the session cookie (HttpOnly, SameSite=Strict, Path=/; `__Host-roster_session` and Secure over HTTPS, `roster_session` over plain HTTP) and gives the CSRF token. Five failures of one email within 15 minutes lock it out for 15 minutes (429 with Retry-After), whether or not the account exists.
          */
         post: operations["consoleSignIn"];
         delete?: never;
@@ -510,7 +530,7 @@ export interface paths {
         put?: never;
         /**
          * Generate or refresh the SCIM token
-         * @description Issues a new token and revokes every earlier one in the same transaction: from this answer on, the old token is refused (401). The token is in this answer only. Writes a `token.refreshed` event and an audit entry.
+         * @description Issues a new token and revokes every earlier one in the same transaction: from this answer on, the old token is refused (401). The token is in this answer only. Writes a `token.refreshed` event and an audit entry. With a console session, the password must have been proved within the last 10 minutes (403 reauthentication_required otherwise, written to the audit log; POST /api/v1/console/session/confirm); an API key is not asked. The answer is sent with Cache-Control: no-store.
          *
          *     Scope: `org:admin`.
          */
@@ -532,7 +552,7 @@ export interface paths {
         put?: never;
         /**
          * Rotate without downtime
-         * @description Issues a second token valid beside the live one. The identity provider's first request with the new token revokes the older one; so does revoking it by hand. Rotating again before the new token was used replaces it. 409 when there is no token yet.
+         * @description Issues a second token valid beside the live one. The identity provider's first request with the new token revokes the older one; so does revoking it by hand. Rotating again before the new token was used replaces it. 409 when there is no token yet. As refreshing, a console session needs its password proved within the last 10 minutes.
          *
          *     Scope: `org:admin`.
          */
@@ -1654,6 +1674,11 @@ export interface operations {
                             /** @description The vendor's operator: admin of every organization */
                             operator: boolean;
                         };
+                        /**
+                         * Format: date-time
+                         * @description When the account last proved its password in this session (sign-in, or a confirmation since): minting a SCIM token needs it within the last 10 minutes
+                         */
+                        authenticatedAt: string;
                         /** @description Send as the X-CSRF-Token header with every change (POST, PUT, PATCH, DELETE) made with this session */
                         csrfToken: string;
                         /**
@@ -1696,7 +1721,150 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token; reauthentication_required: minting a SCIM token with a console session whose password was last proved too long ago (confirm it: POST /api/v1/console/session/confirm) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description not_found: no such organization (also for another organization's, to a key of one organization), resource or endpoint; invitation_not_found: no usable invitation has the token (unknown, used, revoked) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description rate_limited: the API key, its organization or the console account is past its rate limit (RateLimit and RateLimit-Policy name the bucket); locked_out: too many failed console sign-ins for this email; retry after Retry-After seconds; too_many_failures: too many unknown API keys or SCIM tokens from this address within a minute; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description The bucket and when it refills, as draft-ietf-httpapi-ratelimit-headers spells it: "per-key";r=0;t=1 */
+                    ratelimit?: string;
+                    /** @description The bucket's quota over its window of seconds: "per-key";q=1000;w=2 ("per-key", "per-session" or "per-organization") */
+                    "ratelimit-policy"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unavailable: the database is temporarily unavailable, or the request was not answered by its deadline; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description internal: an unexpected error (the message and requestId identify it in the server's log) */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    consoleConfirmSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description At least 12 characters, at most 128 */
+                    password: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The signed-in account, its roles and the CSRF token its changes must carry */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description A console account */
+                        account: {
+                            /** @description Its email */
+                            email: string;
+                            /** @description The account id */
+                            id: string;
+                            /** @description The vendor's operator: admin of every organization */
+                            operator: boolean;
+                        };
+                        /**
+                         * Format: date-time
+                         * @description When the account last proved its password in this session (sign-in, or a confirmation since): minting a SCIM token needs it within the last 10 minutes
+                         */
+                        authenticatedAt: string;
+                        /** @description Send as the X-CSRF-Token header with every change (POST, PUT, PATCH, DELETE) made with this session */
+                        csrfToken: string;
+                        /**
+                         * Format: date-time
+                         * @description When the session ends at the latest (it ends sooner when idle)
+                         */
+                        expiresAt: string;
+                        /** @description Its organizations */
+                        roles: {
+                            /** @description The organization id */
+                            orgId: string;
+                            /** @description Its name */
+                            orgName: string;
+                            /**
+                             * @description `admin` (everything) or `viewer` (read only)
+                             * @enum {string}
+                             */
+                            role: "admin" | "viewer";
+                        }[];
+                    };
+                };
+            };
+            /** @description invalid_parameter: a parameter or the body is not valid; the message names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer), and no live console session; bad_credentials: the console sign-in's email or password is wrong */
+            401: {
+                headers: {
+                    /** @description Bearer realm="roster-api" */
+                    "www-authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token; reauthentication_required: minting a SCIM token with a console session whose password was last proved too long ago (confirm it: POST /api/v1/console/session/confirm) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1794,6 +1962,11 @@ export interface operations {
                             /** @description The vendor's operator: admin of every organization */
                             operator: boolean;
                         };
+                        /**
+                         * Format: date-time
+                         * @description When the account last proved its password in this session (sign-in, or a confirmation since): minting a SCIM token needs it within the last 10 minutes
+                         */
+                        authenticatedAt: string;
                         /** @description Send as the X-CSRF-Token header with every change (POST, PUT, PATCH, DELETE) made with this session */
                         csrfToken: string;
                         /**
@@ -1918,7 +2091,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token; reauthentication_required: minting a SCIM token with a console session whose password was last proved too long ago (confirm it: POST /api/v1/console/session/confirm) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2023,7 +2196,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token; reauthentication_required: minting a SCIM token with a console session whose password was last proved too long ago (confirm it: POST /api/v1/console/session/confirm) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2132,7 +2305,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token; reauthentication_required: minting a SCIM token with a console session whose password was last proved too long ago (confirm it: POST /api/v1/console/session/confirm) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2331,7 +2504,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token; reauthentication_required: minting a SCIM token with a console session whose password was last proved too long ago (confirm it: POST /api/v1/console/session/confirm) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2472,7 +2645,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token; reauthentication_required: minting a SCIM token with a console session whose password was last proved too long ago (confirm it: POST /api/v1/console/session/confirm) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2628,7 +2801,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token; reauthentication_required: minting a SCIM token with a console session whose password was last proved too long ago (confirm it: POST /api/v1/console/session/confirm) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2741,7 +2914,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token; reauthentication_required: minting a SCIM token with a console session whose password was last proved too long ago (confirm it: POST /api/v1/console/session/confirm) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2851,7 +3024,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token; reauthentication_required: minting a SCIM token with a console session whose password was last proved too long ago (confirm it: POST /api/v1/console/session/confirm) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2980,7 +3153,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token; reauthentication_required: minting a SCIM token with a console session whose password was last proved too long ago (confirm it: POST /api/v1/console/session/confirm) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3112,7 +3285,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token; reauthentication_required: minting a SCIM token with a console session whose password was last proved too long ago (confirm it: POST /api/v1/console/session/confirm) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3234,7 +3407,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token; reauthentication_required: minting a SCIM token with a console session whose password was last proved too long ago (confirm it: POST /api/v1/console/session/confirm) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3349,7 +3522,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token; reauthentication_required: minting a SCIM token with a console session whose password was last proved too long ago (confirm it: POST /api/v1/console/session/confirm) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3479,7 +3652,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token; reauthentication_required: minting a SCIM token with a console session whose password was last proved too long ago (confirm it: POST /api/v1/console/session/confirm) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3624,7 +3797,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token; reauthentication_required: minting a SCIM token with a console session whose password was last proved too long ago (confirm it: POST /api/v1/console/session/confirm) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3732,7 +3905,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token; reauthentication_required: minting a SCIM token with a console session whose password was last proved too long ago (confirm it: POST /api/v1/console/session/confirm) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3859,7 +4032,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token; reauthentication_required: minting a SCIM token with a console session whose password was last proved too long ago (confirm it: POST /api/v1/console/session/confirm) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3967,7 +4140,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token; reauthentication_required: minting a SCIM token with a console session whose password was last proved too long ago (confirm it: POST /api/v1/console/session/confirm) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4089,7 +4262,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token; reauthentication_required: minting a SCIM token with a console session whose password was last proved too long ago (confirm it: POST /api/v1/console/session/confirm) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4200,7 +4373,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token; reauthentication_required: minting a SCIM token with a console session whose password was last proved too long ago (confirm it: POST /api/v1/console/session/confirm) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4329,7 +4502,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token; reauthentication_required: minting a SCIM token with a console session whose password was last proved too long ago (confirm it: POST /api/v1/console/session/confirm) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4467,7 +4640,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token; reauthentication_required: minting a SCIM token with a console session whose password was last proved too long ago (confirm it: POST /api/v1/console/session/confirm) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4587,7 +4760,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token; reauthentication_required: minting a SCIM token with a console session whose password was last proved too long ago (confirm it: POST /api/v1/console/session/confirm) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4707,7 +4880,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token; reauthentication_required: minting a SCIM token with a console session whose password was last proved too long ago (confirm it: POST /api/v1/console/session/confirm) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4824,7 +4997,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token; reauthentication_required: minting a SCIM token with a console session whose password was last proved too long ago (confirm it: POST /api/v1/console/session/confirm) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4932,7 +5105,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token; reauthentication_required: minting a SCIM token with a console session whose password was last proved too long ago (confirm it: POST /api/v1/console/session/confirm) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5084,7 +5257,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token; reauthentication_required: minting a SCIM token with a console session whose password was last proved too long ago (confirm it: POST /api/v1/console/session/confirm) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5218,7 +5391,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token; reauthentication_required: minting a SCIM token with a console session whose password was last proved too long ago (confirm it: POST /api/v1/console/session/confirm) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5382,7 +5555,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token; reauthentication_required: minting a SCIM token with a console session whose password was last proved too long ago (confirm it: POST /api/v1/console/session/confirm) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5513,7 +5686,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token; reauthentication_required: minting a SCIM token with a console session whose password was last proved too long ago (confirm it: POST /api/v1/console/session/confirm) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5635,7 +5808,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token; reauthentication_required: minting a SCIM token with a console session whose password was last proved too long ago (confirm it: POST /api/v1/console/session/confirm) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5757,7 +5930,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token; reauthentication_required: minting a SCIM token with a console session whose password was last proved too long ago (confirm it: POST /api/v1/console/session/confirm) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5926,7 +6099,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token; reauthentication_required: minting a SCIM token with a console session whose password was last proved too long ago (confirm it: POST /api/v1/console/session/confirm) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6059,7 +6232,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token; reauthentication_required: minting a SCIM token with a console session whose password was last proved too long ago (confirm it: POST /api/v1/console/session/confirm) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6169,7 +6342,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token; reauthentication_required: minting a SCIM token with a console session whose password was last proved too long ago (confirm it: POST /api/v1/console/session/confirm) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6279,7 +6452,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token; reauthentication_required: minting a SCIM token with a console session whose password was last proved too long ago (confirm it: POST /api/v1/console/session/confirm) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6396,7 +6569,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token; reauthentication_required: minting a SCIM token with a console session whose password was last proved too long ago (confirm it: POST /api/v1/console/session/confirm) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6504,7 +6677,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token; reauthentication_required: minting a SCIM token with a console session whose password was last proved too long ago (confirm it: POST /api/v1/console/session/confirm) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6626,7 +6799,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token; reauthentication_required: minting a SCIM token with a console session whose password was last proved too long ago (confirm it: POST /api/v1/console/session/confirm) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6736,7 +6909,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token; reauthentication_required: minting a SCIM token with a console session whose password was last proved too long ago (confirm it: POST /api/v1/console/session/confirm) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6844,7 +7017,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token; reauthentication_required: minting a SCIM token with a console session whose password was last proved too long ago (confirm it: POST /api/v1/console/session/confirm) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6967,7 +7140,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token; reauthentication_required: minting a SCIM token with a console session whose password was last proved too long ago (confirm it: POST /api/v1/console/session/confirm) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7082,7 +7255,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token; reauthentication_required: minting a SCIM token with a console session whose password was last proved too long ago (confirm it: POST /api/v1/console/session/confirm) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7202,7 +7375,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token; reauthentication_required: minting a SCIM token with a console session whose password was last proved too long ago (confirm it: POST /api/v1/console/session/confirm) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7322,7 +7495,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token; reauthentication_required: minting a SCIM token with a console session whose password was last proved too long ago (confirm it: POST /api/v1/console/session/confirm) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7440,7 +7613,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token; reauthentication_required: minting a SCIM token with a console session whose password was last proved too long ago (confirm it: POST /api/v1/console/session/confirm) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7561,7 +7734,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token */
+            /** @description insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account's role does not allow it (a viewer); csrf_refused: a console session's change without its X-CSRF-Token; reauthentication_required: minting a SCIM token with a console session whose password was last proved too long ago (confirm it: POST /api/v1/console/session/confirm) */
             403: {
                 headers: {
                     [name: string]: unknown;

@@ -20,6 +20,11 @@ export interface ConsolePolicy {
   readonly maxFailures: number
   readonly failureWindowMs: number
   readonly lockoutMs: number
+  /**
+   * How recently the session's account must have proved its password for a sensitive change
+   * (minting a SCIM token): older, the API answers 403 reauthentication_required.
+   */
+  readonly reauthMs: number
   /** How long a setup, invitation or reset link works. */
   readonly linkMs: { readonly setup: number; readonly invite: number; readonly reset: number }
 }
@@ -30,6 +35,9 @@ export const DEFAULT_POLICY: ConsolePolicy = {
   maxFailures: 5,
   failureWindowMs: 15 * 60_000,
   lockoutMs: 15 * 60_000,
+  // Ten minutes: long enough for one setup sitting, short enough that a session left open
+  // (or stolen) cannot mint a token without the password (OWASP ASVS 4.0.3 3.7.1).
+  reauthMs: 10 * 60_000,
   linkMs: { setup: 24 * 3_600_000, invite: 7 * 24 * 3_600_000, reset: 3_600_000 },
 }
 
@@ -74,9 +82,12 @@ export interface SignedIn {
   readonly account: AccountRow
 }
 
-/** Checks the password and opens a session; throws bad_credentials or locked_out. */
-export async function signIn(deps: Deps, policy: ConsolePolicy, rawEmail: unknown, password: unknown): Promise<SignedIn> {
-  const { folded } = checkEmail(rawEmail)
+/**
+ * Checks an email's password, counting a failure toward the email's lock-out (and clearing the
+ * count on success); throws bad_credentials or locked_out. Sign-in and a session's confirmation
+ * share it, so guesses through either count toward the same lock-out.
+ */
+async function checkPassword(deps: Deps, policy: ConsolePolicy, folded: string, password: unknown): Promise<AccountRow> {
   if (typeof password !== 'string' || password.length > 1024) throw new ConsoleError('invalid_parameter', 'password: must be text')
   const now = deps.now()
   const state = await deps.store.console.signInState(folded)
@@ -92,7 +103,34 @@ export async function signIn(deps: Deps, policy: ConsolePolicy, rawEmail: unknow
     throw new ConsoleError('bad_credentials', 'The email or the password is wrong')
   }
   if (state) await deps.store.console.clearSignIn(folded)
-  return openSession(deps, policy, account)
+  return account
+}
+
+/** Checks the password and opens a session; throws bad_credentials or locked_out. */
+export async function signIn(deps: Deps, policy: ConsolePolicy, rawEmail: unknown, password: unknown): Promise<SignedIn> {
+  const { folded } = checkEmail(rawEmail)
+  return openSession(deps, policy, await checkPassword(deps, policy, folded, password))
+}
+
+/**
+ * The session's account proves its password again (before minting a SCIM token): the session
+ * records when. A wrong password counts toward the email's lock-out as a failed sign-in does.
+ */
+export async function confirmPassword(deps: Deps, policy: ConsolePolicy, session: ActiveSession, password: unknown): Promise<string> {
+  try {
+    await checkPassword(deps, policy, session.account.email.normalize('NFKC').toLowerCase(), password)
+  } catch (e) {
+    if (e instanceof ConsoleError && e.code === 'bad_credentials') throw new ConsoleError('bad_credentials', 'The password is wrong')
+    throw e
+  }
+  const now = deps.now().toISOString()
+  await deps.store.console.confirmSession(session.session.hash, now)
+  return now
+}
+
+/** Whether the session's account proved its password within the policy's re-authentication window. */
+export function recentlyAuthenticated(deps: Deps, policy: ConsolePolicy, session: ActiveSession): boolean {
+  return deps.now().getTime() - Date.parse(session.session.authenticatedAt) < policy.reauthMs
 }
 
 async function openSession(deps: Deps, policy: ConsolePolicy, account: AccountRow): Promise<SignedIn> {
@@ -100,7 +138,7 @@ async function openSession(deps: Deps, policy: ConsolePolicy, account: AccountRo
   const token = secret(SESSION_PREFIX)
   const session: SessionRow = {
     hash: secretHash(token), accountId: account.id, csrf: randomBytes(32).toString('base64url'),
-    createdAt: now.toISOString(), seenAt: now.toISOString(), expiresAt: plus(now, policy.absoluteMs),
+    createdAt: now.toISOString(), authenticatedAt: now.toISOString(), seenAt: now.toISOString(), expiresAt: plus(now, policy.absoluteMs),
   }
   await deps.store.console.createSession(session)
   // Expired sessions of anyone are cleared a few at a time, as new ones open.

@@ -31,6 +31,8 @@ export interface SessionRow {
   readonly accountId: string
   readonly csrf: string
   readonly createdAt: string
+  /** When the account last proved its password in this session: sign-in, or a confirmation since. */
+  readonly authenticatedAt: string
   readonly seenAt: string
   readonly expiresAt: string
 }
@@ -112,6 +114,8 @@ export interface ConsoleStore {
   /** The session and its account, whatever its expiry (the caller checks it). */
   session(hash: string): Promise<{ session: SessionRow; account: AccountRow } | null>
   touchSession(hash: string, now: string): Promise<void>
+  /** Records that the session's account proved its password again at `now`. */
+  confirmSession(hash: string, now: string): Promise<void>
   deleteSession(hash: string): Promise<void>
   /** Ends every session of the account; returns how many. */
   deleteSessions(accountId: string): Promise<number>

@@ -46,12 +46,12 @@ describe.each(storeMatrix())('console sessions on $name', (factory) => {
     expect(await setupLinkIfNoAccount(t.deps, DEFAULT_POLICY)).toBeNull()
   })
 
-  it('sign-in sets an HttpOnly, SameSite=Strict, Secure cookie and the session reads the API', async () => {
+  it('sign-in sets an HttpOnly, SameSite=Strict, Secure __Host- cookie and the session reads the API', async () => {
     await consoleAccount(t, 'admin@acme.test', 'admin')
     await consoleAccount(t, 'viewer@acme.test', 'viewer')
     admin = await signIn(t, 'Admin@Acme.test')
     viewer = await signIn(t, 'viewer@acme.test')
-    expect(admin.setCookie).toMatch(/^roster_session=roster_session_[\w-]+; Path=\/api\/v1; Max-Age=\d+; HttpOnly; SameSite=Strict; Secure$/)
+    expect(admin.setCookie).toMatch(/^__Host-roster_session=roster_session_[\w-]+; Path=\/; Max-Age=\d+; HttpOnly; SameSite=Strict; Secure$/)
     const s = await call(t, 'GET', '/api/v1/console/session', { session: admin })
     expect(s.status).toBe(200)
     expect(s.json.roles).toEqual([{ orgId: t.orgId, orgName: expect.any(String), role: 'admin' }])
@@ -59,7 +59,7 @@ describe.each(storeMatrix())('console sessions on $name', (factory) => {
     expect((await call(t, 'GET', `${orgPath}/users`, { session: viewer })).status).toBe(200)
     const other = await t.newOrg('Other Corp')
     expect((await call(t, 'GET', `/api/v1/orgs/${other.orgId}/settings`, { session: admin })).status).toBe(404)
-    expect((await call(t, 'GET', '/api/v1/console/session', { headers: { cookie: 'roster_session=roster_session_forged' } })).status).toBe(401)
+    expect((await call(t, 'GET', '/api/v1/console/session', { headers: { cookie: '__Host-roster_session=roster_session_forged' } })).status).toBe(401)
   })
 
   it('a wrong password is 401 and the same answer as an unknown email', async () => {

@@ -2,9 +2,10 @@
 // and an organization's console members under /api/v1/orgs/{org}/members (docs/console.md).
 // Sign-in, reset and links are public (no key, no session); the others take a session or a key.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { sourceKey, type AuthFailureLimiter } from '../auth-failures.ts'
 import { requestDeps } from '../deadline.ts'
 import {
-  ConsoleError, checkEmail, createLink, ensureAccount, redeemLink, signIn, signOut, signOutEverywhere, type ActiveSession, type ConsolePolicy,
+  ConsoleError, checkEmail, confirmPassword, createLink, ensureAccount, redeemLink, signIn, signOut, signOutEverywhere, type ActiveSession, type ConsolePolicy,
 } from '../../console/accounts.ts'
 import { inviteEmail, linkUrl, resetEmail, type ConsoleMailSettings } from '../../console/mail.ts'
 import type { MailMessage } from '../../mail/transport.ts'
@@ -25,6 +26,8 @@ export interface ConsoleRouteOptions {
   /** The server's base URL for a request (links in emails). */
   readonly baseUrl: (request: FastifyRequest) => string
   readonly publicUrl: string | null
+  /** Failed authentications per source address (http/auth-failures.ts): wrong passwords count too; none when absent. */
+  readonly authFailures?: AuthFailureLimiter
 }
 
 /** A ConsoleError as the API's error. */
@@ -60,7 +63,7 @@ async function sessionView(deps: Deps, s: Pick<ActiveSession, 'account' | 'sessi
     if (org) roles.push({ orgId, orgName: org.name, role })
   }
   roles.sort((a, b) => a.orgName.localeCompare(b.orgName))
-  return { account: accountView(s.account), roles, csrfToken: s.session.csrf, expiresAt: s.session.expiresAt }
+  return { account: accountView(s.account), roles, csrfToken: s.session.csrf, authenticatedAt: s.session.authenticatedAt, expiresAt: s.session.expiresAt }
 }
 
 function requireSession(request: FastifyRequest): ActiveSession {
@@ -84,15 +87,42 @@ export function registerConsoleRoutes(app: FastifyInstance, appDeps: Deps, opts:
   const deps = appDeps
   const absoluteSeconds = Math.floor(opts.policy.absoluteMs / 1000)
 
+  /**
+   * A password check, limited per source address as well as per email: an address past
+   * ROSTER_AUTH_FAILURES_PER_MINUTE failures (API keys, SCIM tokens and console passwords
+   * together) is answered 429 before the password is checked, and each wrong password counts
+   * (OWASP ASVS 4.0.3 2.2.1: guesses spread over many emails from one address).
+   */
+  async function passwordChecked<T>(request: FastifyRequest, check: () => Promise<T>): Promise<T> {
+    const source = sourceKey(request.socket.remoteAddress)
+    const wait = opts.authFailures?.refused(source) ?? null
+    if (wait !== null) throw new ApiError(429, 'too_many_failures', `Too many failed authentications from this address; retry after ${wait} s`, { 'retry-after': String(wait) })
+    try {
+      return await check()
+    } catch (e) {
+      if (e instanceof ConsoleError && (e.code === 'bad_credentials' || e.code === 'locked_out')) opts.authFailures?.failed(source)
+      throw consoleApiError(e)
+    }
+  }
+
   app.post<{ Body: { email: string; password: string } }>('/console/sign-in', { schema: CONSOLE.signIn }, async (request, reply) => {
     const deps = requestDeps(appDeps, request)
-    const signed = await consoleMapped(() => signIn(deps, opts.policy, request.body.email, request.body.password))
+    const signed = await passwordChecked(request, () => signIn(deps, opts.policy, request.body.email, request.body.password))
     setSessionCookie(reply, signed.token, absoluteSeconds, secureRequest(request, opts.publicUrl))
     const roles = await deps.store.console.roles(signed.account.id)
     return sessionView(deps, { account: signed.account, session: signed.session, roles: new Map(roles.map((r) => [r.orgId, r.role])) })
   })
 
   app.get('/console/session', { schema: CONSOLE.getSession }, async (request) => sessionView(deps, requireSession(request)))
+
+  // Re-authentication before minting a SCIM token (OWASP ASVS 4.0.3 3.7.1): the same password
+  // check and lock-out as sign-in, on the session's own account.
+  app.post<{ Body: { password: string } }>('/console/session/confirm', { schema: CONSOLE.confirmSession }, async (request) => {
+    const deps = requestDeps(appDeps, request)
+    const s = requireSession(request)
+    const authenticatedAt = await passwordChecked(request, () => confirmPassword(deps, opts.policy, s, request.body.password))
+    return sessionView(deps, { ...s, session: { ...s.session, authenticatedAt } })
+  })
 
   app.post('/console/sign-out', { schema: CONSOLE.signOut }, async (request, reply: FastifyReply) => {
     const deps = requestDeps(appDeps, request)

@@ -17,6 +17,7 @@ const sessionView = object('The signed-in account, its roles and the CSRF token 
   account,
   roles: { type: 'array', items: object('A role in one organization', { orgId: str('The organization id'), orgName: str('Its name'), role }), description: 'Its organizations' },
   csrfToken: str('Send as the X-CSRF-Token header with every change (POST, PUT, PATCH, DELETE) made with this session'),
+  authenticatedAt: instant('When the account last proved its password in this session (sign-in, or a confirmation since): minting a SCIM token needs it within the last 10 minutes'),
   expiresAt: instant('When the session ends at the latest (it ends sooner when idle)'),
 })
 
@@ -80,7 +81,7 @@ const empty = (description: string): Record<number, Schema> => ({ 204: { type: '
 export const CONSOLE = {
   signIn: route({
     operationId: 'consoleSignIn', tag: 'console', public: true, summary: 'Sign in to the console',
-    description: 'Checks the email and password and opens a session: the answer sets the HttpOnly `roster_session` cookie (SameSite=Strict, Secure over HTTPS) and gives the CSRF token. ' +
+    description: 'Checks the email and password and opens a session: the answer sets the session cookie (HttpOnly, SameSite=Strict, Path=/; `__Host-roster_session` and Secure over HTTPS, `roster_session` over plain HTTP) and gives the CSRF token. ' +
       'Five failures of one email within 15 minutes lock it out for 15 minutes (429 with Retry-After), whether or not the account exists.',
     body: { type: 'object', properties: { email: EMAIL, password: PASSWORD }, required: ['email', 'password'], additionalProperties: false },
     ok: { 200: sessionView }, errors: [400, 401, 429, 503],
@@ -89,6 +90,13 @@ export const CONSOLE = {
     operationId: 'consoleSession', tag: 'console', session: true, summary: 'The current session',
     description: 'The signed-in account, its roles and the session\'s CSRF token. Needs a console session (401 otherwise).',
     ok: { 200: sessionView }, errors: [...SESSION_ERRORS],
+  }),
+  confirmSession: route({
+    operationId: 'consoleConfirmSession', tag: 'console', session: true, summary: 'Confirm the password (re-authentication)',
+    description: 'The signed-in account proves its password again: minting a SCIM token (generate, refresh, rotate) with a session needs this within the last 10 minutes ' +
+      '(403 reauthentication_required otherwise). A wrong password is 401 bad_credentials and counts toward the email\'s sign-in lock-out (429 locked_out with Retry-After). Needs the X-CSRF-Token header.',
+    body: { type: 'object', properties: { password: PASSWORD }, required: ['password'], additionalProperties: false },
+    ok: { 200: sessionView }, errors: [...SESSION_ERRORS, 429],
   }),
   signOut: route({
     operationId: 'consoleSignOut', tag: 'console', session: true, summary: 'Sign out',
@@ -145,13 +153,14 @@ export const SCIM_TOKENS = {
   refreshToken: route({
     operationId: 'refreshScimToken', tag: 'scim tokens', scopes: ['org:admin'], summary: 'Generate or refresh the SCIM token',
     description: 'Issues a new token and revokes every earlier one in the same transaction: from this answer on, the old token is refused (401). The token is in this answer only. ' +
-      'Writes a `token.refreshed` event and an audit entry.',
+      'Writes a `token.refreshed` event and an audit entry. With a console session, the password must have been proved within the last 10 minutes ' +
+      '(403 reauthentication_required otherwise, written to the audit log; POST /api/v1/console/session/confirm); an API key is not asked. The answer is sent with Cache-Control: no-store.',
     params: ORG_ID_PARAM, ok: { 201: newToken }, errors: [400, 401, 403, 404, 503],
   }),
   rotateToken: route({
     operationId: 'rotateScimToken', tag: 'scim tokens', scopes: ['org:admin'], summary: 'Rotate without downtime',
     description: 'Issues a second token valid beside the live one. The identity provider\'s first request with the new token revokes the older one; so does revoking it by hand. ' +
-      'Rotating again before the new token was used replaces it. 409 when there is no token yet.',
+      'Rotating again before the new token was used replaces it. 409 when there is no token yet. As refreshing, a console session needs its password proved within the last 10 minutes.',
     params: ORG_ID_PARAM, ok: { 201: newToken }, errors: [400, 401, 403, 404, 409, 503],
   }),
   revokeToken: route({

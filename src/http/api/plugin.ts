@@ -189,8 +189,8 @@ const OPENAPI: FastifyDynamicSwaggerOptions['openapi'] = {
         description: 'An API key (roster api-key create --org ORG --scope …), with the scope the endpoint names: directory:read, directory:write, events:read, webhooks:read, webhooks:manage, log:read, org:admin',
       },
       consoleSession: {
-        type: 'apiKey', in: 'cookie', name: 'roster_session',
-        description: 'A console session (POST /api/v1/console/sign-in sets the cookie); its role gives the scopes: an admin every scope of its organizations, a viewer directory:read, events:read and log:read, the operator every scope. ' +
+        type: 'apiKey', in: 'cookie', name: '__Host-roster_session',
+        description: 'A console session (POST /api/v1/console/sign-in sets the cookie: `__Host-roster_session` over HTTPS, `roster_session` over plain HTTP); its role gives the scopes: an admin every scope of its organizations, a viewer directory:read, events:read and log:read, the operator every scope. ' +
           'A change (POST, PUT, PATCH, DELETE) must carry the session\'s X-CSRF-Token header (docs/console.md).',
       },
     },
@@ -260,7 +260,7 @@ export async function apiPlugin(app: FastifyInstance, opts: ApiPluginOptions): P
     const header = request.headers.authorization
     if (header === undefined) {
       // The console: a session cookie instead of a key (console-auth.ts).
-      request.consoleSession = await sessionOf(deps, policy, request)
+      request.consoleSession = await sessionOf(deps, policy, request, opts.publicUrl ?? null)
       if (request.consoleSession) {
         // A console account's own bucket (its sessions together); sign-in has its own throttle.
         const refused = limiter?.takeFrom(`s:${request.consoleSession.account.id}`, null)
@@ -311,8 +311,8 @@ export async function apiPlugin(app: FastifyInstance, opts: ApiPluginOptions): P
   registerInvitationRoutes(app, deps)
   registerOrgSchemaRoutes(app, deps)
   const baseUrl = opts.baseUrl ?? ((request: FastifyRequest) => `${request.protocol}://${request.hostname}`)
-  registerConsoleRoutes(app, deps, { policy, mail: opts.consoleMail ?? null, baseUrl, publicUrl: opts.publicUrl ?? null })
-  registerScimTokenRoutes(app, deps, baseUrl)
+  registerConsoleRoutes(app, deps, { policy, mail: opts.consoleMail ?? null, baseUrl, publicUrl: opts.publicUrl ?? null, ...(opts.authFailures ? { authFailures: opts.authFailures } : {}) })
+  registerScimTokenRoutes(app, deps, baseUrl, policy)
   registerOperatorRoutes(app, deps, { sharedDomains: opts.sharedDomains ?? false })
 
   // The document, serialized once (a string is sent as it is).

@@ -367,7 +367,8 @@ const ERROR_DESCRIPTIONS: Readonly<Record<number, string>> = {
   401: 'unauthorized: no API key, or one that is not valid, has expired or was revoked (WWW-Authenticate: Bearer), and no live console session; ' +
     'bad_credentials: the console sign-in\'s email or password is wrong',
   403: 'insufficient_scope: the key does not hold the scope this endpoint needs; insufficient_role: the console account\'s role does not allow it (a viewer); ' +
-    'csrf_refused: a console session\'s change without its X-CSRF-Token',
+    'csrf_refused: a console session\'s change without its X-CSRF-Token; ' +
+    'reauthentication_required: minting a SCIM token with a console session whose password was last proved too long ago (confirm it: POST /api/v1/console/session/confirm)',
   404: 'not_found: no such organization (also for another organization\'s, to a key of one organization), resource or endpoint; ' +
     'invitation_not_found: no usable invitation has the token (unknown, used, revoked)',
   409: 'a conflict with the current state; `error` says which: scim_owned_fields (the identity provider owns a field sent; `fields` names them), user_name_taken, ' +

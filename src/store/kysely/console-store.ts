@@ -12,7 +12,7 @@ import { RawQueries } from './raw-queries.ts'
 import type { StoreDriver } from './store-driver.ts'
 
 interface AccountRecord { id: string; email: string; password_hash: string | null; operator: number | string; created_at: string }
-interface SessionRecord { hash: string; account_id: string; csrf: string; created_at: string; seen_at: string; expires_at: string }
+interface SessionRecord { hash: string; account_id: string; csrf: string; created_at: string; authenticated_at: string | null; seen_at: string; expires_at: string }
 interface TokenRecord {
   id: string; prefix: string; last_four: string | null; created_at: string; first_used_at: string | null; first_used_by: string | null
   last_used_at: string | null; last_used_by: string | null; rotating: number | string
@@ -23,7 +23,7 @@ function toAccount(r: AccountRecord): AccountRow {
 }
 
 function toSession(r: SessionRecord): SessionRow {
-  return { hash: r.hash, accountId: r.account_id, csrf: r.csrf, createdAt: r.created_at, seenAt: r.seen_at, expiresAt: r.expires_at }
+  return { hash: r.hash, accountId: r.account_id, csrf: r.csrf, createdAt: r.created_at, authenticatedAt: r.authenticated_at ?? r.created_at, seenAt: r.seen_at, expiresAt: r.expires_at }
 }
 
 function toToken(r: TokenRecord): TokenMeta {
@@ -107,13 +107,13 @@ export class KyselyConsole implements ConsoleStore {
   }
 
   async createSession(s: SessionRow): Promise<void> {
-    await this.#q.tx((conn) => this.#q.run(conn, sql`insert into console_sessions (hash, account_id, csrf, created_at, seen_at, expires_at)
-      values (${s.hash}, ${s.accountId}, ${s.csrf}, ${s.createdAt}, ${s.seenAt}, ${s.expiresAt})`))
+    await this.#q.tx((conn) => this.#q.run(conn, sql`insert into console_sessions (hash, account_id, csrf, created_at, authenticated_at, seen_at, expires_at)
+      values (${s.hash}, ${s.accountId}, ${s.csrf}, ${s.createdAt}, ${s.authenticatedAt}, ${s.seenAt}, ${s.expiresAt})`))
   }
 
   async session(hash: string): Promise<{ session: SessionRow; account: AccountRow } | null> {
     const [r] = await this.#q.read<SessionRecord & { email: string; password_hash: string | null; operator: number | string; account_created_at: string }>(
-      sql`select s.hash, s.account_id, s.csrf, s.created_at, s.seen_at, s.expires_at, a.email, a.password_hash, a.operator, a.created_at as account_created_at
+      sql`select s.hash, s.account_id, s.csrf, s.created_at, s.authenticated_at, s.seen_at, s.expires_at, a.email, a.password_hash, a.operator, a.created_at as account_created_at
         from console_sessions s join console_accounts a on a.id = s.account_id where s.hash = ${hash}`)
     if (!r) return null
     return { session: toSession(r), account: toAccount({ id: r.account_id, email: r.email, password_hash: r.password_hash, operator: r.operator, created_at: r.account_created_at }) }
@@ -121,6 +121,10 @@ export class KyselyConsole implements ConsoleStore {
 
   async touchSession(hash: string, now: string): Promise<void> {
     await this.#q.tx((conn) => this.#q.run(conn, sql`update console_sessions set seen_at = ${now} where hash = ${hash}`))
+  }
+
+  async confirmSession(hash: string, now: string): Promise<void> {
+    await this.#q.tx((conn) => this.#q.run(conn, sql`update console_sessions set authenticated_at = ${now} where hash = ${hash}`))
   }
 
   async deleteSession(hash: string): Promise<void> {

@@ -17,6 +17,7 @@ import { serverInfo } from './0013-server-info.ts'
 import { consoleListIndexes } from './0014-console-list-indexes.ts'
 import { orgSettingsVersion } from './0015-org-settings-version.ts'
 import { webhookEndpointDue } from './0016-webhook-endpoint-due.ts'
+import { consoleSessionAuthenticated } from './0017-console-session-authenticated.ts'
 
 export type DialectKind = 'sqlite' | 'postgres'
 
@@ -28,7 +29,7 @@ function migrations(kind: DialectKind): Record<string, Migration> {
     '0008-organization-policies': organizationPolicies(kind), '0009-console-accounts': consoleAccounts(kind), '0010-rate-limits': rateLimits(kind),
     '0011-declared-schemas': declaredSchemas(kind), '0012-unique-values': uniqueValues(kind), '0013-server-info': serverInfo(kind),
     '0014-console-list-indexes': consoleListIndexes(kind), '0015-org-settings-version': orgSettingsVersion(kind),
-    '0016-webhook-endpoint-due': webhookEndpointDue(kind),
+    '0016-webhook-endpoint-due': webhookEndpointDue(kind), '0017-console-session-authenticated': consoleSessionAuthenticated(kind),
   }
 }
 
