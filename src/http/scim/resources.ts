@@ -126,8 +126,10 @@ export function registerResourceRoutes(app: FastifyInstance, deps: Deps, baseUrl
       }
       if (!('groups' in row) && !('members' in row) && wantsMembership(rs, p) && !created) {
         // The write has committed: if reading the membership back fails, answer with the row
-        // (without it) rather than an error that would make the identity provider retry it.
-        full = await ops.get(depsOf(request), orgOf(request), row.id, true).catch(() => row)
+        // (without it) rather than an error that would make the identity provider retry it. A
+        // read that finds a later write's version keeps only the membership: the answer is the
+        // resource as this write left it (RFC 7644 §3.5.1), never another client's body and ETag.
+        full = await ops.get(depsOf(request), orgOf(request), row.id, true).then((read) => (read.version === row.version ? read : { ...read, ...row }), () => row)
       }
       return sendJson(reply, status, render(rs, full, baseUrlOf(request), p), tag(rs, full))
     }
