@@ -1,55 +1,202 @@
-// Concurrent writes over real sockets: duplicate creates, interleaved member PATCHes on one
-// group (docs/architecture.md DUR-1, DUR-2), and lost-update safety.
-import type { AddressInfo } from 'node:net'
+// Concurrent writes over real sockets, on a SQLite file and on PostgreSQL: duplicate creates
+// (docs/architecture.md DUR-1), clients adding and removing disjoint and overlapping member
+// batches of one group (DUR-2), two writers of one user with and without If-Match (DUR-3), and
+// lost-update and deadlock safety. Each result is checked in the resources and in the event feed.
+import { isDeepStrictEqual } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createApiKey } from '../../src/provisioning/api-keys.ts'
 import { writeBatches } from '../../src/ops/store-stats.ts'
+import { FeedReader, type FeedEvent } from '../helpers/api-client.ts'
 import { patchOp, startApp, user, type TestApp } from '../helpers/app.ts'
+import { drainFeed, httpApiGet } from '../helpers/feed-over-http.ts'
 import { storeMatrix } from '../helpers/stores.ts'
-import { call } from '../helpers/spawned-server.ts'
+import { listening } from '../helpers/typed-client.ts'
+import { call, type Call } from '../helpers/spawned-server.ts'
+
+const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group'
+const MEMBER_EVENTS = 'group.member_added,group.member_removed'
+// As many rounds as keep the test short on a loaded machine; `npm run` scripts go further.
+const CREATE_ROUNDS = 50
+
+/** `n` tasks, at most `width` at once. */
+async function pooled<T>(n: number, width: number, task: (i: number) => Promise<T>): Promise<T[]> {
+  const out: T[] = new Array<T>(n)
+  let next = 0
+  await Promise.all(Array.from({ length: width }, async () => {
+    while (next < n) {
+      const i = next++
+      out[i] = await task(i)
+    }
+  }))
+  return out
+}
 
 describe.each(storeMatrix())('concurrency on $name', (factory) => {
   let t: TestApp
+  let root = ''
   let base = ''
+  let feedKey = ''
   beforeAll(async () => {
     t = await startApp(factory)
-    await t.app.listen({ host: '127.0.0.1', port: 0 })
-    base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}/scim/v2`
+    root = await listening(t)
+    base = `${root}/scim/v2`
+    feedKey = (await createApiKey(t.deps, { name: 'feed', orgId: null, scopes: ['events:read'], expiresAt: null })).key
   })
   afterAll(async () => t.close())
 
   const send = (method: string, path: string, body?: unknown) => call(base, method, path, t.token, body)
-
-  it('64 concurrent creates of one userName in case variants: exactly one 201, the rest 409, no 5xx', async () => {
-    for (let round = 0; round < 5; round++) {
-      const variants = Array.from({ length: 64 }, (_, i) => (i % 2 ? `Race${round}@Example.com` : `race${round}@example.COM`))
-      const results = await Promise.all(variants.map((v) => send('POST', '/Users', user(v))))
-      const statuses = results.map((r) => r.status)
-      expect(statuses.filter((s) => s === 201)).toHaveLength(1)
-      expect(statuses.filter((s) => s === 409)).toHaveLength(63)
-      expect(results.filter((r) => r.status === 409).every((r) => r.json.scimType === 'uniqueness')).toBe(true)
-      const found = await send('GET', `/Users?filter=${encodeURIComponent(`userName eq "RACE${round}@example.com"`)}`)
-      expect(found.json.totalResults).toBe(1)
+  /** A fresh organization (its feed holds only what the test does), its SCIM calls and a reader of its feed. */
+  const freshOrg = async (name: string) => {
+    const o = await t.newOrg(`${name}-${Math.random().toString(36).slice(2)}`)
+    return {
+      send: (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => call(base, method, path, o.token, body, headers),
+      feed: new FeedReader(httpApiGet(root, feedKey), o.orgId),
     }
-  })
+  }
 
-  it('32 clients adding and removing members of one group concurrently lose nothing', async () => {
-    const ids: string[] = []
-    const created = await Promise.all(Array.from({ length: 320 }, (_, i) => send('POST', '/Users', user(`conc${i}@example.com`))))
-    for (const c of created) ids.push(String(c.json.id))
-    const g = await send('POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Concurrent' })
+  it(`64 concurrent creates of one userName in case variants, ${CREATE_ROUNDS} rounds: each exactly one 201, 63 × 409 uniqueness, one row, one user.created`, async () => {
+    const o = await freshOrg('dur1')
+    const winners: string[] = []
+    for (let round = 0; round < CREATE_ROUNDS; round++) {
+      const variants = Array.from({ length: 64 }, (_, i) => (i % 2 ? `Alice${round}@x.example` : `alice${round}@X.EXAMPLE`))
+      const results = await Promise.all(variants.map((v) => o.send('POST', '/Users', user(v))))
+      const created = results.filter((r) => r.status === 201)
+      const refused = results.filter((r) => r.status === 409)
+      expect(created, `round ${round}`).toHaveLength(1)
+      expect(refused, `round ${round}: ${results.filter((r) => r.status !== 201 && r.status !== 409).map((r) => r.text).join(' | ')}`).toHaveLength(63)
+      expect(refused.map((r) => r.json.scimType)).toEqual(Array.from({ length: 63 }, () => 'uniqueness'))
+      const id = String(created[0]?.json.id)
+      winners.push(id)
+      const found = await o.send('GET', `/Users?filter=${encodeURIComponent(`userName eq "ALICE${round}@x.example"`)}`)
+      expect((found.json.Resources ?? []).map((r) => r.id)).toEqual([id])
+    }
+    const all = await o.send('GET', '/Users?count=1000&attributes=userName')
+    expect(all.json.totalResults).toBe(CREATE_ROUNDS)
+    // Exactly one user.created per round, for the user that was created.
+    const events = await drainFeed(o.feed)
+    expect(events.map((e) => e.type)).toEqual(winners.map(() => 'user.created'))
+    expect(events.map((e) => e.data.id).sort()).toEqual([...winners].sort())
+  }, 60_000)
+
+  it('32 clients adding and removing disjoint and overlapping member batches of one group: the set algebra holds, one event per effective change', async () => {
+    const o = await freshOrg('dur2')
+    // 2,400 users: the first 1,200 (P) start in the group, the others (Q) do not.
+    const ids = await pooled(2_400, 16, async (i) => {
+      const r = await o.send('POST', '/Users', user(`set${i}@example.com`))
+      expect(r.status, r.text).toBe(201)
+      return String(r.json.id)
+    })
+    const range = (from: number, to: number) => ids.slice(from, to)
+    const g = await o.send('POST', '/Groups', { schemas: [GROUP], displayName: 'Set algebra', members: range(0, 1_200).map((value) => ({ value })) })
+    expect(g.status, g.text).toBe(201)
     const gid = String(g.json.id)
-    // Each client adds its own 10 members, then removes the first 2 of them.
-    const results = await Promise.all(Array.from({ length: 32 }, async (_, c) => {
-      const mine = ids.slice(c * 10, c * 10 + 10)
-      const a = await send('PATCH', `/Groups/${gid}`, patchOp({ op: 'add', path: 'members', value: mine.map((value) => ({ value })) }))
-      const r = await send('PATCH', `/Groups/${gid}`, patchOp({ op: 'remove', path: `members[value eq "${mine[0] ?? ''}" or value eq "${mine[1] ?? ''}"]` }))
-      return [a.status, r.status]
+    await drainFeed(o.feed)
+
+    const ownRemoves = (c: number) => range(c * 20, c * 20 + 20) // P[0, 640): each removed by one client
+    const ownAdds = (c: number) => range(1_200 + c * 20, 1_200 + c * 20 + 20) // Q[0, 640): each added by one client
+    const sharedAdds = [...range(640, 700), ...range(1_840, 1_900)] // added by every client: 60 members already, 60 not
+    const sharedRemoves = [...range(700, 760), ...range(1_900, 1_960)] // removed by every client: 60 members, 60 never members
+    const contested = [...range(760, 800), ...range(1_960, 2_000)] // added by half the clients while the other half remove them
+    const values = (xs: string[]) => xs.map((value) => ({ value }))
+    const eqFilter = (xs: string[]) => `members[${xs.map((x) => `value eq "${x}"`).join(' or ')}]`
+    const patch = (body: unknown) => o.send('PATCH', `/Groups/${gid}`, body)
+    const statuses = await Promise.all(Array.from({ length: 32 }, async (_, c) => {
+      const adds = ownAdds(c)
+      const removes = ownRemoves(c)
+      const contest = (addFirst: boolean) => patch(patchOp(addFirst ? { op: 'add', path: 'members', value: values(contested) } : { op: 'remove', path: 'members', value: values(contested) }))
+      const answers: Call[] = []
+      answers.push(await patch(patchOp({ op: 'add', path: 'members', value: values([...adds.slice(0, 10), ...sharedAdds]) })))
+      answers.push(await patch(patchOp({ op: 'remove', path: eqFilter(removes.slice(0, 10)) }, { op: 'remove', path: 'members', value: values(sharedRemoves) })))
+      answers.push(await contest(c % 2 === 0))
+      answers.push(await patch(patchOp({ op: 'add', path: 'members', value: values(adds.slice(10)) }, { op: 'remove', path: eqFilter(removes.slice(10)) })))
+      answers.push(await contest(c % 2 === 1))
+      return answers.map((a) => `${a.status}${a.status === 204 ? '' : ` ${a.text}`}`)
     }))
-    expect(results.flat().every((s) => s === 204)).toBe(true)
-    const expected = ids.filter((_, i) => i % 10 >= 2).sort()
-    const got = await send('GET', `/Groups/${gid}`)
-    expect(((got.json.members as { value: string }[]) ?? []).map((m) => m.value).sort()).toEqual(expected)
-  })
+    expect(statuses.flat().filter((s) => s !== '204')).toEqual([])
+
+    const got = await o.send('GET', `/Groups/${gid}`)
+    const final = new Set(((got.json.members as { value: string }[] | undefined) ?? []).map((m) => m.value))
+    const initially = new Set(range(0, 1_200))
+    const universe = new Set(ids)
+    // 0 phantom members: every member is one of the users, each listed once.
+    expect([...final].filter((m) => !universe.has(m))).toEqual([])
+    expect(final.size).toBe((got.json.members as unknown[]).length)
+    // The model's set algebra for every member no two clients disagree about.
+    const ownRemovesAll = new Set(range(0, 640))
+    const ownAddsAll = new Set(range(1_200, 1_840))
+    const expectedPresence = (m: string): boolean => {
+      if (ownRemovesAll.has(m) || sharedRemoves.includes(m)) return false
+      if (ownAddsAll.has(m) || sharedAdds.includes(m)) return true
+      return initially.has(m)
+    }
+    const contestedSet = new Set(contested)
+    const settled = ids.filter((m) => !contestedSet.has(m))
+    expect(settled.filter((m) => final.has(m) !== expectedPresence(m))).toEqual([])
+
+    // The feed: one event per effective change, none for an add of a member or a remove of a
+    // non-member. Per member, its events alternate from its first state to its final one, in
+    // the group's version order (each contested member's history is then some serial order).
+    const events = (await drainFeed(o.feed, { types: MEMBER_EVENTS })).filter((e) => e.data.id === gid)
+    const versions = events.map((e) => e.data.version)
+    expect(versions).toEqual([...versions].sort((a, b) => a - b))
+    const history = new Map<string, FeedEvent[]>()
+    for (const e of events) {
+      const m = String(e.data.member?.id)
+      history.set(m, [...(history.get(m) ?? []), e])
+    }
+    expect([...history.keys()].filter((m) => !universe.has(m))).toEqual([])
+    const broken: string[] = []
+    for (const m of ids) {
+      let present = initially.has(m)
+      const seen = new Set<number>()
+      for (const e of history.get(m) ?? []) {
+        if (seen.has(e.data.version)) broken.push(`${m}: two events at version ${e.data.version}`)
+        seen.add(e.data.version)
+        if ((e.type === 'group.member_added') === present) broken.push(`${m}: ${e.type} while ${present ? 'present' : 'absent'}`)
+        present = e.type === 'group.member_added'
+      }
+      if (present !== final.has(m)) broken.push(`${m}: events end ${present ? 'present' : 'absent'}, the group says ${final.has(m) ? 'present' : 'absent'}`)
+      const n = history.get(m)?.length ?? 0
+      if (!contestedSet.has(m) && n !== (initially.has(m) === expectedPresence(m) ? 0 : 1)) broken.push(`${m}: ${n} events`)
+    }
+    expect(broken).toEqual([])
+    // The contested members did change hands: not all of them ended where they started.
+    expect(contested.some((m) => (history.get(m)?.length ?? 0) > 0)).toBe(true)
+    // added − removed events equal the change in membership.
+    const added = events.filter((e) => e.type === 'group.member_added').length
+    const removed = events.length - added
+    expect(added - removed).toBe(final.size - initially.size)
+  }, 120_000)
+
+  it('two writers of one user: with If-Match of one version exactly one 200 and one 412; without, the user is exactly one of the two bodies', async () => {
+    const o = await freshOrg('dur3')
+    const bodyOf = (who: string, round: number) => user(`two.writers.${round}@example.com`, {
+      displayName: `${who} ${round}`, title: `${who} title`, name: { givenName: who, familyName: `${who} family` },
+      phoneNumbers: [{ value: `+1 555 ${who === 'first' ? '0101' : '0202'}`, type: 'work' }], locale: who === 'first' ? 'en-GB' : 'fr-FR',
+    })
+    for (let round = 0; round < 10; round++) {
+      const c = await o.send('POST', '/Users', bodyOf('start', round))
+      expect(c.status).toBe(201)
+      const id = String(c.json.id)
+      const read = await o.send('GET', `/Users/${id}`)
+      const v1 = String(read.headers.get('etag'))
+      expect(v1).toBe('W/"1"')
+      const guarded = await Promise.all(['first', 'second'].map((who) => o.send('PUT', `/Users/${id}`, bodyOf(who, round), { 'if-match': v1 })))
+      expect(guarded.map((r) => r.status).sort()).toEqual([200, 412])
+      expect(guarded.find((r) => r.status === 412)?.json.status).toBe('412')
+      const winner = guarded.find((r) => r.status === 200)
+      const afterGuarded = await o.send('GET', `/Users/${id}`)
+      expect(afterGuarded.json).toEqual(winner?.json)
+      expect(afterGuarded.headers.get('etag')).toBe('W/"2"')
+
+      const blind = await Promise.all(['first', 'second'].map((who) => o.send('PUT', `/Users/${id}`, bodyOf(who, round))))
+      expect(blind.map((r) => r.status)).toEqual([200, 200])
+      const final = await o.send('GET', `/Users/${id}`)
+      // The later write's answer, whole: never one writer's name with the other's phone; and each
+      // answer is what its own write left, so only one of them is the final state.
+      expect(blind.filter((r) => isDeepStrictEqual(r.json, final.json)), JSON.stringify(blind.map((r) => r.json.meta))).toHaveLength(1)
+    }
+  }, 60_000)
 
   it('48 concurrent deletes of users who share three groups: all 204, no deadlock retried, the groups\' counts right', async () => {
     const ids = (await Promise.all(Array.from({ length: 48 }, (_, i) => send('POST', '/Users', user(`shared${i}@example.com`))))).map((c) => String(c.json.id))
