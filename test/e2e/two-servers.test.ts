@@ -1,18 +1,23 @@
 // Two Roster processes on one PostgreSQL database, driven at once (the PostgreSQL store's
-// scale-out): they migrate an empty database together, enforce uniqueness across each other,
+// scale-out): they migrate an empty database together, enforce uniqueness across each other
+// (docs/architecture.md DUR-1: one 201, 63 × 409, one row, one user.created a round),
 // see a token refresh made elsewhere at the next request, and interleave membership changes
 // without losing any.
-import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { promisify } from 'node:util'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { migrationNames } from '../../src/store/migrations/index.ts'
-import { BIN, call, healthy } from '../helpers/spawned-server.ts'
+import { FeedReader } from '../helpers/api-client.ts'
+import { drainFeed, httpApiGet } from '../helpers/feed-over-http.ts'
+import { BIN, call, serverEnv, startServer, type Server } from '../helpers/spawned-server.ts'
 
 const run = promisify(execFile)
 const adminUrl = process.env.TEST_DATABASE_URL
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User'
+// As many rounds as keep the test short on a loaded machine.
+const ROUNDS = 20
 const PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp'
 
 // Without PostgreSQL there is nothing to scale out onto: test/global-setup.ts starts one
@@ -20,9 +25,10 @@ const PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp'
 describe.skipIf(!adminUrl)('two servers on one PostgreSQL', () => {
   const dbName = `roster_two_${randomBytes(5).toString('hex')}`
   let url = ''
-  const servers: { proc: ChildProcess; base: string }[] = []
+  const servers: { server: Server; root: string; base: string }[] = []
   let env: NodeJS.ProcessEnv = {}
   let token = ''
+  let feedKey = ''
 
   const send = (base: string, method: string, path: string, body?: unknown, tok = token) => call(base, method, path, tok, body)
 
@@ -34,20 +40,17 @@ describe.skipIf(!adminUrl)('two servers on one PostgreSQL', () => {
     const u = new URL(adminUrl as string)
     u.pathname = `/${dbName}`
     url = u.toString()
-    env = { ...process.env, ROSTER_DATABASE_URL: url, HOST: '127.0.0.1', LOG_LEVEL: 'warn', ROSTER_NO_MAIL_WORKER: '1' }
+    env = serverEnv(url)
     // Both start on the empty database at the same moment: both run the migrations.
-    for (let i = 0; i < 2; i++) {
-      const port = 21_000 + Math.floor(Math.random() * 20_000)
-      servers.push({ proc: spawn('node', [BIN, 'serve'], { env: { ...env, PORT: String(port) }, stdio: 'ignore' }), base: `http://127.0.0.1:${port}/scim/v2` })
-    }
-    for (const s of servers) expect(await healthy(s.base.replace('/scim/v2', ''), { proc: s.proc })).toBe(true)
+    for (const server of await Promise.all([startServer(url), startServer(url)])) servers.push({ server, root: server.base, base: `${server.base}/scim/v2` })
     const out = await run('node', [BIN, 'org', 'create', 'two-servers', '--json'], { env })
     token = (JSON.parse(out.stdout) as { token: string }).token
+    const key = await run('node', [BIN, 'api-key', 'create', 'feed', '--org', 'two-servers', '--scope', 'events:read', '--json'], { env })
+    feedKey = (JSON.parse(key.stdout) as { key: string }).key
   }, 60_000)
 
   afterAll(async () => {
-    for (const s of servers) s.proc.kill('SIGTERM')
-    await Promise.all(servers.map((s) => new Promise((r) => (s.proc.exitCode !== null ? r(null) : s.proc.once('exit', r)))))
+    await Promise.all(servers.map((s) => s.server.kill('SIGTERM')))
     const admin = new pg.Client({ connectionString: adminUrl })
     await admin.connect()
     await admin.query(`drop database if exists ${dbName} with (force)`)
@@ -62,17 +65,31 @@ describe.skipIf(!adminUrl)('two servers on one PostgreSQL', () => {
     expect(rows.map((r) => [r.name, Number(r.n)])).toEqual(migrationNames().map((name) => [name, 1]))
   })
 
-  it('concurrent duplicate creates split across both servers: exactly one 201', async () => {
-    for (let round = 0; round < 5; round++) {
-      const results = await Promise.all(Array.from({ length: 32 }, (_, i) => {
+  it(`64 concurrent creates of one userName in case variants split across both servers, ${ROUNDS} rounds: one 201, 63 × 409 uniqueness, one row, one user.created`, async () => {
+    const winners: string[] = []
+    for (let round = 0; round < ROUNDS; round++) {
+      const results = await Promise.all(Array.from({ length: 64 }, (_, i) => {
         const base = servers[i % 2]?.base ?? ''
-        return send(base, 'POST', '/Users', { schemas: [USER], userName: i % 3 ? `Both${round}@Example.com` : `both${round}@example.com` })
+        return send(base, 'POST', '/Users', { schemas: [USER], userName: i % 3 ? `Both${round}@Example.com` : `both${round}@example.COM` })
       }))
-      const statuses = results.map((r) => r.status)
-      expect(statuses.filter((s) => s === 201)).toHaveLength(1)
-      expect(statuses.filter((s) => s === 409)).toHaveLength(31)
+      const created = results.filter((r) => r.status === 201)
+      const refused = results.filter((r) => r.status === 409)
+      expect(created, `round ${round}`).toHaveLength(1)
+      expect(refused, `round ${round}: ${results.filter((r) => r.status !== 201 && r.status !== 409).map((r) => `${r.status} ${r.text}`).join(' | ')}`).toHaveLength(63)
+      expect(refused.map((r) => r.json.scimType)).toEqual(Array.from({ length: 63 }, () => 'uniqueness'))
+      const id = String(created[0]?.json.id)
+      winners.push(id)
+      // One row, seen alike by both servers.
+      for (const s of servers) {
+        const found = await send(s.base, 'GET', `/Users?filter=${encodeURIComponent(`userName eq "BOTH${round}@example.com"`)}`)
+        expect((found.json.Resources ?? []).map((r) => r.id)).toEqual([id])
+      }
     }
-  })
+    // Exactly one user.created per round, for the user that was created, whichever server wrote it.
+    const events = (await drainFeed(new FeedReader(httpApiGet(servers[1]?.root ?? '', feedKey), 'two-servers'), { types: 'user.created' }))
+      .filter((e) => /^both\d+@example\.com$/i.test(String(e.data.userName)))
+    expect(events.map((e) => e.data.id).sort()).toEqual([...winners].sort())
+  }, 120_000)
 
   it('membership changes from both servers interleave without loss', async () => {
     const base = (i: number) => servers[i % 2]?.base ?? ''
