@@ -1,4 +1,4 @@
-// DUR-14 (docs/architecture.md): a failure at statement k of a write's transaction, for every k.
+// DUR-10 (docs/architecture.md): a failure at statement k of a write's transaction, for every k.
 // Each write is first sent once to count the statements its transactions run (N); then, for
 // every k in 1..N, a fresh organization is seeded the same way and the write is sent through the
 // real HTTP server with statement k failing as a full disk fails (SQLITE_FULL, PostgreSQL 53100):

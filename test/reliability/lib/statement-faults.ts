@@ -1,4 +1,4 @@
-// Fails the k-th statement of the writes a test sends, for DUR-14 (docs/architecture.md): the
+// Fails the k-th statement of the writes a test sends, for DUR-10 (docs/architecture.md): the
 // statements of the write transactions that run while the faults are armed are counted, and
 // statement k throws the error a full disk gives (SQLITE_FULL; PostgreSQL's 53100 disk_full).
 // The seam exists only in the test process: better-sqlite3's Database.exec and Statement run/all/get
