@@ -2,8 +2,8 @@
 // database of the version before them, with data in it: the upgrade keeps every organization,
 // user, declared attribute value and token; a declared attribute made unique afterwards indexes
 // the values already held and refuses a second holder; the upgraded database records a server's
-// base URL and gives it back. The previous version's database is this version's with 0014, 0013
-// and 0012 undone in that order (two indexes, a table, a table: dropped, their records removed).
+// base URL and gives it back. The previous version's database is this version's with the later
+// migrations, then 0014, 0013 and 0012 undone in that order (two indexes, a table, a table: dropped, their records removed).
 // On SQLite and PostgreSQL.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -24,7 +24,12 @@ import type { DatabaseConfig } from '../../src/config.ts'
 import { createTestDatabase } from '../helpers/pg-database.ts'
 
 const adminUrl = process.env.TEST_DATABASE_URL
+// The migrations after 0014 are undone first (newest first), so that 0012–0014 are the last ones
+// missing: a migration added later adds its own undo at the top.
 const UNDO = [
+  'alter table console_sessions drop column authenticated_at', "delete from kysely_migration where name = '0017-console-session-authenticated'",
+  'drop index webhook_deliveries_endpoint_due', "delete from kysely_migration where name = '0016-webhook-endpoint-due'",
+  'alter table orgs drop column settings_version', "delete from kysely_migration where name = '0015-org-settings-version'",
   'drop index users_state', 'drop index provisioning_log_idp', "delete from kysely_migration where name = '0014-console-list-indexes'",
   'drop table server_info', "delete from kysely_migration where name = '0013-server-info'",
   'drop table unique_values', "delete from kysely_migration where name = '0012-unique-values'",

@@ -172,8 +172,8 @@ describe.each(storeMatrix())('provisioning log on $name', (factory) => {
   })
 
   it('records the notes a request carries (lenient readings), and none when there are none', async () => {
-    // A note as compat/ pushes one while reading a request.
-    const n = await startApp(factory)
+    // A note as compat/ pushes one while reading a request (a hook added after start: inject, the app does not listen).
+    const n = await startApp(factory, {}, { transport: 'inject' })
     try {
       n.app.addHook('preHandler', async (request) => {
         if (request.headers['x-test-note']) request.scimTrace.notes.push(String(request.headers['x-test-note']))

@@ -31,7 +31,8 @@ describe.each(storeMatrix())('security headers and error answers on $name', (fac
   })
 
   it('every answer carries the security headers; JSON answers may load nothing and are never cached', async () => {
-    t = await startApp(factory, {}, { rateLimits: { tokenPerSecond: 1, orgPerSecond: 100, burstSeconds: 2 } })
+    // A route added after start: inject (a listening app takes no more routes).
+    t = await startApp(factory, {}, { rateLimits: { tokenPerSecond: 1, orgPerSecond: 100, burstSeconds: 2 }, transport: 'inject' })
     const other = await t.newOrg('headers-other')
     t.app.get('/boom', async () => {
       throw new Error('boom at /srv/roster/src/secret.ts: select * from users')

@@ -1,5 +1,5 @@
 // The vendor API (/api/v1) of a test app, called with an API key through the real HTTP server
-// (inject), and the event feed read as a consumer reads it: from its stored cursor, a page at a
+// (the app's transport: a socket, test/helpers/app.ts), and the event feed read as a consumer reads it: from its stored cursor, a page at a
 // time, long-polling for what has not arrived yet.
 import type { LightMyRequestResponse } from 'fastify'
 import type { TestApp } from './app.ts'
@@ -32,25 +32,22 @@ export type ApiGet = <T = Json>(path: string, opts?: ApiOptions) => Promise<ApiR
 export function apiGet(t: TestApp, defaultKey: () => string): ApiGet {
   return async <T = Json>(path: string, opts: ApiOptions = {}): Promise<ApiRes<T>> => {
     const key = opts.key === undefined ? defaultKey() : opts.key
-    const r = await t.app.inject({ method: 'GET', url: `/api/v1${path}`, headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...(opts.headers ?? {}) } })
+    const r = await t.send('GET', `/api/v1${path}`, { ...(key ? { authorization: `Bearer ${key}` } : {}), ...(opts.headers ?? {}) })
     let json = {} as T
     try {
       json = (r.body ? JSON.parse(r.body) : {}) as T
     } catch {
       // Not JSON (a 304 has no body): json stays empty.
     }
-    return { status: r.statusCode, headers: r.headers, json, text: r.body }
+    return { status: r.status, headers: r.headers, json, text: r.body }
   }
 }
 
 /** `method` `path` under /api/v1 with `key`, and a JSON body when one is given. */
 export async function apiCall(t: TestApp, method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, key: string, body?: unknown): Promise<{ status: number; json: Json; text: string }> {
-  const r = await t.app.inject({
-    method, url: `/api/v1${path}`,
-    headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    payload: body === undefined ? undefined : JSON.stringify(body),
-  })
-  return { status: r.statusCode, json: (r.body ? JSON.parse(r.body) : {}) as Json, text: r.body }
+  const r = await t.send(method, `/api/v1${path}`, { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body === undefined ? undefined : JSON.stringify(body))
+  return { status: r.status, json: (r.body ? JSON.parse(r.body) : {}) as Json, text: r.body }
 }
 
 export interface FeedEvent {

@@ -1,4 +1,7 @@
 // Starts the real Fastify app on a real store for a test, with one organization and its token.
+// Its requests (`req`, and api-client.ts's) go through a listening socket of 127.0.0.1 by default,
+// as an identity provider's and an application's do: HTTP parsing, headers and bodies on the
+// wire included. `transport: 'inject'` uses Fastify's inject instead (no socket).
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
 import { buildApp, type AppOptions } from '../../src/http/app.ts'
@@ -19,9 +22,17 @@ export interface TestApp {
   readonly token: string
   /** Another organization of the same server, for isolation tests. */
   newOrg(name: string): Promise<{ orgId: OrgId; token: string }>
-  /** An injected request with this org's token (pass `token: null` for none). */
+  /** A SCIM request with this org's token (pass `token: null` for none); paths without /scim/v2 get it. */
   req(method: InjectOptions['method'], path: string, body?: unknown, opts?: { token?: string | null; headers?: Record<string, string> }): Promise<Res>
+  /** One request as given, over the app's transport (a socket unless `transport: 'inject'`). */
+  send(method: InjectOptions['method'], url: string, headers: Record<string, string>, payload?: string): Promise<Sent>
   close(): Promise<void>
+}
+
+export interface Sent {
+  readonly status: number
+  readonly headers: LightMyRequestResponse['headers']
+  readonly body: string
 }
 
 export interface Res {
@@ -32,6 +43,8 @@ export interface Res {
 }
 
 export interface AppTestOptions {
+  /** How requests reach the app: a socket of 127.0.0.1 (the default) or Fastify's inject. */
+  readonly transport?: 'http' | 'inject'
   /** The clock use cases and the provisioning log see (the real one when absent). */
   readonly now?: () => Date
   readonly logRetentionDays?: number
@@ -91,21 +104,36 @@ export async function startApp(factory: StoreFactory, limits: Partial<Limits> = 
     ...(opts.metrics ? { metrics: opts.metrics } : {}),
   })
   const org = await createOrg(deps, `org-${randomUUID()}`, [])
+  const base = opts.transport === 'inject' ? null : await app.listen({ host: '127.0.0.1', port: 0 })
+  const send: TestApp['send'] = base === null
+    ? async (method, url, headers, payload) => {
+      const r = await app.inject({ method, url, headers, payload })
+      return { status: r.statusCode, headers: r.headers, body: r.body }
+    }
+    : async (method, url, headers, payload) => {
+      const r = await fetch(`${base}${url}`, { method, headers, body: payload, redirect: 'manual' })
+      const out: Record<string, string | string[]> = {}
+      r.headers.forEach((value, name) => { out[name] = value })
+      const cookies = r.headers.getSetCookie()
+      if (cookies.length > 0) out['set-cookie'] = cookies.length === 1 ? cookies[0] as string : cookies
+      return { status: r.status, headers: out, body: await r.text() }
+    }
   const t: TestApp = {
-    app, store, deps, orgId: org.orgId, token: org.token,
+    app, store, deps, orgId: org.orgId, token: org.token, send,
     newOrg: (name) => createOrg(deps, name, []),
     async req(method, path, body, opts = {}) {
       const token = opts.token === undefined ? org.token : opts.token
       const headers: Record<string, string> = { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(opts.headers ?? {}) }
       if (body !== undefined && !headers['content-type']) headers['content-type'] = 'application/scim+json'
-      const r = await app.inject({ method, url: path.startsWith('/') && !path.startsWith(SCIM) && !/^\/(healthz|readyz|metrics)/.test(path) ? `${SCIM}${path}` : path, headers, payload: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) })
+      const url = path.startsWith('/') && !path.startsWith(SCIM) && !/^\/(healthz|readyz|metrics)/.test(path) ? `${SCIM}${path}` : path
+      const r = await send(method, url, headers, body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body))
       let json: Record<string, unknown> = {}
       try {
         json = r.body ? (JSON.parse(r.body) as Record<string, unknown>) : {}
       } catch {
         json = {}
       }
-      return { status: r.statusCode, headers: r.headers, json, text: r.body }
+      return { status: r.status, headers: r.headers, json, text: r.body }
     },
     async close() {
       await app.close()
