@@ -46,6 +46,7 @@ export const ENV_VARS: readonly EnvVar[] = [
   { group: 'invitations', name: 'ROSTER_PRODUCT_NAME', default: 'Roster', description: 'The product\'s name in invitation emails.' },
   { group: 'invitations', name: 'ROSTER_MAIL_FROM', default: 'Roster <no-reply@localhost>', description: 'The From of invitation emails.' },
   { group: 'invitations', name: 'ROSTER_INVITATION_TTL_DAYS', default: '7', description: 'Days an invitation stays valid, 1–90.' },
+  { group: 'invitations', name: 'ROSTER_INVITATIONS_PER_HOUR', default: '1000', description: 'Most invitation emails one organization is sent in any hour, 0–1,000,000 (0: no cap); the rest stay queued until the hour has room, and SCIM requests are never slowed or refused for it. Counted in the database, so every server on it shares the cap (`docs/policies.md`).' },
   { group: 'operations', name: 'ROSTER_METRICS_TOKEN', default: '', description: '`GET /metrics` on the server\'s port with this bearer token (16+ characters).' },
   { group: 'operations', name: 'ROSTER_METRICS_PORT', default: '', description: '`GET /metrics` without a token on this port of its own.' },
   { group: 'operations', name: 'ROSTER_METRICS_ORG_LABEL', default: '', description: '`1`: an `organization` label on request metrics (one series per organization).' },

@@ -70,6 +70,8 @@ export interface Config {
   /** The From of invitation emails. */
   readonly mailFrom: string
   readonly invitationTtlDays: number
+  /** Most invitation emails one organization is sent in any hour (0: no cap; mail/mailer.ts). */
+  readonly invitationsPerHour: number
   /** Send invitation emails from the server (`roster worker` sends them otherwise). */
   readonly mailWorker: boolean
   /** GET /metrics answers requests with this bearer token (http/metrics.ts); null: not on the main port. */
@@ -144,6 +146,7 @@ function mailConfig(env: NodeJS.ProcessEnv, db: DatabaseConfig) {
     productName: line('ROSTER_PRODUCT_NAME', 'Roster'),
     mailFrom,
     invitationTtlDays: int(env, 'ROSTER_INVITATION_TTL_DAYS', 7, 1, 90),
+    invitationsPerHour: int(env, 'ROSTER_INVITATIONS_PER_HOUR', 1_000, 0, 1_000_000),
     mailWorker: !flag(env, 'ROSTER_NO_MAIL_WORKER'),
   }
 }

@@ -6,7 +6,11 @@
 // the outcome: sent (with `user.invited`, in the same transaction), retried on a capped
 // exponential backoff when the failure is transient (RFC 5321 §4.2.1: 4yz, or no answer), or
 // failed when it is permanent (5yz) or has lasted three days. Sent invitations past their expiry
-// become expired (`user.invitation_expired`); the user stays pending.
+// become expired (`user.invitation_expired`); the user stays pending. An organization sent
+// ROSTER_INVITATIONS_PER_HOUR emails within the last hour has the rest wait, queued, until the
+// hour has room (store/kysely/invitation-store.ts): an identity provider that creates thousands
+// of users at once does not make the server send thousands of emails at once (OWASP API Security
+// Top 10 2023, API6: unrestricted access to sensitive business flows).
 //
 // Sending is at least once: a mailer killed after the mail server took a message and before the
 // outcome was recorded sends it again when its lease ends, with a new token (only the hash was
@@ -36,6 +40,12 @@ export interface MailerSettings {
   readonly from: string
   /** ROSTER_INVITATION_TTL_DAYS. */
   readonly ttlDays: number
+  /**
+   * ROSTER_INVITATIONS_PER_HOUR: most invitation emails one organization is sent in any hour,
+   * counted in the store so that every mailer on the database shares it; the rest wait queued
+   * until the hour has room. 0 or absent: no cap.
+   */
+  readonly perOrgPerHour?: number
   /** The transport writes files (the outbox): each is logged. */
   readonly writesFiles?: boolean
   /** How often an idle loop looks for due retries and other servers' events. */
@@ -171,7 +181,7 @@ export class Mailer {
   constructor(opts: MailerOptions) {
     this.#o = {
       intervalMs: 1_000, sweepIntervalMs: 60_000, leaseMs: 300_000, retryBaseMs: 5_000, retryMaxMs: 600_000, retryForMs: RETRY_FOR_MS,
-      concurrency: MAIL_CONCURRENCY, random: Math.random, yieldToLoad: true, ...opts,
+      concurrency: MAIL_CONCURRENCY, random: Math.random, yieldToLoad: true, perOrgPerHour: 0, ...opts,
     }
   }
 
@@ -299,7 +309,7 @@ export class Mailer {
     const tokens = new Map<string, string>()
     let ended = 0
     const claimed = await this.#o.store.invitations.claim({
-      nowMs: at.getTime(), now: at.toISOString(), leaseMs: this.#o.leaseMs, limit: CLAIM_LIMIT,
+      nowMs: at.getTime(), now: at.toISOString(), leaseMs: this.#o.leaseMs, limit: CLAIM_LIMIT, perOrgPerHour: this.#o.perOrgPerHour,
       arm: (c) => {
         const d = this.#arm(c, at, tokens)
         if (d.kind === 'end') ended++
@@ -410,7 +420,9 @@ function push(events: Map<OrgId, NewEvent[]>, orgId: OrgId, e: NewEvent): void {
 }
 
 /** The mailer's settings from the configuration: SMTP when ROSTER_SMTP_URL is set, else .eml files in the outbox. */
-export function mailerSettings(config: Pick<Config, 'smtpUrl' | 'outboxDir' | 'inviteUrl' | 'productName' | 'mailFrom' | 'invitationTtlDays'>): MailerSettings {
+export function mailerSettings(
+  config: Pick<Config, 'smtpUrl' | 'outboxDir' | 'inviteUrl' | 'productName' | 'mailFrom' | 'invitationTtlDays' | 'invitationsPerHour'>,
+): MailerSettings {
   return {
     transport: transportFromConfig({ smtpUrl: config.smtpUrl, outboxDir: config.outboxDir }),
     writesFiles: config.smtpUrl === null,
@@ -418,5 +430,6 @@ export function mailerSettings(config: Pick<Config, 'smtpUrl' | 'outboxDir' | 'i
     productName: config.productName,
     from: config.mailFrom,
     ttlDays: config.invitationTtlDays,
+    perOrgPerHour: config.invitationsPerHour,
   }
 }

@@ -95,6 +95,12 @@ export interface Claim {
   readonly now: string
   readonly leaseMs: number
   readonly limit: number
+  /**
+   * Most invitation emails one organization may send in any hour (0: no cap): counted in the
+   * store, by the sent time of its invitations within the hour before `nowMs` and those claimed
+   * and still being sent, so that every mailer on the database shares it.
+   */
+  readonly perOrgPerHour: number
   readonly arm: (c: ClaimedInvitation) => ArmDecision
 }
 
@@ -110,7 +116,9 @@ export interface InvitationStore {
   hasDue(nowMs: number): Promise<boolean>
   /**
    * Leases up to `limit` due queued invitations until `nowMs + leaseMs` (SKIP LOCKED on
-   * PostgreSQL) and arms each as `arm` decides, in one transaction; returns those to send.
+   * PostgreSQL) and arms each as `arm` decides, in one transaction; returns those to send. With
+   * `perOrgPerHour`, an organization at its cap has none claimed, and its queued invitations stay
+   * queued, due when the hour's window has room again; other organizations' are claimed as usual.
    */
   claim(c: Claim): Promise<readonly ArmedInvitation[]>
   /** Sent invitations whose expiry has passed (`now`, ISO 8601), oldest first. */

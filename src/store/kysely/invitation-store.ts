@@ -20,6 +20,12 @@ import type { StoreDriver } from './store-driver.ts'
 
 /** The worker_cursors row of the mailer (created by migration 0008 at the newest position). */
 const CURSOR = 'mailer'
+/** The window of the per-organization cap on invitation emails. */
+const HOUR_MS = 3_600_000
+/** The advisory lock claims under a cap take in turn on PostgreSQL. */
+const CAP_LOCK = 'roster invitation claims'
+/** Reads of due rows one claim makes at most, each after passing over organizations at the cap. */
+const CAP_ROUNDS = 8
 
 function toInvitation(r: InvitationsTable): InvitationRow {
   return {
@@ -206,14 +212,7 @@ export class KyselyInvitations implements InvitationStore {
 
   claim(c: Claim): Promise<readonly ArmedInvitation[]> {
     return this.#q.tx(async (conn) => {
-      const rows = await this.#q.all<ClaimRecord>(conn, sql`select i.*, o.name as org_name, u.id as u_id, u.version as u_version, u.created_at as u_created_at,
-          u.updated_at as u_updated_at, u.data as u_data, u.managed_by as u_managed_by, u.identity_provider as u_identity_provider,
-          u.custom_attributes as u_custom_attributes, u.pending as u_pending, u.metadata as u_metadata
-        from invitations i
-        join orgs o on o.id = i.org_id
-        left join users u on u.org_id = i.org_id and u.id = i.user_id
-        where i.status = 'queued' and i.next_attempt_ms <= ${c.nowMs} and i.lease_until_ms < ${c.nowMs}
-        order by i.next_attempt_ms limit ${c.limit} ${this.#q.pg ? sql`for update of i skip locked` : sql``}`)
+      const rows = c.perOrgPerHour > 0 ? await this.#dueWithinCap(conn, c) : await this.#due(conn, c, c.limit, [], [])
       const out: ArmedInvitation[] = []
       for (const r of rows) {
         const claimed = { invitation: toInvitation(r), orgName: r.org_name, user: claimedUser(r) }
@@ -233,6 +232,81 @@ export class KyselyInvitations implements InvitationStore {
       }
       return out
     })
+  }
+
+  /** Up to `limit` due, unleased queued invitations, oldest due first, of no organization in `closed` and none of `taken`. */
+  #due(conn: Conn, c: Claim, limit: number, closed: readonly string[], taken: readonly string[]): Promise<ClaimRecord[]> {
+    const notClosed = closed.length === 0 ? sql`` : sql`and i.org_id not in (${sql.join(closed)})`
+    const notTaken = taken.length === 0 ? sql`` : sql`and i.id not in (${sql.join(taken)})`
+    return this.#q.all<ClaimRecord>(conn, sql`select i.*, o.name as org_name, u.id as u_id, u.version as u_version, u.created_at as u_created_at,
+        u.updated_at as u_updated_at, u.data as u_data, u.managed_by as u_managed_by, u.identity_provider as u_identity_provider,
+        u.custom_attributes as u_custom_attributes, u.pending as u_pending, u.metadata as u_metadata
+      from invitations i
+      join orgs o on o.id = i.org_id
+      left join users u on u.org_id = i.org_id and u.id = i.user_id
+      where i.status = 'queued' and i.next_attempt_ms <= ${c.nowMs} and i.lease_until_ms < ${c.nowMs} ${notClosed} ${notTaken}
+      order by i.next_attempt_ms limit ${limit} ${this.#q.pg ? sql`for update of i skip locked` : sql``}`)
+  }
+
+  /**
+   * The due invitations a claim may take under the per-organization cap (OWASP API Security Top
+   * 10 2023, API6: an identity provider creating thousands of users must not make the server send
+   * thousands of emails at once). Each organization among the due rows is counted once: its
+   * invitations sent within the hour, and those claimed and still being sent (another mailer's
+   * lease). One at the cap is passed over, and the next rows are read without it, so a backlog of
+   * one organization never holds up another's; one whose sent invitations alone fill the hour has
+   * its queued invitations made due when the window has room again, so that no mailer reads them
+   * before then. On PostgreSQL claims under a cap take turns (a transaction-scoped advisory lock):
+   * two mailers counting at once would each see the room the other is about to take.
+   */
+  async #dueWithinCap(conn: Conn, c: Claim): Promise<ClaimRecord[]> {
+    if (this.#q.pg) await this.#q.all(conn, sql`select pg_advisory_xact_lock(hashtext(${CAP_LOCK}))`)
+    const since = new Date(c.nowMs - HOUR_MS).toISOString()
+    const room = new Map<string, number>()
+    const taken: ClaimRecord[] = []
+    for (let round = 0; round < CAP_ROUNDS && taken.length < c.limit; round++) {
+      const closed = [...room].flatMap(([orgId, left]) => (left <= 0 ? [orgId] : []))
+      const rows = await this.#due(conn, c, c.limit - taken.length, closed, taken.map((r) => r.id))
+      const counted = await this.#roomLeft(conn, c, since, [...new Set(rows.map((r) => r.org_id))].filter((orgId) => !room.has(orgId)))
+      for (const [orgId, left] of counted) room.set(orgId, left)
+      let passedOver = false
+      for (const r of rows) {
+        const left = room.get(r.org_id) ?? 0
+        if (left <= 0) {
+          passedOver = true
+          continue
+        }
+        room.set(r.org_id, left - 1)
+        taken.push(r)
+      }
+      // Every row read was taken: the limit is reached, or nothing else is due.
+      if (!passedOver) break
+    }
+    return taken
+  }
+
+  /** What each organization may still send within the hour; those whose sent invitations fill it are held until it has room. */
+  async #roomLeft(conn: Conn, c: Claim, since: string, orgIds: readonly string[]): Promise<Map<string, number>> {
+    const left = new Map(orgIds.map((orgId) => [orgId, c.perOrgPerHour]))
+    if (orgIds.length === 0) return left
+    const counts = await this.#q.all<{ org_id: string; sent: number | string; sending: number | string }>(conn, sql`select org_id,
+        sum(case when sent_at > ${since} then 1 else 0 end) as sent,
+        sum(case when status = 'queued' and lease_until_ms >= ${c.nowMs} then 1 else 0 end) as sending
+      from invitations where org_id in (${sql.join(orgIds)}) and (sent_at > ${since} or (status = 'queued' and lease_until_ms >= ${c.nowMs}))
+      group by org_id`)
+    for (const r of counts) {
+      const sent = Number(r.sent)
+      left.set(r.org_id, c.perOrgPerHour - sent - Number(r.sending))
+      if (sent < c.perOrgPerHour) continue
+      // The window has room once the sends beyond the cap's are an hour old: the (sent − cap + 1)th oldest.
+      const [edge] = await this.#q.all<{ sent_at: string }>(conn, sql`select sent_at from invitations where org_id = ${r.org_id} and sent_at > ${since}
+        order by sent_at limit 1 offset ${sent - c.perOrgPerHour}`)
+      if (!edge) continue
+      const opensMs = Date.parse(edge.sent_at) + HOUR_MS
+      await this.#q.run(conn, sql`update invitations set next_attempt_ms = ${opensMs}
+        where org_id = ${r.org_id} and status = 'queued' and next_attempt_ms < ${opensMs} and lease_until_ms < ${c.nowMs}`)
+    }
+    return left
   }
 
   async dueExpiries(now: string, limit: number): Promise<readonly InvitationRow[]> {
