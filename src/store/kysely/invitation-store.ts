@@ -289,14 +289,18 @@ export class KyselyInvitations implements InvitationStore {
   async #roomLeft(conn: Conn, c: Claim, since: string, orgIds: readonly string[]): Promise<Map<string, number>> {
     const left = new Map(orgIds.map((orgId) => [orgId, c.perOrgPerHour]))
     if (orgIds.length === 0) return left
-    const counts = await this.#q.all<{ org_id: string; sent: number | string; sending: number | string }>(conn, sql`select org_id,
-        sum(case when sent_at > ${since} then 1 else 0 end) as sent,
-        sum(case when status = 'queued' and lease_until_ms >= ${c.nowMs} then 1 else 0 end) as sending
-      from invitations where org_id in (${sql.join(orgIds)}) and (sent_at > ${since} or (status = 'queued' and lease_until_ms >= ${c.nowMs}))
-      group by org_id`)
+    // Two reads, each on its index: sent within the hour (invitations_sent, migration 0018), and
+    // claimed and still being sent (invitations_due: a claimed invitation was due when claimed).
+    const sentRows = await this.#q.all<{ org_id: string; n: number | string }>(conn, sql`select org_id, count(*) as n from invitations
+      where org_id in (${sql.join(orgIds)}) and sent_at is not null and sent_at > ${since} group by org_id`)
+    const sendingRows = await this.#q.all<{ org_id: string; n: number | string }>(conn, sql`select org_id, count(*) as n from invitations
+      where status = 'queued' and next_attempt_ms <= ${c.nowMs} and lease_until_ms >= ${c.nowMs} and org_id in (${sql.join(orgIds)}) group by org_id`)
+    const sending = new Map(sendingRows.map((r) => [r.org_id, Number(r.n)]))
+    const counts = [...new Set([...sentRows.map((r) => r.org_id), ...sending.keys()])]
+      .map((orgId) => ({ org_id: orgId, sent: Number(sentRows.find((r) => r.org_id === orgId)?.n ?? 0), sending: sending.get(orgId) ?? 0 }))
     for (const r of counts) {
-      const sent = Number(r.sent)
-      left.set(r.org_id, c.perOrgPerHour - sent - Number(r.sending))
+      const sent = r.sent
+      left.set(r.org_id, c.perOrgPerHour - sent - r.sending)
       if (sent < c.perOrgPerHour) continue
       // The window has room once the sends beyond the cap's are an hour old: the (sent − cap + 1)th oldest.
       const [edge] = await this.#q.all<{ sent_at: string }>(conn, sql`select sent_at from invitations where org_id = ${r.org_id} and sent_at > ${since}
