@@ -1,10 +1,10 @@
 // What the console's browser tests share with console.test.ts: Debian's Chromium (or
 // ROSTER_CHROMIUM) and the built console (console/dist); why a file is skipped when either is
-// missing; the browser launched headless; a SCIM request as an identity provider sends it.
+// missing; the browser launched headless; signing in; a SCIM request as an identity provider sends it.
 import { existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { chromium, type Browser } from 'playwright-core'
+import { chromium, type Browser, type Page } from 'playwright-core'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..')
 export const CHROMIUM = process.env.ROSTER_CHROMIUM ?? '/usr/bin/chromium'
@@ -33,4 +33,13 @@ export function scim(base: string, token: string, method: string, path: string, 
     headers: { authorization: `Bearer ${token}`, 'user-agent': 'Okta SCIM Client 1.0.0', ...(body === undefined ? {} : { 'content-type': 'application/scim+json' }) },
     body: body === undefined ? undefined : JSON.stringify(body),
   })
+}
+
+/** Opens the console at `base` and signs in; resolves on the organization admin's first page. */
+export async function signInAt(page: Page, base: string, email: string, password: string): Promise<void> {
+  await page.goto(`${base}/console/`)
+  await page.getByLabel('Email').fill(email)
+  await page.getByLabel('Password').fill(password)
+  await page.getByRole('button', { name: 'Sign in' }).click()
+  await page.getByRole('heading', { level: 1, name: 'Set up SCIM provisioning' }).waitFor()
 }

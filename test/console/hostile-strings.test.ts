@@ -16,7 +16,7 @@ import { patchOp, startApp, user, type TestApp } from '../helpers/app.ts'
 import { PASSWORD, consoleAccount } from '../helpers/console.ts'
 import { storeMatrix } from '../helpers/stores.ts'
 import { listening } from '../helpers/typed-client.ts'
-import { DIST, browserBase, launchChromium, missingBrowser, scim } from './browser.ts'
+import { browserBase, DIST, launchChromium, missingBrowser, scim, signInAt } from './browser.ts'
 
 const missing = missingBrowser()
 if (missing) console.warn(`test/console/hostile-strings: skipped: ${missing}`)
@@ -131,11 +131,7 @@ describe.skipIf(missing !== null)('hostile identity-provider strings in the cons
       if (!/^\/console\/(assets\/[\w.-]+)?$|^\/api\/v1\//.test(path)) strayRequests.push(r.url())
     })
     page.on('pageerror', (e) => errors.push(e.message))
-    await page.goto(`${base}/console/`)
-    await page.getByLabel('Email').fill('admin@hostile.test')
-    await page.getByLabel('Password').fill(PASSWORD)
-    await page.getByRole('button', { name: 'Sign in' }).click()
-    await page.getByRole('heading', { level: 1, name: 'Set up SCIM provisioning' }).waitFor()
+    await signInAt(page, base, 'admin@hostile.test', PASSWORD)
   })
   afterAll(async () => {
     await browser?.close()

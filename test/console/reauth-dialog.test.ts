@@ -14,7 +14,7 @@ import { startApp, type TestApp } from '../helpers/app.ts'
 import { PASSWORD, consoleAccount } from '../helpers/console.ts'
 import { storeMatrix } from '../helpers/stores.ts'
 import { listening } from '../helpers/typed-client.ts'
-import { DIST, browserBase, launchChromium, missingBrowser, scim } from './browser.ts'
+import { browserBase, DIST, launchChromium, missingBrowser, scim, signInAt } from './browser.ts'
 
 const missing = missingBrowser()
 if (missing) console.warn(`test/console/reauth-dialog: skipped: ${missing}`)
@@ -74,11 +74,7 @@ describe.skipIf(missing !== null)('the console asks for the password before mint
       if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(m.text())
     })
     page.on('pageerror', (e) => errors.push(e.message))
-    await page.goto(`${base}/console/`)
-    await page.getByLabel('Email').fill(EMAIL)
-    await page.getByLabel('Password').fill(PASSWORD)
-    await page.getByRole('button', { name: 'Sign in' }).click()
-    await page.getByRole('heading', { level: 1, name: 'Set up SCIM provisioning' }).waitFor()
+    await signInAt(page, base, EMAIL, PASSWORD)
   })
   afterAll(async () => {
     await browser?.close()

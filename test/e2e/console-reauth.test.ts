@@ -14,6 +14,7 @@ import { createOrg } from '../../src/provisioning/orgs.ts'
 import type { OrgId } from '../../src/store/store.ts'
 import { PASSWORD, consoleAccount } from '../helpers/console.ts'
 import { storeMatrix, type StoreFactory } from '../helpers/stores.ts'
+import { jsonBody } from '../helpers/json-body.ts'
 
 interface Served {
   readonly base: string
@@ -57,12 +58,7 @@ async function send(s: Served, method: string, path: string, opts: { session?: S
   if (opts.body !== undefined) headers['content-type'] ??= 'application/json'
   const r = await fetch(`${s.base}${path}`, { method, headers, body: opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body) })
   const text = await r.text()
-  let json: Record<string, unknown> = {}
-  try {
-    json = text ? (JSON.parse(text) as Record<string, unknown>) : {}
-  } catch {
-    json = {}
-  }
+  const json = jsonBody(text)
   return { status: r.status, headers: r.headers, json }
 }
 

@@ -11,6 +11,7 @@ import { createOrg } from '../../src/provisioning/orgs.ts'
 import type { TxtResolver } from '../../src/orgs/domains.ts'
 import type { OrgId, Store } from '../../src/store/store.ts'
 import type { StoreFactory } from './stores.ts'
+import { jsonBody } from './json-body.ts'
 
 export const SCIM = '/scim/v2'
 
@@ -127,12 +128,7 @@ export async function startApp(factory: StoreFactory, limits: Partial<Limits> = 
       if (body !== undefined && !headers['content-type']) headers['content-type'] = 'application/scim+json'
       const url = path.startsWith('/') && !path.startsWith(SCIM) && !/^\/(healthz|readyz|metrics)/.test(path) ? `${SCIM}${path}` : path
       const r = await send(method, url, headers, body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body))
-      let json: Record<string, unknown> = {}
-      try {
-        json = r.body ? (JSON.parse(r.body) as Record<string, unknown>) : {}
-      } catch {
-        json = {}
-      }
+      const json = jsonBody(r.body)
       return { status: r.status, headers: r.headers, json, text: r.body }
     },
     async close() {

@@ -6,6 +6,7 @@ import type { MailMessage, MailTransport } from '../../src/mail/transport.ts'
 import type { ConsoleRole } from '../../src/store/console-store.ts'
 import type { OrgId } from '../../src/store/store.ts'
 import type { TestApp } from './app.ts'
+import { jsonBody } from './json-body.ts'
 
 export const PASSWORD = 'correct horse battery staple'
 
@@ -37,12 +38,7 @@ export async function call(t: TestApp, method: InjectOptions['method'], url: str
   if (csrf) headers['x-csrf-token'] = csrf
   if (opts.body !== undefined) headers['content-type'] = 'application/json'
   const r = await t.app.inject({ method, url, headers, payload: opts.body === undefined ? undefined : JSON.stringify(opts.body) })
-  let json: Record<string, unknown> = {}
-  try {
-    json = r.body ? (JSON.parse(r.body) as Record<string, unknown>) : {}
-  } catch {
-    json = {}
-  }
+  const json = jsonBody(r.body)
   return { status: r.statusCode, headers: r.headers, json }
 }
 

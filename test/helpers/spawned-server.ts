@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { freePort } from './free-port.ts'
+import { jsonBody } from './json-body.ts'
 
 export const BIN = join(import.meta.dirname, '../../bin/roster.js')
 const run = promisify(execFile)
@@ -90,12 +91,7 @@ export async function call(base: string, method: string, path: string, token: st
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   })
   const text = await r.text()
-  let json: Record<string, unknown> = {}
-  try {
-    json = text ? (JSON.parse(text) as Record<string, unknown>) : {}
-  } catch {
-    json = {}
-  }
+  const json = jsonBody(text)
   return { status: r.status, headers: r.headers, text, json }
 }
 

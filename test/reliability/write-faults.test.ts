@@ -15,6 +15,7 @@ import { pools } from '../../src/ops/store-stats.ts'
 import type { OrgId } from '../../src/store/store.ts'
 import { installStatementFaults, type CountedStatement, type StatementFaults } from './lib/statement-faults.ts'
 import { openDbReader, type DbReader } from './lib/db-dump.ts'
+import { jsonBody } from '../helpers/json-body.ts'
 
 interface Answer { status: number; text: string; json: Record<string, unknown> }
 interface Org { orgId: OrgId; token: string; ids: Record<string, string> }
@@ -81,12 +82,7 @@ describe.each(storeMatrix())('a failure at every statement of a write ($name)', 
       ...(w.body === undefined ? {} : { body: JSON.stringify(w.body) }),
     })
     const text = await r.text()
-    let json: Record<string, unknown> = {}
-    try {
-      json = text ? (JSON.parse(text) as Record<string, unknown>) : {}
-    } catch {
-      json = {}
-    }
+    const json = jsonBody(text)
     return { status: r.status, text, json }
   }
 
