@@ -169,7 +169,7 @@ describe.each(storeMatrix())('concurrency on $name', (factory) => {
       displayName: `${who} ${round}`, title: `${who} title`, name: { givenName: who, familyName: `${who} family` },
       phoneNumbers: [{ value: `+1 555 ${who === 'first' ? '0101' : '0202'}`, type: 'work' }], locale: who === 'first' ? 'en-GB' : 'fr-FR',
     })
-    for (let round = 0; round < 10; round++) {
+    for (let round = 0; round < 20; round++) {
       const c = await o.send('POST', '/Users', bodyOf('start', round))
       expect(c.status).toBe(201)
       const id = String(c.json.id)
@@ -180,12 +180,19 @@ describe.each(storeMatrix())('concurrency on $name', (factory) => {
       expect(guarded.map((r) => r.status).sort()).toEqual([200, 412])
       expect(guarded.find((r) => r.status === 412)?.json.status).toBe('412')
       const winner = guarded.find((r) => r.status === 200)
+      expect(winner?.json.displayName).toBe(`${winner === guarded[0] ? 'first' : 'second'} ${round}`)
       const afterGuarded = await o.send('GET', `/Users/${id}`)
       expect(afterGuarded.json).toEqual(winner?.json)
       expect(afterGuarded.headers.get('etag')).toBe('W/"2"')
 
       const blind = await Promise.all(['first', 'second'].map((who) => o.send('PUT', `/Users/${id}`, bodyOf(who, round))))
-      expect(blind.map((r) => r.status)).toEqual([200, 200])
+      expect(blind.map((r) => r.status), blind.map((r) => r.text).join(' | ')).toEqual([200, 200])
+      // Each answer is the resource as its own write left it: its own body, its ETag its version.
+      for (const [i, who] of ['first', 'second'].entries()) {
+        const r = blind[i]
+        expect(r?.json, who).toMatchObject({ displayName: `${who} ${round}`, title: `${who} title`, locale: (bodyOf(who, round) as { locale: string }).locale, phoneNumbers: (bodyOf(who, round) as { phoneNumbers: unknown }).phoneNumbers })
+        expect(r?.headers.get('etag'), who).toBe((r?.json.meta as { version: string } | undefined)?.version)
+      }
       const final = await o.send('GET', `/Users/${id}`)
       // The later write's answer, whole: never one writer's name with the other's phone; and each
       // answer is what its own write left, so only one of them is the final state.

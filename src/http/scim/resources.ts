@@ -105,6 +105,18 @@ async function resourceOf(deps: Deps, request: FastifyRequest, kind: 'User' | 'G
   return kind === 'User' ? r.user : r.group
 }
 
+/**
+ * `row`, what a write left, with the membership `read` found after it: that read may find a later
+ * write's body, which this write's answer must not show. A stored row's body is a getter a spread
+ * does not copy, and its stored text may be the later body: the body is named, the text dropped.
+ */
+function withMembershipOf(row: Row, read: Row): Row {
+  const own = { id: row.id, version: row.version, created: row.created, lastModified: row.lastModified, body: row.body, ...(row.directory ? { directory: row.directory } : {}) }
+  if ('members' in read && read.members) return { ...own, members: read.members }
+  if ('groups' in read && read.groups) return { ...own, groups: read.groups }
+  return own
+}
+
 export function registerResourceRoutes(app: FastifyInstance, deps: Deps, baseUrlOf: (r: FastifyRequest) => string): void {
   // The use cases see the request's deadline (http/deadline.ts).
   const depsOf = (request: FastifyRequest): Deps => (request.deadline ? { ...deps, deadline: request.deadline } : deps)
@@ -129,7 +141,7 @@ export function registerResourceRoutes(app: FastifyInstance, deps: Deps, baseUrl
         // (without it) rather than an error that would make the identity provider retry it. A
         // read that finds a later write's version keeps only the membership: the answer is the
         // resource as this write left it (RFC 7644 §3.5.1), never another client's body and ETag.
-        full = await ops.get(depsOf(request), orgOf(request), row.id, true).then((read) => (read.version === row.version ? read : { ...read, ...row }), () => row)
+        full = await ops.get(depsOf(request), orgOf(request), row.id, true).then((read) => (read.version === row.version ? read : withMembershipOf(row, read)), () => row)
       }
       return sendJson(reply, status, render(rs, full, baseUrlOf(request), p), tag(rs, full))
     }
