@@ -19,6 +19,14 @@ describe('loadConfig', () => {
     expect(c).toMatchObject({ port: 9000, dbPoolSize: 4, publicUrl: 'https://r.example.com' })
   })
 
+  it('reads the trusted proxies as addresses and CIDR ranges, and refuses anything else', () => {
+    expect(loadConfig({}).trustedProxies).toEqual([])
+    expect(loadConfig({ ROSTER_TRUSTED_PROXIES: '10.0.0.5, 10.1.0.0/16,::1,fd00::/8' }).trustedProxies).toEqual(['10.0.0.5', '10.1.0.0/16', '::1', 'fd00::/8'])
+    for (const bad of ['proxy.internal', '10.0.0.0/33', '10.0.0.1/8/1', '::1/129']) {
+      expect(() => loadConfig({ ROSTER_TRUSTED_PROXIES: bad }), bad).toThrow(/ROSTER_TRUSTED_PROXIES must list addresses or CIDR ranges/)
+    }
+  })
+
   it('allows a PostgreSQL server with fsync=off only with ROSTER_POSTGRES_ALLOW_FSYNC_OFF=1', () => {
     expect(loadConfig({ ROSTER_DATABASE_URL: 'postgres://db/r', ROSTER_POSTGRES_ALLOW_FSYNC_OFF: '1' }).database).toEqual({ kind: 'postgres', url: 'postgres://db/r', allowFsyncOff: true })
     expect(() => loadConfig({ ROSTER_POSTGRES_ALLOW_FSYNC_OFF: 'yes' })).toThrow(/ROSTER_POSTGRES_ALLOW_FSYNC_OFF must be 1 or 0/)

@@ -1,5 +1,6 @@
 // Configuration, read once from the environment, validated and frozen. Every startup error has
 // a stable code (docs/errors.md says how to fix each).
+import { isIP } from 'node:net'
 import { dirname, join, resolve } from 'node:path'
 import { LOOPBACK_HOSTS } from './http/base-url.ts'
 import type { RateLimitSettings } from './http/rate-limit.ts'
@@ -32,6 +33,12 @@ export interface Config {
   readonly rateLimits: RateLimitSettings
   /** Failed authentications (SCIM token, API key) a source address may have within a minute; then 429 (http/auth-failures.ts). 0: no limit. */
   readonly authFailuresPerMinute: number
+  /**
+   * The reverse proxies (addresses or CIDR ranges) whose X-Forwarded-For names the client
+   * (ROSTER_TRUSTED_PROXIES): the address failed authentications are counted by. Empty: the
+   * connection's own address.
+   */
+  readonly trustedProxies: readonly string[]
   /** How long a SCIM or /api/v1 request may take to be answered; then 503 and its work is abandoned (http/deadline.ts). */
   readonly requestDeadlineMs: number
   /** Server-side request timeout, under identity providers' client timeouts (Entra ~60 s, Okta ≥ 30 s). */
@@ -101,6 +108,21 @@ function flag(env: NodeJS.ProcessEnv, name: string): boolean {
   if (raw === undefined || raw === '' || raw === '0') return false
   if (raw === '1') return true
   throw new ConfigError(`ROSTER_ERR_CONFIG_${name}`, `${name} must be 1 or 0, got "${raw}"`)
+}
+
+/** ROSTER_TRUSTED_PROXIES: comma-separated IPv4 or IPv6 addresses, each with an optional /prefix. */
+function trustedProxies(raw: string | undefined): string[] {
+  const list = (raw ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '')
+  for (const entry of list) {
+    const [address = '', prefix, extra] = entry.split('/')
+    const family = isIP(address)
+    const bits = family === 4 ? 32 : 128
+    const prefixOk = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= bits)
+    if (family === 0 || !prefixOk || extra !== undefined) {
+      throw new ConfigError('ROSTER_ERR_CONFIG_ROSTER_TRUSTED_PROXIES', `ROSTER_TRUSTED_PROXIES must list addresses or CIDR ranges (e.g. 10.0.0.5,10.1.0.0/16), got "${entry}"`)
+    }
+  }
+  return list
 }
 
 export function parseDatabaseUrl(raw: string | undefined, allowFsyncOff = false): DatabaseConfig {
@@ -196,6 +218,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       burstSeconds: int(env, 'ROSTER_RATE_LIMIT_BURST_SECONDS', 2, 1, 60),
     }),
     authFailuresPerMinute: int(env, 'ROSTER_AUTH_FAILURES_PER_MINUTE', 100, 0, 1_000_000),
+    trustedProxies: trustedProxies(env.ROSTER_TRUSTED_PROXIES),
     requestDeadlineMs: int(env, 'ROSTER_REQUEST_DEADLINE_MS', Math.min(15_000, requestTimeoutMs), 100, requestTimeoutMs),
     requestTimeoutMs,
     headersTimeoutMs: Math.min(requestTimeoutMs, int(env, 'ROSTER_HEADERS_TIMEOUT_MS', 10_000, 500, 25_000)),

@@ -46,7 +46,7 @@ declare module 'fastify' {
 
 export interface AppOptions {
   readonly deps: Deps
-  readonly config: Pick<Config, 'publicUrl' | 'requestTimeoutMs' | 'logLevel'> & Partial<Pick<Config, 'requestLog' | 'logRetentionDays' | 'eventRetentionDays' | 'webhookAllowPrivate' | 'allowedHosts' | 'host' | 'port' | 'sharedDomains' | 'rateLimits' | 'authFailuresPerMinute' | 'requestDeadlineMs' | 'headersTimeoutMs' | 'keepAliveTimeoutMs' | 'webhookTimeoutMs'>>
+  readonly config: Pick<Config, 'publicUrl' | 'requestTimeoutMs' | 'logLevel'> & Partial<Pick<Config, 'requestLog' | 'logRetentionDays' | 'eventRetentionDays' | 'webhookAllowPrivate' | 'allowedHosts' | 'host' | 'port' | 'sharedDomains' | 'rateLimits' | 'authFailuresPerMinute' | 'trustedProxies' | 'requestDeadlineMs' | 'headersTimeoutMs' | 'keepAliveTimeoutMs' | 'webhookTimeoutMs'>>
   /** Provisioning-log timings (tests shorten them). */
   readonly provisioningLog?: { readonly flushIntervalMs?: number; readonly pruneIntervalMs?: number }
   readonly logger?: boolean
@@ -104,6 +104,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     // bytes outlived both by up to that much; checked here often enough to hold the bounds.
     http: { headersTimeout: timeouts.headersMs, requestTimeout: opts.config.requestTimeoutMs, connectionsCheckingInterval: timeouts.checkMs },
     return503OnClosing: true,
+    // request.ip: the client an X-Forwarded-For of a trusted proxy names, else the connection's
+    // address (the source failed authentications are counted by; http/auth-failures.ts).
+    ...(opts.config.trustedProxies && opts.config.trustedProxies.length > 0 ? { trustProxy: [...opts.config.trustedProxies] } : {}),
     routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, maxParamLength: 200 },
     // A path the router cannot read is answered in its surface's error format (http/bad-url.ts).
     frameworkErrors,

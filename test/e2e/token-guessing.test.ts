@@ -120,4 +120,29 @@ describe.each(storeMatrix())('token guessing on $name', (factory) => {
     expect(statuses).toEqual(new Set([401]))
     expect((await attacker.send('GET', '/scim/v2/Users?count=1', { authorization: `Bearer ${fresh.token}` })).status).toBe(200)
   })
+
+  it('behind a trusted proxy the client its X-Forwarded-For names is counted; from anyone else the header is ignored', async () => {
+    const proxied = async (trustedProxies: readonly string[] | undefined) => {
+      t = await startApp(factory, {}, { authFailuresPerMinute: 5, ...(trustedProxies ? { trustedProxies } : {}), now: () => new Date(Date.parse('2026-06-01T00:00:00Z')) })
+      const proxy = clientFrom(await listening(t), '127.0.0.1', 1)
+      clients.push(proxy)
+      const from = (client: string, token: string) => proxy.send('GET', '/scim/v2/Users?count=1', { authorization: `Bearer ${token}`, 'x-forwarded-for': client })
+      const guesses: number[] = []
+      for (let i = 0; i < 6; i++) guesses.push((await from('203.0.113.5', guess('roster_scim_'))).status)
+      const answers = {
+        guesses,
+        guesserValidToken: (await from('203.0.113.5', t.token)).status,
+        otherClientGuess: (await from('198.51.100.7', guess('roster_scim_'))).status,
+        otherClientValidToken: (await from('198.51.100.7', t.token)).status,
+      }
+      for (const c of clients.splice(0)) c.close()
+      await t.close()
+      t = null
+      return answers
+    }
+    // The proxy trusted: each client behind it has its own count.
+    expect(await proxied(['127.0.0.1'])).toEqual({ guesses: [401, 401, 401, 401, 401, 429], guesserValidToken: 429, otherClientGuess: 401, otherClientValidToken: 200 })
+    // Not trusted: the header is a client's claim, and every request is the proxy's address.
+    expect(await proxied(undefined)).toEqual({ guesses: [401, 401, 401, 401, 401, 429], guesserValidToken: 429, otherClientGuess: 429, otherClientValidToken: 429 })
+  })
 })

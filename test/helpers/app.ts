@@ -71,6 +71,8 @@ export interface AppTestOptions {
   readonly rateLimitSyncMs?: number
   /** Failed authentications a source address may have within a minute (ROSTER_AUTH_FAILURES_PER_MINUTE; none counted when absent). */
   readonly authFailuresPerMinute?: number
+  /** ROSTER_TRUSTED_PROXIES: the proxies whose X-Forwarded-For names the client (none when absent). */
+  readonly trustedProxies?: readonly string[]
   /** How long a SCIM request may take to be answered (none when absent). */
   readonly requestDeadlineMs?: number
   /** The admin console's emails (none sent when absent). */
@@ -92,6 +94,7 @@ export async function startApp(factory: StoreFactory, limits: Partial<Limits> = 
       ...(opts.requestLog === false ? { requestLog: false } : {}),
       ...(opts.rateLimits ? { rateLimits: opts.rateLimits } : {}),
       ...(opts.authFailuresPerMinute !== undefined ? { authFailuresPerMinute: opts.authFailuresPerMinute } : {}),
+      ...(opts.trustedProxies ? { trustedProxies: opts.trustedProxies } : {}),
       ...(opts.requestDeadlineMs ? { requestDeadlineMs: opts.requestDeadlineMs } : {}),
     },
     ...(opts.rateLimitSyncMs ? { rateLimitSyncMs: opts.rateLimitSyncMs } : {}),

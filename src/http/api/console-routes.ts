@@ -94,7 +94,7 @@ export function registerConsoleRoutes(app: FastifyInstance, appDeps: Deps, opts:
    * (OWASP ASVS 4.0.3 2.2.1: guesses spread over many emails from one address).
    */
   async function passwordChecked<T>(request: FastifyRequest, check: () => Promise<T>): Promise<T> {
-    const source = sourceKey(request.socket.remoteAddress)
+    const source = sourceKey(request.ip)
     const wait = opts.authFailures?.refused(source) ?? null
     if (wait !== null) throw new ApiError(429, 'too_many_failures', `Too many failed authentications from this address; retry after ${wait} s`, { 'retry-after': String(wait) })
     try {

@@ -271,7 +271,7 @@ export async function apiPlugin(app: FastifyInstance, opts: ApiPluginOptions): P
     }
     // A source with too many failed authentications is refused before its key is looked up
     // (http/auth-failures.ts; the same counts as SCIM's).
-    const source = sourceKey(request.socket.remoteAddress)
+    const source = sourceKey(request.ip)
     const wait = opts.authFailures?.refused(source) ?? null
     if (wait !== null) throw new ApiError(429, 'too_many_failures', `Too many failed authentications from this address; retry after ${wait} s`, { 'retry-after': String(wait) })
     const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header)

@@ -47,7 +47,7 @@ export async function authenticate(
   store: Store, request: FastifyRequest, hooks: AuthHooks = {},
 ): Promise<{ orgId: OrgId; schemaVersion: number; tokenHash: string }> {
   const { onRevoked, onUsed, failures } = hooks
-  const source = sourceKey(request.socket.remoteAddress)
+  const source = sourceKey(request.ip)
   const wait = failures?.refused(source) ?? null
   if (wait !== null) throw tooManyFailures(wait)
   const header = request.headers.authorization
