@@ -1,14 +1,16 @@
 // `npm run soak`: a steady mixed SCIM load on a spawned `roster serve` for a while, sampling the
-// server's memory (RSS from /proc) and the latency of each interval, to show both stay flat.
+// server's memory (RSS from /proc), its open file descriptors, the SQLite WAL's size and the
+// latency of each interval, to show they stay flat.
 //   --duration 30m   how long (s, m or h; default 30m; SOAK_DURATION)
 //   --rate 100       requests per second, open loop (default 100; SOAK_RATE), at most 64 in flight
 //   --orgs 5         organizations, each seeded with 200 users and 3 groups
 //   --every 10s      sampling interval
 //   --store sqlite|postgres   (postgres: TEST_DATABASE_URL or a throwaway cluster)
 // Prints one line per interval and a summary (RSS first, last, max and its slope after the first
-// fifth; p50/p99/max latency); exits 1 on any 5xx or unexpected status.
+// fifth; open fds and the WAL's size first, last and max; p50/p99/max latency); exits 1 on any
+// 5xx or unexpected status.
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createTestDatabase } from '../../test/helpers/pg-database.ts'
@@ -63,7 +65,7 @@ try {
     orgs.push({ token, users, groups })
   }
   console.log(`soak: ${storeName}, ${durationS} s at ${rate} requests/s over ${orgCount} organizations, server pid ${server.proc.pid}, sampled every ${everyS} s`)
-  console.log('   t(s)  requests  errors   p50(ms)  p99(ms)  max(ms)  RSS(MiB)')
+  console.log('   t(s)  requests  errors   p50(ms)  p99(ms)  max(ms)  RSS(MiB)  fds  WAL(MiB)')
 
   let lat: number[] = []
   let sent = 0
@@ -72,7 +74,16 @@ try {
   let skipped = 0
   let created = 0
   const unexpected: string[] = []
-  const samples: { t: number; rss: number; p50: number; p99: number; max: number; n: number }[] = []
+  const samples: { t: number; rss: number; fds: number; wal: number; p50: number; p99: number; max: number; n: number }[] = []
+  // The SQLite write-ahead log beside the database file (none on PostgreSQL): checkpoints keep it bounded.
+  const walMiB = () => {
+    if (!dbUrl.startsWith('sqlite:')) return 0
+    try {
+      return statSync(`${dbUrl.slice('sqlite:'.length)}-wal`).size / 1_048_576
+    } catch {
+      return 0
+    }
+  }
   const pickOf = <T>(xs: readonly T[]) => xs[Math.floor(Math.random() * xs.length)] as T
 
   async function one(): Promise<void> {
@@ -138,10 +149,10 @@ try {
     if (Date.now() - lastSample >= everyS * 1000) {
       lastSample = Date.now()
       const rss = (server.rssKiB() ?? 0) / 1024
-      const s = { t: Math.round((Date.now() - t0) / 1000), rss, p50: pct(lat, 50), p99: pct(lat, 99), max: Math.max(0, ...lat), n: lat.length }
+      const s = { t: Math.round((Date.now() - t0) / 1000), rss, fds: server.openFds() ?? 0, wal: walMiB(), p50: pct(lat, 50), p99: pct(lat, 99), max: Math.max(0, ...lat), n: lat.length }
       samples.push(s)
       lat = []
-      console.log(`${String(s.t).padStart(7)}  ${String(s.n).padStart(8)}  ${String(errors).padStart(6)}  ${s.p50.toFixed(1).padStart(8)}  ${s.p99.toFixed(1).padStart(7)}  ${s.max.toFixed(0).padStart(7)}  ${rss.toFixed(1).padStart(8)}`)
+      console.log(`${String(s.t).padStart(7)}  ${String(s.n).padStart(8)}  ${String(errors).padStart(6)}  ${s.p50.toFixed(1).padStart(8)}  ${s.p99.toFixed(1).padStart(7)}  ${s.max.toFixed(0).padStart(7)}  ${rss.toFixed(1).padStart(8)}  ${String(s.fds).padStart(3)}  ${s.wal.toFixed(1).padStart(8)}`)
     }
   }
   while (inFlight > 0) await new Promise((r) => setTimeout(r, 20))
@@ -153,7 +164,8 @@ try {
   const rssList = samples.map((s) => s.rss)
   console.log(`summary: ${sent} requests in ${durationS} s (${(sent / durationS).toFixed(1)}/s; ${skipped} not sent while 64 were in flight), ${errors} errors; ` +
     `RSS first ${rssList[0]?.toFixed(1)} MiB, last ${rssList[rssList.length - 1]?.toFixed(1)} MiB, max ${Math.max(...rssList).toFixed(1)} MiB, ` +
-    `slope after warm-up ${(slope * 3600).toFixed(1)} MiB/h; p99 per interval ${Math.min(...samples.map((s) => s.p99)).toFixed(1)}–${Math.max(...samples.map((s) => s.p99)).toFixed(1)} ms, ` +
+    `slope after warm-up ${(slope * 3600).toFixed(1)} MiB/h; open fds first ${samples[0]?.fds}, last ${samples[samples.length - 1]?.fds}, max ${Math.max(...samples.map((s) => s.fds))}; ` +
+    `WAL max ${Math.max(...samples.map((s) => s.wal)).toFixed(1)} MiB, last ${samples[samples.length - 1]?.wal.toFixed(1)} MiB; p99 per interval ${Math.min(...samples.map((s) => s.p99)).toFixed(1)}–${Math.max(...samples.map((s) => s.p99)).toFixed(1)} ms, ` +
     `p50 ${Math.min(...samples.map((s) => s.p50)).toFixed(1)}–${Math.max(...samples.map((s) => s.p50)).toFixed(1)} ms, max ${Math.max(...samples.map((s) => s.max)).toFixed(0)} ms`)
   for (const u of unexpected) console.log(`  unexpected: ${u}`)
   if (errors > 0) failed = true

@@ -3,7 +3,7 @@
 // sockets (abuse), a process to kill (chaos, lost answers) or to watch over time (soak), and the
 // requests they send it.
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { freePort } from './free-port.ts'
@@ -18,6 +18,8 @@ export interface Server {
   readonly proc: ChildProcess
   /** Resident memory of the server process in KiB (from /proc), or null where there is none. */
   rssKiB(): number | null
+  /** Open file descriptors of the server process (from /proc), or null where there is none. */
+  openFds(): number | null
   kill(signal?: NodeJS.Signals): Promise<void>
 }
 
@@ -57,6 +59,13 @@ export async function startServer(databaseUrl: string, extra: Record<string, str
       try {
         const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'))
         return m ? Number(m[1]) : null
+      } catch {
+        return null
+      }
+    },
+    openFds() {
+      try {
+        return readdirSync(`/proc/${proc.pid}/fd`).length
       } catch {
         return null
       }
