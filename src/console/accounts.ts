@@ -57,7 +57,12 @@ const EMAIL = /^[^\s@<>(),;:"[\]\\]+@[^\s@<>(),;:"[\]\\]+\.[^\s@<>(),;:"[\]\\]+$
 export function checkEmail(raw: unknown): { email: string; folded: string } {
   const email = typeof raw === 'string' ? raw.trim() : ''
   if (email.length > 254 || !EMAIL.test(email)) throw new ConsoleError('invalid_parameter', 'email: must be an email address, e.g. ada@example.com')
-  return { email, folded: email.normalize('NFKC').toLowerCase() }
+  return { email, folded: foldEmail(email) }
+}
+
+/** An email as sign-in throttling keys it: compatibility-normalized, lower case. */
+function foldEmail(email: string): string {
+  return email.normalize('NFKC').toLowerCase()
 }
 
 export function secretHash(secret: string): string {
@@ -118,7 +123,7 @@ export async function signIn(deps: Deps, policy: ConsolePolicy, rawEmail: unknow
  */
 export async function confirmPassword(deps: Deps, policy: ConsolePolicy, session: ActiveSession, password: unknown): Promise<string> {
   try {
-    await checkPassword(deps, policy, session.account.email.normalize('NFKC').toLowerCase(), password)
+    await checkPassword(deps, policy, foldEmail(session.account.email), password)
   } catch (e) {
     if (e instanceof ConsoleError && e.code === 'bad_credentials') throw new ConsoleError('bad_credentials', 'The password is wrong')
     throw e
@@ -213,7 +218,7 @@ export async function redeemLink(deps: Deps, token: unknown, password: unknown, 
   if (!account) throw new ConsoleError('link_invalid', 'The link\'s account no longer exists')
   await deps.store.console.setPassword(account.id, hash)
   await deps.store.console.deleteSessions(account.id)
-  await deps.store.console.clearSignIn(account.email.normalize('NFKC').toLowerCase())
+  await deps.store.console.clearSignIn(foldEmail(account.email))
   return account
 }
 

@@ -46,6 +46,11 @@ export function sourceKey(address: string | undefined): string {
   return `${groups.slice(0, 4).map((g) => Number.parseInt(g, 16).toString(16)).join(':')}::/64`
 }
 
+/** A refused source's answer, in both surfaces' errors (scim/auth.ts, api/errors.ts). */
+export function tooManyFailuresMessage(retryAfterSeconds: number): string {
+  return `Too many failed authentications from this address; retry after ${retryAfterSeconds} s`
+}
+
 export class AuthFailureLimiter {
   readonly #perMinute: number
   readonly #now: () => number

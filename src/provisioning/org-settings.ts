@@ -238,10 +238,10 @@ export async function verifyDomain(
     if (refusal) throw new OrgError('ROSTER_ERR_ORG_DOMAIN_CLAIMED', refusal.message, 'domain')
 
     if (result.state === 'failed') {
-      await tx.orgs.updateDomain(org.id, domain, { state: 'failed', detail: result.reason, checkedAt: now })
-      // A failed claim of a domain another organization listed first keeps not counting: say so beside the reason.
+      // A failed claim of a domain another organization listed first keeps not counting: say so beside
+      // the reason (the claim is pending now, and the policy withholds a pending one as a failed one).
       const detail = await contested(tx, org.id, domain) ? `${result.reason} ${contestedDetail(domain)}` : result.reason
-      if (detail !== result.reason) await tx.orgs.updateDomain(org.id, domain, { state: 'failed', detail })
+      await tx.orgs.updateDomain(org.id, domain, { state: 'failed', detail, checkedAt: now })
       if (cur.state !== 'failed' || cur.detail !== detail) {
         const details = { domain, before: { state: cur.state, detail: cur.detail }, after: { state: 'failed', detail } }
         await record(deps, tx, org.id, now, { actor, action: DOMAIN_VERIFICATION, details }, await viewInTx(tx, org), ['domainStates'])

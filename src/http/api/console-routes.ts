@@ -15,7 +15,7 @@ import type { OrgId } from '../../store/store.ts'
 import { actorOf, authorizeAny, notFound } from './access.ts'
 import { clearSessionCookie, secureRequest, setSessionCookie } from './console-auth.ts'
 import { CONSOLE } from './console-schemas.ts'
-import { ApiError } from './errors.ts'
+import { ApiError, tooManyFailures } from './errors.ts'
 
 const RESET_EVERY_MS = 60_000
 
@@ -96,7 +96,7 @@ export function registerConsoleRoutes(app: FastifyInstance, appDeps: Deps, opts:
   async function passwordChecked<T>(request: FastifyRequest, check: () => Promise<T>): Promise<T> {
     const source = sourceKey(request.ip)
     const wait = opts.authFailures?.refused(source) ?? null
-    if (wait !== null) throw new ApiError(429, 'too_many_failures', `Too many failed authentications from this address; retry after ${wait} s`, { 'retry-after': String(wait) })
+    if (wait !== null) throw tooManyFailures(wait)
     try {
       return await check()
     } catch (e) {

@@ -22,7 +22,7 @@ import { findNul, nulMessage, urlHoldsNul } from '../nul.ts'
 import { hugeNumberMessage, invalidUtf8Message, invalidUtf8Path, mayHoldHugeNumber, pathOfHugeNumber, utf8Text } from '../utf8.ts'
 import { registerDirectoryRoutes } from './directory.ts'
 import { registerDirectoryWrites } from './directory-writes.ts'
-import { ApiError } from './errors.ts'
+import { ApiError, tooManyFailures } from './errors.ts'
 import { registerEventRoutes } from './events.ts'
 import { registerInvitationRoutes } from './invitations.ts'
 import { registerLogRoutes } from './provisioning-log.ts'
@@ -273,7 +273,7 @@ export async function apiPlugin(app: FastifyInstance, opts: ApiPluginOptions): P
     // (http/auth-failures.ts; the same counts as SCIM's).
     const source = sourceKey(request.ip)
     const wait = opts.authFailures?.refused(source) ?? null
-    if (wait !== null) throw new ApiError(429, 'too_many_failures', `Too many failed authentications from this address; retry after ${wait} s`, { 'retry-after': String(wait) })
+    if (wait !== null) throw tooManyFailures(wait)
     const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header)
     if (!m?.[1]) throw unauthorized('Authorization must be "Bearer <API key>"')
     const secret = m[1]

@@ -4,7 +4,7 @@
 // (ASVS 3.1.1, docs/architecture.md AUTH-4). A source address with too many failures is refused
 // 429 before its token is read (http/auth-failures.ts).
 import type { FastifyRequest } from 'fastify'
-import { sourceKey, type AuthFailureLimiter } from '../auth-failures.ts'
+import { sourceKey, tooManyFailuresMessage, type AuthFailureLimiter } from '../auth-failures.ts'
 import { hashToken, isWellFormedToken } from '../../orgs/tokens.ts'
 import { ScimError } from '../../scim/errors.ts'
 import type { OrgId, Store } from '../../store/store.ts'
@@ -25,7 +25,7 @@ export function invalidToken(): ScimError {
  * scimType (RFC 7644 §3.12 has none for it).
  */
 export function tooManyFailures(retryAfterSeconds: number): ScimError {
-  return new ScimError(429, null, `Too many failed authentications from this address; retry after ${retryAfterSeconds} s`, { 'retry-after': String(retryAfterSeconds) })
+  return new ScimError(429, null, tooManyFailuresMessage(retryAfterSeconds), { 'retry-after': String(retryAfterSeconds) })
 }
 
 export interface AuthHooks {

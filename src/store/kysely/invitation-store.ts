@@ -287,7 +287,7 @@ export class KyselyInvitations implements InvitationStore {
 
   /** What each organization may still send within the hour; those whose sent invitations fill it are held until it has room. */
   async #roomLeft(conn: Conn, c: Claim, since: string, orgIds: readonly string[]): Promise<Map<string, number>> {
-    const left = new Map(orgIds.map((orgId) => [orgId, c.perOrgPerHour]))
+    const left = new Map<string, number>()
     if (orgIds.length === 0) return left
     // Two reads, each on its index: sent within the hour (invitations_sent, migration 0018), and
     // claimed and still being sent (invitations_due: a claimed invitation was due when claimed).
@@ -295,20 +295,19 @@ export class KyselyInvitations implements InvitationStore {
       where org_id in (${sql.join(orgIds)}) and sent_at is not null and sent_at > ${since} group by org_id`)
     const sendingRows = await this.#q.all<{ org_id: string; n: number | string }>(conn, sql`select org_id, count(*) as n from invitations
       where status = 'queued' and next_attempt_ms <= ${c.nowMs} and lease_until_ms >= ${c.nowMs} and org_id in (${sql.join(orgIds)}) group by org_id`)
-    const sending = new Map(sendingRows.map((r) => [r.org_id, Number(r.n)]))
-    const counts = [...new Set([...sentRows.map((r) => r.org_id), ...sending.keys()])]
-      .map((orgId) => ({ org_id: orgId, sent: Number(sentRows.find((r) => r.org_id === orgId)?.n ?? 0), sending: sending.get(orgId) ?? 0 }))
-    for (const r of counts) {
-      const sent = r.sent
-      left.set(r.org_id, c.perOrgPerHour - sent - r.sending)
+    const sentBy = new Map(sentRows.map((r) => [r.org_id, Number(r.n)]))
+    const sendingBy = new Map(sendingRows.map((r) => [r.org_id, Number(r.n)]))
+    for (const orgId of orgIds) {
+      const sent = sentBy.get(orgId) ?? 0
+      left.set(orgId, c.perOrgPerHour - sent - (sendingBy.get(orgId) ?? 0))
       if (sent < c.perOrgPerHour) continue
       // The window has room once the sends beyond the cap's are an hour old: the (sent − cap + 1)th oldest.
-      const [edge] = await this.#q.all<{ sent_at: string }>(conn, sql`select sent_at from invitations where org_id = ${r.org_id} and sent_at > ${since}
+      const [edge] = await this.#q.all<{ sent_at: string }>(conn, sql`select sent_at from invitations where org_id = ${orgId} and sent_at > ${since}
         order by sent_at limit 1 offset ${sent - c.perOrgPerHour}`)
       if (!edge) continue
       const opensMs = Date.parse(edge.sent_at) + HOUR_MS
       await this.#q.run(conn, sql`update invitations set next_attempt_ms = ${opensMs}
-        where org_id = ${r.org_id} and status = 'queued' and next_attempt_ms < ${opensMs} and lease_until_ms < ${c.nowMs}`)
+        where org_id = ${orgId} and status = 'queued' and next_attempt_ms < ${opensMs} and lease_until_ms < ${c.nowMs}`)
     }
     return left
   }
