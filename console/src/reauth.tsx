@@ -4,15 +4,15 @@
 // password counts toward the sign-in lock-out, and the dialog says what the server said.
 import { useEffect, useRef, useState, type FormEvent } from 'react'
 import { api, messageOf, setPasswordPrompt } from './api.ts'
-import { ErrorLine } from './ui.tsx'
+import { ErrorLine, useModalDialog } from './ui.tsx'
 
 export function PasswordPrompt({ email }: { email: string }) {
-  const ref = useRef<HTMLDialogElement>(null)
   const settle = useRef<((confirmed: boolean) => void) | null>(null)
   const [open, setOpen] = useState(false)
   const [password, setPassword] = useState('')
   const [error, setError] = useState<string | null>(null)
   const [busy, setBusy] = useState(false)
+  const ref = useModalDialog(open)
 
   useEffect(() => {
     setPasswordPrompt(() => new Promise<boolean>((resolve) => {
@@ -23,12 +23,6 @@ export function PasswordPrompt({ email }: { email: string }) {
     }))
     return () => setPasswordPrompt(null)
   }, [])
-  useEffect(() => {
-    const d = ref.current
-    if (!d) return
-    if (open && !d.open) d.showModal()
-    if (!open && d.open) d.close()
-  }, [open])
 
   const finish = (confirmed: boolean) => {
     setOpen(false)

@@ -1,7 +1,7 @@
 // Small shared pieces: the hash router, copy buttons, a confirmation dialog, a paged list's
 // controls, and an error line. Everything is a native element (button, dialog, label) so that
 // keyboard use and screen readers work without extra code.
-import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react'
+import { useCallback, useEffect, useRef, useState, type ReactNode, type RefObject } from 'react'
 
 /** The route is the URL's fragment: `#/o/Acme/users?cursor=…`. */
 export function useRoute(): { path: string; query: URLSearchParams } {
@@ -62,10 +62,8 @@ export function Notice({ children }: { children: ReactNode }) {
   return <p className="notice" role="status">{children}</p>
 }
 
-/** A modal confirmation (the native dialog: focus is trapped and Escape cancels). */
-export function Confirm({ open, title, children, confirmLabel, onConfirm, onCancel }: {
-  open: boolean; title: string; children: ReactNode; confirmLabel: string; onConfirm: () => void; onCancel: () => void
-}) {
+/** A native `<dialog>` shown as a modal while `open` (focus is trapped and Escape cancels): the ref to give it. */
+export function useModalDialog(open: boolean): RefObject<HTMLDialogElement | null> {
   const ref = useRef<HTMLDialogElement>(null)
   useEffect(() => {
     const d = ref.current
@@ -73,6 +71,14 @@ export function Confirm({ open, title, children, confirmLabel, onConfirm, onCanc
     if (open && !d.open) d.showModal()
     if (!open && d.open) d.close()
   }, [open])
+  return ref
+}
+
+/** A modal confirmation (the native dialog: focus is trapped and Escape cancels). */
+export function Confirm({ open, title, children, confirmLabel, onConfirm, onCancel }: {
+  open: boolean; title: string; children: ReactNode; confirmLabel: string; onConfirm: () => void; onCancel: () => void
+}) {
+  const ref = useModalDialog(open)
   return (
     <dialog ref={ref} aria-labelledby="confirm-title" onCancel={(e) => { e.preventDefault(); onCancel() }}>
       <h2 id="confirm-title">{title}</h2>
