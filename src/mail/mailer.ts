@@ -5,7 +5,7 @@
 // hash and expiry, sends the email (SMTP, or an .eml file in the outbox directory), and records
 // the outcome: sent (with `user.invited`, in the same transaction), retried on a capped
 // exponential backoff when the failure is transient (RFC 5321 §4.2.1: 4yz, or no answer), or
-// failed when it is permanent (5yz) or has lasted three days. Sent invitations past their expiry
+// failed when it is permanent (5yz) or three days after its first failure. Sent invitations past their expiry
 // become expired (`user.invitation_expired`); the user stays pending. An organization sent
 // ROSTER_INVITATIONS_PER_HOUR emails within the last hour has the rest wait, queued, until the
 // hour has room (store/kysely/invitation-store.ts): an identity provider that creates thousands
@@ -139,7 +139,7 @@ function invitee(e: FeedRef): string | null {
 
 type Outcome =
   | { readonly kind: 'sent'; readonly inv: ArmedInvitation }
-  | { readonly kind: 'retry'; readonly inv: ArmedInvitation; readonly nextAttemptMs: number; readonly error: string }
+  | { readonly kind: 'retry'; readonly inv: ArmedInvitation; readonly nextAttemptMs: number; readonly failedAtMs: number; readonly error: string }
   | { readonly kind: 'failed'; readonly inv: ArmedInvitation; readonly error: string }
 
 async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
@@ -351,10 +351,12 @@ export class Mailer {
       const error = text.length > MAX_ERROR ? `${text.slice(0, MAX_ERROR)}…` : text
       if (e instanceof MailError && !e.transient) return { kind: 'failed', inv, error }
       const nowMs = this.#o.now().getTime()
-      if (nowMs - Date.parse(invitation.createdAt) >= this.#o.retryForMs) {
+      // Three days from the first failure, not from when it was queued: the per-hour cap may have
+      // held it longer than that before its first try (docs/policies.md).
+      if (nowMs - (invitation.firstFailureMs ?? nowMs) >= this.#o.retryForMs) {
         return { kind: 'failed', inv, error: `gave up after ${invitation.attempts} attempts: ${error}` }
       }
-      return { kind: 'retry', inv, error, nextAttemptMs: nowMs + mailRetryDelayMs(invitation.attempts, this.#o.retryBaseMs, this.#o.retryMaxMs, this.#o.random) }
+      return { kind: 'retry', inv, error, failedAtMs: nowMs, nextAttemptMs: nowMs + mailRetryDelayMs(invitation.attempts, this.#o.retryBaseMs, this.#o.retryMaxMs, this.#o.random) }
     }
   }
 
@@ -367,7 +369,7 @@ export class Mailer {
       for (const o of outcomes) {
         const { orgId, id, userId } = o.inv.invitation
         if (o.kind === 'retry') {
-          await tx.invitations.markRetry(orgId, id, o.inv.tokenHash, o.nextAttemptMs, o.error)
+          await tx.invitations.markRetry(orgId, id, o.inv.tokenHash, o.nextAttemptMs, o.error, o.failedAtMs)
         } else if (o.kind === 'failed') {
           await tx.invitations.markFailed(orgId, id, o.inv.tokenHash, now, o.error)
         } else if (await tx.invitations.markSent(orgId, id, o.inv.tokenHash, now)) {

@@ -32,7 +32,7 @@ export class InvitationError extends Error {
 }
 
 /** An invitation as the API shows it: never its token or the token's hash. */
-export type PublicInvitation = Omit<InvitationRow, 'orgId' | 'nextAttemptMs' | 'tokenHash'> & { readonly nextAttemptAt: string | null }
+export type PublicInvitation = Omit<InvitationRow, 'orgId' | 'nextAttemptMs' | 'tokenHash' | 'firstFailureMs'> & { readonly nextAttemptAt: string | null }
 
 export function publicInvitation(r: InvitationRow): PublicInvitation {
   return {
@@ -122,7 +122,7 @@ export async function resendInvitation(deps: Deps, orgId: OrgId, userId: Resourc
     await tx.invitations.queue(orgId, { id, userId, now, nowMs: at.getTime() })
     return {
       orgId, id, userId, status: 'queued', email: null, createdAt: now, sentAt: null, expiresAt: null, endedAt: null, attempts: 0,
-      nextAttemptMs: at.getTime(), lastError: null,
+      nextAttemptMs: at.getTime(), lastError: null, firstFailureMs: null,
     }
   })
 }

@@ -28,6 +28,8 @@ export interface InvitationRow {
   /** Epoch ms of the next send while queued. */
   readonly nextAttemptMs: number
   readonly lastError: string | null
+  /** Epoch ms of the first failed send, null until one fails: transient failures are retried for three days from it. */
+  readonly firstFailureMs: number | null
 }
 
 /** An event row of the feed as the mailer reads it (every organization, in position order). */
@@ -145,6 +147,7 @@ export interface InvitationTx {
    * mailer after this one's lease ended).
    */
   markSent(orgId: OrgId, id: string, tokenHash: string, now: string): Promise<boolean>
-  markRetry(orgId: OrgId, id: string, tokenHash: string, nextAttemptMs: number, error: string): Promise<boolean>
+  /** Queued again for `nextAttemptMs`; the first failure's time (`failedAtMs`) is kept if one is already recorded. */
+  markRetry(orgId: OrgId, id: string, tokenHash: string, nextAttemptMs: number, error: string, failedAtMs: number): Promise<boolean>
   markFailed(orgId: OrgId, id: string, tokenHash: string, now: string, error: string): Promise<boolean>
 }

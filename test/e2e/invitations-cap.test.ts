@@ -98,6 +98,42 @@ describe.each(storeMatrix())('the invitations-per-hour cap on $name', (factory: 
     expect((await Promise.all(acme.map((id) => invitation(t.orgId, id)))).map((i) => i.attempts)).toEqual(acme.map(() => 1))
   })
 
+  it('an invitation the cap held for days still gets its three days of retries from its first failure, then gives up', async () => {
+    // The mail server answers 451 (transient, RFC 5321 §4.2.1) to every recipient while `down`.
+    let down = false
+    const mail = await startSmtp({ refuse: () => (down ? { code: 451, text: 'Try again later' } : null) })
+    cleanups.push(() => mail.close())
+    let offset = 0
+    const t = await startApp(factory, {}, { now: () => new Date(Date.now() + offset), mailer: mailer(mail) })
+    cleanups.push(() => t.close())
+    const key = (await createApiKey(t.deps, { name: 'app', orgId: t.orgId, scopes: ['*'], expiresAt: null })).key
+    const get = apiGet(t, () => key)
+    const invitation = async (id: string) => (await get<Invitation>(`/orgs/${t.orgId}/users/${id}/invitation`)).json
+
+    const ids = await Promise.all(Array.from({ length: CAP + 1 }, (_, i) => create(t, `held${i}@acme.test`)))
+    await eventually(async () => (await Promise.all(ids.map(invitation))).filter((i) => i.status === 'sent').length === CAP, 20_000, 'five sent')
+    const heldId = (await Promise.all(ids.map(async (id) => ({ id, inv: await invitation(id) })))).find((x) => x.inv.status === 'queued')?.id ?? ''
+    expect(heldId).not.toBe('')
+
+    // Four days on (the cap held it that long, as it holds an organization's 72,001st user at the
+    // default cap), its first try meets a mail server that is down: retried, not given up.
+    down = true
+    offset += 4 * 24 * HOUR
+    await eventually(async () => (await invitation(heldId)).attempts >= 2, 20_000, 'failed tries of the held invitation')
+    expect(await invitation(heldId)).toMatchObject({ status: 'queued', sentAt: null, lastError: expect.stringContaining('451') })
+    down = false
+    await eventually(async () => (await invitation(heldId)).status === 'sent', 20_000, 'sent once the server is back')
+
+    // A user created now, with the server down: retried until three days after its first failure, then failed.
+    down = true
+    const late = await create(t, 'late@acme.test')
+    await eventually(async () => (await invitation(late)).attempts >= 2, 20_000, 'failed tries')
+    expect((await invitation(late)).status).toBe('queued')
+    offset += 3 * 24 * HOUR + 60_000
+    await eventually(async () => (await invitation(late)).status === 'failed', 20_000, 'given up three days after its first failure')
+    expect((await invitation(late)).lastError).toMatch(/^gave up after \d+ attempts: .*451/)
+  })
+
   it('two mailers on one database share the cap: five emails of twelve, the rest held', async () => {
     const mail = await startSmtp()
     cleanups.push(() => mail.close())

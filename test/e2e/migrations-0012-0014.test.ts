@@ -27,6 +27,7 @@ const adminUrl = process.env.TEST_DATABASE_URL
 // The migrations after 0014 are undone first (newest first), so that 0012–0014 are the last ones
 // missing: a migration added later adds its own undo at the top.
 const UNDO = [
+  'alter table invitations drop column first_failure_ms', "delete from kysely_migration where name = '0019-invitation-first-failure'",
   'drop index invitations_sent', "delete from kysely_migration where name = '0018-invitations-sent'",
   'alter table console_sessions drop column authenticated_at', "delete from kysely_migration where name = '0017-console-session-authenticated'",
   'drop index webhook_deliveries_endpoint_due', "delete from kysely_migration where name = '0016-webhook-endpoint-due'",

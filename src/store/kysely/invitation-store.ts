@@ -31,7 +31,7 @@ function toInvitation(r: InvitationsTable): InvitationRow {
   return {
     orgId: r.org_id as OrgId, id: r.id, userId: r.user_id, status: r.status as InvitationStatus, email: r.email, createdAt: r.created_at,
     sentAt: r.sent_at, expiresAt: r.expires_at, endedAt: r.ended_at, attempts: Number(r.attempts), nextAttemptMs: Number(r.next_attempt_ms),
-    lastError: r.last_error,
+    lastError: r.last_error, firstFailureMs: r.first_failure_ms === null ? null : Number(r.first_failure_ms),
   }
 }
 
@@ -51,7 +51,10 @@ export function invitationStatements(b: Kysely<Database>, lockRows: boolean) {
       .where('org_id', '=', arg(0)).where('user_id', '=', arg(1)).where('status', 'in', ['queued', 'sent'])),
     invitationEnd: prepare(inv.set({ status: arg(3), ended_at: arg(2) }).where('org_id', '=', arg(0)).where('id', '=', arg(1)).where('status', '=', 'sent')),
     invitationSent: prepare(armed(inv.set({ status: 'sent', sent_at: arg(3), lease_until_ms: 0, last_error: null }))),
-    invitationRetry: prepare(armed(inv.set({ next_attempt_ms: arg(3), last_error: arg(4), lease_until_ms: 0, token_hash: null, expires_at: null }))),
+    invitationRetry: prepare(armed(inv.set((eb) => ({
+      next_attempt_ms: arg(3), last_error: arg(4), lease_until_ms: 0, token_hash: null, expires_at: null,
+      first_failure_ms: eb.fn.coalesce('first_failure_ms', eb.val(arg(5))),
+    })))),
     invitationFailed: prepare(armed(inv.set({ status: 'failed', ended_at: arg(3), last_error: arg(4), lease_until_ms: 0, token_hash: null, expires_at: null }))),
   }
 }
@@ -96,8 +99,8 @@ export class KyselyInvitationTx implements InvitationTx {
     return (await run(this.#c, this.#st.invitationSent, [orgId, id, tokenHash, now])) === 1
   }
 
-  async markRetry(orgId: OrgId, id: string, tokenHash: string, nextAttemptMs: number, error: string): Promise<boolean> {
-    return (await run(this.#c, this.#st.invitationRetry, [orgId, id, tokenHash, nextAttemptMs, error])) === 1
+  async markRetry(orgId: OrgId, id: string, tokenHash: string, nextAttemptMs: number, error: string, failedAtMs: number): Promise<boolean> {
+    return (await run(this.#c, this.#st.invitationRetry, [orgId, id, tokenHash, nextAttemptMs, error, failedAtMs])) === 1
   }
 
   async markFailed(orgId: OrgId, id: string, tokenHash: string, now: string, error: string): Promise<boolean> {

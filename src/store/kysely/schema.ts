@@ -174,6 +174,7 @@ export interface InvitationsTable {
   org_id: string; id: string; user_id: string; status: string; email: string | null; token_hash: string | null
   created_at: string; sent_at: string | null; expires_at: string | null; ended_at: string | null
   attempts: number; next_attempt_ms: number | string; lease_until_ms: number | string; last_error: string | null
+  first_failure_ms: number | string | null
 }
 
 export interface AuditLogTable { org_id: string; id: string; at: string; actor: string; action: string; details: string }

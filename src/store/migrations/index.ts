@@ -19,6 +19,7 @@ import { orgSettingsVersion } from './0015-org-settings-version.ts'
 import { webhookEndpointDue } from './0016-webhook-endpoint-due.ts'
 import { consoleSessionAuthenticated } from './0017-console-session-authenticated.ts'
 import { invitationsSent } from './0018-invitations-sent.ts'
+import { invitationFirstFailure } from './0019-invitation-first-failure.ts'
 
 export type DialectKind = 'sqlite' | 'postgres'
 
@@ -31,7 +32,7 @@ function migrations(kind: DialectKind): Record<string, Migration> {
     '0011-declared-schemas': declaredSchemas(kind), '0012-unique-values': uniqueValues(kind), '0013-server-info': serverInfo(kind),
     '0014-console-list-indexes': consoleListIndexes(kind), '0015-org-settings-version': orgSettingsVersion(kind),
     '0016-webhook-endpoint-due': webhookEndpointDue(kind), '0017-console-session-authenticated': consoleSessionAuthenticated(kind),
-    '0018-invitations-sent': invitationsSent(kind),
+    '0018-invitations-sent': invitationsSent(kind), '0019-invitation-first-failure': invitationFirstFailure(kind),
   }
 }
 
