@@ -11,8 +11,10 @@ export interface EnvVar {
 }
 
 export const ENV_VARS: readonly EnvVar[] = [
-  { group: 'server', name: 'HOST', default: '127.0.0.1', description: 'Address to listen on (`0.0.0.0`: every interface).' },
-  { group: 'server', name: 'PORT', default: '8080', description: 'Port to listen on (0: any free port).' },
+  { group: 'server', name: 'HOST', default: '127.0.0.1', description: 'Address to listen on (`0.0.0.0`: every interface). Beyond loopback, plain HTTP (neither `ROSTER_TLS_CERT_FILE` nor `ROSTER_TRUSTED_PROXIES`) is served with a warning at start (`docs/security.md`, "TLS").' },
+  { group: 'server', name: 'PORT', default: '8080', description: 'Port to listen on (0: any free port); HTTPS with `ROSTER_TLS_CERT_FILE`, plain HTTP otherwise.' },
+  { group: 'server', name: 'ROSTER_TLS_CERT_FILE', default: '', description: 'PEM file of the server\'s certificate, followed by its chain. With `ROSTER_TLS_KEY_FILE` (both or neither), Roster serves HTTPS itself on `PORT`: TLS 1.2 and 1.3 only, Entra ID\'s cipher suites and no weak one (`docs/security.md`, "TLS"). Both files are read again on SIGHUP, so a renewed certificate needs no restart. Unset: plain HTTP, for a proxy that terminates TLS.' },
+  { group: 'server', name: 'ROSTER_TLS_KEY_FILE', default: '', description: 'PEM file of that certificate\'s private key, unencrypted (readable by the server\'s user only).' },
   { group: 'server', name: 'ROSTER_PUBLIC_URL', default: '', description: 'Base URL identity providers reach, e.g. `https://roster.example.com`, behind a proxy; tenant URLs and `meta.location` use it.' },
   { group: 'server', name: 'ROSTER_ALLOWED_HOSTS', default: 'loopback names', description: 'Without `ROSTER_PUBLIC_URL`: comma-separated `Host` headers (host or host:port) answers may name; any other is ignored and answers name `http://HOST:PORT` (never an unchecked header: host-header injection).' },
   { group: 'server', name: 'ROSTER_REQUEST_TIMEOUT_MS', default: '20000', description: 'How long a whole request (headers and body) may take to arrive, 1,000–25,000 ms (under identity providers\' client timeouts): then 408 and the connection is closed.' },
@@ -23,7 +25,7 @@ export const ENV_VARS: readonly EnvVar[] = [
   { group: 'server', name: 'ROSTER_RATE_LIMIT_ORG', default: '1000', description: 'Requests a second per organization, all its tokens together on SCIM and all its API keys together on `/api/v1`, each surface apart (0: no limit).' },
   { group: 'server', name: 'ROSTER_RATE_LIMIT_BURST_SECONDS', default: '2', description: 'A quiet client may send this many seconds of its rate at once (1–60).' },
   { group: 'server', name: 'ROSTER_AUTH_FAILURES_PER_MINUTE', default: '100', description: 'Failed authentications (unknown or malformed SCIM tokens and API keys) one address may have within a minute (0: no limit, up to 1,000,000); past it every request from that address is 429 with `Retry-After` before its credential is looked up. Counted per process, by the connection\'s address (`docs/security.md`, "Token guessing").' },
-  { group: 'server', name: 'ROSTER_TRUSTED_PROXIES', default: '', description: 'Behind a reverse proxy or load balancer: its addresses or CIDR ranges, comma-separated (`10.0.0.5,10.1.0.0/16`). Requests from them are counted for `ROSTER_AUTH_FAILURES_PER_MINUTE` by the client address their `X-Forwarded-For` names; without it every client behind the proxy is one address (`docs/security.md`, "Token guessing").' },
+  { group: 'server', name: 'ROSTER_TRUSTED_PROXIES', default: '', description: 'Behind a reverse proxy or load balancer: its addresses or CIDR ranges, comma-separated (`10.0.0.5,10.1.0.0/16`). Requests from them are counted for `ROSTER_AUTH_FAILURES_PER_MINUTE` by the client address their `X-Forwarded-For` names; without it every client behind the proxy is one address (`docs/security.md`, "Token guessing"). Also the operator\'s word that TLS ends at that proxy: no plain-HTTP warning at start.' },
   { group: 'server', name: 'LOG_LEVEL', default: 'info', description: '`fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent`.' },
   { group: 'database', name: 'ROSTER_DATABASE_URL', default: 'sqlite:./data/roster.db', description: '`sqlite:PATH` (created; the provisioning log of reads and failures goes to `PATH` with `-log` before its extension: `roster backup` copies both) or `postgres://user:password@host:5432/db`.' },
   { group: 'database', name: 'ROSTER_NO_MIGRATE', default: '', description: '`1`: do not migrate at start (run `roster migrate`).' },
@@ -49,7 +51,7 @@ export const ENV_VARS: readonly EnvVar[] = [
   { group: 'invitations', name: 'ROSTER_INVITATION_TTL_DAYS', default: '7', description: 'Days an invitation stays valid, 1–90.' },
   { group: 'invitations', name: 'ROSTER_INVITATIONS_PER_HOUR', default: '1000', description: 'Most invitation emails one organization is sent in any hour, 0–1,000,000 (0: no cap); the rest stay queued until the hour has room, and SCIM requests are never slowed or refused for it. Counted in the database, so every server on it shares the cap (`docs/policies.md`).' },
   { group: 'operations', name: 'ROSTER_METRICS_TOKEN', default: '', description: '`GET /metrics` on the server\'s port with this bearer token (16+ characters).' },
-  { group: 'operations', name: 'ROSTER_METRICS_PORT', default: '', description: '`GET /metrics` without a token on this port of its own.' },
+  { group: 'operations', name: 'ROSTER_METRICS_PORT', default: '', description: '`GET /metrics` without a token on this port of its own, bound to `HOST`; plain HTTP even with `ROSTER_TLS_CERT_FILE` (keep it off the network identity providers reach).' },
   { group: 'operations', name: 'ROSTER_METRICS_ORG_LABEL', default: '', description: '`1`: an `organization` label on request metrics (one series per organization).' },
   { group: 'operations', name: 'ROSTER_REQUEST_LOG', default: '1', description: '`0`: no JSON line per request (other log lines stay).' },
   { group: 'operations', name: 'ROSTER_SHUTDOWN_DRAIN_MS', default: '0', description: 'On SIGTERM, how long `/readyz` fails while the server still answers, before its port closes.' },

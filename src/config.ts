@@ -4,6 +4,7 @@ import { isIP } from 'node:net'
 import { dirname, join, resolve } from 'node:path'
 import { LOOPBACK_HOSTS } from './http/base-url.ts'
 import type { RateLimitSettings } from './http/rate-limit.ts'
+import type { TlsFiles } from './http/tls.ts'
 import { parseMailbox } from './mail/mime.ts'
 import { DEFAULT_INVITE_URL, inviteUrl } from './mail/templates.ts'
 import { DEFAULT_LIMITS, type Limits } from './provisioning/deps.ts'
@@ -23,6 +24,8 @@ export type DatabaseConfig =
 export interface Config {
   readonly host: string
   readonly port: number
+  /** Serve HTTPS with this certificate and key (PEM files; http/tls.ts); null: plain HTTP, TLS ends at a proxy in front. */
+  readonly tls: TlsFiles | null
   readonly database: DatabaseConfig
   /** Base URL identity providers reach, e.g. https://roster.example.com (src/http/base-url.ts when unset). */
   readonly publicUrl: string | null
@@ -125,6 +128,17 @@ function trustedProxies(raw: string | undefined): string[] {
   return list
 }
 
+/** ROSTER_TLS_CERT_FILE and ROSTER_TLS_KEY_FILE: both or neither (the files are read at start, http/tls.ts). */
+function tlsFiles(env: NodeJS.ProcessEnv): TlsFiles | null {
+  const cert = env.ROSTER_TLS_CERT_FILE === undefined || env.ROSTER_TLS_CERT_FILE.trim() === '' ? null : env.ROSTER_TLS_CERT_FILE
+  const key = env.ROSTER_TLS_KEY_FILE === undefined || env.ROSTER_TLS_KEY_FILE.trim() === '' ? null : env.ROSTER_TLS_KEY_FILE
+  if (cert === null && key === null) return null
+  const both = 'set both (PEM files: the certificate, followed by its chain, and its private key) to serve HTTPS, or neither to serve plain HTTP behind a TLS proxy'
+  if (cert === null) throw new ConfigError('ROSTER_ERR_CONFIG_ROSTER_TLS_CERT_FILE', `ROSTER_TLS_KEY_FILE is set but ROSTER_TLS_CERT_FILE is not: ${both}`)
+  if (key === null) throw new ConfigError('ROSTER_ERR_CONFIG_ROSTER_TLS_KEY_FILE', `ROSTER_TLS_CERT_FILE is set but ROSTER_TLS_KEY_FILE is not: ${both}`)
+  return { certFile: resolve(cert), keyFile: resolve(key) }
+}
+
 export function parseDatabaseUrl(raw: string | undefined, allowFsyncOff = false): DatabaseConfig {
   const url = raw === undefined || raw === '' ? 'sqlite:./data/roster.db' : raw
   if (url.startsWith('sqlite:')) {
@@ -203,6 +217,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return Object.freeze({
     host: env.HOST && env.HOST !== '' ? env.HOST : '127.0.0.1',
     port: int(env, 'PORT', 8080, 0, 65_535),
+    tls: tlsFiles(env),
     database,
     publicUrl: env.ROSTER_PUBLIC_URL ? env.ROSTER_PUBLIC_URL.replace(/\/+$/, '') : null,
     allowedHosts: env.ROSTER_ALLOWED_HOSTS ? env.ROSTER_ALLOWED_HOSTS.split(',').map((h) => h.trim()).filter((h) => h !== '') : LOOPBACK_HOSTS,

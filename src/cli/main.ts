@@ -4,6 +4,7 @@
 // Every command takes --json for scripts. Exit codes: 0 ok, 1 failure, 2 usage.
 import { uuidV7Generator } from '../ids.ts'
 import { parseArgs } from 'node:util'
+import { readTlsFiles } from '../http/tls.ts'
 import { ConfigError, loadConfig, type Config } from '../config.ts'
 import { serve } from '../http/server.ts'
 import { DEFAULT_LIMITS, type Deps } from '../provisioning/deps.ts'
@@ -201,7 +202,9 @@ async function main(argv: string[]): Promise<number> {
       return 0
     case 'config': {
       if (sub !== 'check') throw new UsageError('usage: roster config check')
-      // loadConfig above has validated every variable (an error names the variable and exits 1).
+      // loadConfig above has validated every variable (an error names the variable and exits 1);
+      // the TLS files are read as the server reads them at start.
+      if (config.tls !== null) readTlsFiles(config.tls)
       const shown = redactedConfig(config)
       out(json, shown, ['Configuration is valid:', ...Object.entries(shown).map(([k, v]) => `  ${k.padEnd(20)} ${typeof v === 'string' ? v : JSON.stringify(v)}`)].join('\n'))
       return 0

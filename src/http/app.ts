@@ -30,6 +30,7 @@ import { registerConsoleStatic } from './console-static.ts'
 import { watchClientGone } from './client-gone.ts'
 import { abandonDeadline } from './deadline.ts'
 import { countInFlight, RequestLoad } from './in-flight.ts'
+import { tlsContextOptions, type TlsPair } from './tls.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -68,6 +69,8 @@ export interface AppOptions {
   readonly consolePolicy?: ConsolePolicy
   /** Where the built console is (console/dist); not served when absent. */
   readonly consoleDir?: string
+  /** Serve HTTPS with this certificate and key (http/tls.ts); plain HTTP when absent. */
+  readonly tls?: TlsPair
 }
 
 /** Request ids: a per-process random prefix and a counter (unique, cheap, not a secret). */
@@ -86,6 +89,7 @@ export function connectionTimeouts(config: { requestTimeoutMs: number; headersTi
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const timeouts = connectionTimeouts(opts.config)
+  const httpOptions = { headersTimeout: timeouts.headersMs, requestTimeout: opts.config.requestTimeoutMs, connectionsCheckingInterval: timeouts.checkMs }
   const app = Fastify({
     logger: opts.logger === false ? false : { level: opts.config.logLevel, redact: REDACT, ...(opts.logStream ? { stream: opts.logStream } : {}) },
     // Fastify's two lines per request are off: access-log.ts writes one, with what an operator
@@ -102,7 +106,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     // Slow clients (docs/security.md, "Slow clients"): Node checks the headers and request
     // timeouts only every connectionsCheckingInterval (30 s by default), so a client trickling
     // bytes outlived both by up to that much; checked here often enough to hold the bounds.
-    http: { headersTimeout: timeouts.headersMs, requestTimeout: opts.config.requestTimeoutMs, connectionsCheckingInterval: timeouts.checkMs },
+    http: httpOptions,
+    // Fastify hands `http` to a plain server only: an HTTPS server takes the same options beside
+    // its secure context. A client that never finishes its handshake is dropped at the headers
+    // timeout too (Node's default waits 120 s).
+    ...(opts.tls ? { https: { ...tlsContextOptions(opts.tls), ...httpOptions, handshakeTimeout: timeouts.headersMs } } : {}),
     return503OnClosing: true,
     // request.ip: the client an X-Forwarded-For of a trusted proxy names, else the connection's
     // address (the source failed authentications are counted by; http/auth-failures.ts).
@@ -190,7 +198,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const failures = authFailures.enabled ? { authFailures } : {}
   const baseUrl = baseUrlResolver({
     publicUrl: opts.config.publicUrl, allowedHosts: opts.config.allowedHosts ?? LOOPBACK_HOSTS,
-    fallback: serverAddress(opts.config.host ?? '127.0.0.1', opts.config.port ?? 8080),
+    fallback: serverAddress(opts.config.host ?? '127.0.0.1', opts.config.port ?? 8080, opts.tls ? 'https' : 'http'),
   })
   const tokenUsed = tokenUseRecorder(opts.deps, (err) => app.log.warn({ err }, 'scim token: could not record its use'))
   await app.register(scimPlugin, { prefix: '/scim/v2', deps: opts.deps, baseUrl, appender, logIdAt: uuidV7At(), tokenUsed, ...(rateLimiter?.enabled ? { rateLimiter } : {}), ...failures,

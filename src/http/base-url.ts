@@ -8,7 +8,7 @@ export interface BaseUrlConfig {
   readonly publicUrl: string | null
   /** Hosts (with or without a port) whose Host header may stand for the server. */
   readonly allowedHosts: readonly string[]
-  /** The server's own address, `http://HOST:PORT`, when the Host header is not allowed. */
+  /** The server's own address, `http(s)://HOST:PORT`, when the Host header is not allowed. */
   readonly fallback: string
 }
 
@@ -34,8 +34,8 @@ export function baseUrlResolver(c: BaseUrlConfig): (protocol: string, host: stri
   }
 }
 
-/** `http://HOST:PORT` of a listening address (an IPv6 host in brackets; a wildcard address as loopback). */
-export function serverAddress(host: string, port: number): string {
+/** `http://HOST:PORT` of a listening address, `https://` when it serves TLS itself (an IPv6 host in brackets; a wildcard address as loopback). */
+export function serverAddress(host: string, port: number, scheme: 'http' | 'https' = 'http'): string {
   const h = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host
-  return `http://${h}:${port}`
+  return `${scheme}://${h}:${port}`
 }

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url'
 import { DEFAULT_POLICY, setupLinkIfNoAccount } from '../console/accounts.ts'
 import { linkUrl } from '../console/mail.ts'
 import { transportFromConfig } from '../mail/transport.ts'
+import { plainHttpWarning, readTlsFiles, reloadOnSighup } from './tls.ts'
 
 /** The built console (console/dist), found from this file: the source (src/http) or the bundle (dist/). */
 export function consoleDir(): string {
@@ -41,6 +42,8 @@ async function metricsListener(metrics: Metrics, config: Config): Promise<Fastif
 }
 
 export async function serve(config: Config): Promise<{ url: string; close: () => Promise<void> }> {
+  // A missing or bad certificate stops the start before anything opens (docs/errors.md).
+  const tls = config.tls === null ? null : readTlsFiles(config.tls)
   const store = await openStore(config.database, { migrate: config.migrate, sqliteReadWorkers: config.sqliteReadWorkers, sqliteCacheMiB: config.sqliteCacheMiB, poolSize: config.dbPoolSize })
   const deps: Deps = { store, now: () => new Date(), newId: uuidV7Generator(), limits: config.limits }
   const app = await buildApp({
@@ -48,6 +51,7 @@ export async function serve(config: Config): Promise<{ url: string; close: () =>
     ...(config.mailWorker ? { mailer: mailerSettings(config) } : {}),
     consoleMail: { transport: transportFromConfig({ smtpUrl: config.smtpUrl, outboxDir: config.outboxDir }), from: config.mailFrom, productName: config.productName },
     consoleDir: consoleDir(),
+    ...(tls ? { tls } : {}),
     ...(config.metricsToken !== null || config.metricsPort !== null ? { metrics: { token: config.metricsToken, orgLabel: config.metricsOrgLabel } } : {}),
   })
   let address: string
@@ -61,12 +65,15 @@ export async function serve(config: Config): Promise<{ url: string; close: () =>
     await store.close().catch(() => undefined)
     throw listenError(e, config.metricsPort !== null && app.server.listening ? { ...config, port: config.metricsPort } : config)
   }
+  // A renewed certificate is served from the next SIGHUP on (http/tls.ts).
+  const stopReloading = config.tls === null ? () => undefined : reloadOnSighup(app.server, config.tls, app.log)
   let closing: Promise<void> | null = null
   // Stop accepting; answer the requests in flight (new ones on open connections get a 503);
   // then stop the workers (webhook leases handed back, the mailer's cursor stored), write the
   // log appender's rows, and close the store once its last write batch has committed.
   const close = () => {
     closing ??= (async () => {
+      stopReloading()
       await metricsServer?.close()
       await app.close()
       await store.close()
@@ -93,6 +100,9 @@ export async function serve(config: Config): Promise<{ url: string; close: () =>
       })
     })
   }
+  // Once, at start: plain HTTP beyond loopback with no TLS proxy said to be in front (docs/security.md, "TLS").
+  const plain = plainHttpWarning(config)
+  if (plain !== null) app.log.warn({ host: config.host }, plain)
   const where = config.database.kind === 'sqlite' ? config.database.path : 'PostgreSQL'
   // The base URL identity providers are given, for `roster org create` in another process (ops/public-url.ts).
   await recordServerBase(store, config, address, deps.now()).catch((e: unknown) => {

@@ -20,12 +20,13 @@ export async function recordServerBase(store: Store, config: Pick<Config, 'publi
   await store.serverInfo.record(NAME, config.publicUrl ?? address, now.toISOString())
 }
 
-export async function tenantBase(store: Store, config: Pick<Config, 'publicUrl' | 'host' | 'port'>): Promise<TenantBase> {
+export async function tenantBase(store: Store, config: Pick<Config, 'publicUrl' | 'host' | 'port'> & Partial<Pick<Config, 'tls'>>): Promise<TenantBase> {
   if (config.publicUrl !== null) return { url: config.publicUrl, source: 'ROSTER_PUBLIC_URL' }
   const recorded = await store.serverInfo.read(NAME)
   if (recorded !== null) return { url: recorded.value, source: 'server' }
   const host = config.host === '0.0.0.0' ? '127.0.0.1' : config.host === '::' ? '[::1]' : config.host.includes(':') ? `[${config.host}]` : config.host
-  return { url: `http://${host}:${config.port}`, source: 'HOST and PORT' }
+  // A server given ROSTER_TLS_CERT_FILE serves https itself (http/tls.ts).
+  return { url: `${config.tls ? 'https' : 'http'}://${host}:${config.port}`, source: 'HOST and PORT' }
 }
 
 export function tenantUrl(base: TenantBase): string {
@@ -46,5 +47,5 @@ export function tenantUrlWarning(base: TenantBase): string | null {
     ? ' no server has started on this database yet, so it is built from HOST and PORT;' : ''
   if (u.protocol === 'https:' && !loopback) return null
   const why = loopback ? 'a loopback address, which identity providers cannot reach' : 'plain http, which identity providers (Entra ID, Okta) refuse'
-  return `${url} is ${why}:${unknown} put Roster behind a TLS proxy and set ROSTER_PUBLIC_URL to its public https address (docs/operations.md)`
+  return `${url} is ${why}:${unknown} serve HTTPS (ROSTER_TLS_CERT_FILE and ROSTER_TLS_KEY_FILE) or put Roster behind a TLS proxy, and set ROSTER_PUBLIC_URL to the public https address (docs/operations.md)`
 }

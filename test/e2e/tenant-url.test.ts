@@ -80,7 +80,7 @@ describe.each(databases)('the tenant URL org create prints ($name)', (database) 
     const created = JSON.parse(local.stdout) as { orgId: string; tenantUrl: string; token: string }
     expect(Object.keys(created)).toEqual(['orgId', 'tenantUrl', 'token'])
     expect(created.tenantUrl).toBe(`${base}/scim/v2`)
-    expect(local.stderr).toBe(`warning: ${base}/scim/v2 is a loopback address, which identity providers cannot reach: put Roster behind a TLS proxy and set ROSTER_PUBLIC_URL to its public https address (docs/operations.md)\n`)
+    expect(local.stderr).toBe(`warning: ${base}/scim/v2 is a loopback address, which identity providers cannot reach: serve HTTPS (ROSTER_TLS_CERT_FILE and ROSTER_TLS_KEY_FILE) or put Roster behind a TLS proxy, and set ROSTER_PUBLIC_URL to the public https address (docs/operations.md)\n`)
     // It is the URL the server serves: a user provisioned through it.
     expect((await postUser(created.tenantUrl, created.token, 'ada@local.test')).status).toBe(201)
     expect((await roster({}, 'org', 'show', 'Local Inc')).stdout).toMatch(new RegExp(`^Tenant URL\\s+${base.replaceAll('.', '\\.')}/scim/v2$`, 'm'))
