@@ -1236,7 +1236,7 @@ export interface components {
         };
         /** @description An event, exactly as webhooks deliver it (Standard Webhooks payload; docs/events.md) */
         Event: {
-            /** @description The resource in the directory API's shape (ApiUser, ApiGroup) with `orgId`; `changes` ({ attributes, before, after }) on updates, `member` ({ id, type }) on membership events; a token.refreshed event carries { id, prefix, createdAt, version (always 1: a token is never changed), orgId }; an organization.updated event carries the organization's settings (OrgSettings) and `changes`, the names of what changed */
+            /** @description The resource in the directory API's shape (ApiUser, ApiGroup) with `orgId`; `changes` ({ attributes, before, after }) on updates, `member` ({ id, type }) on membership events; a token.refreshed event carries { id, prefix, createdAt, version (always 1: a token is never changed), orgId }; an organization.updated event carries the organization's settings (OrgSettings) and `changes`, the names of what changed; a webhook.endpoint_disabled event carries { id, url (query values redacted), reason, failingSince, disabledAt, orgId } of an endpoint the delivery loop disabled */
             data: {
                 /** @description The organization of the event */
                 orgId: string;
@@ -1263,7 +1263,7 @@ export interface components {
          * @description An event type (docs/events.md)
          * @enum {string}
          */
-        EventType: "user.created" | "user.updated" | "user.deactivated" | "user.reactivated" | "user.deleted" | "user.invited" | "user.invitation_accepted" | "user.invitation_expired" | "user.adopted" | "group.created" | "group.updated" | "group.deleted" | "group.member_added" | "group.member_removed" | "token.refreshed" | "organization.updated";
+        EventType: "user.created" | "user.updated" | "user.deactivated" | "user.reactivated" | "user.deleted" | "user.invited" | "user.invitation_accepted" | "user.invitation_expired" | "user.adopted" | "group.created" | "group.updated" | "group.deleted" | "group.member_added" | "group.member_removed" | "token.refreshed" | "organization.updated" | "webhook.endpoint_disabled";
         /** @description A page of groups */
         GroupPage: {
             /** @description The page's groups, in id order */
@@ -3105,7 +3105,7 @@ export interface operations {
                 /** @description How many items a page holds at most (1 to 1000, 100 when absent) */
                 limit?: number;
                 /**
-                 * @description Only these event types, comma-separated (user.created, user.updated, user.deactivated, user.reactivated, user.deleted, user.invited, user.invitation_accepted, user.invitation_expired, user.adopted, group.created, group.updated, group.deleted, group.member_added, group.member_removed, token.refreshed, organization.updated); the cursor still moves past the others
+                 * @description Only these event types, comma-separated (user.created, user.updated, user.deactivated, user.reactivated, user.deleted, user.invited, user.invitation_accepted, user.invitation_expired, user.adopted, group.created, group.updated, group.deleted, group.member_added, group.member_removed, token.refreshed, organization.updated, webhook.endpoint_disabled); the cursor still moves past the others
                  * @example user.created,user.deleted
                  */
                 types?: string;

@@ -14,13 +14,13 @@ export type EventType =
   | 'user.created' | 'user.updated' | 'user.deactivated' | 'user.reactivated' | 'user.deleted'
   | 'user.invited' | 'user.invitation_accepted' | 'user.invitation_expired' | 'user.adopted'
   | 'group.created' | 'group.updated' | 'group.deleted' | 'group.member_added' | 'group.member_removed'
-  | 'token.refreshed' | 'organization.updated'
+  | 'token.refreshed' | 'organization.updated' | 'webhook.endpoint_disabled'
 
 export const EVENT_TYPES: readonly EventType[] = [
   'user.created', 'user.updated', 'user.deactivated', 'user.reactivated', 'user.deleted',
   'user.invited', 'user.invitation_accepted', 'user.invitation_expired', 'user.adopted',
   'group.created', 'group.updated', 'group.deleted', 'group.member_added', 'group.member_removed',
-  'token.refreshed', 'organization.updated',
+  'token.refreshed', 'organization.updated', 'webhook.endpoint_disabled',
 ]
 
 export function isEventType(t: string): t is EventType {
@@ -164,4 +164,16 @@ export function organizationUpdated(ctx: EventContext, version: number, data: Re
 export function tokenRefreshed(ctx: EventContext, token: { id: string; prefix: string }): NewEvent {
   const data = JSON.stringify({ id: token.id, prefix: token.prefix, createdAt: ctx.at, version: 1, orgId: ctx.orgId })
   return event(ctx, 'token.refreshed', 'Token', token.id, 1, data)
+}
+
+/**
+ * A webhook endpoint the delivery loop disabled (a 410 Gone, or five days of failures;
+ * docs/architecture.md EVT-8): a notice for the organization's other endpoints and its feed, in
+ * the disabling's transaction. Its lane is the endpoint, and the fan-out never gives it to that
+ * endpoint (store/kysely/webhook-store.ts). The URL is shown as a reader without
+ * webhooks:manage sees it (its query values redacted): the feed is open to events:read.
+ */
+export function endpointDisabled(ctx: EventContext, endpoint: { id: string; url: string; reason: string; failingSince: string | null }): NewEvent {
+  const data = JSON.stringify({ id: endpoint.id, url: endpoint.url, reason: endpoint.reason, failingSince: endpoint.failingSince, disabledAt: ctx.at, orgId: ctx.orgId })
+  return event(ctx, 'webhook.endpoint_disabled', 'WebhookEndpoint', endpoint.id, 1, data)
 }

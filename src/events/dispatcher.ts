@@ -10,11 +10,13 @@
 import { randomBytes } from 'node:crypto'
 import type { Store } from '../store/store.ts'
 import type { AttemptRow, DeliveryJob, DeliveryResult } from '../store/webhook-store.ts'
+import { NO_MAPPING } from '../orgs/settings.ts'
 import { nextAttemptAt, parseRetryAfter, shouldDisableEndpoint } from './backoff.ts'
+import { endpointDisabled } from './build.ts'
 import { DEFAULT_TIMEOUT_MS, postWebhook, type ResolveHost, type WebhookResponse } from './outbound.ts'
 import { expand, type Event } from './rows.ts'
 import { webhookHeaders } from './signing.ts'
-import { activeSecrets } from './webhooks.ts'
+import { activeSecrets, redactedUrl } from './webhooks.ts'
 
 export interface DispatcherOptions {
   readonly store: Store
@@ -245,10 +247,10 @@ export class WebhookDispatcher {
     const row = (outcome: AttemptRow['outcome']) => this.#attemptRow(job, event.id, event.type, at.toISOString(), res, outcome)
     if (res.status !== null && res.status >= 200 && res.status < 300) return { ...base, kind: 'delivered', attempt: row('delivered') }
     // Standard Webhooks: 410 Gone means the receiver wants no more deliveries.
-    if (res.status === 410) return { ...base, kind: 'disable', attempt: row('disabled'), reason: 'the endpoint answered 410 Gone', failingSince: null }
+    if (res.status === 410) return this.#disable(job, base, row('disabled'), 'the endpoint answered 410 Gone', null, at)
     const failingSince = job.failingSince === null ? null : Date.parse(job.failingSince)
     if (shouldDisableEndpoint(failingSince, nowMs)) {
-      return { ...base, kind: 'disable', attempt: row('disabled'), reason: `every delivery has failed since ${job.failingSince ?? ''} (5 days)`, failingSince: job.failingSince }
+      return this.#disable(job, base, row('disabled'), `every delivery has failed since ${job.failingSince ?? ''} (5 days)`, job.failingSince, at)
     }
     // The job's attempts count the event at its offset; a later event of the row starts afresh.
     const first = event.index === job.offset
@@ -256,6 +258,14 @@ export class WebhookDispatcher {
     const next = nextAttemptAt(firstFailureMs, (first ? job.attempts : 0) + 1, nowMs, this.#o.random, parseRetryAfter(res.retryAfter, nowMs))
     if (next === null) return { ...base, kind: 'failed', attempt: row('failed') }
     return { ...base, kind: 'retry', attempt: row('retrying'), nextAttemptMs: next, firstFailureMs }
+  }
+
+  /** A disabling, with the notice the organization's feed and other endpoints get if it takes (EVT-8). */
+  #disable(job: DeliveryJob, base: { job: DeliveryJob; index: number }, attempt: AttemptRow, reason: string, failingSince: string | null, at: Date): DeliveryResult {
+    const notice = endpointDisabled({ orgId: job.orgId, at: at.toISOString(), newId: this.#o.newId, mapping: NO_MAPPING }, {
+      id: job.endpointId, url: redactedUrl(job.url), reason, failingSince,
+    })
+    return { ...base, kind: 'disable', attempt, reason, failingSince, notice }
   }
 
   #attemptRow(job: DeliveryJob, eventId: string, eventType: string, at: string, res: Pick<WebhookResponse, 'status' | 'durationMs' | 'excerpt' | 'error'>, outcome: AttemptRow['outcome']): AttemptRow {

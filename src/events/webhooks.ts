@@ -42,6 +42,18 @@ export function publicEndpoint(e: WebhookEndpointRow) {
   }
 }
 
+/**
+ * The endpoint URL with each query value replaced, for a reader who may not change the endpoint
+ * (webhooks:read) and for the feed's `webhook.endpoint_disabled` notice (events:read): a
+ * receiver's URL often carries its own secret in the query string.
+ */
+export function redactedUrl(url: string): string {
+  const u = new URL(url)
+  if (u.search === '' && u.hash === '') return url
+  const keys = [...u.searchParams.keys()].map((k) => `${encodeURIComponent(k)}=redacted`)
+  return `${u.origin}${u.pathname}${keys.length > 0 ? `?${keys.join('&')}` : ''}`
+}
+
 function checkUrl(url: unknown, policy: WebhookPolicy): string {
   if (typeof url !== 'string') throw new WebhookError('ROSTER_ERR_WEBHOOK_URL', 'url must be a string')
   const check = validateWebhookUrl(url, policy.allowPrivate)

@@ -2,7 +2,7 @@
 // organization; pending deliveries, one lane per endpoint and resource, of which only a lane's
 // oldest is ever handed out (so a lane delivers in order) and only under a lease that expires
 // (so a killed worker's deliveries are taken over); and every attempt, kept for the API.
-import type { OrgId, StoredEvents } from './store.ts'
+import type { NewEvent, OrgId, StoredEvents } from './store.ts'
 
 export interface WebhookSecret {
   readonly secret: string
@@ -99,9 +99,11 @@ export type DeliveryResult = ({ readonly job: DeliveryJob; readonly index: numbe
   /**
    * `failingSince`: the endpoint's failing streak the decision rests on (five days of failures),
    * null for a 410. The endpoint is disabled only if that streak still runs when the result is
-   * recorded: a delivery of another lane that succeeded meanwhile ended it.
+   * recorded: a delivery of another lane that succeeded meanwhile ended it. `notice`: the
+   * `webhook.endpoint_disabled` event, written in the same transaction only when this result is
+   * what turns the endpoint from enabled to disabled (docs/architecture.md EVT-8).
    */
-  | { readonly kind: 'disable'; readonly reason: string; readonly failingSince: string | null }
+  | { readonly kind: 'disable'; readonly reason: string; readonly failingSince: string | null; readonly notice: NewEvent }
 )) | {
   /** Not attempted (the worker stopped, or its lease would end before the request): the lease is handed back at event `index`. */
   readonly kind: 'release'
@@ -120,7 +122,9 @@ export interface WebhookStore {
 
   /**
    * Turns the events past each enabled endpoint's cursor into deliveries (at most `limit` events
-   * per endpoint a call); returns how many deliveries it created.
+   * per endpoint a call); returns how many deliveries it created. A disabled endpoint's cursor
+   * stays where it was (its events wait in the feed), and an endpoint is never given the notice
+   * of its own disabling.
    */
   fanOut(newId: () => string, nowMs: number, limit: number): Promise<number>
   /**

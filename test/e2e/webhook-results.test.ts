@@ -8,8 +8,11 @@
 //   lane another worker has claimed since: a third worker would then send the same event beside
 //   the second, and the lane's order would break.
 // - A disabling for five days of failures, decided from the failing streak the claim read, must
-//   not disable an endpoint whose streak a delivery has ended since.
+//   not disable an endpoint whose streak a delivery has ended since; a disabling that takes
+//   writes one `webhook.endpoint_disabled` notice, also when recorded twice (EVT-8).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { endpointDisabled } from '../../src/events/build.ts'
+import { NO_MAPPING } from '../../src/orgs/settings.ts'
 import { createApiKey } from '../../src/provisioning/api-keys.ts'
 import type { DeliveryJob, DeliveryResult } from '../../src/store/webhook-store.ts'
 import { startApp, user, type TestApp } from '../helpers/app.ts'
@@ -106,15 +109,27 @@ describe.each(storeMatrix())('delivery results recorded late or twice on $name',
     const attempt = (job: DeliveryJob, status: number) => ({
       id: crypto.randomUUID(), endpointId: id, eventId: `e-${job.position}`, eventType: 'group.created', at, status, durationMs: 1, outcome: 'disabled' as const, excerpt: null, error: null,
     })
+    const notice = (reason: string, failingSince: string | null) => endpointDisabled({ orgId: t.orgId, at, newId: () => crypto.randomUUID(), mapping: NO_MAPPING }, {
+      id, url: 'https://streak.example.com/hooks', reason, failingSince,
+    })
+    /** The notices of this endpoint's disabling in the feed (EVT-8); on PostgreSQL stamped a moment after the commit. */
+    const notices = async () => (await t.store.readEvents(t.orgId, 0, 1_000, ['webhook.endpoint_disabled'])).filter((e) => e.resourceId === id)
     // Decided from a streak the claim read (five days old); the endpoint's streak has ended since.
     const stale = attempt(a, 500)
-    await hooks.complete([{ kind: 'disable', job: a, index: a.offset, attempt: stale, reason: 'every delivery has failed since … (5 days)', failingSince: '2020-01-01T00:00:00.000Z' }], at, 'w')
+    const staleReason = 'every delivery has failed since … (5 days)'
+    await hooks.complete([{ kind: 'disable', job: a, index: a.offset, attempt: stale, reason: staleReason, failingSince: '2020-01-01T00:00:00.000Z', notice: notice(staleReason, '2020-01-01T00:00:00.000Z') }], at, 'w')
     let ep = (await hooks.listEndpoints(t.orgId)).find((e) => e.id === id)
     expect(ep?.enabled).toBe(true)
     expect((await hooks.listAttempts(t.orgId, id, null, 10)).find((x) => x.id === stale.id)?.outcome).toBe('retrying')
-    // A 410 disables whatever the streak.
-    await hooks.complete([{ kind: 'disable', job: b, index: b.offset, attempt: attempt(b, 410), reason: 'the endpoint answered 410 Gone', failingSince: null }], at, 'w')
+    // A 410 disables whatever the streak, with its notice; the same result recorded again writes no second one.
+    const gone: DeliveryResult = { kind: 'disable', job: b, index: b.offset, attempt: attempt(b, 410), reason: 'the endpoint answered 410 Gone', failingSince: null, notice: notice('the endpoint answered 410 Gone', null) }
+    await hooks.complete([gone], at, 'w')
+    await hooks.complete([gone], at, 'w')
     ep = (await hooks.listEndpoints(t.orgId)).find((e) => e.id === id)
     expect(ep?.enabled).toBe(false)
+    await eventually(async () => (await notices()).length >= 1, 10_000, 'the notice in the feed')
+    const written = await notices()
+    expect(written).toHaveLength(1)
+    expect(JSON.parse(written[0]?.payload ?? '{}')).toMatchObject({ type: 'webhook.endpoint_disabled', data: { id, reason: 'the endpoint answered 410 Gone', failingSince: null } })
   })
 })

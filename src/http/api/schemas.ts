@@ -134,7 +134,8 @@ const event = {
       type: 'object',
       description: 'The resource in the directory API\'s shape (ApiUser, ApiGroup) with `orgId`; `changes` ({ attributes, before, after }) on updates, ' +
         '`member` ({ id, type }) on membership events; a token.refreshed event carries { id, prefix, createdAt, version (always 1: a token is never changed), orgId }; ' +
-        'an organization.updated event carries the organization\'s settings (OrgSettings) and `changes`, the names of what changed',
+        'an organization.updated event carries the organization\'s settings (OrgSettings) and `changes`, the names of what changed; ' +
+        'a webhook.endpoint_disabled event carries { id, url (query values redacted), reason, failingSince, disabledAt, orgId } of an endpoint the delivery loop disabled',
       properties: { orgId: str('The organization of the event') },
       required: ['orgId'],
       additionalProperties: true,

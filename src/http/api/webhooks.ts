@@ -10,7 +10,7 @@ import { DEFAULT_TIMEOUT_MS } from '../../events/outbound.ts'
 import { postponeDeadline, requestDeps } from '../deadline.ts'
 import type { Deps } from '../../provisioning/deps.ts'
 import {
-  WebhookError, addWebhook, getWebhook, listAttempts, listWebhooks, publicEndpoint, redeliverEvent, removeWebhook, replayWebhook,
+  WebhookError, addWebhook, getWebhook, listAttempts, listWebhooks, publicEndpoint, redactedUrl, redeliverEvent, removeWebhook, replayWebhook,
   rotateWebhookSecret, testWebhook, updateWebhook, type WebhookPolicy,
 } from '../../events/webhooks.ts'
 import { authorize, authorizeAny, holdsScope } from './access.ts'
@@ -41,14 +41,6 @@ async function mapped<T>(fn: () => Promise<T>): Promise<T> {
   } catch (e) {
     throw apiErrorOf(e)
   }
-}
-
-/** The endpoint URL with each query value replaced, for a reader who may not change the endpoint. */
-export function redactedUrl(url: string): string {
-  const u = new URL(url)
-  if (u.search === '' && u.hash === '') return url
-  const keys = [...u.searchParams.keys()].map((k) => `${encodeURIComponent(k)}=redacted`)
-  return `${u.origin}${u.pathname}${keys.length > 0 ? `?${keys.join('&')}` : ''}`
 }
 
 interface OrgParams { org: string }

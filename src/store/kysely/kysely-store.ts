@@ -96,7 +96,10 @@ export class KyselyStore implements Store {
     }
     this.#pager = new ListPager(driver)
     this.#dir = new DirectoryReads(driver, this.#st)
-    this.webhooks = new KyselyWebhooks(driver)
+    this.webhooks = new KyselyWebhooks(driver, {
+      insert: (conn, orgId, events) => new KyselyTx(conn, this.#st, driver.sql).insertEvents(orgId, events),
+      committed: () => this.#eventsCommitted(),
+    })
     this.invitations = new KyselyInvitations(driver)
     this.schemas = new KyselySchemas(driver, this.#st)
     this.rateLimitBuckets = rateLimitBuckets(driver)
@@ -111,11 +114,14 @@ export class KyselyStore implements Store {
     const value = await this.#d.transaction((conn) => fn(new KyselyTx(conn, this.#st, this.#d.sql, () => {
       wroteEvents = true
     })), deadline ? { deadline } : undefined)
-    if (wroteEvents) {
-      if (this.#d.eventStamper) this.#d.eventStamper.kick()
-      else this.#announceEvents()
-    }
+    if (wroteEvents) this.#eventsCommitted()
     return value
+  }
+
+  /** A transaction that wrote events has committed: PostgreSQL's stamper gives them positions, then tells; SQLite's are readable now. */
+  #eventsCommitted(): void {
+    if (this.#d.eventStamper) this.#d.eventStamper.kick()
+    else this.#announceEvents()
   }
 
   #announceEvents(): void {

@@ -6,7 +6,7 @@
 // writer orders them already. Claims take `FOR UPDATE SKIP LOCKED` on PostgreSQL, and every
 // lease expires, so any number of workers share the work and a killed one stalls nothing.
 import { sql, type RawBuilder } from 'kysely'
-import type { OrgId } from '../store.ts'
+import type { NewEvent, OrgId } from '../store.ts'
 import type {
   AttemptRow, DeliveryJob, DeliveryResult, NewWebhookEndpoint, WebhookEndpointChange, WebhookEndpointRow, WebhookSecret, WebhookStore,
 } from '../webhook-store.ts'
@@ -61,14 +61,35 @@ function toAttempt(r: WebhookAttemptsTable): AttemptRow {
   }
 }
 
+/**
+ * The store's outbox, for the one event a webhook transaction writes (an endpoint's disabling,
+ * docs/architecture.md EVT-8): `insert` writes events on the transaction's connection as a
+ * change's transaction does (write-tx.ts insertEvents), `committed` tells the store once the
+ * transaction has committed (PostgreSQL's stamper, the feed's long polls, the fan-out).
+ */
+export interface WebhookOutbox {
+  insert(conn: Conn, orgId: OrgId, events: readonly NewEvent[]): Promise<void>
+  committed(): void
+}
+
+/** The type of the notice an endpoint is never given (events/build.ts endpointDisabled). */
+const OWN_NOTICE = 'webhook.endpoint_disabled'
+
+/** Whether a feed row goes to endpoint `endpointId` of these types: any of its types, never the notice of its own disabling. */
+function wantedBy(endpointId: string, types: readonly string[]): (e: EventRef) => boolean {
+  return (e) => (types.length === 0 || types.includes(e.type)) && !(e.type === OWN_NOTICE && e.lane === endpointId)
+}
+
 export class KyselyWebhooks implements WebhookStore {
   readonly #d: StoreDriver
   /** Not list data: its transactions keep list caches valid (raw-queries.ts). */
   readonly #q: RawQueries
+  readonly #outbox: WebhookOutbox
 
-  constructor(driver: StoreDriver) {
+  constructor(driver: StoreDriver, outbox: WebhookOutbox) {
     this.#d = driver
     this.#q = new RawQueries(driver)
+    this.#outbox = outbox
   }
 
 
@@ -146,8 +167,7 @@ export class KyselyWebhooks implements WebhookStore {
           sql`select position, count, type, lane from events where org_id = ${ep.org_id} and position > ${ep.cursor} order by position limit ${limit}`)
         const last = events[events.length - 1]
         if (!last) continue
-        const types = JSON.parse(ep.event_types) as string[]
-        const wanted = types.length === 0 ? events : events.filter((e) => types.includes(e.type))
+        const wanted = events.filter(wantedBy(ep.id, JSON.parse(ep.event_types) as string[]))
         created += await this.#enqueue(conn, ep.org_id, ep.id, wanted.map((e) => ({ ...e, offset: 0, until: Number(e.count) })), newId, nowMs)
         await this.#q.run(conn, sql`update webhook_endpoints set cursor = ${last.position} where org_id = ${ep.org_id} and id = ${ep.id}`)
       }
@@ -177,16 +197,19 @@ export class KyselyWebhooks implements WebhookStore {
     return events.reduce((n, e) => n + e.until - e.offset, 0)
   }
 
-  complete(results: readonly DeliveryResult[], now: string, owner: string): Promise<void> {
-    if (results.length === 0) return Promise.resolve()
-    return this.#q.tx((conn) => this.#complete(conn, results, now, owner))
+  async complete(results: readonly DeliveryResult[], now: string, owner: string): Promise<void> {
+    if (results.length === 0) return
+    if (await this.#q.tx((conn) => this.#complete(conn, results, now, owner))) this.#outbox.committed()
   }
 
-  completeAndClaim(results: readonly DeliveryResult[], now: string, claim: ClaimRequest): Promise<readonly (readonly DeliveryJob[])[]> {
-    return this.#q.tx(async (conn) => {
-      if (results.length > 0) await this.#complete(conn, results, now, claim.owner)
+  async completeAndClaim(results: readonly DeliveryResult[], now: string, claim: ClaimRequest): Promise<readonly (readonly DeliveryJob[])[]> {
+    let notices = false
+    const lanes = await this.#q.tx(async (conn) => {
+      notices = results.length > 0 && await this.#complete(conn, results, now, claim.owner)
       return claim.limit > 0 ? this.#claim(conn, claim) : []
     })
+    if (notices) this.#outbox.committed()
+    return lanes
   }
 
   /**
@@ -261,8 +284,10 @@ export class KyselyWebhooks implements WebhookStore {
    * Records a batch of attempts: each delivery's results in order decide where it ends (done, or
    * waiting at an event with its attempts), and a done delivery hands its lane to the next one.
    * Statements are per batch, not per attempt: most batches are many single-event lanes.
+   * Returns whether it wrote an event (an endpoint's disabling notice).
    */
-  async #complete(conn: Conn, results: readonly DeliveryResult[], now: string, owner: string): Promise<void> {
+  async #complete(conn: Conn, results: readonly DeliveryResult[], now: string, owner: string): Promise<boolean> {
+    let notices = false
     // PostgreSQL: the lock orders this hand-over of lane heads against a concurrent fan-out. On
     // both, an endpoint removed meanwhile (or its organization deleted: provisioning/org-delete.ts)
     // gets no attempt rows: its deliveries are gone with it.
@@ -310,8 +335,16 @@ export class KyselyWebhooks implements WebhookStore {
         // Otherwise the delivery stays due, and its attempt is recorded as one to retry.
         const streak = r.failingSince === null ? sql`` : sql` and failing_since = ${r.failingSince}`
         const ended = r.failingSince !== null && delivering.has(`${job.orgId}\u0000${job.endpointId}`)
-        const disabled = !ended && (await this.#q.run(conn, sql`update webhook_endpoints set enabled = 0, disabled_reason = ${r.reason}, updated_at = ${now}
-          where org_id = ${job.orgId} and id = ${job.endpointId}${streak}`)) > 0
+        const disable = (only: RawBuilder<unknown>) => this.#q.run(conn, sql`update webhook_endpoints set enabled = 0, disabled_reason = ${r.reason}, updated_at = ${now}
+          where org_id = ${job.orgId} and id = ${job.endpointId}${streak}${only}`)
+        // The notice goes with the change from enabled to disabled only: a result recorded twice,
+        // or one for an endpoint an admin disabled meanwhile, writes none (EVT-8).
+        const turned = !ended && (await disable(sql` and enabled = 1`)) > 0
+        if (turned) {
+          await this.#outbox.insert(conn, job.orgId, [r.notice])
+          notices = true
+        }
+        const disabled = turned || (!ended && (await disable(sql``)) > 0)
         if (!disabled && live.has(`${job.orgId}\u0000${job.endpointId}`)) {
           await this.#q.run(conn, sql`update webhook_attempts set outcome = 'retrying' where org_id = ${job.orgId} and endpoint_id = ${job.endpointId} and id = ${r.attempt.id}`)
         }
@@ -333,6 +366,7 @@ export class KyselyWebhooks implements WebhookStore {
     for (const job of failing.values()) {
       await this.#q.run(conn, sql`update webhook_endpoints set failing_since = ${now} where org_id = ${job.orgId} and id = ${job.endpointId} and failing_since is null`)
     }
+    return notices
   }
 
   async hasDue(nowMs: number): Promise<boolean> {
@@ -369,11 +403,10 @@ export class KyselyWebhooks implements WebhookStore {
     return this.#q.tx(async (conn) => {
       const ep = await this.#holdEndpoint(conn, orgId, endpointId)
       if (!ep) return 0
-      const types = JSON.parse(ep.event_types) as string[]
       // Up to the endpoint's cursor (later rows reach it by the fan-out anyway), from the row holding `afterPosition`.
       const rows = (await this.#q.all<EventRef>(conn,
         sql`select position, count, type, lane from events where org_id = ${orgId} and position + count - 1 > ${afterPosition} and position <= ${ep.cursor} order by position`))
-        .filter((e) => types.length === 0 || types.includes(e.type))
+        .filter(wantedBy(ep.id, JSON.parse(ep.event_types) as string[]))
       return this.#enqueue(conn, orgId, endpointId, rows.map((e) => ({ ...e, offset: Math.max(0, afterPosition + 1 - Number(e.position)), until: Number(e.count) })), newId, nowMs)
     })
   }
