@@ -2,6 +2,7 @@
 // transaction so that the write commits under the policy it was checked against.
 import { domainAllowed, emailDomainOf, outsideDomains } from '../orgs/domains.ts'
 import { ScimError } from '../scim/errors.ts'
+import { fold } from '../scim/fold.ts'
 import type { OrgPolicy } from '../store/org-store.ts'
 
 type Body = Record<string, unknown>
@@ -18,9 +19,11 @@ function emailsOf(body: Body | null): { value: string; primary?: boolean; type?:
 /**
  * With domains listed and `outsideDomains: refuse`, a userName that is an email address, the
  * primary email and any work email must be inside the domains that count. Only values the write
- * introduces are checked: a user stored before the domains were listed can still be changed in
- * other ways. The refusal is 400 invalidValue (RFC 7644 §3.12) with a detail the identity
- * provider shows its admin in its provisioning logs.
+ * introduces in those roles are checked: a user stored before the domains were listed can still be
+ * changed in other ways (its outside addresses re-sent by a PUT included), but not moved to another
+ * outside address, nor have its personal email made work or primary. The refusal is 400
+ * invalidValue (RFC 7644 §3.12) with a detail the identity provider shows its admin in its
+ * provisioning logs.
  *
  * A listed domain that does not count (superseded: another organization verified it; contested:
  * its verification is not complete while another organization's earlier claim stands) is refused
@@ -33,10 +36,13 @@ export function checkDomains(policy: OrgPolicy, after: Body, before: Body | null
   const userName = typeof after.userName === 'string' ? after.userName : null
   const offending = outsideDomains({ userName, emails: emailsOf(after) }, policy.domains, policy.settings.subdomains)
   if (offending.length === 0) return
-  const old = new Set(before === null ? [] : [
-    ...(typeof before.userName === 'string' ? [before.userName.toLowerCase()] : []), ...emailsOf(before).map((e) => e.value.toLowerCase()),
-  ])
-  const fresh = offending.filter((v) => !old.has(v.toLowerCase()))
+  // What the user already held outside in a checked role (its userName, its primary or a work
+  // email) it may keep, compared folded as outsideDomains compares (`ＡDA@x.org` is `ada@x.org`).
+  // A value it held unchecked (a personal email) is not kept: made work or primary, it is checked.
+  const held = new Set(before === null ? [] : outsideDomains(
+    { userName: typeof before.userName === 'string' ? before.userName : null, emails: emailsOf(before) }, policy.domains, policy.settings.subdomains,
+  ).map((v) => fold(v.trim())))
+  const fresh = offending.filter((v) => !held.has(fold(v.trim())))
   if (fresh.length === 0) return
   const scope = policy.settings.subdomains ? ' (and their subdomains)' : ''
   const values = `${fresh.map((v) => `"${v}"`).join(', ')} ${fresh.length === 1 ? 'is' : 'are'}`

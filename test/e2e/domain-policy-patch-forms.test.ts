@@ -89,6 +89,9 @@ describe.each(storeMatrix())('domain policy through every PATCH form on $name', 
       ['Entra Replace path-less', patchOp({ op: 'Replace', value: { userName: away, active: true } }), [away]],
       // Okta: a path-less replace of the profile's attributes in one value object.
       ['Okta path-less replace', patchOp({ op: 'replace', value: { userName: away, name: { givenName: 'Ada', familyName: 'Lovelace' }, emails: work(away) } }), [away]],
+      // The personal email outside, made work or primary: a value the user held, in a role that is checked now.
+      ['home email made work', patchOp({ op: 'replace', path: 'emails[value eq "ada@gmail.com"].type', value: 'work' }), ['ada@gmail.com']],
+      ['home email made primary', patchOp({ op: 'replace', path: 'emails[type eq "home"].primary', value: true }), ['ada@gmail.com']],
       // After an operation that is allowed: the request is refused whole.
       ['allowed change, then outside', patchOp({ op: 'replace', path: 'title', value: 'Engineer' }, { op: 'add', path: 'emails', value: [{ value: away, type: 'work' }] }), [away]],
     ]
@@ -97,8 +100,9 @@ describe.each(storeMatrix())('domain policy through every PATCH form on $name', 
       expect(r.status, `${label}: ${r.text}`).toBe(400)
       expectRefused(r, values)
     }
-    // Okta's full update (PUT).
+    // Okta's full update (PUT), and one keeping the home email but making it primary.
     expectRefused(await scim('PUT', `/Users/${id}`, user(away, { emails: work(away) })), [away])
+    expectRefused(await scim('PUT', `/Users/${id}`, user(`ada@${domain}`, { emails: [{ value: 'ada@gmail.com', type: 'home', primary: true }] })), ['ada@gmail.com'])
 
     // Bulk: each operation through its single request's use case, each refused on its own.
     const r = await scim('POST', '/Bulk', { schemas: [BULK], Operations: [
@@ -137,7 +141,9 @@ describe.each(storeMatrix())('domain policy through every PATCH form on $name', 
     expect(entra.status, entra.text).toBe(200)
     const okta = await scim('PUT', `/Users/${id}`, user(legacy, { displayName: 'Zed Z', emails: [{ value: legacy, type: 'work', primary: true }] }))
     expect(okta.status, okta.text).toBe(200)
-    const respelled = await scim('PATCH', `/Users/${id}`, patchOp({ op: 'replace', value: { userName: legacy.toUpperCase(), emails: [{ value: legacy.toUpperCase(), type: 'work', primary: true }] } }))
+    // Another spelling of the address it holds (case, full width) is the same address.
+    const spelled = legacy.toUpperCase().replace('Z', '\uff3a')
+    const respelled = await scim('PATCH', `/Users/${id}`, patchOp({ op: 'replace', value: { userName: spelled, emails: [{ value: spelled, type: 'work', primary: true }] } }))
     expect(respelled.status, respelled.text).toBe(200)
     const held = await scim('GET', `/Users/${id}`)
     // A move to another outside address is refused, and nothing changes.
