@@ -27,6 +27,14 @@ describe('loadConfig', () => {
     }
   })
 
+  it('serves TLS with both ROSTER_TLS_CERT_FILE and ROSTER_TLS_KEY_FILE, plain HTTP with neither; one without the other names the missing variable', () => {
+    expect(loadConfig({}).tls).toBeNull()
+    expect(loadConfig({ ROSTER_TLS_CERT_FILE: '', ROSTER_TLS_KEY_FILE: ' ' }).tls).toBeNull()
+    expect(loadConfig({ ROSTER_TLS_CERT_FILE: '/etc/roster/fullchain.pem', ROSTER_TLS_KEY_FILE: 'privkey.pem' }).tls).toEqual({ certFile: '/etc/roster/fullchain.pem', keyFile: expect.stringMatching(/^\/.*\/privkey\.pem$/) })
+    expect(() => loadConfig({ ROSTER_TLS_CERT_FILE: '/etc/roster/fullchain.pem' })).toThrow(expect.objectContaining({ code: 'ROSTER_ERR_CONFIG_ROSTER_TLS_KEY_FILE', message: expect.stringMatching(/^ROSTER_TLS_CERT_FILE is set but ROSTER_TLS_KEY_FILE is not: set both/) }))
+    expect(() => loadConfig({ ROSTER_TLS_KEY_FILE: '/etc/roster/privkey.pem' })).toThrow(expect.objectContaining({ code: 'ROSTER_ERR_CONFIG_ROSTER_TLS_CERT_FILE', message: expect.stringMatching(/^ROSTER_TLS_KEY_FILE is set but ROSTER_TLS_CERT_FILE is not/) }))
+  })
+
   it('allows a PostgreSQL server with fsync=off only with ROSTER_POSTGRES_ALLOW_FSYNC_OFF=1', () => {
     expect(loadConfig({ ROSTER_DATABASE_URL: 'postgres://db/r', ROSTER_POSTGRES_ALLOW_FSYNC_OFF: '1' }).database).toEqual({ kind: 'postgres', url: 'postgres://db/r', allowFsyncOff: true })
     expect(() => loadConfig({ ROSTER_POSTGRES_ALLOW_FSYNC_OFF: 'yes' })).toThrow(/ROSTER_POSTGRES_ALLOW_FSYNC_OFF must be 1 or 0/)
