@@ -45,10 +45,10 @@ export const ENTRA_TLS12_SUITES: readonly { readonly iana: string; readonly open
 
 /**
  * The suites offered. TLS 1.3's three (RFC 8446 §9.1; Node only negotiates 1.3 when the list
- * names some), then Entra's TLS 1.2 bar in its order, then ChaCha20-Poly1305 with ECDHE (RFC 7905)
- * for clients without AES hardware. Every one has forward secrecy and an AEAD or a SHA-2 MAC: no
- * static RSA key exchange, no SHA-1 MAC, no 3DES or RC4 (RFC 7525 §4.2), so a client that offers
- * only those is refused at the handshake.
+ * names some), then Entra's TLS 1.2 bar in its order (led by ECDHE with AES-GCM, what RFC 7525
+ * §4.2 recommends), then ChaCha20-Poly1305 with ECDHE (RFC 7905) for clients without AES
+ * hardware. Every one has forward secrecy and an AEAD or a SHA-2 MAC: a client that offers only
+ * static RSA key exchange, a SHA-1 MAC, 3DES or RC4 (RFC 7525 §4.1) is refused at the handshake.
  */
 export const TLS_CIPHERS = [
   'TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256',
