@@ -144,6 +144,12 @@ export interface ConsoleStore {
    * With `revokeOthers` every earlier live token is revoked instead (refresh).
    */
   addToken(orgId: OrgId, t: NewScimToken, opts: { rotating: boolean; revokeOthers: boolean }, audit: ConsoleAudit): Promise<void>
+  /**
+   * Writes an audit entry, or gives the entry of this id its new details (a refused attempt's
+   * count as it grows within its minute: http/api/refusal-audit.ts). False when the organization
+   * is gone (a deletion committed first): nothing is written.
+   */
+  putAudit(orgId: OrgId, audit: ConsoleAudit): Promise<boolean>
   /** Revokes one live token; false when there is none with this id. */
   revokeToken(orgId: OrgId, id: string, now: string, audit: ConsoleAudit): Promise<boolean>
   /**

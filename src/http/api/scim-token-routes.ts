@@ -4,7 +4,8 @@
 // (a viewer), every change org:admin (an admin). Minting a token (refresh, rotate) with a console
 // session also needs the session's password proved within the policy's window (OWASP ASVS 4.0.3
 // 3.7.1: the token is full write authority over the organization's directory); an API key is not
-// a session and is not asked.
+// a session and is not asked. A change refused for want of org:admin is recorded (AUTH-5:
+// refusal-audit.ts).
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { requestDeps } from '../deadline.ts'
 import { recentlyAuthenticated, type ConsolePolicy } from '../../console/accounts.ts'
@@ -15,6 +16,7 @@ import { actorOf, authorizeAny } from './access.ts'
 import { consoleMapped } from './console-routes.ts'
 import { SCIM_TOKENS } from './console-schemas.ts'
 import { ApiError } from './errors.ts'
+import { RefusalAudit } from './refusal-audit.ts'
 
 const READ = ['directory:read', 'org:admin'] as const
 const ADMIN = ['org:admin'] as const
@@ -36,6 +38,21 @@ async function requireRecentPassword(deps: Deps, policy: ConsolePolicy, request:
 }
 
 export function registerScimTokenRoutes(app: FastifyInstance, appDeps: Deps, baseUrl: (request: FastifyRequest) => string, policy: ConsolePolicy): void {
+  const refusals = new RefusalAudit(appDeps, (err) => app.log.warn({ err }, 'scim token: a refused attempt could not be recorded'))
+  /**
+   * The organization, if the caller may change its token (org:admin); a refusal (403, or 404 for
+   * a caller of another organization) is recorded before it is answered (AUTH-5, refusal-audit.ts).
+   */
+  const admin = async (deps: Deps, request: FastifyRequest, orgParam: string, operation: 'refresh' | 'rotate' | 'revoke', more: Record<string, unknown> = {}) => {
+    try {
+      return await authorizeAny(deps, request, orgParam, ADMIN)
+    } catch (e) {
+      if (e instanceof ApiError && (e.status === 403 || e.status === 404)) {
+        await refusals.refused(request, orgParam, { action: `token.${operation}_refused`, details: { operation, ...more, status: e.status, error: e.code, reason: e.message } })
+      }
+      throw e
+    }
+  }
   // Each handler's deps carry its request's deadline (http/deadline.ts requestDeps).
   app.get<{ Params: OrgParams }>('/orgs/:org/scim-token', { schema: SCIM_TOKENS.getTokens }, async (request) => {
     const deps = requestDeps(appDeps, request)
@@ -45,21 +62,21 @@ export function registerScimTokenRoutes(app: FastifyInstance, appDeps: Deps, bas
 
   app.post<{ Params: OrgParams }>('/orgs/:org/scim-token', { schema: SCIM_TOKENS.refreshToken }, async (request, reply) => {
     const deps = requestDeps(appDeps, request)
-    const org = await authorizeAny(deps, request, request.params.org, ADMIN)
+    const org = await admin(deps, request, request.params.org, 'refresh')
     await requireRecentPassword(deps, policy, request, org, 'refresh')
     return reply.code(201).header('cache-control', 'no-store').send(await refreshScimToken(deps, org.id, actorOf(request)))
   })
 
   app.post<{ Params: OrgParams }>('/orgs/:org/scim-token/rotate', { schema: SCIM_TOKENS.rotateToken }, async (request, reply) => {
     const deps = requestDeps(appDeps, request)
-    const org = await authorizeAny(deps, request, request.params.org, ADMIN)
+    const org = await admin(deps, request, request.params.org, 'rotate')
     await requireRecentPassword(deps, policy, request, org, 'rotate')
     return reply.code(201).header('cache-control', 'no-store').send(await consoleMapped(() => rotateScimToken(deps, org.id, actorOf(request))))
   })
 
   app.delete<{ Params: OrgParams & { id: string } }>('/orgs/:org/scim-token/:id', { schema: SCIM_TOKENS.revokeToken }, async (request, reply) => {
     const deps = requestDeps(appDeps, request)
-    const org = await authorizeAny(deps, request, request.params.org, ADMIN)
+    const org = await admin(deps, request, request.params.org, 'revoke', { tokenId: request.params.id })
     await consoleMapped(() => revokeScimToken(deps, org.id, request.params.id, actorOf(request)))
     return reply.code(204).send()
   })

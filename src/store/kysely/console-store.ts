@@ -5,7 +5,7 @@ import { sql } from 'kysely'
 import type {
   AccountRow, ConsoleAudit, ConsoleRole, ConsoleStore, LinkKind, LinkRow, MemberRow, NewScimToken, OrgPageRow, RoleRow, SessionRow, SignInState, TokenMeta,
 } from '../console-store.ts'
-import type { OrgId } from '../store.ts'
+import { OrgGone, type OrgId } from '../store.ts'
 import type { Conn } from './prepared.ts'
 import { orgPage } from './operator-orgs.ts'
 import { RawQueries } from './raw-queries.ts'
@@ -209,6 +209,21 @@ export class KyselyConsole implements ConsoleStore {
       await this.#q.run(conn, sql`insert into scim_tokens (org_id, id, hash, prefix, created_at, revoked_at, last_four, rotating)
         values (${orgId}, ${t.id}, ${t.hash}, ${t.prefix}, ${t.now}, null, ${t.lastFour}, ${opts.rotating ? 1 : 0})`)
       await this.#audit(conn, orgId, audit)
+    })
+  }
+
+  putAudit(orgId: OrgId, a: ConsoleAudit): Promise<boolean> {
+    return this.#q.tx(async (conn) => {
+      // The organization held (KEY SHARE), so no entry outlives a deletion committing beside it.
+      try {
+        await this.#q.holdOrg(conn, orgId)
+      } catch (e) {
+        if (e instanceof OrgGone) return false
+        throw e
+      }
+      await this.#q.run(conn, sql`insert into audit_log (org_id, id, at, actor, action, details) values (${orgId}, ${a.id}, ${a.at}, ${a.actor}, ${a.action}, ${JSON.stringify(a.details)})
+        on conflict (org_id, id) do update set details = excluded.details`)
+      return true
     })
   }
 
