@@ -10,14 +10,52 @@
 // Servers that face this keep reading what the client still sends and discard it before they
 // close ("lingering close": RFC 9112 §9.6, and nginx's lingering_close). Here the rest of the body
 // is read and discarded, up to a bound, and the connection stays open for the client's next
-// request; a client that sends more than the bound is cut off (then the answer may be lost, but
-// only to a client sending far past what the server accepts). Node's request timeout
-// (ROSTER_REQUEST_TIMEOUT_MS) still bounds how long the body may take.
+// request. A client that sends more than the bound (or declares it) gets its answer and then a
+// staged close: the server closes its side and drops what still arrives for a few seconds, so
+// that the answer is not lost to a reset. Node's request timeout (ROSTER_REQUEST_TIMEOUT_MS)
+// still bounds how long the body may take.
+import type { Socket } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 
 /** How much of a refused body is read and discarded before the connection is closed. */
 export function drainBound(maxBodyBytes: number): number {
   return Math.max(8 * 1024 * 1024, 4 * maxBodyBytes)
+}
+
+/** A closing connection still reads (and drops) what arrives for this long at most… */
+export const LINGER_MS = 5_000
+/** …and stops early when nothing arrived for this long (nginx's lingering_time and lingering_timeout). */
+export const LINGER_IDLE_MS = 1_000
+
+/**
+ * Closes `socket` in stages (RFC 9112 §9.6): its answer goes out, then its sending side is
+ * closed (FIN), and what the client still sends is read and dropped until the client closes, is
+ * quiet for LINGER_IDLE_MS, or LINGER_MS have passed. Destroyed at once instead, a socket with
+ * unread bytes makes the kernel send a reset, and a reset that reaches the client before it read
+ * the answer discards the answer: the 413 a client sending far past the limit must see.
+ */
+function lingerThenDestroy(socket: Socket): void {
+  if (socket.destroyed) return
+  let idle: NodeJS.Timeout | undefined
+  const stop = () => {
+    clearTimeout(idle)
+    clearTimeout(total)
+    socket.destroy()
+  }
+  const total = setTimeout(stop, LINGER_MS)
+  const quiet = () => {
+    clearTimeout(idle)
+    idle = setTimeout(stop, LINGER_IDLE_MS)
+  }
+  socket.on('data', quiet)
+  socket.once('end', stop)
+  socket.once('close', () => {
+    clearTimeout(idle)
+    clearTimeout(total)
+  })
+  quiet()
+  socket.end()
+  socket.resume()
 }
 
 export function drainRefusedBodies(app: FastifyInstance, maxBodyBytes: number): void {
@@ -27,13 +65,19 @@ export function drainRefusedBodies(app: FastifyInstance, maxBodyBytes: number): 
     // A body read whole (every answer but a refused body's) or a server draining before it
     // stops (health.ts closes each connection on purpose): nothing to do.
     if (raw.complete || raw.destroyed || app.draining || reply.getHeader('connection') !== 'close') return done(null, payload)
+    const socket = raw.socket as Socket | null
     const declared = Number(raw.headers['content-length'])
-    if (Number.isFinite(declared) && declared > bound) return done(null, payload)
+    if (Number.isFinite(declared) && declared > bound) {
+      // Answered with Connection: close; when the answer is written Node closes the socket with
+      // destroySoon, which is this connection's staged close instead.
+      if (socket) socket.destroySoon = () => lingerThenDestroy(socket)
+      return done(null, payload)
+    }
     void reply.removeHeader('connection')
     let discarded = 0
     raw.on('data', (chunk: Buffer) => {
       discarded += chunk.length
-      if (discarded > bound) raw.socket?.destroy()
+      if (discarded > bound && socket && !socket.writableEnded) lingerThenDestroy(socket)
     })
     raw.resume()
     done(null, payload)
