@@ -28,7 +28,7 @@ describe('http/tls', () => {
     expect(plainHttpWarning({ ...plain, host: '::1' })).toBeNull()
   })
 
-  it('reads a certificate and its key; a missing file is an error naming its variable and path, a key of another certificate or a file that is not PEM names both files and OpenSSL\'s reason', () => {
+  it('reads a certificate and its key; a missing file is an error naming its variable and path; a key of another certificate (of the same kind or not) or a file that is not PEM names both files and why', () => {
     const rsa = fixture('rsa')
     const pair = readTlsFiles({ certFile: rsa.certFile, keyFile: rsa.keyFile })
     expect(pair.cert.equals(rsa.cert) && pair.key.equals(rsa.key)).toBe(true)
@@ -48,6 +48,11 @@ describe('http/tls', () => {
     expect(mismatch).toMatchObject({ code: 'ROSTER_ERR_TLS_CERTIFICATE', message: expect.stringMatching(/key values mismatch/) })
     // The key's bytes are never in the message.
     expect((mismatch as Error).message).not.toContain('BEGIN')
+
+    // An EC key beside an RSA certificate: OpenSSL loads both (in separate slots) without a word.
+    const ecdsa = fixture('ecdsa')
+    expect(() => readTlsFiles({ certFile: rsa.certFile, keyFile: ecdsa.keyFile })).toThrow(expect.objectContaining({ code: 'ROSTER_ERR_TLS_CERTIFICATE', message: expect.stringMatching(/the key is not the certificate's/) }))
+    expect(readTlsFiles({ certFile: ecdsa.certFile, keyFile: ecdsa.keyFile }).key.equals(ecdsa.key)).toBe(true)
 
     const junk = join(dir, 'junk.pem')
     writeFileSync(junk, 'not a certificate\n')

@@ -11,6 +11,7 @@
 // no restart); a file that fails to read or to load at a reload leaves the old context serving.
 // Without them Roster serves plain HTTP, for a proxy that terminates TLS in front of it or a
 // trial on loopback; beyond loopback without a proxy, a warning at start says what to set.
+import { X509Certificate, createPrivateKey } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { Server as TlsServer, createSecureContext, type SecureContextOptions } from 'node:tls'
 import { BlockList, isIP } from 'node:net'
@@ -76,12 +77,18 @@ function readPem(path: string, variable: string): Buffer {
  */
 export function readTlsFiles(files: TlsFiles): TlsPair {
   const pair = { cert: readPem(files.certFile, 'ROSTER_TLS_CERT_FILE'), key: readPem(files.keyFile, 'ROSTER_TLS_KEY_FILE') }
+  const refuse = (why: string) => new ConfigError('ROSTER_ERR_TLS_CERTIFICATE', `ROSTER_TLS_CERT_FILE ${files.certFile} and ROSTER_TLS_KEY_FILE ${files.keyFile} do not make a TLS certificate: ${why}`)
+  let matches: boolean
   try {
     createSecureContext(tlsContextOptions(pair))
+    // OpenSSL keeps an RSA and an EC key in separate slots, so an EC key beside an RSA
+    // certificate loads without complaint and every handshake fails: compare them here.
+    matches = new X509Certificate(pair.cert).checkPrivateKey(createPrivateKey(pair.key))
   } catch (e) {
     // OpenSSL's reason ("key values mismatch", "no start line"); never the key's bytes.
-    throw new ConfigError('ROSTER_ERR_TLS_CERTIFICATE', `ROSTER_TLS_CERT_FILE ${files.certFile} and ROSTER_TLS_KEY_FILE ${files.keyFile} do not make a TLS certificate: ${(e as Error).message}`)
+    throw refuse((e as Error).message)
   }
+  if (!matches) throw refuse('the key is not the certificate\'s (the first certificate of the file)')
   return pair
 }
 
