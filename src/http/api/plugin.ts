@@ -234,6 +234,11 @@ export async function apiPlugin(app: FastifyInstance, opts: ApiPluginOptions): P
   // JSON bodies are read as bytes: bytes that are not UTF-8 are refused, not read as U+FFFD and
   // stored (http/utf8.ts); the rest goes to Fastify's parser as before.
   const parseJson = app.getDefaultJsonParser('error', 'error')
+  // Fastify also reads text/plain by default, as a string, which a route then refused as "not a
+  // JSON object" (400): a body of another type is 415, whatever it holds. text/plain is also a
+  // type a browser's form may send across origins without a preflight (Fetch Standard, "CORS-
+  // safelisted request-header"): no route takes it.
+  app.removeContentTypeParser('text/plain')
   app.removeContentTypeParser('application/json')
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, raw, done) => {
     const bytes = raw as Buffer
