@@ -44,11 +44,27 @@ export const DEFAULT_POLICY: ConsolePolicy = {
 export type ConsoleErrorCode =
   | 'bad_credentials' | 'locked_out' | 'invalid_parameter' | 'link_invalid' | 'account_exists' | 'not_found' | 'conflict'
 
+/** What a refused password check counted, for the server's log (http/api/console-routes.ts). */
+export interface SignInRefusal {
+  /** The email's failures within its window, this one included; null when it was refused as locked out, uncounted. */
+  readonly failures: number | null
+  /** This failure locked the email out. */
+  readonly lockedNow: boolean
+  /** Organizations whose audit log got the lock-out (its account's). */
+  readonly orgsTold: number
+}
+
 export class ConsoleError extends Error {
-  constructor(readonly code: ConsoleErrorCode, message: string, readonly retryAfterSeconds?: number) {
+  constructor(readonly code: ConsoleErrorCode, message: string, readonly retryAfterSeconds?: number, readonly signIn?: SignInRefusal) {
     super(message)
     this.name = 'ConsoleError'
   }
+}
+
+/** Where a password check came from: the client's address and which check, for the lock-out's audit entries. */
+export interface CheckContext {
+  readonly address: string
+  readonly operation: 'sign_in' | 'confirm'
 }
 
 const EMAIL = /^[^\s@<>(),;:"[\]\\]+@[^\s@<>(),;:"[\]\\]+\.[^\s@<>(),;:"[\]\\]+$/
@@ -92,40 +108,49 @@ export interface SignedIn {
  * count on success); throws bad_credentials or locked_out. Sign-in and a session's confirmation
  * share it, so guesses through either count toward the same lock-out.
  */
-async function checkPassword(deps: Deps, policy: ConsolePolicy, folded: string, password: unknown): Promise<AccountRow> {
+async function checkPassword(deps: Deps, policy: ConsolePolicy, folded: string, password: unknown, context: CheckContext): Promise<AccountRow> {
   if (typeof password !== 'string' || password.length > 1024) throw new ConsoleError('invalid_parameter', 'password: must be text')
   const now = deps.now()
   const state = await deps.store.console.signInState(folded)
   const lockedFor = (until: string | null) => (until !== null && until > now.toISOString() ? Math.ceil((Date.parse(until) - now.getTime()) / 1000) : 0)
   const locked = lockedFor(state?.lockedUntil ?? null)
-  if (locked > 0) throw new ConsoleError('locked_out', `Too many failed sign-ins for this email; try again in ${Math.ceil(locked / 60)} minutes, or reset the password`, locked)
+  if (locked > 0) {
+    throw new ConsoleError('locked_out', `Too many failed sign-ins for this email; try again in ${Math.ceil(locked / 60)} minutes, or reset the password`, locked,
+      { failures: null, lockedNow: false, orgsTold: 0 })
+  }
   const account = await deps.store.console.accountByEmail(folded)
   const ok = await verifyPassword(password, account?.passwordHash ?? DUMMY_HASH)
   if (!account || account.passwordHash === null || !ok) {
-    const after = await deps.store.console.failSignIn(folded, now.toISOString(), plus(now, -policy.failureWindowMs), policy.maxFailures, plus(now, policy.lockoutMs))
+    // The failure that locks the email writes the lock-out to its account's organizations' audit
+    // logs in its transaction (UI-3; OWASP ASVS 4.0.3 7.1.3: security events logged). At most one
+    // entry per organization per lock-out: further attempts are refused as locked, uncounted.
+    const after = await deps.store.console.failSignIn(folded, now.toISOString(), plus(now, -policy.failureWindowMs), policy.maxFailures, plus(now, policy.lockoutMs), {
+      newId: deps.newId, details: { address: context.address, operation: context.operation },
+    })
+    const refusal = { failures: after.failures, lockedNow: after.lockedNow, orgsTold: after.orgsTold }
     const nowLocked = lockedFor(after.lockedUntil)
-    if (nowLocked > 0) throw new ConsoleError('locked_out', `Too many failed sign-ins for this email; try again in ${Math.ceil(nowLocked / 60)} minutes, or reset the password`, nowLocked)
-    throw new ConsoleError('bad_credentials', 'The email or the password is wrong')
+    if (nowLocked > 0) throw new ConsoleError('locked_out', `Too many failed sign-ins for this email; try again in ${Math.ceil(nowLocked / 60)} minutes, or reset the password`, nowLocked, refusal)
+    throw new ConsoleError('bad_credentials', 'The email or the password is wrong', undefined, refusal)
   }
   if (state) await deps.store.console.clearSignIn(folded)
   return account
 }
 
 /** Checks the password and opens a session; throws bad_credentials or locked_out. */
-export async function signIn(deps: Deps, policy: ConsolePolicy, rawEmail: unknown, password: unknown): Promise<SignedIn> {
+export async function signIn(deps: Deps, policy: ConsolePolicy, rawEmail: unknown, password: unknown, address = 'unknown'): Promise<SignedIn> {
   const { folded } = checkEmail(rawEmail)
-  return openSession(deps, policy, await checkPassword(deps, policy, folded, password))
+  return openSession(deps, policy, await checkPassword(deps, policy, folded, password, { address, operation: 'sign_in' }))
 }
 
 /**
  * The session's account proves its password again (before minting a SCIM token): the session
  * records when. A wrong password counts toward the email's lock-out as a failed sign-in does.
  */
-export async function confirmPassword(deps: Deps, policy: ConsolePolicy, session: ActiveSession, password: unknown): Promise<string> {
+export async function confirmPassword(deps: Deps, policy: ConsolePolicy, session: ActiveSession, password: unknown, address = 'unknown'): Promise<string> {
   try {
-    await checkPassword(deps, policy, foldEmail(session.account.email), password)
+    await checkPassword(deps, policy, foldEmail(session.account.email), password, { address, operation: 'confirm' })
   } catch (e) {
-    if (e instanceof ConsoleError && e.code === 'bad_credentials') throw new ConsoleError('bad_credentials', 'The password is wrong')
+    if (e instanceof ConsoleError && e.code === 'bad_credentials') throw new ConsoleError('bad_credentials', 'The password is wrong', undefined, e.signIn)
     throw e
   }
   const now = deps.now().toISOString()

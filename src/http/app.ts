@@ -194,7 +194,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   }) : null
   app.addHook('onClose', async () => rateLimiter?.close())
   // One count per source for both surfaces: a guesser gains nothing by switching between them.
-  const authFailures = new AuthFailureLimiter({ perMinute: opts.config.authFailuresPerMinute ?? 0 }, { now: () => opts.deps.now().getTime() })
+  const authFailures = new AuthFailureLimiter({ perMinute: opts.config.authFailuresPerMinute ?? 0 }, {
+    now: () => opts.deps.now().getTime(),
+    // Once per address each time it reaches the limit, not once per refused request (UI-3): for the operator.
+    onLimited: (source, perMinute) => app.log.warn({ event: 'auth.address_limited', address: source, perMinute }, 'authentication: an address reached its failures a minute and is refused until they age'),
+  })
   const failures = authFailures.enabled ? { authFailures } : {}
   const baseUrl = baseUrlResolver({
     publicUrl: opts.config.publicUrl, allowedHosts: opts.config.allowedHosts ?? LOOPBACK_HOSTS,

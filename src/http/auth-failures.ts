@@ -56,11 +56,14 @@ export class AuthFailureLimiter {
   readonly #now: () => number
   readonly #sources = new Map<string, Source>()
   readonly #maxSources: number
+  readonly #onLimited: (source: string, perMinute: number) => void
 
-  constructor(settings: AuthFailureSettings, opts: { now?: () => number; maxSources?: number } = {}) {
+  /** `onLimited`: a source's failure brought it to the limit (once each time it does: the server's log, UI-3). */
+  constructor(settings: AuthFailureSettings, opts: { now?: () => number; maxSources?: number; onLimited?: (source: string, perMinute: number) => void } = {}) {
     this.#perMinute = settings.perMinute
     this.#now = opts.now ?? Date.now
     this.#maxSources = opts.maxSources ?? MAX_SOURCES
+    this.#onLimited = opts.onLimited ?? (() => undefined)
   }
 
   get enabled(): boolean {
@@ -105,6 +108,10 @@ export class AuthFailureLimiter {
     }
     s.counts[now % SLOTS] = (s.counts[now % SLOTS] ?? 0) + 1
     this.#sources.set(source, s)
+    // Exactly at the limit: the failures past it (requests already past the check) tell nothing new.
+    let total = 0
+    for (let j = now - SLOTS + 1; j <= now; j++) total += s.counts[j % SLOTS] ?? 0
+    if (total === this.#perMinute) this.#onLimited(source, this.#perMinute)
   }
 
   /** Clears the slots that left the minute since `s` was last counted. */

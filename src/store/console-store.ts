@@ -125,9 +125,15 @@ export interface ConsoleStore {
   signInState(emailFolded: string): Promise<SignInState | null>
   /**
    * Counts a failure in one transaction: a count older than `windowStart` starts again; at
-   * `threshold` failures the email is locked until `lockUntil`.
+   * `threshold` failures the email is locked until `lockUntil`. The failure that locks it
+   * (`lockedNow`) writes, in the same transaction, a `console.locked_out` audit entry by `system`
+   * in every organization where the email's account has a role, with `lockAudit.details` and the
+   * account's email, the failures and the lock-out's end (UI-3).
    */
-  failSignIn(emailFolded: string, now: string, windowStart: string, threshold: number, lockUntil: string): Promise<SignInState>
+  failSignIn(
+    emailFolded: string, now: string, windowStart: string, threshold: number, lockUntil: string,
+    lockAudit?: { readonly newId: () => string; readonly details: Record<string, unknown> },
+  ): Promise<SignInState & { readonly lockedNow: boolean; readonly orgsTold: number }>
   clearSignIn(emailFolded: string): Promise<void>
 
   /** Stores a link; earlier unused links of the same kind for the account (or setup links) stop working. */

@@ -93,21 +93,37 @@ export function registerConsoleRoutes(app: FastifyInstance, appDeps: Deps, opts:
    * together) is answered 429 before the password is checked, and each wrong password counts
    * (OWASP ASVS 4.0.3 2.2.1: guesses spread over many emails from one address).
    */
-  async function passwordChecked<T>(request: FastifyRequest, check: () => Promise<T>): Promise<T> {
+  async function passwordChecked<T>(request: FastifyRequest, email: string, check: (address: string) => Promise<T>): Promise<T> {
     const source = sourceKey(request.ip)
     const wait = opts.authFailures?.refused(source) ?? null
     if (wait !== null) throw tooManyFailures(wait)
     try {
-      return await check()
+      return await check(source)
     } catch (e) {
-      if (e instanceof ConsoleError && (e.code === 'bad_credentials' || e.code === 'locked_out')) opts.authFailures?.failed(source)
+      if (e instanceof ConsoleError && (e.code === 'bad_credentials' || e.code === 'locked_out')) {
+        opts.authFailures?.failed(source)
+        logRefusal(request, email, source, e)
+      }
       throw consoleApiError(e)
     }
   }
 
+  /**
+   * Every refused password check is a line in the server's log, for the operator (OWASP ASVS
+   * 4.0.3 7.2.1: authentication decisions logged, with what an investigation needs; never the
+   * password): a failure with the email's count, the failure that locked the email out (also in
+   * its account's organizations' audit logs: accounts.ts), and an attempt refused while locked.
+   */
+  function logRefusal(request: FastifyRequest, email: string, address: string, e: ConsoleError): void {
+    const r = e.signIn
+    const event = e.code === 'bad_credentials' ? 'console.sign_in_failed' : r?.lockedNow ? 'console.locked_out' : 'console.sign_in_locked'
+    const said = { 'console.sign_in_failed': 'console: a password check failed', 'console.locked_out': 'console: an email is locked out after failed sign-ins', 'console.sign_in_locked': 'console: a password check refused, the email locked out' }
+    request.log.warn({ event, email, address, failures: r?.failures ?? null, ...(r?.lockedNow ? { organizationsTold: r.orgsTold } : {}) }, said[event])
+  }
+
   app.post<{ Body: { email: string; password: string } }>('/console/sign-in', { schema: CONSOLE.signIn }, async (request, reply) => {
     const deps = requestDeps(appDeps, request)
-    const signed = await passwordChecked(request, () => signIn(deps, opts.policy, request.body.email, request.body.password))
+    const signed = await passwordChecked(request, String(request.body.email).trim(), (address) => signIn(deps, opts.policy, request.body.email, request.body.password, address))
     setSessionCookie(reply, signed.token, absoluteSeconds, secureRequest(request, opts.publicUrl))
     const roles = await deps.store.console.roles(signed.account.id)
     return sessionView(deps, { account: signed.account, session: signed.session, roles: new Map(roles.map((r) => [r.orgId, r.role])) })
@@ -120,7 +136,7 @@ export function registerConsoleRoutes(app: FastifyInstance, appDeps: Deps, opts:
   app.post<{ Body: { password: string } }>('/console/session/confirm', { schema: CONSOLE.confirmSession }, async (request) => {
     const deps = requestDeps(appDeps, request)
     const s = requireSession(request)
-    const authenticatedAt = await passwordChecked(request, () => confirmPassword(deps, opts.policy, s, request.body.password))
+    const authenticatedAt = await passwordChecked(request, s.account.email, (address) => confirmPassword(deps, opts.policy, s, request.body.password, address))
     return sessionView(deps, { ...s, session: { ...s.session, authenticatedAt } })
   })
 

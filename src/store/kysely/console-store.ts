@@ -145,7 +145,10 @@ export class KyselyConsole implements ConsoleStore {
     return r ? { failures: Number(r.failures), firstFailureAt: r.first_failure_at, lockedUntil: r.locked_until } : null
   }
 
-  failSignIn(emailFolded: string, now: string, windowStart: string, threshold: number, lockUntil: string): Promise<SignInState> {
+  failSignIn(
+    emailFolded: string, now: string, windowStart: string, threshold: number, lockUntil: string,
+    lockAudit?: { readonly newId: () => string; readonly details: Record<string, unknown> },
+  ): Promise<SignInState & { readonly lockedNow: boolean; readonly orgsTold: number }> {
     return this.#q.tx(async (conn) => {
       // The row exists before it is read FOR UPDATE (PostgreSQL): a lock on no row held nothing,
       // and the first failures of a burst each counted themselves as the first. The insert of a
@@ -160,7 +163,22 @@ export class KyselyConsole implements ConsoleStore {
       const first = fresh ? now : r.first_failure_at
       const locked = failures >= threshold ? lockUntil : fresh ? null : r.locked_until
       await this.#q.run(conn, sql`update console_sign_in set failures = ${failures}, first_failure_at = ${first}, locked_until = ${locked} where email_folded = ${emailFolded}`)
-      return { failures, firstFailureAt: first, lockedUntil: locked }
+      // The failure that locks the email: not one counted while it was locked already (two at once).
+      const lockedNow = failures >= threshold && (fresh || r.locked_until === null || r.locked_until <= now)
+      let orgsTold = 0
+      if (lockedNow && lockAudit) {
+        // Its account's organizations, each told once per lock-out; an email of no account tells none.
+        const roles = await this.#q.all<{ org_id: string; email: string }>(conn, sql`select r.org_id, a.email from console_roles r
+          join console_accounts a on a.id = r.account_id join orgs o on o.id = r.org_id where a.email_folded = ${emailFolded} order by r.org_id`)
+        for (const role of roles) {
+          await this.#audit(conn, role.org_id as OrgId, {
+            id: lockAudit.newId(), at: now, actor: 'system', action: 'console.locked_out',
+            details: { ...lockAudit.details, email: role.email, failures, lockedUntil: locked },
+          })
+        }
+        orgsTold = roles.length
+      }
+      return { failures, firstFailureAt: first, lockedUntil: locked, lockedNow, orgsTold }
     })
   }
 
