@@ -2,7 +2,9 @@
 // that a request without a Content-Type is really sent without one. SCIM reads
 // application/scim+json (RFC 7644 §3.1, §8.1) and application/json, with or without a charset;
 // /api/v1 reads application/json. Any other body type, or a body without a type, is 415 with the
-// surface's error body (RFC 9110 §15.5.16), and nothing is written.
+// surface's error body (RFC 9110 §15.5.16), and nothing is written. An Accept that admits no JSON
+// (`application/xml`) is 406 (RFC 9110 §12.5.1; RFC 7644 §3.8 asks only for
+// application/scim+json and application/json); `*/*`, either JSON type, or no Accept is answered.
 // ASVS 4.0.3 13.1.5 (requests with unexpected content types are rejected) and 13.2.5.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createApiKey } from '../../src/provisioning/api-keys.ts'
@@ -96,6 +98,26 @@ describe.each(storeMatrix())('media types on $name', (factory) => {
     }
   })
 
+  it('SCIM: an Accept that admits no JSON is 406 with a SCIM body, before anything is written; */*, either JSON type or none is answered', async () => {
+    for (const accept of ['application/xml', 'text/html', 'application/scim+json;q=0, application/json;q=0']) {
+      expectScimError(await scim('GET', '/Users?count=1', { accept }), 406)
+      const post = await scim('POST', '/Users', { accept, 'content-type': 'application/scim+json' }, JSON.stringify(user('not.acceptable@example.com')))
+      expectScimError(post, 406)
+      expect(jsonBody(post.text).detail).toBe(`Accept: ${JSON.stringify(accept)} admits no type this server answers; SCIM answers application/scim+json (accept it, application/json or */*, or send no Accept)`)
+      // Discovery, readable without a token, and the 404 of no endpoint, alike.
+      expectScimError(await raw.send('GET', '/scim/v2/ServiceProviderConfig', { accept }), 406)
+      expectScimError(await scim('GET', '/Nowhere', { accept }), 406)
+    }
+    expect(await found('not.acceptable@example.com')).toBe(0)
+    // Without a token the answer is the 401, whatever the Accept.
+    expectScimError(await raw.send('GET', '/scim/v2/Users', { accept: 'application/xml' }), 401)
+    for (const accept of [null, '*/*', 'application/scim+json', 'application/json', 'application/scim+json; charset=utf-8', 'application/*', 'text/html, */*;q=0.1', 'application/xml, application/json;q=0.5']) {
+      const r = await scim('GET', '/Users?count=1', accept === null ? {} : { accept })
+      expect(r.status, `${String(accept)}: ${r.text}`).toBe(200)
+      expect(r.headers['content-type']).toBe('application/scim+json')
+    }
+  })
+
   it('/api/v1: a body of another type, or of none, is 415 bad_request (text/plain too); application/json with a charset is read', async () => {
     for (const form of REFUSED) {
       const r = await api('POST', '/users', typed(form.type), form.body(JSON.stringify({ userName: 'api.refused@example.com' })))
@@ -106,5 +128,22 @@ describe.each(storeMatrix())('media types on $name', (factory) => {
     expect(await found('api.refused@example.com')).toBe(0)
     const ok = await api('POST', '/users', { 'content-type': 'application/json; charset=utf-8' }, JSON.stringify({ userName: 'api.typed@example.com' }))
     expect(ok.status, ok.text).toBe(201)
+  })
+
+  it('/api/v1: an Accept that admits no JSON is 406 not_acceptable; */*, application/json or none is answered; the reference page is HTML', async () => {
+    for (const accept of ['application/xml', 'application/scim+json', 'text/html']) {
+      const r = await api('GET', '/users', { accept })
+      expectApiError(r, 406, 'not_acceptable')
+      expect(jsonBody(r.text).message).toBe(`Accept: ${JSON.stringify(accept)} admits no type this API answers; it answers application/json (accept it or */*, or send no Accept)`)
+      expectApiError(await api('POST', '/users', { accept, 'content-type': 'application/json' }, JSON.stringify({ userName: 'api.not.acceptable@example.com' })), 406, 'not_acceptable')
+    }
+    expect(await found('api.not.acceptable@example.com')).toBe(0)
+    expectApiError(await raw.send('GET', `/api/v1/orgs/${t.orgId}/users`, { accept: 'application/xml' }), 401, 'unauthorized')
+    for (const accept of [null, '*/*', 'application/json', 'application/json; charset=utf-8', 'text/html, */*;q=0.1']) {
+      const r = await api('GET', '/users', accept === null ? {} : { accept })
+      expect(r.status, `${String(accept)}: ${r.text}`).toBe(200)
+    }
+    const page = await raw.send('GET', '/api/v1/reference', { accept: 'text/html' })
+    expect(page.status).toBeLessThan(400)
   })
 })

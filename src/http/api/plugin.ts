@@ -19,6 +19,7 @@ import { requestDeadlines } from '../deadline.ts'
 import { rateLimitHeaders, type Decision, type RateLimiter } from '../rate-limit.ts'
 import { sourceKey, type AuthFailureLimiter } from '../auth-failures.ts'
 import { findNul, nulMessage, urlHoldsNul } from '../nul.ts'
+import { acceptsAny } from '../accept.ts'
 import { hugeNumberMessage, invalidUtf8Message, invalidUtf8Path, mayHoldHugeNumber, pathOfHugeNumber, utf8Text } from '../utf8.ts'
 import { registerDirectoryRoutes } from './directory.ts'
 import { registerDirectoryWrites } from './directory-writes.ts'
@@ -293,6 +294,16 @@ export async function apiPlugin(app: FastifyInstance, opts: ApiPluginOptions): P
     touch(key)
     const refused = limiter?.takeFrom(`k:${key.id}`, key.orgId === null ? null : `a:${key.orgId}`)
     if (refused) throw tooManyApiRequests(refused, 'key')
+  })
+  // After authentication, as on SCIM: every answer but the reference page's is JSON, so an Accept
+  // that admits no JSON is 406 (http/accept.ts, RFC 9110 §12.5.1).
+  app.addHook('onRequest', async (request) => {
+    const url = request.routeOptions.url
+    if (url === publicPrefix || url?.startsWith(`${publicPrefix}/`) === true) return
+    const accept = request.headers.accept
+    if (!acceptsAny(accept, ['application/json'])) {
+      throw new ApiError(406, 'not_acceptable', `Accept: ${JSON.stringify((accept ?? '').slice(0, 100))} admits no type this API answers; it answers application/json (accept it or */*, or send no Accept)`)
+    }
   })
   // An empty parameter (`?cursor=`) is an absent one, as every handler read it before the
   // schemas: dropped before validation, so that it neither fails a type nor skips a default.

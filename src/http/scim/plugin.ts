@@ -2,7 +2,7 @@
 // routes. Route handlers stay thin: parse, call one use case, shape the response.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Deps } from '../../provisioning/deps.ts'
-import { ScimError } from '../../scim/errors.ts'
+import { ScimError, quote } from '../../scim/errors.ts'
 import { etagMatchesTag, etagOf } from '../../scim/etag.ts'
 import type { OrgId } from '../../store/store.ts'
 import { detectIdentityProvider, type ScimTrace } from '../../scim/compat/detect.ts'
@@ -12,6 +12,7 @@ import { hugeNumberMessage, invalidUtf8Message, invalidUtf8Path, mayHoldHugeNumb
 import { type RateLimiter, tooManyRequests } from '../rate-limit.ts'
 import type { AuthFailureLimiter } from '../auth-failures.ts'
 import { requestDeadlines } from '../deadline.ts'
+import { acceptsAny } from '../accept.ts'
 import { authenticate } from './auth.ts'
 import { resourceTypes, schemas, serviceProviderConfig } from './discovery.ts'
 import { SCIM_CONTENT_TYPE, sendScimError } from './errors.ts'
@@ -70,6 +71,8 @@ function orgOf(request: FastifyRequest): OrgId {
 }
 
 const WITH_CHARSET = `${SCIM_CONTENT_TYPE}; charset=utf-8`
+/** What an Accept header must admit one of: the SCIM answer's type, or JSON, which it is. */
+const SCIM_ANSWERS = [SCIM_CONTENT_TYPE, 'application/json']
 
 const PUBLIC = new Set(['/serviceproviderconfig', '/resourcetypes', '/schemas'])
 
@@ -139,6 +142,14 @@ export async function scimPlugin(app: FastifyInstance, opts: ScimPluginOptions):
     request.schemaVersion = caller.schemaVersion
     const refused = opts.rateLimiter?.take(caller.tokenHash, caller.orgId)
     if (refused) throw tooManyRequests(refused)
+  })
+  // After authentication (a caller without a token hears 401 first), before the body is read:
+  // an Accept that admits no JSON is 406 (http/accept.ts, RFC 7644 §3.8, RFC 9110 §12.5.1).
+  app.addHook('onRequest', async (request) => {
+    const accept = request.headers.accept
+    if (!acceptsAny(accept, SCIM_ANSWERS)) {
+      throw new ScimError(406, null, `Accept: ${quote(accept, 100)} admits no type this server answers; SCIM answers application/scim+json (accept it, application/json or */*, or send no Accept)`)
+    }
   })
   app.addHook('onResponse', logResponse(opts.appender))
   app.addHook('onSend', (_request, reply, payload, done) => {
