@@ -1,13 +1,14 @@
 // The pieces of http/tls.ts that need no socket: what counts as loopback, when plain HTTP is
-// warned about, reading the certificate files, and the suites offered (docs/architecture.md
+// warned about, reading the certificate files, the suites offered, and the expiry notices (docs/architecture.md
 // NET-1; the handshakes themselves: test/e2e/tls.test.ts).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it, vi } from 'vitest'
 import { ConfigError } from '../config.ts'
 import { fixture } from '../../test/helpers/tls.ts'
-import { ENTRA_TLS12_SUITES, TLS_CIPHERS, isLoopbackHost, plainHttpWarning, readTlsFiles } from './tls.ts'
+import { X509Certificate } from 'node:crypto'
+import { ENTRA_TLS12_SUITES, EXPIRY_WARNING_DAYS, TLS_CIPHERS, expiryNotice, isLoopbackHost, plainHttpWarning, readTlsFiles, watchExpiry } from './tls.ts'
 
 describe('http/tls', () => {
   const dir = mkdtempSync(join(tmpdir(), 'roster-tls-'))
@@ -64,5 +65,31 @@ describe('http/tls', () => {
     expect(suites.slice(0, 3)).toEqual(['TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256'])
     expect(suites.slice(3, 3 + ENTRA_TLS12_SUITES.length)).toEqual(ENTRA_TLS12_SUITES.map((s) => s.openssl))
     for (const s of suites.slice(3)) expect(s, s).toMatch(/^ECDHE-(RSA|ECDSA)-(AES(128|256)-(GCM-SHA256|GCM-SHA384|SHA256|SHA384)|CHACHA20-POLY1305)$/)
+  })
+  it('says nothing of a certificate far from its end, warns within the last 14 days and errs once it has passed; at start and at every interval', () => {
+    const { cert } = fixture('rsa')
+    const end = Date.parse(new X509Certificate(cert).validTo)
+    const day = 86_400_000
+    expect(expiryNotice(cert, new Date(end - (EXPIRY_WARNING_DAYS + 1) * day))).toBeNull()
+    expect(expiryNotice(cert, new Date(end - 3.5 * day))).toMatchObject({ level: 'warn', obj: { validTo: new Date(end).toISOString() }, msg: expect.stringContaining('in 4 days') })
+    expect(expiryNotice(cert, new Date(end + day))).toMatchObject({ level: 'error', msg: expect.stringContaining('expired') })
+
+    const logged: string[] = []
+    const log = { info: () => undefined, warn: (_: object, m: string) => logged.push(`warn ${m}`), error: (_: object, m: string) => logged.push(`error ${m}`) }
+    let now = end - 30 * day
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] })
+    try {
+      const stop = watchExpiry(() => ({ cert, key: Buffer.alloc(0) }), log, () => new Date(now), 1_000)
+      expect(logged).toEqual([])
+      now = end - 2 * day
+      vi.advanceTimersByTime(1_000)
+      now = end + 1
+      vi.advanceTimersByTime(1_000)
+      stop()
+      vi.advanceTimersByTime(5_000)
+    } finally {
+      vi.useRealTimers()
+    }
+    expect(logged.map((l) => l.split(' ')[0])).toEqual(['warn', 'error'])
   })
 })

@@ -9,6 +9,7 @@
 // With ROSTER_TLS_CERT_FILE and ROSTER_TLS_KEY_FILE the server listens with HTTPS on its usual
 // port; SIGHUP reads both files again and swaps the server's context (a renewed certificate needs
 // no restart); a file that fails to read or to load at a reload leaves the old context serving.
+// A certificate within 14 days of its end is warned about at start, at each reload and daily.
 // Without them Roster serves plain HTTP, for a proxy that terminates TLS in front of it or a
 // trial on loopback; beyond loopback without a proxy, a warning at start says what to set.
 import { X509Certificate, createPrivateKey } from 'node:crypto'
@@ -94,7 +95,42 @@ export function readTlsFiles(files: TlsFiles): TlsPair {
 
 export interface ReloadLog {
   info(obj: object, msg: string): void
+  warn(obj: object, msg: string): void
   error(obj: object, msg: string): void
+}
+
+/** Days before a certificate's end from which the server warns (Let's Encrypt's clients renew at 30 days left). */
+export const EXPIRY_WARNING_DAYS = 14
+const DAY_MS = 86_400_000
+
+/**
+ * What to say of the served certificate's end at `now`: an error once it has passed (identity
+ * providers refuse the handshake), a warning within EXPIRY_WARNING_DAYS, nothing before.
+ */
+export function expiryNotice(cert: Buffer, now: Date): { level: 'warn' | 'error'; obj: object; msg: string } | null {
+  const x509 = new X509Certificate(cert)
+  const validTo = new Date(Date.parse(x509.validTo))
+  const daysLeft = (validTo.getTime() - now.getTime()) / DAY_MS
+  const obj = { validTo: validTo.toISOString(), subject: x509.subject.replace(/\n/g, ', ') }
+  if (daysLeft <= 0) return { level: 'error', obj, msg: `the TLS certificate expired on ${validTo.toISOString()}: identity providers refuse it; renew ROSTER_TLS_CERT_FILE and send SIGHUP` }
+  if (daysLeft <= EXPIRY_WARNING_DAYS) return { level: 'warn', obj, msg: `the TLS certificate expires on ${validTo.toISOString()}, in ${Math.ceil(daysLeft)} days: renew ROSTER_TLS_CERT_FILE and send SIGHUP` }
+  return null
+}
+
+/**
+ * Logs the served certificate's expiry notice now and once every `everyMs` (a day), so that a
+ * server running for weeks says so before its certificate ends; `served()` is the pair served
+ * at that moment. Returns what stops it.
+ */
+export function watchExpiry(served: () => TlsPair, log: ReloadLog, now: () => Date, everyMs = DAY_MS): () => void {
+  const check = () => {
+    const n = expiryNotice(served().cert, now())
+    if (n) log[n.level](n.obj, n.msg)
+  }
+  check()
+  const timer = setInterval(check, everyMs)
+  timer.unref()
+  return () => clearInterval(timer)
 }
 
 /**
@@ -102,12 +138,14 @@ export interface ReloadLog {
  * open keep theirs). A pair that cannot be read or loaded is logged with its reason and the
  * server keeps the pair it had. Returns what removes the handler.
  */
-export function reloadOnSighup(server: object, files: TlsFiles, log: ReloadLog): () => void {
+export function reloadOnSighup(server: object, files: TlsFiles, log: ReloadLog, onLoaded: (pair: TlsPair) => void = () => undefined): () => void {
   // Fastify types its server as a plain HTTP one; with `https` it is an https.Server, a tls.Server.
   if (!(server instanceof TlsServer)) throw new TypeError('reloadOnSighup: the server does not serve TLS')
   const reload = () => {
     try {
-      server.setSecureContext(tlsContextOptions(readTlsFiles(files)))
+      const pair = readTlsFiles(files)
+      server.setSecureContext(tlsContextOptions(pair))
+      onLoaded(pair)
       log.info({ certFile: files.certFile }, 'TLS certificate reloaded on SIGHUP')
     } catch (e) {
       log.error({ code: e instanceof ConfigError ? e.code : undefined, reason: (e as Error).message }, 'TLS certificate not reloaded on SIGHUP: the previous one is still served')
