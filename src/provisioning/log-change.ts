@@ -140,17 +140,23 @@ export function changeParts(c: Change): ChangeParts {
   const b: string[] = []
   const a: string[] = []
   const names: string[] = []
-  for (const [k, v] of after) {
+  // In name order: the stored body's key order is the store's (PostgreSQL's jsonb keeps its own),
+  // and a consumer comparing two records of one change must see the same list on either store.
+  const keys = [...after.keys()]
+  for (const k of before.keys()) if (!after.has(k)) keys.push(k)
+  keys.sort()
+  for (const k of keys) {
     const old = before.get(k)
-    if (old !== undefined && isDeepStrictEqual(old, v)) continue
     const key = JSON.stringify(k)
+    if (!after.has(k)) {
+      b.push(`${key}:${valueJson(k, old)}`)
+      names.push(k)
+      continue
+    }
+    const v = after.get(k)
+    if (old !== undefined && isDeepStrictEqual(old, v)) continue
     if (old !== undefined) b.push(`${key}:${valueJson(k, old)}`)
     a.push(`${key}:${valueJson(k, v)}`)
-    names.push(k)
-  }
-  for (const [k, v] of before) {
-    if (after.has(k)) continue
-    b.push(`${JSON.stringify(k)}:${valueJson(k, v)}`)
     names.push(k)
   }
   const redacted = c.secrets ?? []

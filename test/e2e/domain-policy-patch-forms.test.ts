@@ -158,7 +158,7 @@ describe.each(storeMatrix())('domain policy through every PATCH form on $name', 
     const events = await eventsUntilSettingsChange()
     expect(typesOf(events)).toEqual(['user.updated', 'user.updated', 'user.deactivated', 'user.updated', 'user.reactivated', 'user.updated'])
     // Sorted: the order follows the stored body's keys, which PostgreSQL's jsonb reorders.
-    expect(events.map((e) => e.data.changes?.attributes.toSorted())).toEqual([['title'], ['active', 'displayName'], undefined, ['active', 'displayName', 'title'], undefined, ['emails', 'userName']])
+    expect(events.map((e) => e.data.changes?.attributes)).toEqual([['title'], ['active', 'displayName'], undefined, ['active', 'displayName', 'title'], undefined, ['emails', 'userName']])
     // Moved inside, it is held to the domains like any other user: back outside is refused.
     const moved = await scim('PATCH', `/Users/${id}`, patchOp({ op: 'replace', value: { userName: `zed@${here}`, emails: [{ value: `zed@${here}`, type: 'work', primary: true }] } }))
     expect(moved.status, moved.text).toBe(200)
