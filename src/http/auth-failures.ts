@@ -1,6 +1,6 @@
 // Failed authentications per source address (docs/security.md, "Token guessing"). Rate limits
 // (rate-limit.ts) apply once a request has authenticated; before that, every guessed SCIM token or
-// API key cost the database a lookup or two. A source (the connection's remote address: an IPv4
+// API key cost the database a lookup or two. A source (the client's address, `request.ip`: an IPv4
 // address, or an IPv6 address's /64, which one subscriber usually holds whole) that failed
 // `limit` times within the last minute is answered 429 before its credential is read, whatever
 // it sends, until enough of those failures are a minute old (OWASP ASVS 4.0.3 §2.2.1 and 13.2.4,
@@ -8,7 +8,9 @@
 //
 // The counts live in this process only: they start empty at each start, and several servers each
 // count their own. Sources are kept in a map of at most `maxSources`; the one idle longest is
-// forgotten first. No X-Forwarded-For is read: behind a proxy every client is the proxy.
+// forgotten first. The address is the connection's, or behind a proxy listed in
+// ROSTER_TRUSTED_PROXIES the client its X-Forwarded-For names (Fastify's trustProxy); behind a
+// proxy not listed, every client is the proxy.
 import { isIPv4, isIPv6 } from 'node:net'
 
 export interface AuthFailureSettings {
