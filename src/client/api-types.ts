@@ -1561,7 +1561,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            /** @description Another client error (406 not_acceptable: the Accept header admits no JSON; 413 too_large: the body is too large; 415: the body is not JSON) */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -1629,7 +1629,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            /** @description Another client error (406 not_acceptable: the Accept header admits no JSON; 413 too_large: the body is too large; 415: the body is not JSON) */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -1765,7 +1765,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            /** @description Another client error (406 not_acceptable: the Accept header admits no JSON; 413 too_large: the body is too large; 415: the body is not JSON) */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -1908,7 +1908,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            /** @description Another client error (406 not_acceptable: the Accept header admits no JSON; 413 too_large: the body is too large; 415: the body is not JSON) */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -2035,7 +2035,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            /** @description Another client error (406 not_acceptable: the Accept header admits no JSON; 413 too_large: the body is too large; 415: the body is not JSON) */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -2135,7 +2135,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            /** @description Another client error (406 not_acceptable: the Accept header admits no JSON; 413 too_large: the body is too large; 415: the body is not JSON) */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -2240,7 +2240,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            /** @description Another client error (406 not_acceptable: the Accept header admits no JSON; 413 too_large: the body is too large; 415: the body is not JSON) */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -2367,7 +2367,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            /** @description Another client error (406 not_acceptable: the Accept header admits no JSON; 413 too_large: the body is too large; 415: the body is not JSON) */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -2407,7 +2407,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            /** @description Another client error (406 not_acceptable: the Accept header admits no JSON; 413 too_large: the body is too large; 415: the body is not JSON) */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -2548,7 +2548,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            /** @description Another client error (406 not_acceptable: the Accept header admits no JSON; 413 too_large: the body is too large; 415: the body is not JSON) */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -2698,7 +2698,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            /** @description Another client error (406 not_acceptable: the Accept header admits no JSON; 413 too_large: the body is too large; 415: the body is not JSON) */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -2845,7 +2845,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            /** @description Another client error (406 not_acceptable: the Accept header admits no JSON; 413 too_large: the body is too large; 415: the body is not JSON) */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -2958,7 +2958,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            /** @description Another client error (406 not_acceptable: the Accept header admits no JSON; 413 too_large: the body is too large; 415: the body is not JSON) */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -3077,7 +3077,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            /** @description Another client error (406 not_acceptable: the Accept header admits no JSON; 413 too_large: the body is too large; 415: the body is not JSON) */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -3206,7 +3206,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            /** @description Another client error (406 not_acceptable: the Accept header admits no JSON; 413 too_large: the body is too large; 415: the body is not JSON) */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -3329,7 +3329,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            /** @description Another client error (406 not_acceptable: the Accept header admits no JSON; 413 too_large: the body is too large; 415: the body is not JSON) */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -3451,7 +3451,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            /** @description Another client error (406 not_acceptable: the Accept header admits no JSON; 413 too_large: the body is too large; 415: the body is not JSON) */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -3566,7 +3566,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            /** @description Another client error (406 not_acceptable: the Accept header admits no JSON; 413 too_large: the body is too large; 415: the body is not JSON) */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -3696,7 +3696,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            /** @description Another client error (406 not_acceptable: the Accept header admits no JSON; 413 too_large: the body is too large; 415: the body is not JSON) */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -3841,7 +3841,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            /** @description Another client error (406 not_acceptable: the Accept header admits no JSON; 413 too_large: the body is too large; 415: the body is not JSON) */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -3949,7 +3949,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            /** @description Another client error (406 not_acceptable: the Accept header admits no JSON; 413 too_large: the body is too large; 415: the body is not JSON) */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4076,7 +4076,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            /** @description Another client error (406 not_acceptable: the Accept header admits no JSON; 413 too_large: the body is too large; 415: the body is not JSON) */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4184,7 +4184,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            /** @description Another client error (406 not_acceptable: the Accept header admits no JSON; 413 too_large: the body is too large; 415: the body is not JSON) */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4306,7 +4306,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            /** @description Another client error (406 not_acceptable: the Accept header admits no JSON; 413 too_large: the body is too large; 415: the body is not JSON) */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4417,7 +4417,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            /** @description Another client error (406 not_acceptable: the Accept header admits no JSON; 413 too_large: the body is too large; 415: the body is not JSON) */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4546,7 +4546,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            /** @description Another client error (406 not_acceptable: the Accept header admits no JSON; 413 too_large: the body is too large; 415: the body is not JSON) */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4684,7 +4684,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            /** @description Another client error (406 not_acceptable: the Accept header admits no JSON; 413 too_large: the body is too large; 415: the body is not JSON) */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4804,7 +4804,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            /** @description Another client error (406 not_acceptable: the Accept header admits no JSON; 413 too_large: the body is too large; 415: the body is not JSON) */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4933,7 +4933,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            /** @description Another client error (406 not_acceptable: the Accept header admits no JSON; 413 too_large: the body is too large; 415: the body is not JSON) */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5041,7 +5041,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            /** @description Another client error (406 not_acceptable: the Accept header admits no JSON; 413 too_large: the body is too large; 415: the body is not JSON) */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5149,7 +5149,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            /** @description Another client error (406 not_acceptable: the Accept header admits no JSON; 413 too_large: the body is too large; 415: the body is not JSON) */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5310,7 +5310,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            /** @description Another client error (406 not_acceptable: the Accept header admits no JSON; 413 too_large: the body is too large; 415: the body is not JSON) */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5435,7 +5435,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            /** @description Another client error (406 not_acceptable: the Accept header admits no JSON; 413 too_large: the body is too large; 415: the body is not JSON) */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5608,7 +5608,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            /** @description Another client error (406 not_acceptable: the Accept header admits no JSON; 413 too_large: the body is too large; 415: the body is not JSON) */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5730,7 +5730,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            /** @description Another client error (406 not_acceptable: the Accept header admits no JSON; 413 too_large: the body is too large; 415: the body is not JSON) */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5852,7 +5852,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            /** @description Another client error (406 not_acceptable: the Accept header admits no JSON; 413 too_large: the body is too large; 415: the body is not JSON) */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5974,7 +5974,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            /** @description Another client error (406 not_acceptable: the Accept header admits no JSON; 413 too_large: the body is too large; 415: the body is not JSON) */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -6161,7 +6161,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            /** @description Another client error (406 not_acceptable: the Accept header admits no JSON; 413 too_large: the body is too large; 415: the body is not JSON) */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -6276,7 +6276,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            /** @description Another client error (406 not_acceptable: the Accept header admits no JSON; 413 too_large: the body is too large; 415: the body is not JSON) */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -6386,7 +6386,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            /** @description Another client error (406 not_acceptable: the Accept header admits no JSON; 413 too_large: the body is too large; 415: the body is not JSON) */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -6505,7 +6505,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            /** @description Another client error (406 not_acceptable: the Accept header admits no JSON; 413 too_large: the body is too large; 415: the body is not JSON) */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -6613,7 +6613,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            /** @description Another client error (406 not_acceptable: the Accept header admits no JSON; 413 too_large: the body is too large; 415: the body is not JSON) */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -6721,7 +6721,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            /** @description Another client error (406 not_acceptable: the Accept header admits no JSON; 413 too_large: the body is too large; 415: the body is not JSON) */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -6843,7 +6843,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            /** @description Another client error (406 not_acceptable: the Accept header admits no JSON; 413 too_large: the body is too large; 415: the body is not JSON) */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -6953,7 +6953,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            /** @description Another client error (406 not_acceptable: the Accept header admits no JSON; 413 too_large: the body is too large; 415: the body is not JSON) */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -7061,7 +7061,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            /** @description Another client error (406 not_acceptable: the Accept header admits no JSON; 413 too_large: the body is too large; 415: the body is not JSON) */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -7184,7 +7184,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            /** @description Another client error (406 not_acceptable: the Accept header admits no JSON; 413 too_large: the body is too large; 415: the body is not JSON) */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -7299,7 +7299,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            /** @description Another client error (406 not_acceptable: the Accept header admits no JSON; 413 too_large: the body is too large; 415: the body is not JSON) */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -7419,7 +7419,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            /** @description Another client error (406 not_acceptable: the Accept header admits no JSON; 413 too_large: the body is too large; 415: the body is not JSON) */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -7539,7 +7539,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            /** @description Another client error (406 not_acceptable: the Accept header admits no JSON; 413 too_large: the body is too large; 415: the body is not JSON) */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -7657,7 +7657,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            /** @description Another client error (406 not_acceptable: the Accept header admits no JSON; 413 too_large: the body is too large; 415: the body is not JSON) */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -7778,7 +7778,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Another client error (413 too_large: the body is too large; 415 …) */
+            /** @description Another client error (406 not_acceptable: the Accept header admits no JSON; 413 too_large: the body is too large; 415: the body is not JSON) */
             "4XX": {
                 headers: {
                     [name: string]: unknown;

@@ -400,8 +400,8 @@ function errors(codes: readonly number[]): Record<string, Schema> {
       ...(code === 429 ? { headers: RATE_LIMITED_HEADERS } : {}),
     }
   }
-  // Any other client error (413 too_large, 415 …) and 500 internal have the same shape.
-  out['4xx'] = ref('ApiError', 'Another client error (413 too_large: the body is too large; 415 …)')
+  // Any other client error (406 not_acceptable, 413 too_large, 415 …) and 500 internal have the same shape.
+  out['4xx'] = ref('ApiError', 'Another client error (406 not_acceptable: the Accept header admits no JSON; 413 too_large: the body is too large; 415: the body is not JSON)')
   out['5xx'] = ref('ApiError', 'internal: an unexpected error (the message and requestId identify it in the server\'s log)')
   return out
 }
