@@ -5,43 +5,31 @@
 // first problems; exits 1 on any.
 import { createApiKey } from '../../src/provisioning/api-keys.ts'
 import { FeedReader } from '../../test/helpers/api-client.ts'
-import { startApp, user } from '../../test/helpers/app.ts'
+import { user } from '../../test/helpers/app.ts'
 import { drainFeed, httpApiGet } from '../../test/helpers/feed-over-http.ts'
 import { call } from '../../test/helpers/spawned-server.ts'
 import { listening } from '../../test/helpers/typed-client.ts'
 import { createdEventProblems, duplicateCreateRound, roundProblems } from '../../test/reliability/lib/duplicate-creates.ts'
-import { numberArg, scriptStores } from './stores.ts'
+import { eachStoreApp, numberArg } from './stores.ts'
 
 const rounds = numberArg('rounds', 'DUPLICATE_ROUNDS', 1_000)
-const { stores, done } = await scriptStores()
-let failed = false
-try {
-  for (const factory of stores) {
-    const t = await startApp(factory)
-    try {
-      const root = await listening(t)
-      const org = await t.newOrg('duplicate-creates')
-      const key = (await createApiKey(t.deps, { name: 'feed', orgId: org.orgId, scopes: ['events:read'], expiresAt: null })).key
-      const send = (method: string, path: string, body?: unknown) => call(`${root}/scim/v2`, method, path, org.token, body)
-      const problems: string[] = []
-      const winners: string[] = []
-      const started = Date.now()
-      for (let round = 0; round < rounds; round++) {
-        const r = await duplicateCreateRound(send, round, (userName) => user(userName))
-        problems.push(...roundProblems(round, r))
-        winners.push(...r.created)
-        if (round % 10 === 9) process.stdout.write(`\r${factory.name}: ${round + 1} rounds`)
-      }
-      const events = await drainFeed(new FeedReader(httpApiGet(root, key), org.orgId))
-      problems.push(...createdEventProblems(events, winners))
-      console.log(`\r${factory.name}: ${rounds} rounds of 64 creates in ${((Date.now() - started) / 1000).toFixed(1)} s; users created ${winners.length}, user.created events ${events.filter((e) => e.type === 'user.created').length}, problems ${problems.length}`)
-      for (const line of problems.slice(0, 20)) console.log(`  ${line}`)
-      if (problems.length > 0) failed = true
-    } finally {
-      await t.close()
-    }
+await eachStoreApp(async (factory, t) => {
+  const root = await listening(t)
+  const org = await t.newOrg('duplicate-creates')
+  const key = (await createApiKey(t.deps, { name: 'feed', orgId: org.orgId, scopes: ['events:read'], expiresAt: null })).key
+  const send = (method: string, path: string, body?: unknown) => call(`${root}/scim/v2`, method, path, org.token, body)
+  const problems: string[] = []
+  const winners: string[] = []
+  const started = Date.now()
+  for (let round = 0; round < rounds; round++) {
+    const r = await duplicateCreateRound(send, round, (userName) => user(userName))
+    problems.push(...roundProblems(round, r))
+    winners.push(...r.created)
+    if (round % 10 === 9) process.stdout.write(`\r${factory.name}: ${round + 1} rounds`)
   }
-} finally {
-  done()
-}
-process.exit(failed ? 1 : 0)
+  const events = await drainFeed(new FeedReader(httpApiGet(root, key), org.orgId))
+  problems.push(...createdEventProblems(events, winners))
+  console.log(`\r${factory.name}: ${rounds} rounds of 64 creates in ${((Date.now() - started) / 1000).toFixed(1)} s; users created ${winners.length}, user.created events ${events.filter((e) => e.type === 'user.created').length}, problems ${problems.length}`)
+  for (const line of problems.slice(0, 20)) console.log(`  ${line}`)
+  return problems.length === 0
+})

@@ -1,6 +1,7 @@
 // The stores a reliability script runs on: a SQLite file, and PostgreSQL from TEST_DATABASE_URL
 // or from a throwaway cluster started here (as `npm test` does), stopped at the end.
 import { createCluster, postgresBin, type Cluster } from '../../test/helpers/pg-cluster.ts'
+import { startApp, type TestApp } from '../../test/helpers/app.ts'
 import { storeMatrix, type StoreFactory } from '../../test/helpers/stores.ts'
 
 export async function scriptStores(): Promise<{ stores: StoreFactory[]; adminUrl: string | null; done: () => void }> {
@@ -32,4 +33,26 @@ export function numberArg(name: string, env: string, fallback: number): number {
   const n = raw === undefined ? fallback : Number(raw)
   if (!Number.isFinite(n)) throw new Error(`--${name} must be a number, not ${raw}`)
   return n
+}
+
+/**
+ * Runs `body` once a store, with an app started on it and closed after; then exits, 1 when any
+ * run returned false (it found problems) or threw.
+ */
+export async function eachStoreApp(body: (factory: StoreFactory, t: TestApp) => Promise<boolean>): Promise<never> {
+  const { stores, done } = await scriptStores()
+  let failed = false
+  try {
+    for (const factory of stores) {
+      const t = await startApp(factory)
+      try {
+        if (!(await body(factory, t))) failed = true
+      } finally {
+        await t.close()
+      }
+    }
+  } finally {
+    done()
+  }
+  process.exit(failed ? 1 : 0)
 }
