@@ -10,13 +10,12 @@
 // on each. Organization B's token, on the other server where there are two, reads and writes A's ids and
 // names: 404 or an empty list every time, and A's data unchanged.
 import { execFile } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createTestDatabase } from '../helpers/pg-database.ts'
 import { BIN, call, serverEnv, startServer, type Call, type Server } from '../helpers/spawned-server.ts'
 
 const run = promisify(execFile)
@@ -48,22 +47,8 @@ const setups: Setup[] = [
     name: 'two servers sharing PostgreSQL',
     skip: !adminUrl,
     async open() {
-      const dbName = `roster_refresh_${randomBytes(5).toString('hex')}`
-      const admin = new pg.Client({ connectionString: adminUrl })
-      await admin.connect()
-      await admin.query(`create database ${dbName}`)
-      await admin.end()
-      const u = new URL(adminUrl as string)
-      u.pathname = `/${dbName}`
-      return {
-        url: u.toString(), servers: 2,
-        async drop() {
-          const c = new pg.Client({ connectionString: adminUrl })
-          await c.connect()
-          await c.query(`drop database if exists ${dbName} with (force)`)
-          await c.end()
-        },
-      }
+      const db = await createTestDatabase(adminUrl as string, 'roster_refresh')
+      return { url: db.url, servers: 2, drop: db.drop }
     },
   },
   {
