@@ -15,7 +15,7 @@ import { checkDeadline, DeadlineExceeded, type Deadline } from '../deadline.ts'
 import { postgresSql } from './postgres-sql.ts'
 import { postgresStatements } from './postgres-statements.ts'
 import { EventStamper, stampEvents } from '../kysely/event-stamper.ts'
-import { applyDurability, durabilityPlan, readDurabilitySettings } from './postgres-durability.ts'
+import { applyDurability, durabilityPlan, readDurabilitySettings, type DurabilityPlan } from './postgres-durability.ts'
 
 export interface PostgresOptions {
   readonly url: string
@@ -147,6 +147,27 @@ async function transaction<T>(pool: pg.Pool, fn: (conn: Conn) => Promise<T>, dea
   }
 }
 
+/**
+ * Applies the pending migrations on a connection of their own, with no statement_timeout: a
+ * migration of a large database (an index built over the provisioning log) outlasts a request's
+ * bound, and so may its wait for the locks of a killed migration's session, which PostgreSQL
+ * ends only once its statement is done. Under the pool's timeout such a start failed every time:
+ * a server that could not start (docs/architecture.md DUR-12).
+ */
+async function migrate(url: string, durability: DurabilityPlan): Promise<void> {
+  const pool = new pg.Pool({ connectionString: url, max: 1, connectionTimeoutMillis: 5_000 })
+  pool.on('error', () => undefined)
+  // Sent first on the connection (a client runs its queries in order), also over a database or role default.
+  pool.on('connect', (client) => void client.query('set statement_timeout = 0').catch(() => undefined))
+  applyDurability(pool, durability)
+  const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) })
+  try {
+    await migrateToLatest(db, 'postgres')
+  } finally {
+    await db.destroy()
+  }
+}
+
 export async function openPostgresStore(opts: PostgresOptions): Promise<KyselyStore> {
   const durability = durabilityPlan(await readDurabilitySettings(opts.url), opts.allowFsyncOff === true)
   if (durability.warning !== null) process.emitWarning(durability.warning, { code: 'ROSTER_DB_NOT_DURABLE' })
@@ -172,7 +193,7 @@ export async function openPostgresStore(opts: PostgresOptions): Promise<KyselySt
       throw mapPostgresError(e)
     }
   }
-  if (opts.migrate !== false) await guard(() => withMigrationLock(opts.url, () => migrateToLatest(db as Kysely<unknown>, 'postgres')))
+  if (opts.migrate !== false) await guard(() => withMigrationLock(opts.url, () => migrate(opts.url, durability)))
   const poolConn = pgConn(pool, cancels)
   const eventStamper = new EventStamper(() => guard(() => transaction(pool, stampEvents)))
   const driver: StoreDriver = {

@@ -41,6 +41,9 @@ export interface SqliteOptions {
   readonly syncFile?: SyncFile
 }
 
+/** How long a start waits for another process's migration: SQLite's longest busy timeout (about 24 days). */
+const MIGRATION_WAIT_MS = 2 ** 31 - 1
+
 /** Opens (creating and migrating) the SQLite store at `path`. */
 export async function openSqliteStore(opts: SqliteOptions): Promise<KyselyStore> {
   if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true })
@@ -53,8 +56,18 @@ export async function openSqliteStore(opts: SqliteOptions): Promise<KyselyStore>
     // Kysely runs SQLite migrations outside any transaction and takes no lock. All pending
     // migrations run in one transaction instead: a process starting at the same moment waits for
     // it (busy_timeout) and then finds nothing left to apply, and a migration that fails half-way
-    // (0005 rebuilds a table) leaves the database as it was.
-    writerRaw.exec('BEGIN IMMEDIATE')
+    // (0005 rebuilds a table) leaves the database as it was. The wait for another process's
+    // migration is not the requests' busy timeout: a migration of a large file outlasts it, and a
+    // start given up then is a server that cannot start beside a migrating one (PostgreSQL's
+    // advisory lock waits as long too; docs/architecture.md DUR-12).
+    writerRaw.pragma(`busy_timeout = ${MIGRATION_WAIT_MS}`)
+    try {
+      writerRaw.exec('BEGIN IMMEDIATE')
+    } catch (e) {
+      throw mapSqliteError(e)
+    } finally {
+      writerRaw.pragma(`busy_timeout = ${busy}`)
+    }
     try {
       await migrateToLatest(kysely as Kysely<unknown>, 'sqlite')
       writerRaw.exec('COMMIT')
