@@ -7,6 +7,7 @@ import pg from 'pg'
 import { KyselyStore } from '../kysely/kysely-store.ts'
 import type { Conn } from '../kysely/prepared.ts'
 import type { Database } from '../kysely/schema.ts'
+import { observedConn, observedDriver, type StatementObserver } from '../kysely/observed.ts'
 import type { StoreDriver } from '../kysely/store-driver.ts'
 import { migrateToLatest } from '../migrations/index.ts'
 import { withMigrationLock } from './postgres-migration-lock.ts'
@@ -25,6 +26,8 @@ export interface PostgresOptions {
   readonly migrate?: boolean
   /** Start on a server with fsync=off, with a warning (ROSTER_POSTGRES_ALLOW_FSYNC_OFF). */
   readonly allowFsyncOff?: boolean
+  /** Sees every statement the store executes (kysely/observed.ts; tests only). */
+  readonly observe?: StatementObserver
 }
 
 /** SQLSTATE classes that mean "the database cannot serve now", not "the request is wrong". */
@@ -195,7 +198,9 @@ export async function openPostgresStore(opts: PostgresOptions): Promise<KyselySt
   }
   if (opts.migrate !== false) await guard(() => withMigrationLock(opts.url, () => migrate(opts.url, durability)))
   const poolConn = pgConn(pool, cancels)
-  const eventStamper = new EventStamper(() => guard(() => transaction(pool, stampEvents)))
+  const { observe } = opts
+  const stamp = observe ? (conn: Conn) => stampEvents(observedConn(conn, 'writer', observe)) : stampEvents
+  const eventStamper = new EventStamper(() => guard(() => transaction(pool, stamp)))
   const driver: StoreDriver = {
     eventStamper,
     kind: 'postgres',
@@ -222,5 +227,5 @@ export async function openPostgresStore(opts: PostgresOptions): Promise<KyselySt
       await cancels.end()
     },
   }
-  return new KyselyStore(driver)
+  return new KyselyStore(observe ? observedDriver(driver, observe) : driver)
 }

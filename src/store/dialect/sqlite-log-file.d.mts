@@ -2,6 +2,8 @@
 import type BetterSqlite3 from 'better-sqlite3'
 
 export declare const LOG_FILE_VERSION: number
+export declare const LOG_FILE_INSERT: string
+export declare const LOG_FILE_PRUNE: string
 export declare function logFilePath(path: string): string
 export declare function logKey(id: unknown): unknown
 export declare function logText(v: unknown): unknown

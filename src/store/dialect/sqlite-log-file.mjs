@@ -113,14 +113,17 @@ export function openLogFile(path, busyTimeoutMs) {
 }
 
 const COLUMNS = 'org_id, id, at, request_id, identity_provider, method, path, resource_type, resource_id, status, scim_type, detail, duration_us, changes, notes'
+/** The file's two writes (exported for a store's statement observer, kysely/observed.ts). */
+export const LOG_FILE_INSERT = `insert into provisioning_log (${COLUMNS}) values (${COLUMNS.split(',').map(() => '?').join(', ')})`
+export const LOG_FILE_PRUNE = 'delete from provisioning_log where org_id = ? and id in (select id from provisioning_log where org_id = ? and id < ? order by id limit ?)'
 
 /**
  * Writing to an open log file. A row is the main file's insert arguments (kysely/log-sql.ts
  * logArgs): org_id, id and resource_id at 0, 1 and 8.
  */
 export function logFileWriter(db) {
-  const insert = db.prepare(`insert into provisioning_log (${COLUMNS}) values (${COLUMNS.split(',').map(() => '?').join(', ')})`)
-  const prune = db.prepare('delete from provisioning_log where org_id = ? and id in (select id from provisioning_log where org_id = ? and id < ? order by id limit ?)')
+  const insert = db.prepare(LOG_FILE_INSERT)
+  const prune = db.prepare(LOG_FILE_PRUNE)
   const insertAll = (rows) => {
     for (const r of rows) {
       const args = r.slice()

@@ -12,6 +12,7 @@ import { dirname } from 'node:path'
 import { Kysely, SqliteDialect } from 'kysely'
 import { KyselyStore } from '../kysely/kysely-store.ts'
 import type { Database } from '../kysely/schema.ts'
+import { observedDriver, type StatementObserver } from '../kysely/observed.ts'
 import type { StoreDriver } from '../kysely/store-driver.ts'
 import { migrateToLatest } from '../migrations/index.ts'
 import { BackgroundWorker, logFileDriver } from './sqlite-background-worker.ts'
@@ -39,6 +40,8 @@ export interface SqliteOptions {
   readonly backgroundCheckpoint?: boolean
   /** How the WAL is synced to disk (fs.fsync): a test passes one that holds back or fails. */
   readonly syncFile?: SyncFile
+  /** Sees every statement the store executes (kysely/observed.ts; tests only). */
+  readonly observe?: StatementObserver
 }
 
 /** How long a start waits for another process's migration: SQLite's longest busy timeout (about 24 days). */
@@ -134,5 +137,5 @@ export async function openSqliteStore(opts: SqliteOptions): Promise<KyselyStore>
       if (readerRaw !== writerRaw) readerRaw.close()
     },
   }
-  return new KyselyStore(driver)
+  return new KyselyStore(opts.observe ? observedDriver(driver, opts.observe) : driver)
 }
