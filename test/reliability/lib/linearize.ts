@@ -4,7 +4,7 @@
 // first), explains every answer, the state read afterwards, and the events in the feed (one per
 // effective change, in that order per resource). Batches are at most 6 operations: the orders
 // are enumerated depth first, and an order is abandoned at the first answer it cannot explain.
-import { groupView, step, userView, type Answer, type Call, type Ev, type Flaw, type State } from './scheduled-model.ts'
+import { groupView, step, userView, type Answer, type Call, type Ev, type Flaw, type Later, type State } from './scheduled-model.ts'
 
 /** One operation of a batch, done: its request, its answer, and when (a logical clock of sends and answers). */
 export interface Done {
@@ -71,20 +71,21 @@ export function perResource(events: readonly Ev[]): Record<string, string[]> {
   return keys
 }
 
-interface Leaf { readonly order: number[]; readonly state: State; readonly events: Ev[]; readonly mustBeGone: string[] }
+interface Leaf { readonly order: number[]; readonly state: State; readonly events: Ev[]; readonly allowed: boolean }
 
 /** Every order of `done` consistent with real time whose answers the model explains, with the state and events it leads to. */
 function* leaves(s0: State, done: readonly Done[], flaws: ReadonlySet<Flaw>, stuck: [number, string][]): Generator<Leaf> {
   const n = done.length
   const placed: boolean[] = new Array<boolean>(n).fill(false)
   const order: number[] = []
-  function* go(s: State, events: Ev[], mustBeGone: string[]): Generator<Leaf> {
+  // `pending`: answers' memberships no state of the order has explained yet; `allowed`: whether any was needed.
+  function* go(s: State, events: Ev[], pending: readonly Later[], allowed: boolean): Generator<Leaf> {
     if (order.length === n) {
-      if (mustBeGone.some((id) => s.users.has(id))) {
-        stuck.push([n, `order [${order.join(', ')}]: a group create answered without members that this order does not delete`])
+      if (pending.length > 0) {
+        stuck.push([n, `order [${order.join(', ')}]: no state after the write explains ${pending.map((l) => l.what).join('; ')}`])
         return
       }
-      yield { order: [...order], state: s, events, mustBeGone }
+      yield { order: [...order], state: s, events, allowed }
       return
     }
     for (let i = 0; i < n; i++) {
@@ -97,17 +98,18 @@ function* leaves(s0: State, done: readonly Done[], flaws: ReadonlySet<Flaw>, stu
         stuck.push([order.length, `after [${order.join(', ')}], operation ${i}: ${r.why}`])
         continue
       }
+      const still = [...pending.filter((l) => !l.matches(r.next)), ...(r.later ? [r.later] : [])]
       placed[i] = true
       order.push(i)
-      yield* go(r.next, [...events, ...r.events], [...mustBeGone, ...(r.mustBeGone ?? [])])
+      yield* go(r.next, [...events, ...r.events], still, allowed || r.later !== undefined)
       order.pop()
       placed[i] = false
     }
   }
-  yield* go(s0, [], [])
+  yield* go(s0, [], [], false)
 }
 
-/** An explaining order, and whether it needed the allowance for a group create's answer (scheduled-model.ts). */
+/** An explaining order, and whether it needed the allowance for memberships read back after a write (scheduled-model.ts). */
 export type Verdict = { ok: true; order: number[]; state: State; allowed: boolean } | { ok: false; report: string }
 
 const show = (x: unknown) => JSON.stringify(x)
@@ -136,7 +138,7 @@ export function linearize(
       firstEventMiss ??= `order [${leaf.order.join(', ')}] explains the answers and the state but its events per resource are\n    ${show(wantEvents)}`
       continue
     }
-    return { ok: true, order: leaf.order, state: leaf.state, allowed: leaf.mustBeGone.length > 0 }
+    return { ok: true, order: leaf.order, state: leaf.state, allowed: leaf.allowed }
   }
   const lines = ['no order of the operations consistent with real time explains what the server did:']
   done.forEach((d, i) => lines.push(`  ${i}: ${d.call.method} ${d.call.path} ${d.call.body === undefined ? '' : show(d.call.body)}\n     sent at ${d.sent}, answered at ${d.answered}: ${d.answer.status} ${show(d.answer.json)}${d.answer.etag ? ` ETag ${d.answer.etag}` : ''}`))
