@@ -6,6 +6,7 @@ import type { FastifyRequest } from 'fastify'
 import { roleHasScope } from '../../console/roles.ts'
 import { hasScope, type Scope } from '../../provisioning/api-keys.ts'
 import type { Deps } from '../../provisioning/deps.ts'
+import { fold } from '../../scim/fold.ts'
 import type { ApiKeyRow, OrgRow } from '../../store/store.ts'
 import { ApiError } from './errors.ts'
 
@@ -27,7 +28,7 @@ export function notFound(what: string): ApiError {
 async function authorizeSession(deps: Deps, request: FastifyRequest, orgParam: string, scopes: readonly Scope[]): Promise<OrgRow | null> {
   const s = request.consoleSession
   if (!s) return null
-  const org = await deps.store.getOrg(orgParam)
+  const org = s.account.operator ? await deps.store.getOrg(orgParam) : await ownOrg(deps, [...s.roles.keys()], orgParam)
   const role = org === null ? undefined : s.account.operator ? 'operator' : s.roles.get(org.id)
   if (!org || role === undefined) throw notFound('organization')
   if (!scopes.some((scope) => roleHasScope(role, scope))) {
@@ -61,9 +62,24 @@ export async function authorize(deps: Deps, request: FastifyRequest, orgParam: s
   const key = request.apiKey
   if (!key) throw new ApiError(401, 'unauthorized', 'Not authenticated')
   if (!hasScope(key, scope)) throw new ApiError(403, 'insufficient_scope', `This API key does not hold the scope "${scope}"`)
-  const org = await deps.store.getOrg(orgParam)
-  if (!org || (key.orgId !== null && key.orgId !== org.id)) throw notFound('organization')
+  const org = key.orgId === null ? await deps.store.getOrg(orgParam) : await ownOrg(deps, [key.orgId], orgParam)
+  if (!org) throw notFound('organization')
   return org
+}
+
+/**
+ * The organization `orgParam` (id or name) names among `ids`, the ones the caller may use, read
+ * only from those: another organization's row and domains are never read on its behalf (TEN-4,
+ * test/reliability/statement-org.test.ts). A name is compared as the store compares names (fold).
+ */
+async function ownOrg(deps: Deps, ids: readonly string[], orgParam: string): Promise<OrgRow | null> {
+  if (ids.includes(orgParam)) return deps.store.getOrg(orgParam)
+  const folded = fold(orgParam)
+  for (const id of ids) {
+    const org = await deps.store.getOrg(id)
+    if (org && fold(org.name) === folded) return org
+  }
+  return null
 }
 
 /** How often a key's "last used" is written: enough to tell a used key from an abandoned one. */
