@@ -67,7 +67,8 @@ export async function acceptInvitation(deps: Deps, token: string, keyOrgId: OrgI
   const hash = hashInvitationToken(token)
   const now = deps.now().toISOString()
   return deps.store.write(async (tx) => {
-    const inv = await tx.invitations.byTokenHash(hash)
+    // An organization's key looks in its organization only: another's invitation is never read for it.
+    const inv = await tx.invitations.byTokenHash(hash, keyOrgId)
     if (!inv || (keyOrgId !== null && inv.orgId !== keyOrgId)) throw new InvitationError('invitation_not_found', UNKNOWN)
     if (inv.status === 'expired' || (inv.status === 'sent' && inv.expiresAt !== null && inv.expiresAt <= now)) {
       throw new InvitationError('invitation_expired', `This invitation expired at ${inv.expiresAt ?? 'its end'}; ask for a new one`)

@@ -131,7 +131,8 @@ export interface InvitationStore {
 
 /** Invitations inside a write transaction (StoreTx.invitations); rows read here are held for update. */
 export interface InvitationTx {
-  byTokenHash(hash: string): Promise<InvitationRow | null>
+  /** The invitation with this token hash in `orgId`; null: in any organization (an operator key's accept). */
+  byTokenHash(hash: string, orgId: OrgId | null): Promise<InvitationRow | null>
   latest(orgId: OrgId, userId: ResourceId): Promise<InvitationRow | null>
   /** A new invitation, due now. */
   queue(orgId: OrgId, inv: { readonly id: string; readonly userId: ResourceId; readonly now: string; readonly nowMs: number }): Promise<void>

@@ -42,6 +42,7 @@ export function invitationStatements(b: Kysely<Database>, lockRows: boolean) {
   const armed = (q: typeof inv) => q.where('org_id', '=', arg(0)).where('id', '=', arg(1)).where('status', '=', 'queued').where('token_hash', '=', arg(2))
   return {
     invitationByHash: prepare(lock(b.selectFrom('invitations').selectAll().where('token_hash', '=', arg(0)))),
+    invitationByOrgHash: prepare(lock(b.selectFrom('invitations').selectAll().where('org_id', '=', arg(0)).where('token_hash', '=', arg(1)))),
     invitationLatest: prepare(lock(b.selectFrom('invitations').selectAll().where('org_id', '=', arg(0)).where('user_id', '=', arg(1))
       .orderBy('created_at', 'desc').orderBy('id', 'desc').limit(1))),
     invitationQueue: prepare(b.insertInto('invitations').values({
@@ -69,8 +70,10 @@ export class KyselyInvitationTx implements InvitationTx {
     this.#st = st
   }
 
-  async byTokenHash(hash: string): Promise<InvitationRow | null> {
-    const [r] = await all<InvitationsTable>(this.#c, this.#st.invitationByHash, [hash])
+  async byTokenHash(hash: string, orgId: OrgId | null): Promise<InvitationRow | null> {
+    const [r] = orgId === null
+      ? await all<InvitationsTable>(this.#c, this.#st.invitationByHash, [hash])
+      : await all<InvitationsTable>(this.#c, this.#st.invitationByOrgHash, [orgId, hash])
     return r ? toInvitation(r) : null
   }
 
