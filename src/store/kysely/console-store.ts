@@ -263,7 +263,7 @@ export class KyselyConsole implements ConsoleStore {
         sql`select org_id, id, created_at, rotating from scim_tokens where hash = ${hash} and revoked_at is null${lock}`)
       if (!t) return []
       await this.#q.run(conn, sql`update scim_tokens set last_used_at = ${now}, last_used_by = ${by},
-        first_used_at = coalesce(first_used_at, ${now}), first_used_by = coalesce(first_used_by, ${by}), rotating = 0 where hash = ${hash}`)
+        first_used_at = coalesce(first_used_at, ${now}), first_used_by = coalesce(first_used_by, ${by}), rotating = 0 where org_id = ${t.org_id} and id = ${t.id}`)
       if (Number(t.rotating) !== 1) return []
       // The identity provider has the new token: the ones it replaces stop working now.
       const older = await this.#q.all<{ id: string }>(conn, sql`select id from scim_tokens where org_id = ${t.org_id} and revoked_at is null and id <> ${t.id}`)
