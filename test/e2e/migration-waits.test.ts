@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Kysely, Migrator, PostgresDialect } from 'kysely'
 import pg from 'pg'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it, vi } from 'vitest'
 import { openPostgresStore } from '../../src/store/dialect/postgres.ts'
 import { openSqliteStore } from '../../src/store/dialect/sqlite.ts'
 import { migrationNames, migrationsUpTo } from '../../src/store/migrations/index.ts'
@@ -36,7 +36,17 @@ describe('a start waits for a migration in progress', () => {
       process.stdout.write('held\\n')
       setTimeout(() => { db.exec('COMMIT'); db.close() }, ${HOLD_MS})`, path], { cwd: join(import.meta.dirname, '../..'), stdio: ['ignore', 'pipe', 'inherit'] })
     await once(holder.stdout, 'data')
-    const store = await openSqliteStore({ path, busyTimeoutMs: 100 })
+    // The held-up start says why it waits, once, naming the file.
+    const said = vi.spyOn(process.stderr, 'write').mockImplementation(() => true)
+    let store: Awaited<ReturnType<typeof openSqliteStore>>
+    let lines: string[]
+    try {
+      store = await openSqliteStore({ path, busyTimeoutMs: 100 })
+    } finally {
+      lines = said.mock.calls.map((c) => String(c[0]))
+      said.mockRestore()
+    }
+    expect(lines.filter((l) => l.includes('locked by another process'))).toEqual([expect.stringContaining(path)])
     try {
       expect(await store.appliedMigrations()).toEqual(migrationNames())
     } finally {

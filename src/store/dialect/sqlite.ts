@@ -63,13 +63,21 @@ export async function openSqliteStore(opts: SqliteOptions): Promise<KyselyStore>
     // migration is not the requests' busy timeout: a migration of a large file outlasts it, and a
     // start given up then is a server that cannot start beside a migrating one (PostgreSQL's
     // advisory lock waits as long too; docs/architecture.md DUR-12).
-    writerRaw.pragma(`busy_timeout = ${MIGRATION_WAIT_MS}`)
+    // Tried first with the requests' timeout, so that a start held up says why before it waits
+    // on: the process holding the lock may be one that will never let go (a stuck sqlite3 shell).
     try {
       writerRaw.exec('BEGIN IMMEDIATE')
-    } catch (e) {
-      throw mapSqliteError(e)
-    } finally {
-      writerRaw.pragma(`busy_timeout = ${busy}`)
+    } catch (first) {
+      if ((first as { code?: unknown }).code !== 'SQLITE_BUSY') throw mapSqliteError(first)
+      process.stderr.write(`roster: ${opts.path} is locked by another process (a migration in progress, or a write that has not ended); waiting for it\n`)
+      writerRaw.pragma(`busy_timeout = ${MIGRATION_WAIT_MS}`)
+      try {
+        writerRaw.exec('BEGIN IMMEDIATE')
+      } catch (e) {
+        throw mapSqliteError(e)
+      } finally {
+        writerRaw.pragma(`busy_timeout = ${busy}`)
+      }
     }
     try {
       await migrateToLatest(kysely as Kysely<unknown>, 'sqlite')
