@@ -41,7 +41,10 @@ export function mapPostgresError(e: unknown): unknown {
     const what = c === 'users_user_name' ? 'userName' : c === 'groups_display_name' ? 'displayName' : c === 'orgs_name_folded_key' ? 'org' : 'other'
     return new UniqueViolation(what, { cause: e })
   }
-  if (UNAVAILABLE.test(code) || /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection terminated|timeout exceeded when trying to connect/i.test(`${code} ${e.message}`)) {
+  // node-postgres refuses a statement on a client whose connection died or that was closed with
+  // "… is not queryable" (no SQLSTATE): the next statement of a transaction whose connection died
+  // between two statements got it, and was answered 500 (postgres-errors.test.ts).
+  if (UNAVAILABLE.test(code) || /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection terminated|is not queryable|timeout exceeded when trying to connect/i.test(`${code} ${e.message}`)) {
     return new StoreUnavailable(`database unavailable (${code || e.message})`, { cause: e })
   }
   return e
