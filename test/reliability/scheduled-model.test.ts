@@ -8,7 +8,9 @@
 // filters) and the feed's events (one per effective change, in that order per resource). A
 // failure is shrunk and printed with its batches and the scheduler's picks as JSON, which go into
 // scheduled-model-regressions.json, replayed on every run. SCHEDULED_MODEL_SEED=<n> replays a
-// run, SCHEDULED_MODEL_RUNS=<n> changes the number of runs (each 2 to 6 batches), SCHEDULED_MODEL_STRICT=1 takes back the allowance for the one known divergence.
+// run, SCHEDULED_MODEL_RUNS=<n> changes the number of runs (each 2 to 6 batches), and
+// SCHEDULED_MODEL_STRICT=1 takes back the allowance for the known divergence (docs/reliability.md,
+// "Concurrent model").
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import fc from 'fast-check'
@@ -20,7 +22,7 @@ import { newTally, runBatches, type Regression } from './lib/scheduled-run.ts'
 
 const SEED = Number(process.env.SCHEDULED_MODEL_SEED ?? Math.floor(Math.random() * 2 ** 31))
 const RUNS = Number(process.env.SCHEDULED_MODEL_RUNS ?? 6)
-// The one known divergence is allowed (docs/reliability.md, "Concurrent model"); 1 takes it back.
+// The known divergence is allowed (answers' membership read after their commit, scheduled-model.ts); 1 takes it back.
 const FLAWS = new Set<Flaw>(process.env.SCHEDULED_MODEL_STRICT === '1' ? ['strict'] : [])
 const REGRESSIONS = JSON.parse(readFileSync(join(import.meta.dirname, 'scheduled-model-regressions.json'), 'utf8')) as Regression[]
 
