@@ -22,11 +22,18 @@ const downMs = numberArg('down-ms', 'CHAOS_DOWN_MS', 5_000)
 let failed = false
 
 function print(name: string, r: ChaosReport, ms: number): void {
-  const kinds = Object.entries(r.writes).map(([kind, n]) => `${kind} ${n.ok}/${n.failed}/${n.unknown}`).join(', ')
-  console.log(`${name}: ${r.cycles} SIGKILL cycles in ${(ms / 1000).toFixed(0)} s; writes ok/failed/unknown: ${kinds}; ` +
+  const byKind = Object.entries(r.writes).map(([kind, n]) => `${kind} ${n.ok}/${n.failed}/${n.unknown}`).join(', ')
+  console.log(`${name}: ${r.cycles} SIGKILL cycles in ${(ms / 1000).toFixed(0)} s; writes ok/failed/unknown: ${byKind}; ` +
     `unacknowledged writes found whole ${r.unknownResolved.present}, absent ${r.unknownResolved.absent}; events ${r.events}; ` +
     `log rows of the writes ${r.log.rows} (failed writes answered with a status: row kept ${r.log.failedWithRow}, lost with the process ${r.log.failedRowLost}); statuses ${JSON.stringify(r.statuses)}`)
   console.log(`${name}: ${r.problems.length} problems (acknowledged writes lost, half-visible writes, missing or duplicate events or log rows)`)
+  // By kind (ids, tags and numbers taken out), then the first 30 as they are.
+  const kinds = new Map<string, number>()
+  for (const p of r.problems) {
+    const kind = p.replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, 'ID').replace(/\bv-w\d+-\d+-[0-9a-f]+/g, 'VALUE').replace(/\bw\d+-\d+\b/g, 'TAG').replace(/\d+/g, 'N')
+    kinds.set(kind, (kinds.get(kind) ?? 0) + 1)
+  }
+  for (const [kind, n] of [...kinds].sort((a, b) => b[1] - a[1]).slice(0, 20)) console.log(`  ${n} × ${kind}`)
   for (const p of r.problems.slice(0, 30)) console.log(`  ${p}`)
   if (r.problems.length > 0) failed = true
 }

@@ -38,9 +38,10 @@
 //   write has two rows; a failed write's row, if any, has the status answered. A failed write's
 //   row is written by the batched appender after the answer and may be lost with the process (up
 //   to ~200 ms of them, docs/provisioning-log.md): its absence is counted, not a problem.
-// On SQLite also PRAGMA integrity_check and foreign_key_check on the file. On PostgreSQL two
-// servers share the database and one of them is killed each cycle while the other keeps serving;
-// or, on a PostgreSQL server of the run's own, PostgreSQL itself is crashed with them.
+// No write may be answered a 5xx other than 503. On SQLite also PRAGMA integrity_check and
+// foreign_key_check on the file. On PostgreSQL two servers share the database and one of them is
+// killed each cycle while the other keeps serving; or, on a PostgreSQL server of the run's own,
+// PostgreSQL itself is crashed with them.
 import { randomBytes } from 'node:crypto'
 import BetterSqlite3 from 'better-sqlite3'
 import { seedDatabase } from './seed.ts'
@@ -276,6 +277,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     statuses, problems: [], events: 0, log: { rows: 0, failedWithRow: 0, failedRowLost: 0 },
   }
   for (const w of writes) report.writes[KIND_NAMES[w.kind]][w.outcome]++
+  // A database that went away is a 503 with Retry-After, never a 500 (DUR-8).
+  for (const [status, n] of Object.entries(statuses)) if (Number(status) >= 500 && status !== '503') report.problems.push(`${n} writes answered ${status}`)
   try {
     await check(servers[0] as Server, orgId, token, key, groups, creates, writes, report)
   } finally {
@@ -296,24 +299,36 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   return report
 }
 
+/**
+ * A read of the checker: answered 429 (the run's writers may have used up the token's rate),
+ * it waits the Retry-After and asks again.
+ */
+async function read(s: Server, path: string, auth: string): Promise<Call> {
+  for (;;) {
+    const r = await call(s.base, 'GET', path, auth)
+    if (r.status !== 429) return r
+    await new Promise((ok) => setTimeout(ok, 1000 * Math.max(1, Number(r.headers.get('retry-after')) || 1)))
+  }
+}
+
 /** Everything the organization holds, read through SCIM, the event feed and the provisioning log. */
 async function readBack(s: Server, orgId: string, token: string, key: string, groups: readonly string[]) {
   const held = new Map<string, Record<string, unknown>>()
   for (let start = 1; ; start += 1000) {
-    const page = await call(s.base, 'GET', `/scim/v2/Users?startIndex=${start}&count=1000`, token)
+    const page = await read(s, `/scim/v2/Users?startIndex=${start}&count=1000`, token)
     if (page.status !== 200) throw new Error(`list: ${page.status} ${page.text}`)
     for (const u of page.json.Resources ?? []) held.set(String(u.userName), u)
     if ((page.json.Resources ?? []).length < 1000) break
   }
   const memberships = new Set<string>()
   for (const g of groups) {
-    const r = await call(s.base, 'GET', `/scim/v2/Groups/${g}`, token)
+    const r = await read(s, `/scim/v2/Groups/${g}`, token)
     if (r.status !== 200) throw new Error(`group: ${r.status} ${r.text}`)
     for (const m of (r.json.members ?? []) as { value: string }[]) memberships.add(`${g} ${m.value}`)
   }
   const events: FeedEvent[] = []
   for (let after = ''; ;) {
-    const page = await call(s.base, 'GET', `/api/v1/orgs/${orgId}/events?limit=1000${after ? `&after=${after}` : ''}`, key)
+    const page = await read(s, `/api/v1/orgs/${orgId}/events?limit=1000${after ? `&after=${after}` : ''}`, key)
     if (page.status !== 200) throw new Error(`events: ${page.status} ${page.text}`)
     const data = page.json.data as FeedEvent[]
     events.push(...data)
@@ -322,7 +337,7 @@ async function readBack(s: Server, orgId: string, token: string, key: string, gr
   }
   const logRows: LogItem[] = []
   for (let cursor: string | null = ''; cursor !== null;) {
-    const page = await call(s.base, 'GET', `/api/v1/orgs/${orgId}/provisioning-log?limit=1000${cursor ? `&cursor=${cursor}` : ''}`, key)
+    const page = await read(s, `/api/v1/orgs/${orgId}/provisioning-log?limit=1000${cursor ? `&cursor=${cursor}` : ''}`, key)
     if (page.status !== 200) throw new Error(`provisioning log: ${page.status} ${page.text}`)
     logRows.push(...(page.json.items as LogItem[]))
     cursor = page.json.nextCursor as string | null
@@ -459,7 +474,7 @@ async function check(s: Server, orgId: string, token: string, key: string, group
     if (deleteApplied === (row !== undefined)) problem(`user ${id}: listed ${row !== undefined}, user.deleted events ${deleted.length}`)
     tries(c.later.filter((w) => w.kind === 'delete'), deleteApplied, `user ${id}: listed ${row !== undefined}, user.deleted events ${deleted.length}`, id)
     if (deleteApplied) {
-      const r = await call(s.base, 'GET', `/scim/v2/Users/${id}`, token)
+      const r = await read(s, `/scim/v2/Users/${id}`, token)
       if (r.status !== 404) problem(`user ${id} deleted, but GET answers ${r.status}`)
     }
 
@@ -516,7 +531,8 @@ async function check(s: Server, orgId: string, token: string, key: string, group
   }
 
   for (const id of userEvents.keys()) if (!users.has(id)) problem(`events of user ${id}, which was never created`)
-  for (const userName of createdByName.keys()) if (!creates.some((c) => c.userName === userName)) problem(`user.created of ${userName}, never sent`)
+  const sent = new Set(creates.map((c) => c.userName))
+  for (const userName of createdByName.keys()) if (!sent.has(userName)) problem(`user.created of ${userName}, never sent`)
   for (const pair of memberships) if (!pairs.has(pair)) problem(`membership ${pair} from no write`)
   for (const pair of added.keys()) if (!pairs.has(pair)) problem(`group.member_added of ${pair}, from no write`)
   for (const pair of removed.keys()) if (!pairs.has(pair)) problem(`group.member_removed of ${pair}, from no write`)
