@@ -11,7 +11,7 @@ import { fold } from '../scim/fold.ts'
 import type { ResourceSchema } from '../scim/schema/registry.ts'
 import { apiUser } from '../directory/shape.ts'
 import { deletedUserEvent, memberRemovedByDelete, userCreated, userDeleted, userEvent, userUpdated, type EventContext } from '../events/build.ts'
-import type { DirectoryInfo, ListResult, OrgId, StoreTx, UserRow } from '../store/store.ts'
+import type { DirectoryInfo, GroupRef, ListResult, OrgId, StoreTx, UserRow } from '../store/store.ts'
 import { UniqueViolation } from '../store/store.ts'
 import { checkIfMatch, notFound, toListQuery } from './common.ts'
 import type { Deps } from './deps.ts'
@@ -167,7 +167,18 @@ export function listUsers(deps: Deps, orgId: OrgId, p: ListParams, withMembershi
   return deps.store.listUsers(orgId, { ...toListQuery(p), rs }, { withMembership, deadline: deps.deadline })
 }
 
-/** Runs a read-modify-write of one user; returns the stored row, or the unchanged one when nothing changed. */
+/**
+ * `row` with the user's groups as its own write's transaction sees them: the answer to a PUT or
+ * PATCH shows the user as this write left it (RFC 7644 §3.5.1). Read after the commit, the groups
+ * could be a later write's (a DELETE of the user meanwhile answered the PUT with none; found by
+ * test/reliability/scheduled-model.test.ts). A stored row's body is a getter a spread does not
+ * copy: it is named.
+ */
+function withGroups(row: UserRow, groups: readonly GroupRef[]): UserRow {
+  return { id: row.id, version: row.version, created: row.created, lastModified: row.lastModified, body: row.body, ...(row.directory ? { directory: row.directory } : {}), groups }
+}
+
+/** Runs a read-modify-write of one user; returns the stored row, or the unchanged one when nothing changed, with its groups. */
 async function modifyUser(
   deps: Deps, orgId: OrgId, id: string, ifMatch: string | undefined, log: WriteLog | undefined, rs: ResourceSchema,
   change: (current: UserRow) => { body: Record<string, unknown>; passwordHash: string | null | undefined; changed: boolean; customAttributes?: Record<string, unknown> | null },
@@ -192,7 +203,7 @@ async function modifyUser(
       }
       if (!next.changed) {
         await log?.record(tx, orgId, { resourceType: 'User', resourceId: id, before: cur.body, after: cur.body })
-        return cur
+        return withGroups(cur, await tx.userGroups(orgId, id))
       }
       // Read (and on PostgreSQL held) before the write: the declarations the change was validated with.
       checkSchemaVersion(await policy(), rs)
@@ -213,11 +224,11 @@ async function modifyUser(
         const adopted: UserRow = { ...after, directory: { ...(after.directory as DirectoryInfo), managedBy: 'scim', identityProvider } }
         await tx.insertEvents(orgId, [userEvent(ctx, 'user.adopted', adopted, { previouslyManagedBy: 'app' }), ...userUpdated(ctx, cur, adopted, logged)])
         await log?.record(tx, orgId, logged)
-        return adopted
+        return withGroups(adopted, await tx.userGroups(orgId, id))
       }
       await tx.insertEvents(orgId, userUpdated(ctx, cur, after, logged))
       await log?.record(tx, orgId, logged)
-      return after
+      return withGroups(after, await tx.userGroups(orgId, id))
     }, deps.deadline)
   } catch (e) {
     return userNameTaken(deps, orgId, userName, e)

@@ -260,6 +260,8 @@ export interface StoreTx {
   readonly unique: UniqueTx
   insertUser(orgId: OrgId, user: NewUser): Promise<void>
   getUserForUpdate(orgId: OrgId, id: ResourceId): Promise<UserRow | null>
+  /** The user's groups as this transaction sees them (empty when there is no such user). */
+  userGroups(orgId: OrgId, id: ResourceId): Promise<readonly GroupRef[]>
   /** An application-created user becomes SCIM-managed (the organization allows adoption). */
   adoptUser(orgId: OrgId, id: ResourceId, identityProvider: string | null): Promise<void>
   /** Moves the user into or out of `pending`, at a new version. */
@@ -286,6 +288,8 @@ export interface StoreTx {
 
   insertGroup(orgId: OrgId, group: NewGroup): Promise<void>
   getGroupForUpdate(orgId: OrgId, id: ResourceId): Promise<GroupRow | null>
+  /** The group's members as this transaction sees them, each with its display name. */
+  groupMembers(orgId: OrgId, id: ResourceId): Promise<MemberRow[]>
   updateGroup(orgId: OrgId, id: ResourceId, body: Record<string, unknown>, version: number, now: string): Promise<void>
   /** Deletes a group with its own membership rows, its unique values and its memberships in other groups (returned as deleteUser's). */
   deleteGroup(orgId: OrgId, id: ResourceId, now: string): Promise<readonly GroupRow[] | null>

@@ -20,7 +20,7 @@ import { lifecycleStatements, type LifecycleStatements } from './lifecycle-state
 import { ListPager, NO_MATCH, onePage } from './list-pager.ts'
 import { orgStatements, toAuditRow, toDomainRecord, type OrgStatements } from './org-policy.ts'
 import type { Conn } from './prepared.ts'
-import { toGroupRow, toUserRow, type ResourceRecord } from './rows.ts'
+import { groupRefs, NO_GROUPS, toGroupRow, toUserRow, type ResourceRecord } from './rows.ts'
 import { logArgs } from './log-sql.ts'
 import { countLog, listLog } from './log-reads.ts'
 import type { ApiKeysTable, AuditLogTable, OrgDomainsTable } from './schema.ts'
@@ -54,14 +54,6 @@ async function groupsOf(conn: Conn, st: Statements, d: SqlDialect, orgId: OrgId,
     }
   }
   return out
-}
-
-const NO_GROUPS: readonly GroupRef[] = []
-
-/** The `groups` column (statements.ts groupsColumn) as GroupRefs. */
-function groupRefs(json: string): readonly GroupRef[] {
-  if (json === '[]') return NO_GROUPS
-  return (JSON.parse(json) as [string, string][]).map(([value, display]) => ({ value, display }))
 }
 
 function toApiKeyRow(k: Omit<ApiKeysTable, 'hash'>): ApiKeyRow {

@@ -120,3 +120,12 @@ export function toUserRow(r: ResourceRecord, groups?: readonly GroupRef[]): User
 export function toGroupRow(r: ResourceRecord, members?: readonly MemberRow[]): GroupRow {
   return storedRow(r, members ? { members, ...directoryOf(r) } : directoryOf(r))
 }
+
+/** No groups: one array for every user in none. */
+export const NO_GROUPS: readonly GroupRef[] = []
+
+/** The `groups` column (statements.ts groupsColumn) as GroupRefs. */
+export function groupRefs(json: string): readonly GroupRef[] {
+  if (json === '[]') return NO_GROUPS
+  return (JSON.parse(json) as [string, string][]).map(([value, display]) => ({ value, display }))
+}

@@ -81,6 +81,8 @@ export function statements(b: Kysely<Database>, d: SqlDialect, lockRows: boolean
 
     user: prepare(b.selectFrom('users').select(RESOURCE).where('org_id', '=', arg(0)).where('id', '=', arg(1))),
     userWithGroups: prepare(b.selectFrom('users as t').select([...RESOURCE.map((c) => `t.${c}` as const), groupsColumn(b, d)]).where('t.org_id', '=', arg(0)).where('t.id', '=', arg(1))),
+    // A user's groups read inside its write, for the write's answer (provisioning/users.ts modifyUser).
+    userGroupsOf: prepare(b.selectFrom('users as t').select([groupsColumn(b, d)]).where('t.org_id', '=', arg(0)).where('t.id', '=', arg(1))),
     userForUpdate: prepare(lock(b.selectFrom('users').select([...RESOURCE, ...USER_DIRECTORY]).where('org_id', '=', arg(0)).where('id', '=', arg(1)))),
     userIdByName: prepare(b.selectFrom('users').select('id').where('org_id', '=', arg(0)).where('user_name_folded', '=', arg(1))),
     userByName: prepare(b.selectFrom('users').select(RESOURCE).where('org_id', '=', arg(0)).where('user_name_folded', '=', arg(1))),

@@ -3,7 +3,7 @@
 import { fold } from '../../scim/fold.ts'
 import type { SqlDialect } from '../dialect/sql-dialect.ts'
 import type {
-  GroupRow, LogRow, MemberDelta, MemberDeltaResult, MemberKey, NewApiKey, NewEvent, NewGroup, NewUser, OrgId, ResourceId, StoreTx, UserRow,
+  GroupRef, GroupRow, LogRow, MemberDelta, MemberRow, MemberDeltaResult, MemberKey, NewApiKey, NewEvent, NewGroup, NewUser, OrgId, ResourceId, StoreTx, UserRow,
 } from '../store.ts'
 import type { DirectoryStatements } from './directory-statements.ts'
 import type { LifecycleStatements } from './lifecycle-statements.ts'
@@ -15,7 +15,7 @@ import { encodeMemberList } from '../member-list.ts'
 import { all, chunks, run } from './conn-helpers.ts'
 import { logArgs } from './log-sql.ts'
 import type { Conn, Prepared } from './prepared.ts'
-import { emailRows, groupColumns, toGroupRow, toUserRow, userColumns, type ResourceRecord } from './rows.ts'
+import { emailRows, groupColumns, groupRefs, toGroupRow, toUserRow, userColumns, type ResourceRecord } from './rows.ts'
 import { LOG_CHUNK, type Statements } from './statements.ts'
 
 function userArgs(body: Record<string, unknown>): unknown[] {
@@ -118,6 +118,11 @@ export class KyselyTx implements StoreTx {
     return row ? toUserRow(row) : null
   }
 
+  async userGroups(orgId: OrgId, id: ResourceId): Promise<readonly GroupRef[]> {
+    const [row] = await all<{ groups: string }>(this.#c, this.#st.userGroupsOf, [orgId, id])
+    return row ? groupRefs(row.groups) : []
+  }
+
   async updateUser(
     orgId: OrgId, id: ResourceId, body: Record<string, unknown>, previous: Record<string, unknown>, passwordHash: string | null | undefined,
     version: number, now: string, customAttributes?: Record<string, unknown> | null,
@@ -161,6 +166,10 @@ export class KyselyTx implements StoreTx {
 
   async insertGroup(orgId: OrgId, g: NewGroup): Promise<void> {
     await run(this.#c, this.#st.insertGroup, [orgId, g.id, ...groupArgs(g.body), g.now, JSON.stringify(g.body), g.identityProvider])
+  }
+
+  groupMembers(orgId: OrgId, id: ResourceId): Promise<MemberRow[]> {
+    return all<MemberRow>(this.#c, this.#st.members, [orgId, id])
   }
 
   async getGroupForUpdate(orgId: OrgId, id: ResourceId): Promise<GroupRow | null> {
