@@ -210,7 +210,13 @@ export class WebhookDispatcher {
           this.#results.push(result)
           // Recorded as the lane goes, so that its progress is kept even while later events are sent.
           if (this.#results.length >= FLUSH_AT) this.#signal()
-          if (result.kind !== 'delivered') break run
+          if (result.kind !== 'delivered') {
+            // The deliveries taken along behind it are handed back with it: left leased, the next of
+            // them would become the lane's head still leased once the retry is delivered, and no
+            // claim could take it until the lease ran out.
+            this.#results.push(...jobs.slice(j + 1).map((f) => ({ kind: 'release' as const, job: f, index: f.offset })))
+            break run
+          }
         }
       }
     })()

@@ -23,6 +23,8 @@ export interface QueueReader {
   unfanned(orgId: string, endpointId: string): Promise<number>
   /** Pending deliveries (heads and the rows behind them). */
   pending(): Promise<number>
+  /** Pending deliveries a worker holds a lease on (in flight, or taken along behind a head that is). */
+  leased(): Promise<number>
   close(): Promise<void>
 }
 
@@ -30,6 +32,7 @@ const HEADS = 'select id, endpoint_id, lane, next_attempt_ms, lease_until_ms, at
 const UNFANNED = `select count(*) as n from events e where e.org_id = $1 and (e.position is null
   or e.position > (select w.cursor from webhook_endpoints w where w.org_id = $1 and w.id = $2))`
 const PENDING = 'select count(*) as n from webhook_deliveries'
+const LEASED = 'select count(*) as n from webhook_deliveries where lease_owner is not null'
 
 interface HeadRecord { id: string; endpoint_id: string; lane: string; next_attempt_ms: number | string; lease_until_ms: number | string; attempts: number | string }
 
@@ -44,10 +47,12 @@ export async function openQueue(url: string): Promise<QueueReader> {
     const heads = db.prepare(HEADS)
     const unfanned = db.prepare(UNFANNED.replaceAll('$1', '@org').replaceAll('$2', '@ep'))
     const pending = db.prepare(PENDING)
+    const leased = db.prepare(LEASED)
     return {
       heads: async () => (heads.all() as HeadRecord[]).map(toHead),
       unfanned: async (orgId, endpointId) => Number((unfanned.get({ org: orgId, ep: endpointId }) as { n: number }).n),
       pending: async () => Number((pending.get() as { n: number }).n),
+      leased: async () => Number((leased.get() as { n: number }).n),
       close: async () => {
         db.close()
       },
@@ -59,6 +64,7 @@ export async function openQueue(url: string): Promise<QueueReader> {
     heads: async () => (await c.query<HeadRecord>(HEADS)).rows.map(toHead),
     unfanned: async (orgId, endpointId) => Number((await c.query<{ n: string }>(UNFANNED, [orgId, endpointId])).rows[0]?.n ?? 0),
     pending: async () => Number((await c.query<{ n: string }>(PENDING)).rows[0]?.n ?? 0),
+    leased: async () => Number((await c.query<{ n: string }>(LEASED)).rows[0]?.n ?? 0),
     close: () => c.end(),
   }
 }
