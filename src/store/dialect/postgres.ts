@@ -118,6 +118,37 @@ async function untilDeadline(pool: pg.Pool, cancels: pg.Pool, q: pg.QueryConfig,
 /** Deadlocks and serialization failures are retried: the work is re-run from the start. */
 const RETRYABLE = new Set(['40P01', '40001'])
 
+/**
+ * How long a COMMIT whose connection died is looked up (txid_status) before it is given up as
+ * unknown (and answered 503, as before): a crashed PostgreSQL that restarts within it is asked.
+ */
+const IN_DOUBT_MS = 5_000
+
+/**
+ * Whether transaction `xid`, whose COMMIT was sent on a connection that died before its answer,
+ * committed: asked on another connection with txid_status (PostgreSQL documentation, "Transaction
+ * ID and Snapshot Information Functions": meant for exactly this), again while PostgreSQL is
+ * unreachable or recovering, for up to IN_DOUBT_MS. A server that crashed counts a transaction
+ * whose commit record did not reach its WAL as aborted; null when it never answered.
+ */
+async function commitOutcome(pool: pg.Pool, xid: string): Promise<'committed' | 'aborted' | null> {
+  const until = Date.now() + IN_DOUBT_MS
+  while (Date.now() < until) {
+    try {
+      const r = await pool.query<{ s: string | null }>('select txid_status($1::bigint) as s', [xid])
+      const s = r.rows[0]?.s
+      if (s === 'committed') return 'committed'
+      if (s === 'aborted') return 'aborted'
+      if (s === null || s === undefined) return null
+      // 'in progress': the old session has not ended its COMMIT yet.
+    } catch {
+      // Unreachable, or still in recovery: ask again.
+    }
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  return null
+}
+
 async function transaction<T>(pool: pg.Pool, fn: (conn: Conn) => Promise<T>, deadline?: Deadline): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     // Waiting for a connection may take the request's time: then nothing begins.
@@ -128,15 +159,27 @@ async function transaction<T>(pool: pg.Pool, fn: (conn: Conn) => Promise<T>, dea
     // listens on idle ones): the failing query rejects too, so the event itself needs no handling.
     const ignore = (): void => undefined
     client.on('error', ignore)
+    let xid: string | null = null
     try {
       const started = performance.now()
-      await client.query('begin')
+      // The transaction's id comes with its BEGIN (one round trip): a COMMIT whose answer is lost
+      // is then looked up by it rather than answered 503 for a change that may have committed.
+      const begun = (await client.query('begin; select txid_current()::text as xid')) as unknown as pg.QueryResult<{ xid: string }>[]
+      xid = begun[1]?.rows[0]?.xid ?? null
       const value = await fn(pgConn(client))
       // Past the deadline the work rolls back (the client was answered 503); once the commit is
       // sent the request waits for it, so no client is told 503 about a change that commits.
       checkDeadline(deadline)
       if (deadline !== undefined) deadline.committing = true
-      await client.query('commit')
+      try {
+        await client.query('commit')
+      } catch (e) {
+        // The connection died with the COMMIT on it: committed or not, PostgreSQL knows.
+        const code = e instanceof Error && 'code' in e ? String(e.code) : ''
+        if (xid === null || RETRYABLE.has(code) || !(mapPostgresError(e) instanceof StoreUnavailable)) throw e
+        broken = e as Error
+        if ((await commitOutcome(pool, xid)) !== 'committed') throw e
+      }
       recordWriteBatch(1, (performance.now() - started) / 1000)
       return value
     } catch (e) {

@@ -96,7 +96,8 @@ export function installStatementFaults(): StatementFaults {
     const q = a[0]
     const text = typeof q === 'string' ? q : typeof q === 'object' && q !== null && 'text' in q ? String(q.text) : ''
     const verb = text.trim().toLowerCase()
-    if (verb === 'begin') begin(this, 0)
+    // The store's BEGIN comes with the transaction's id in one round trip: 'begin; select txid_current()…'.
+    if (verb === 'begin' || verb.startsWith('begin;')) begin(this, 0)
     else if (verb === 'commit' || verb === 'rollback') end(this)
     else if (fails(this, text)) return Promise.reject(diskFull('postgres'))
     return origQuery.apply(this, a)
