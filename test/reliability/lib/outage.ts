@@ -69,7 +69,12 @@ export async function runOutage(cluster: Cluster, downMs: number): Promise<Outag
     report.rosterRestarted = server.proc.pid !== pid || server.proc.exitCode !== null
     report.acknowledged = acked.length
     for (const userName of acked) {
-      const r = await call(server.base, 'GET', `/scim/v2/Users?filter=${encodeURIComponent(`userName eq "${userName}"`)}`, token)
+      // The lookups of a fast run outpace the token's rate limit: a 429 is waited out, not "missing".
+      let r = await call(server.base, 'GET', `/scim/v2/Users?filter=${encodeURIComponent(`userName eq "${userName}"`)}`, token)
+      while (r.status === 429) {
+        await new Promise((ok) => setTimeout(ok, 1000 * Math.max(1, Number(r.headers.get('retry-after')) || 1)))
+        r = await call(server.base, 'GET', `/scim/v2/Users?filter=${encodeURIComponent(`userName eq "${userName}"`)}`, token)
+      }
       if (r.json.totalResults !== 1) report.missing.push(userName)
     }
     return report
