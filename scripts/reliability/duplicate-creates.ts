@@ -3,21 +3,16 @@
 // cases through a listening server; each round must give one 201, 63 × 409 uniqueness and one
 // user found by filter, and the event feed one user.created per round. Prints the counts and the
 // first problems; exits 1 on any.
-import { createApiKey } from '../../src/provisioning/api-keys.ts'
-import { FeedReader } from '../../test/helpers/api-client.ts'
 import { user } from '../../test/helpers/app.ts'
-import { drainFeed, httpApiGet } from '../../test/helpers/feed-over-http.ts'
-import { call } from '../../test/helpers/spawned-server.ts'
-import { listening } from '../../test/helpers/typed-client.ts'
+import { drainFeed } from '../../test/helpers/feed-over-http.ts'
+import { httpOrgs } from '../../test/helpers/http-orgs.ts'
 import { createdEventProblems, duplicateCreateRound, roundProblems } from '../../test/reliability/lib/duplicate-creates.ts'
 import { eachStoreApp, numberArg } from './stores.ts'
 
 const rounds = numberArg('rounds', 'DUPLICATE_ROUNDS', 1_000)
 await eachStoreApp(async (factory, t) => {
-  const root = await listening(t)
-  const org = await t.newOrg('duplicate-creates')
-  const key = (await createApiKey(t.deps, { name: 'feed', orgId: org.orgId, scopes: ['events:read'], expiresAt: null })).key
-  const send = (method: string, path: string, body?: unknown) => call(`${root}/scim/v2`, method, path, org.token, body)
+  const org = await (await httpOrgs(t)).fresh('duplicate-creates')
+  const send = (method: string, path: string, body?: unknown) => org.send(method, path, body)
   const problems: string[] = []
   const winners: string[] = []
   const started = Date.now()
@@ -27,7 +22,7 @@ await eachStoreApp(async (factory, t) => {
     winners.push(...r.created)
     if (round % 10 === 9) process.stdout.write(`\r${factory.name}: ${round + 1} rounds`)
   }
-  const events = await drainFeed(new FeedReader(httpApiGet(root, key), org.orgId))
+  const events = await drainFeed(org.feed)
   problems.push(...createdEventProblems(events, winners))
   console.log(`\r${factory.name}: ${rounds} rounds of 64 creates in ${((Date.now() - started) / 1000).toFixed(1)} s; users created ${winners.length}, user.created events ${events.filter((e) => e.type === 'user.created').length}, problems ${problems.length}`)
   for (const line of problems.slice(0, 20)) console.log(`  ${line}`)

@@ -4,20 +4,14 @@
 // once (test/reliability/lib/set-algebra.ts). The final membership must be the model's set
 // algebra with no phantom member, and the feed one event per effective change. Prints the counts,
 // the times and the first problems; exits 1 on any.
-import { createApiKey } from '../../src/provisioning/api-keys.ts'
-import { FeedReader } from '../../test/helpers/api-client.ts'
-import { httpApiGet } from '../../test/helpers/feed-over-http.ts'
-import { call } from '../../test/helpers/spawned-server.ts'
-import { listening } from '../../test/helpers/typed-client.ts'
+import { httpOrgs } from '../../test/helpers/http-orgs.ts'
 import { setAlgebraRun } from '../../test/reliability/lib/set-algebra.ts'
 import { eachStoreApp, numberArg } from './stores.ts'
 
 const members = numberArg('members', 'SET_ALGEBRA_MEMBERS', 50_000)
 await eachStoreApp(async (factory, t) => {
-  const root = await listening(t)
-  const org = await t.newOrg('set-algebra')
-  const key = (await createApiKey(t.deps, { name: 'feed', orgId: org.orgId, scopes: ['events:read'], expiresAt: null })).key
-  const r = await setAlgebraRun((method, path, body) => call(`${root}/scim/v2`, method, path, org.token, body), new FeedReader(httpApiGet(root, key), org.orgId), members)
+  const org = await (await httpOrgs(t)).fresh('set-algebra')
+  const r = await setAlgebraRun(org.send, org.feed, members)
   const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`
   console.log(`${factory.name}: ${members} members and ${members} users outside; 32 clients' PATCHes in ${s(r.ms.clients)} (setup ${s(r.ms.setup)}, check ${s(r.ms.check)}); final ${r.finalSize} members, ${r.events} member events, ${r.contestedMoved} contested members changed hands, problems ${r.problems.length}`)
   for (const line of r.problems.slice(0, 20)) console.log(`  ${line}`)

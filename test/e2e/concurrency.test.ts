@@ -4,15 +4,13 @@
 // lost-update and deadlock safety. Each result is checked in the resources and in the event feed.
 import { isDeepStrictEqual } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createApiKey } from '../../src/provisioning/api-keys.ts'
 import { writeBatches } from '../../src/ops/store-stats.ts'
-import { FeedReader } from '../helpers/api-client.ts'
 import { patchOp, startApp, user, type TestApp } from '../helpers/app.ts'
-import { drainFeed, httpApiGet } from '../helpers/feed-over-http.ts'
+import { drainFeed } from '../helpers/feed-over-http.ts'
 import { createdEventProblems, duplicateCreateRound, roundProblems, type Send } from '../reliability/lib/duplicate-creates.ts'
 import { setAlgebraRun } from '../reliability/lib/set-algebra.ts'
+import { httpOrgs, type HttpOrg } from '../helpers/http-orgs.ts'
 import { storeMatrix } from '../helpers/stores.ts'
-import { listening } from '../helpers/typed-client.ts'
 import { call } from '../helpers/spawned-server.ts'
 
 // As many rounds as keep the test short on a loaded machine; `npm run duplicate-creates` runs 1,000.
@@ -20,26 +18,17 @@ const CREATE_ROUNDS = 50
 
 describe.each(storeMatrix())('concurrency on $name', (factory) => {
   let t: TestApp
-  let root = ''
   let base = ''
-  let feedKey = ''
+  let freshOrg: (name: string) => Promise<HttpOrg>
   beforeAll(async () => {
     t = await startApp(factory)
-    root = await listening(t)
-    base = `${root}/scim/v2`
-    feedKey = (await createApiKey(t.deps, { name: 'feed', orgId: null, scopes: ['events:read'], expiresAt: null })).key
+    const h = await httpOrgs(t)
+    base = `${h.root}/scim/v2`
+    freshOrg = h.fresh
   })
   afterAll(async () => t.close())
 
   const send = (method: string, path: string, body?: unknown) => call(base, method, path, t.token, body)
-  /** A fresh organization (its feed holds only what the test does), its SCIM calls and a reader of its feed. */
-  const freshOrg = async (name: string) => {
-    const o = await t.newOrg(`${name}-${Math.random().toString(36).slice(2)}`)
-    return {
-      send: (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => call(base, method, path, o.token, body, headers),
-      feed: new FeedReader(httpApiGet(root, feedKey), o.orgId),
-    }
-  }
 
   it(`64 concurrent creates of one userName in case variants, ${CREATE_ROUNDS} rounds: each exactly one 201, 63 × 409 uniqueness, one row, one user.created`, async () => {
     const o = await freshOrg('dur1')

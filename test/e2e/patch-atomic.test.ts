@@ -5,13 +5,10 @@
 // start, the middle, the end and at random places. Through a listening server, on a SQLite file
 // and on PostgreSQL. Without the failing operation, the same operations are applied.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createApiKey } from '../../src/provisioning/api-keys.ts'
-import { FeedReader } from '../helpers/api-client.ts'
 import { patchOp, startApp, user, type TestApp } from '../helpers/app.ts'
-import { drainFeed, httpApiGet } from '../helpers/feed-over-http.ts'
-import { call } from '../helpers/spawned-server.ts'
+import { drainFeed } from '../helpers/feed-over-http.ts'
+import { httpOrgs, type HttpOrg } from '../helpers/http-orgs.ts'
 import { storeMatrix } from '../helpers/stores.ts'
-import { listening } from '../helpers/typed-client.ts'
 
 const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group'
 const ENT = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'
@@ -29,24 +26,21 @@ function withFailureAt(good: Record<string, unknown>[], bad: Record<string, unkn
 
 describe.each(storeMatrix())('PATCH all or nothing on $name', (factory) => {
   let t: TestApp
-  let root = ''
-  let feedKey = ''
+  let fresh: (name: string) => Promise<HttpOrg>
   beforeAll(async () => {
     t = await startApp(factory)
-    root = await listening(t)
-    feedKey = (await createApiKey(t.deps, { name: 'feed', orgId: null, scopes: ['events:read'], expiresAt: null })).key
+    fresh = (await httpOrgs(t)).fresh
   })
   afterAll(async () => t.close())
 
   const freshOrg = async (name: string) => {
-    const o = await t.newOrg(`${name}-${Math.random().toString(36).slice(2)}`)
-    const send = (method: string, path: string, body?: unknown) => call(`${root}/scim/v2`, method, path, o.token, body)
+    const o = await fresh(name)
     const created = async (path: string, body: unknown) => {
-      const r = await send('POST', path, body)
+      const r = await o.send('POST', path, body)
       expect(r.status, r.text).toBe(201)
       return String(r.json.id)
     }
-    return { send, created, feed: new FeedReader(httpApiGet(root, feedKey), o.orgId) }
+    return { send: o.send, created, feed: o.feed }
   }
 
   it(`a user PATCH of ${OPERATIONS} operations failing at index k changes nothing: the user, its groups, the feed`, async () => {

@@ -7,40 +7,25 @@
 // PATCH shape (authentik advisory GHSA-9m7q-6qg6-888h: a group PATCH that reached another
 // tenant's users).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createApiKey } from '../../src/provisioning/api-keys.ts'
-import { FeedReader } from '../helpers/api-client.ts'
 import { patchOp, startApp, user, type TestApp } from '../helpers/app.ts'
-import { drainFeed, httpApiGet } from '../helpers/feed-over-http.ts'
-import { call } from '../helpers/spawned-server.ts'
+import { drainFeed } from '../helpers/feed-over-http.ts'
+import { httpOrgs, type HttpOrg } from '../helpers/http-orgs.ts'
 import { storeMatrix } from '../helpers/stores.ts'
-import { listening } from '../helpers/typed-client.ts'
 
 const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group'
 const q = (f: string) => encodeURIComponent(f)
 
 describe.each(storeMatrix())('writes naming another organization on $name', (factory) => {
   let t: TestApp
-  let root = ''
-  let feedKey = ''
+  let fresh: (name: string) => Promise<HttpOrg>
   beforeAll(async () => {
     t = await startApp(factory)
-    root = await listening(t)
-    feedKey = (await createApiKey(t.deps, { name: 'feed', orgId: null, scopes: ['events:read'], expiresAt: null })).key
+    fresh = (await httpOrgs(t)).fresh
   })
   afterAll(async () => t.close())
 
   /** Two fresh organizations, each with its SCIM calls and a reader of its feed. */
-  const twoOrgs = async () => {
-    const orgOf = async (name: string) => {
-      const o = await t.newOrg(`${name}-${Math.random().toString(36).slice(2)}`)
-      return {
-        ...o,
-        send: (method: string, path: string, body?: unknown) => call(`${root}/scim/v2`, method, path, o.token, body),
-        feed: new FeedReader(httpApiGet(root, feedKey), o.orgId),
-      }
-    }
-    return { a: await orgOf('tenant-a'), b: await orgOf('tenant-b') }
-  }
+  const twoOrgs = async () => ({ a: await fresh('tenant-a'), b: await fresh('tenant-b') })
 
   it('A creates the userName, email, externalId and group name B holds: 201 each time, B unchanged; 409 only within one organization', async () => {
     const { a, b } = await twoOrgs()
