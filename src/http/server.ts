@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url'
 import { DEFAULT_POLICY, setupLinkIfNoAccount } from '../console/accounts.ts'
 import { linkUrl } from '../console/mail.ts'
 import { transportFromConfig } from '../mail/transport.ts'
-import { expiryNotice, plainHttpWarning, readTlsFiles, reloadOnSighup, watchExpiry, type TlsPair } from './tls.ts'
+import { plainHttpWarning, readTlsFiles, reloadOnSighup, watchExpiry, type TlsPair } from './tls.ts'
 
 /** The built console (console/dist), found from this file: the source (src/http) or the bundle (dist/). */
 export function consoleDir(): string {
@@ -65,15 +65,14 @@ export async function serve(config: Config): Promise<{ url: string; close: () =>
     await store.close().catch(() => undefined)
     throw listenError(e, config.metricsPort !== null && app.server.listening ? { ...config, port: config.metricsPort } : config)
   }
-  // A renewed certificate is served from the next SIGHUP on (http/tls.ts).
+  // A certificate near its end is said so at start, daily and at each reload; a renewed one is
+  // served from the next SIGHUP on (http/tls.ts).
   let served = tls
-  const stopReloading = config.tls === null || served === null ? () => undefined : reloadOnSighup(app.server, config.tls, app.log, (pair) => {
+  const expiry = served === null ? null : watchExpiry(() => served as TlsPair, app.log, deps.now)
+  const stopReloading = config.tls === null || expiry === null ? () => undefined : reloadOnSighup(app.server, config.tls, app.log, (pair) => {
     served = pair
-    const n = expiryNotice(pair.cert, deps.now())
-    if (n) app.log[n.level](n.obj, n.msg)
+    expiry.check()
   })
-  // A certificate near its end is said so at start and daily (http/tls.ts).
-  const stopWatching = served === null ? () => undefined : watchExpiry(() => served as TlsPair, app.log, deps.now)
   let closing: Promise<void> | null = null
   // Stop accepting; answer the requests in flight (new ones on open connections get a 503);
   // then stop the workers (webhook leases handed back, the mailer's cursor stored), write the
@@ -81,7 +80,7 @@ export async function serve(config: Config): Promise<{ url: string; close: () =>
   const close = () => {
     closing ??= (async () => {
       stopReloading()
-      stopWatching()
+      expiry?.stop()
       await metricsServer?.close()
       await app.close()
       await store.close()

@@ -79,7 +79,7 @@ describe('http/tls', () => {
     let now = end - 30 * day
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] })
     try {
-      const stop = watchExpiry(() => ({ cert, key: Buffer.alloc(0) }), log, () => new Date(now), 1_000)
+      const { stop } = watchExpiry(() => ({ cert, key: Buffer.alloc(0) }), log, () => new Date(now), 1_000)
       expect(logged).toEqual([])
       now = end - 2 * day
       vi.advanceTimersByTime(1_000)

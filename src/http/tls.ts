@@ -120,9 +120,9 @@ export function expiryNotice(cert: Buffer, now: Date): { level: 'warn' | 'error'
 /**
  * Logs the served certificate's expiry notice now and once every `everyMs` (a day), so that a
  * server running for weeks says so before its certificate ends; `served()` is the pair served
- * at that moment. Returns what stops it.
+ * at that moment. `check` logs it at once (after a reload); `stop` ends the daily look.
  */
-export function watchExpiry(served: () => TlsPair, log: ReloadLog, now: () => Date, everyMs = DAY_MS): () => void {
+export function watchExpiry(served: () => TlsPair, log: ReloadLog, now: () => Date, everyMs = DAY_MS): { check: () => void; stop: () => void } {
   const check = () => {
     const n = expiryNotice(served().cert, now())
     if (n) log[n.level](n.obj, n.msg)
@@ -130,7 +130,7 @@ export function watchExpiry(served: () => TlsPair, log: ReloadLog, now: () => Da
   check()
   const timer = setInterval(check, everyMs)
   timer.unref()
-  return () => clearInterval(timer)
+  return { check, stop: () => clearInterval(timer) }
 }
 
 /**

@@ -11,7 +11,7 @@ import type { ResourceSchema } from '../scim/schema/registry.ts'
 import { groupCreated, groupDeleted, groupUpdated, memberEvents, memberRemovedByDelete } from '../events/build.ts'
 import type { GroupRow, ListResult, MemberDelta, OrgId, StoreTx } from '../store/store.ts'
 import { UniqueViolation } from '../store/store.ts'
-import { checkIfMatch, notFound, toListQuery } from './common.ts'
+import { checkIfMatch, notFound, ownFields, toListQuery } from './common.ts'
 import type { Deps } from './deps.ts'
 import { memberChange, type MemberChange, type WriteLog } from './log-change.ts'
 import { NO_MAPPING } from '../orgs/settings.ts'
@@ -59,7 +59,7 @@ async function resolveRefs(tx: StoreTx, orgId: OrgId, groupId: string, refs: rea
  */
 async function withOwnMembers(deps: Deps, tx: StoreTx, orgId: OrgId, row: GroupRow): Promise<GroupRow> {
   if ((row.directory?.memberCount ?? 0) > deps.limits.streamMembersOver) return row
-  return { id: row.id, version: row.version, created: row.created, lastModified: row.lastModified, body: row.body, ...(row.directory ? { directory: row.directory } : {}), members: await tx.groupMembers(orgId, row.id) }
+  return { ...ownFields(row), members: await tx.groupMembers(orgId, row.id) }
 }
 
 /** POST /Groups. */

@@ -13,7 +13,7 @@ import { apiUser } from '../directory/shape.ts'
 import { deletedUserEvent, memberRemovedByDelete, userCreated, userDeleted, userEvent, userUpdated, type EventContext } from '../events/build.ts'
 import type { DirectoryInfo, GroupRef, ListResult, OrgId, StoreTx, UserRow } from '../store/store.ts'
 import { UniqueViolation } from '../store/store.ts'
-import { checkIfMatch, notFound, toListQuery } from './common.ts'
+import { checkIfMatch, notFound, ownFields, toListQuery } from './common.ts'
 import type { Deps } from './deps.ts'
 import type { WriteLog } from './log-change.ts'
 import { hashPassword } from './password.ts'
@@ -171,11 +171,10 @@ export function listUsers(deps: Deps, orgId: OrgId, p: ListParams, withMembershi
  * `row` with the user's groups as its own write's transaction sees them: the answer to a PUT or
  * PATCH shows the user as this write left it (RFC 7644 §3.5.1). Read after the commit, the groups
  * could be a later write's (a DELETE of the user meanwhile answered the PUT with none; found by
- * test/reliability/scheduled-model.test.ts). A stored row's body is a getter a spread does not
- * copy: it is named.
+ * test/reliability/scheduled-model.test.ts).
  */
 function withGroups(row: UserRow, groups: readonly GroupRef[]): UserRow {
-  return { id: row.id, version: row.version, created: row.created, lastModified: row.lastModified, body: row.body, ...(row.directory ? { directory: row.directory } : {}), groups }
+  return { ...ownFields(row), groups }
 }
 
 /** Runs a read-modify-write of one user; returns the stored row, or the unchanged one when nothing changed, with its groups. */

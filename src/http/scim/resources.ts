@@ -1,6 +1,6 @@
 // /Users and /Groups routes (RFC 7644 §3.2–§3.6) and the root /.search (§3.4.3).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { wantsMembership } from '../../provisioning/common.ts'
+import { ownFields, wantsMembership } from '../../provisioning/common.ts'
 import type { Deps } from '../../provisioning/deps.ts'
 import type { WriteLog } from '../../provisioning/log-change.ts'
 import { createGroup, deleteGroup, getGroup, listGroups, patchGroup, replaceGroup } from '../../provisioning/groups.ts'
@@ -107,11 +107,10 @@ async function resourceOf(deps: Deps, request: FastifyRequest, kind: 'User' | 'G
 
 /**
  * `row`, what a write left, with the membership `read` found after it: that read may find a later
- * write's body, which this write's answer must not show. A stored row's body is a getter a spread
- * does not copy, and its stored text may be the later body: the body is named, the text dropped.
+ * write's body, which this write's answer must not show (ownFields).
  */
 function withMembershipOf(row: Row, read: Row): Row {
-  const own = { id: row.id, version: row.version, created: row.created, lastModified: row.lastModified, body: row.body, ...(row.directory ? { directory: row.directory } : {}) }
+  const own = ownFields(row)
   if ('members' in read && read.members) return { ...own, members: read.members }
   if ('groups' in read && read.groups) return { ...own, groups: read.groups }
   return own
