@@ -5,13 +5,10 @@
 // at most a bounded part of each (docs/security.md, "Input limits") and never holds one whole, its
 // memory stays near where it was, and the next ordinary request is served. Against a spawned
 // server on a SQLite file, so that its resident memory can be read from /proc.
-import { mkdtempSync, rmSync } from 'node:fs'
 import { connect } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { seedDatabase } from './lib/seed.ts'
-import { call, startServer, type Server } from '../helpers/spawned-server.ts'
+import { seededSqliteServer } from './lib/seed.ts'
+import { call, type Server } from '../helpers/spawned-server.ts'
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User'
 const LIMIT = 1024 * 1024
@@ -69,21 +66,15 @@ function upload(port: number, token: string, size: number, chunked: boolean): Pr
 }
 
 describe('large uploads on sqlite', () => {
-  let dir = ''
   let s: Server
+  let close = async () => {}
   let token = ''
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'roster-uploads-'))
-    const url = `sqlite:${join(dir, 'roster.db')}`
-    ;({ tokens: [token = ''] } = await seedDatabase(url, ['uploader'], 0, String))
-    s = await startServer(url, { ROSTER_MAX_BODY_BYTES: String(LIMIT) })
+    ;({ server: s, close, tokens: [token = ''] } = await seededSqliteServer('uploads', ['uploader'], { ROSTER_MAX_BODY_BYTES: String(LIMIT) }))
   }, 60_000)
 
-  afterAll(async () => {
-    await s?.kill('SIGTERM')
-    rmSync(dir, { recursive: true, force: true })
-  })
+  afterAll(() => close())
 
   const tooLarge = (u: Upload) => {
     expect(u.status, u.text.slice(0, 300)).toBe(413)

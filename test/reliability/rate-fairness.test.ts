@@ -6,12 +6,9 @@
 // bystanders' latencies in both phases are printed, not asserted. A spawned server on a SQLite
 // file; the token limit is set to 100 a second so that one client on this machine can pass it
 // (the default, 500, is twenty times Entra ID's pace).
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { seedDatabase } from './lib/seed.ts'
-import { call, startServer, type Call, type Server } from '../helpers/spawned-server.ts'
+import { seededSqliteServer } from './lib/seed.ts'
+import { call, type Call, type Server } from '../helpers/spawned-server.ts'
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User'
 const ERROR = 'urn:ietf:params:scim:api:messages:2.0:Error'
@@ -23,21 +20,15 @@ const TOKEN_LIMIT = 100
 interface Tally { statuses: Record<number, number>; ms: number[] }
 
 describe('rate limits at an identity provider\'s pace on sqlite', () => {
-  let dir = ''
   let s: Server
+  let close = async () => {}
   let tokens: string[] = []
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'roster-rates-'))
-    const url = `sqlite:${join(dir, 'roster.db')}`
-    ;({ tokens } = await seedDatabase(url, Array.from({ length: ORGS }, (_, i) => `paced${i}`), 0, String))
-    s = await startServer(url, { ROSTER_RATE_LIMIT_TOKEN: String(TOKEN_LIMIT) })
+    ;({ server: s, close, tokens } = await seededSqliteServer('rates', Array.from({ length: ORGS }, (_, i) => `paced${i}`), { ROSTER_RATE_LIMIT_TOKEN: String(TOKEN_LIMIT) }))
   }, 60_000)
 
-  afterAll(async () => {
-    await s?.kill('SIGTERM')
-    rmSync(dir, { recursive: true, force: true })
-  })
+  afterAll(() => close())
 
   /** What an organization sends in turn: a lookup by filter, a create, a read, as a provisioning cycle does. */
   function request(org: number, n: number): Promise<Call> {

@@ -4,14 +4,11 @@
 // times per headers timeout instead of every 30 s), while another organization is served; an
 // idle keep-alive connection is closed after ROSTER_KEEP_ALIVE_TIMEOUT_MS. Transport-level, so
 // on one store (SQLite).
-import { mkdtempSync, rmSync } from 'node:fs'
 import { connect } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { httpRequest, rawRequest } from './lib/raw.ts'
-import { seedDatabase } from './lib/seed.ts'
-import { call, startServer, type Server } from '../helpers/spawned-server.ts'
+import { seededSqliteServer } from './lib/seed.ts'
+import { call, type Server } from '../helpers/spawned-server.ts'
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User'
 // Sending either slow request whole would take over 40 s at a byte every 200 ms; the client
@@ -22,22 +19,17 @@ const GIVE_UP_MS = 12_000
 const KEEP_ALIVE_GIVE_UP_MS = 4_000
 
 describe('slow clients on sqlite', () => {
-  let dir = ''
   let s: Server
+  let close = async () => {}
   let attacker = ''
   let bystander = ''
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'roster-slow-'))
-    const url = `sqlite:${join(dir, 'roster.db')}`
-    ;({ tokens: [attacker = '', bystander = ''] } = await seedDatabase(url, ['attacker', 'bystander'], 0, String))
-    s = await startServer(url, { ROSTER_REQUEST_TIMEOUT_MS: '3000', ROSTER_HEADERS_TIMEOUT_MS: '1000', ROSTER_KEEP_ALIVE_TIMEOUT_MS: '500' })
+    ;({ server: s, close, tokens: [attacker = '', bystander = ''] } = await seededSqliteServer('slow', ['attacker', 'bystander'],
+      { ROSTER_REQUEST_TIMEOUT_MS: '3000', ROSTER_HEADERS_TIMEOUT_MS: '1000', ROSTER_KEEP_ALIVE_TIMEOUT_MS: '500' }))
   }, 60_000)
 
-  afterAll(async () => {
-    await s?.kill('SIGTERM')
-    rmSync(dir, { recursive: true, force: true })
-  })
+  afterAll(() => close())
 
   it('a byte every 200 ms, in the headers or in the body, is answered and cut off while others are served', async () => {
     const req = httpRequest('POST', '/scim/v2/Users', { authorization: `Bearer ${attacker}`, 'content-type': 'application/scim+json' }, JSON.stringify({ schemas: [USER], userName: `slow${'w'.repeat(200)}@attacker.example` }))

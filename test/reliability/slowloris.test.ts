@@ -5,13 +5,10 @@
 // its open file descriptors come back to where they were, and a legitimate client is served
 // throughout (its latencies printed, never asserted). slow-clients.test.ts covers one slow
 // request of each kind with its exact answer; this covers the numbers.
-import { mkdtempSync, rmSync } from 'node:fs'
 import { connect, type Socket } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { seedDatabase } from './lib/seed.ts'
-import { call, startServer, type Server } from '../helpers/spawned-server.ts'
+import { seededSqliteServer } from './lib/seed.ts'
+import { call, type Server } from '../helpers/spawned-server.ts'
 
 const SOCKETS = 5_000
 const HEADERS_TIMEOUT_MS = 2_000
@@ -44,21 +41,16 @@ async function open(port: number, n: number, start: (s: Socket) => void): Promis
 }
 
 describe('slowloris at scale on sqlite', () => {
-  let dir = ''
   let s: Server
+  let close = async () => {}
   let token = ''
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'roster-slowloris-'))
-    const url = `sqlite:${join(dir, 'roster.db')}`
-    ;({ tokens: [token = ''] } = await seedDatabase(url, ['bystander'], 0, String))
-    s = await startServer(url, { ROSTER_HEADERS_TIMEOUT_MS: String(HEADERS_TIMEOUT_MS), ROSTER_REQUEST_TIMEOUT_MS: String(HEADERS_TIMEOUT_MS * 2), ROSTER_KEEP_ALIVE_TIMEOUT_MS: String(KEEP_ALIVE_TIMEOUT_MS) })
+    ;({ server: s, close, tokens: [token = ''] } = await seededSqliteServer('slowloris', ['bystander'],
+      { ROSTER_HEADERS_TIMEOUT_MS: String(HEADERS_TIMEOUT_MS), ROSTER_REQUEST_TIMEOUT_MS: String(HEADERS_TIMEOUT_MS * 2), ROSTER_KEEP_ALIVE_TIMEOUT_MS: String(KEEP_ALIVE_TIMEOUT_MS) }))
   }, 60_000)
 
-  afterAll(async () => {
-    await s?.kill('SIGTERM')
-    rmSync(dir, { recursive: true, force: true })
-  })
+  afterAll(() => close())
 
   /** A legitimate client's GETs, one after another, until `until` resolves; their times in ms. */
   async function bystander(until: Promise<unknown>): Promise<number[]> {

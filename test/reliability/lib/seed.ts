@@ -1,5 +1,8 @@
 // Setup that is not under test, done in process on the database before a server starts: an
 // organization, its SCIM token, and many users through the same use case SCIM creates run.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { parseDatabaseUrl } from '../../../src/config.ts'
 import { uuidV7Generator } from '../../../src/ids.ts'
 import { createApiKey, type Scope } from '../../../src/provisioning/api-keys.ts'
@@ -8,6 +11,7 @@ import { createOrg } from '../../../src/provisioning/orgs.ts'
 import { createUser } from '../../../src/provisioning/users.ts'
 import { userResource } from '../../../src/scim/schema/registry.ts'
 import { openStore } from '../../../src/store/open.ts'
+import { startServer, type Server } from '../../helpers/spawned-server.ts'
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User'
 
@@ -38,5 +42,24 @@ export async function seedDatabase(databaseUrl: string, names: readonly string[]
     return { tokens: orgs.map((o) => o.token), orgIds: orgs.map((o) => o.orgId), userIds, key }
   } finally {
     await store.close()
+  }
+}
+
+/**
+ * A spawned `roster serve` on a SQLite file of its own in a temporary folder, the organizations
+ * `names` seeded first (no users); `env` is the server's configuration. `close` stops the server
+ * and removes the folder.
+ */
+export async function seededSqliteServer(prefix: string, names: readonly string[], env: Record<string, string> = {}): Promise<{ server: Server; tokens: string[]; close: () => Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), `roster-${prefix}-`))
+  const url = `sqlite:${join(dir, 'roster.db')}`
+  const { tokens } = await seedDatabase(url, names, 0, String)
+  const server = await startServer(url, env)
+  return {
+    server, tokens,
+    close: async () => {
+      await server.kill('SIGTERM')
+      rmSync(dir, { recursive: true, force: true })
+    },
   }
 }
