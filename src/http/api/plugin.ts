@@ -261,7 +261,17 @@ export async function apiPlugin(app: FastifyInstance, opts: ApiPluginOptions): P
     })
   })
   app.setNotFoundHandler((request, reply) => sendApiError(new ApiError(404, 'not_found', `No endpoint ${request.method} ${request.url.split('?')[0]}`), request, reply))
-  app.addHook('onRequest', async (request) => {
+  // After authentication, as on SCIM, in the same hook: every answer but the reference page's is
+  // JSON, so an Accept that admits no JSON is 406 (http/accept.ts, RFC 9110 §12.5.1).
+  const refuseUnacceptable = (request: FastifyRequest) => {
+    const url = request.routeOptions.url
+    if (url === publicPrefix || url?.startsWith(`${publicPrefix}/`) === true) return
+    const accept = request.headers.accept
+    if (!acceptsAny(accept, ['application/json'])) {
+      throw new ApiError(406, 'not_acceptable', `Accept: ${JSON.stringify((accept ?? '').slice(0, 100))} admits no type this API answers; it answers application/json (accept it or */*, or send no Accept)`)
+    }
+  }
+  const authenticateApi = async (request: FastifyRequest) => {
     if (isPublic(request.routeOptions.url)) return
     const header = request.headers.authorization
     if (header === undefined) {
@@ -294,16 +304,10 @@ export async function apiPlugin(app: FastifyInstance, opts: ApiPluginOptions): P
     touch(key)
     const refused = limiter?.takeFrom(`k:${key.id}`, key.orgId === null ? null : `a:${key.orgId}`)
     if (refused) throw tooManyApiRequests(refused, 'key')
-  })
-  // After authentication, as on SCIM: every answer but the reference page's is JSON, so an Accept
-  // that admits no JSON is 406 (http/accept.ts, RFC 9110 §12.5.1).
+  }
   app.addHook('onRequest', async (request) => {
-    const url = request.routeOptions.url
-    if (url === publicPrefix || url?.startsWith(`${publicPrefix}/`) === true) return
-    const accept = request.headers.accept
-    if (!acceptsAny(accept, ['application/json'])) {
-      throw new ApiError(406, 'not_acceptable', `Accept: ${JSON.stringify((accept ?? '').slice(0, 100))} admits no type this API answers; it answers application/json (accept it or */*, or send no Accept)`)
-    }
+    await authenticateApi(request)
+    refuseUnacceptable(request)
   })
   // An empty parameter (`?cursor=`) is an absent one, as every handler read it before the
   // schemas: dropped before validation, so that it neither fails a type nor skips a default.

@@ -76,6 +76,18 @@ const SCIM_ANSWERS = [SCIM_CONTENT_TYPE, 'application/json']
 
 const PUBLIC = new Set(['/serviceproviderconfig', '/resourcetypes', '/schemas'])
 
+/**
+ * After authentication (a caller without a token hears 401 first), before the body is read, in
+ * the same hook: an Accept that admits no JSON is 406 (http/accept.ts, RFC 7644 §3.8, RFC 9110
+ * §12.5.1).
+ */
+function refuseUnacceptable(request: FastifyRequest): void {
+  const accept = request.headers.accept
+  if (!acceptsAny(accept, SCIM_ANSWERS)) {
+    throw new ScimError(406, null, `Accept: ${quote(accept, 100)} admits no type this server answers; SCIM answers application/scim+json (accept it, application/json or */*, or send no Accept)`)
+  }
+}
+
 export async function scimPlugin(app: FastifyInstance, opts: ScimPluginOptions): Promise<void> {
   const { deps } = opts
   // application/scim+json is SCIM's media type (RFC 7644 §3.1); application/json is accepted too.
@@ -130,7 +142,7 @@ export async function scimPlugin(app: FastifyInstance, opts: ScimPluginOptions):
     // readable unauthenticated) and then describes the server's standard schemas; with a token it
     // describes what that organization accepts, its declared extensions included, which is how
     // Entra ID and Okta discover custom attributes.
-    if (request.method === 'GET' && PUBLIC.has(first) && request.headers.authorization === undefined) return
+    if (request.method === 'GET' && PUBLIC.has(first) && request.headers.authorization === undefined) return refuseUnacceptable(request)
     const caller = await authenticate(deps.store, request, {
       onRevoked: (orgId) => {
         if (request.requestLog) request.requestLog.revokedOrgId = orgId
@@ -142,14 +154,7 @@ export async function scimPlugin(app: FastifyInstance, opts: ScimPluginOptions):
     request.schemaVersion = caller.schemaVersion
     const refused = opts.rateLimiter?.take(caller.tokenHash, caller.orgId)
     if (refused) throw tooManyRequests(refused)
-  })
-  // After authentication (a caller without a token hears 401 first), before the body is read:
-  // an Accept that admits no JSON is 406 (http/accept.ts, RFC 7644 §3.8, RFC 9110 §12.5.1).
-  app.addHook('onRequest', async (request) => {
-    const accept = request.headers.accept
-    if (!acceptsAny(accept, SCIM_ANSWERS)) {
-      throw new ScimError(406, null, `Accept: ${quote(accept, 100)} admits no type this server answers; SCIM answers application/scim+json (accept it, application/json or */*, or send no Accept)`)
-    }
+    refuseUnacceptable(request)
   })
   app.addHook('onResponse', logResponse(opts.appender))
   app.addHook('onSend', (_request, reply, payload, done) => {
